@@ -1,0 +1,86 @@
+"""Components of the demo production: orders flow service → process → operations."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from iop import BusinessOperation, BusinessProcess, BusinessService, Message, handler, setting
+from iop import PollingBusinessService
+
+
+@dataclass
+class OrderRequest(Message):
+    order_id: str = ""
+    amount: float = 0.0
+    items: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OrderResponse(Message):
+    order_id: str = ""
+    accepted: bool = False
+    note: str = ""
+
+
+@dataclass
+class AuditEvent(Message):
+    order_id: str = ""
+    text: str = ""
+
+
+class OrderService(BusinessService):
+    """Entry point used by a Director (an HTTP app, a script): sends orders synchronously."""
+
+    Target = setting("OrderProcess")
+
+    def on_process_input(self, message_input):
+        return self.send_request_sync(self.Target, message_input)
+
+
+class OrderPoller(PollingBusinessService):
+    """Makes a new order every CallInterval seconds and sends it asynchronously."""
+
+    Target = setting("OrderProcess")
+
+    def on_init(self):
+        self._counter = itertools.count(1)
+
+    def on_poll(self):
+        n = next(self._counter)
+        self.send_request_async(self.Target, OrderRequest(order_id=f"poll-{n}", amount=10.0 * n,
+                                                          items=["widget"] * (n % 3 + 1)))
+
+
+class OrderProcess(BusinessProcess):
+    """Checks an order with the pricing operation (sync), audits it (async), replies."""
+
+    PricingTarget = setting("PricingOperation")
+    AuditTarget = setting("AuditOperation")
+    Limit = setting(1000.0)
+
+    def on_request(self, request):
+        priced = self.send_request_sync(self.PricingTarget, request)
+        self.send_request_async(self.AuditTarget, AuditEvent(request.order_id, "priced"),
+                                completion_key="audit")
+        self.verdict = OrderResponse(request.order_id, priced.accepted and request.amount <= self.Limit,
+                                     priced.note)
+
+    def on_response(self, request, response, call_request, call_response, completion_key):
+        self.log_info(f"order {request.order_id}: {completion_key} done")
+
+    def on_complete(self, request, response):
+        self.reply(self.verdict)
+
+
+class PricingOperation(BusinessOperation):
+    @handler(OrderRequest)
+    def price(self, request):
+        total = round(request.amount * 1.2, 2)
+        return OrderResponse(request.order_id, True, f"{len(request.items)} item(s), total {total}")
+
+
+class AuditOperation(BusinessOperation):
+    def on_message(self, request):
+        self.log_info(f"audit {request.order_id}: {request.text}")
+        return AuditEvent(request.order_id, "recorded")

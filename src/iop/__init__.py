@@ -1,0 +1,36 @@
+"""iop: interoperability productions in pure Python, with the API of InterSystems IoP."""
+
+from iop.components.adapters import InboundAdapter, OutboundAdapter
+from iop.components.operation import BusinessOperation
+from iop.components.process import BusinessProcess
+from iop.components.service import BusinessService, PollingBusinessService
+from iop.components.settings import Category, Setting, controls, setting, target
+from iop.engine.director import Director
+from iop.messages import Field, Message, Model, PersistentMessage, PydanticMessage, handler
+from iop.migration.bindings import (
+    bind_component,
+    list_bindings,
+    register_component,
+    unbind_component,
+    unregister_component,
+)
+from iop.production import (
+    ComponentItem,
+    ComponentRef,
+    OperationItem,
+    ProcessItem,
+    Production,
+    Route,
+    ServiceItem,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BusinessOperation", "BusinessProcess", "BusinessService", "Category", "ComponentItem",
+    "ComponentRef", "Director", "Field", "InboundAdapter", "Message", "Model", "OperationItem",
+    "OutboundAdapter", "PersistentMessage", "PollingBusinessService", "ProcessItem", "Production",
+    "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",
+    "list_bindings", "register_component", "setting", "target", "unbind_component",
+    "unregister_component",
+]

@@ -1,0 +1,64 @@
+"""The argparse parser: exactly the flags of seed 000, plus the engine's operator commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="iop", add_help=False,
+                                description="Interoperability productions on the iop engine.")
+    p.add_argument("-h", "--help", action="store_true", help="display help and default production name")
+    p.add_argument("-d", "--default", nargs="?", const="", default=None, metavar="DEFAULT",
+                   help="set the default production")
+    p.add_argument("-l", "--list", action="store_true", help="list productions")
+    p.add_argument("-s", "--start", nargs="?", const="", default=None, metavar="START",
+                   help="start a production")
+    p.add_argument("-S", "--stop", action="store_true", help="stop a production")
+    p.add_argument("-k", "--kill", action="store_true", help="kill a production")
+    p.add_argument("-r", "--restart", action="store_true", help="restart a production")
+    # With --messages, --status VALUE filters by message status; alone it is the seed's -x.
+    p.add_argument("-x", "--status", nargs="?", const=True, default=None, metavar="STATUS",
+                   help="status a production (with --messages: only messages of this status)")
+    p.add_argument("-u", "--update", action="store_true",
+                   help="update a production (restart only changed items)")
+    p.add_argument("-m", "-M", "--migrate", metavar="MIGRATE",
+                   help="migrate production and classes with settings file")
+    p.add_argument("-e", "--export", nargs="?", const="", default=None, metavar="EXPORT",
+                   help="export a production")
+    p.add_argument("-v", "--version", action="store_true", help="display version")
+    p.add_argument("-L", "--log", nargs="?", const="", default=None, metavar="LOG",
+                   help="display log (follow until Ctrl+C; with N, the last N entries)")
+    p.add_argument("-q", "--queue", nargs="?", const="", default=None, metavar="QUEUE",
+                   help="display runtime queue information")
+    p.add_argument("-i", "--init", nargs="?", const="", default=None, metavar="INIT",
+                   help="init (create or upgrade) the namespace store")
+    p.add_argument("--bindings", action="store_true", help="list class bindings")
+    p.add_argument("--unbind", metavar="UNBIND", help="remove a class binding")
+    p.add_argument("-t", "--test", nargs="?", const="", default=None, metavar="TEST",
+                   help="send a test message to an item")
+    p.add_argument("-n", "--namespace", help="namespace to operate in (default USER)")
+    p.add_argument("--messages", action="store_true", help="list message headers as JSON")
+
+    start = p.add_argument_group("start arguments")
+    start.add_argument("-D", "--detach", action="store_true", help="start a production in detach mode")
+    test = p.add_argument_group("test arguments")
+    test.add_argument("-C", "--classname", help="test classname")
+    test.add_argument("-B", "--body", help="test body (JSON, or @file)")
+    bindings = p.add_argument_group("bindings arguments")
+    bindings.add_argument("--unused", action="store_true",
+                          help="with --bindings, show only classes unused by productions")
+    migrate = p.add_argument_group("migrate arguments")
+    migrate.add_argument("--dry-run", action="store_true", help="show the migration plan, write nothing")
+    migrate.add_argument("--explain", action="store_true", help="same as --dry-run")
+    migrate.add_argument("--strict-production-validation", action="store_true",
+                         help="fail when production validation reports an issue")
+    export = p.add_argument_group("export arguments")
+    export.add_argument("--format", default="json", choices=["json"], help="export format")
+    messages = p.add_argument_group("messages arguments")
+    messages.add_argument("--session", type=int, help="only this session")
+    messages.add_argument("--target", help="only messages to this item")
+    messages.add_argument("--source", help="only messages from this item")
+    messages.add_argument("--limit", type=int, default=100, help="at most this many (newest first)")
+    messages.add_argument("--count", action="store_true", help="print counts by status instead")
+    return p

@@ -1,0 +1,167 @@
+"""LocalClient: every operation performed directly on this host's store."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from iop.engine import control, registry
+from iop.engine.config import parse_production
+from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
+from iop.engine.runtime import HostRuntime
+from iop.messages import codec
+from iop.messages.builtin import Request
+from iop.store import open_store
+from iop.store import records as r
+from iop.store.base import Store
+
+TESTING_SOURCE = "EnsLib.Testing.Service"
+TEST_BODY_LIMIT = 1_000_000
+
+
+class LocalClient:
+    """Client on the local store of one namespace."""
+
+    mode = "local"
+
+    def __init__(self, namespace: str | None = None, store: Store | None = None) -> None:
+        self.store = store or open_store(namespace)
+        self.namespace = self.store.namespace
+
+    def describe(self) -> str:
+        return f"Mode: LOCAL (namespace {self.namespace}, store {self.store.location})"
+
+    # ------------------------------------------------------------ productions
+    def status(self) -> dict[str, str]:
+        production, status = control.current_status(self.store)
+        return {"production": production, "status": status}
+
+    def list_productions(self) -> dict[str, dict[str, Any]]:
+        running, status = control.current_status(self.store)
+        out = {}
+        for p in self.store.list_productions():
+            state = status if p["name"] == running else "stopped"
+            out[p["name"]] = {
+                "Status": state.capitalize(),
+                "LastStartTime": r.format_time(p["last_start"]),
+                "LastStopTime": r.format_time(p["last_stop"]),
+                "AutoStart": 1 if p["auto_start"] else 0,
+            }
+        return out
+
+    def get_default(self) -> str:
+        return self.store.get_meta("default_production")
+
+    def set_default(self, production: str) -> str:
+        self.store.set_meta("default_production", production)
+        return production
+
+    def _production(self, production: str | None) -> str:
+        name = production or self.get_default()
+        if not name or name == "Not defined":
+            raise UnknownProduction("no production given and no default production is set (iop -d NAME)")
+        return name
+
+    def start(self, production: str | None = None) -> dict[str, str]:
+        name = self._production(production)
+        control.start_detached(self.store, name)
+        return {"status": "started", "production": name}
+
+    def stop(self) -> dict[str, str]:
+        control.stop(self.store)
+        return {"status": "stopped"}
+
+    def kill(self) -> dict[str, str]:
+        control.kill(self.store)
+        return {"status": "killed"}
+
+    def restart(self) -> dict[str, str]:
+        control.restart(self.store, self.get_default())
+        return {"status": "restarted"}
+
+    def update(self) -> dict[str, str]:
+        control.update(self.store)
+        return {"status": "updated"}
+
+    def export(self, production: str | None = None) -> dict[str, Any]:
+        name = self._production(production)
+        definition = self.store.get_production(name)
+        if definition is None:
+            raise UnknownProduction(f"production {name} does not exist in namespace {self.namespace}")
+        return definition
+
+    def queues(self, production: str | None = None) -> dict[str, Any]:
+        name = self._production(production)
+        definition = self.store.get_production(name)
+        if definition is None:
+            raise UnknownProduction(f"production {name} does not exist in namespace {self.namespace}")
+        config = parse_production(definition)
+        running, status = control.current_status(self.store)
+        counts = self.store.queue_counts()
+        live = running == name and status in ("running", "troubled", "suspended")
+        items = [{
+            "item": item.name, "queue_name": item.name, "class_name": item.class_name,
+            "exists": live and item.enabled, "count": counts.get(item.name, 0),
+        } for item in config.items]
+        return {"production": name, "items": items, "warnings": []}
+
+    # ------------------------------------------------------------ event log
+    def log(self, top: int | None = None, since_id: int | None = None) -> list[dict[str, Any]]:
+        if since_id is not None:
+            return [e.to_dict() for e in self.store.log_since(since_id)]
+        return [e.to_dict() for e in self.store.log_top(10 if top is None else top)]
+
+    # ------------------------------------------------------------ testing
+    def test(self, target: str, classname: str | None = None, body: Any = None,
+             restart: bool = False, timeout: float = 25.0) -> dict[str, Any]:
+        production, status = control.current_status(self.store)
+        if status != "running":
+            raise NotRunning(f"no production is running in namespace {self.namespace}; "
+                             "start one before testing (iop -s NAME -D)")
+        config = parse_production(self.store.get_production(production) or {"Production": {}})
+        if not target or config.item(target) is None:
+            raise UnknownItem(f"item {target!r} is not in production {production}")
+        registry.add_classpaths(self.store.list_classpaths())
+        request = build_message(classname, body)
+        runtime = HostRuntime(self.store, TESTING_SOURCE, f"test:{time.time():.0f}")
+        response = runtime.send(None, target, request, sync=True, timeout=timeout)
+        if response is None:
+            return {}
+        class_name, text = codec.encode(response)
+        truncated = len(text) > TEST_BODY_LIMIT
+        return {"classname": class_name, "body": text[:TEST_BODY_LIMIT], "truncated": truncated}
+
+    # ------------------------------------------------------------ migration
+    def migrate(self, path: str, **options: Any) -> list[str]:
+        from iop.migration.loader import migrate_file
+
+        return migrate_file(self.store, path, **options)
+
+    # ------------------------------------------------------------ messages
+    def messages(self, **filters: Any) -> list[dict[str, Any]]:
+        return [h.to_dict() for h in self.store.query_headers(**filters)]
+
+    def message_counts(self) -> dict[str, int]:
+        return self.store.count_by_status()
+
+
+def build_message(classname: str | None, body: Any) -> Any:
+    """Make a message of ``classname`` from a JSON string or object (empty → defaults)."""
+    if not classname:
+        return Request()
+    cls = codec.resolve_class(classname)
+    if body is None or body == "":
+        data: Any = {}
+    elif isinstance(body, str):
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise EngineError(f"test body is not valid JSON: {exc.msg} (line {exc.lineno}, "
+                              f"column {exc.colno})") from exc
+    else:
+        data = body
+    try:
+        return codec.build(cls, data)
+    except (codec.MessageError, TypeError, ValueError) as exc:
+        raise EngineError(f"test body does not fit {classname}: {exc}") from exc

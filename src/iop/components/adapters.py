@@ -1,0 +1,35 @@
+"""Inbound and outbound adapters: the parts of a host that face the outside world."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iop.components import kinds
+from iop.components.host import _Component
+
+
+class InboundAdapter(_Component):
+    """Feeds its business service: ``on_task`` runs every CallInterval seconds."""
+
+    _iop_kind = kinds.INBOUND_ADAPTER
+    business_host: Any = None
+    CallInterval: int = 5
+
+    def on_task(self) -> None:
+        """Check for new data; the default hands ``None`` to the service's on_process_input."""
+        self.business_host_process_input(None)
+
+    def business_host_process_input(self, data: Any) -> Any:
+        """Pass ``data`` to the business service, as IRIS's ProcessInput does."""
+        return self.business_host._iop_process_input(data)
+
+
+class OutboundAdapter(_Component):
+    """Used by a business operation; ``on_keepalive`` runs every KeepaliveInterval seconds."""
+
+    _iop_kind = kinds.OUTBOUND_ADAPTER
+    business_host: Any = None
+    KeepaliveInterval: int = 0
+
+    def on_keepalive(self) -> None:
+        """Keep external connections alive."""

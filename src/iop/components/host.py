@@ -1,0 +1,103 @@
+"""Behaviour shared by every business host: settings, logging, sending, lifecycle hooks."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, ClassVar
+
+from iop.components import settings as _settings
+from iop.components.runtime import HostRuntime, NotRunning
+
+_fallback_log = logging.getLogger("iop")
+_FALLBACK_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR,
+                    "alert": logging.CRITICAL, "trace": logging.DEBUG, "assert": logging.ERROR}
+
+
+class _Component:
+    """Base of hosts and adapters: settings from class attributes, logging, lifecycle hooks."""
+
+    _iop_kind: ClassVar[str | None] = None
+    _iop_runtime: HostRuntime | None = None
+    _iop_init_warning: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _settings.install_annotated_defaults(cls)
+        if "__init__" in cls.__dict__:
+            # The engine allocates instances with __new__, as IRIS does; say so where it is seen.
+            cls._iop_init_warning = (
+                f"{cls.__qualname__} defines __init__, which the engine does not call; "
+                "move start-up code to on_init()"
+            )
+
+    # -- lifecycle hooks ------------------------------------------------------
+    def on_init(self) -> None:
+        """Called once when the job starts, after settings are applied."""
+
+    def on_tear_down(self) -> None:
+        """Called once when the job stops."""
+
+    def on_connected(self) -> None:
+        """Called when the host's connections are (re)established."""
+
+    # -- logging --------------------------------------------------------------
+    def _log(self, level: str, message: Any) -> None:
+        method = sys._getframe(2).f_code.co_name
+        runtime = self._iop_runtime
+        if runtime is None:
+            _fallback_log.log(_FALLBACK_LEVELS[level], "%s", message)
+        else:
+            runtime.log(self, level, str(message), method)
+
+    def log_info(self, message: Any) -> None:
+        """Write an Info entry to the production's event log."""
+        self._log("info", message)
+
+    def log_warning(self, message: Any) -> None:
+        """Write a Warning entry to the event log."""
+        self._log("warning", message)
+
+    def log_error(self, message: Any) -> None:
+        """Write an Error entry to the event log."""
+        self._log("error", message)
+
+    def log_alert(self, message: Any) -> None:
+        """Write an Alert entry to the event log."""
+        self._log("alert", message)
+
+    def log_trace(self, message: Any) -> None:
+        """Write a Trace entry to the event log."""
+        self._log("trace", message)
+
+    def log_assert(self, message: Any) -> None:
+        """Write an Assert entry to the event log."""
+        self._log("assert", message)
+
+    def _runtime(self) -> HostRuntime:
+        if self._iop_runtime is None:
+            raise NotRunning(
+                f"{type(self).__name__} is not running in a production; "
+                "use Director.create_business_service() or start the production"
+            )
+        return self._iop_runtime
+
+
+class _BusinessHost(_Component):
+    """A service, process or operation: can send messages to other items."""
+
+    def send_request_sync(self, target: str, request: Any, timeout: float = -1,
+                          description: str | None = None) -> Any:
+        """Send ``request`` to the item ``target`` and wait for its response."""
+        return self._runtime().send(self, target, request, sync=True, timeout=timeout,
+                                    description=description)
+
+    def send_request_async(self, target: str, request: Any, description: str | None = None) -> None:
+        """Queue ``request`` for the item ``target`` without waiting."""
+        self._runtime().send(self, target, request, sync=False, response_required=False,
+                             description=description)
+
+    @classmethod
+    def get_adapter_type(cls) -> str | None:
+        """Class name of the adapter this host uses, or None."""
+        return None

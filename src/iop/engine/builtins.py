@@ -1,0 +1,107 @@
+"""Classes IRIS ships that productions name by class name, implemented natively."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import time
+
+from iop.components.adapters import InboundAdapter, OutboundAdapter
+from iop.components.operation import BusinessOperation
+from iop.components.service import BusinessService
+from iop.engine.registry import register_builtin
+from iop.messages.builtin import BUILTIN_MESSAGES, StreamContainer
+
+
+class FileInboundAdapter(InboundAdapter):
+    """EnsLib.File.InboundAdapter: picks up files matching FileSpec in FilePath."""
+
+    FilePath: str = ""
+    FileSpec: str = "*"
+    ArchivePath: str = ""
+    WorkPath: str = ""
+    Charset: str = "utf-8"
+    CallInterval: int = 5
+
+    def on_task(self) -> None:
+        if not self.FilePath or not os.path.isdir(self.FilePath):
+            return
+        for name in sorted(os.listdir(self.FilePath)):
+            path = os.path.join(self.FilePath, name)
+            if not os.path.isfile(path) or not fnmatch.fnmatch(name, self.FileSpec or "*"):
+                continue
+            with open(path, encoding=self.Charset or "utf-8", errors="replace") as fh:
+                content = fh.read()
+            self.business_host_process_input(StreamContainer(OriginalFilename=path, Stream=content))
+            if self.ArchivePath:
+                os.makedirs(self.ArchivePath, exist_ok=True)
+                shutil.move(path, os.path.join(self.ArchivePath, name))
+            else:
+                os.remove(path)
+
+
+class FileOutboundAdapter(OutboundAdapter):
+    """EnsLib.File.OutboundAdapter: writes files under FilePath."""
+
+    FilePath: str = ""
+    Charset: str = "utf-8"
+    Overwrite: bool = False
+
+    def put_string(self, filename: str, text: str) -> str:
+        os.makedirs(self.FilePath or ".", exist_ok=True)
+        path = os.path.join(self.FilePath or ".", filename)
+        with open(path, "w" if self.Overwrite else "a", encoding=self.Charset or "utf-8") as fh:
+            fh.write(text)
+        return path
+
+
+class FilePassthroughService(BusinessService):
+    """EnsLib.File.PassthroughService: sends each picked-up file to TargetConfigNames."""
+
+    TargetConfigNames: str = ""
+
+    @classmethod
+    def get_adapter_type(cls) -> str | None:
+        return "EnsLib.File.InboundAdapter"
+
+    def on_process_input(self, message_input: object = None) -> None:
+        for target in [t.strip() for t in self.TargetConfigNames.split(",") if t.strip()]:
+            self.send_request_async(target, message_input)
+
+
+class FilePassthroughOperation(BusinessOperation):
+    """EnsLib.File.PassthroughOperation: writes each received file under the adapter's FilePath."""
+
+    Filename: str = "%f_%Q"
+
+    @classmethod
+    def get_adapter_type(cls) -> str | None:
+        return "EnsLib.File.OutboundAdapter"
+
+    def on_message(self, request: object) -> None:
+        original = os.path.basename(getattr(request, "OriginalFilename", "") or "output")
+        stamp = time.strftime("%Y-%m-%d_%H.%M.%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}"
+        name = (self.Filename or "%f").replace("%f", original).replace("%Q", stamp)
+        text = getattr(request, "Stream", None)
+        if text is None:
+            text = getattr(request, "StringValue", "")
+        self.adapter.put_string(name, text)
+
+
+class DefaultInboundAdapter(InboundAdapter):
+    """Ens.InboundAdapter: calls its service every CallInterval seconds with no input."""
+
+
+for _name, _cls in BUILTIN_MESSAGES.items():
+    register_builtin(_name, _cls)
+
+for _name, _cls in {
+    "Ens.InboundAdapter": DefaultInboundAdapter,
+    "Ens.OutboundAdapter": OutboundAdapter,
+    "EnsLib.File.InboundAdapter": FileInboundAdapter,
+    "EnsLib.File.OutboundAdapter": FileOutboundAdapter,
+    "EnsLib.File.PassthroughService": FilePassthroughService,
+    "EnsLib.File.PassthroughOperation": FilePassthroughOperation,
+}.items():
+    register_builtin(_name, _cls)

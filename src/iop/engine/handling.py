@@ -1,0 +1,252 @@
+"""Run handlers for claimed messages and turn their effects into one completion transaction."""
+
+from __future__ import annotations
+
+import base64
+import pickle
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from iop.components import kinds
+from iop.engine.hosts import LiveHost
+from iop.engine.runtime import HandlerScope
+from iop.messages import codec
+from iop.store import records as r
+from iop.store.base import Store, Tx
+
+
+@dataclass
+class Outcome:
+    """Everything one delivery changes, applied only while its lease is still held."""
+
+    delivery: r.Delivery
+    status: str = r.COMPLETED
+    error: str | None = None
+    responses: list[tuple[r.Header, tuple[str | None, str | None], str | None]] = field(default_factory=list)
+    sends: list[r.MessageDraft] = field(default_factory=list)
+    statuses: list[tuple[int, str, str | None]] = field(default_factory=list)
+    save_context: r.Context | None = None
+    delete_context: int | None = None
+    logs: list[r.LogEntry] = field(default_factory=list)
+
+
+def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
+    """Write an outcome; False (and nothing written) when the job no longer holds the lease."""
+    if not tx.finish_delivery(outcome.delivery.queue_id, owner):
+        return False
+    header = outcome.delivery.header
+    if outcome.status != header.status or outcome.error:
+        tx.set_status(header.id, outcome.status, outcome.error)
+    for header_id, status, error in outcome.statuses:
+        tx.set_status(header_id, status, error)
+    for request, (body_class, body_text), error in outcome.responses:
+        _respond(tx, request, body_class, body_text, error)
+    for draft in outcome.sends:
+        tx.insert_message(draft)
+    if outcome.save_context is not None:
+        tx.save_context(outcome.save_context)
+    if outcome.delete_context is not None:
+        tx.delete_context(outcome.delete_context)
+    tx.log(outcome.logs)
+    return True
+
+
+def _respond(tx: Tx, request: r.Header, body_class: str | None, body_text: str | None,
+             error: str | None) -> None:
+    draft = r.MessageDraft(
+        source=request.target, target=request.source, body_class=body_class, body_text=body_text,
+        type=r.RESPONSE, priority=request.priority, session_id=request.session_id,
+        corresponding_id=request.id, status=r.ERROR if error else r.COMPLETED, error=error,
+        enqueue=False,
+    )
+    if request.reply_to:
+        tx.insert_message(draft)
+        tx.wake_address(request.reply_to)
+    elif request.response_required and request.context_id is not None:
+        draft.enqueue = True
+        draft.context_id = request.context_id
+        draft.completion_key = request.completion_key
+        if not error:
+            draft.status = r.QUEUED
+        tx.insert_message(draft)
+    elif body_class is not None or error:
+        draft.status = r.DISCARDED if not error else r.ERROR
+        tx.insert_message(draft)
+
+
+def _encode_response(value: Any) -> tuple[str | None, str | None]:
+    if value is None:
+        return None, None
+    return codec.encode(value)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Handler:
+    """Dispatches deliveries to one live host and reports outcomes."""
+
+    def __init__(self, store: Store, live: LiveHost) -> None:
+        self.store = store
+        self.live = live
+        self.runtime = live.runtime
+        self.is_process = live.kind == kinds.PROCESS
+        self._base_state = dict(live.host.__dict__)
+
+    def handle(self, delivery: r.Delivery) -> Outcome:
+        """Run the handler for one delivery and return what must be committed."""
+        header = delivery.header
+        if self.is_process and header.type == r.RESPONSE:
+            return self._handle_process_response(delivery)
+        outcome = Outcome(delivery)
+        scope = HandlerScope(delivery=delivery, session_id=header.session_id)
+        if self.is_process:
+            scope.context = r.Context(id=header.id, item=self.live.item.name,
+                                      request_id=header.id, state="")
+            self._reset_state(None)
+        try:
+            message = codec.decode(header.body_class, delivery.body_text) if header.body_class else None
+        except codec.MessageError as exc:
+            return self._fail(outcome, scope, header, f"cannot read message {header.id}: {exc}", None)
+        with self.runtime.handling(scope):
+            try:
+                method = self._method_for(message)
+                result = method(message)
+                if self.is_process:
+                    return self._after_process_step(outcome, scope, header, message, result, False)
+                encoded = _encode_response(result)
+            except Exception as exc:
+                return self._fail(outcome, scope, header, _error_text(exc), exc)
+        outcome.sends = scope.sends
+        outcome.responses.append((header, encoded, None))
+        outcome.logs = self.runtime.take_logs()
+        return outcome
+
+    def _method_for(self, message: Any) -> Any:
+        name = self.live.dispatch.method_for(message) if message is not None else None
+        if name is None:
+            name = "on_request" if self.is_process else "on_message"
+        return getattr(self.live.host, name)
+
+    def _fail(self, outcome: Outcome, scope: HandlerScope, request: r.Header, text: str,
+              exc: BaseException | None) -> Outcome:
+        detail = "".join(traceback.format_exception(exc)) if exc is not None else text
+        self.runtime.logs.append(self.runtime.entry(
+            "error", f"error handling message {outcome.delivery.header.id}: {detail}".rstrip(),
+            "on_message", self.live.host))
+        outcome.status = r.ERROR
+        outcome.error = text
+        outcome.sends = []
+        if outcome.delivery.header.id != request.id:
+            outcome.statuses.append((request.id, r.ERROR, text))
+        outcome.responses = [(request, (None, None), text)]
+        if scope.context is not None and self.is_process:
+            outcome.delete_context = scope.context.id
+        outcome.logs = self.runtime.take_logs()
+        return outcome
+
+    # ------------------------------------------------------------ business processes
+    def _reset_state(self, state: str | None) -> None:
+        host = self.live.host
+        host.__dict__.clear()
+        host.__dict__.update(self._base_state)
+        if state:
+            host.__dict__.update(pickle.loads(base64.b64decode(state)))
+
+    def _snapshot_state(self) -> str:
+        changed = {}
+        for key, value in self.live.host.__dict__.items():
+            if key in self._base_state and self._base_state[key] is value:
+                continue
+            try:
+                pickle.dumps(value)
+            except Exception:
+                continue  # connections and the like come back from on_init, not from the context
+            changed[key] = value
+        return base64.b64encode(pickle.dumps(changed)).decode("ascii")
+
+    def _after_process_step(self, outcome: Outcome, scope: HandlerScope, request: r.Header,
+                            request_msg: Any, result: Any, had_calls: bool) -> Outcome:
+        ctx = scope.context
+        assert ctx is not None
+        host = self.live.host
+        if scope.reply is not None:
+            ctx.response_class, ctx.response_text = _encode_response(scope.reply[0])
+            outcome.responses.append((request, (ctx.response_class, ctx.response_text), None))
+            ctx.replied = True
+            scope.reply = None
+        elif result is not None and not ctx.replied:
+            ctx.response_class, ctx.response_text = _encode_response(result)
+        had_calls = had_calls or ctx.pending > 0
+        if ctx.pending == 0:
+            if had_calls:
+                response = self._context_response(ctx)
+                host.on_complete(request_msg, response)
+                if scope.reply is not None:
+                    ctx.response_class, ctx.response_text = _encode_response(scope.reply[0])
+                    outcome.responses.append((request, (ctx.response_class, ctx.response_text), None))
+                    ctx.replied = True
+                if ctx.pending > 0:  # on_complete made new calls: keep waiting
+                    return self._keep(outcome, scope)
+            if not ctx.replied:
+                outcome.responses.append((request, (ctx.response_class, ctx.response_text), None))
+            if outcome.delivery.header.id != request.id:
+                outcome.statuses.append((request.id, r.COMPLETED, None))
+            if outcome.delivery.header.id != ctx.id:
+                outcome.delete_context = ctx.id
+            outcome.sends = scope.sends
+            outcome.logs = self.runtime.take_logs()
+            return outcome
+        return self._keep(outcome, scope)
+
+    def _keep(self, outcome: Outcome, scope: HandlerScope) -> Outcome:
+        ctx = scope.context
+        assert ctx is not None
+        ctx.state = self._snapshot_state()
+        outcome.save_context = ctx
+        if outcome.delivery.header.id == ctx.request_id:
+            outcome.status = r.DELIVERED  # the request stays in progress until the process completes
+        outcome.sends = scope.sends
+        outcome.logs = self.runtime.take_logs()
+        return outcome
+
+    def _context_response(self, ctx: r.Context) -> Any:
+        if ctx.response_class is None:
+            return None
+        return codec.decode(ctx.response_class, ctx.response_text)
+
+    def _handle_process_response(self, delivery: r.Delivery) -> Outcome:
+        header = delivery.header
+        outcome = Outcome(delivery, status=r.COMPLETED if header.status != r.ERROR else r.ERROR)
+        ctx = self.store.load_context(header.context_id) if header.context_id is not None else None
+        if ctx is None:
+            outcome.status = r.DISCARDED
+            return outcome
+        request = self.store.get_header(ctx.request_id)
+        call_request = self.store.get_header(header.corresponding_id or 0)
+        assert request is not None
+        scope = HandlerScope(delivery=delivery, session_id=header.session_id, context=ctx)
+        self._reset_state(ctx.state)
+        ctx.pending = max(ctx.pending - 1, 0)
+        with self.runtime.handling(scope):
+            try:
+                request_msg = codec.decode(request.body_class, self.store.get_body(request)) \
+                    if request.body_class else None
+                if header.status == r.ERROR:
+                    raise RuntimeError(f"call to {header.source} failed: {header.error}")
+                call_msg = codec.decode(call_request.body_class, self.store.get_body(call_request)) \
+                    if call_request is not None and call_request.body_class else None
+                response_msg = codec.decode(header.body_class, delivery.body_text) \
+                    if header.body_class else None
+                result = self.live.host.on_response(
+                    request_msg, self._context_response(ctx), call_msg, response_msg,
+                    header.completion_key,
+                )
+                return self._after_process_step(outcome, scope, request, request_msg, result, True)
+            except Exception as exc:
+                failed = self._fail(outcome, scope, request, _error_text(exc), exc)
+                failed.status = r.COMPLETED if header.status != r.ERROR else r.ERROR
+                failed.delete_context = ctx.id
+                return failed

@@ -1,0 +1,86 @@
+"""Resolve an item's class name to a Python class: built-ins, then bindings, then import."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+from iop.engine.errors import UnknownClass
+from iop.store.base import Store
+from iop.store.records import Binding
+
+_builtins: dict[str, type] = {}
+
+
+def register_builtin(class_name: str, cls: type) -> None:
+    """Pre-register a class the engine ships (Ens.*, EnsLib.*)."""
+    _builtins[class_name] = cls
+
+
+def builtin_classes() -> dict[str, type]:
+    """Every built-in class by name."""
+    _load_builtins()
+    return dict(_builtins)
+
+
+def _load_builtins() -> None:
+    if not _builtins:
+        importlib.import_module("iop.engine.builtins")
+
+
+def add_classpaths(paths: list[str]) -> None:
+    """Put import roots on sys.path (first) so bound modules import."""
+    for path in reversed(paths):
+        for part in path.split(os.pathsep):
+            if part and part not in sys.path:
+                sys.path.insert(0, part)
+
+
+def import_binding(b: Binding) -> type:
+    """Import the class a binding points to."""
+    if b.classpath:
+        add_classpaths([b.classpath])
+    try:
+        module = importlib.import_module(b.module)
+    except Exception as exc:  # an import error inside user code is the user's to see
+        raise UnknownClass(
+            f"{b.class_name}: cannot import module {b.module} "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    obj: Any = module
+    try:
+        for part in b.classname.split("."):
+            obj = getattr(obj, part)
+    except AttributeError as exc:
+        raise UnknownClass(f"{b.class_name}: module {b.module} has no class {b.classname}") from exc
+    return obj
+
+
+def resolve(store: Store, class_name: str) -> type:
+    """The Python class for ``class_name`` in the store's namespace."""
+    _load_builtins()
+    cls = _builtins.get(class_name)
+    if cls is not None:
+        return cls
+    binding = store.get_binding(class_name)
+    if binding is not None:
+        return import_binding(binding)
+    add_classpaths(store.list_classpaths())
+    dotted = class_name[len("Python."):] if class_name.startswith("Python.") else class_name
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            continue
+        if isinstance(obj, type):
+            return obj
+    raise UnknownClass(f"class {class_name} is not bound in namespace {store.namespace}; "
+                       "run iop -m with a settings file that defines it")

@@ -1,0 +1,186 @@
+"""The engine side of a business host: sends, sync waits, replies and log lines."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from iop.engine.errors import MessageTimeout, RemoteError
+from iop.messages import codec
+from iop.store import records as r
+from iop.store.base import Listener, Store
+
+_SLOW_POLL = 0.5  # seconds between store reads while waiting, in case a wake-up is lost
+
+
+@dataclass
+class HandlerScope:
+    """What one handler invocation has produced so far; committed with its completion."""
+
+    delivery: r.Delivery | None
+    session_id: int | None
+    context: r.Context | None = None
+    sends: list[r.MessageDraft] = field(default_factory=list)
+    reply: tuple[Any, bool] | None = None  # (response, set) once reply() was called
+
+
+class HostRuntime:
+    """Implements :class:`iop.components.runtime.HostRuntime` for one item in one process."""
+
+    def __init__(self, store: Store, item: str, job_id: str) -> None:
+        self.store = store
+        self.item = item
+        self.job_id = job_id
+        self._local = threading.local()
+        self.logs: list[r.LogEntry] = []
+        self._logs_lock = threading.Lock()
+
+    # ------------------------------------------------------------ scopes
+    @property
+    def scope(self) -> HandlerScope | None:
+        return getattr(self._local, "scope", None)
+
+    @contextmanager
+    def handling(self, scope: HandlerScope) -> Iterator[HandlerScope]:
+        """Run a handler: its async sends and log lines wait for the completion transaction."""
+        previous = self.scope
+        self._local.scope = scope
+        try:
+            yield scope
+        finally:
+            self._local.scope = previous
+
+    @contextmanager
+    def begin_input(self, host: Any) -> Iterator[None]:
+        """One service input: the first send opens a session that later sends share."""
+        previous = getattr(self._local, "input_session", None)
+        self._local.input_session = 0
+        try:
+            yield
+        finally:
+            self._local.input_session = previous
+            self.flush_logs()
+
+    def _session(self) -> int | None:
+        scope = self.scope
+        if scope is not None:
+            return scope.session_id
+        session = getattr(self._local, "input_session", None)
+        return session or None
+
+    def _note_session(self, header_id: int) -> None:
+        if self.scope is None and getattr(self._local, "input_session", None) == 0:
+            self._local.input_session = header_id
+
+    # ------------------------------------------------------------ sending
+    def send(self, host: Any, target: str, request: Any, *, sync: bool, timeout: float = -1,
+             response_required: bool = True, completion_key: str | None = None,
+             description: str | None = None) -> Any:
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"{self.item}: send target must be an item name, got {target!r}")
+        class_name, text = codec.encode(request)
+        draft = r.MessageDraft(
+            source=self.item, target=target, body_class=class_name, body_text=text,
+            priority=r.SYNC if sync else r.ASYNC, session_id=self._session(),
+            description=description,
+        )
+        if sync:
+            return self._send_sync(draft, timeout)
+        scope = self.scope
+        if scope is not None:
+            if response_required and scope.context is not None:
+                draft.response_required = True
+                draft.context_id = scope.context.id
+                draft.completion_key = completion_key
+                scope.context.pending += 1
+            scope.sends.append(draft)
+            return None
+        header_id = self.store.send([draft], self.take_logs())[0]
+        self._note_session(header_id)
+        return None
+
+    def _listener(self) -> Listener:
+        listener = getattr(self._local, "listener", None)
+        if listener is None:
+            listener = self.store.notifier.listen_private()
+            self._local.listener = listener
+        return listener
+
+    def _send_sync(self, draft: r.MessageDraft, timeout: float) -> Any:
+        listener = self._listener()
+        listener.drain()
+        draft.reply_to = listener.address
+        draft.response_required = True
+        scope = self.scope
+        pending = []
+        if scope is not None and scope.sends:
+            # Keep the order of this handler's sends: earlier async ones go first.
+            pending, scope.sends = scope.sends, []
+        header_id = self.store.send([*pending, draft], self.take_logs())[-1]
+        self._note_session(header_id)
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        while True:
+            header = self.store.find_response(header_id)
+            if header is not None:
+                return self._response_value(header)
+            wait = _SLOW_POLL
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.store.log([self.entry("error", f"no response from {draft.target} to message "
+                                   f"{header_id} within {timeout} s", "send_request_sync")])
+                    with self.store.transaction() as tx:
+                        tx.set_status(header_id, r.ERROR, f"timed out after {timeout} s")
+                    raise MessageTimeout(
+                        f"{draft.target} did not answer message {header_id} within {timeout} s"
+                    )
+                wait = min(wait, remaining)
+            listener.wait(wait)
+
+    def _response_value(self, header: r.Header) -> Any:
+        if header.status == r.ERROR:
+            raise RemoteError(f"{header.source} failed on message {header.corresponding_id}: "
+                              f"{header.error}")
+        if header.body_class is None:
+            return None
+        return codec.decode(header.body_class, self.store.get_body(header))
+
+    def reply(self, host: Any, response: Any) -> None:
+        scope = self.scope
+        if scope is None or scope.context is None:
+            raise RuntimeError("reply() is only available while a business process handles a request")
+        scope.reply = (response, True)
+
+    # ------------------------------------------------------------ logging
+    def entry(self, level: str, text: str, method: str, host: Any = None) -> r.LogEntry:
+        scope = self.scope
+        session = message = None
+        if scope is not None:
+            session = scope.session_id
+            if scope.delivery is not None:
+                message = scope.delivery.header.id
+        source = f"{type(host).__module__}.{type(host).__qualname__}" if host is not None else "iop"
+        return r.LogEntry(type=level, text=text, item=self.item, job=self.job_id,
+                          session_id=session, message_id=message, source_class=source,
+                          source_method=method)
+
+    def log(self, host: Any, level: str, text: str, method: str) -> None:
+        entry = self.entry(level, text, method, host)
+        with self._logs_lock:
+            self.logs.append(entry)
+        if self.scope is None and getattr(self._local, "input_session", None) is None:
+            self.flush_logs()
+
+    def take_logs(self) -> list[r.LogEntry]:
+        with self._logs_lock:
+            logs, self.logs = self.logs, []
+        return logs
+
+    def flush_logs(self) -> None:
+        logs = self.take_logs()
+        if logs:
+            self.store.log(logs)

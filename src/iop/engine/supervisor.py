@@ -1,0 +1,290 @@
+"""The supervisor: starts a production's jobs, restarts dead ones, applies updates, stops.
+
+One runs per running production per host: in the foreground of ``iop -s NAME``, or detached
+as ``python -m iop.engine.supervisor NAMESPACE PRODUCTION``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from iop.engine import registry
+from iop.engine.config import ItemConfig, ProductionConfig, parse_production
+from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
+from iop.store import namespace_dir
+from iop.store import records as r
+from iop.store.base import Store
+
+STALE_SECONDS = 10.0
+TICK = 0.1
+MAX_BACKOFF = 10.0
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def supervisor_alive(state: r.RuntimeState) -> bool:
+    """Whether the supervisor recorded in ``state`` still runs."""
+    if state.host == socket.gethostname():
+        return pid_alive(state.supervisor_pid)
+    return time.time() - state.heartbeat < STALE_SECONDS
+
+
+@dataclass
+class Slot:
+    """One pool slot of an item and the process currently running it."""
+
+    item: ItemConfig
+    index: int
+    job_id: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    failures: int = 0
+    next_start: float = 0.0
+    started: float = 0.0
+
+
+@dataclass
+class Supervisor:
+    """Runs one production in one namespace on this host."""
+
+    store: Store
+    production: str
+    slots: list[Slot] = field(default_factory=list)
+    stopping: str = ""
+    config: ProductionConfig | None = None
+
+    # ------------------------------------------------------------ checks before starting
+    def load(self) -> ProductionConfig:
+        definition = self.store.get_production(self.production)
+        if definition is None:
+            raise UnknownProduction(f"production {self.production} does not exist in namespace "
+                                    f"{self.store.namespace}")
+        config = parse_production(definition)
+        for item in config.items:
+            if item.enabled:
+                registry.resolve(self.store, item.class_name)
+        return config
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self, wait_ready: float = 20.0) -> None:
+        """Claim the namespace, start every enabled item's jobs, mark the production running."""
+        self.config = self.load()
+        blocker = self.store.claim_runtime(self.production, os.getpid(), socket.gethostname(),
+                                           supervisor_alive)
+        if blocker is not None:
+            raise AlreadyRunning(f"production {blocker.production} is already running in namespace "
+                                 f"{self.store.namespace}; stop it first (iop -S)")
+        self._log("info", f"Starting production {self.production}")
+        self.store.mark_production(self.production, started=True,
+                                   applied=self.store.get_production(self.production))
+        for item in self.config.items:
+            if item.enabled:
+                self._add_item(item)
+        self._spawn_due()
+        deadline = time.monotonic() + wait_ready
+        while time.monotonic() < deadline and not self._all_ready():
+            self._reap()
+            self._spawn_due()
+            time.sleep(0.02)
+        self.store.update_runtime(status="running", heartbeat=time.time())
+        self._log("info", f"Production {self.production} started")
+
+    def _all_ready(self) -> bool:
+        running = {j.id for j in self.store.list_jobs() if j.state == "running"}
+        for slot in self.slots:
+            if slot.process is None or slot.process.poll() is not None:
+                if slot.failures:
+                    continue  # failed to start: reported in the log, retried with backoff
+                return False
+            if slot.job_id not in running:
+                return False
+        return True
+
+    def _add_item(self, item: ItemConfig) -> None:
+        self._log("info", f"Starting item {item.name}")
+        for index in range(max(item.pool_size, 1)):
+            self.slots.append(Slot(item, index))
+
+    def _spawn(self, slot: Slot) -> None:
+        slot.job_id = f"{socket.gethostname()}:{os.getpid()}:{slot.item.name}:{slot.index}:" \
+                      f"{uuid.uuid4().hex[:6]}"
+        logdir = os.path.join(namespace_dir(self.store.namespace), "jobs")
+        os.makedirs(logdir, exist_ok=True)
+        stderr = open(os.path.join(logdir, f"{slot.item.name}.{slot.index}.log"), "ab")
+        cmd = [sys.executable, "-m", "iop.engine.job", self.store.namespace, self.production,
+               slot.item.name, str(slot.index), slot.job_id]
+        slot.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stderr,
+                                        stderr=stderr, close_fds=True)
+        stderr.close()
+        slot.started = time.monotonic()
+
+    def _spawn_due(self) -> None:
+        now = time.monotonic()
+        for slot in self.slots:
+            if slot.process is None and now >= slot.next_start and not self.stopping:
+                self._spawn(slot)
+
+    def _reap(self) -> None:
+        """Notice dead jobs: release their leases so others redeliver, schedule a restart."""
+        for slot in self.slots:
+            proc = slot.process
+            if proc is None or proc.poll() is None:
+                continue
+            code = proc.returncode
+            released = self.store.release_leases(slot.job_id)
+            self.store.delete_job(slot.job_id)
+            slot.process = None
+            quick = time.monotonic() - slot.started < 5.0
+            slot.failures = slot.failures + 1 if quick else 1
+            delay = min(MAX_BACKOFF, 0.1 * 2 ** (slot.failures - 1)) if slot.failures > 1 else 0.0
+            slot.next_start = time.monotonic() + delay
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            more = f"; {len(released)} message(s) will be delivered again" if released else ""
+            self._log("warning", f"job {slot.index} of item {slot.item.name} ended ({how}){more}; "
+                      f"restarting in {delay:.1f} s")
+
+    def run(self) -> None:
+        """Watch jobs until a stop is requested, then stop them."""
+        beat = 0.0
+        while not self.stopping:
+            self._reap()
+            self._spawn_due()
+            now = time.time()
+            if now - beat >= 1.0:
+                beat = now
+                state = self.store.get_runtime()
+                if state.supervisor_pid != os.getpid():
+                    self.stopping = "kill"  # someone else took over (kill -k, or a forced start)
+                    break
+                if state.requested in ("stop", "kill"):
+                    self.stopping = state.requested
+                    break
+                if state.requested == "update":
+                    self.store.update_runtime(requested="")
+                    self.update()
+                self.store.update_runtime(heartbeat=now)
+            time.sleep(TICK)
+        self.stop(force=self.stopping == "kill")
+
+    def request_stop(self, *_: Any) -> None:
+        self.stopping = self.stopping or "stop"
+
+    def update(self) -> list[str]:
+        """Restart only items whose configuration changed; start added items, stop removed ones."""
+        try:
+            config = self.load()
+        except EngineError as exc:
+            self._log("error", f"update refused: {exc}")
+            return []
+        old = {item.name: item for item in (self.config.items if self.config else [])}
+        new = {item.name: item for item in config.items if item.enabled}
+        changed = [n for n in old if n not in new or old[n].signature() != new[n].signature()]
+        changed += [n for n in new if n not in old]
+        for name in changed:
+            doomed = [s for s in self.slots if s.item.name == name]
+            self._terminate(doomed, self._timeout("UpdateTimeout", 10))
+            self.slots = [s for s in self.slots if s.item.name != name]
+            if name in new:
+                self._add_item(new[name])
+        self.config = config
+        self.store.mark_production(self.production, applied=self.store.get_production(self.production))
+        self._spawn_due()
+        self._log("info", f"Production {self.production} updated: "
+                  f"{', '.join(changed) if changed else 'no item changed'}")
+        return changed
+
+    def _timeout(self, name: str, default: float) -> float:
+        return self.config.setting(name, default) if self.config else default
+
+    def _terminate(self, slots: list[Slot], timeout: float) -> None:
+        live = [s for s in slots if s.process is not None and s.process.poll() is None]
+        for slot in live:
+            assert slot.process is not None
+            slot.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for slot in live:
+            assert slot.process is not None
+            try:
+                slot.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._log("warning", f"job {slot.index} of item {slot.item.name} did not stop within "
+                          f"{timeout:.0f} s; killing it")
+                slot.process.kill()
+                slot.process.wait()
+        for slot in slots:
+            if slot.job_id:
+                self.store.release_leases(slot.job_id)
+                self.store.delete_job(slot.job_id)
+            slot.process = None
+
+    def stop(self, force: bool = False) -> None:
+        """Stop every job (gracefully within ShutdownTimeout unless ``force``), mark stopped."""
+        self.stopping = self.stopping or ("kill" if force else "stop")
+        self._log("info", f"Stopping production {self.production}")
+        if force:
+            for slot in self.slots:
+                if slot.process is not None and slot.process.poll() is None:
+                    slot.process.kill()
+            timeout = 5.0
+        else:
+            timeout = min(self._timeout("ShutdownTimeout", 120), 25.0)
+        self._terminate(self.slots, timeout)
+        self.slots = []
+        self.store.mark_production(self.production, stopped=True)
+        state = self.store.get_runtime()
+        if state.supervisor_pid == os.getpid():
+            self.store.update_runtime(status="stopped", supervisor_pid=0, requested="",
+                                      heartbeat=time.time())
+        self._log("info", f"Production {self.production} stopped")
+
+    def _log(self, level: str, text: str) -> None:
+        self.store.log([r.LogEntry(type=level, text=text, item="", job=str(os.getpid()),
+                                   source_class="iop.engine.supervisor.Supervisor",
+                                   source_method="supervise")])
+
+
+def main(argv: list[str]) -> int:
+    from iop.store import open_store
+
+    namespace, production = argv
+    store = open_store(namespace)
+    supervisor = Supervisor(store, production)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    try:
+        supervisor.start()
+    except EngineError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print("ready", flush=True)
+    # Whoever started us has stopped reading; later output goes to the event log only.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    supervisor.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,50 @@
+"""Message classes IRIS ships (Ens.*), available under their IRIS names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iop.messages.base import Message
+from iop.messages.codec import register_message_class
+
+
+@dataclass
+class StringRequest(Message):
+    """Ens.StringRequest: a request carrying one string."""
+
+    StringValue: str = ""
+
+
+@dataclass
+class StringResponse(Message):
+    """Ens.StringResponse: a response carrying one string."""
+
+    StringValue: str = ""
+
+
+@dataclass
+class Request(Message):
+    """Ens.Request: an empty generic request."""
+
+
+@dataclass
+class Response(Message):
+    """Ens.Response: an empty generic response."""
+
+
+@dataclass
+class StreamContainer(Message):
+    """Ens.StreamContainer: file contents passed between the passthrough file hosts."""
+
+    OriginalFilename: str = ""
+    Stream: str = ""
+
+
+BUILTIN_MESSAGES: dict[str, type] = {
+    "Ens.StringRequest": StringRequest, "Ens.StringResponse": StringResponse,
+    "Ens.Request": Request, "Ens.Response": Response, "Ens.StreamContainer": StreamContainer,
+}
+
+for _name, _cls in BUILTIN_MESSAGES.items():
+    _cls._iop_class_name = _name  # type: ignore[attr-defined]
+    register_message_class(_name, _cls)

@@ -1,0 +1,247 @@
+"""Turn message objects into (class name, JSON text) and back, guided by their type hints."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import importlib
+import json
+import sys
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from iop.messages.persistent import Model, PersistentMessage, decode_class_name
+
+Decoder = Callable[[Any], Any]
+
+
+class MessageError(ValueError):
+    """A message body cannot be encoded, decoded, or its class cannot be found."""
+
+
+# Engine-wide names for message classes that are not importable by their Python path
+# (built-ins such as Ens.StringRequest, PersistentMessage Meta.classname values).
+_named: dict[str, type] = {}
+
+
+def register_message_class(name: str, cls: type) -> None:
+    """Make ``cls`` resolvable under ``name`` (built-ins, Meta.classname, migration CLASSES)."""
+    _named[name] = cls
+
+
+def message_class_name(cls: type) -> str:
+    """The class name stored in message headers for instances of ``cls``."""
+    own = cls.__dict__.get("_iop_class_name")
+    if own:
+        return str(own)
+    if issubclass(cls, PersistentMessage):
+        name = cls.iris_classname()
+        _named.setdefault(name, cls)
+        return name
+    module = cls.__module__
+    if module == "__main__":
+        module = _main_module_name()
+    return f"{module}.{cls.__qualname__}"
+
+
+def _main_module_name() -> str:
+    # A script run as `python demo.py` defines its messages in __main__; jobs import it as `demo`.
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None) or "__main__"
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name:
+        return str(spec.name)
+    name = path.rsplit("/", 1)[-1]
+    return name[:-3] if name.endswith(".py") else name
+
+
+def resolve_class(name: str) -> type:
+    """Find a class by engine name or dotted Python path, importing its module if needed."""
+    cls = _named.get(name)
+    if cls is not None:
+        return cls
+    for candidate in (name, decode_class_name(name)):
+        parts = candidate.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module_name = ".".join(parts[:cut])
+            try:
+                obj: Any = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            try:
+                for attr in parts[cut:]:
+                    obj = getattr(obj, attr)
+            except AttributeError:
+                continue
+            if isinstance(obj, type):
+                return obj
+    raise MessageError(f"message class {name} cannot be found (is its module on a classpath?)")
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _encode_value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_encode_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _encode_value(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (PersistentMessage, Model)):
+        return {n: _encode_value(getattr(value, n)) for n in value._iop_fields}
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, enum.Enum):
+        return _encode_value(value.value)
+    if hasattr(value, "__dict__"):
+        return {k: _encode_value(v) for k, v in vars(value).items() if not k.startswith("_")}
+    raise MessageError(f"cannot store a value of type {type(value).__name__} in a message")
+
+
+def encode(message: Any) -> tuple[str, str]:
+    """Return ``(class name, JSON text)`` for a message object."""
+    cls = type(message)
+    if isinstance(message, BaseModel):
+        data = message.model_dump(mode="json")
+    else:
+        data = _encode_value(message)
+    try:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise MessageError(f"{cls.__name__} cannot be stored as JSON: {exc}") from exc
+    return message_class_name(cls), text
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _decoder_for(tp: Any) -> Decoder:
+    """Build a function turning JSON data into a value of type ``tp``."""
+    if tp is Any or tp is None or tp is type(None) or isinstance(tp, typing.TypeVar):
+        return _identity
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _decoder_for(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            inner = _decoder_for(options[0])
+            return lambda v: None if v is None else inner(v)
+        return _identity
+    if origin in (list, set, frozenset, tuple, typing.Sequence):
+        args = typing.get_args(tp)
+        item = _decoder_for(args[0]) if args else _identity
+        make = origin if origin in (list, set, frozenset, tuple) else list
+        return lambda v: None if v is None else make(item(x) for x in v)
+    if origin is dict:
+        args = typing.get_args(tp)
+        val = _decoder_for(args[1]) if len(args) == 2 else _identity
+        return lambda v: None if v is None else {k: val(x) for k, x in v.items()}
+    if not isinstance(tp, type):
+        return _identity
+    if tp in (str, int, float, bool):
+        return _identity
+    if tp is dt.datetime:
+        return lambda v: v if v is None or isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v)
+    if tp is dt.date:
+        return lambda v: v if v is None or isinstance(v, dt.date) else dt.date.fromisoformat(v)
+    if tp is dt.time:
+        return lambda v: v if v is None or isinstance(v, dt.time) else dt.time.fromisoformat(v)
+    if tp is decimal.Decimal:
+        return lambda v: None if v is None else decimal.Decimal(str(v))
+    if tp is uuid.UUID:
+        return lambda v: None if v is None else uuid.UUID(str(v))
+    if tp in (bytes, bytearray):
+        return lambda v: None if v is None else tp(base64.b64decode(v))
+    if issubclass(tp, enum.Enum):
+        return lambda v: None if v is None else tp(v)
+    if dataclasses.is_dataclass(tp) or issubclass(tp, (BaseModel, PersistentMessage, Model)):
+        return lambda v: None if v is None else build(tp, v)
+    return _identity
+
+
+_plans: dict[type, list[tuple[str, Decoder, bool]]] = {}
+
+
+def _plan(cls: type) -> list[tuple[str, Decoder, bool]]:
+    plan = _plans.get(cls)
+    if plan is None:
+        try:
+            hints = typing.get_type_hints(cls, include_extras=True)
+        except Exception:  # unresolved forward references: decode values as stored
+            hints = {}
+        if dataclasses.is_dataclass(cls):
+            plan = [(f.name, _decoder_for(hints.get(f.name, Any)), f.init) for f in dataclasses.fields(cls)]
+        else:
+            names = cls._iop_fields if issubclass(cls, (PersistentMessage, Model)) else hints
+            plan = [(n, _decoder_for(hints.get(n, Any)), True) for n in names]
+        _plans[cls] = plan
+    return plan
+
+
+def build(cls: type, data: Any) -> Any:
+    """Make an instance of ``cls`` from decoded JSON ``data``."""
+    if issubclass(cls, BaseModel):
+        return cls.model_validate(data)
+    if not isinstance(data, dict):
+        raise MessageError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+    plan = _plan(cls)
+    if not plan and not dataclasses.is_dataclass(cls):
+        obj = cls.__new__(cls)
+        obj.__dict__.update(data)
+        return obj
+    known = {name for name, _, _ in plan}
+    unknown = set(data) - known
+    if unknown:
+        raise MessageError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
+    init_args: dict[str, Any] = {}
+    late: dict[str, Any] = {}
+    for name, decode_field, in_init in plan:
+        if name in data:
+            try:
+                value = decode_field(data[name])
+            except (TypeError, ValueError, decimal.InvalidOperation) as exc:
+                raise MessageError(f"{cls.__name__}.{name}: {exc}") from exc
+            (init_args if in_init else late)[name] = value
+    obj = cls(**init_args)
+    for name, value in late.items():
+        setattr(obj, name, value)
+    return obj
+
+
+def decode(class_name: str, text: str | None) -> Any:
+    """Rebuild the message object stored as ``(class_name, text)``."""
+    cls = resolve_class(class_name)
+    try:
+        data = json.loads(text) if text else {}
+    except json.JSONDecodeError as exc:
+        raise MessageError(f"body of {class_name} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    try:
+        return build(cls, data)
+    except MessageError:
+        raise
+    except Exception as exc:  # validation errors from user classes or pydantic
+        raise MessageError(f"body does not fit {class_name}: {exc}".splitlines()[0]) from exc

@@ -1,0 +1,177 @@
+"""Plain records the store reads and writes; shared by every backend."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# Message header statuses (DESIGN.md, "The store").
+CREATED, QUEUED, DELIVERED, COMPLETED = "created", "queued", "delivered", "completed"
+ERROR, DISCARDED, SUSPENDED, ABORTED = "error", "discarded", "suspended", "aborted"
+STATUSES = (CREATED, QUEUED, DELIVERED, COMPLETED, ERROR, DISCARDED, SUSPENDED, ABORTED)
+
+REQUEST, RESPONSE = "request", "response"
+SYNC, ASYNC = "sync", "async"
+
+# Event log entry types, capitalised as the remote API reports them.
+LOG_TYPES = {"info": "Info", "warning": "Warning", "error": "Error", "alert": "Alert",
+             "trace": "Trace", "assert": "Assert"}
+
+
+@dataclass
+class MessageDraft:
+    """A message about to be stored: header fields plus its serialised body."""
+
+    source: str
+    target: str
+    body_class: str | None
+    body_text: str | None
+    type: str = REQUEST
+    priority: str = ASYNC
+    session_id: int | None = None
+    corresponding_id: int | None = None
+    reply_to: str | None = None
+    response_required: bool = False
+    context_id: int | None = None
+    completion_key: str | None = None
+    description: str | None = None
+    status: str = QUEUED
+    error: str | None = None
+    enqueue: bool = True
+
+
+@dataclass
+class Header:
+    """A stored message header."""
+
+    id: int
+    session_id: int
+    corresponding_id: int | None
+    source: str
+    target: str
+    body_class: str | None
+    body_id: int | None
+    type: str
+    priority: str
+    status: str
+    error: str | None
+    created: float
+    processed: float | None
+    attempts: int
+    reply_to: str | None
+    response_required: bool
+    context_id: int | None
+    completion_key: str | None
+    description: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view, times formatted as the IRIS portal shows them."""
+        return {
+            "id": self.id, "session_id": self.session_id,
+            "corresponding_id": self.corresponding_id, "source": self.source,
+            "target": self.target, "body_class": self.body_class, "type": self.type,
+            "priority": self.priority, "status": self.status, "error": self.error,
+            "time_created": format_time(self.created),
+            "time_processed": format_time(self.processed), "attempts": self.attempts,
+            "description": self.description,
+        }
+
+
+@dataclass
+class Delivery:
+    """A queue entry claimed by a job, with its header and body."""
+
+    queue_id: int
+    header: Header
+    body_text: str | None
+    attempts: int
+
+
+@dataclass
+class Context:
+    """A business process instance between calls."""
+
+    id: int
+    item: str
+    request_id: int
+    state: str
+    response_class: str | None = None
+    response_text: str | None = None
+    pending: int = 0
+    replied: bool = False
+    failed: str | None = None
+
+
+@dataclass
+class LogEntry:
+    """One event log line."""
+
+    type: str
+    text: str
+    item: str = ""
+    job: str = ""
+    session_id: int | None = None
+    message_id: int | None = None
+    source_class: str = ""
+    source_method: str = ""
+    time: float = field(default_factory=time.time)
+    id: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The remote API's log entry shape."""
+        return {
+            "id": self.id, "time_logged": format_time(self.time),
+            "type": LOG_TYPES.get(self.type, "Unknown"), "config_name": self.item,
+            "job": self.job, "message_id": self.message_id if self.message_id is not None else "",
+            "session_id": self.session_id if self.session_id is not None else "",
+            "source_class": self.source_class, "source_method": self.source_method,
+            "text": self.text,
+        }
+
+
+@dataclass
+class JobRecord:
+    """A job process as recorded in the runtime state."""
+
+    id: str
+    item: str
+    slot: int
+    pid: int
+    host: str
+    state: str
+    started: float
+    heartbeat: float
+    processed: int = 0
+
+
+@dataclass
+class RuntimeState:
+    """Which production runs in the namespace, and who supervises it."""
+
+    production: str = ""
+    status: str = "stopped"
+    supervisor_pid: int = 0
+    host: str = ""
+    heartbeat: float = 0.0
+    requested: str = ""
+
+
+@dataclass
+class Binding:
+    """Class registry entry: class name → Python module and class."""
+
+    class_name: str
+    module: str
+    classname: str
+    classpath: str
+    kind: str
+    generated: bool = True
+
+
+def format_time(value: float | None) -> str:
+    """UTC ``YYYY-MM-DD HH:MM:SS.fff`` as IRIS prints times, or ``""``."""
+    if not value:
+        return ""
+    t = time.gmtime(value)
+    return time.strftime("%Y-%m-%d %H:%M:%S", t) + f".{int((value % 1) * 1000):03d}"

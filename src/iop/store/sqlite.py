@@ -1,0 +1,549 @@
+"""The embedded store: one SQLite database per namespace, WAL mode, fair cross-process writes.
+
+Writers queue on an ``flock`` held for the length of each transaction, so the kernel puts
+them to sleep and wakes them in turn; SQLite's own busy handler (sleep and retry) is known
+to starve a writer when another process commits in a tight loop.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from iop.store import records as r
+from iop.store.errors import StoreError
+from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from iop.store.wakeup_sockets import SocketNotifier
+
+_HEADER_COLUMNS = (
+    "id, session_id, corresponding_id, source, target, body_class, body_id, type, priority, "
+    "status, error, created, processed, attempts, reply_to, response_required, context_id, "
+    "completion_key, description"
+)
+
+
+def _header(row: tuple[Any, ...]) -> r.Header:
+    h = r.Header(*row)
+    h.response_required = bool(h.response_required)
+    return h
+
+
+class SQLiteTx:
+    """Writes made inside one transaction; wake-ups are rung after it commits."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.items_to_wake: set[str] = set()
+        self.addresses_to_wake: set[str] = set()
+        self.now = time.time()
+
+    def insert_message(self, d: r.MessageDraft) -> int:
+        """Store header and body, and queue the header for its target when asked."""
+        c = self.conn
+        body_id = None
+        if d.body_class is not None or d.body_text is not None:
+            body_id = c.execute(
+                "INSERT INTO bodies (class_name, data) VALUES (?, ?)", (d.body_class, d.body_text)
+            ).lastrowid
+        header_id = c.execute(
+            "INSERT INTO headers (session_id, corresponding_id, source, target, body_class, "
+            "body_id, type, priority, status, error, created, processed, reply_to, "
+            "response_required, context_id, completion_key, description) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (d.session_id, d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
+             d.priority, d.status, d.error, self.now,
+             self.now if d.status in (r.COMPLETED, r.ERROR, r.DISCARDED) else None,
+             d.reply_to, int(d.response_required), d.context_id, d.completion_key,
+             d.description),
+        ).lastrowid
+        assert header_id is not None
+        if d.session_id is None:
+            c.execute("UPDATE headers SET session_id = id WHERE id = ?", (header_id,))
+        if d.enqueue:
+            c.execute(
+                "INSERT INTO queue (item, header_id, context_id, enqueued) VALUES (?, ?, ?, ?)",
+                (d.target, header_id, d.context_id if d.type == r.RESPONSE else None, self.now),
+            )
+            self.items_to_wake.add(d.target)
+        return header_id
+
+    def finish_delivery(self, queue_id: int, owner: str) -> bool:
+        """Remove a claimed queue entry; False when the lease was lost to another job."""
+        cur = self.conn.execute(
+            "DELETE FROM queue WHERE id = ? AND lease_owner = ?", (queue_id, owner)
+        )
+        return cur.rowcount == 1
+
+    def set_status(self, header_id: int, status: str, error: str | None = None) -> None:
+        """Record a header's new status (and processing time when it is final)."""
+        self.conn.execute(
+            "UPDATE headers SET status = ?, error = COALESCE(?, error), processed = ? WHERE id = ?",
+            (status, error, self.now, header_id),
+        )
+
+    def save_context(self, ctx: r.Context) -> None:
+        """Insert or replace a business process context, releasing its owner."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO contexts (id, item, request_id, state, response_class, "
+            "response_text, pending, replied, failed, owner, owner_until, updated) "
+            "VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL,?)",
+            (ctx.id, ctx.item, ctx.request_id, ctx.state, ctx.response_class, ctx.response_text,
+             ctx.pending, int(ctx.replied), ctx.failed, self.now),
+        )
+
+    def delete_context(self, context_id: int) -> None:
+        """Forget a finished business process instance."""
+        self.conn.execute("DELETE FROM contexts WHERE id = ?", (context_id,))
+
+    def log(self, entries: list[r.LogEntry]) -> None:
+        """Append event log entries."""
+        if entries:
+            self.conn.executemany(
+                "INSERT INTO log (time, type, item, job, session_id, message_id, source_class, "
+                "source_method, text) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(e.time, e.type, e.item, e.job, e.session_id, e.message_id, e.source_class,
+                  e.source_method, e.text) for e in entries],
+            )
+
+    def wake_address(self, address: str | None) -> None:
+        """Ring a waiting caller once the transaction commits."""
+        if address:
+            self.addresses_to_wake.add(address)
+
+
+class SQLiteStore:
+    """Store backend on one SQLite file per namespace (DESIGN.md, "The store")."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str, namespace: str = "USER") -> None:
+        self.path = os.path.abspath(path)
+        self.namespace = namespace
+        self.location = self.path
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._lock_path = self.path + ".lock"
+        self.notifier = SocketNotifier(self.path)
+        self.db_seconds = 0.0  # time spent inside write transactions, for bench/
+
+    # ------------------------------------------------------------ connections
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = self._connect()
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("PRAGMA cache_size=-16000")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        return conn
+
+    def _lock_fd(self) -> int:
+        fd = getattr(self._local, "lock_fd", None)
+        if fd is None or getattr(self._local, "lock_pid", None) != os.getpid():
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._local.lock_fd = fd
+            self._local.lock_pid = os.getpid()
+        return fd
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.close()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------ schema
+    def initialize(self) -> int:
+        """Create or upgrade the schema in place; returns the version now in force."""
+        with self.transaction() as tx:
+            tx.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = tx.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {self.path} has schema version {current}, newer than this "
+                    f"iop-engine understands ({SCHEMA_VERSION}); upgrade iop-engine"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        tx.conn.execute(statement)
+            tx.conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        return SCHEMA_VERSION
+
+    def schema_version(self) -> int:
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[SQLiteTx]:
+        """One write transaction, serialised fairly across processes and threads."""
+        conn = self.conn
+        fd = self._lock_fd()
+        with self._write_lock:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            started = time.perf_counter()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                tx = SQLiteTx(conn)
+                try:
+                    yield tx
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"store {self.path}: {exc}") from exc
+            finally:
+                self.db_seconds += time.perf_counter() - started
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        for item in tx.items_to_wake:
+            self.notifier.ring_item(item)
+        for address in tx.addresses_to_wake:
+            self.notifier.ring(address)
+
+    def send(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry] | None = None) -> list[int]:
+        """Store messages (and log lines) in one transaction; returns their header ids."""
+        with self.transaction() as tx:
+            ids = [tx.insert_message(d) for d in drafts]
+            if logs:
+                tx.log(logs)
+        return ids
+
+    def log(self, entries: list[r.LogEntry]) -> None:
+        """Append event log entries in their own transaction."""
+        if entries:
+            with self.transaction() as tx:
+                tx.log(entries)
+
+    # ------------------------------------------------------------ queues
+    def has_work(self, item: str) -> bool:
+        """Cheap read: is anything claimable in ``item``'s queue?"""
+        row = self.conn.execute(
+            "SELECT 1 FROM queue WHERE item = ? AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+            (item, time.time()),
+        ).fetchone()
+        return row is not None
+
+    def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
+        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
+        if not self.has_work(item):
+            return []
+        with self.transaction() as tx:
+            now = tx.now
+            rows = tx.conn.execute(
+                "SELECT q.id, q.header_id, q.attempts, q.context_id FROM queue q "
+                "LEFT JOIN contexts c ON c.id = q.context_id "
+                "WHERE q.item = ? AND (q.lease_until IS NULL OR q.lease_until < ?) "
+                "AND (c.owner IS NULL OR c.owner_until < ?) ORDER BY q.id LIMIT ?",
+                (item, now, now, limit),
+            ).fetchall()
+            if not rows:
+                return []
+            taken = []
+            contexts: set[int] = set()
+            for queue_id, header_id, attempts, context_id in rows:
+                if context_id is not None:
+                    # One response per business process instance at a time.
+                    if context_id in contexts:
+                        continue
+                    contexts.add(context_id)
+                taken.append((queue_id, header_id, attempts + 1))
+            until = now + lease_seconds
+            tx.conn.executemany(
+                "UPDATE queue SET lease_owner = ?, lease_until = ?, attempts = ? WHERE id = ?",
+                [(owner, until, att, qid) for qid, _, att in taken],
+            )
+            if contexts:
+                tx.conn.executemany(
+                    "UPDATE contexts SET owner = ?, owner_until = ? WHERE id = ?",
+                    [(owner, until, cid) for cid in contexts],
+                )
+            tx.conn.executemany(
+                "UPDATE headers SET status = 'delivered', attempts = ? WHERE id = ? "
+                "AND status IN ('queued', 'delivered')",
+                [(att, hid) for _, hid, att in taken],
+            )
+            marks = ",".join("?" * len(taken))
+            found = {
+                row[0]: row
+                for row in tx.conn.execute(
+                    f"SELECT {', '.join('h.' + c.strip() for c in _HEADER_COLUMNS.split(','))}, b.data "
+                    f"FROM headers h LEFT JOIN bodies b ON b.id = h.body_id WHERE h.id IN ({marks})",
+                    [hid for _, hid, _ in taken],
+                )
+            }
+        return [
+            r.Delivery(queue_id=qid, header=_header(found[hid][:-1]), body_text=found[hid][-1],
+                       attempts=att)
+            for qid, hid, att in taken if hid in found
+        ]
+
+    def extend_leases(self, owner: str, lease_seconds: float) -> None:
+        """Keep the leases of a live job from expiring."""
+        with self.transaction() as tx:
+            until = tx.now + lease_seconds
+            tx.conn.execute("UPDATE queue SET lease_until = ? WHERE lease_owner = ?", (until, owner))
+            tx.conn.execute("UPDATE contexts SET owner_until = ? WHERE owner = ?", (until, owner))
+
+    def release_leases(self, owner: str) -> list[int]:
+        """Make a dead job's entries claimable again; returns the header ids released."""
+        with self.transaction() as tx:
+            ids = [row[0] for row in tx.conn.execute(
+                "SELECT header_id FROM queue WHERE lease_owner = ?", (owner,))]
+            tx.conn.execute(
+                "UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+                (owner,),
+            )
+            tx.conn.execute(
+                "UPDATE contexts SET owner = NULL, owner_until = NULL WHERE owner = ?", (owner,)
+            )
+            items = [row[0] for row in tx.conn.execute(
+                "SELECT DISTINCT item FROM queue WHERE lease_owner IS NULL")]
+            tx.items_to_wake.update(items)
+        return ids
+
+    def queue_counts(self) -> dict[str, int]:
+        """Entries waiting (or in progress) per item."""
+        return dict(self.conn.execute("SELECT item, COUNT(*) FROM queue GROUP BY item").fetchall())
+
+    # ------------------------------------------------------------ messages
+    def get_header(self, header_id: int) -> r.Header | None:
+        row = self.conn.execute(
+            f"SELECT {_HEADER_COLUMNS} FROM headers WHERE id = ?", (header_id,)
+        ).fetchone()
+        return _header(row) if row else None
+
+    def get_body(self, header: r.Header) -> str | None:
+        """The JSON text of a header's body."""
+        if header.body_id is None:
+            return None
+        row = self.conn.execute("SELECT data FROM bodies WHERE id = ?", (header.body_id,)).fetchone()
+        return row[0] if row else None
+
+    def find_response(self, request_id: int) -> r.Header | None:
+        """The response header written for ``request_id``, if any."""
+        row = self.conn.execute(
+            f"SELECT {_HEADER_COLUMNS} FROM headers WHERE corresponding_id = ? AND type = 'response' "
+            "ORDER BY id DESC LIMIT 1",
+            (request_id,),
+        ).fetchone()
+        return _header(row) if row else None
+
+    def query_headers(self, *, session_id: int | None = None, status: str | None = None,
+                      target: str | None = None, source: str | None = None,
+                      type: str | None = None, before_id: int | None = None,
+                      limit: int = 100, oldest_first: bool = False) -> list[r.Header]:
+        """Headers matching every given filter, newest first unless ``oldest_first``."""
+        where, args = [], []
+        for column, value in (("session_id", session_id), ("status", status),
+                              ("target", target), ("source", source), ("type", type)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
+        sql = f"SELECT {_HEADER_COLUMNS} FROM headers"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY id {'ASC' if oldest_first else 'DESC'}"
+        if limit and limit > 0:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_header(row) for row in self.conn.execute(sql, args)]
+
+    def count_by_status(self, *, type: str | None = None) -> dict[str, int]:
+        sql = "SELECT status, COUNT(*) FROM headers"
+        args: list[Any] = []
+        if type:
+            sql += " WHERE type = ?"
+            args.append(type)
+        return dict(self.conn.execute(sql + " GROUP BY status", args).fetchall())
+
+    def load_context(self, context_id: int) -> r.Context | None:
+        row = self.conn.execute(
+            "SELECT id, item, request_id, state, response_class, response_text, pending, replied, "
+            "failed FROM contexts WHERE id = ?", (context_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        ctx = r.Context(*row)
+        ctx.replied = bool(ctx.replied)
+        return ctx
+
+    # ------------------------------------------------------------ event log
+    def log_since(self, last_id: int, limit: int | None = None) -> list[r.LogEntry]:
+        """Entries with id greater than ``last_id``, oldest first."""
+        sql = ("SELECT type, text, item, job, session_id, message_id, source_class, source_method, "
+               "time, id FROM log WHERE id > ? ORDER BY id")
+        args: list[Any] = [last_id]
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [r.LogEntry(*row) for row in self.conn.execute(sql, args)]
+
+    def log_top(self, count: int) -> list[r.LogEntry]:
+        """The newest ``count`` entries, newest first."""
+        return [r.LogEntry(*row) for row in self.conn.execute(
+            "SELECT type, text, item, job, session_id, message_id, source_class, source_method, "
+            "time, id FROM log ORDER BY id DESC LIMIT ?", (count,))]
+
+    # ------------------------------------------------------------ productions
+    def save_production(self, name: str, definition: dict[str, Any]) -> None:
+        text = json.dumps(definition)
+        with self.transaction() as tx:
+            tx.conn.execute(
+                "INSERT INTO productions (name, definition, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, "
+                "updated = excluded.updated",
+                (name, text, tx.now),
+            )
+
+    def get_production(self, name: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT definition FROM productions WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list_productions(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT name, last_start, last_stop, auto_start FROM productions ORDER BY name"
+        ).fetchall()
+        return [{"name": n, "last_start": s, "last_stop": e, "auto_start": a} for n, s, e, a in rows]
+
+    def delete_production(self, name: str) -> bool:
+        with self.transaction() as tx:
+            return tx.conn.execute("DELETE FROM productions WHERE name = ?", (name,)).rowcount == 1
+
+    def mark_production(self, name: str, *, started: bool = False, stopped: bool = False,
+                        applied: dict[str, Any] | None = None) -> None:
+        """Record start/stop times and the definition the running supervisor applied."""
+        with self.transaction() as tx:
+            if started:
+                tx.conn.execute("UPDATE productions SET last_start = ? WHERE name = ?", (tx.now, name))
+            if stopped:
+                tx.conn.execute("UPDATE productions SET last_stop = ? WHERE name = ?", (tx.now, name))
+            if applied is not None:
+                tx.conn.execute("UPDATE productions SET applied = ? WHERE name = ?",
+                                (json.dumps(applied), name))
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as tx:
+            tx.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------ class registry
+    def put_binding(self, b: r.Binding) -> None:
+        with self.transaction() as tx:
+            tx.conn.execute(
+                "INSERT OR REPLACE INTO bindings (class_name, module, classname, classpath, kind, "
+                "generated, created) VALUES (?,?,?,?,?,?,?)",
+                (b.class_name, b.module, b.classname, b.classpath, b.kind, int(b.generated), tx.now),
+            )
+
+    def get_binding(self, class_name: str) -> r.Binding | None:
+        row = self.conn.execute(
+            "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
+            "WHERE class_name = ?", (class_name,)).fetchone()
+        return r.Binding(*row[:5], bool(row[5])) if row else None
+
+    def list_bindings(self) -> list[r.Binding]:
+        return [r.Binding(*row[:5], bool(row[5])) for row in self.conn.execute(
+            "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
+            "ORDER BY class_name")]
+
+    def delete_binding(self, class_name: str) -> bool:
+        with self.transaction() as tx:
+            return tx.conn.execute("DELETE FROM bindings WHERE class_name = ?",
+                                   (class_name,)).rowcount == 1
+
+    def add_classpath(self, path: str) -> None:
+        with self.transaction() as tx:
+            tx.conn.execute("INSERT OR IGNORE INTO classpaths (path) VALUES (?)", (path,))
+
+    def list_classpaths(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT path FROM classpaths ORDER BY rowid")]
+
+    # ------------------------------------------------------------ runtime state
+    def get_runtime(self) -> r.RuntimeState:
+        row = self.conn.execute(
+            "SELECT production, status, supervisor_pid, host, heartbeat, requested FROM runtime "
+            "WHERE id = 1").fetchone()
+        return r.RuntimeState(*row) if row else r.RuntimeState()
+
+    def claim_runtime(self, production: str, pid: int, host: str, is_alive: Any) -> r.RuntimeState | None:
+        """Become the namespace's supervisor unless a live one runs; returns the blocker if any."""
+        with self.transaction() as tx:
+            row = tx.conn.execute(
+                "SELECT production, status, supervisor_pid, host, heartbeat, requested FROM runtime "
+                "WHERE id = 1").fetchone()
+            current = r.RuntimeState(*row)
+            if current.status not in ("stopped", "") and is_alive(current):
+                return current
+            tx.conn.execute(
+                "UPDATE runtime SET production = ?, status = 'starting', supervisor_pid = ?, "
+                "host = ?, heartbeat = ?, requested = '' WHERE id = 1",
+                (production, pid, host, tx.now),
+            )
+            tx.conn.execute("DELETE FROM jobs")
+            # No job of this namespace survives its supervisor, so every lease is stale.
+            tx.conn.execute("UPDATE queue SET lease_owner = NULL, lease_until = NULL")
+            tx.conn.execute("UPDATE contexts SET owner = NULL, owner_until = NULL")
+        return None
+
+    def update_runtime(self, **fields: Any) -> None:
+        if not fields:
+            return
+        with self.transaction() as tx:
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            tx.conn.execute(f"UPDATE runtime SET {sets} WHERE id = 1", list(fields.values()))
+
+    def put_job(self, job: r.JobRecord) -> None:
+        with self.transaction() as tx:
+            tx.conn.execute(
+                "INSERT OR REPLACE INTO jobs (id, item, slot, pid, host, state, started, heartbeat, "
+                "processed) VALUES (?,?,?,?,?,?,?,?,?)",
+                (job.id, job.item, job.slot, job.pid, job.host, job.state, job.started,
+                 job.heartbeat, job.processed),
+            )
+
+    def heartbeat_job(self, job_id: str, processed: int, state: str = "running") -> None:
+        with self.transaction() as tx:
+            tx.conn.execute("UPDATE jobs SET heartbeat = ?, processed = ?, state = ? WHERE id = ?",
+                            (tx.now, processed, state, job_id))
+
+    def delete_job(self, job_id: str) -> None:
+        with self.transaction() as tx:
+            tx.conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def list_jobs(self) -> list[r.JobRecord]:
+        return [r.JobRecord(*row) for row in self.conn.execute(
+            "SELECT id, item, slot, pid, host, state, started, heartbeat, processed FROM jobs "
+            "ORDER BY item, slot")]

@@ -1,0 +1,117 @@
+"""Wake-ups between processes on one host, over Linux abstract datagram sockets.
+
+A job listens on a socket named after its store, item and pool slot; a sender rings every
+slot of the target item after its transaction commits. Wake-ups only cut latency: jobs
+also poll slowly, so a lost datagram costs time, never a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import select
+import socket
+import threading
+import time
+
+_MAX_SLOTS = 64
+_SLOT_CACHE_SECONDS = 1.0
+
+
+class SocketListener:
+    """A bound datagram socket that a job or a waiting caller sleeps on."""
+
+    def __init__(self, address: bytes) -> None:
+        # Stored in message headers as text; the leading NUL of the abstract name is implied.
+        self.address = address[1:].decode()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(address)
+        self._sock.setblocking(False)
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until rung or ``timeout`` seconds pass; True when rung. Drains pending rings."""
+        ready, _, _ = select.select([self._sock], [], [], max(timeout, 0))
+        if not ready:
+            return False
+        self.drain()
+        return True
+
+    def drain(self) -> None:
+        """Discard rings already received."""
+        try:
+            while True:
+                self._sock.recv(16)
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class SocketNotifier:
+    """Rings item slots and waiting callers of one store on this host."""
+
+    def __init__(self, store_key: str) -> None:
+        digest = hashlib.sha1(store_key.encode()).hexdigest()[:12]
+        self._prefix = b"\0iop/" + digest.encode() + b"/"
+        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sender.setblocking(False)
+        self._slots: dict[str, tuple[float, int]] = {}
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def _item_address(self, item: str, slot: int) -> bytes:
+        name = item.encode()
+        if len(name) > 60:
+            name = hashlib.sha1(name).hexdigest().encode()
+        return self._prefix + b"i/" + name + b"/" + str(slot).encode()
+
+    def listen_item(self, item: str, slot: int) -> SocketListener:
+        """Listener for one job of ``item``."""
+        return SocketListener(self._item_address(item, slot))
+
+    def listen_private(self) -> SocketListener:
+        """Listener with a unique address, for a caller waiting on a response."""
+        address = self._prefix + b"p/" + f"{os.getpid()}-{next(self._counter)}-{time.monotonic_ns()}".encode()
+        return SocketListener(address)
+
+    def _send(self, address: bytes) -> bool:
+        try:
+            with self._lock:
+                self._sender.sendto(b"!", address)
+            return True
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False
+        except (BlockingIOError, InterruptedError, OSError):
+            return True  # the listener already has rings queued
+
+    def ring_item(self, item: str) -> None:
+        """Wake every job of ``item`` on this host."""
+        now = time.monotonic()
+        cached = self._slots.get(item)
+        if cached is not None and now - cached[0] < _SLOT_CACHE_SECONDS:
+            for slot in range(cached[1]):
+                self._send(self._item_address(item, slot))
+            return
+        count = 0
+        misses = 0
+        for slot in range(_MAX_SLOTS):
+            if self._send(self._item_address(item, slot)):
+                count = slot + 1
+                misses = 0
+            else:
+                misses += 1
+                if misses >= 2:  # a dead slot may sit between live ones; two misses end the scan
+                    break
+        self._slots[item] = (now, count)
+
+    def ring(self, address: str) -> None:
+        """Wake the caller listening on ``address`` (a listener's ``address``)."""
+        self._send(b"\0" + address.encode())
+
+    def close(self) -> None:
+        self._sender.close()
