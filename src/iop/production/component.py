@@ -1,0 +1,225 @@
+"""ComponentRef: one production item as authored, with fluent setters and named ports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from iop.components.settings import PortDeclaration, describe_settings
+from iop.production.errors import ProductionError
+from iop.production.ports import (
+    ROUTE_SETTING_NAMES,
+    Port,
+    item_name_of,
+    join_targets,
+    normalize_port_name,
+    split_targets,
+)
+from iop.production.values import setting_text
+
+if TYPE_CHECKING:
+    from iop.production.production import Production
+
+__all__ = ["ComponentRef", "HOST", "ADAPTER"]
+
+HOST = "Host"
+ADAPTER = "Adapter"
+
+
+class ComponentRef:
+    """A Python handle to one production item (not the live host); setters return ``self``."""
+
+    def __init__(
+        self,
+        name: str,
+        class_name: str,
+        *,
+        component_class: type | None = None,
+        kind: str = "component",
+        pool_size: int = 1,
+        enabled: bool = True,
+        foreground: bool = False,
+        comment: str = "",
+        category: str = "",
+        log_trace_events: bool = False,
+        schedule: str = "",
+        adapter_class: type | None = None,
+        adapter_class_name: str | None = None,
+        production: Production | None = None,
+    ) -> None:
+        self.name = name
+        self.class_name = class_name
+        self.component_class = component_class
+        self.kind = kind
+        self.pool_size = pool_size
+        self.enabled = enabled
+        self.foreground = foreground
+        self.comment = comment
+        self.category = category
+        self.log_trace_events = log_trace_events
+        self.schedule = schedule
+        self.adapter_class = adapter_class
+        self.adapter_class_name = adapter_class_name
+        self.host_settings: dict[str, str] = {}
+        self.adapter_settings: dict[str, str] = {}
+        # Settings aimed at neither the host nor its adapter: (target, name, value).
+        self.other_settings: list[tuple[str, str, str]] = []
+        self.production = production
+        self._ports: list[str] = []
+        # Item attributes read from an export that this model does not know; written back as is.
+        self._extra: dict[str, Any] = {}
+
+    # -- item attributes ---------------------------------------------------------
+    def pool(self, size: int) -> ComponentRef:
+        """Set the pool size (0 uses the production's shared actor pool)."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ProductionError(f"item {self.name}: pool size must be an integer >= 0, not {size!r}")
+        self.pool_size = size
+        return self
+
+    def enable(self, enabled: bool = True) -> ComponentRef:
+        """Mark the item enabled."""
+        self.enabled = bool(enabled)
+        return self
+
+    def disable(self) -> ComponentRef:
+        """Mark the item disabled: it is configured but not started."""
+        self.enabled = False
+        return self
+
+    def run_foreground(self, foreground: bool = True) -> ComponentRef:
+        """Run the item's jobs in the foreground."""
+        self.foreground = bool(foreground)
+        return self
+
+    def trace(self, enabled: bool = True) -> ComponentRef:
+        """Log trace events for this item."""
+        self.log_trace_events = bool(enabled)
+        return self
+
+    def schedule_on(self, schedule: str) -> ComponentRef:
+        """Set the item's schedule specification."""
+        self.schedule = schedule
+        return self
+
+    def comment_as(self, comment: str) -> ComponentRef:
+        """Set the item's comment."""
+        self.comment = comment
+        return self
+
+    def category_as(self, category: str) -> ComponentRef:
+        """Set the item's category (a comma-separated list of labels)."""
+        self.category = category
+        return self
+
+    # -- settings --------------------------------------------------------------------
+    def host_setting(self, name: str, value: Any) -> ComponentRef:
+        """Set one Host setting; the value is stored as text, as IRIS stores it."""
+        self.host_settings[normalize_port_name(name)] = setting_text(value)
+        return self
+
+    def host_settings_update(self, settings: Mapping[str, Any]) -> ComponentRef:
+        """Set several Host settings."""
+        for name, value in settings.items():
+            self.host_setting(name, value)
+        return self
+
+    setting = host_setting
+    settings_update = host_settings_update
+
+    def adapter_setting(self, name: str, value: Any) -> ComponentRef:
+        """Set one Adapter setting; keys are kept exactly as given."""
+        self.adapter_settings[name] = setting_text(value)
+        return self
+
+    def adapter_settings_update(self, settings: Mapping[str, Any]) -> ComponentRef:
+        """Set several Adapter settings."""
+        for name, value in settings.items():
+            self.adapter_setting(name, value)
+        return self
+
+    def other_setting(self, target: str, name: str, value: Any) -> ComponentRef:
+        """Set a setting with an explicit ``@Target`` (``Host``, ``Adapter`` or another)."""
+        if target == HOST:
+            return self.host_setting(name, value)
+        if target == ADAPTER:
+            return self.adapter_setting(name, value)
+        entries = [e for e in self.other_settings if (e[0], e[1]) != (target, name)]
+        entries.append((target, name, setting_text(value)))
+        self.other_settings = entries
+        return self
+
+    # -- ports and routes ----------------------------------------------------------
+    def declared_targets(self) -> dict[str, Any]:
+        """Target settings declared with ``target()`` by the Python class: name -> default."""
+        if self.component_class is None:
+            return {}
+        return {i.name: i.default for i in describe_settings(self.component_class) if i.is_target}
+
+    def declared_target_default(self, name: str) -> str:
+        """Default value of a declared target setting, or empty text."""
+        return setting_text(self.declared_targets().get(name))
+
+    def port(self, name: str | PortDeclaration | Port) -> Port:
+        """The bound port ``Item.Port`` for a setting name (aliases such as target_config_names ok)."""
+        return Port(self, self._port_name(name))
+
+    def route_ports(self) -> list[str]:
+        """Names of this item's target settings: declared, connected, and IRIS's well-known ones."""
+        names = list(self.declared_targets())
+        names += [n for n in self._ports if n not in names]
+        names += [n for n in self.host_settings if n in ROUTE_SETTING_NAMES and n not in names]
+        return names
+
+    def connect(self, port: str | PortDeclaration | Port, component: Any) -> ComponentRef:
+        """Point ``port`` at one item (a ComponentRef, item declaration or item name)."""
+        name = self._port_name(port)
+        self.host_settings[name] = item_name_of(component)
+        self._remember_port(name)
+        return self
+
+    def connect_add(self, port: str | PortDeclaration | Port, component: Any) -> ComponentRef:
+        """Add one more target to ``port`` (fan-out), keeping the ones already configured."""
+        name = self._port_name(port)
+        targets = split_targets(self.host_settings.get(name))
+        target = item_name_of(component)
+        if target not in targets:
+            targets.append(target)
+        self.host_settings[name] = join_targets(targets)
+        self._remember_port(name)
+        return self
+
+    def _remember_port(self, name: str) -> None:
+        if name not in self._ports:
+            self._ports.append(name)
+
+    def _port_name(self, port: str | PortDeclaration | Port) -> str:
+        if isinstance(port, Port):
+            if port.component is not self and port.component.name != self.name:
+                raise ProductionError(f"port {port} does not belong to item {self.name}")
+            return port.name
+        if isinstance(port, PortDeclaration):
+            owner, cls = port.owner, self.component_class
+            if owner is not None and cls is not None and not issubclass(cls, owner):
+                raise ProductionError(
+                    f"port {port} belongs to {owner.__qualname__}, not to item {self.name} "
+                    f"({cls.__qualname__})"
+                )
+            return normalize_port_name(port.name or "")
+        if isinstance(port, str) and port:
+            return normalize_port_name(port)
+        raise TypeError(f"expected a port name, Port or target() declaration, not {port!r}")
+
+    def __getattr__(self, name: str) -> Port:
+        # Only reached for names that are not attributes: declared or connected ports.
+        if name.startswith("_") or "component_class" not in self.__dict__:
+            raise AttributeError(name)
+        if name in self.__dict__.get("_ports", ()) or name in self.declared_targets():
+            return Port(self, name)
+        raise AttributeError(
+            f"item {self.__dict__.get('name')!r} has no attribute or port {name!r}; "
+            f"use .port({name!r}) for a port its class does not declare"
+        )
+
+    def __repr__(self) -> str:
+        return f"ComponentRef({self.name!r}, class_name={self.class_name!r}, kind={self.kind!r})"

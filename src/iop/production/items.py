@@ -1,0 +1,147 @@
+"""Item declarations for class-style productions: ComponentItem, ServiceItem, ..., and Route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from iop.components import kinds
+from iop.components.settings import PortDeclaration
+from iop.production.errors import ProductionError
+from iop.production.ports import item_name_of, normalize_port_name
+from iop.production.values import setting_text
+
+__all__ = ["ComponentItem", "OperationItem", "ProcessItem", "Route", "ServiceItem"]
+
+
+def _target_names(targets: Any) -> tuple[str, ...]:
+    if isinstance(targets, str) or not isinstance(targets, Iterable):
+        return (item_name_of(targets),)
+    return tuple(item_name_of(t) for t in targets)
+
+
+class Route:
+    """Wires one port of a declared item to target items; several targets mean fan-out."""
+
+    __slots__ = ("port_name", "port_owner", "target_names")
+
+    def __init__(self, port: str | PortDeclaration, targets: Any) -> None:
+        if isinstance(port, PortDeclaration):
+            self.port_name = normalize_port_name(port.name or "")
+            self.port_owner: type | None = port.owner
+        elif isinstance(port, str) and port:
+            self.port_name = normalize_port_name(port)
+            self.port_owner = None
+        else:
+            raise TypeError(f"Route port must be a target() declaration or a name, not {port!r}")
+        self.target_names = _target_names(targets)
+        if not self.target_names:
+            raise ProductionError(f"Route {self.port_name} has no target")
+
+    def __repr__(self) -> str:
+        return f"Route({self.port_name!r}, {list(self.target_names)!r})"
+
+
+class ComponentItem:
+    """One item of a class-style production; its kind comes from its class unless fixed."""
+
+    declared_kind: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        name: str,
+        component: type | str | None = None,
+        *,
+        class_name: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+        host_settings: Mapping[str, Any] | None = None,
+        adapter_settings: Mapping[str, Any] | None = None,
+        other_settings: Iterable[tuple[str, str, Any]] = (),
+        routes: Route | Iterable[Route] = (),
+        pool_size: int = 1,
+        enabled: bool = True,
+        foreground: bool = False,
+        comment: str = "",
+        category: str = "",
+        log_trace_events: bool = False,
+        schedule: str = "",
+        adapter_class: type | str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ProductionError(f"an item needs a non-empty name, not {name!r}")
+        self.name = name
+        self.component_class = component if isinstance(component, type) else None
+        if isinstance(component, str):
+            if class_name is not None and class_name != component:
+                raise ProductionError(
+                    f"item {name}: class {component!r} and class_name {class_name!r} disagree"
+                )
+            class_name = component
+        elif component is not None and self.component_class is None:
+            raise TypeError(f"item {name}: expected a class or a class name, not {component!r}")
+        if self.component_class is None and class_name is None:
+            raise ProductionError(f"item {name} needs a component class or a class name")
+        self.class_name = class_name
+        self.host_settings = _merge_host_settings(name, settings, host_settings)
+        self.adapter_settings = {k: setting_text(v) for k, v in (adapter_settings or {}).items()}
+        self.other_settings = tuple((t, n, setting_text(v)) for t, n, v in other_settings)
+        self.routes = (routes,) if isinstance(routes, Route) else tuple(routes)
+        self.pool_size = pool_size
+        self.enabled = enabled
+        self.foreground = foreground
+        self.comment = comment
+        self.category = category
+        self.log_trace_events = log_trace_events
+        self.schedule = schedule
+        self.adapter_class = adapter_class
+        self._check_routes()
+
+    @property
+    def kind(self) -> str:
+        """``service``, ``process``, ``operation`` or ``component`` when unknown."""
+        return self.declared_kind or kinds.kind_of(self.component_class) or "component"
+
+    def _check_routes(self) -> None:
+        for route in self.routes:
+            if not isinstance(route, Route):
+                raise TypeError(f"item {self.name}: routes must hold Route objects, not {route!r}")
+            if route.port_name in self.host_settings:
+                raise ProductionError(
+                    f"item {self.name}: port {route.port_name} is declared both in host settings "
+                    "and in a Route; declare route ports with Route only"
+                )
+
+    def __repr__(self) -> str:
+        shown = self.class_name or getattr(self.component_class, "__qualname__", "?")
+        return f"{type(self).__name__}({self.name!r}, {shown!r})"
+
+
+def _merge_host_settings(
+    name: str, settings: Mapping[str, Any] | None, host_settings: Mapping[str, Any] | None
+) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for source in (settings or {}, host_settings or {}):
+        for key, value in source.items():
+            key = normalize_port_name(key)
+            if key in merged:
+                raise ProductionError(f"item {name}: host setting {key} is given twice")
+            merged[key] = setting_text(value)
+    return merged
+
+
+class ServiceItem(ComponentItem):
+    """A business service item."""
+
+    declared_kind = kinds.SERVICE
+
+
+class ProcessItem(ComponentItem):
+    """A business process item."""
+
+    declared_kind = kinds.PROCESS
+
+
+class OperationItem(ComponentItem):
+    """A business operation item."""
+
+    declared_kind = kinds.OPERATION

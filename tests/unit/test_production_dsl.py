@@ -1,0 +1,691 @@
+"""The Production DSL: instance and class styles, ports and routes, the IRIS export shape."""
+
+import copy
+
+import pytest
+
+import iop.production as production_module
+from iop.components.settings import target
+from iop.production import (
+    PRODUCTION_SETTING_NAMES,
+    ComponentItem,
+    ComponentRef,
+    OperationItem,
+    Port,
+    ProcessItem,
+    Production,
+    ProductionError,
+    Route,
+    RouteEdge,
+    ServiceItem,
+    UnknownComponent,
+)
+
+MODULE = __name__
+
+
+class FileService:
+    """Stand-in for a PollingBusinessService with a declared port."""
+
+    _iop_kind = "service"
+    Output = target()
+
+    @classmethod
+    def get_adapter_type(cls):
+        return "Ens.InboundAdapter"
+
+
+class OrderOperation:
+    _iop_kind = "operation"
+
+
+class AuditOperation:
+    _iop_kind = "operation"
+
+
+class RouterProcess:
+    _iop_kind = "process"
+    Valid = target()
+    Invalid = target("AuditOperation")
+
+
+class FileInboundAdapter:
+    _iop_kind = "inbound_adapter"
+
+
+def _item(name, class_name, settings=(), **attrs):
+    entry = {
+        "@Name": name,
+        "@Category": "",
+        "@ClassName": class_name,
+        "@PoolSize": "1",
+        "@Enabled": "true",
+        "@Foreground": "false",
+        "@Comment": "",
+        "@LogTraceEvents": "false",
+        "@Schedule": "",
+    }
+    entry.update(attrs)
+    entry["Setting"] = [
+        {"@Target": t, "@Name": n, "#text": v} if v else {"@Target": t, "@Name": n}
+        for t, n, v in settings
+    ]
+    return entry
+
+
+# -- instance style ---------------------------------------------------------------------------
+
+
+def _seed_instance_production():
+    prod = Production("Demo.Production")
+    file = prod.service("FileInput", FileService)
+    orders = prod.operation(OrderOperation)
+    prod.connect(file.Output, orders)
+    return prod
+
+
+def test_seed_instance_example():
+    prod = _seed_instance_production()
+    file, orders = prod.item("FileInput"), prod.item("OrderOperation")
+    assert (file.kind, orders.kind) == ("service", "operation")
+    assert file.class_name == f"Python.{MODULE}.FileService"
+    assert orders.class_name == f"Python.{MODULE}.OrderOperation"
+    assert file.component_class is FileService
+    assert file.host_settings == {"Output": "OrderOperation"}
+    assert prod.routes() == [RouteEdge("FileInput", "Output", "OrderOperation")]
+
+
+def test_port_identity_and_resolve():
+    prod = _seed_instance_production()
+    port = prod.item("FileInput").Output
+    assert isinstance(port, Port)
+    assert str(port) == "FileInput.Output"
+    assert port.resolve() == "OrderOperation"
+    assert port == prod.item("FileInput").port("Output")
+
+
+def test_unconnected_declared_port_resolves_to_its_default():
+    prod = Production("P")
+    router = prod.process(RouterProcess)
+    assert router.Valid.resolve() == ""
+    assert router.Invalid.resolve() == "AuditOperation"
+    assert prod.routes() == [RouteEdge("RouterProcess", "Invalid", "AuditOperation")]
+
+
+def test_fluent_production_and_component_methods():
+    prod = Production("Demo.Production").testing().tracing().actor_pool(2).describe("Orders")
+    orders = prod.operation(OrderOperation)
+    file = (
+        prod.service("FileInput", FileService)
+        .pool(2)
+        .host_setting("Limit", 10)
+        .adapter_setting("Charset", "utf-8")
+        .connect("Output", orders)
+    )
+    assert isinstance(file, ComponentRef)
+    assert (prod.testing_enabled, prod.log_general_trace_events) == (True, True)
+    assert (prod.actor_pool_size, prod.description) == (2, "Orders")
+    assert file.pool_size == 2
+    assert file.host_settings == {"Limit": "10", "Output": "OrderOperation"}
+    assert file.adapter_settings == {"Charset": "utf-8"}
+
+
+def test_component_fluent_flags():
+    prod = Production("P")
+    ref = (
+        prod.operation(OrderOperation)
+        .disable()
+        .run_foreground()
+        .trace()
+        .schedule_on("START:*-*-*T08:00:00,STOP:*-*-*T18:00:00")
+        .comment_as("night off")
+        .category_as("orders,files")
+    )
+    assert (ref.enabled, ref.foreground, ref.log_trace_events) == (False, True, True)
+    assert ref.schedule.startswith("START:")
+    assert (ref.comment, ref.category) == ("night off", "orders,files")
+    assert ref.enable().enabled is True
+    ref.setting("Flag", True).settings_update({"Count": 3, "Empty": None})
+    assert ref.host_settings == {"Flag": "1", "Count": "3", "Empty": ""}
+    ref.adapter_settings_update({"A": 1}).host_settings_update({"B": 2.5})
+    assert (ref.adapter_settings, ref.host_settings["B"]) == ({"A": "1"}, "2.5")
+
+
+def test_pool_size_must_be_a_non_negative_integer():
+    ref = Production("P").operation(OrderOperation)
+    assert ref.pool(0).pool_size == 0
+    with pytest.raises(ProductionError, match="OrderOperation"):
+        ref.pool(-1)
+
+
+def test_other_setting_with_explicit_target():
+    ref = Production("P").operation(OrderOperation)
+    ref.other_setting("Host", "H", 1).other_setting("Adapter", "A", "a")
+    ref.other_setting("Custom", "C", "c").other_setting("Custom", "C", "d")
+    assert ref.host_settings == {"H": "1"}
+    assert ref.adapter_settings == {"A": "a"}
+    assert ref.other_settings == [("Custom", "C", "d")]
+
+
+def test_builtin_components_with_manual_ports():
+    prod = Production("Demo.FileProduction")
+    out = prod.operation("FileOut", class_name="EnsLib.File.PassthroughOperation")
+    inp = (
+        prod.service("FileIn", class_name="EnsLib.File.PassthroughService")
+        .adapter_setting("FilePath", "/tmp/in")
+        .connect("TargetConfigNames", out)
+    )
+    assert out.class_name == "EnsLib.File.PassthroughOperation"
+    assert out.component_class is None
+    assert inp.host_settings == {"TargetConfigNames": "FileOut"}
+    assert str(inp.port("TargetConfigNames")) == "FileIn.TargetConfigNames"
+    assert inp.TargetConfigNames.resolve() == "FileOut"
+    assert prod.routes() == [RouteEdge("FileIn", "TargetConfigNames", "FileOut")]
+
+
+def test_production_connect_with_a_manual_port():
+    prod = Production("P")
+    file = prod.service("FileIn", class_name="EnsLib.File.PassthroughService")
+    out = prod.operation("FileOut", class_name="EnsLib.File.PassthroughOperation")
+    assert prod.connect(file.port("TargetConfigNames"), out) is prod
+    prod.connect("FileIn.target_config_names", "Other")
+    assert file.host_settings == {"TargetConfigNames": "Other"}
+
+
+def test_connect_add_fans_out_without_duplicates():
+    prod = Production("P")
+    file = prod.service("FileIn", class_name="EnsLib.File.PassthroughService")
+    file.connect_add("TargetConfigNames", "A").connect_add("TargetConfigNames", "B")
+    prod.connect_add("FileIn.TargetConfigNames", "A")
+    assert file.host_settings["TargetConfigNames"] == "A,B"
+    assert file.port("TargetConfigNames").targets() == ["A", "B"]
+    assert [e.target for e in prod.routes()] == ["A", "B"]
+
+
+def test_class_name_override_and_string_class():
+    prod = Production("P")
+    ref = prod.operation("Orders", OrderOperation, class_name="Python.OrderOperation")
+    assert (ref.class_name, ref.component_class) == ("Python.OrderOperation", OrderOperation)
+    plain = prod.operation("Out", "EnsLib.File.PassthroughOperation")
+    assert plain.class_name == "EnsLib.File.PassthroughOperation"
+    named_only = prod.operation("Python.FileOperation")
+    assert named_only.class_name == "Python.FileOperation"
+
+
+def test_kind_mismatch_and_adapter_items_are_refused():
+    prod = Production("P")
+    with pytest.raises(ProductionError, match="OrderOperation is a operation, not a service"):
+        prod.service(OrderOperation)
+    with pytest.raises(ProductionError, match="adapter"):
+        prod.component(FileInboundAdapter)
+    assert prod.component(OrderOperation).kind == "operation"
+    assert prod.component("X", class_name="Some.Thing").kind == "component"
+
+
+def test_duplicate_item_names_are_refused():
+    prod = Production("P")
+    prod.operation(OrderOperation)
+    with pytest.raises(ProductionError, match="already has an item named OrderOperation"):
+        prod.operation(OrderOperation)
+
+
+def test_adapter_metadata():
+    prod = Production("P")
+    file = prod.service("FileInput", FileService, adapter_class=FileInboundAdapter)
+    assert file.adapter_class_name == f"Python.{MODULE}.FileInboundAdapter"
+    assert file.component_class is FileService
+    inferred = prod.service("Other", FileService)
+    assert inferred.adapter_class_name == "Ens.InboundAdapter"
+    assert prod.operation(OrderOperation).adapter_class_name is None
+
+
+def test_python_classes_lists_items_and_adapters():
+    prod = Production("P")
+    prod.service("FileInput", FileService, adapter_class=FileInboundAdapter)
+    prod.operation(OrderOperation)
+    prod.operation("Out", class_name="EnsLib.File.PassthroughOperation")
+    assert prod.python_classes() == {
+        f"Python.{MODULE}.FileService": FileService,
+        f"Python.{MODULE}.FileInboundAdapter": FileInboundAdapter,
+        f"Python.{MODULE}.OrderOperation": OrderOperation,
+    }
+
+
+def test_python_classes_refuses_one_class_name_for_two_classes():
+    prod = Production("P")
+    prod.operation("A", OrderOperation, class_name="Python.Same")
+    prod.operation("B", AuditOperation, class_name="Python.Same")
+    with pytest.raises(ProductionError, match="Python.Same"):
+        prod.python_classes()
+
+
+def test_production_level_settings():
+    prod = (
+        Production("Demo.Production")
+        .timeouts(shutdown=120, update=10)
+        .alerting(
+            manager="Alerts.Manager",
+            operation="Alerts.Operation",
+            recipients="ops@example.com",
+            action_window=60,
+        )
+    )
+    assert prod.production_settings == {
+        "ShutdownTimeout": "120",
+        "UpdateTimeout": "10",
+        "AlertNotificationManager": "Alerts.Manager",
+        "AlertNotificationOperation": "Alerts.Operation",
+        "AlertNotificationRecipients": "ops@example.com",
+        "AlertActionWindow": "60",
+    }
+    assert tuple(prod.production_settings) == PRODUCTION_SETTING_NAMES
+
+
+def test_namespace_and_director_are_not_part_of_the_shape():
+    director = object()
+    prod = Production("P").in_namespace("DEMO").with_director(director)
+    assert (prod.namespace, prod.director) == ("DEMO", director)
+    assert prod.to_dict() == Production("P").to_dict()
+
+
+# -- lookups ------------------------------------------------------------------------------------
+
+
+def test_component_ref_lookups():
+    prod = _seed_instance_production()
+    file, orders = prod.item("FileInput"), prod.item("OrderOperation")
+    assert prod.component_ref("OrderOperation") is orders
+    assert prod.get_component(orders) is orders
+    assert prod.component_ref(file.Output) is orders
+    assert prod.component_ref("FileInput.Output") is orders
+    assert prod.component_ref(FileService.Output) is orders
+    assert prod.get_component(OperationItem("OrderOperation", OrderOperation)) is orders
+
+
+def test_dotted_item_names_win_over_port_paths():
+    prod = Production("P")
+    ref = prod.operation("Python.FileOperation")
+    assert prod.component_ref("Python.FileOperation") is ref
+
+
+def test_lookup_errors_name_the_problem():
+    prod = _seed_instance_production()
+    with pytest.raises(UnknownComponent, match="no item 'Missing'"):
+        prod.item("Missing")
+    with pytest.raises(UnknownComponent, match="FileInput, OrderOperation"):
+        prod.component_ref("Missing")
+    prod.item("FileInput").connect_add("Output", "Other")
+    with pytest.raises(ProductionError, match="sends to OrderOperation, Other"):
+        prod.component_ref("FileInput.Output")
+    router = prod.process("Router", RouterProcess)
+    with pytest.raises(UnknownComponent, match="Router.Valid is not connected"):
+        prod.component_ref(router.Valid)
+    with pytest.raises(ProductionError, match="Item.Port"):
+        prod.connect("NoSuchItem.Port", "X")
+
+
+def test_unknown_port_attribute():
+    ref = Production("P").operation(OrderOperation)
+    with pytest.raises(AttributeError, match="no attribute or port 'Output'"):
+        _ = ref.Output
+
+
+def test_port_of_another_class_is_refused():
+    prod = Production("P")
+    orders = prod.operation(OrderOperation)
+    with pytest.raises(ProductionError, match="belongs to FileService"):
+        orders.connect(FileService.Output, "X")
+    file = prod.service("FileInput", FileService)
+    with pytest.raises(ProductionError, match="does not belong to item OrderOperation"):
+        orders.connect(file.Output, "X")
+
+
+def test_item_iteration_and_removal():
+    prod = _seed_instance_production()
+    assert [r.name for r in prod] == prod.item_names() == ["FileInput", "OrderOperation"]
+    assert len(prod) == 2 and "FileInput" in prod
+    removed = prod.remove("OrderOperation")
+    assert removed.name == "OrderOperation" and "OrderOperation" not in prod
+
+
+# -- class style --------------------------------------------------------------------------------
+
+ORDER_OPERATION = OperationItem("OrderOperation", OrderOperation)
+
+
+class DemoProduction(Production):
+    name = "Demo.Production"
+    testing_enabled = True
+
+    services = (
+        ServiceItem("FileInput", FileService, routes=(Route(FileService.Output, ORDER_OPERATION),)),
+    )
+    operations = (ORDER_OPERATION,)
+
+
+FILE_OUT = OperationItem("FileOut", "EnsLib.File.PassthroughOperation")
+
+
+class FileProduction(Production):
+    name = "Demo.FileProduction"
+
+    services = (
+        ServiceItem(
+            "FileIn",
+            "EnsLib.File.PassthroughService",
+            adapter_settings={"FilePath": "/tmp/in"},
+            routes=(Route("TargetConfigNames", FILE_OUT),),
+        ),
+    )
+    operations = (FILE_OUT,)
+
+
+def test_class_style_matches_instance_style():
+    prod = DemoProduction()
+    assert isinstance(prod, Production)
+    assert prod.name == "Demo.Production" and prod.testing_enabled
+    expected = _seed_instance_production().testing()
+    assert prod.to_dict() == expected.to_dict()
+    assert prod.item("FileInput").Output.resolve() == "OrderOperation"
+
+
+def test_class_style_with_builtin_class_names():
+    prod = FileProduction()
+    data = prod.to_dict()["Production"]
+    assert [i["@ClassName"] for i in data["Item"]] == [
+        "EnsLib.File.PassthroughService", "EnsLib.File.PassthroughOperation",
+    ]
+    assert data["Item"][0]["Setting"] == [
+        {"@Target": "Adapter", "@Name": "FilePath", "#text": "/tmp/in"},
+        {"@Target": "Host", "@Name": "TargetConfigNames", "#text": "FileOut"},
+    ]
+    assert prod.item("FileIn").kind == "service"
+    assert prod.routes() == [RouteEdge("FileIn", "TargetConfigNames", "FileOut")]
+
+
+def test_fan_out_route_joins_targets():
+    audit = OperationItem("AuditOperation", "Demo.AuditOperation")
+    orders = OperationItem("OrderOperation", "Demo.OrderOperation")
+
+    class FanOut(Production):
+        name = "Demo.FanOut"
+        services = (ServiceItem("In", "EnsLib.File.PassthroughService",
+                                routes=(Route("target_config_names", (audit, orders)),)),)
+        operations = (audit, orders)
+
+    prod = FanOut()
+    assert prod.item("In").host_settings == {"TargetConfigNames": "AuditOperation,OrderOperation"}
+    assert [e.target for e in prod.routes()] == ["AuditOperation", "OrderOperation"]
+
+
+def test_route_aliases_and_targets():
+    route = Route("target_config_names", ["A", ORDER_OPERATION])
+    assert route.port_name == "TargetConfigNames"
+    assert route.target_names == ("A", "OrderOperation")
+    assert Route(FileService.Output, "X").port_owner is FileService
+    assert Route("Other_name", "X").port_name == "Other_name"  # only known aliases change
+    with pytest.raises(ProductionError, match="no target"):
+        Route("TargetConfigNames", ())
+
+
+def test_port_in_host_settings_and_route_is_an_error():
+    with pytest.raises(ValueError, match="item FileIn: port TargetConfigNames"):
+        ServiceItem(
+            "FileIn",
+            "EnsLib.File.PassthroughService",
+            settings={"TargetConfigNames": "FileOut"},
+            routes=(Route("TargetConfigNames", FILE_OUT),),
+        )
+    with pytest.raises(ValueError, match="item FileInput: port Output"):
+        ServiceItem("FileInput", FileService, host_settings={"Output": "X"},
+                    routes=(Route(FileService.Output, "Y"),))
+
+
+def test_item_declaration_checks():
+    with pytest.raises(ProductionError, match="needs a component class or a class name"):
+        OperationItem("X")
+    with pytest.raises(ProductionError, match="disagree"):
+        OperationItem("X", "A.B", class_name="C.D")
+    with pytest.raises(ProductionError, match="host setting Limit is given twice"):
+        OperationItem("X", "A.B", settings={"Limit": 1}, host_settings={"Limit": 2})
+    item = ComponentItem("X", OrderOperation, settings={"A": 1}, host_settings={"B": True},
+                         routes=Route("Out", "Y"))
+    assert item.kind == "operation"
+    assert item.host_settings == {"A": "1", "B": "1"}
+    assert ComponentItem("Y", "Some.Class").kind == "component"
+    assert ProcessItem("Z", "Some.Class").kind == "process"
+
+
+def test_declaration_group_must_match_the_item_kind():
+    class Wrong(Production):
+        name = "Wrong"
+        services = (OperationItem("Out", "EnsLib.File.PassthroughOperation"),)
+
+    with pytest.raises(ProductionError, match="Wrong.services"):
+        Wrong()
+
+
+def test_class_style_items_keep_every_attribute():
+    class Full(Production):
+        name = "Full"
+        description = "all fields"
+        actor_pool_size = 4
+        production_settings = {"ShutdownTimeout": 60}
+        components = (
+            ComponentItem("Generic", "Some.Component", pool_size=3, enabled=False,
+                          foreground=True, comment="c", category="cat",
+                          log_trace_events=True, schedule="s", host_settings={"H": "h"},
+                          other_settings=(("Custom", "C", "v"),)),
+        )
+        processes = (ProcessItem("Router", RouterProcess,
+                                 routes=(Route(RouterProcess.Valid, "Generic"),)),)
+
+    prod = Full()
+    generic = prod.item("Generic")
+    assert (generic.kind, generic.pool_size, generic.enabled, generic.foreground) == (
+        "component", 3, False, True,
+    )
+    assert (generic.comment, generic.category, generic.log_trace_events, generic.schedule) == (
+        "c", "cat", True, "s",
+    )
+    assert generic.other_settings == [("Custom", "C", "v")]
+    assert prod.production_settings == {"ShutdownTimeout": "60"}
+    assert (prod.description, prod.actor_pool_size) == ("all fields", 4)
+    assert prod.routes() == [
+        RouteEdge("Router", "Valid", "Generic"),
+        RouteEdge("Router", "Invalid", "AuditOperation"),
+    ]
+
+
+def test_production_needs_a_name():
+    with pytest.raises(ProductionError, match="needs a name"):
+        Production()
+
+
+def test_shared_declarations_are_not_mutated():
+    DemoProduction().item("FileInput").host_setting("Output", "Elsewhere")
+    assert DemoProduction().item("FileInput").host_settings == {"Output": "OrderOperation"}
+    assert ORDER_OPERATION.host_settings == {}
+
+
+# -- export shape ---------------------------------------------------------------------------------
+
+
+def test_to_dict_is_the_iris_export_shape():
+    prod = Production("IoP.Production", testing_enabled=True).actor_pool(2)
+    (
+        prod.operation("Python.FileOperation")
+        .trace()
+        .adapter_setting("Charset", "utf-8")
+        .adapter_setting("FilePath", "/irisdev/app/output/")
+        .host_setting("%settings", "path=/irisdev/app/output/")
+    )
+    assert prod.to_dict() == {
+        "Production": {
+            "@Name": "IoP.Production",
+            "@TestingEnabled": "true",
+            "@LogGeneralTraceEvents": "false",
+            "Description": "",
+            "ActorPoolSize": "2",
+            "Item": [
+                {
+                    "@Name": "Python.FileOperation",
+                    "@Category": "",
+                    "@ClassName": "Python.FileOperation",
+                    "@PoolSize": "1",
+                    "@Enabled": "true",
+                    "@Foreground": "false",
+                    "@Comment": "",
+                    "@LogTraceEvents": "true",
+                    "@Schedule": "",
+                    "Setting": [
+                        {"@Target": "Adapter", "@Name": "Charset", "#text": "utf-8"},
+                        {"@Target": "Adapter", "@Name": "FilePath",
+                         "#text": "/irisdev/app/output/"},
+                        {"@Target": "Host", "@Name": "%settings",
+                         "#text": "path=/irisdev/app/output/"},
+                    ],
+                }
+            ],
+        }
+    }
+
+
+def test_to_dict_production_settings_and_empty_values():
+    prod = Production("P").timeouts(shutdown=120)
+    prod.operation(OrderOperation).host_setting("Empty", "")
+    data = prod.to_dict()["Production"]
+    assert data["Setting"] == [{"@Target": "Production", "@Name": "ShutdownTimeout",
+                                "#text": "120"}]
+    assert data["Item"][0]["Setting"] == [{"@Target": "Host", "@Name": "Empty"}]
+    assert "Setting" not in Production("Q").to_dict()["Production"]
+
+
+def _rich_production():
+    prod = (
+        Production("Demo.Rich", testing_enabled=True)
+        .tracing()
+        .actor_pool(3)
+        .describe("rich")
+        .timeouts(shutdown=90)
+    )
+    orders = prod.operation(OrderOperation).disable().comment_as("c").schedule_on("s")
+    prod.service("FileInput", FileService).pool(0).category_as("k").connect("Output", orders)
+    prod.service("FileIn", class_name="EnsLib.File.PassthroughService").adapter_setting(
+        "FilePath", "/tmp/in"
+    ).connect_add("TargetConfigNames", orders).connect_add("TargetConfigNames", "Audit")
+    prod.component("Custom", class_name="X.Y").other_setting("Mystery", "M", "m").host_setting(
+        "Blank", ""
+    )
+    return prod
+
+
+def test_from_dict_round_trip():
+    prod = _rich_production()
+    data = prod.to_dict()
+    rebuilt = Production.from_dict(copy.deepcopy(data))
+    assert rebuilt.to_dict() == data
+    assert Production.from_dict(rebuilt.to_dict()).to_dict() == data
+    assert rebuilt.item("FileInput").kind == "component"
+    assert rebuilt.item("FileInput").component_class is None
+
+
+def test_from_dict_accepts_name_keyed_form_and_single_objects():
+    data = {
+        "Demo.Single": {
+            "@TestingEnabled": "1",
+            "Description": None,
+            "Setting": {"@Target": "Production", "@Name": "UpdateTimeout", "#text": "5"},
+            "Item": _item("FileIn", "EnsLib.File.PassthroughService")
+            | {"Setting": {"@Target": "Host", "@Name": "TargetConfigNames", "#text": "Out"}},
+        }
+    }
+    prod = Production.from_dict(data)
+    assert prod.name == "Demo.Single" and prod.testing_enabled
+    assert prod.description == "" and prod.actor_pool_size == 2
+    assert prod.production_settings == {"UpdateTimeout": "5"}
+    assert prod.item("FileIn").host_settings == {"TargetConfigNames": "Out"}
+    assert prod.routes() == [RouteEdge("FileIn", "TargetConfigNames", "Out")]
+
+
+def test_from_dict_minimal_item_uses_iris_defaults():
+    prod = Production.from_dict({"Production": {"@Name": "M", "Item": {"@Name": "A",
+                                                                        "@ClassName": "B.C"}}})
+    ref = prod.item("A")
+    assert (ref.pool_size, ref.enabled, ref.foreground, ref.log_trace_events) == (
+        1, True, False, False,
+    )
+    assert ref.host_settings == {} and ref.adapter_settings == {}
+
+
+def test_from_dict_kind_and_class_resolvers():
+    data = _seed_instance_production().to_dict()
+    kinds_by_class = {f"Python.{MODULE}.FileService": "service"}
+    by_kind = Production.from_dict(data, kinds_by_class.get)
+    assert by_kind.item("FileInput").kind == "service"
+    assert by_kind.item("OrderOperation").kind == "component"
+
+    classes = {f"Python.{MODULE}.FileService": FileService,
+               f"Python.{MODULE}.OrderOperation": OrderOperation}
+    by_class = Production.from_dict(data, resolve_class=classes.get)
+    file = by_class.item("FileInput")
+    assert (file.kind, file.component_class) == ("service", FileService)
+    assert by_class.component_ref("FileInput.Output") is by_class.item("OrderOperation")
+    assert by_class.to_dict() == data
+
+
+def test_from_dict_keeps_unknown_fields():
+    data = {"Production": {"@Name": "E", "@Extra": "x",
+                           "Item": [_item("A", "B.C", **{"@InactivityTimeout": "0"})]}}
+    out = Production.from_dict(data).to_dict()["Production"]
+    assert out["@Extra"] == "x"
+    assert out["Item"][0]["@InactivityTimeout"] == "0"
+
+
+def test_from_dict_on_a_subclass_returns_a_plain_production():
+    prod = DemoProduction.from_dict(Production("Other").to_dict())
+    assert type(prod) is Production and len(prod) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "must be an object"),
+        ({"a": {}, "b": {}}, "expected"),
+        ({"Production": {"@Name": "P", "Item": [{"@ClassName": "X"}]}}, "has no @Name"),
+        ({"Production": {"@Name": "P", "Item": [{"@Name": "A"}]}}, "item A has no @ClassName"),
+        ({"Production": {"@Name": "P", "ActorPoolSize": "two"}}, "ActorPoolSize: 'two'"),
+        ({"Production": {"@Name": "P", "Item": [_item("A", "X", **{"@Enabled": "maybe"})]}},
+         "item A @Enabled"),
+        ({"Production": {"@Name": "P", "Item": "oops"}}, "Item must be an object"),
+    ],
+)
+def test_from_dict_errors_name_the_problem(data, message):
+    with pytest.raises(ProductionError, match=message):
+        Production.from_dict(data)
+
+
+# -- graph ----------------------------------------------------------------------------------------
+
+
+def test_graph_lists_items_by_kind_with_edges():
+    prod = _rich_production()
+    text = str(prod.graph())
+    assert text.splitlines()[0] == "Production Demo.Rich"
+    assert "  services:" in text and "  operations:" in text and "  components:" in text
+    assert "      Output -> OrderOperation" in text
+    assert "      TargetConfigNames -> Audit (not in production)" in text
+    assert "(disabled)" in text
+    assert text.index("services:") < text.index("operations:") < text.index("components:")
+    data = prod.graph().to_dict()
+    assert data["production"] == "Demo.Rich"
+    assert {"source": "FileIn", "port": "TargetConfigNames", "target": "Audit"} in data["routes"]
+
+
+def test_graph_of_an_empty_production():
+    assert str(Production("Empty").graph()) == "Production Empty\n  (no items)"
+
+
+def test_package_exports():
+    for name in production_module.__all__:
+        assert hasattr(production_module, name)
