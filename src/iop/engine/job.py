@@ -26,6 +26,10 @@ LEASE_SECONDS = 60.0
 HEARTBEAT_SECONDS = 2.0
 IDLE_POLL_SECONDS = 1.0
 BATCH = 32
+# After a small batch of asynchronous messages a job naps this long (cut short by a
+# synchronous caller's ring) so that senders' messages pile up into bigger batches:
+# one commit then completes many messages instead of one.
+BATCH_NAP_SECONDS = 0.002
 
 
 class Job:
@@ -49,7 +53,9 @@ class Job:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C goes to the supervisor, which stops us
-        listener = self.store.notifier.listen_item(self.item.name, self.slot)
+        listener = self._listen()
+        if listener is None:
+            return 3
         now = time.time()
         self.store.put_job(r.JobRecord(self.job_id, self.item.name, self.slot, os.getpid(),
                                        socket.gethostname(), "starting", now, now))
@@ -74,6 +80,22 @@ class Job:
             listener.close()
         return 0
 
+    def _listen(self) -> Any:
+        # A job of a supervisor that just died may still hold this slot's address for the
+        # few seconds it takes to notice; wait for it rather than fail at once.
+        deadline = time.monotonic() + 2 * HEARTBEAT_SECONDS + 1
+        while True:
+            try:
+                return self.store.notifier.listen_item(self.item.name, self.slot)
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    self.runtime.log(None, "error", f"job {self.slot} of item {self.item.name} "
+                                     f"cannot listen for wake-ups ({exc.strerror}); is another "
+                                     "supervisor running this production?", "run")
+                    self.runtime.flush_logs()
+                    return None
+                time.sleep(0.1)
+
     def _beat(self) -> None:
         if os.getppid() != self._parent:
             self.stopping = True  # the supervisor died: a new one will start fresh jobs
@@ -86,38 +108,52 @@ class Job:
     def _run_queue(self, listener: Any) -> None:
         assert self.live is not None
         handler = Handler(self.store, self.live)
+        rung = False
+        deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
         while not self.stopping:
-            deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
             if not deliveries:
                 self._beat()
-                listener.wait(IDLE_POLL_SECONDS)
+                rung = listener.wait(IDLE_POLL_SECONDS)
+                # After a ring there is almost surely work: skip the read and claim at once.
+                deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS,
+                                              check_first=not rung)
                 continue
             pending: list[Outcome] = []
-            for delivery in deliveries:
+            for index, delivery in enumerate(deliveries):
                 pending.append(handler.handle(delivery))
+                if self.stopping:
+                    self._commit(pending)
+                    return
                 # A waiting caller should not wait for the rest of the batch.
-                if delivery.header.reply_to or self.stopping:
+                if delivery.header.reply_to and index < len(deliveries) - 1:
                     self._commit(pending)
                     pending = []
-                if self.stopping:
-                    break
-            self._commit(pending)
+            small_async = len(deliveries) < BATCH and not any(d.header.reply_to for d in deliveries)
+            if small_async:
+                self._commit(pending)
+                listener.wait(BATCH_NAP_SECONDS, urgent_only=True)
+                deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
+            else:
+                # Completing this batch and claiming the next share one transaction.
+                deliveries = self._commit(pending, claim_next=True)
             self._beat()
 
-    def _commit(self, outcomes: list[Outcome]) -> None:
-        if not outcomes:
-            return
+    def _commit(self, outcomes: list[Outcome], claim_next: bool = False) -> list[r.Delivery]:
         lost = 0
+        following: list[r.Delivery] = []
         with self.store.transaction() as tx:
             for outcome in outcomes:
                 if apply_outcome(tx, outcome, self.job_id):
                     self.processed += 1
                 else:
                     lost += 1
+            if claim_next:
+                following = tx.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
         if lost:
             self.store.log([self.runtime.entry(
                 "warning", f"{lost} message(s) were handled after this job's lease expired; "
                 "another job delivers them again", "commit")])
+        return following
 
     def _run_service(self, listener: Any) -> None:
         assert self.live is not None

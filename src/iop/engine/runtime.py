@@ -124,13 +124,15 @@ class HostRuntime:
         self._note_session(header_id)
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         while True:
-            header = self.store.find_response(header_id)
-            if header is not None:
-                return self._response_value(header)
+            # The listener existed before the send, so the responder's ring cannot be missed;
+            # the store is read after each ring and every _SLOW_POLL seconds regardless.
             wait = _SLOW_POLL
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    found = self.store.find_response(header_id)
+                    if found is not None:
+                        return self._response_value(*found)
                     self.store.log([self.entry("error", f"no response from {draft.target} to message "
                                    f"{header_id} within {timeout} s", "send_request_sync")])
                     with self.store.transaction() as tx:
@@ -140,14 +142,17 @@ class HostRuntime:
                     )
                 wait = min(wait, remaining)
             listener.wait(wait)
+            found = self.store.find_response(header_id)
+            if found is not None:
+                return self._response_value(*found)
 
-    def _response_value(self, header: r.Header) -> Any:
+    def _response_value(self, header: r.Header, body_text: str | None) -> Any:
         if header.status == r.ERROR:
             raise RemoteError(f"{header.source} failed on message {header.corresponding_id}: "
                               f"{header.error}")
         if header.body_class is None:
             return None
-        return codec.decode(header.body_class, self.store.get_body(header))
+        return codec.decode(header.body_class, body_text)
 
     def reply(self, host: Any, response: Any) -> None:
         scope = self.scope

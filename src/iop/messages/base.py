@@ -28,7 +28,7 @@ class PydanticMessage(BaseModel):
             names = list(type(self).model_fields)
             if len(args) > len(names):
                 raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments")
-            for name, value in zip(names, args):
+            for name, value in zip(names, args, strict=False):
                 data.setdefault(name, value)
         super().__init__(**data)
 

@@ -60,7 +60,7 @@ class _DeclaredFields:
         names = list(self._iop_fields)
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments")
-        for name, value in zip(names, args):
+        for name, value in zip(names, args, strict=False):
             if name in kwargs:
                 raise TypeError(f"{type(self).__name__} got two values for {name}")
             kwargs[name] = value

@@ -105,7 +105,7 @@ def migrate_file(store: Store, path: str, dry_run: bool = False, **_: Any) -> li
     """Apply a settings file to the store; returns the lines to print."""
     module = load_settings_module(path)
     bindings, productions = collect(module, path)
-    lines = [f"Mode: LOCAL", f"Namespace: {store.namespace}"]
+    lines = ["Mode: LOCAL", f"Namespace: {store.namespace}"]
     lines.append("CLASSES:")
     lines += [f"  {b.class_name} -> {b.module}.{b.classname} ({b.kind})" for b in bindings] or ["  (none)"]
     lines.append("PRODUCTIONS:")

@@ -29,6 +29,9 @@ _HEADER_COLUMNS = (
 )
 
 
+_HEADER_COLUMNS_H = ", ".join("h." + c.strip() for c in _HEADER_COLUMNS.split(","))
+
+
 def _header(row: tuple[Any, ...]) -> r.Header:
     h = r.Header(*row)
     h.response_required = bool(h.response_required)
@@ -40,38 +43,49 @@ class SQLiteTx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.items_to_wake: set[str] = set()
+        self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
         self.now = time.time()
+        self._next_id: int | None = None
+
+    def _next_header_id(self) -> int:
+        # Under the write lock ids can be handed out here, so a new session's id (its first
+        # message's id) is known before the insert instead of patched in afterwards.
+        if self._next_id is None:
+            row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'headers'").fetchone()
+            self._next_id = (row[0] if row else 0) + 1
+        header_id = self._next_id
+        self._next_id += 1
+        return header_id
 
     def insert_message(self, d: r.MessageDraft) -> int:
         """Store header and body, and queue the header for its target when asked."""
         c = self.conn
+        header_id = self._next_header_id()
         body_id = None
         if d.body_class is not None or d.body_text is not None:
-            body_id = c.execute(
-                "INSERT INTO bodies (class_name, data) VALUES (?, ?)", (d.body_class, d.body_text)
-            ).lastrowid
-        header_id = c.execute(
-            "INSERT INTO headers (session_id, corresponding_id, source, target, body_class, "
+            body_id = header_id
+            c.execute("INSERT INTO bodies (id, class_name, data) VALUES (?, ?, ?)",
+                      (body_id, d.body_class, d.body_text))
+        c.execute(
+            "INSERT INTO headers (id, session_id, corresponding_id, source, target, body_class, "
             "body_id, type, priority, status, error, created, processed, reply_to, "
             "response_required, context_id, completion_key, description) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (d.session_id, d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (header_id, d.session_id if d.session_id is not None else header_id,
+             d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
              d.priority, d.status, d.error, self.now,
              self.now if d.status in (r.COMPLETED, r.ERROR, r.DISCARDED) else None,
              d.reply_to, int(d.response_required), d.context_id, d.completion_key,
              d.description),
-        ).lastrowid
-        assert header_id is not None
-        if d.session_id is None:
-            c.execute("UPDATE headers SET session_id = id WHERE id = ?", (header_id,))
+        )
         if d.enqueue:
             c.execute(
                 "INSERT INTO queue (item, header_id, context_id, enqueued) VALUES (?, ?, ?, ?)",
                 (d.target, header_id, d.context_id if d.type == r.RESPONSE else None, self.now),
             )
-            self.items_to_wake.add(d.target)
+            urgent = d.priority == r.SYNC or self.items_to_wake.get(d.target, False)
+            self.items_to_wake[d.target] = urgent
         return header_id
 
     def finish_delivery(self, queue_id: int, owner: str) -> bool:
@@ -112,10 +126,72 @@ class SQLiteTx:
                   e.source_method, e.text) for e in entries],
             )
 
+    def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
+        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
+        now = self.now
+        rows = self.conn.execute(
+            "SELECT q.id, q.header_id, q.attempts, q.context_id FROM queue q "
+            "LEFT JOIN contexts c ON c.id = q.context_id "
+            "WHERE q.item = ? AND (q.lease_until IS NULL OR q.lease_until < ?) "
+            "AND (c.owner IS NULL OR c.owner_until < ?) ORDER BY q.id LIMIT ?",
+            (item, now, now, limit),
+        ).fetchall()
+        if not rows:
+            return []
+        taken = []
+        contexts: set[int] = set()
+        for queue_id, header_id, attempts, context_id in rows:
+            if context_id is not None:
+                # One response per business process instance at a time.
+                if context_id in contexts:
+                    continue
+                contexts.add(context_id)
+            taken.append((queue_id, header_id, attempts + 1))
+        until = now + lease_seconds
+        self.conn.executemany(
+            "UPDATE queue SET lease_owner = ?, lease_until = ?, attempts = ? WHERE id = ?",
+            [(owner, until, att, qid) for qid, _, att in taken],
+        )
+        if contexts:
+            self.conn.executemany(
+                "UPDATE contexts SET owner = ?, owner_until = ? WHERE id = ?",
+                [(owner, until, cid) for cid in contexts],
+            )
+        self.conn.executemany(
+            "UPDATE headers SET status = 'delivered', attempts = ? WHERE id = ? "
+            "AND status IN ('queued', 'delivered')",
+            [(att, hid) for _, hid, att in taken],
+        )
+        marks = ",".join("?" * len(taken))
+        found = {
+            row[0]: row
+            for row in self.conn.execute(
+                f"SELECT {_HEADER_COLUMNS_H}, b.data FROM headers h "
+                f"LEFT JOIN bodies b ON b.id = h.body_id WHERE h.id IN ({marks})",
+                [hid for _, hid, _ in taken],
+            )
+        }
+        return [
+            r.Delivery(queue_id=qid, header=_header(found[hid][:-1]), body_text=found[hid][-1],
+                       attempts=att)
+            for qid, hid, att in taken if hid in found
+        ]
+
     def wake_address(self, address: str | None) -> None:
         """Ring a waiting caller once the transaction commits."""
         if address:
             self.addresses_to_wake.add(address)
+
+
+class _PendingSend:
+    """Messages waiting for the next group commit."""
+
+    __slots__ = ("drafts", "logs", "ids")
+
+    def __init__(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry]) -> None:
+        self.drafts = drafts
+        self.logs = logs
+        self.ids: list[int] | None = None
 
 
 class SQLiteStore:
@@ -128,7 +204,9 @@ class SQLiteStore:
         self.namespace = namespace
         self.location = self.path
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._group: list[_PendingSend] = []
+        self._group_lock = threading.Lock()
         self._lock_path = self.path + ".lock"
         self.notifier = SocketNotifier(self.path)
         self.db_seconds = 0.0  # time spent inside write transactions, for bench/
@@ -222,18 +300,33 @@ class SQLiteStore:
             finally:
                 self.db_seconds += time.perf_counter() - started
                 fcntl.flock(fd, fcntl.LOCK_UN)
-        for item in tx.items_to_wake:
-            self.notifier.ring_item(item)
+        for item, urgent in tx.items_to_wake.items():
+            self.notifier.ring_item(item, urgent)
         for address in tx.addresses_to_wake:
             self.notifier.ring(address)
 
     def send(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry] | None = None) -> list[int]:
-        """Store messages (and log lines) in one transaction; returns their header ids."""
-        with self.transaction() as tx:
-            ids = [tx.insert_message(d) for d in drafts]
-            if logs:
-                tx.log(logs)
-        return ids
+        """Store messages (and log lines) durably; returns their header ids.
+
+        Concurrent callers in this process share commits (group commit): whoever holds the
+        write lock commits every send queued meanwhile, and each caller returns only once
+        its own messages are committed.
+        """
+        pending = _PendingSend(drafts, logs or [])
+        with self._group_lock:
+            self._group.append(pending)
+        with self._write_lock:
+            if pending.ids is not None:
+                return pending.ids
+            with self._group_lock:
+                batch, self._group = self._group, []
+            with self.transaction() as tx:
+                for item in batch:
+                    item.ids = [tx.insert_message(d) for d in item.drafts]
+                    if item.logs:
+                        tx.log(item.logs)
+        assert pending.ids is not None
+        return pending.ids
 
     def log(self, entries: list[r.LogEntry]) -> None:
         """Append event log entries in their own transaction."""
@@ -250,59 +343,13 @@ class SQLiteStore:
         ).fetchone()
         return row is not None
 
-    def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
+    def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
+              check_first: bool = True) -> list[r.Delivery]:
         """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
-        if not self.has_work(item):
+        if check_first and not self.has_work(item):
             return []
         with self.transaction() as tx:
-            now = tx.now
-            rows = tx.conn.execute(
-                "SELECT q.id, q.header_id, q.attempts, q.context_id FROM queue q "
-                "LEFT JOIN contexts c ON c.id = q.context_id "
-                "WHERE q.item = ? AND (q.lease_until IS NULL OR q.lease_until < ?) "
-                "AND (c.owner IS NULL OR c.owner_until < ?) ORDER BY q.id LIMIT ?",
-                (item, now, now, limit),
-            ).fetchall()
-            if not rows:
-                return []
-            taken = []
-            contexts: set[int] = set()
-            for queue_id, header_id, attempts, context_id in rows:
-                if context_id is not None:
-                    # One response per business process instance at a time.
-                    if context_id in contexts:
-                        continue
-                    contexts.add(context_id)
-                taken.append((queue_id, header_id, attempts + 1))
-            until = now + lease_seconds
-            tx.conn.executemany(
-                "UPDATE queue SET lease_owner = ?, lease_until = ?, attempts = ? WHERE id = ?",
-                [(owner, until, att, qid) for qid, _, att in taken],
-            )
-            if contexts:
-                tx.conn.executemany(
-                    "UPDATE contexts SET owner = ?, owner_until = ? WHERE id = ?",
-                    [(owner, until, cid) for cid in contexts],
-                )
-            tx.conn.executemany(
-                "UPDATE headers SET status = 'delivered', attempts = ? WHERE id = ? "
-                "AND status IN ('queued', 'delivered')",
-                [(att, hid) for _, hid, att in taken],
-            )
-            marks = ",".join("?" * len(taken))
-            found = {
-                row[0]: row
-                for row in tx.conn.execute(
-                    f"SELECT {', '.join('h.' + c.strip() for c in _HEADER_COLUMNS.split(','))}, b.data "
-                    f"FROM headers h LEFT JOIN bodies b ON b.id = h.body_id WHERE h.id IN ({marks})",
-                    [hid for _, hid, _ in taken],
-                )
-            }
-        return [
-            r.Delivery(queue_id=qid, header=_header(found[hid][:-1]), body_text=found[hid][-1],
-                       attempts=att)
-            for qid, hid, att in taken if hid in found
-        ]
+            return tx.claim(item, owner, limit, lease_seconds)
 
     def extend_leases(self, owner: str, lease_seconds: float) -> None:
         """Keep the leases of a live job from expiring."""
@@ -325,7 +372,7 @@ class SQLiteStore:
             )
             items = [row[0] for row in tx.conn.execute(
                 "SELECT DISTINCT item FROM queue WHERE lease_owner IS NULL")]
-            tx.items_to_wake.update(items)
+            tx.items_to_wake.update({item: True for item in items})
         return ids
 
     def queue_counts(self) -> dict[str, int]:
@@ -346,14 +393,15 @@ class SQLiteStore:
         row = self.conn.execute("SELECT data FROM bodies WHERE id = ?", (header.body_id,)).fetchone()
         return row[0] if row else None
 
-    def find_response(self, request_id: int) -> r.Header | None:
-        """The response header written for ``request_id``, if any."""
+    def find_response(self, request_id: int) -> tuple[r.Header, str | None] | None:
+        """The response header written for ``request_id`` and its body text, if any."""
         row = self.conn.execute(
-            f"SELECT {_HEADER_COLUMNS} FROM headers WHERE corresponding_id = ? AND type = 'response' "
-            "ORDER BY id DESC LIMIT 1",
+            f"SELECT {_HEADER_COLUMNS_H}, b.data FROM headers h LEFT JOIN bodies b "
+            "ON b.id = h.body_id WHERE h.corresponding_id = ? AND h.type = 'response' "
+            "ORDER BY h.id DESC LIMIT 1",
             (request_id,),
         ).fetchone()
-        return _header(row) if row else None
+        return (_header(row[:-1]), row[-1]) if row else None
 
     def query_headers(self, *, session_id: int | None = None, status: str | None = None,
                       target: str | None = None, source: str | None = None,

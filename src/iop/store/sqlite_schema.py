@@ -37,13 +37,11 @@ CREATE TABLE IF NOT EXISTS headers (
     completion_key TEXT, description TEXT);
 CREATE INDEX IF NOT EXISTS headers_session ON headers (session_id);
 CREATE INDEX IF NOT EXISTS headers_corresponding ON headers (corresponding_id);
-CREATE INDEX IF NOT EXISTS headers_status ON headers (status);
 CREATE TABLE IF NOT EXISTS queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT, item TEXT NOT NULL, header_id INTEGER NOT NULL,
     context_id INTEGER, enqueued REAL NOT NULL, lease_owner TEXT, lease_until REAL,
     attempts INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS queue_item ON queue (item, id);
-CREATE INDEX IF NOT EXISTS queue_owner ON queue (lease_owner);
 CREATE TABLE IF NOT EXISTS contexts (
     id INTEGER PRIMARY KEY, item TEXT NOT NULL, request_id INTEGER NOT NULL,
     state TEXT NOT NULL, response_class TEXT, response_text TEXT,

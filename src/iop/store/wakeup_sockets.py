@@ -16,6 +16,8 @@ import threading
 import time
 
 _MAX_SLOTS = 64
+_URGENT = b"!"
+_NORMAL = b"."
 _SLOT_CACHE_SECONDS = 1.0
 
 
@@ -29,21 +31,31 @@ class SocketListener:
         self._sock.bind(address)
         self._sock.setblocking(False)
 
-    def wait(self, timeout: float) -> bool:
-        """Sleep until rung or ``timeout`` seconds pass; True when rung. Drains pending rings."""
-        ready, _, _ = select.select([self._sock], [], [], max(timeout, 0))
-        if not ready:
-            return False
-        self.drain()
-        return True
+    def wait(self, timeout: float, urgent_only: bool = False) -> bool:
+        """Sleep until rung or ``timeout`` seconds pass; True when rung. Drains pending rings.
 
-    def drain(self) -> None:
-        """Discard rings already received."""
+        With ``urgent_only`` only an urgent ring (a synchronous caller waiting) ends the wait.
+        """
+        deadline = time.monotonic() + max(timeout, 0)
+        while True:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._sock], [], [], max(remaining, 0))
+            if not ready:
+                return False
+            urgent = self.drain()
+            if urgent or not urgent_only:
+                return True
+
+    def drain(self) -> bool:
+        """Discard rings already received; True when one of them was urgent."""
+        urgent = False
         try:
             while True:
-                self._sock.recv(16)
+                if self._sock.recv(16) == _URGENT:
+                    urgent = True
         except (BlockingIOError, InterruptedError):
             pass
+        return urgent
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -79,28 +91,29 @@ class SocketNotifier:
         address = self._prefix + b"p/" + f"{os.getpid()}-{next(self._counter)}-{time.monotonic_ns()}".encode()
         return SocketListener(address)
 
-    def _send(self, address: bytes) -> bool:
+    def _send(self, address: bytes, payload: bytes = _URGENT) -> bool:
         try:
             with self._lock:
-                self._sender.sendto(b"!", address)
+                self._sender.sendto(payload, address)
             return True
         except (ConnectionRefusedError, FileNotFoundError):
             return False
         except (BlockingIOError, InterruptedError, OSError):
             return True  # the listener already has rings queued
 
-    def ring_item(self, item: str) -> None:
-        """Wake every job of ``item`` on this host."""
+    def ring_item(self, item: str, urgent: bool = True) -> None:
+        """Wake every job of ``item`` on this host; ``urgent`` when a caller waits."""
+        payload = _URGENT if urgent else _NORMAL
         now = time.monotonic()
         cached = self._slots.get(item)
         if cached is not None and now - cached[0] < _SLOT_CACHE_SECONDS:
             for slot in range(cached[1]):
-                self._send(self._item_address(item, slot))
+                self._send(self._item_address(item, slot), payload)
             return
         count = 0
         misses = 0
         for slot in range(_MAX_SLOTS):
-            if self._send(self._item_address(item, slot)):
+            if self._send(self._item_address(item, slot), payload):
                 count = slot + 1
                 misses = 0
             else:
