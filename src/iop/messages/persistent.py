@@ -122,7 +122,11 @@ _SAFE = re.compile(r"[A-Za-y0-9.]")
 
 
 def encode_class_name(python_name: str) -> str:
-    """Encode a dotted Python name as an IRIS-safe class name (``_``→``zU``, ``z``→``zz``)."""
+    """Encode a dotted Python name as an IRIS-safe class name.
+
+    ``_`` becomes ``zU``, a literal ``z`` becomes ``zz``, any other character outside
+    ``[A-Za-y0-9.]`` becomes ``zX`` + 4 hex digits (``zY`` + 6 beyond U+FFFF).
+    """
     out = []
     for ch in python_name:
         if ch == "_":
@@ -131,8 +135,10 @@ def encode_class_name(python_name: str) -> str:
             out.append("zz")
         elif _SAFE.fullmatch(ch):
             out.append(ch)
-        else:
+        elif ord(ch) <= 0xFFFF:
             out.append(f"zX{ord(ch):04X}")
+        else:
+            out.append(f"zY{ord(ch):06X}")
     return "".join(out)
 
 
@@ -152,9 +158,10 @@ def decode_class_name(iris_name: str) -> str:
                 out.append("z")
                 i += 2
                 continue
-            if nxt == "X" and i + 6 <= len(iris_name):
-                out.append(chr(int(iris_name[i + 2 : i + 6], 16)))
-                i += 6
+            width = {"X": 4, "Y": 6}.get(nxt)
+            if width and i + 2 + width <= len(iris_name):
+                out.append(chr(int(iris_name[i + 2 : i + 2 + width], 16)))
+                i += 2 + width
                 continue
         out.append(ch)
         i += 1
