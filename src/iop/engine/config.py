@@ -36,11 +36,12 @@ class ItemConfig:
     schedule: str = ""
     host_settings: dict[str, str] = field(default_factory=dict)
     adapter_settings: dict[str, str] = field(default_factory=dict)
+    code: str = ""  # fingerprint of the implementing source file, filled in by the supervisor
 
     def signature(self) -> str:
-        """Changes when anything that needs a job restart changes."""
+        """Changes when anything that needs a job restart changes (settings or code)."""
         data = [self.class_name, self.pool_size, self.enabled, sorted(self.host_settings.items()),
-                sorted(self.adapter_settings.items())]
+                sorted(self.adapter_settings.items()), self.code]
         return hashlib.sha1(json.dumps(data).encode()).hexdigest()
 
 

@@ -6,6 +6,7 @@ as ``python -m iop.engine.supervisor NAMESPACE PRODUCTION``.
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import socket
@@ -26,6 +27,16 @@ from iop.store.base import Store
 STALE_SECONDS = 10.0
 TICK = 0.1
 MAX_BACKOFF = 10.0
+
+
+def code_fingerprint(cls: type) -> str:
+    """Changes when the file defining ``cls`` changes on disk (for ``iop -u``)."""
+    try:
+        path = inspect.getsourcefile(cls) or ""
+        st = os.stat(path)
+    except (TypeError, OSError):
+        return ""
+    return f"{path}:{st.st_mtime_ns}:{st.st_size}"
 
 
 def pid_alive(pid: int) -> bool:
@@ -83,7 +94,7 @@ class Supervisor:
         config = parse_production(definition)
         for item in config.items:
             if item.enabled:
-                registry.resolve(self.store, item.class_name)
+                item.code = code_fingerprint(registry.resolve(self.store, item.class_name))
         return config
 
     # ------------------------------------------------------------ lifecycle
