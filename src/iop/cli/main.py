@@ -143,22 +143,23 @@ def _messages(client: LocalClient, args: Any) -> int:
 
 
 def _log(client: LocalClient, value: str) -> int:
+    production = client.status().get("production", "")
     if value:
         try:
             top = int(value)
         except ValueError as exc:
             raise CliError(f"-L takes a number of entries, got {value!r}") from exc
         for entry in reversed(client.log(top=top)):
-            print(format_log_line(entry))
+            print(format_log_line(entry, production))
         return 0
     last = 0
     for entry in reversed(client.log(top=10)):
-        print(format_log_line(entry), flush=True)
+        print(format_log_line(entry, production), flush=True)
         last = max(last, entry["id"])
     try:
         while True:
             for entry in client.log(since_id=last):
-                print(format_log_line(entry), flush=True)
+                print(format_log_line(entry, production), flush=True)
                 last = max(last, entry["id"])
             time.sleep(0.25)
     except KeyboardInterrupt:
@@ -201,6 +202,7 @@ def _start_foreground(client: LocalClient, name: str) -> int:
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     top = client.store.log_top(1)
     tail = _Tail(client, top[0].id if top else 0)
+    tail.production = name
     tail.start()
     try:
         supervisor.start()
@@ -217,6 +219,7 @@ class _Tail(threading.Thread):
         super().__init__(daemon=True)
         self.client = client
         self.last = last
+        self.production = ""
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -225,7 +228,7 @@ class _Tail(threading.Thread):
             finished = self._done.is_set()
             for entry in store.log_since(self.last):
                 self.last = entry.id
-                print(format_log_line(entry.to_dict()), flush=True)
+                print(format_log_line(entry.to_dict(), self.production), flush=True)
             if finished:
                 return
             self._done.wait(0.2)

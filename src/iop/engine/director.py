@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -74,7 +75,9 @@ class Director:
         if item is None:
             raise UnknownItem(f"item {target} is not in production {name}")
         runtime = HostRuntime(self.store, target, f"director:{os.getpid()}")
-        return make_host(self.store, item, runtime).host
+        host = make_host(self.store, item, runtime).host
+        _one_session_per_input(host, runtime)
+        return host
 
     def get_business_service(self, target: str) -> Any:
         """The cached service instance for ``target`` in this process (created on first use)."""
@@ -96,8 +99,9 @@ class Director:
     # ------------------------------------------------------------ log
     def log_production_top(self, top: int = 10) -> None:
         """Print the last ``top`` event log entries, oldest first."""
+        production = control.current_status(self.store)[0]
         for entry in reversed(self.store.log_top(top)):
-            print(format_log_line(entry.to_dict()))
+            print(format_log_line(entry.to_dict(), production))
 
     def log_production(self) -> None:
         """Print the event log as it grows until Ctrl+C."""
@@ -109,13 +113,29 @@ class Director:
             while True:
                 for entry in self.store.log_since(last):
                     last = entry.id
-                    print(format_log_line(entry.to_dict()), flush=True)
+                    print(format_log_line(entry.to_dict(), control.current_status(self.store)[0]),
+                          flush=True)
                 time.sleep(0.2)
         except KeyboardInterrupt:
             sys.stdout.flush()
 
 
-def format_log_line(entry: dict[str, Any]) -> str:
-    """One log entry as the seed shows it: time [item] TYPE: text."""
-    where = entry.get("config_name") or "production"
+def _one_session_per_input(host: Any, runtime: HostRuntime) -> None:
+    """Make each call of the service's on_process_input one session, as a job's adapter does."""
+    process_input = host.on_process_input
+
+    @functools.wraps(process_input)
+    def in_session(*args: Any, **kwargs: Any) -> Any:
+        with runtime.begin_input(host):
+            return process_input(*args, **kwargs)
+
+    host.on_process_input = in_session
+
+
+def format_log_line(entry: dict[str, Any], production: str = "") -> str:
+    """One log entry as the seed shows it: ``time [item] TYPE: text``.
+
+    Production-level entries (no item) show the production's name, as IRIS does.
+    """
+    where = entry.get("config_name") or production or "production"
     return f"{entry['time_logged']} [{where}] {str(entry['type']).upper()}: {entry['text']}"
