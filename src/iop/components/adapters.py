@@ -6,6 +6,7 @@ from typing import Any
 
 from iop.components import kinds
 from iop.components.host import _Component
+from iop.components.settings import Category, setting
 
 
 class InboundAdapter(_Component):
@@ -13,7 +14,8 @@ class InboundAdapter(_Component):
 
     _iop_kind = kinds.INBOUND_ADAPTER
     business_host: Any = None
-    CallInterval: int = 5
+    CallInterval = setting(5, category=Category.BASIC,
+                           description="Seconds between two calls of on_task")
 
     def on_task(self) -> None:
         """Check for new data; the default hands ``None`` to the service's on_process_input."""
@@ -29,7 +31,8 @@ class OutboundAdapter(_Component):
 
     _iop_kind = kinds.OUTBOUND_ADAPTER
     business_host: Any = None
-    KeepaliveInterval: int = 0
+    KeepaliveInterval = setting(0, category=Category.CONNECTION,
+                                description="Seconds between on_keepalive calls; 0 turns them off")
 
     def on_keepalive(self) -> None:
         """Keep external connections alive."""

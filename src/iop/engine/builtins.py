@@ -10,6 +10,7 @@ import time
 from iop.components.adapters import InboundAdapter, OutboundAdapter
 from iop.components.operation import BusinessOperation
 from iop.components.service import BusinessService
+from iop.components.settings import Category, controls, setting, target
 from iop.engine.registry import register_builtin
 from iop.messages.builtin import BUILTIN_MESSAGES, StreamContainer
 
@@ -17,12 +18,15 @@ from iop.messages.builtin import BUILTIN_MESSAGES, StreamContainer
 class FileInboundAdapter(InboundAdapter):
     """EnsLib.File.InboundAdapter: picks up files matching FileSpec in FilePath."""
 
-    FilePath: str = ""
-    FileSpec: str = "*"
-    ArchivePath: str = ""
-    WorkPath: str = ""
-    Charset: str = "utf-8"
-    CallInterval: int = 5
+    FilePath = setting("", category=Category.BASIC, required=True, control=controls.directory(),
+                       description="Directory to pick files up from")
+    FileSpec = setting("*", category=Category.BASIC, description="File name pattern, e.g. *.txt")
+    ArchivePath = setting("", category=Category.BASIC, control=controls.directory(),
+                          description="Directory to move processed files to; empty deletes them")
+    WorkPath = setting("", category=Category.ADDITIONAL, control=controls.directory(),
+                       description="Directory to move files to while they are processed")
+    Charset = setting("utf-8", category=Category.CONNECTION, control=controls.character_set(),
+                      description="Character set of the files")
 
     def on_task(self) -> None:
         if not self.FilePath or not os.path.isdir(self.FilePath):
@@ -44,9 +48,12 @@ class FileInboundAdapter(InboundAdapter):
 class FileOutboundAdapter(OutboundAdapter):
     """EnsLib.File.OutboundAdapter: writes files under FilePath."""
 
-    FilePath: str = ""
-    Charset: str = "utf-8"
-    Overwrite: bool = False
+    FilePath = setting("", category=Category.BASIC, required=True, control=controls.directory(),
+                       description="Directory to write files to")
+    Charset = setting("utf-8", category=Category.CONNECTION, control=controls.character_set(),
+                      description="Character set of the files")
+    Overwrite = setting(False, category=Category.ADDITIONAL,
+                        description="Replace an existing file instead of appending to it")
 
     def put_string(self, filename: str, text: str) -> str:
         os.makedirs(self.FilePath or ".", exist_ok=True)
@@ -59,21 +66,22 @@ class FileOutboundAdapter(OutboundAdapter):
 class FilePassthroughService(BusinessService):
     """EnsLib.File.PassthroughService: sends each picked-up file to TargetConfigNames."""
 
-    TargetConfigNames: str = ""
+    TargetConfigNames = target(multi_select=True, description="Items each file is sent to")
 
     @classmethod
     def get_adapter_type(cls) -> str | None:
         return "EnsLib.File.InboundAdapter"
 
     def on_process_input(self, message_input: object = None) -> None:
-        for target in [t.strip() for t in self.TargetConfigNames.split(",") if t.strip()]:
-            self.send_request_async(target, message_input)
+        for item in [t.strip() for t in self.TargetConfigNames.split(",") if t.strip()]:
+            self.send_request_async(item, message_input)
 
 
 class FilePassthroughOperation(BusinessOperation):
     """EnsLib.File.PassthroughOperation: writes each received file under the adapter's FilePath."""
 
-    Filename: str = "%f_%Q"
+    Filename = setting("%f_%Q", category=Category.BASIC,
+                       description="Output file name; %f is the original name, %Q a timestamp")
 
     @classmethod
     def get_adapter_type(cls) -> str | None:

@@ -38,8 +38,8 @@ def _apply(instance: Any, values: dict[str, str], what: str, runtime: HostRuntim
                         f"{type(instance).__name__}; set as text", "on_init")
 
 
-def make_host(store: Store, item: ItemConfig, runtime: HostRuntime) -> LiveHost:
-    """Build and initialise the host of ``item`` (on_init is called, adapter first)."""
+def check_item(store: Store, item: ItemConfig) -> type:
+    """Resolve the item's class and check what can be checked before starting it."""
     cls = registry.resolve(store, item.class_name)
     if kinds.kind_of(cls) not in kinds.HOST_KINDS:
         raise EngineError(f"item {item.name}: class {item.class_name} is not a business service, "
@@ -47,6 +47,18 @@ def make_host(store: Store, item: ItemConfig, runtime: HostRuntime) -> LiveHost:
     missing = host_settings.missing_required(cls, item.host_settings)
     if missing:
         raise EngineError(f"item {item.name}: required setting {missing[0]} has no value")
+    adapter_name = cls.get_adapter_type()
+    if adapter_name:
+        acls = registry.resolve(store, adapter_name)
+        missing = host_settings.missing_required(acls, item.adapter_settings)
+        if missing:
+            raise EngineError(f"item {item.name}: required adapter setting {missing[0]} has no value")
+    return cls
+
+
+def make_host(store: Store, item: ItemConfig, runtime: HostRuntime) -> LiveHost:
+    """Build and initialise the host of ``item`` (on_init is called, adapter first)."""
+    cls = check_item(store, item)
     host = cls.__new__(cls)
     host._iop_runtime = runtime
     if cls._iop_init_warning:

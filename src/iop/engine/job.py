@@ -105,15 +105,41 @@ class Job:
             self.store.heartbeat_job(self.job_id, self.processed)
             self.store.extend_leases(self.job_id, LEASE_SECONDS)
 
+    def _keepalive_interval(self) -> float:
+        adapter = self.live.adapter if self.live is not None else None
+        try:
+            return float(getattr(adapter, "KeepaliveInterval", 0) or 0)
+        except (TypeError, ValueError):
+            return 0.0
+
+    def _keepalive(self) -> None:
+        assert self.live is not None
+        for part in (self.live.adapter, self.live.host):
+            hook = getattr(part, "on_keepalive", None)
+            if hook is None:
+                continue
+            try:
+                hook()
+            except Exception as exc:
+                self.runtime.log(part, "error", f"on_keepalive failed: {type(exc).__name__}: {exc}",
+                                 "on_keepalive")
+        self.runtime.flush_logs()
+
     def _run_queue(self, listener: Any) -> None:
         assert self.live is not None
         handler = Handler(self.store, self.live)
         rung = False
+        keepalive = self._keepalive_interval()
+        next_keepalive = time.monotonic() + keepalive if keepalive > 0 else float("inf")
         deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
         while not self.stopping:
+            if time.monotonic() >= next_keepalive:
+                self._keepalive()
+                next_keepalive = time.monotonic() + keepalive
             if not deliveries:
                 self._beat()
-                rung = listener.wait(IDLE_POLL_SECONDS)
+                rung = listener.wait(min(IDLE_POLL_SECONDS,
+                                         max(0.0, next_keepalive - time.monotonic())))
                 # After a ring there is almost surely work: skip the read and claim at once.
                 deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS,
                                               check_first=not rung)

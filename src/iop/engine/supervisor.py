@@ -17,9 +17,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from iop.engine import registry
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
+from iop.engine.hosts import check_item
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -94,7 +94,7 @@ class Supervisor:
         config = parse_production(definition)
         for item in config.items:
             if item.enabled:
-                item.code = code_fingerprint(registry.resolve(self.store, item.class_name))
+                item.code = code_fingerprint(check_item(self.store, item))
         return config
 
     # ------------------------------------------------------------ lifecycle

@@ -205,7 +205,10 @@ def _plan(cls: type) -> list[tuple[str, Decoder, bool]]:
 def build(cls: type, data: Any) -> Any:
     """Make an instance of ``cls`` from decoded JSON ``data``."""
     if issubclass(cls, BaseModel):
-        return cls.model_validate(data)
+        try:
+            return cls.model_validate(data)
+        except ValueError as exc:
+            raise MessageError(f"{cls.__name__}: {describe_error(exc)}") from exc
     if not isinstance(data, dict):
         raise MessageError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
     plan = _plan(cls)
@@ -244,4 +247,17 @@ def decode(class_name: str, text: str | None) -> Any:
     except MessageError:
         raise
     except Exception as exc:  # validation errors from user classes or pydantic
-        raise MessageError(f"body does not fit {class_name}: {exc}".splitlines()[0]) from exc
+        raise MessageError(f"body does not fit {class_name}: {describe_error(exc)}") from exc
+
+
+def describe_error(exc: Exception) -> str:
+    """One line naming each invalid field, for pydantic errors; the message otherwise."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            parts = [f"{'.'.join(str(p) for p in e.get('loc', ())) or 'body'}: {e.get('msg')}"
+                     for e in errors()]
+            return "; ".join(parts)
+        except Exception:
+            pass
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
