@@ -5,8 +5,15 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from iop import BusinessOperation, BusinessProcess, BusinessService, Message, handler, setting
-from iop import PollingBusinessService
+from iop import (
+    BusinessOperation,
+    BusinessProcess,
+    BusinessService,
+    Message,
+    PollingBusinessService,
+    handler,
+    setting,
+)
 
 
 @dataclass

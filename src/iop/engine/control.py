@@ -45,7 +45,7 @@ def start_detached(store: Store, production: str) -> None:
     errpath = os.path.join(logdir, "supervisor.err")
     with open(errpath, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "iop.engine.supervisor", store.namespace, production],
+            [sys.executable, "-m", "iop.engine.processes", "supervisor", store.namespace, production],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, start_new_session=True,
         )
     assert proc.stdout is not None
@@ -85,6 +85,18 @@ def _cleanup(store: Store, kill_jobs: bool) -> None:
     store.update_runtime(status="stopped", supervisor_pid=0, requested="")
 
 
+def _kill_supervisor(pid: int) -> None:
+    """SIGKILL a supervisor and, when it leads its own process group (detached), every job
+    in it, including one spawned but not yet registered in the store."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def stop(store: Store) -> None:
     """Graceful stop of whatever runs in the namespace; idempotent."""
     state = store.get_runtime()
@@ -113,10 +125,7 @@ def kill(store: Store) -> None:
         return
     if state.host == socket.gethostname() and pid_alive(state.supervisor_pid) \
             and state.supervisor_pid != os.getpid():
-        try:
-            os.kill(state.supervisor_pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        _kill_supervisor(state.supervisor_pid)
     elif supervisor_alive(state):
         store.update_runtime(requested="kill")
         _wait_stopped(store, 10.0)

@@ -15,6 +15,10 @@ from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Store, Tx
 
+# A response body ready to store: class name, JSON text, typed-table row (PersistentMessage).
+Encoded = tuple[str | None, str | None, Any]
+_EMPTY: Encoded = (None, None, None)
+
 
 @dataclass
 class Outcome:
@@ -23,7 +27,7 @@ class Outcome:
     delivery: r.Delivery
     status: str = r.COMPLETED
     error: str | None = None
-    responses: list[tuple[r.Header, tuple[str | None, str | None], str | None]] = field(default_factory=list)
+    responses: list[tuple[r.Header, Encoded, str | None]] = field(default_factory=list)
     sends: list[r.MessageDraft] = field(default_factory=list)
     statuses: list[tuple[int, str, str | None]] = field(default_factory=list)
     save_context: r.Context | None = None
@@ -36,12 +40,15 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     if not tx.finish_delivery(outcome.delivery.queue_id, owner):
         return False
     header = outcome.delivery.header
+    abandoned: set[int] = set()  # requests whose synchronous caller gave up waiting
     if outcome.status != header.status or outcome.error:
-        tx.set_status(header.id, outcome.status, outcome.error)
+        if not tx.set_status(header.id, outcome.status, outcome.error):
+            abandoned.add(header.id)
     for header_id, status, error in outcome.statuses:
-        tx.set_status(header_id, status, error)
-    for request, (body_class, body_text), error in outcome.responses:
-        _respond(tx, request, body_class, body_text, error)
+        if not tx.set_status(header_id, status, error):
+            abandoned.add(header_id)
+    for request, encoded, error in outcome.responses:
+        _respond(tx, request, encoded, error, late=request.id in abandoned)
     for draft in outcome.sends:
         tx.insert_message(draft)
     if outcome.save_context is not None:
@@ -52,15 +59,20 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     return True
 
 
-def _respond(tx: Tx, request: r.Header, body_class: str | None, body_text: str | None,
-             error: str | None) -> None:
+def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
+             late: bool = False) -> None:
+    body_class, body_text, typed = encoded
     draft = r.MessageDraft(
         source=request.target, target=request.source, body_class=body_class, body_text=body_text,
+        typed=typed,
         type=r.RESPONSE, priority=request.priority, session_id=request.session_id,
         corresponding_id=request.id, status=r.ERROR if error else r.COMPLETED, error=error,
         enqueue=False,
     )
-    if request.reply_to:
+    if late:
+        draft.status = r.DISCARDED  # nobody waits for it any more; kept for the trace
+        tx.insert_message(draft)
+    elif request.reply_to:
         tx.insert_message(draft)
         tx.wake_address(request.reply_to)
     elif request.response_required and request.context_id is not None:
@@ -75,10 +87,12 @@ def _respond(tx: Tx, request: r.Header, body_class: str | None, body_text: str |
         tx.insert_message(draft)
 
 
-def _encode_response(value: Any) -> tuple[str | None, str | None]:
+def _encode_response(value: Any) -> Encoded:
     if value is None:
-        return None, None
-    return codec.encode(value)
+        return _EMPTY
+    class_name, text = codec.encode(value)
+    return class_name, text, codec.typed_row_of(value)
+
 
 
 def _error_text(exc: BaseException) -> str:
@@ -141,7 +155,7 @@ class Handler:
         outcome.sends = []
         if outcome.delivery.header.id != request.id:
             outcome.statuses.append((request.id, r.ERROR, text))
-        outcome.responses = [(request, (None, None), text)]
+        outcome.responses = [(request, _EMPTY, text)]
         if scope.context is not None and self.is_process:
             outcome.delete_context = scope.context.id
         outcome.logs = self.runtime.take_logs()
@@ -173,25 +187,28 @@ class Handler:
         assert ctx is not None
         host = self.live.host
         if scope.reply is not None:
-            ctx.response_class, ctx.response_text = _encode_response(scope.reply[0])
-            outcome.responses.append((request, (ctx.response_class, ctx.response_text), None))
+            encoded = _encode_response(scope.reply[0])
+            ctx.response_class, ctx.response_text = encoded[0], encoded[1]
+            outcome.responses.append((request, encoded, None))
             ctx.replied = True
             scope.reply = None
         elif result is not None and not ctx.replied:
-            ctx.response_class, ctx.response_text = _encode_response(result)
+            ctx.response_class, ctx.response_text = _encode_response(result)[:2]
         had_calls = had_calls or ctx.pending > 0
         if ctx.pending == 0:
             if had_calls:
                 response = self._context_response(ctx)
                 host.on_complete(request_msg, response)
                 if scope.reply is not None:
-                    ctx.response_class, ctx.response_text = _encode_response(scope.reply[0])
-                    outcome.responses.append((request, (ctx.response_class, ctx.response_text), None))
+                    encoded = _encode_response(scope.reply[0])
+                    ctx.response_class, ctx.response_text = encoded[0], encoded[1]
+                    outcome.responses.append((request, encoded, None))
                     ctx.replied = True
                 if ctx.pending > 0:  # on_complete made new calls: keep waiting
                     return self._keep(outcome, scope)
             if not ctx.replied:
-                outcome.responses.append((request, (ctx.response_class, ctx.response_text), None))
+                outcome.responses.append((request, (ctx.response_class, ctx.response_text, None),
+                                          None))
             if outcome.delivery.header.id != request.id:
                 outcome.statuses.append((request.id, r.COMPLETED, None))
             if outcome.delivery.header.id != ctx.id:

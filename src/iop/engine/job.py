@@ -1,6 +1,7 @@
 """A job: one OS process running one pool slot of one item.
 
-Started by the supervisor as ``python -m iop.engine.job NAMESPACE PRODUCTION ITEM SLOT JOB_ID``.
+Started by the supervisor as
+``python -m iop.engine.processes job NAMESPACE PRODUCTION ITEM SLOT JOB_ID SUPERVISOR_PID``.
 """
 
 from __future__ import annotations
@@ -8,17 +9,15 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 import time
 from typing import Any
 
 from iop.components import kinds
-from iop.engine.config import ItemConfig, parse_production
+from iop.engine.config import ItemConfig
 from iop.engine.errors import EngineError
 from iop.engine.handling import Handler, Outcome, apply_outcome
 from iop.engine.hosts import LiveHost, make_host
 from iop.engine.runtime import HostRuntime
-from iop.store import open_store
 from iop.store import records as r
 from iop.store.base import Store
 
@@ -35,7 +34,8 @@ BATCH_NAP_SECONDS = 0.002
 class Job:
     """Claims, dispatches and completes messages for one item until told to stop."""
 
-    def __init__(self, store: Store, item: ItemConfig, slot: int, job_id: str) -> None:
+    def __init__(self, store: Store, item: ItemConfig, slot: int, job_id: str,
+                 supervisor_pid: int) -> None:
         self.store = store
         self.item = item
         self.slot = slot
@@ -45,7 +45,7 @@ class Job:
         self.runtime = HostRuntime(store, item.name, job_id)
         self.live: LiveHost | None = None
         self._last_beat = 0.0
-        self._parent = os.getppid()
+        self._parent = supervisor_pid
 
     def request_stop(self, *_: Any) -> None:
         self.stopping = True
@@ -219,22 +219,3 @@ class Job:
                 self.runtime.log(part, "error", f"on_tear_down failed: {exc}", "on_tear_down")
         self.runtime.flush_logs()
         self.store.delete_job(self.job_id)
-
-
-def main(argv: list[str]) -> int:
-    namespace, production, item_name, slot, job_id = argv
-    store = open_store(namespace, initialize=False)
-    definition = store.get_production(production)
-    if definition is None:
-        print(f"production {production} not found", file=sys.stderr)
-        return 2
-    config = parse_production(definition)
-    item = config.item(item_name)
-    if item is None:
-        print(f"item {item_name} not in production {production}", file=sys.stderr)
-        return 2
-    return Job(store, item, int(slot), job_id).run()
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -86,7 +86,7 @@ class HostRuntime:
         draft = r.MessageDraft(
             source=self.item, target=target, body_class=class_name, body_text=text,
             priority=r.SYNC if sync else r.ASYNC, session_id=self._session(),
-            description=description,
+            description=description, typed=codec.typed_row_of(request),
         )
         if sync:
             return self._send_sync(draft, timeout)
@@ -136,7 +136,7 @@ class HostRuntime:
                     self.store.log([self.entry("error", f"no response from {draft.target} to message "
                                    f"{header_id} within {timeout} s", "send_request_sync")])
                     with self.store.transaction() as tx:
-                        tx.set_status(header_id, r.ERROR, f"timed out after {timeout} s")
+                        tx.set_status(header_id, r.ERROR, f"{r.TIMED_OUT} after {timeout} s")
                     raise MessageTimeout(
                         f"{draft.target} did not answer message {header_id} within {timeout} s"
                     )

@@ -1,7 +1,7 @@
 """The supervisor: starts a production's jobs, restarts dead ones, applies updates, stops.
 
 One runs per running production per host: in the foreground of ``iop -s NAME``, or detached
-as ``python -m iop.engine.supervisor NAMESPACE PRODUCTION``.
+as ``python -m iop.engine.processes supervisor NAMESPACE PRODUCTION``.
 """
 
 from __future__ import annotations
@@ -112,14 +112,18 @@ class Supervisor:
         for item in self.config.items:
             if item.enabled:
                 self._add_item(item)
+        self._wait_ready(wait_ready)
+        self.store.update_runtime(status="running", heartbeat=time.time())
+        self._log("info", f"Production {self.production} started")
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Spawn due jobs and wait (at most ``timeout`` s) until each has run its on_init."""
         self._spawn_due()
-        deadline = time.monotonic() + wait_ready
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._all_ready():
             self._reap()
             self._spawn_due()
             time.sleep(0.02)
-        self.store.update_runtime(status="running", heartbeat=time.time())
-        self._log("info", f"Production {self.production} started")
 
     def _all_ready(self) -> bool:
         running = {j.id for j in self.store.list_jobs() if j.state == "running"}
@@ -143,8 +147,8 @@ class Supervisor:
         logdir = os.path.join(namespace_dir(self.store.namespace), "jobs")
         os.makedirs(logdir, exist_ok=True)
         stderr = open(os.path.join(logdir, f"{slot.item.name}.{slot.index}.log"), "ab")
-        cmd = [sys.executable, "-m", "iop.engine.job", self.store.namespace, self.production,
-               slot.item.name, str(slot.index), slot.job_id]
+        cmd = [sys.executable, "-m", "iop.engine.processes", "job", self.store.namespace,
+               self.production, slot.item.name, str(slot.index), slot.job_id, str(os.getpid())]
         slot.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stderr,
                                         stderr=stderr, close_fds=True)
         stderr.close()
@@ -192,8 +196,9 @@ class Supervisor:
                     self.stopping = state.requested
                     break
                 if state.requested == "update":
-                    self.store.update_runtime(requested="")
                     self.update()
+                    # Cleared only now: `iop -u` returns when the update has been applied.
+                    self.store.update_runtime(requested="")
                 self.store.update_runtime(heartbeat=now)
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
@@ -220,7 +225,7 @@ class Supervisor:
                 self._add_item(new[name])
         self.config = config
         self.store.mark_production(self.production, applied=self.store.get_production(self.production))
-        self._spawn_due()
+        self._wait_ready(self._timeout("UpdateTimeout", 10))
         self._log("info", f"Production {self.production} updated: "
                   f"{', '.join(changed) if changed else 'no item changed'}")
         return changed
@@ -263,39 +268,13 @@ class Supervisor:
         self._terminate(self.slots, timeout)
         self.slots = []
         self.store.mark_production(self.production, stopped=True)
+        self._log("info", f"Production {self.production} stopped")
         state = self.store.get_runtime()
         if state.supervisor_pid == os.getpid():
             self.store.update_runtime(status="stopped", supervisor_pid=0, requested="",
                                       heartbeat=time.time())
-        self._log("info", f"Production {self.production} stopped")
 
     def _log(self, level: str, text: str) -> None:
         self.store.log([r.LogEntry(type=level, text=text, item="", job=str(os.getpid()),
                                    source_class="iop.engine.supervisor.Supervisor",
                                    source_method="supervise")])
-
-
-def main(argv: list[str]) -> int:
-    from iop.store import open_store
-
-    namespace, production = argv
-    store = open_store(namespace)
-    supervisor = Supervisor(store, production)
-    signal.signal(signal.SIGTERM, supervisor.request_stop)
-    signal.signal(signal.SIGINT, supervisor.request_stop)
-    try:
-        supervisor.start()
-    except EngineError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    print("ready", flush=True)
-    # Whoever started us has stopped reading; later output goes to the event log only.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    supervisor.run()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

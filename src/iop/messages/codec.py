@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from iop.messages.persistent import Model, PersistentMessage, decode_class_name
+from iop.messages.persistent import Model, PersistentMessage, decode_class_name, typed_row
 
 Decoder = Callable[[Any], Any]
 
@@ -129,6 +129,11 @@ def encode(message: Any) -> tuple[str, str]:
     except (TypeError, ValueError) as exc:
         raise MessageError(f"{cls.__name__} cannot be stored as JSON: {exc}") from exc
     return message_class_name(cls), text
+
+
+def typed_row_of(message: Any) -> tuple[str, dict[str, str], dict[str, Any]] | None:
+    """The typed-table row of a PersistentMessage, None for other messages."""
+    return typed_row(message) if isinstance(message, PersistentMessage) else None
 
 
 # ---------------------------------------------------------------- decoding

@@ -166,3 +166,33 @@ def decode_class_name(iris_name: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+_SQL_TYPES = {int: "INTEGER", bool: "INTEGER", float: "REAL", str: "TEXT"}
+
+
+def table_name(class_name: str) -> str:
+    """SQL table holding the typed rows of a PersistentMessage class."""
+    return "msg_" + re.sub(r"[^A-Za-z0-9]", "_", class_name)
+
+
+def typed_row(message: PersistentMessage) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(table, column → SQL type, column → value) for a message's typed table row."""
+    import json
+
+    from iop.messages.codec import _encode_value
+
+    types = type(message).field_types()
+    columns: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name in type(message)._iop_fields:
+        tp = types.get(name)
+        sql_type = _SQL_TYPES.get(tp, "TEXT") if isinstance(tp, type) else "TEXT"
+        value = getattr(message, name)
+        if value is not None and sql_type == "TEXT" and not isinstance(value, str):
+            value = json.dumps(_encode_value(value), separators=(",", ":"))
+        elif isinstance(value, bool):
+            value = int(value)
+        columns[name] = sql_type
+        values[name] = value
+    return table_name(type(message).iris_classname()), columns, values

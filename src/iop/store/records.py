@@ -12,6 +12,10 @@ ERROR, DISCARDED, SUSPENDED, ABORTED = "error", "discarded", "suspended", "abort
 STATUSES = (CREATED, QUEUED, DELIVERED, COMPLETED, ERROR, DISCARDED, SUSPENDED, ABORTED)
 
 REQUEST, RESPONSE = "request", "response"
+
+# Error text prefix of a synchronous request whose caller stopped waiting; such a request
+# keeps its error status when the target finishes late, and the late response is discarded.
+TIMED_OUT = "timed out"
 SYNC, ASYNC = "sync", "async"
 
 # Event log entry types, capitalised as the remote API reports them.
@@ -39,6 +43,8 @@ class MessageDraft:
     status: str = QUEUED
     error: str | None = None
     enqueue: bool = True
+    # PersistentMessage bodies also get a row in their class's table: (table, types, values).
+    typed: tuple[str, dict[str, str], dict[str, Any]] | None = None
 
 
 @dataclass

@@ -29,6 +29,9 @@ _HEADER_COLUMNS = (
 )
 
 
+# Typed tables known to exist (with these columns) per store file, to skip PRAGMA lookups.
+_typed_tables: dict[tuple[str, str], set[str]] = {}
+
 _HEADER_COLUMNS_H = ", ".join("h." + c.strip() for c in _HEADER_COLUMNS.split(","))
 
 
@@ -41,8 +44,9 @@ def _header(row: tuple[Any, ...]) -> r.Header:
 class SQLiteTx:
     """Writes made inside one transaction; wake-ups are rung after it commits."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self.conn = conn
+        self.path = path
         self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
         self.now = time.time()
@@ -79,6 +83,8 @@ class SQLiteTx:
              d.reply_to, int(d.response_required), d.context_id, d.completion_key,
              d.description),
         )
+        if d.typed is not None and body_id is not None:
+            self._insert_typed(body_id, *d.typed)
         if d.enqueue:
             c.execute(
                 "INSERT INTO queue (item, header_id, context_id, enqueued) VALUES (?, ?, ?, ?)",
@@ -88,6 +94,27 @@ class SQLiteTx:
             self.items_to_wake[d.target] = urgent
         return header_id
 
+    def _insert_typed(self, body_id: int, table: str, types: dict[str, str],
+                      values: dict[str, Any]) -> None:
+        # Schema mode "extend": a new field adds a column; nothing is ever dropped.
+        known = _typed_tables.get((self.path, table))
+        if known is None or not set(types) <= known:
+            existing = {row[1] for row in self.conn.execute(f'PRAGMA table_info("{table}")')}
+            if not existing:
+                self.conn.execute(f'CREATE TABLE "{table}" (body_id INTEGER PRIMARY KEY)')
+                existing = {"body_id"}
+            for column, sql_type in types.items():
+                if column not in existing:
+                    self.conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}')
+                    existing.add(column)
+            known = _typed_tables[(self.path, table)] = existing
+        names = list(values)
+        self.conn.execute(
+            f'INSERT INTO "{table}" (body_id, {", ".join(chr(34) + n + chr(34) for n in names)}) '
+            f"VALUES (?{', ?' * len(names)})",
+            [body_id, *values.values()],
+        )
+
     def finish_delivery(self, queue_id: int, owner: str) -> bool:
         """Remove a claimed queue entry; False when the lease was lost to another job."""
         cur = self.conn.execute(
@@ -95,12 +122,14 @@ class SQLiteTx:
         )
         return cur.rowcount == 1
 
-    def set_status(self, header_id: int, status: str, error: str | None = None) -> None:
-        """Record a header's new status (and processing time when it is final)."""
-        self.conn.execute(
-            "UPDATE headers SET status = ?, error = COALESCE(?, error), processed = ? WHERE id = ?",
-            (status, error, self.now, header_id),
+    def set_status(self, header_id: int, status: str, error: str | None = None) -> bool:
+        """Record a header's new status; False when its caller had timed out (status kept)."""
+        cur = self.conn.execute(
+            "UPDATE headers SET status = ?, error = COALESCE(?, error), processed = ? "
+            "WHERE id = ? AND NOT (status = 'error' AND error LIKE ?)",
+            (status, error, self.now, header_id, r.TIMED_OUT + "%"),
         )
+        return cur.rowcount == 1
 
     def save_context(self, ctx: r.Context) -> None:
         """Insert or replace a business process context, releasing its owner."""
@@ -289,7 +318,7 @@ class SQLiteStore:
             started = time.perf_counter()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                tx = SQLiteTx(conn)
+                tx = SQLiteTx(conn, self.path)
                 try:
                     yield tx
                 except BaseException:
