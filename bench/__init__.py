@@ -1,0 +1,1 @@
+"""Benchmarks of the engine on the embedded store: run with ``python -m bench.run``."""
