@@ -131,6 +131,7 @@ class Job:
         rung = False
         keepalive = self._keepalive_interval()
         next_keepalive = time.monotonic() + keepalive if keepalive > 0 else float("inf")
+        mark = getattr(listener, "set_asleep", None) or (lambda asleep: None)
         deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
         while not self.stopping:
             if time.monotonic() >= next_keepalive:
@@ -138,12 +139,25 @@ class Job:
                 next_keepalive = time.monotonic() + keepalive
             if not deliveries:
                 self._beat()
+                # Say we sleep, then look once more: a sender that committed before this mark
+                # was set is seen by this look; one that commits after it sees the mark.
+                mark(True)
+                if self.store.has_work(self.item.name):
+                    mark(False)
+                    deliveries = self.store.claim(self.item.name, self.job_id, BATCH,
+                                                  LEASE_SECONDS)
+                    continue
                 rung = listener.wait(min(IDLE_POLL_SECONDS,
                                          max(0.0, next_keepalive - time.monotonic())))
+                mark(False)
                 # After a ring there is almost surely work: skip the read and claim at once.
                 deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS,
                                               check_first=not rung)
                 continue
+            mark(False)
+            if len(deliveries) >= BATCH and self.item.pool_size > 1:
+                # A backlog: wake the next job of this item to share it.
+                self.store.notifier.ring_item(self.item.name, urgent=False, slot=self.slot + 1)
             pending: list[Outcome] = []
             for index, delivery in enumerate(deliveries):
                 pending.append(handler.handle(delivery))
@@ -154,14 +168,12 @@ class Job:
                 if delivery.header.reply_to and index < len(deliveries) - 1:
                     self._commit(pending)
                     pending = []
-            small_async = len(deliveries) < BATCH and not any(d.header.reply_to for d in deliveries)
-            if small_async:
-                self._commit(pending)
+            if len(deliveries) < BATCH and not any(d.header.reply_to for d in deliveries):
+                # A small asynchronous batch: wait a moment (unless a caller is waiting) so
+                # that this completion and the next claim carry more messages per commit.
                 listener.wait(BATCH_NAP_SECONDS, urgent_only=True)
-                deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
-            else:
-                # Completing this batch and claiming the next share one transaction.
-                deliveries = self._commit(pending, claim_next=True)
+            # Completing this batch and claiming the next share one transaction.
+            deliveries = self._commit(pending, claim_next=True)
             self._beat()
 
     def _commit(self, outcomes: list[Outcome], claim_next: bool = False) -> list[r.Delivery]:

@@ -62,7 +62,14 @@ class HostRuntime:
         try:
             yield
         finally:
+            session = getattr(self._local, "input_session", None)
             self._local.input_session = previous
+            if session:
+                # Lines logged before the first send opened the session belong to it too.
+                with self._logs_lock:
+                    for entry in self.logs:
+                        if entry.session_id is None:
+                            entry.session_id = session
             self.flush_logs()
 
     def _session(self) -> int | None:
@@ -168,6 +175,8 @@ class HostRuntime:
             session = scope.session_id
             if scope.delivery is not None:
                 message = scope.delivery.header.id
+        else:
+            session = getattr(self._local, "input_session", None) or None
         source = f"{type(host).__module__}.{type(host).__qualname__}" if host is not None else "iop"
         return r.LogEntry(type=level, text=text, item=self.item, job=self.job_id,
                           session_id=session, message_id=message, source_class=source,

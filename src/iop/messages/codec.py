@@ -89,15 +89,31 @@ def resolve_class(name: str) -> type:
 # ---------------------------------------------------------------- encoding
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_dataclass_fields: dict[type, tuple[str, ...]] = {}
+
+
+def _encode_dataclass(value: Any) -> dict[str, Any]:
+    cls = type(value)
+    names = _dataclass_fields.get(cls)
+    if names is None:
+        names = _dataclass_fields[cls] = tuple(f.name for f in dataclasses.fields(value))
+    out = {}
+    for name in names:
+        item = getattr(value, name)
+        out[name] = item if type(item) in _SCALARS else _encode_value(item)
+    return out
+
+
 def _encode_value(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if type(value) in _SCALARS or value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_encode_value(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _encode_value(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return _encode_dataclass(value)
     if isinstance(value, (PersistentMessage, Model)):
         return {n: _encode_value(getattr(value, n)) for n in value._iop_fields}
     if isinstance(value, BaseModel):

@@ -1,4 +1,8 @@
-"""SQLite schema, by version; each step upgrades the previous one in place."""
+"""SQLite schema, by version; each step upgrades the previous one in place.
+
+No AUTOINCREMENT: header ids are handed out under the write lock (max + 1) and a body
+shares its header's id, so the per-commit sqlite_sequence update is not needed.
+"""
 
 from __future__ import annotations
 
@@ -27,18 +31,17 @@ CREATE TABLE IF NOT EXISTS bindings (
     created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS classpaths (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS bodies (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, class_name TEXT, data TEXT);
+    id INTEGER PRIMARY KEY, class_name TEXT, data TEXT);
 CREATE TABLE IF NOT EXISTS headers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id INTEGER, corresponding_id INTEGER,
+    id INTEGER PRIMARY KEY, session_id INTEGER, corresponding_id INTEGER,
     source TEXT NOT NULL, target TEXT NOT NULL, body_class TEXT, body_id INTEGER,
     type TEXT NOT NULL, priority TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
     created REAL NOT NULL, processed REAL, attempts INTEGER NOT NULL DEFAULT 0,
     reply_to TEXT, response_required INTEGER NOT NULL DEFAULT 0, context_id INTEGER,
     completion_key TEXT, description TEXT);
 CREATE INDEX IF NOT EXISTS headers_session ON headers (session_id);
-CREATE INDEX IF NOT EXISTS headers_corresponding ON headers (corresponding_id);
 CREATE TABLE IF NOT EXISTS queue (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, item TEXT NOT NULL, header_id INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY, item TEXT NOT NULL, header_id INTEGER NOT NULL,
     context_id INTEGER, enqueued REAL NOT NULL, lease_owner TEXT, lease_until REAL,
     attempts INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS queue_item ON queue (item, id);
@@ -48,7 +51,7 @@ CREATE TABLE IF NOT EXISTS contexts (
     pending INTEGER NOT NULL DEFAULT 0, replied INTEGER NOT NULL DEFAULT 0, failed TEXT,
     owner TEXT, owner_until REAL, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, type TEXT NOT NULL,
+    id INTEGER PRIMARY KEY, time REAL NOT NULL, type TEXT NOT NULL,
     item TEXT NOT NULL DEFAULT '', job TEXT NOT NULL DEFAULT '', session_id INTEGER,
     message_id INTEGER, source_class TEXT NOT NULL DEFAULT '',
     source_method TEXT NOT NULL DEFAULT '', text TEXT NOT NULL);

@@ -1,0 +1,56 @@
+"""Whether a job is asleep, shared through one small memory-mapped file per job slot.
+
+A job writes 0.0 before it sleeps and the time of its latest progress while it works.
+A sender rings a job only when it sleeps, or when it has made no progress for a while
+(a long handler), so a busy job is not woken for every message. No wake-up is lost: the
+job marks itself asleep *then* looks at its queue once more; a sender commits *then* reads
+the mark, so one of the two always sees the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import struct
+import time
+
+_FORMAT = "d"
+_SIZE = struct.calcsize(_FORMAT)
+BUSY_SECONDS = 0.05  # no progress for this long: the job is stuck in a handler
+ASLEEP, WORKING, STUCK = "asleep", "working", "stuck"
+
+
+def flag_path(folder: str, item: str, slot: int) -> str:
+    digest = hashlib.sha1(item.encode()).hexdigest()[:16]
+    return os.path.join(folder, f"{digest}.{slot}")
+
+
+class WakeFlag:
+    """The shared state of one job slot."""
+
+    def __init__(self, path: str) -> None:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < _SIZE:
+                os.ftruncate(fd, _SIZE)
+            self._map = mmap.mmap(fd, _SIZE)
+        finally:
+            os.close(fd)
+
+    def asleep(self) -> None:
+        struct.pack_into(_FORMAT, self._map, 0, 0.0)
+
+    def working(self) -> None:
+        struct.pack_into(_FORMAT, self._map, 0, time.time())
+
+    def state(self) -> str:
+        """``asleep``, ``working`` (made progress lately) or ``stuck`` (inside a long handler)."""
+        (value,) = struct.unpack_from(_FORMAT, self._map, 0)
+        if value == 0.0:
+            return ASLEEP
+        return STUCK if time.time() - value > BUSY_SECONDS else WORKING
+
+    def close(self) -> None:
+        self._map.close()
