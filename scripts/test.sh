@@ -5,5 +5,12 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== ruff"
 .venv/bin/ruff check src tests bench examples
+echo "== postgresql"
+pg=0; bash scripts/postgres.sh || pg=$?
+case $pg in
+    0) export IOP_REQUIRE_POSTGRES=1 ;;  # its backend tests must run, not skip
+    3) echo "PostgreSQL backend tests will be skipped" ;;
+    *) exit "$pg" ;;
+esac
 echo "== pytest"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -38,7 +38,12 @@ def open_store(namespace: str | None = None, *, initialize: bool = True) -> Stor
     ns = check_namespace(namespace or os.environ.get("IOP_NAMESPACE") or DEFAULT_NAMESPACE)
     url = os.environ.get("IOP_DATABASE_URL", "")
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("the PostgreSQL backend is not available in this build yet")
+        from iop.store.postgres import PostgresStore
+
+        shared = PostgresStore(url, ns)
+        if initialize:
+            shared.initialize()
+        return shared
     if url and not url.startswith("sqlite"):
         raise StoreError(f"IOP_DATABASE_URL {url!r} names an unknown backend")
     from iop.store.sqlite import SQLiteStore

@@ -1,0 +1,424 @@
+"""The shared store: one PostgreSQL database, a schema per namespace, any number of hosts.
+
+Chosen by ``IOP_DATABASE_URL=postgresql://...``. Queue claims skip rows other claimers hold
+(``FOR UPDATE SKIP LOCKED``), wake-ups travel as ``NOTIFY`` at commit, and single-instance
+duties take advisory locks (:meth:`PostgresStore.try_singleton`). Each thread of each process
+uses its own autocommit connection; transactions are explicit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from iop.store import records as r
+from iop.store.errors import StoreError
+from iop.store.postgres_conn import connect, lock_key, redact
+from iop.store.postgres_locks import Singleton
+from iop.store.postgres_notify import PostgresNotifier
+from iop.store.postgres_runtime import RuntimeMixin
+from iop.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, schema_for
+from iop.store.postgres_tx import HEADER_COLUMNS, HEADER_COLUMNS_H, NOW, PostgresTx, header
+
+_LOG_COLUMNS = ("type, text, item, job, session_id, message_id, source_class, source_method, "
+                "time, id")
+
+
+class _PendingSend:
+    """Messages waiting for the next group commit."""
+
+    __slots__ = ("drafts", "logs", "ids", "error")
+
+    def __init__(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry]) -> None:
+        self.drafts = drafts
+        self.logs = logs
+        self.ids: list[int] | None = None
+        self.error: BaseException | None = None
+
+
+class PostgresStore(RuntimeMixin):
+    """Store backend on PostgreSQL, one schema per namespace (DESIGN.md, "The store")."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str, namespace: str = "USER", *, host: str | None = None) -> None:
+        self.url = url
+        self.namespace = namespace
+        self.schema = schema_for(namespace)
+        self.location = redact(url)
+        self.host = host or socket.gethostname()  # whose runtime row and jobs this store shows
+        self.lock_space = lock_key("iop", self.schema)  # first half of every advisory lock key
+        self.log_lock = (self.lock_space, lock_key("log"))
+        self.notifier = PostgresNotifier(self._connect, lambda: self.conn, self.schema)
+        self.db_seconds = 0.0  # time spent inside write transactions, for bench/
+        self._local = threading.local()
+        # Connection -> pid that opened it. Weak: a thread that ends takes its connection
+        # with it (closed when collected); a forked child never closes its parent's.
+        self._conns: weakref.WeakKeyDictionary[psycopg.Connection, int] = \
+            weakref.WeakKeyDictionary()
+        self._conns_lock = threading.Lock()
+        self._group: list[_PendingSend] = []  # sends waiting for the next group commit
+        self._group_ready = threading.Condition()
+        self._leading = False  # a caller is committing a group
+        self._typed: dict[str, set[str]] = {}
+
+    # ------------------------------------------------------------ connections
+    def _connect(self) -> psycopg.Connection:
+        return connect(self.url, self.schema)
+
+    @property
+    def conn(self) -> psycopg.Connection:
+        """This thread's connection (a new one after a fork or when the old one broke)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid() or conn.broken or conn.closed:
+            conn = self._connect()
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+            with self._conns_lock:
+                self._conns[conn] = os.getpid()
+        return conn
+
+    def _fail(self, exc: psycopg.Error) -> StoreError:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return StoreError(f"store {self.location} (schema {self.schema}): {first}")
+
+    def _query(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
+        """Run a read and return its rows; database errors become StoreError."""
+        try:
+            return self.conn.execute(query, params).fetchall()
+        except psycopg.Error as exc:
+            raise self._fail(exc) from exc
+
+    def close(self) -> None:
+        """Close every connection this store opened in this process (not listeners)."""
+        with self._conns_lock:
+            conns, self._conns = list(self._conns.items()), weakref.WeakKeyDictionary()
+        for conn, pid in conns:
+            if pid == os.getpid():
+                conn.close()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------ schema
+    def initialize(self) -> int:
+        """Create or upgrade the namespace's schema in place; returns the version now in force."""
+        with self.transaction() as tx:
+            # Two processes initialising one namespace at once take turns.
+            tx.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                       (self.lock_space, lock_key("schema")))
+            tx.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
+                       .format(sql.Identifier(self.schema)))
+            tx.execute(MIGRATIONS[1][0])  # meta, where the version is kept
+            row = tx.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {self.location} (schema {self.schema}) has schema version "
+                    f"{current}, newer than this iop-engine understands ({SCHEMA_VERSION}); "
+                    "upgrade iop-engine")
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    tx.execute(statement)
+            tx.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                       (str(SCHEMA_VERSION),))
+        return SCHEMA_VERSION
+
+    def schema_version(self) -> int:
+        try:
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except (pg_errors.UndefinedTable, pg_errors.InvalidSchemaName):
+            return 0
+        except psycopg.Error as exc:
+            raise self._fail(exc) from exc
+        return int(row[0]) if row else 0
+
+    def typed_columns(self, table: str) -> set[str] | None:
+        """Columns of a PersistentMessage table known to exist (committed), if cached."""
+        return self._typed.get(table)
+
+    # ------------------------------------------------------------ transactions
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTx]:
+        """One write transaction; its log lines and wake-ups take effect when it commits.
+
+        Inside another transaction of this thread it becomes a savepoint of that one.
+        """
+        conn = self.conn
+        started = time.perf_counter()
+        try:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                with conn.transaction():
+                    tx = PostgresTx(conn, self, begun=True)
+                    yield tx
+                    tx.flush_nested()
+                return
+            tx = PostgresTx(conn, self)
+            try:
+                yield tx
+                tx.commit()
+            except BaseException:
+                tx.rollback()
+                raise
+        except psycopg.Error as exc:
+            raise self._fail(exc) from exc
+        finally:
+            self.db_seconds += time.perf_counter() - started
+        self._typed.update(tx.typed_known)
+
+    def send(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry] | None = None) -> list[int]:
+        """Store messages (and log lines) durably; returns their header ids.
+
+        Concurrent callers in this process share commits (group commit): one caller at a time
+        leads, committing every send queued so far; the others sleep until theirs is in, so
+        a caller whose send was committed returns without waiting for the next commit.
+        """
+        pending = _PendingSend(drafts, logs or [])
+        with self._group_ready:
+            self._group.append(pending)
+            while pending.ids is None and pending.error is None and self._leading:
+                self._group_ready.wait()
+            if pending.ids is None and pending.error is None:
+                self._leading = True
+                batch, self._group = self._group, []
+            else:
+                batch = []
+        if batch:
+            try:
+                with self.transaction() as tx:
+                    ids = tx.insert_messages([d for p in batch for d in p.drafts])
+                    tx.log([e for p in batch for e in p.logs])
+            except BaseException as exc:
+                for item in batch:
+                    item.error = exc
+            else:
+                for item in batch:
+                    item.ids, ids = ids[:len(item.drafts)], ids[len(item.drafts):]
+            finally:
+                with self._group_ready:
+                    self._leading = False
+                    self._group_ready.notify_all()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.ids is not None
+        return pending.ids
+
+    def log(self, entries: list[r.LogEntry]) -> None:
+        """Append event log entries in their own transaction."""
+        if entries:
+            with self.transaction() as tx:
+                tx.log(entries)
+
+    # ------------------------------------------------------------ queues
+    def has_work(self, item: str) -> bool:
+        """Cheap read: is anything claimable in ``item``'s queue?"""
+        return bool(self._query(
+            f"SELECT 1 FROM queue WHERE item = %s AND (lease_until IS NULL OR lease_until < {NOW}) "
+            "LIMIT 1", (item,)))
+
+    def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
+              check_first: bool = True) -> list[r.Delivery]:
+        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
+        if check_first and not self.has_work(item):
+            return []
+        with self.transaction() as tx:
+            return tx.claim(item, owner, limit, lease_seconds)
+
+    def extend_leases(self, owner: str, lease_seconds: float) -> None:
+        """Keep the leases of a live job from expiring."""
+        with self.transaction() as tx:
+            tx.execute(f"UPDATE queue SET lease_until = {NOW} + %s::float8 WHERE lease_owner = %s",
+                       (lease_seconds, owner))
+            tx.execute(f"UPDATE contexts SET owner_until = {NOW} + %s::float8 WHERE owner = %s",
+                       (lease_seconds, owner))
+
+    def release_leases(self, owner: str) -> list[int]:
+        """Make a dead job's entries claimable again; returns the header ids released."""
+        with self.transaction() as tx:
+            rows = tx.execute(
+                "UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s "
+                "RETURNING header_id, item", (owner,)).fetchall()
+            tx.execute("UPDATE contexts SET owner = NULL, owner_until = NULL WHERE owner = %s",
+                       (owner,))
+            tx.items_to_wake.update({item: True for _, item in rows})
+        return sorted(row[0] for row in rows)
+
+    def queue_counts(self) -> dict[str, int]:
+        """Entries waiting (or in progress) per item."""
+        return {item: int(n) for item, n in self._query(
+            "SELECT item, COUNT(*) FROM queue GROUP BY item")}
+
+    # ------------------------------------------------------------ messages
+    def get_header(self, header_id: int) -> r.Header | None:
+        rows = self._query(f"SELECT {HEADER_COLUMNS} FROM headers WHERE id = %s", (header_id,))
+        return header(rows[0]) if rows else None
+
+    def get_body(self, header: r.Header) -> str | None:
+        """The JSON text of a header's body."""
+        if header.body_id is None:
+            return None
+        rows = self._query("SELECT data FROM bodies WHERE id = %s", (header.body_id,))
+        return rows[0][0] if rows else None
+
+    def find_response(self, request_id: int) -> tuple[r.Header, str | None] | None:
+        """The response header written for ``request_id`` and its body text, if any."""
+        rows = self._query(
+            f"SELECT {HEADER_COLUMNS_H}, b.data FROM headers q JOIN headers h "
+            "ON h.id = q.corresponding_id LEFT JOIN bodies b ON b.id = h.body_id "
+            "WHERE q.id = %s AND h.type = 'response'", (request_id,))
+        return (header(rows[0][:-1]), rows[0][-1]) if rows else None
+
+    def query_headers(self, *, session_id: int | None = None, status: str | None = None,
+                      target: str | None = None, source: str | None = None,
+                      type: str | None = None, before_id: int | None = None,
+                      limit: int = 100, oldest_first: bool = False) -> list[r.Header]:
+        """Headers matching every given filter, newest first unless ``oldest_first``."""
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("session_id", session_id), ("status", status),
+                              ("target", target), ("source", source), ("type", type)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                args.append(value)
+        if before_id is not None:
+            where.append("id < %s")
+            args.append(before_id)
+        query = f"SELECT {HEADER_COLUMNS} FROM headers"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += f" ORDER BY id {'ASC' if oldest_first else 'DESC'}"
+        if limit and limit > 0:
+            query += " LIMIT %s"
+            args.append(limit)
+        return [header(row) for row in self._query(query, args)]
+
+    def count_by_status(self, *, type: str | None = None) -> dict[str, int]:
+        query = "SELECT status, COUNT(*) FROM headers"
+        args: list[Any] = []
+        if type:
+            query += " WHERE type = %s"
+            args.append(type)
+        return {status: int(n) for status, n in self._query(query + " GROUP BY status", args)}
+
+    def load_context(self, context_id: int) -> r.Context | None:
+        rows = self._query(
+            "SELECT id, item, request_id, state, response_class, response_text, pending, replied, "
+            "failed FROM contexts WHERE id = %s", (context_id,))
+        return r.Context(*rows[0]) if rows else None
+
+    # ------------------------------------------------------------ event log
+    def log_since(self, last_id: int, limit: int | None = None) -> list[r.LogEntry]:
+        """Entries with id greater than ``last_id``, oldest first."""
+        query = f"SELECT {_LOG_COLUMNS} FROM log WHERE id > %s ORDER BY id"
+        args: list[Any] = [last_id]
+        if limit:
+            query += " LIMIT %s"
+            args.append(limit)
+        return [r.LogEntry(*row) for row in self._query(query, args)]
+
+    def log_top(self, count: int) -> list[r.LogEntry]:
+        """The newest ``count`` entries, newest first."""
+        return [r.LogEntry(*row) for row in self._query(
+            f"SELECT {_LOG_COLUMNS} FROM log ORDER BY id DESC LIMIT %s", (count,))]
+
+    # ------------------------------------------------------------ productions
+    def save_production(self, name: str, definition: dict[str, Any]) -> None:
+        text = json.dumps(definition)  # text, not jsonb: the export keeps its key order
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO productions (name, definition, updated) VALUES (%s, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, "
+                "updated = excluded.updated", (name, text, tx.now))
+
+    def get_production(self, name: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT definition FROM productions WHERE name = %s", (name,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def list_productions(self) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT name, last_start, last_stop, auto_start FROM productions ORDER BY name")
+        return [{"name": n, "last_start": s, "last_stop": e, "auto_start": int(a)}
+                for n, s, e, a in rows]
+
+    def delete_production(self, name: str) -> bool:
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM productions WHERE name = %s", (name,)).rowcount == 1
+
+    def mark_production(self, name: str, *, started: bool = False, stopped: bool = False,
+                        applied: dict[str, Any] | None = None) -> None:
+        """Record start/stop times and the definition the running supervisor applied."""
+        with self.transaction() as tx:
+            if started:
+                tx.execute("UPDATE productions SET last_start = %s WHERE name = %s", (tx.now, name))
+            if stopped:
+                tx.execute("UPDATE productions SET last_stop = %s WHERE name = %s", (tx.now, name))
+            if applied is not None:
+                tx.execute("UPDATE productions SET applied = %s WHERE name = %s",
+                           (json.dumps(applied), name))
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        rows = self._query("SELECT value FROM meta WHERE key = %s", (key,))
+        return rows[0][0] if rows else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    # ------------------------------------------------------------ class registry
+    def put_binding(self, b: r.Binding) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO bindings (class_name, module, classname, classpath, kind, generated, "
+                "created) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (class_name) DO UPDATE SET "
+                "module = excluded.module, classname = excluded.classname, "
+                "classpath = excluded.classpath, kind = excluded.kind, "
+                "generated = excluded.generated, created = excluded.created",
+                (b.class_name, b.module, b.classname, b.classpath, b.kind, bool(b.generated),
+                 tx.now))
+
+    def get_binding(self, class_name: str) -> r.Binding | None:
+        rows = self._query(
+            "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
+            "WHERE class_name = %s", (class_name,))
+        return r.Binding(*rows[0]) if rows else None
+
+    def list_bindings(self) -> list[r.Binding]:
+        return [r.Binding(*row) for row in self._query(
+            "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
+            "ORDER BY class_name")]
+
+    def delete_binding(self, class_name: str) -> bool:
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM bindings WHERE class_name = %s",
+                              (class_name,)).rowcount == 1
+
+    def add_classpath(self, path: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("INSERT INTO classpaths (path) VALUES (%s) ON CONFLICT (path) DO NOTHING",
+                       (path,))
+
+    def list_classpaths(self) -> list[str]:
+        return [row[0] for row in self._query("SELECT path FROM classpaths ORDER BY seq")]
+
+    # ------------------------------------------------------------ single-instance duties
+    def try_singleton(self, name: str) -> Singleton:
+        """Take the namespace-wide duty ``name`` unless a process on any host holds it.
+
+        The result is true while held; it holds a connection of its own until released
+        (``with``-block exit or ``release()``), or until this process or its host dies.
+        """
+        return Singleton(lambda: connect(self.url, self.schema, keepalive=True),
+                         (self.lock_space, lock_key("singleton", name)), name)

@@ -1,0 +1,55 @@
+"""Connections to the PostgreSQL store: opening them, naming them without secrets, lock keys."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import psycopg
+from psycopg import sql
+
+from iop.store.errors import StoreError
+
+# Server-side keepalives (seconds) for connections whose death must free a lock quickly:
+# a host that vanishes without closing its socket loses its advisory locks after ~11 s.
+_KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
+
+
+def redact(url: str) -> str:
+    """``url`` without its password (in the authority part or as a query parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{hostport}" if user else hostport
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if k.lower() != "password"])
+    # Built by hand: urlunsplit would turn "postgresql:///db" (no host) into "postgresql:/db".
+    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
+
+
+def connect(url: str, schema: str, *, keepalive: bool = False) -> psycopg.Connection:
+    """An autocommit connection whose search path is the namespace's schema."""
+    try:
+        conn = psycopg.connect(url, autocommit=True, application_name="iop",
+                               keepalives=1, keepalives_idle=5, keepalives_interval=2,
+                               keepalives_count=3)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to the store {redact(url)}: "
+                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+                         ) from exc
+    settings = [sql.SQL("SET search_path TO {}").format(sql.Identifier(schema))]
+    if keepalive:
+        settings += [sql.SQL("SET {} = {}").format(sql.Identifier(k), sql.Literal(v))
+                     for k, v in _KEEPALIVE.items()]
+    for statement in settings:
+        conn.execute(statement)
+    return conn
+
+
+def lock_key(*parts: str) -> int:
+    """A signed 32-bit advisory lock key derived from ``parts`` (stable across hosts)."""
+    digest = hashlib.sha1("\0".join(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)

@@ -1,0 +1,88 @@
+"""PostgreSQL schema, by version: one schema per namespace, each step upgrades the previous one.
+
+Times are epoch seconds (``DOUBLE PRECISION``) as in the SQLite store, so records read the
+same from both backends. Header ids come from ``headers_id_seq`` so an insert can name its
+own id as its session id in the same statement; a response's request points back at it
+(``corresponding_id``), so no index on that column is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+SCHEMA_VERSION = 1
+
+# PostgreSQL truncates identifiers past 63 bytes; longer names get a digest suffix instead.
+_MAX_IDENTIFIER = 63
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS productions (
+            name TEXT PRIMARY KEY, definition TEXT NOT NULL, updated DOUBLE PRECISION NOT NULL,
+            last_start DOUBLE PRECISION, last_stop DOUBLE PRECISION,
+            auto_start BOOLEAN NOT NULL DEFAULT FALSE, applied TEXT)""",
+        # One row per host: several hosts may run the same production (DESIGN.md, "The store").
+        """CREATE TABLE IF NOT EXISTS runtime (
+            host TEXT PRIMARY KEY, production TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'stopped', supervisor_pid INTEGER NOT NULL DEFAULT 0,
+            heartbeat DOUBLE PRECISION NOT NULL DEFAULT 0, requested TEXT NOT NULL DEFAULT '')""",
+        """CREATE TABLE IF NOT EXISTS jobs (
+            id TEXT PRIMARY KEY, item TEXT NOT NULL, slot INTEGER NOT NULL, pid INTEGER NOT NULL,
+            host TEXT NOT NULL, state TEXT NOT NULL, started DOUBLE PRECISION NOT NULL,
+            heartbeat DOUBLE PRECISION NOT NULL, processed BIGINT NOT NULL DEFAULT 0)""",
+        "CREATE INDEX IF NOT EXISTS jobs_host ON jobs (host)",
+        """CREATE TABLE IF NOT EXISTS bindings (
+            class_name TEXT PRIMARY KEY, module TEXT NOT NULL, classname TEXT NOT NULL,
+            classpath TEXT NOT NULL, kind TEXT NOT NULL, generated BOOLEAN NOT NULL DEFAULT TRUE,
+            created DOUBLE PRECISION NOT NULL)""",
+        "CREATE TABLE IF NOT EXISTS classpaths (seq BIGSERIAL, path TEXT PRIMARY KEY)",
+        "CREATE SEQUENCE IF NOT EXISTS headers_id_seq",
+        "CREATE TABLE IF NOT EXISTS bodies (id BIGINT PRIMARY KEY, class_name TEXT, data TEXT)",
+        """CREATE TABLE IF NOT EXISTS headers (
+            id BIGINT PRIMARY KEY, session_id BIGINT, corresponding_id BIGINT,
+            source TEXT NOT NULL, target TEXT NOT NULL, body_class TEXT, body_id BIGINT,
+            type TEXT NOT NULL, priority TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
+            created DOUBLE PRECISION NOT NULL, processed DOUBLE PRECISION,
+            attempts INTEGER NOT NULL DEFAULT 0, reply_to TEXT,
+            response_required BOOLEAN NOT NULL DEFAULT FALSE, context_id BIGINT,
+            completion_key TEXT, description TEXT)""",
+        "CREATE INDEX IF NOT EXISTS headers_session ON headers (session_id)",
+        """CREATE TABLE IF NOT EXISTS queue (
+            id BIGSERIAL PRIMARY KEY, item TEXT NOT NULL, header_id BIGINT NOT NULL,
+            context_id BIGINT, enqueued DOUBLE PRECISION NOT NULL, lease_owner TEXT,
+            lease_until DOUBLE PRECISION, attempts INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX IF NOT EXISTS queue_item ON queue (item, id)",
+        "CREATE INDEX IF NOT EXISTS queue_owner ON queue (lease_owner) "
+        "WHERE lease_owner IS NOT NULL",
+        """CREATE TABLE IF NOT EXISTS contexts (
+            id BIGINT PRIMARY KEY, item TEXT NOT NULL, request_id BIGINT NOT NULL,
+            state TEXT NOT NULL, response_class TEXT, response_text TEXT,
+            pending INTEGER NOT NULL DEFAULT 0, replied BOOLEAN NOT NULL DEFAULT FALSE,
+            failed TEXT, owner TEXT, owner_until DOUBLE PRECISION,
+            updated DOUBLE PRECISION NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS contexts_owner ON contexts (owner) WHERE owner IS NOT NULL",
+        """CREATE TABLE IF NOT EXISTS log (
+            id BIGSERIAL PRIMARY KEY, time DOUBLE PRECISION NOT NULL, type TEXT NOT NULL,
+            item TEXT NOT NULL DEFAULT '', job TEXT NOT NULL DEFAULT '', session_id BIGINT,
+            message_id BIGINT, source_class TEXT NOT NULL DEFAULT '',
+            source_method TEXT NOT NULL DEFAULT '', text TEXT NOT NULL)""",
+    ],
+}
+
+# Column types of PersistentMessage typed tables, as iop.messages.persistent names them.
+TYPED_SQL_TYPES = {"INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION", "TEXT": "TEXT"}
+
+
+def identifier(name: str) -> str:
+    """``name`` as PostgreSQL keeps it: at most 63 bytes, unique via a digest when shortened."""
+    if len(name.encode()) <= _MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:12]
+    head = name.encode()[: _MAX_IDENTIFIER - 13].decode(errors="ignore")
+    return f"{head}_{digest}"
+
+
+def schema_for(namespace: str) -> str:
+    """The schema holding a namespace: ``USER`` → ``iop_user`` (always used quoted)."""
+    return identifier("iop_" + namespace.lower())

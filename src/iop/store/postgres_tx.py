@@ -1,0 +1,367 @@
+"""Writes inside one PostgreSQL transaction: messages, deliveries, contexts, claims, log lines.
+
+Lease times use the database server's clock, so hosts with skewed clocks agree on when a
+lease expires; record times (created, processed, log) use this host's clock as SQLite does.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from iop.store import records as r
+from iop.store.postgres_conn import lock_key
+from iop.store.postgres_notify import URGENT, notify
+from iop.store.postgres_schema import TYPED_SQL_TYPES, identifier
+
+if TYPE_CHECKING:
+    from iop.store.postgres import PostgresStore
+
+HEADER_FIELDS = (
+    "id", "session_id", "corresponding_id", "source", "target", "body_class", "body_id", "type",
+    "priority", "status", "error", "created", "processed", "attempts", "reply_to",
+    "response_required", "context_id", "completion_key", "description",
+)
+HEADER_COLUMNS = ", ".join(HEADER_FIELDS)
+HEADER_COLUMNS_H = ", ".join("h." + c for c in HEADER_FIELDS)
+
+NOW = "extract(epoch from now())::float8"
+
+_INSERT_ONE = f"""
+WITH n AS (SELECT nextval('headers_id_seq') AS id),
+b AS (INSERT INTO bodies (id, class_name, data)
+      SELECT n.id, %(body_class)s::text, %(body_text)s::text FROM n WHERE %(has_body)s::boolean),
+q AS (INSERT INTO queue (item, header_id, context_id, enqueued)
+      SELECT %(target)s::text, n.id, %(queue_context)s::bigint, %(now)s::float8 FROM n
+      WHERE %(enqueue)s::boolean),
+c AS (UPDATE headers SET corresponding_id = n.id FROM n
+      WHERE headers.id = %(corresponding_id)s::bigint AND %(is_response)s::boolean)
+INSERT INTO headers ({HEADER_COLUMNS.replace(", attempts", "")})
+SELECT n.id, COALESCE(%(session_id)s::bigint, n.id), %(corresponding_id)s::bigint,
+       %(source)s::text, %(target)s::text, %(body_class)s::text,
+       CASE WHEN %(has_body)s::boolean THEN n.id END, %(type)s::text, %(priority)s::text,
+       %(status)s::text, %(error)s::text, %(now)s::float8, %(processed)s::float8,
+       %(reply_to)s::text, %(response_required)s::boolean, %(context_id)s::bigint,
+       %(completion_key)s::text, %(description)s::text
+FROM n RETURNING id
+"""
+
+_INSERT_HEADER = (
+    f"INSERT INTO headers ({HEADER_COLUMNS.replace(', attempts', '')}) "
+    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+)
+
+_CLAIM_SELECT = f"""
+SELECT q.id, q.header_id, q.attempts, q.context_id FROM queue q
+WHERE q.item = %s AND (q.lease_until IS NULL OR q.lease_until < {NOW})
+  AND NOT EXISTS (SELECT 1 FROM contexts c WHERE c.id = q.context_id
+                  AND c.owner IS NOT NULL AND c.owner_until >= {NOW})
+ORDER BY q.id LIMIT %s FOR UPDATE OF q SKIP LOCKED
+"""
+
+# The final SELECT sees headers as they were before this statement's own update, so the
+# status and attempts it reports are worked out the same way the update works them out.
+_DELIVERED = "h.status IN ('queued', 'delivered')"
+_CLAIM_HEADER = ", ".join(
+    f"CASE WHEN {_DELIVERED} THEN 'delivered' ELSE h.status END" if c == "status" else
+    f"CASE WHEN {_DELIVERED} THEN q.attempts ELSE h.attempts END" if c == "attempts" else
+    "h." + c
+    for c in HEADER_FIELDS
+)
+_CLAIM_UPDATE = f"""
+WITH q AS (
+    UPDATE queue SET lease_owner = %(owner)s, lease_until = {NOW} + %(lease)s::float8,
+                     attempts = attempts + 1
+    WHERE id = ANY(%(ids)s::bigint[]) RETURNING id, header_id, attempts),
+u AS (
+    UPDATE headers h SET status = 'delivered', attempts = q.attempts FROM q
+    WHERE h.id = q.header_id AND {_DELIVERED} RETURNING h.id)
+SELECT q.id, q.attempts, {_CLAIM_HEADER}, b.data
+FROM q JOIN headers h ON h.id = q.header_id LEFT JOIN bodies b ON b.id = h.body_id
+ORDER BY q.id
+"""
+
+_INSERT_LOG = (
+    "INSERT INTO log (time, type, item, job, session_id, message_id, source_class, "
+    "source_method, text) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+)
+
+
+def header(row: tuple[Any, ...] | Any) -> r.Header:
+    """A Header from a row of HEADER_FIELDS."""
+    return r.Header(*row)
+
+
+class PostgresTx:
+    """Writes made inside one transaction; ``NOTIFY`` and log lines go out with the commit.
+
+    ``BEGIN`` travels with the first statement and the log lines, ``NOTIFY`` and ``COMMIT``
+    together (pipeline mode), so a transaction costs two round trips fewer than it says.
+    """
+
+    def __init__(self, conn: psycopg.Connection, store: PostgresStore,
+                 begun: bool = False) -> None:
+        self.conn = conn
+        self.store = store
+        self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
+        self.addresses_to_wake: set[str] = set()
+        self.now = time.time()
+        self.typed_known: dict[str, set[str]] = {}  # typed-table columns, cached after commit
+        self._logs: list[r.LogEntry] = []
+        self._begun = begun
+
+    def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[Any]:
+        if self._begun:
+            return self.conn.execute(query, params)
+        self._begun = True
+        with self.conn.pipeline():
+            self.conn.execute("BEGIN")
+            cursor = self.conn.execute(query, params)
+        return cursor
+
+    def _begin(self) -> None:
+        if not self._begun:
+            self.conn.execute("BEGIN")
+            self._begun = True
+
+    # ------------------------------------------------------------ messages
+    def _processed(self, d: r.MessageDraft) -> float | None:
+        return self.now if d.status in (r.COMPLETED, r.ERROR, r.DISCARDED) else None
+
+    def _note_enqueued(self, d: r.MessageDraft) -> None:
+        if d.enqueue:
+            urgent = d.priority == r.SYNC or self.items_to_wake.get(d.target, False)
+            self.items_to_wake[d.target] = urgent
+
+    def insert_message(self, d: r.MessageDraft) -> int:
+        """Store header and body, and queue the header for its target, in one statement."""
+        has_body = d.body_class is not None or d.body_text is not None
+        row = self.execute(_INSERT_ONE, {
+            "body_class": d.body_class, "body_text": d.body_text, "has_body": has_body,
+            "target": d.target, "queue_context": d.context_id if d.type == r.RESPONSE else None,
+            "now": self.now, "enqueue": d.enqueue, "session_id": d.session_id,
+            "is_response": d.type == r.RESPONSE,
+            "corresponding_id": d.corresponding_id, "source": d.source, "type": d.type,
+            "priority": d.priority, "status": d.status, "error": d.error,
+            "processed": self._processed(d), "reply_to": d.reply_to,
+            "response_required": d.response_required, "context_id": d.context_id,
+            "completion_key": d.completion_key, "description": d.description,
+        }).fetchone()
+        assert row is not None
+        header_id = int(row[0])
+        if d.typed is not None and has_body:
+            self._insert_typed(header_id, *d.typed)
+        self._note_enqueued(d)
+        return header_id
+
+    def insert_messages(self, drafts: list[r.MessageDraft]) -> list[int]:
+        """Store many messages with a fixed number of round trips (group commit)."""
+        if len(drafts) <= 1:
+            return [self.insert_message(d) for d in drafts]
+        ids = sorted(int(row[0]) for row in self.execute(
+            "SELECT nextval('headers_id_seq') FROM generate_series(1, %s)", (len(drafts),)))
+        bodies, headers, queue = [], [], []
+        for header_id, d in zip(ids, drafts, strict=True):
+            body_id = None
+            if d.body_class is not None or d.body_text is not None:
+                body_id = header_id
+                bodies.append((body_id, d.body_class, d.body_text))
+            headers.append((
+                header_id, d.session_id if d.session_id is not None else header_id,
+                d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
+                d.priority, d.status, d.error, self.now, self._processed(d), d.reply_to,
+                d.response_required, d.context_id, d.completion_key, d.description))
+            if d.enqueue:
+                queue.append((d.target, header_id, d.context_id if d.type == r.RESPONSE else None,
+                              self.now))
+        # Request and response name each other (as IRIS's CorrespondingMessageId does), so a
+        # waiting caller finds its response through the request's primary key.
+        answered = [(header_id, d.corresponding_id)
+                    for header_id, d in zip(ids, drafts, strict=True)
+                    if d.type == r.RESPONSE and d.corresponding_id is not None]
+        self._begin()
+        with self.conn.pipeline(), self.conn.cursor() as cur:
+            if answered:
+                cur.executemany("UPDATE headers SET corresponding_id = %s WHERE id = %s", answered)
+            if bodies:
+                cur.executemany("INSERT INTO bodies (id, class_name, data) VALUES (%s, %s, %s)",
+                                bodies)
+            cur.executemany(_INSERT_HEADER, headers)
+            if queue:
+                cur.executemany("INSERT INTO queue (item, header_id, context_id, enqueued) "
+                                "VALUES (%s, %s, %s, %s)", queue)
+        for header_id, d in zip(ids, drafts, strict=True):
+            if d.typed is not None and (d.body_class is not None or d.body_text is not None):
+                self._insert_typed(header_id, *d.typed)
+            self._note_enqueued(d)
+        return ids
+
+    def _insert_typed(self, body_id: int, table: str, types: dict[str, str],
+                      values: dict[str, Any]) -> None:
+        # Schema mode "extend": a new field adds a column; nothing is ever dropped.
+        table = identifier(table)
+        columns = {identifier(c): t for c, t in types.items()}
+        known = self.typed_known.get(table) or self.store.typed_columns(table)
+        if known is None or not set(columns) <= known:
+            known = self._extend_typed(table, columns)
+            self.typed_known[table] = known
+        names = [identifier(c) for c in values]
+        self.execute(
+            sql.SQL("INSERT INTO {} (body_id, {}) VALUES (%s{})").format(
+                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names)),
+                sql.SQL(", %s" * len(names))),
+            [body_id, *values.values()],
+        )
+
+    def _extend_typed(self, table: str, columns: dict[str, str]) -> set[str]:
+        # Concurrent writers of a new class would race on CREATE/ALTER: take turns.
+        self.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                     (self.store.lock_space, lock_key("typed", table)))
+        qualified = sql.Identifier(self.store.schema, table).as_string(self.conn)
+        existing = {row[0] for row in self.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+            "AND attnum > 0 AND NOT attisdropped", (qualified,))}
+        if not existing:
+            self.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (body_id BIGINT PRIMARY KEY)")
+                         .format(sql.Identifier(table)))
+            existing = {"body_id"}
+        for column, sql_type in columns.items():
+            if column not in existing:
+                self.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}").format(
+                    sql.Identifier(table), sql.Identifier(column),
+                    sql.SQL(TYPED_SQL_TYPES.get(sql_type.upper(), "TEXT"))))
+                existing.add(column)
+        return existing
+
+    # ------------------------------------------------------------ deliveries
+    def finish_delivery(self, queue_id: int, owner: str) -> bool:
+        """Remove a claimed queue entry; False when the lease was lost to another job."""
+        cur = self.execute("DELETE FROM queue WHERE id = %s AND lease_owner = %s",
+                           (queue_id, owner))
+        return cur.rowcount == 1
+
+    def set_status(self, header_id: int, status: str, error: str | None = None) -> bool:
+        """Record a header's new status; False when its caller had timed out (status kept)."""
+        cur = self.execute(
+            "UPDATE headers SET status = %s, error = COALESCE(%s, error), processed = %s "
+            "WHERE id = %s AND NOT (status = 'error' AND error LIKE %s)",
+            (status, error, self.now, header_id, r.TIMED_OUT + "%"),
+        )
+        return cur.rowcount == 1
+
+    def save_context(self, ctx: r.Context) -> None:
+        """Insert or replace a business process context, releasing its owner."""
+        self.execute(
+            "INSERT INTO contexts (id, item, request_id, state, response_class, response_text, "
+            "pending, replied, failed, owner, owner_until, updated) "
+            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,NULL,NULL,%s) ON CONFLICT (id) DO UPDATE SET "
+            "item = excluded.item, request_id = excluded.request_id, state = excluded.state, "
+            "response_class = excluded.response_class, response_text = excluded.response_text, "
+            "pending = excluded.pending, replied = excluded.replied, failed = excluded.failed, "
+            "owner = NULL, owner_until = NULL, updated = excluded.updated",
+            (ctx.id, ctx.item, ctx.request_id, ctx.state, ctx.response_class, ctx.response_text,
+             ctx.pending, bool(ctx.replied), ctx.failed, self.now),
+        )
+
+    def delete_context(self, context_id: int) -> None:
+        """Forget a finished business process instance."""
+        self.execute("DELETE FROM contexts WHERE id = %s", (context_id,))
+
+    def log(self, entries: list[r.LogEntry]) -> None:
+        """Append event log entries (written at commit, so log ids follow commit order)."""
+        self._logs.extend(entries)
+
+    def wake_address(self, address: str | None) -> None:
+        """Ring a waiting caller once the transaction commits."""
+        if address:
+            self.addresses_to_wake.add(address)
+
+    # ------------------------------------------------------------ claims
+    def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
+        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue.
+
+        Rows other claimers hold are skipped, never waited for; a business process instance
+        gets at most one response at a time (its context's owner), as on SQLite.
+        """
+        rows = self.execute(_CLAIM_SELECT, (item, limit)).fetchall()
+        if not rows:
+            return []
+        wanted = list(dict.fromkeys(row[3] for row in rows if row[3] is not None))
+        ours: set[int] = set()
+        orphans: set[int] = set()
+        if wanted:
+            ours = {row[0] for row in self.execute(
+                f"SELECT id FROM contexts WHERE id = ANY(%s::bigint[]) AND (owner IS NULL OR "
+                f"owner_until < {NOW}) ORDER BY id FOR UPDATE SKIP LOCKED", (wanted,))}
+            others = [c for c in wanted if c not in ours]
+            if others:
+                # A response to a context that no longer exists is claimable (and discarded);
+                # one whose context another job is busy with waits for it.
+                present = {row[0] for row in self.execute(
+                    "SELECT id FROM contexts WHERE id = ANY(%s::bigint[])", (others,))}
+                orphans = set(others) - present
+        taken: list[int] = []
+        owned: list[int] = []
+        seen: set[int] = set()
+        for queue_id, _, _, context_id in rows:
+            if context_id is not None:
+                if context_id in seen or (context_id not in ours and context_id not in orphans):
+                    continue
+                seen.add(context_id)
+                if context_id in ours:
+                    owned.append(context_id)
+            taken.append(queue_id)
+        if not taken:
+            return []
+        if owned:
+            self.execute(f"UPDATE contexts SET owner = %s, owner_until = {NOW} + %s::float8 "
+                         "WHERE id = ANY(%s::bigint[])", (owner, lease_seconds, owned))
+        found = self.execute(_CLAIM_UPDATE, {"owner": owner, "lease": lease_seconds,
+                                             "ids": taken}).fetchall()
+        return [r.Delivery(queue_id=row[0], header=header(row[2:-1]), body_text=row[-1],
+                           attempts=row[1]) for row in found]
+
+    # ------------------------------------------------------------ commit
+    def _flush(self) -> None:
+        """Queue the log lines and wake-ups; both take effect at commit."""
+        if self._logs:
+            # Log ids are handed out in commit order, so a reader tailing the log by id
+            # (log_since) never sees a later id commit before an earlier one.
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", self.store.log_lock)
+            with self.conn.cursor() as cur:
+                cur.executemany(_INSERT_LOG, [
+                    (e.time, e.type, e.item, e.job, e.session_id, e.message_id, e.source_class,
+                     e.source_method, e.text) for e in self._logs])
+            self._logs = []
+        rings = self.store.notifier.item_rings(self.items_to_wake)
+        rings += [(address, URGENT) for address in sorted(self.addresses_to_wake)]
+        notify(self.conn, rings)
+
+    def commit(self) -> None:
+        """Write what waits for the commit, and commit, in one round trip."""
+        if not self._begun and not self._logs and not self.items_to_wake \
+                and not self.addresses_to_wake:
+            return  # nothing was written
+        with self.conn.pipeline():
+            if not self._begun:
+                self.conn.execute("BEGIN")
+                self._begun = True
+            self._flush()
+            self.conn.execute("COMMIT")
+
+    def flush_nested(self) -> None:
+        """End of a transaction nested in another: its writes commit with the outer one."""
+        self._flush()
+
+    def rollback(self) -> None:
+        """Undo everything (after an error); a broken connection has undone it already."""
+        if self.conn.info.transaction_status == TransactionStatus.IDLE:
+            return
+        try:
+            self.conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass

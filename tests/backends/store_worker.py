@@ -1,0 +1,64 @@
+"""A second process on the test's store, driven by the conformance suite.
+
+``python store_worker.py NAMESPACE ROLE ARGS...`` opens the store named by the environment
+(IOP_HOME / IOP_DATABASE_URL) and plays one role, reporting on stdout line by line:
+
+* ``listen-item ITEM SLOT TIMEOUT URGENT_ONLY``: print ``ready``, then ``rung`` or ``timeout``;
+* ``listen-private TIMEOUT``: print the listener's address, then ``rung`` or ``timeout``;
+* ``claim ITEM OWNER BATCH``: wait for a line on stdin, claim and finish until the queue
+  stays empty, print the claimed header ids as JSON;
+* ``singleton NAME``: print ``held`` or ``free``, then keep it until stdin closes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from iop.store import open_store
+
+
+def main(namespace: str, role: str, *args: str) -> int:
+    store = open_store(namespace, initialize=False)
+    if role == "listen-item":
+        item, slot, timeout, urgent_only = args
+        listener = store.notifier.listen_item(item, int(slot))
+        mark = getattr(listener, "set_asleep", None)  # as a job does before it waits
+        if mark is not None:
+            mark(True)
+        print("ready", flush=True)
+        rung = listener.wait(float(timeout), urgent_only=urgent_only == "1")
+        print("rung" if rung else "timeout", flush=True)
+    elif role == "listen-private":
+        listener = store.notifier.listen_private()
+        print(listener.address, flush=True)
+        print("rung" if listener.wait(float(args[0])) else "timeout", flush=True)
+    elif role == "claim":
+        item, owner, batch = args
+        sys.stdin.readline()
+        claimed: list[int] = []
+        empty = 0
+        while empty < 3:
+            deliveries = store.claim(item, owner, int(batch), 60.0, check_first=False)
+            if not deliveries:
+                empty += 1
+                continue
+            empty = 0
+            with store.transaction() as tx:
+                for delivery in deliveries:
+                    claimed.append(delivery.header.id)
+                    assert tx.finish_delivery(delivery.queue_id, owner)
+        print(json.dumps(claimed), flush=True)
+    elif role == "singleton":
+        duty = store.try_singleton(args[0])  # type: ignore[attr-defined]
+        print("held" if duty else "free", flush=True)
+        sys.stdin.read()
+    else:
+        print(f"unknown role {role}", file=sys.stderr)
+        return 2
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,173 @@
+"""What only the PostgreSQL backend offers: several hosts, advisory locks, skip-locked claims."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import psycopg
+import pytest
+from backends_support import PG_URL, Backend
+
+from iop.store import open_store
+from iop.store import records as r
+from iop.store.base import Store
+from iop.store.postgres import PostgresStore
+from iop.store.postgres_conn import redact
+
+# The PostgreSQL case of the backend fixture only.
+ONLY_PG = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+
+
+@pytest.fixture
+def pg(backend: Backend) -> Backend:
+    return backend
+
+
+@ONLY_PG
+def test_open_store_selects_postgresql(pg: Backend, store: Store) -> None:
+    assert isinstance(store, PostgresStore) and store.backend == "postgresql"
+    assert store.schema == "iop_" + pg.namespace.lower()
+    assert store.location == redact(PG_URL)
+
+
+def test_location_names_the_database_without_password() -> None:
+    store = PostgresStore("postgresql://iop:s3cret@db.example:5433/prod?sslmode=require"
+                          "&password=other", "USER")
+    assert store.location == "postgresql://iop@db.example:5433/prod?sslmode=require"
+    assert "s3cret" not in store.location and "other" not in store.location
+    assert PostgresStore("postgresql:///test", "USER").location == "postgresql:///test"
+
+
+@ONLY_PG
+def test_claims_skip_rows_another_transaction_holds(pg: Backend, store: Store) -> None:
+    store.send([r.MessageDraft("Svc", "Op", None, None) for _ in range(2)])
+    with psycopg.connect(PG_URL) as other:
+        other.execute(f'SET search_path TO "{store.schema}"')  # type: ignore[attr-defined]
+        locked = other.execute("SELECT id FROM queue ORDER BY id LIMIT 1 FOR UPDATE").fetchone()
+        started = time.monotonic()
+        got = store.claim("Op", "job", 10, 30)
+        assert time.monotonic() - started < 5  # skipped, not waited for
+        assert [d.queue_id for d in got] != [] and locked[0] not in [d.queue_id for d in got]
+        other.rollback()
+    assert [d.queue_id for d in store.claim("Op", "job2", 10, 30)] == [locked[0]]
+
+
+@ONLY_PG
+def test_log_ids_follow_commit_order(pg: Backend, store: Store) -> None:
+    first_logged = threading.Event()
+    second_committed = threading.Event()
+
+    def slow_writer() -> None:
+        with store.transaction() as tx:
+            tx.log([r.LogEntry("info", "written first, committed last")])
+            first_logged.set()
+            second_committed.wait(10)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert first_logged.wait(10)
+    store.log([r.LogEntry("info", "written second, committed first")])
+    assert [e.text for e in store.log_since(0)] == ["written second, committed first"]
+    second_committed.set()
+    writer.join(10)
+    # A reader that saw id N never misses a later commit with a smaller id.
+    assert [e.text for e in store.log_since(0)] == ["written second, committed first",
+                                                    "written first, committed last"]
+
+
+@ONLY_PG
+def test_singleton_moves_to_another_process_when_its_holder_dies(pg: Backend,
+                                                                 store: Store) -> None:
+    holder = pg.python("singleton", "poll:Files")
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    duty = store.try_singleton("poll:Files")  # type: ignore[attr-defined]
+    assert not duty and not duty.held()
+    other = store.try_singleton("lease-expiry")  # type: ignore[attr-defined]
+    assert other and other.held()
+    other.release()
+    other.release()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(10)
+    deadline = time.monotonic() + 30
+    while not (duty := store.try_singleton("poll:Files")):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the dead holder's lock was never freed"
+        time.sleep(0.1)
+    with duty:
+        assert duty.held()
+        assert not store.try_singleton("poll:Files")  # type: ignore[attr-defined]
+    with store.try_singleton("poll:Files") as again:  # type: ignore[attr-defined]
+        assert again
+
+
+@ONLY_PG
+def test_singletons_are_per_namespace(pg: Backend, store: Store) -> None:
+    neighbour = pg.open(namespace=pg.namespace + "N")
+    with store.try_singleton("duty") as mine:  # type: ignore[attr-defined]
+        with neighbour.try_singleton("duty") as theirs:  # type: ignore[attr-defined]
+            assert mine and theirs
+
+
+def _host(pg: Backend, name: str) -> PostgresStore:
+    store = PostgresStore(PG_URL, pg.namespace, host=name)
+    pg.stores.append(store)
+    return store
+
+
+def _job(job_id: str, host: str) -> r.JobRecord:
+    now = time.time()
+    return r.JobRecord(job_id, "Op", 0, 1, host, "running", now, now)
+
+
+@ONLY_PG
+def test_each_host_has_its_own_runtime_view(pg: Backend, store: Store) -> None:
+    a, b = _host(pg, "host-a"), _host(pg, "host-b")
+    alive = lambda state: True  # noqa: E731
+    assert a.claim_runtime("P.One", 100, "host-a", alive) is None
+    assert b.get_runtime().status == "stopped"  # host-b runs nothing yet
+    assert b.claim_runtime("P.One", 200, "host-b", alive) is None  # joins the production
+    blocker = b.claim_runtime("P.One", 201, "host-b", alive)
+    assert blocker is not None and blocker.supervisor_pid == 200  # its own live supervisor
+    c = _host(pg, "host-c")
+    blocker = c.claim_runtime("P.Two", 300, "host-c", alive)
+    assert blocker is not None and blocker.production == "P.One"  # one production at a time
+    a.update_runtime(status="running", requested="stop")
+    assert (a.get_runtime().status, a.get_runtime().requested) == ("running", "stop")
+    assert (b.get_runtime().status, b.get_runtime().requested) == ("starting", "")
+    assert [(s.host, s.supervisor_pid) for s in a.list_runtimes()] == \
+        [("host-a", 100), ("host-b", 200)]
+    with pytest.raises(Exception, match="unknown runtime field"):
+        a.update_runtime(colour="red")
+
+
+@ONLY_PG
+def test_a_starting_host_keeps_other_hosts_leases(pg: Backend, store: Store) -> None:
+    a, b = _host(pg, "host-a"), _host(pg, "host-b")
+    a.put_job(_job("host-a:1:Op:0:aaaaaa", "host-a"))
+    b.put_job(_job("host-b:2:Op:0:bbbbbb", "host-b"))
+    store.send([r.MessageDraft("Svc", "Op", None, None) for _ in range(2)])
+    assert len(a.claim("Op", "host-a:1:Op:0:aaaaaa", 1, 60)) == 1
+    assert len(b.claim("Op", "host-b:2:Op:0:bbbbbb", 1, 60)) == 1
+    assert [j.id for j in a.list_jobs()] == ["host-a:1:Op:0:aaaaaa"]
+    assert len(a.list_all_jobs()) == 2
+
+    assert b.claim_runtime("P.One", 200, "host-b", lambda s: False) is None
+    assert b.list_jobs() == [] and [j.id for j in a.list_jobs()] == ["host-a:1:Op:0:aaaaaa"]
+    (freed,) = store.claim("Op", "host-b:3:Op:0:cccccc", 10, 60)  # only host-b's entry
+    assert freed.attempts == 2
+    assert store.claim("Op", "anyone", 10, 60) == []  # host-a's lease holds
+
+
+@ONLY_PG
+def test_a_second_host_process_shares_the_queue(pg: Backend, store: Store) -> None:
+    os.environ["IOP_NAMESPACE"] = pg.namespace
+    try:
+        other = open_store()
+        pg.stores.append(other)
+    finally:
+        del os.environ["IOP_NAMESPACE"]
+    (header_id,) = other.send([r.MessageDraft("Svc", "Op", None, None)])
+    (delivery,) = store.claim("Op", "job", 5, 30)
+    assert delivery.header.id == header_id
