@@ -35,7 +35,8 @@ __all__ = [
 PYTHON_ATTRIBUTES = "Python Attributes"
 
 # Public-looking class attributes that configure the framework rather than the item.
-EXCLUDED_NAMES = frozenset({"DISPATCH", "ADAPTER", "Adapter", "adapter", "business_host"})
+EXCLUDED_NAMES = frozenset({"DISPATCH", "ADAPTER", "Adapter", "adapter", "business_host",
+                            "MessageMap", "iris_package_name"})
 
 _FRAMEWORK_MODULES = ("iop", "intersystems_pyprod")
 _TRUE = frozenset({"true", "1", "yes"})

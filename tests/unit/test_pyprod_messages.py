@@ -1,0 +1,103 @@
+"""JsonSerialize messages: fields, construction, names, and the engine's JSON codec."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from intersystems_pyprod import Column, JsonSerialize
+from iop.messages import codec
+
+iris_package_name = "unitmsg"
+
+
+class Greeting(JsonSerialize):
+    content: str
+
+
+class Mixed(JsonSerialize):
+    field_1 = "default_field_1"
+    field_2: int
+    tags: list = []
+    note = Column("n/a", datatype="str", index=True)
+
+
+class Child(Greeting):
+    extra: int = 7
+
+
+class OwnPackage(JsonSerialize):
+    iris_package_name = "elsewhere.sub"
+    value: float
+
+
+class Nested(JsonSerialize):
+    inner: Greeting
+    items: list[Greeting]
+
+
+def test_positional_and_keyword_construction() -> None:
+    assert Greeting("hello").content == "hello"
+    assert Greeting(content="hi").content == "hi"
+    assert Greeting().content is None
+
+
+def test_fields_follow_the_class_body_order() -> None:
+    assert list(Mixed._iop_fields) == ["field_1", "field_2", "tags", "note"]
+    msg = Mixed("New Value", 0)
+    assert (msg.field_1, msg.field_2, msg.tags, msg.note) == ("New Value", 0, [], "n/a")
+    later = Mixed(field_2=3)
+    later.field_1 = "assigned"
+    assert (later.field_1, later.field_2) == ("assigned", 3)
+
+
+def test_mutable_defaults_are_not_shared() -> None:
+    first, second = Mixed(), Mixed()
+    first.tags.append("x")
+    assert second.tags == [] and Mixed._iop_fields["tags"] == []
+
+
+def test_construction_errors_name_the_problem() -> None:
+    with pytest.raises(TypeError, match="at most 1 positional"):
+        Greeting("a", "b")
+    with pytest.raises(TypeError, match="unexpected argument 'contnet'.*content"):
+        Greeting(contnet="typo")
+    with pytest.raises(TypeError, match="two values for 'content'"):
+        Greeting("a", content="b")
+
+
+def test_subclass_adds_fields_after_its_base() -> None:
+    assert list(Child._iop_fields) == ["content", "extra"]
+    assert Child("x").extra == 7
+    assert Child._pyprod_name == "unitmsg.Child"
+
+
+def test_class_names_use_the_package_name() -> None:
+    assert codec.message_class_name(Greeting) == "unitmsg.Greeting"
+    assert codec.message_class_name(OwnPackage) == "elsewhere.sub.OwnPackage"
+    assert codec.resolve_class("unitmsg.Greeting") is Greeting
+
+
+def test_persisted_as_json_and_rebuilt() -> None:
+    name, text = codec.encode(Mixed("v", 2, ["a"]))
+    assert name == "unitmsg.Mixed"
+    assert json.loads(text) == {"field_1": "v", "field_2": 2, "tags": ["a"], "note": "n/a"}
+    back = codec.decode(name, text)
+    assert isinstance(back, Mixed) and back == Mixed("v", 2, ["a"])
+
+
+def test_nested_messages_round_trip() -> None:
+    original = Nested(Greeting("in"), [Greeting("a"), Greeting("b")])
+    back = codec.decode(*codec.encode(original))
+    assert back.inner == Greeting("in") and back.items == [Greeting("a"), Greeting("b")]
+
+
+def test_unknown_stored_field_is_a_clear_error() -> None:
+    with pytest.raises(codec.MessageError, match="no field 'other'"):
+        codec.decode("unitmsg.Greeting", '{"content": "x", "other": 1}')
+
+
+def test_repr_and_equality() -> None:
+    assert repr(Greeting("x")) == "Greeting(content='x')"
+    assert Greeting("x") == Greeting("x") and Greeting("x") != Greeting("y")
