@@ -20,6 +20,8 @@ from iop.production import (
     OperationItem,
     ProcessItem,
     Production,
+    ProductionChangePlan,
+    ProductionValidationError,
     Route,
     ServiceItem,
 )
@@ -30,7 +32,7 @@ __all__ = [
     "BusinessOperation", "BusinessProcess", "BusinessService", "Category", "ComponentItem",
     "ComponentRef", "Director", "Field", "InboundAdapter", "Message", "Model", "OperationItem",
     "OutboundAdapter", "PersistentMessage", "PollingBusinessService", "ProcessItem", "Production",
-    "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",
+    "ProductionChangePlan", "ProductionValidationError", "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",
     "list_bindings", "register_component", "setting", "target", "unbind_component",
     "unregister_component",
 ]

@@ -9,11 +9,13 @@ import threading
 import time
 from typing import Any
 
+from iop.cli import production_commands
 from iop.cli.parser import build_parser
 from iop.client.local import LocalClient
 from iop.engine.director import format_log_line
 from iop.engine.errors import EngineError
 from iop.messages.codec import MessageError
+from iop.production.errors import ProductionError
 from iop.store.errors import StoreError
 
 EXIT_USER_ERROR = 2
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(parser, args)
-    except (EngineError, StoreError, MessageError, CliError) as exc:
+    except (EngineError, StoreError, MessageError, CliError, ProductionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -63,6 +65,9 @@ def run(parser: Any, args: Any) -> int:
                                    strict=args.strict_production_validation):
             print(line)
         return 0
+    handled = production_commands.run(client, args)
+    if handled is not None:
+        return handled
     if args.default is not None:
         if args.default:
             client.set_default(args.default)

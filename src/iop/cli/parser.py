@@ -54,7 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--strict-production-validation", action="store_true",
                          help="fail when production validation reports an issue")
     export = p.add_argument_group("export arguments")
-    export.add_argument("--format", default="json", choices=["json"], help="export format")
+    export.add_argument("--format", default="json",
+                        choices=["json", "python", "class", "graph", "mermaid"],
+                        help="export format: IRIS JSON, a Python or class-style draft, the "
+                             "route graph, or Mermaid flowchart text")
+    plan = p.add_argument_group("plan, review, apply, verify, rollback")
+    plan.add_argument("--plan", metavar="FILE",
+                      help="plan the changes a settings file asks of the deployed production")
+    plan.add_argument("--production", metavar="NAME", help="with --plan: the production to plan")
+    plan.add_argument("--out", metavar="FILE", help="with --plan: write the plan JSON to FILE")
+    plan.add_argument("--review-plan", metavar="FILE", help="show a saved plan for review")
+    plan.add_argument("--apply-plan", metavar="FILE",
+                      help="apply a plan's safe operations (local mode only)")
+    plan.add_argument("--settings", metavar="FILE",
+                      help="with --apply-plan: the settings file the plan was made from")
+    plan.add_argument("--backup-dir", metavar="DIR",
+                      help="with --apply-plan: where backups go (default .iop/backups)")
+    plan.add_argument("--allow-destructive", action="store_true",
+                      help="also apply destructive and blocked operations / allow a rollback")
+    plan.add_argument("--verify-plan", metavar="FILE",
+                      help="check that a plan's safe operations are deployed")
+    plan.add_argument("--rollback-backup", metavar="DIR",
+                      help="restore the production saved in an apply backup directory")
     messages = p.add_argument_group("messages arguments")
     messages.add_argument("--session", type=int, help="only this session")
     messages.add_argument("--target", help="only messages to this item")

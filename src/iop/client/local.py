@@ -106,6 +106,26 @@ class LocalClient:
         } for item in config.items]
         return {"production": name, "items": items, "warnings": []}
 
+    def component(self, action: str, item: str) -> None:
+        """Enable (start), disable (stop) or restart one item; the change persists."""
+        production, status = control.current_status(self.store)
+        name = production if status != "stopped" and production else self.get_default()
+        definition = self.store.get_production(name) if name else None
+        if definition is None:
+            raise UnknownProduction("no running or default production holds the item")
+        body = definition.get("Production", definition)
+        items = body.get("Item") or []
+        items = items if isinstance(items, list) else [items]
+        entry = next((i for i in items if i.get("@Name") == item), None)
+        if entry is None:
+            raise UnknownItem(f"item {item} is not in production {name}")
+        steps = {"start": ["true"], "stop": ["false"], "restart": ["false", "true"]}[action]
+        for enabled in steps:
+            entry["@Enabled"] = enabled
+            self.store.save_production(name, definition)
+            if status == "running" and name == production:
+                control.update(self.store)
+
     # ------------------------------------------------------------ event log
     def log(self, top: int | None = None, since_id: int | None = None) -> list[dict[str, Any]]:
         if since_id is not None:

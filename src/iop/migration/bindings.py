@@ -10,33 +10,60 @@ from typing import Any
 from iop.components import kinds
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownClass
+from iop.migration.classes import MESSAGE_KIND, PERSISTENT, classpath_of
 from iop.store import open_store
 from iop.store import records as r
 from iop.store.base import Store
+
+_SUPER = {**kinds.IRIS_SUPER, MESSAGE_KIND: "Ens.MessageBody"}
 
 
 def _store(store: Store | None) -> Store:
     return store or open_store()
 
 
+def _import_class(module: str, classname: str, path: str) -> type:
+    """``module.classname`` importable from ``path``; with a short kind (bs/bp/bo) as the
+    module, the class is looked up in the Python files of ``path``."""
+    try:
+        return getattr(importlib.import_module(module), classname)
+    except (ImportError, AttributeError) as exc:
+        if module not in kinds.SHORT_KINDS or not os.path.isdir(path):
+            raise UnknownClass(f"cannot import {module}.{classname} from {path}: {exc}") from exc
+    wanted = kinds.SHORT_KINDS[module]
+    for filename in sorted(os.listdir(path)):
+        stem, ext = os.path.splitext(filename)
+        if ext != ".py" or not stem.isidentifier():
+            continue
+        try:
+            cls = getattr(importlib.import_module(stem), classname, None)
+        except Exception:  # another file of the folder that does not import is not ours
+            continue
+        if isinstance(cls, type) and kinds.kind_of(cls) == wanted:
+            return cls
+    raise UnknownClass(f"no {wanted} class {classname} in the Python files of {path}")
+
+
 def register_component(module: str, classname: str, path: str, overwrite: int = 1,
                        iris_classname: str | None = None, store: Store | None = None) -> str:
-    """Bind the class ``classname`` of ``module`` (importable from ``path``) under a class name."""
+    """Bind ``classname`` of ``module`` (a module importable from ``path``, or a short kind
+    ``bs``/``bp``/``bo``) under a class name, ``Python.<classname>`` unless given."""
     store = _store(store)
     path = os.path.abspath(path)
     if path not in sys.path:
         sys.path.insert(0, path)
-    try:
-        cls = getattr(importlib.import_module(module), classname)
-    except (ImportError, AttributeError) as exc:
-        raise UnknownClass(f"cannot import {module}.{classname} from {path}: {exc}") from exc
+    cls = _import_class(module, classname, path)
     kind = kinds.kind_of(cls)
     if kind is None:
         raise EngineError(f"{module}.{classname} is not a business host or adapter class")
+    if module in kinds.SHORT_KINDS and kinds.SHORT_KINDS[module] != kind:
+        raise EngineError(f"{classname} is a {kind}, not a {kinds.SHORT_KINDS[module]} ({module})")
     name = iris_classname or f"Python.{classname}"
     if not overwrite and store.get_binding(name) is not None:
         raise EngineError(f"class {name} is already bound; pass overwrite=1 to replace it")
-    store.put_binding(r.Binding(name, module, classname, path, kind))
+    store.put_binding(r.Binding(name, cls.__module__, cls.__qualname__,
+                                classpath_of(cls, path), kind))
+    store.add_classpath(classpath_of(cls, path))
     return name
 
 
@@ -64,9 +91,14 @@ def list_bindings(unused_only: bool = False, store: Store | None = None) -> list
         users = used.get(b.class_name, [])
         if unused_only and users:
             continue
-        rows.append({"class": b.class_name, "super": kinds.IRIS_SUPER.get(b.kind, ""),
-                     "module": b.module, "classname": b.classname, "classpaths": b.classpath,
-                     "used": bool(users), "used_by": users})
+        row = {"class": b.class_name, "super": _SUPER.get(b.kind, ""), "module": b.module,
+               "classname": b.classname, "classpaths": b.classpath, "used": bool(users),
+               "used_by": users}
+        if b.kind == MESSAGE_KIND:
+            row["metadata"] = {"IOP_MESSAGE_KIND": PERSISTENT,
+                               "IOP_PYTHON_CLASS": f"{b.module}.{b.classname}",
+                               "IOP_PYTHON_CLASSPATH": b.classpath}
+        rows.append(row)
     return rows
 
 

@@ -1,4 +1,9 @@
-"""Load a settings (migration) file and store what it declares: bindings and productions."""
+"""Load a migration (settings) file and turn it into a checked MigrationPlan.
+
+The file is imported under its own name (so ``if __name__ == "__main__":`` code does not run)
+with its folder first on sys.path. Everything it declares is checked before the writer
+touches the store.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,25 @@ import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from iop.components import kinds
-from iop.engine.errors import EngineError
+from iop.migration.classes import (
+    ClassEntry,
+    MigrationError,
+    SchemaEntry,
+    class_entries,
+    component_binding,
+    schema_entries,
+)
+from iop.production.errors import ProductionError
+from iop.production.production import Production
 from iop.store import records as r
-from iop.store.base import Store
 
-
-class MigrationError(EngineError):
-    """The settings file cannot be loaded or declares something invalid."""
+__all__ = ["MigrationError", "MigrationPlan", "ProductionEntry", "collect", "load_migration",
+           "load_settings_module", "migrate_file"]
 
 
 def load_settings_module(path: str) -> ModuleType:
@@ -39,9 +52,13 @@ def load_settings_module(path: str) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         _restore(name, previous)
-        raise MigrationError(f"settings file {path} line {exc.lineno}: syntax error: {exc.msg}") from exc
-    except Exception as exc:
+        where = exc.filename if exc.filename and exc.filename != path else path
+        raise MigrationError(f"settings file {where} line {exc.lineno}: syntax error: "
+                             f"{exc.msg}") from exc
+    except BaseException as exc:
         _restore(name, previous)
+        if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
+            raise
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         raise MigrationError(
             f"settings file {path} failed while importing ({frame.filename}:{frame.lineno}): "
@@ -57,68 +74,117 @@ def _restore(name: str, previous: ModuleType | None) -> None:
         sys.modules[name] = previous
 
 
-def _binding_for(class_name: str, cls: type, classpath: str) -> r.Binding:
-    kind = kinds.kind_of(cls)
-    if kind is None:
-        raise MigrationError(f"CLASSES[{class_name!r}] is {cls!r}, not a component or message class")
-    return r.Binding(class_name=class_name, module=cls.__module__, classname=cls.__qualname__,
-                     classpath=classpath, kind=kind)
+@dataclass
+class ProductionEntry:
+    """One PRODUCTIONS entry: its definition and the Production it was built from."""
+
+    name: str
+    definition: dict[str, Any]
+    production: Production
 
 
-def collect(module: ModuleType, path: str) -> tuple[list[r.Binding], list[tuple[str, dict[str, Any]]]]:
-    """Bindings and production definitions a settings module declares."""
-    from iop.production import Production
+@dataclass
+class MigrationPlan:
+    """What a settings file declares, checked but not yet written."""
 
-    classpath = os.path.dirname(os.path.abspath(path))
-    bindings: dict[str, r.Binding] = {}
-    classes = getattr(module, "CLASSES", {}) or {}
-    if not isinstance(classes, dict):
-        raise MigrationError("CLASSES must be a dict of class name → class")
-    for class_name, cls in classes.items():
-        if not isinstance(cls, type):
-            raise MigrationError(f"CLASSES[{class_name!r}] must be a class, got {type(cls).__name__}")
-        if kinds.kind_of(cls) is None:
-            continue  # message classes need no binding; PersistentMessage tables come later
-        bindings[class_name] = _binding_for(class_name, cls, classpath)
-    productions: list[tuple[str, dict[str, Any]]] = []
-    declared = getattr(module, "PRODUCTIONS", []) or []
+    path: str
+    classes: list[ClassEntry] = field(default_factory=list)
+    schemas: list[SchemaEntry] = field(default_factory=list)
+    productions: list[ProductionEntry] = field(default_factory=list)
+    # Bindings of Python classes the productions use, not listed in CLASSES.
+    production_bindings: list[r.Binding] = field(default_factory=list)
+    remote_settings: dict[str, Any] | None = None
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+    def bindings(self) -> list[r.Binding]:
+        """Every binding the migration writes: CLASSES first, then the productions' classes."""
+        return [entry.binding for entry in self.classes] + self.production_bindings
+
+    def production(self, name: str | None) -> Production:
+        """The production named ``name`` (or the only one); MigrationError lists the choices."""
+        names = [entry.name for entry in self.productions]
+        if name is None and len(names) == 1:
+            return self.productions[0].production
+        for entry in self.productions:
+            if entry.name == name:
+                return entry.production
+        which = ", ".join(names) or "none"
+        if name is None:
+            raise MigrationError(f"settings file {self.path} declares several productions "
+                                 f"({which}); name one with --production")
+        raise MigrationError(f"settings file {self.path} declares no production {name} "
+                             f"(productions: {which})")
+
+
+def _production_of(index: int, value: Any) -> Production:
+    try:
+        if isinstance(value, type) and issubclass(value, Production):
+            return value()
+        if isinstance(value, Production):
+            return value
+        if isinstance(value, Mapping) and value:
+            return Production.from_dict(value)
+    except ProductionError as exc:
+        raise MigrationError(f"PRODUCTIONS[{index}]: {exc}") from None
+    raise MigrationError(f"PRODUCTIONS[{index}] is a {type(value).__name__}, not a Production "
+                         "or an exported production dict")
+
+
+def collect(module: ModuleType, path: str) -> MigrationPlan:
+    """Read CLASSES, SCHEMAS, PRODUCTIONS and REMOTE_SETTINGS; raise on anything malformed."""
+    plan = MigrationPlan(os.path.abspath(path))
+    plan.classes = class_entries(getattr(module, "CLASSES", None) or {}, plan.folder)
+    plan.schemas = schema_entries(getattr(module, "SCHEMAS", None) or [])
+    remote = getattr(module, "REMOTE_SETTINGS", None)
+    if remote is not None:
+        if not isinstance(remote, Mapping) or not isinstance(remote.get("url"), str):
+            raise MigrationError("REMOTE_SETTINGS must be a dict with at least a \"url\"")
+        plan.remote_settings = dict(remote)
+    declared = getattr(module, "PRODUCTIONS", None) or []
     if not isinstance(declared, (list, tuple)):
-        raise MigrationError("PRODUCTIONS must be a list")
-    for index, prod in enumerate(declared):
-        if isinstance(prod, type) and issubclass(prod, Production):
-            prod = prod()
-        if isinstance(prod, Production):
-            for class_name, cls in prod.python_classes().items():
-                bindings.setdefault(class_name, _binding_for(class_name, cls, classpath))
-            productions.append((prod.name, prod.to_dict()))
-        elif isinstance(prod, dict) and prod:
-            name = next(iter(prod))
-            definition = prod if name == "Production" else {"Production": prod[name]}
-            productions.append((definition["Production"].get("@Name", name), definition))
-        else:
-            raise MigrationError(f"PRODUCTIONS[{index}] is a {type(prod).__name__}, "
-                                 "not a Production or an exported production dict")
-    return list(bindings.values()), productions
+        raise MigrationError(f"PRODUCTIONS must be a list, not {type(declared).__name__}")
+    owners: dict[str, tuple[type, str]] = {e.class_name: (e.cls, "CLASSES") for e in plan.classes}
+    for index, value in enumerate(declared):
+        prod = _production_of(index, value)
+        if any(entry.name == prod.name for entry in plan.productions):
+            raise MigrationError(f"PRODUCTIONS declares production {prod.name} twice")
+        try:
+            classes = prod.python_classes()
+            definition = prod.to_dict()
+        except ProductionError as exc:
+            raise MigrationError(f"production {prod.name}: {exc}") from None
+        for class_name, cls in classes.items():
+            owner = owners.get(class_name)
+            if owner is not None and owner[0] is not cls:
+                raise MigrationError(
+                    f"class name {class_name} is used for {owner[0].__qualname__} ({owner[1]}) "
+                    f"and for {cls.__qualname__} (production {prod.name})"
+                )
+            if owner is None:
+                owners[class_name] = (cls, f"production {prod.name}")
+                plan.production_bindings.append(component_binding(class_name, cls, plan.folder))
+        plan.productions.append(ProductionEntry(prod.name or "", definition, prod))
+    return plan
 
 
-def migrate_file(store: Store, path: str, dry_run: bool = False, **_: Any) -> list[str]:
-    """Apply a settings file to the store; returns the lines to print."""
-    module = load_settings_module(path)
-    bindings, productions = collect(module, path)
-    lines = ["Mode: LOCAL", f"Namespace: {store.namespace}"]
-    lines.append("CLASSES:")
-    lines += [f"  {b.class_name} -> {b.module}.{b.classname} ({b.kind})" for b in bindings] or ["  (none)"]
-    lines.append("PRODUCTIONS:")
-    lines += [f"  {name}" for name, _ in productions] or ["  (none)"]
+def load_migration(path: str) -> MigrationPlan:
+    """Import a settings file and collect what it declares."""
+    return collect(load_settings_module(path), path)
+
+
+def migrate_file(store: Any, path: str, dry_run: bool = False, strict: bool = False,
+                 **_: Any) -> list[str]:
+    """Apply a settings file to the store (or only explain it); returns the lines to print."""
+    from iop.migration.writer import explain, write
+
+    plan = load_migration(path)
+    lines = explain(plan, store, strict=strict, dry_run=dry_run)
     if dry_run:
         lines.append("Dry run: nothing was written")
         return lines
-    store.add_classpath(os.path.dirname(os.path.abspath(path)))
-    for binding in bindings:
-        store.put_binding(binding)
-    for name, definition in productions:
-        store.save_production(name, definition)
-    if productions and not store.get_meta("default_production"):
-        store.set_meta("default_production", productions[0][0])
+    write(plan, store)
     lines.append("Migration succeeded")
     return lines

@@ -1,27 +1,51 @@
-"""The production authoring DSL: items, settings, routes, and the IRIS export shape."""
+"""The production authoring DSL: items, settings, routes, the IRIS export shape, and the change
+workflow (diff, plan, apply, verify, rollback)."""
 
+from iop.production.apply import ApplyResult, VerifyResult
 from iop.production.component import ComponentRef
+from iop.production.diff import Change, ProductionDiff
 from iop.production.errors import ProductionError, UnknownComponent
-from iop.production.graph import GraphNode, ProductionGraph, RouteEdge
+from iop.production.graph import GraphEdge, GraphNode, ProductionGraph, RouteEdge
 from iop.production.items import ComponentItem, OperationItem, ProcessItem, Route, ServiceItem
+from iop.production.plan import PlanError, PlanOperation, ProductionChangePlan
 from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port
 from iop.production.production import PRODUCTION_SETTING_NAMES, Production
+from iop.production.runtime import ProductionNotRunning
+from iop.production.validation import (
+    ProductionValidationError,
+    ProductionValidationWarning,
+    ValidationIssue,
+)
+from iop.production.workflow import GraphDiff
 
 __all__ = [
     "PRODUCTION_SETTING_NAMES",
     "ROUTE_ALIASES",
     "ROUTE_SETTING_NAMES",
+    "ApplyResult",
+    "Change",
     "ComponentItem",
     "ComponentRef",
+    "GraphDiff",
+    "GraphEdge",
     "GraphNode",
     "OperationItem",
+    "PlanError",
+    "PlanOperation",
     "Port",
     "ProcessItem",
     "Production",
+    "ProductionChangePlan",
+    "ProductionDiff",
     "ProductionError",
     "ProductionGraph",
+    "ProductionNotRunning",
+    "ProductionValidationError",
+    "ProductionValidationWarning",
     "Route",
     "RouteEdge",
     "ServiceItem",
     "UnknownComponent",
+    "ValidationIssue",
+    "VerifyResult",
 ]

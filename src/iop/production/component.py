@@ -210,6 +210,32 @@ class ComponentRef:
             return normalize_port_name(port)
         raise TypeError(f"expected a port name, Port or target() declaration, not {port!r}")
 
+    # -- runtime (through the production this item belongs to) -------------------------
+    def _owner(self) -> Production:
+        if self.production is None:
+            raise ProductionError(f"item {self.name} belongs to no production")
+        return self.production
+
+    def inspect(self) -> dict[str, Any]:
+        """Settings, routes, queue and runtime status of this item."""
+        return self._owner().inspect_component(self)
+
+    def start(self) -> dict[str, str]:
+        """Enable this item and start its jobs if its production runs."""
+        return self._owner().start_component(self)
+
+    def stop(self) -> dict[str, str]:
+        """Disable this item and stop its jobs if its production runs."""
+        return self._owner().stop_component(self)
+
+    def restart(self) -> dict[str, str]:
+        """Restart this item's jobs in its running production."""
+        return self._owner().restart_component(self)
+
+    def test(self, message: Any = None, **options: Any) -> Any:
+        """Send one message to this item and return the response."""
+        return self._owner().test_component(self, message, **options)
+
     def __getattr__(self, name: str) -> Port:
         # Only reached for names that are not attributes: declared or connected ports.
         if name.startswith("_") or "component_class" not in self.__dict__:

@@ -14,7 +14,9 @@ from iop.production.export_shape import production_from_dict, production_to_dict
 from iop.production.graph import ProductionGraph, RouteEdge, production_routes
 from iop.production.items import ComponentItem
 from iop.production.ports import Port
+from iop.production.runtime import RuntimeMixin
 from iop.production.values import setting_text
+from iop.production.workflow import WorkflowMixin
 
 __all__ = ["PRODUCTION_SETTING_NAMES", "Production"]
 
@@ -29,11 +31,12 @@ PRODUCTION_SETTING_NAMES = (
     ALERT_ACTION_WINDOW,
 )
 
-class Production:
+class Production(RuntimeMixin, WorkflowMixin):
     """A named configuration of items; built with methods, or declared as a subclass.
 
     Instantiating a subclass whose class attributes declare ``services``, ``processes``,
-    ``operations`` or ``components`` returns a populated production.
+    ``operations`` or ``components`` returns a populated production. Runtime and change
+    workflow methods come from RuntimeMixin and WorkflowMixin.
     """
 
     name: str | None = None
@@ -79,6 +82,9 @@ class Production:
         self._items: dict[str, ComponentRef] = {}
         # Production attributes read from an export that this model does not know.
         self._extra: dict[str, Any] = {}
+        # Route metadata: origin of configured routes, and routes seen only in traffic.
+        self._route_origin = "authored"
+        self._observed_routes: dict[tuple[str, str], str] = {}
         add_declared_items(self)
 
     # -- production attributes (fluent) -----------------------------------------------
@@ -356,8 +362,10 @@ class Production:
 
         The result is always a plain Production, whichever subclass this is called on.
         """
-        return production_from_dict(Production, data, resolve_kind=resolve_kind,
-                                    resolve_class=resolve_class)
+        production = production_from_dict(Production, data, resolve_kind=resolve_kind,
+                                          resolve_class=resolve_class)
+        production._route_origin = "inferred"
+        return production
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, items={list(self._items)!r})"

@@ -1,0 +1,146 @@
+"""The store side of the change workflow: apply a plan, verify it, roll back from a backup.
+
+Every function takes the namespace's store; a running production that is changed is updated
+in place (only the changed items restart).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from iop.production.apply import (
+    DEFAULT_BACKUP_DIR,
+    ApplyResult,
+    VerifyResult,
+    apply_operations,
+    operation_state,
+    read_backup,
+    select_operations,
+    write_backup,
+)
+from iop.production.errors import ProductionError
+from iop.production.plan import PlanError, PlanOperation, ProductionChangePlan, fingerprint
+
+if TYPE_CHECKING:
+    from iop.production.production import Production
+    from iop.store.base import Store
+
+__all__ = ["RemoteNotSupported", "apply_plan", "rollback_backup", "verify_plan"]
+
+
+class RemoteNotSupported(ProductionError):
+    """Apply and rollback over the remote REST API are blocked in v1."""
+
+
+def _update_if_running(store: Store, name: str) -> bool:
+    from iop.engine import control
+
+    running, status = control.current_status(store)
+    if running != name or status not in ("running", "troubled", "suspended"):
+        return False
+    control.update(store)
+    return True
+
+
+def apply_plan(
+    store: Store,
+    plan: ProductionChangePlan,
+    *,
+    desired: Production | None = None,
+    allow_destructive: bool = False,
+    backup_dir: str | os.PathLike[str] | None = None,
+) -> ApplyResult:
+    """Apply the plan's selected operations; refuses when the deployed production (or the
+    Python definition, if given) changed since the plan was made."""
+    current = store.get_production(plan.production)
+    if fingerprint(current) != plan.base_fingerprint:
+        raise PlanError(
+            f"production {plan.production} changed since the plan was made (fingerprint "
+            f"{(fingerprint(current) or 'none')[:12]}, plan expects "
+            f"{(plan.base_fingerprint or 'none')[:12]}); make a new plan"
+        )
+    if desired is not None:
+        if desired.name != plan.production:
+            raise PlanError(f"the plan is for production {plan.production}, not {desired.name}")
+        if plan.desired_fingerprint and fingerprint(desired.to_dict()) != plan.desired_fingerprint:
+            raise PlanError(f"the Python definition of {plan.production} changed since the plan "
+                            "was made; make a new plan")
+    chosen, skipped = select_operations(plan, allow_destructive)
+    result = ApplyResult(plan.production, skipped=skipped)
+    if not chosen:
+        return result
+    updated = apply_operations(current, chosen)
+    result.backup = write_backup(backup_dir or DEFAULT_BACKUP_DIR, plan, current, store.namespace)
+    if desired is not None:
+        _bind_classes(store, desired, _class_names(chosen))
+    store.save_production(plan.production, updated)
+    result.applied = chosen
+    result.updated_running = _update_if_running(store, plan.production)
+    return result
+
+
+def _class_names(operations: list[PlanOperation]) -> set[str]:
+    """Class names of the items the operations create, add or re-class."""
+    names: set[str] = set()
+    for op in operations:
+        if op.op == "create_production":
+            items = op.after["Production"].get("Item") or []
+            names.update(i.get("@ClassName") for i in ([items] if isinstance(items, dict)
+                                                      else items))
+        elif op.op == "add_item":
+            names.add(op.after.get("@ClassName"))
+        elif op.op == "replace_item_class":
+            names.add(op.after)
+    return names
+
+
+def _bind_classes(store: Store, desired: Production, class_names: set[str]) -> None:
+    """Bind the Python classes (and their import roots) of the items the plan brings in."""
+    from iop.migration.classes import component_binding
+
+    for class_name, cls in desired.python_classes().items():
+        if class_name in class_names:
+            binding = component_binding(class_name, cls)
+            if binding.classpath:
+                store.add_classpath(binding.classpath)
+            store.put_binding(binding)
+
+
+def verify_plan(store: Store, plan: ProductionChangePlan) -> VerifyResult:
+    """Re-read the deployed production and report, per operation, whether it converged."""
+    current = store.get_production(plan.production)
+    return VerifyResult(plan.production, [(op, operation_state(current, op))
+                                          for op in plan.operations])
+
+
+def rollback_backup(store: Store, path: str | os.PathLike[str],
+                    allow_destructive: bool = False) -> dict[str, Any]:
+    """Restore the production export saved in a backup directory (exactly as it was)."""
+    manifest, definition = read_backup(path)
+    name = str(manifest.get("production") or "")
+    if not allow_destructive:
+        raise PlanError(f"rollback replaces the whole production {name}; it needs "
+                        "allow_destructive=True (--allow-destructive)")
+    if manifest.get("namespace") not in (None, store.namespace):
+        raise PlanError(f"backup {os.fspath(path)} is from namespace {manifest['namespace']}, "
+                        f"not {store.namespace}")
+    current = store.get_production(name)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    with open(os.path.join(os.fspath(path), f"before-rollback-{stamp}.json"), "w",
+              encoding="utf-8") as fh:
+        json.dump(current, fh, indent=2, ensure_ascii=False)
+    if definition is None:
+        from iop.engine import control
+
+        running, status = control.current_status(store)
+        if running == name and status != "stopped":
+            raise PlanError(f"production {name} is running; stop it before rolling back its "
+                            "creation")
+        store.delete_production(name)
+        return {"production": name, "restored": False, "deleted": True, "updated_running": False}
+    store.save_production(name, definition)
+    return {"production": name, "restored": True, "deleted": False,
+            "updated_running": _update_if_running(store, name)}

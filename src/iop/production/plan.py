@@ -1,0 +1,276 @@
+"""ProductionChangePlan: the reviewable, granular changes that bring a deployed production to
+the Python definition, each with a risk class.
+
+Risk classes:
+
+* ``safe``: adds and value changes; applied by default.
+* ``destructive``: replacements the Python definition asks for (an item's class, a route that
+  loses targets); applied only with ``allow_destructive``.
+* ``blocked``: what is deployed but the Python definition does not declare (extra items,
+  settings, fields); planned as removals for review, kept unless ``allow_destructive``.
+* ``unsupported``: what the plan cannot apply (runtime-only or dynamic routes with no source
+  setting, export fields the model does not know); always skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from iop.production import diff as d
+from iop.production.errors import ProductionError
+from iop.production.ports import split_targets
+
+if TYPE_CHECKING:
+    from iop.production.production import Production
+
+__all__ = ["RISKS", "PlanError", "PlanOperation", "ProductionChangePlan", "build_plan",
+           "fingerprint"]
+
+SAFE, DESTRUCTIVE, BLOCKED, UNSUPPORTED = "safe", "destructive", "blocked", "unsupported"
+RISKS = (SAFE, DESTRUCTIVE, BLOCKED, UNSUPPORTED)
+PLAN_FORMAT = "iop-production-change-plan"
+PLAN_VERSION = 1
+
+
+class PlanError(ProductionError):
+    """A plan file is unreadable or does not fit the production it is applied to."""
+
+
+def fingerprint(definition: Mapping[str, Any] | None) -> str | None:
+    """SHA-256 of a definition exactly as stored (None when there is no production)."""
+    if definition is None:
+        return None
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class PlanOperation:
+    """One granular change: ``op`` on ``item``/``target``/``name``, from ``before`` to ``after``."""
+
+    id: int
+    op: str
+    risk: str
+    name: str
+    item: str | None = None
+    target: str | None = None
+    before: Any = None
+    after: Any = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        """One readable line for reviews, e.g. ``#3 [safe] set @PoolSize of item X: '1' -> '2'``."""
+        of = f" of item {self.item}" if self.item else ""
+        change = f": {_short(self.before)} -> {_short(self.after)}"
+        body = (self.after or {}).get("Production", {}) if self.op == "create_production" else {}
+        texts = {
+            "create_production": lambda: f"create production {self.name} with "
+                                         f"{len(_listed(body.get('Item')))} item(s)",
+            "add_item": lambda: f"add item {self.name} [{(self.after or {}).get('@ClassName')}]",
+            "remove_item": lambda: f"remove item {self.name} "
+                                   f"[{(self.before or {}).get('@ClassName')}]",
+            "set_production_attribute": lambda: f"set production {self.name}{change}",
+            "set_production_setting": lambda: f"set production setting {self.name}{change}",
+            "remove_production_setting": lambda: f"remove production setting {self.name} "
+                                                 f"(was {_short(self.before)})",
+            "set_item_attribute": lambda: f"set {self.name}{of}{change}",
+            "replace_item_class": lambda: f"replace the class{of}{change}",
+            "set_setting": lambda: f"set {self.target} setting {self.name}{of}{change}",
+            "remove_setting": lambda: f"remove {self.target} setting {self.name}{of} "
+                                      f"(was {_short(self.before)})",
+            "set_field": lambda: f"set export field {self.name}{of}{change}",
+            "remove_field": lambda: f"remove export field {self.name}{of}",
+            "runtime_route": lambda: f"runtime route {self.name}",
+        }
+        text = texts[self.op]() if self.op in texts else f"{self.op} {self.name}{of}"
+        return f"#{self.id} [{self.risk}] {text}" + (f" ({self.reason})" if self.reason else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _listed(value: Any) -> list[Any]:
+    return [] if value is None else [value] if isinstance(value, Mapping) else list(value)
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass
+class ProductionChangePlan:
+    """A saved, reviewable plan for one production; apply it with ``Production.apply``."""
+
+    production: str
+    operations: list[PlanOperation]
+    base_fingerprint: str | None
+    desired_fingerprint: str | None = None
+    namespace: str | None = None
+    source: str | None = None
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                 time.gmtime()))
+
+    def by_risk(self, *risks: str) -> list[PlanOperation]:
+        """Operations of the given risk classes, in plan order."""
+        return [op for op in self.operations if op.risk in risks]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of operations per risk class."""
+        return {risk: len(self.by_risk(risk)) for risk in RISKS}
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.operations)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document ``save`` writes."""
+        return {"format": PLAN_FORMAT, "version": PLAN_VERSION, "production": self.production,
+                "namespace": self.namespace, "source": self.source, "created": self.created,
+                "base_fingerprint": self.base_fingerprint,
+                "desired_fingerprint": self.desired_fingerprint, "counts": self.counts,
+                "operations": [op.to_dict() for op in self.operations]}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "plan") -> ProductionChangePlan:
+        """Read a plan document; PlanError names what is wrong."""
+        if not isinstance(data, Mapping) or data.get("format") != PLAN_FORMAT:
+            raise PlanError(f"{where} is not a production change plan (no \"format\": "
+                            f"\"{PLAN_FORMAT}\")")
+        if data.get("version") != PLAN_VERSION:
+            raise PlanError(f"{where} has plan version {data.get('version')!r}; this iop "
+                            f"reads version {PLAN_VERSION}")
+        if not isinstance(data.get("production"), str) or not data["production"]:
+            raise PlanError(f"{where} names no production")
+        operations = []
+        for index, raw in enumerate(data.get("operations") or []):
+            try:
+                op = PlanOperation(**raw)
+            except TypeError as exc:
+                raise PlanError(f"{where} operation {index + 1} is malformed: {exc}") from None
+            if op.risk not in RISKS:
+                raise PlanError(f"{where} operation #{op.id} has unknown risk {op.risk!r}")
+            operations.append(op)
+        return cls(data["production"], operations, data.get("base_fingerprint"),
+                   data.get("desired_fingerprint"), data.get("namespace"), data.get("source"),
+                   data.get("created") or "")
+
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Write the plan as JSON; returns the path written."""
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ProductionChangePlan:
+        """Read a plan written by ``save``."""
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except OSError as exc:
+            raise PlanError(f"cannot read plan {path}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise PlanError(f"plan {path} is not valid JSON: {exc.msg} (line {exc.lineno})") \
+                from None
+        return cls.from_dict(data, f"plan {path}")
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{n} {risk}" for risk, n in self.counts.items())
+        state = "not deployed yet" if self.base_fingerprint is None \
+            else f"deployed fingerprint {self.base_fingerprint[:12]}"
+        lines = [f"Plan for production {self.production} ({state})",
+                 f"  created {self.created}" + (f" from {self.source}" if self.source else ""),
+                 f"  {len(self.operations)} operation(s): {counts}"]
+        if not self.operations:
+            lines.append("  no changes: the deployed production matches the Python definition")
+        notes = {SAFE: "applied by apply", DESTRUCTIVE: "applied only with --allow-destructive",
+                 BLOCKED: "kept unless --allow-destructive (not declared in Python)",
+                 UNSUPPORTED: "never applied"}
+        for risk in RISKS:
+            ops = self.by_risk(risk)
+            if ops:
+                lines.append(f"{risk.upper()}: {notes[risk]}")
+                lines += [f"  {op.describe()}" for op in ops]
+        return "\n".join(lines)
+
+
+def _route_losses(before: str | None, after: str | None) -> list[str]:
+    kept = set(split_targets(after))
+    return [t for t in split_targets(before) if t not in kept]
+
+
+def _operation(change: d.Change, route_ports: Mapping[str, set[str]]) -> tuple[str, str, str]:
+    """(op, risk, reason) for one diff change."""
+    scope, action = change.scope, change.action
+    if scope == d.PRODUCTION:
+        return "create_production", SAFE, ""
+    if scope == d.PRODUCTION_ATTRIBUTE:
+        return "set_production_attribute", SAFE, ""
+    if scope == d.PRODUCTION_SETTING:
+        if action == d.REMOVE:
+            return "remove_production_setting", BLOCKED, "deployed, not declared in Python"
+        return "set_production_setting", SAFE, ""
+    if scope == d.ITEM:
+        if action == d.REMOVE:
+            return "remove_item", BLOCKED, "deployed, not declared in Python"
+        return "add_item", SAFE, ""
+    if scope == d.ITEM_ATTRIBUTE:
+        if change.name == "@ClassName":
+            return "replace_item_class", DESTRUCTIVE, "the item's class is replaced"
+        return "set_item_attribute", SAFE, ""
+    if scope == d.SETTING:
+        if action == d.REMOVE:
+            return "remove_setting", BLOCKED, "deployed, not declared in Python"
+        ports = route_ports.get(change.item or "", set())
+        lost = _route_losses(change.before, change.after) if change.name in ports else []
+        if lost and change.target == "Host":
+            return "set_setting", DESTRUCTIVE, f"drops route(s) to {', '.join(lost)}"
+        return "set_setting", SAFE, ""
+    # Export fields the model does not know: never written, kept when only deployed.
+    if action == d.REMOVE:
+        return "remove_field", BLOCKED, "deployed export field, not declared in Python"
+    return "set_field", UNSUPPORTED, "export fields the Python model does not know"
+
+
+def build_plan(
+    desired: Production,
+    current: Mapping[str, Any] | None,
+    *,
+    runtime_routes: Iterable[tuple[str, str]] = (),
+    namespace: str | None = None,
+    source: str | None = None,
+) -> ProductionChangePlan:
+    """Plan the changes that bring ``current`` (the stored export, None if absent) to ``desired``.
+
+    ``runtime_routes`` are (source, target) routes seen at runtime with no source setting; they
+    are listed as unsupported.
+    """
+    wanted = desired.to_dict()
+    delta = d.diff_exports(wanted, current)
+    ports = {ref.name: set(ref.route_ports()) for ref in desired}
+    operations = []
+    for change in delta:
+        op, risk, reason = _operation(change, ports)
+        operations.append(PlanOperation(len(operations) + 1, op, risk, change.name, change.item,
+                                        change.target, change.before, change.after, reason))
+    for route_source, route_target in runtime_routes:
+        operations.append(PlanOperation(
+            len(operations) + 1, "runtime_route", UNSUPPORTED, f"{route_source} -> {route_target}",
+            route_source, None, None, None, "runtime-only or dynamic route with no source setting",
+        ))
+    return ProductionChangePlan(desired.name or "", operations, fingerprint(current),
+                                fingerprint(wanted), namespace, source)

@@ -1,0 +1,220 @@
+"""Production as code against running productions: apply and rollback update what runs, the
+component and production lifecycle helpers act only on the production that runs, runtime
+reconstruction (from_iris) sees routes that exist only in traffic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iop import Production, ProductionChangePlan
+from iop.migration.loader import load_migration
+from iop.production import ProductionNotRunning
+
+MAIN = "Run.Production"
+OTHER = "Run.Other"
+
+COMPONENTS = '''
+from iop import target
+
+
+@dataclass
+class Ping(Message):
+    text: str = ""
+
+
+class Front(BusinessService):
+    Output = target()
+
+    def on_process_input(self, message_input):
+        return self.send_request_sync(self.Output, message_input)
+
+
+class Router(BusinessProcess):
+    Next = target()
+
+    def on_request(self, request):
+        self.send_request_async("Audit", request)  # a dynamic route: no setting names it
+        return self.send_request_sync(self.Next, request)
+
+
+class Echo(BusinessOperation):
+    Prefix = setting("echo")
+
+    @handler(Ping)
+    def answer(self, request):
+        return Ping(f"{self.Prefix}:{request.text}")
+
+
+class Audit(BusinessOperation):
+    def on_message(self, request):
+        return None
+'''
+
+
+def settings(prefix: str = "echo") -> str:
+    return f'''
+prod = Production("{MAIN}", testing_enabled=True)
+front = prod.service("Front", Front)
+router = prod.process("Router", Router)
+echo = prod.operation("Echo", Echo).host_setting("Prefix", {prefix!r})
+prod.operation("Audit", Audit)
+prod.connect(front.Output, router)
+prod.connect(router.Next, echo)
+other = Production("{OTHER}", testing_enabled=True)
+other.operation("Solo", Echo)
+PRODUCTIONS = [prod, other]
+'''
+
+
+@pytest.fixture
+def running(make_project: Any) -> Any:
+    """The project, migrated, with Run.Production started detached."""
+    project = make_project(COMPONENTS, settings())
+    project.migrate()
+    project.start(MAIN)
+    project.module_obj = project.import_module()
+    return project
+
+
+def _echo(run_iop: Any, project: Any, text: str) -> dict:
+    out = run_iop("-t", "Echo", "-C", project.message_class("Ping"), "-B",
+                  json.dumps({"text": text})).stdout
+    return json.loads(out.split("body:", 1)[1])
+
+
+def test_apply_and_rollback_update_the_running_production(running: Any, run_iop: Any,
+                                                           store: Any, job_pids: Any,
+                                                           wait_for: Any, tmp_path: Path) -> None:
+    before_export = run_iop("-e", MAIN).stdout
+    pids = wait_for(lambda: (p := job_pids(store)) and len(p) == 4 and p, what="4 items")
+    running.write_settings(settings("hello"))
+    plan_path = tmp_path / "plan.json"
+    run_iop("--plan", running.settings, "--production", MAIN, "--out", plan_path)
+    plan = ProductionChangePlan.load(plan_path)
+    assert [(op.op, op.item, op.name, op.risk) for op in plan.operations] == [
+        ("set_setting", "Echo", "Prefix", "safe")]
+
+    out = run_iop("--apply-plan", plan_path, "--settings", running.settings,
+                  "--backup-dir", tmp_path / "backups").stdout
+    assert out.splitlines()[-1] == f"Running production {MAIN} updated"
+    after = job_pids(store)
+    assert after["Echo"] != pids["Echo"]  # only the changed item restarted
+    assert {k: v for k, v in after.items() if k != "Echo"} == \
+        {k: v for k, v in pids.items() if k != "Echo"}
+    assert _echo(run_iop, running, "x") == {"text": "hello:x"}
+    assert run_iop("--verify-plan", plan_path).returncode == 0
+
+    [backup] = list((tmp_path / "backups").iterdir())
+    out = run_iop("--rollback-backup", backup, "--allow-destructive").stdout
+    assert out.splitlines() == [f"Production {MAIN} restored from {backup}",
+                                f"Running production {MAIN} updated"]
+    assert run_iop("-e", MAIN).stdout == before_export
+    assert _echo(run_iop, running, "y") == {"text": "echo:y"}
+    assert json.loads(run_iop("-x").stdout)["status"] == "running"
+
+
+def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any,
+                                                        job_pids: Any, wait_for: Any) -> None:
+    Ping = running.module_obj.Ping
+    prod = Production.from_iris(MAIN)
+    assert prod.item("Router").kind == "process"
+    assert prod.item("Echo").component_class is running.module_obj.Echo
+
+    # test_component resolves "Item.Port" from this object's graph: Router.Next is Echo.
+    assert prod.test_component("Router.Next", Ping("a")) == Ping("echo:a")
+    assert prod.item("Echo").test(Ping("b")) == Ping("echo:b")
+    assert prod.test_component("Front.Output", Ping("c")) == Ping("echo:c")  # via Router
+
+    info = prod.inspect_component(prod.item("Router").Next)
+    assert info["item"] == "Echo" and info["runtime"]["same_production"] is True
+    assert info["routes"] == {} and info["host_settings"] == {"Prefix": "echo"}
+    assert len(info["runtime"]["jobs"]) == 1
+    queues = prod.queue()
+    assert {i["item"] for i in queues["items"]} == {"Front", "Router", "Echo", "Audit"}
+    assert prod.queue_info()["production"] == MAIN
+
+    # The async call to Audit has no source setting: a runtime-only route.
+    wait_for(lambda: store.query_headers(target="Audit", type="request", limit=1),
+             what="Router's call to Audit")
+    seen = Production.from_iris(MAIN)
+    edges = {(e.source, e.port, e.target): (e.origin, e.interaction)
+             for e in seen.graph().graph_edges}
+    assert edges[("Router", "", "Audit")] == ("runtime", "async")
+    assert edges[("Router", "Next", "Echo")] == ("runtime", "setting")
+    desired = load_migration(str(running.settings)).production(MAIN)
+    assert not desired.diff().has_changes
+    plan = desired.plan()
+    assert [(op.op, op.name, op.risk) for op in plan.operations] == [
+        ("runtime_route", "Router -> Audit", "unsupported")]
+    assert [e.port for e in desired.graph_diff().removed] == [""]
+
+    old_pid = job_pids(store)["Echo"]
+    assert prod.stop_component("Echo") == {"item": "Echo", "enabled": "false",
+                                           "status": "running"}
+    assert "Echo" not in job_pids(store)
+    assert Production.from_iris(MAIN).item("Echo").enabled is False
+    prod.item("Router").Next.component.production.start_component("Router.Next")
+    new_pid = wait_for(lambda: job_pids(store).get("Echo"), what="Echo restarted")
+    assert new_pid != old_pid
+    prod.item("Echo").restart()
+    assert wait_for(lambda: job_pids(store).get("Echo")) not in (old_pid, new_pid)
+    assert prod.test_component("Echo", Ping("d")) == Ping("echo:d")
+
+
+def test_lifecycle_helpers_act_only_on_the_running_production(running: Any, run_iop: Any) -> None:
+    other = Production.from_iris(OTHER)
+    main = Production.from_iris(MAIN)
+    for action in (other.stop, other.kill, other.update, other.restart,
+                   lambda: other.start_component("Solo"), lambda: other.stop_component("Solo"),
+                   lambda: other.test_component("Solo")):
+        with pytest.raises(ProductionNotRunning, match=f"runs production {MAIN}, not {OTHER}"):
+            action()
+    assert json.loads(run_iop("-x").stdout) == {"production": MAIN, "status": "running"}
+    assert json.loads(run_iop("-e", OTHER).stdout)["Production"]["Item"][0]["@Enabled"] == "true"
+    assert other.status() == {"Production": OTHER, "Status": "stopped"}
+    assert main.status() == {"Production": MAIN, "Status": "running"}
+    main.update()
+    main.stop()
+    assert json.loads(run_iop("-x").stdout)["status"] == "stopped"
+    with pytest.raises(ProductionNotRunning, match="is not running"):
+        main.update()
+    with pytest.raises(ProductionNotRunning, match="is not running"):
+        main.test_component("Echo")
+    main.stop()  # nothing runs: a no-op
+
+
+def test_python_api_sync_plan_apply_verify_rollback(make_project: Any, store: Any,
+                                                    tmp_path: Path) -> None:
+    project = make_project(COMPONENTS, "PRODUCTIONS = []\n")
+    module = project.import_module()
+    prod = Production("Api.Production")
+    echo = prod.operation("Echo", module.Echo)
+    prod.process("Router", module.Router).connect("Next", echo)
+    summary = prod.sync()
+    assert summary["bindings"] == [f"Python.{project.module}.Echo",
+                                   f"Python.{project.module}.Router"]
+    assert store.get_production("Api.Production") == prod.to_dict()
+    assert store.get_binding(f"Python.{project.module}.Echo").classpath == str(project.root)
+    assert not prod.diff().has_changes
+
+    deployed = store.get_production("Api.Production")
+    prod.item("Echo").pool(3).host_setting("Prefix", "api")
+    plan = prod.plan()
+    path = plan.save(tmp_path / "plan.json")
+    reviewed = ProductionChangePlan.load(path)
+    result = prod.apply(reviewed, backup_dir=tmp_path / "backups")
+    assert [op.name for op in result.applied] == ["@PoolSize", "Prefix"]
+    assert result.updated_running is False and Path(result.backup).is_dir()
+    assert prod.verify(reviewed).converged
+    assert not prod.diff().has_changes
+
+    with pytest.raises(Exception, match="allow_destructive=True"):
+        Production.rollback_backup(result.backup)
+    outcome = Production.rollback_backup(result.backup, allow_destructive=True)
+    assert outcome["restored"] is True
+    assert store.get_production("Api.Production") == deployed
+    assert not prod.verify(reviewed).converged
