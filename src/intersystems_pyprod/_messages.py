@@ -8,7 +8,7 @@ import copy
 import inspect
 import pickle
 import textwrap
-from typing import Any
+from typing import Any, ClassVar
 
 from intersystems_pyprod import _naming
 from iop.messages import Field, Model
@@ -75,6 +75,18 @@ def _own_fields(cls: type) -> dict[str, Any]:
     return fields
 
 
+# Values the engine could write as a body but no host could take back as a message.
+_PLAIN_VALUES = (str, bytes, bytearray, int, float, bool, list, tuple, dict, set, frozenset)
+
+
+def not_persistable(value: Any, what: str) -> str | None:
+    """Why ``value`` cannot travel as a request or response, or None when it can."""
+    if value is None or not isinstance(value, _PLAIN_VALUES):
+        return None
+    return (f"{what} is a {type(value).__name__}; requests and responses must be persistable "
+            "messages, such as a JsonSerialize or PickleSerialize class of yours")
+
+
 class ProductionMessage(Model):
     """Base of persistable messages: the fields are the class body's annotated or assigned names.
 
@@ -83,6 +95,8 @@ class ProductionMessage(Model):
     """
 
     _pyprod_name = ""
+    # A message class to the engine too: iop hosts may route it by a handler's annotation.
+    _iop_message: ClassVar[bool] = True
     # The fields the user declared; `_iop_fields` is what the engine's codec stores, which is
     # the same list for JSON messages and the columns plus the pickle for PickleSerialize.
     _pyprod_fields: dict[str, Any] = {}
