@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import json
 
 import pytest
@@ -35,6 +37,15 @@ class OwnPackage(JsonSerialize):
 class Nested(JsonSerialize):
     inner: Greeting
     items: list[Greeting]
+
+
+class Typed(JsonSerialize):
+    when: dt.datetime
+    amount: decimal.Decimal
+    raw: bytes
+    by_key: dict[str, Greeting]
+    maybe: Greeting | None = None
+    free = {"a": [1, {"b": 2}]}
 
 
 def test_positional_and_keyword_construction() -> None:
@@ -91,6 +102,18 @@ def test_nested_messages_round_trip() -> None:
     original = Nested(Greeting("in"), [Greeting("a"), Greeting("b")])
     back = codec.decode(*codec.encode(original))
     assert back.inner == Greeting("in") and back.items == [Greeting("a"), Greeting("b")]
+
+
+def test_typed_fields_come_back_as_their_types() -> None:
+    original = Typed(dt.datetime(2024, 1, 2, 3, 4, 5), decimal.Decimal("1.10"), b"\x00\x01",
+                     {"k": Greeting("deep")})
+    name, text = codec.encode(original)
+    assert json.loads(text) == {"when": "2024-01-02T03:04:05", "amount": "1.10", "raw": "AAE=",
+                                "by_key": {"k": {"content": "deep"}}, "maybe": None,
+                                "free": {"a": [1, {"b": 2}]}}
+    back = codec.decode(name, text)
+    assert back == original and isinstance(back.by_key["k"], Greeting)
+    assert isinstance(back.when, dt.datetime) and isinstance(back.amount, decimal.Decimal)
 
 
 def test_unknown_stored_field_is_a_clear_error() -> None:
