@@ -13,6 +13,7 @@ from iop.engine.errors import EngineError
 from iop.messages.codec import MessageError
 from iop.production.errors import ProductionError
 from iop.server.auth import REALM, Forbidden, Unauthorized
+from iop.server.uploads import UploadRejected
 from iop.store.errors import StoreError
 
 _log = logging.getLogger("iop.server")
@@ -44,7 +45,7 @@ def error_for(exc: Exception) -> JSONResponse:
         return error(403, str(exc))
     if isinstance(exc, TooLarge):
         return error(413, str(exc))
-    if isinstance(exc, BadRequest):
+    if isinstance(exc, (BadRequest, UploadRejected)):
         return error(400, str(exc))
     if isinstance(exc, (EngineError, StoreError, MessageError, ProductionError)):
         return error(500, _one_line(str(exc), type(exc).__name__))
