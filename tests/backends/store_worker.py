@@ -7,7 +7,8 @@
 * ``listen-private TIMEOUT``: print the listener's address, then ``rung`` or ``timeout``;
 * ``claim ITEM OWNER BATCH``: wait for a line on stdin, claim and finish until the queue
   stays empty, print the claimed header ids as JSON;
-* ``singleton NAME``: print ``held`` or ``free``, then keep it until stdin closes.
+* ``duty NAME``: take the single-instance duty, print ``held`` or ``free``, then keep it
+  until stdin closes.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ def main(namespace: str, role: str, *args: str) -> int:
                     claimed.append(delivery.header.id)
                     assert tx.finish_delivery(delivery.queue_id, owner)
         print(json.dumps(claimed), flush=True)
-    elif role == "singleton":
-        duty = store.try_singleton(args[0])  # type: ignore[attr-defined]
-        print("held" if duty else "free", flush=True)
+    elif role == "duty":
+        duty = store.duty(args[0])
+        print("held" if duty.take() else "free", flush=True)
         sys.stdin.read()
     else:
         print(f"unknown role {role}", file=sys.stderr)

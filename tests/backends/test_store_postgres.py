@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 
@@ -78,38 +77,6 @@ def test_log_ids_follow_commit_order(pg: Backend, store: Store) -> None:
                                                     "written first, committed last"]
 
 
-@ONLY_PG
-def test_singleton_moves_to_another_process_when_its_holder_dies(pg: Backend,
-                                                                 store: Store) -> None:
-    holder = pg.python("singleton", "poll:Files")
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    duty = store.try_singleton("poll:Files")  # type: ignore[attr-defined]
-    assert not duty and not duty.held()
-    other = store.try_singleton("lease-expiry")  # type: ignore[attr-defined]
-    assert other and other.held()
-    other.release()
-    other.release()
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.wait(10)
-    deadline = time.monotonic() + 30
-    while not (duty := store.try_singleton("poll:Files")):  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, "the dead holder's lock was never freed"
-        time.sleep(0.1)
-    with duty:
-        assert duty.held()
-        assert not store.try_singleton("poll:Files")  # type: ignore[attr-defined]
-    with store.try_singleton("poll:Files") as again:  # type: ignore[attr-defined]
-        assert again
-
-
-@ONLY_PG
-def test_singletons_are_per_namespace(pg: Backend, store: Store) -> None:
-    neighbour = pg.open(namespace=pg.namespace + "N")
-    with store.try_singleton("duty") as mine:  # type: ignore[attr-defined]
-        with neighbour.try_singleton("duty") as theirs:  # type: ignore[attr-defined]
-            assert mine and theirs
-
-
 def _host(pg: Backend, name: str) -> PostgresStore:
     store = PostgresStore(PG_URL, pg.namespace, host=name)
     pg.stores.append(store)
@@ -138,6 +105,8 @@ def test_each_host_has_its_own_runtime_view(pg: Backend, store: Store) -> None:
     assert (b.get_runtime().status, b.get_runtime().requested) == ("starting", "")
     assert [(s.host, s.supervisor_pid) for s in a.list_runtimes()] == \
         [("host-a", 100), ("host-b", 200)]
+    a.update_runtime(of_host="host-b", requested="update")  # an operator on host-a asks b
+    assert (b.get_runtime().requested, a.get_runtime().requested) == ("update", "stop")
     with pytest.raises(Exception, match="unknown runtime field"):
         a.update_runtime(colour="red")
 
@@ -150,11 +119,12 @@ def test_a_starting_host_keeps_other_hosts_leases(pg: Backend, store: Store) -> 
     store.send([r.MessageDraft("Svc", "Op", None, None) for _ in range(2)])
     assert len(a.claim("Op", "host-a:1:Op:0:aaaaaa", 1, 60)) == 1
     assert len(b.claim("Op", "host-b:2:Op:0:bbbbbb", 1, 60)) == 1
-    assert [j.id for j in a.list_jobs()] == ["host-a:1:Op:0:aaaaaa"]
-    assert len(a.list_all_jobs()) == 2
+    assert [j.id for j in a.list_jobs(host="host-a")] == ["host-a:1:Op:0:aaaaaa"]
+    assert len(a.list_jobs()) == len(b.list_jobs()) == 2  # every host's jobs
 
     assert b.claim_runtime("P.One", 200, "host-b", lambda s: False) is None
-    assert b.list_jobs() == [] and [j.id for j in a.list_jobs()] == ["host-a:1:Op:0:aaaaaa"]
+    assert b.list_jobs(host="host-b") == []
+    assert [j.id for j in b.list_jobs()] == ["host-a:1:Op:0:aaaaaa"]
     (freed,) = store.claim("Op", "host-b:3:Op:0:cccccc", 10, 60)  # only host-b's entry
     assert freed.attempts == 2
     assert store.claim("Op", "anyone", 10, 60) == []  # host-a's lease holds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 
 from iop.store.base import Store
 from iop.store.errors import StoreError
@@ -19,6 +20,15 @@ def iop_home() -> str:
         return os.path.abspath(os.path.expanduser(home))
     data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(data, "iop")
+
+
+def host_name() -> str:
+    """This host's name in the runtime state: ``$IOP_HOST_NAME`` or the machine's host name.
+
+    Every supervisor of a multi-host production (PostgreSQL) must have a distinct one; the
+    variable lets several supervisors share one machine (tests, benchmarks) as separate hosts.
+    """
+    return os.environ.get("IOP_HOST_NAME", "").strip() or socket.gethostname()
 
 
 def check_namespace(namespace: str) -> str:
@@ -54,4 +64,5 @@ def open_store(namespace: str | None = None, *, initialize: bool = True) -> Stor
     return store
 
 
-__all__ = ["Store", "StoreError", "open_store", "iop_home", "namespace_dir", "check_namespace"]
+__all__ = ["Store", "StoreError", "open_store", "iop_home", "namespace_dir", "check_namespace",
+           "host_name"]

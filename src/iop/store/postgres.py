@@ -2,7 +2,7 @@
 
 Chosen by ``IOP_DATABASE_URL=postgresql://...``. Queue claims skip rows other claimers hold
 (``FOR UPDATE SKIP LOCKED``), wake-ups travel as ``NOTIFY`` at commit, and single-instance
-duties take advisory locks (:meth:`PostgresStore.try_singleton`). Each thread of each process
+duties take advisory locks (:meth:`PostgresStore.duty`). Each thread of each process
 uses its own autocommit connection; transactions are explicit.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 import weakref
@@ -23,10 +22,11 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
 from iop.store.postgres_conn import connect, lock_key, redact
-from iop.store.postgres_locks import Singleton
+from iop.store.postgres_locks import AdvisoryDuty
 from iop.store.postgres_notify import PostgresNotifier
 from iop.store.postgres_runtime import RuntimeMixin
 from iop.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, schema_for
@@ -58,7 +58,7 @@ class PostgresStore(RuntimeMixin):
         self.namespace = namespace
         self.schema = schema_for(namespace)
         self.location = redact(url)
-        self.host = host or socket.gethostname()  # whose runtime row and jobs this store shows
+        self.host = host or host_name()  # whose runtime row this store reads and writes
         self.lock_space = lock_key("iop", self.schema)  # first half of every advisory lock key
         self.log_lock = (self.lock_space, lock_key("log"))
         self.notifier = PostgresNotifier(self._connect, lambda: self.conn, self.schema)
@@ -414,11 +414,8 @@ class PostgresStore(RuntimeMixin):
         return [row[0] for row in self._query("SELECT path FROM classpaths ORDER BY seq")]
 
     # ------------------------------------------------------------ single-instance duties
-    def try_singleton(self, name: str) -> Singleton:
-        """Take the namespace-wide duty ``name`` unless a process on any host holds it.
-
-        The result is true while held; it holds a connection of its own until released
-        (``with``-block exit or ``release()``), or until this process or its host dies.
-        """
-        return Singleton(lambda: connect(self.url, self.schema, keepalive=True),
-                         (self.lock_space, lock_key("singleton", name)), name)
+    def duty(self, name: str) -> AdvisoryDuty:
+        """The namespace-wide duty ``name`` (not taken yet): ``take()`` holds it unless a
+        process on any host does; it is freed by ``release()`` or when its holder dies."""
+        return AdvisoryDuty(lambda: connect(self.url, self.schema, keepalive=True),
+                            (self.lock_space, lock_key("duty", name)), name)

@@ -1,9 +1,9 @@
-"""Single-instance duties across hosts (polling services, lease expiry) on advisory locks.
+"""Single-instance duties across hosts (polling services, the lease sweep) on advisory locks.
 
 A duty's lock is a session-level advisory lock held on a connection of its own: it lasts as
 long as the holder's process does, and PostgreSQL frees it when that connection ends — at
 once when the process dies, within ~11 s (server keepalives) when its host vanishes — so
-another host's next ``try_singleton`` takes the duty over.
+another host's next ``take()`` gets the duty.
 """
 
 from __future__ import annotations
@@ -16,61 +16,69 @@ import psycopg
 from iop.store.errors import StoreError
 
 
-class Singleton:
-    """The outcome of ``PostgresStore.try_singleton(name)``: true while this process holds it.
+class AdvisoryDuty:
+    """One duty of ``PostgresStore.duty(name)``; ``take()`` it, check it is ``held()``.
 
-    Use as ``with store.try_singleton("poll:Item") as duty: if duty: ...``; leaving the block
-    (or :meth:`release`) frees the duty for another host.
+    The connection is kept between attempts, so a process waiting for a duty retries with
+    one statement instead of a new connection (a server process) each time.
     """
 
     def __init__(self, connect: Callable[[], psycopg.Connection], key: tuple[int, int],
                  name: str) -> None:
         self.name = name
         self.key = key
+        self._connect = connect
         self._conn: psycopg.Connection | None = None
-        conn = connect()
+        self._held = False
+
+    def take(self) -> bool:
+        """Hold the duty unless a process on any host does; True while this process holds it."""
+        if self._held:
+            return self.held()
         try:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = self._connect()
+            row = self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)", self.key).fetchone()
         except psycopg.Error as exc:
-            conn.close()
-            raise StoreError(f"cannot take the single-instance lock {name!r}: {exc}") from exc
-        if row and row[0]:
-            self._conn = conn
-        else:
-            conn.close()
-
-    @property
-    def acquired(self) -> bool:
-        """Whether this process took the lock (and has not released it)."""
-        return self._conn is not None
-
-    def __bool__(self) -> bool:
-        return self.acquired
+            self._close()
+            raise StoreError(f"cannot take the single-instance duty {self.name!r}: "
+                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+                             ) from exc
+        self._held = bool(row and row[0])
+        return self._held
 
     def held(self) -> bool:
         """Check with the server that the lock is still ours (False once its connection broke)."""
-        if self._conn is None:
+        if not self._held or self._conn is None:
             return False
         try:
             self._conn.execute("SELECT 1").fetchone()
         except psycopg.Error:
-            self.release()
+            self._close()  # the server ended the session: the lock is gone with it
             return False
         return True
 
     def release(self) -> None:
-        """Give the duty up; idempotent."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.execute("SELECT pg_advisory_unlock(%s, %s)", self.key)
-        except psycopg.Error:
-            pass  # closing the connection below frees it anyway
-        finally:
-            conn.close()
+        """Give the duty up (idempotent) and close its connection."""
+        if self._held and self._conn is not None:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", self.key)
+            except psycopg.Error:
+                pass  # closing the connection below frees it anyway
+        self._close()
 
-    def __enter__(self) -> Singleton:
+    def _close(self) -> None:
+        conn, self._conn, self._held = self._conn, None, False
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
+
+    def __bool__(self) -> bool:
+        return self._held
+
+    def __enter__(self) -> AdvisoryDuty:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -78,4 +86,4 @@ class Singleton:
         self.release()
 
     def __repr__(self) -> str:
-        return f"<Singleton {self.name!r} {'held' if self.acquired else 'not held'}>"
+        return f"<AdvisoryDuty {self.name!r} {'held' if self._held else 'not held'}>"

@@ -153,7 +153,7 @@ class JobRecord:
 
 @dataclass
 class RuntimeState:
-    """Which production runs in the namespace, and who supervises it."""
+    """Which production runs in the namespace, and which supervisor (one per host) runs it."""
 
     production: str = ""
     status: str = "stopped"
@@ -161,6 +161,14 @@ class RuntimeState:
     host: str = ""
     heartbeat: float = 0.0
     requested: str = ""
+    # Seconds since the heartbeat by the store's clock (the database server's on PostgreSQL,
+    # so hosts with skewed clocks agree); None when not read from the store.
+    age: float | None = None
+
+    @property
+    def live(self) -> bool:
+        """Whether the row says a supervisor runs (it may have died since)."""
+        return self.status not in ("stopped", "")
 
 
 @dataclass

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.sqlite_runtime import SQLiteRuntimeMixin
 from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from iop.store.wakeup_sockets import SocketNotifier
 
@@ -228,7 +230,7 @@ class _PendingSend:
         self.ids: list[int] | None = None
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteRuntimeMixin):
     """Store backend on one SQLite file per namespace (DESIGN.md, "The store")."""
 
     backend = "sqlite"
@@ -237,6 +239,7 @@ class SQLiteStore:
         self.path = os.path.abspath(path)
         self.namespace = namespace
         self.location = self.path
+        self.host = host_name()
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._group: list[_PendingSend] = []
@@ -595,63 +598,6 @@ class SQLiteStore:
 
     def list_classpaths(self) -> list[str]:
         return [row[0] for row in self.conn.execute("SELECT path FROM classpaths ORDER BY rowid")]
-
-    # ------------------------------------------------------------ runtime state
-    def get_runtime(self) -> r.RuntimeState:
-        row = self.conn.execute(
-            "SELECT production, status, supervisor_pid, host, heartbeat, requested FROM runtime "
-            "WHERE id = 1").fetchone()
-        return r.RuntimeState(*row) if row else r.RuntimeState()
-
-    def claim_runtime(self, production: str, pid: int, host: str, is_alive: Any) -> r.RuntimeState | None:
-        """Become the namespace's supervisor unless a live one runs; returns the blocker if any."""
-        with self.transaction() as tx:
-            row = tx.conn.execute(
-                "SELECT production, status, supervisor_pid, host, heartbeat, requested FROM runtime "
-                "WHERE id = 1").fetchone()
-            current = r.RuntimeState(*row)
-            if current.status not in ("stopped", "") and is_alive(current):
-                return current
-            tx.conn.execute(
-                "UPDATE runtime SET production = ?, status = 'starting', supervisor_pid = ?, "
-                "host = ?, heartbeat = ?, requested = '' WHERE id = 1",
-                (production, pid, host, tx.now),
-            )
-            tx.conn.execute("DELETE FROM jobs")
-            # No job of this namespace survives its supervisor, so every lease is stale.
-            tx.conn.execute("UPDATE queue SET lease_owner = NULL, lease_until = NULL")
-            tx.conn.execute("UPDATE contexts SET owner = NULL, owner_until = NULL")
-        return None
-
-    def update_runtime(self, **fields: Any) -> None:
-        if not fields:
-            return
-        with self.transaction() as tx:
-            sets = ", ".join(f"{k} = ?" for k in fields)
-            tx.conn.execute(f"UPDATE runtime SET {sets} WHERE id = 1", list(fields.values()))
-
-    def put_job(self, job: r.JobRecord) -> None:
-        with self.transaction() as tx:
-            tx.conn.execute(
-                "INSERT OR REPLACE INTO jobs (id, item, slot, pid, host, state, started, heartbeat, "
-                "processed) VALUES (?,?,?,?,?,?,?,?,?)",
-                (job.id, job.item, job.slot, job.pid, job.host, job.state, job.started,
-                 job.heartbeat, job.processed),
-            )
-
-    def heartbeat_job(self, job_id: str, processed: int, state: str = "running") -> None:
-        with self.transaction() as tx:
-            tx.conn.execute("UPDATE jobs SET heartbeat = ?, processed = ?, state = ? WHERE id = ?",
-                            (tx.now, processed, state, job_id))
-
-    def delete_job(self, job_id: str) -> None:
-        with self.transaction() as tx:
-            tx.conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-
-    def list_jobs(self) -> list[r.JobRecord]:
-        return [r.JobRecord(*row) for row in self.conn.execute(
-            "SELECT id, item, slot, pid, host, state, started, heartbeat, processed FROM jobs "
-            "ORDER BY item, slot")]
 
 
 def _binding(row: Any) -> r.Binding:
