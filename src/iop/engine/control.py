@@ -1,4 +1,10 @@
-"""Start, stop, kill, restart and update a production from any process on this host."""
+"""Start, stop, kill, restart and update a production from any process, on any host.
+
+Starting runs a supervisor on this host (joining the hosts that already run the same
+production, on PostgreSQL). Stop, kill, update and restart reach every host: each host's
+supervisor reads requests from its runtime row; one on this host is also signalled. A host
+whose supervisor died is cleaned up here: its jobs' messages are freed for the live hosts.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +14,50 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
+from iop.engine.cluster import live_hosts, pid_alive, production_status, supervisor_alive
 from iop.engine.errors import AlreadyRunning, EngineError, NotRunning
-from iop.engine.supervisor import Supervisor, pid_alive, supervisor_alive
+from iop.engine.supervisor import Supervisor
 from iop.store import namespace_dir
+from iop.store import records as r
 from iop.store.base import Store
 
 WAIT_SECONDS = 28.0  # every lifecycle call answers within the remote client's 30 s
+KILL_WAIT_SECONDS = 10.0  # how long another host's supervisor gets to obey a kill
 
 
 def current_status(store: Store) -> tuple[str, str]:
-    """(production, status) with a dead supervisor reported as troubled."""
-    state = store.get_runtime()
-    status = state.status or "stopped"
-    if status != "stopped" and not supervisor_alive(state):
-        status = "troubled"
-    if status == "starting":
-        status = "running" if supervisor_alive(state) else "troubled"
-    return state.production, status
+    """(production, status) over every host, a production whose supervisors all died being
+    reported as troubled."""
+    return production_status(store)
 
 
 def ensure_startable(store: Store, production: str) -> None:
     """Raise the error a start would hit, before any process is spawned."""
     Supervisor(store, production).load()
-    name, status = current_status(store)
-    if status in ("running", "suspended"):
-        raise AlreadyRunning(f"production {name} is already running in namespace "
-                             f"{store.namespace}; stop it first (iop -S)")
+    for state, alive in live_hosts(store):
+        if not alive:
+            continue
+        if state.host == store.host:
+            raise AlreadyRunning(f"production {state.production} is already running on this "
+                                 f"host ({state.host}) in namespace {store.namespace}; "
+                                 "stop it first (iop -S)")
+        if state.production != production:
+            raise AlreadyRunning(f"production {state.production} is already running in "
+                                 f"namespace {store.namespace} on host {state.host}; "
+                                 "stop it first (iop -S)")
 
 
 def start_detached(store: Store, production: str) -> None:
-    """Start a supervisor in its own session and wait until the production runs."""
+    """Start a supervisor on this host in its own session and wait until it runs."""
     ensure_startable(store, production)
     logdir = namespace_dir(store.namespace)
     os.makedirs(logdir, exist_ok=True)
-    errpath = os.path.join(logdir, "supervisor.err")
+    errname = "supervisor.err"
+    if store.host != socket.gethostname():  # several named hosts on one machine
+        errname = f"{store.host}.{errname}"
+    errpath = os.path.join(logdir, errname)
     with open(errpath, "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "iop.engine.processes", "supervisor", store.namespace, production],
@@ -58,31 +73,44 @@ def start_detached(store: Store, production: str) -> None:
         raise EngineError(lines[-1] if lines else f"supervisor exited with code {proc.returncode}")
 
 
-def _wait_stopped(store: Store, timeout: float) -> bool:
+def _wait_hosts(store: Store, hosts: list[str], done: Callable[[r.RuntimeState], bool],
+                timeout: float) -> list[str]:
+    """Wait until ``done`` holds for each of ``hosts`` (or its supervisor is gone); returns
+    the hosts still pending when ``timeout`` passed."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = store.get_runtime()
-        if state.status == "stopped" or not supervisor_alive(state):
-            return True
+    while True:
+        rows = {s.host: s for s in store.list_runtimes()}
+        pending = [h for h in hosts if h in rows and rows[h].live and not done(rows[h])
+                   and supervisor_alive(rows[h])]
+        if not pending or time.monotonic() >= deadline:
+            return pending
         time.sleep(0.05)
-    return False
 
 
-def _cleanup(store: Store, kill_jobs: bool) -> None:
-    """Forget a supervisor that is gone: end its jobs, free their messages, mark stopped."""
-    host = socket.gethostname()
-    for job in store.list_jobs():
-        if kill_jobs and job.host == host and pid_alive(job.pid):
-            try:
-                os.kill(job.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        store.release_leases(job.id)
-        store.delete_job(job.id)
-    state = store.get_runtime()
-    if state.production:
-        store.mark_production(state.production, stopped=True)
-    store.update_runtime(status="stopped", supervisor_pid=0, requested="")
+def _request(store: Store, state: r.RuntimeState, what: str) -> None:
+    """Ask the supervisor of ``state``'s host to ``what`` (stop, kill, update, restart)."""
+    store.update_runtime(of_host=state.host, requested=what)
+    if what == "stop" and state.host == store.host:
+        try:
+            os.kill(state.supervisor_pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def _cleanup(store: Store, host: str, production: str) -> None:
+    """Forget a supervisor that is gone: end its jobs (on this host), free their messages,
+    mark its host stopped."""
+    if host == store.host:
+        for job in store.list_jobs(host=host):
+            if pid_alive(job.pid):
+                try:
+                    os.kill(job.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    store.release_host(host)
+    if production:
+        store.mark_production(production, stopped=True)
+    store.update_runtime(of_host=host, status="stopped", supervisor_pid=0, requested="")
 
 
 def _kill_supervisor(pid: int) -> None:
@@ -98,63 +126,79 @@ def _kill_supervisor(pid: int) -> None:
 
 
 def stop(store: Store, timeout: float = WAIT_SECONDS) -> None:
-    """Graceful stop of whatever runs in the namespace; idempotent. After ``timeout``
-    seconds the stop is forced, so callers with a deadline (the REST API) stay within it."""
-    state = store.get_runtime()
-    if state.status == "stopped":
+    """Graceful stop of the production on every host; idempotent. After ``timeout`` seconds
+    the stop is forced, so callers with a deadline (the REST API) stay within it."""
+    hosts = live_hosts(store)
+    if not hosts:
         return
-    if supervisor_alive(state):
-        store.update_runtime(requested="stop")
-        if state.host == socket.gethostname():
-            try:
-                os.kill(state.supervisor_pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        if _wait_stopped(store, timeout):
-            if store.get_runtime().status == "stopped":
-                return
-        else:
-            kill(store)
-            return
-    _cleanup(store, kill_jobs=True)
+    for state, alive in hosts:
+        if alive:
+            _request(store, state, "stop")
+    if _wait_hosts(store, [s.host for s, _ in hosts], lambda s: False, timeout):
+        kill(store)
+        return
+    for state, _ in live_hosts(store):  # those whose supervisor died without stopping
+        _cleanup(store, state.host, state.production)
 
 
 def kill(store: Store) -> None:
-    """Forced stop: SIGKILL the supervisor and its jobs, free their messages."""
-    state = store.get_runtime()
-    if state.status == "stopped" and not store.list_jobs():
-        return
-    if state.host == socket.gethostname() and pid_alive(state.supervisor_pid) \
-            and state.supervisor_pid != os.getpid():
-        _kill_supervisor(state.supervisor_pid)
-    elif supervisor_alive(state):
-        store.update_runtime(requested="kill")
-        _wait_stopped(store, 10.0)
-    _cleanup(store, kill_jobs=True)
+    """Forced stop on every host: SIGKILL this host's supervisor and jobs, ask other hosts'
+    supervisors to do the same, and free the messages of those that do not answer."""
+    hosts = live_hosts(store)
+    others: list[str] = []
+    for state, alive in hosts:
+        if state.host == store.host:
+            if pid_alive(state.supervisor_pid) and state.supervisor_pid != os.getpid():
+                _kill_supervisor(state.supervisor_pid)
+        elif alive:
+            _request(store, state, "kill")
+            others.append(state.host)
+    if others:
+        _wait_hosts(store, others, lambda s: False, KILL_WAIT_SECONDS)
+    cleaned = set()
+    for state, _ in live_hosts(store):
+        # A supervisor of another host that did not obey in time finds its row taken over
+        # (supervisor_pid 0) and stops itself.
+        _cleanup(store, state.host, state.production)
+        cleaned.add(state.host)
+    if store.host not in cleaned and store.list_jobs(host=store.host):
+        _cleanup(store, store.host, "")  # jobs left over by a supervisor killed earlier
 
 
 def restart(store: Store, fallback: str, stop_timeout: float = WAIT_SECONDS) -> str:
-    """Stop the running production (or none) and start it (or ``fallback``) again; a stop
-    that takes longer than ``stop_timeout`` seconds is forced."""
+    """Restart the running production (or start ``fallback``); a stop that takes longer than
+    ``stop_timeout`` seconds is forced. When other hosts run it, every host restarts its jobs
+    in place, so the production comes back on all of them."""
     name, status = current_status(store)
     production = name if status != "stopped" and name else fallback
     if not production:
         raise NotRunning("no production is running and no default production is set")
+    alive = [s for s, ok in live_hosts(store) if ok]
+    if any(s.host != store.host for s in alive):
+        for state in alive:
+            _request(store, state, "restart")
+        late = _wait_hosts(store, [s.host for s in alive], lambda s: s.requested != "restart",
+                           WAIT_SECONDS)
+        if late:
+            raise EngineError(f"host(s) {', '.join(late)} did not restart production {production} "
+                              f"within {WAIT_SECONDS:.0f} s; it goes on in the background "
+                              "(see iop -L)")
+        return production
     stop(store, stop_timeout)
     start_detached(store, production)
     return production
 
 
 def update(store: Store, timeout: float = WAIT_SECONDS) -> None:
-    """Ask the running supervisor to restart the items whose configuration changed."""
+    """Ask every host's supervisor to restart the items whose configuration changed."""
     name, status = current_status(store)
     if status != "running":
         raise NotRunning(f"no production is running in namespace {store.namespace}")
-    store.update_runtime(requested="update")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if store.get_runtime().requested != "update":
-            return
-        time.sleep(0.05)
-    raise EngineError(f"production {name} did not apply the update within {timeout:.0f} s; "
-                      "it goes on in the background (see iop -L)")
+    alive = [s for s, ok in live_hosts(store) if ok]
+    for state in alive:
+        _request(store, state, "update")
+    late = _wait_hosts(store, [s.host for s in alive], lambda s: s.requested != "update", timeout)
+    if late:
+        raise EngineError(f"production {name} did not apply the update within {timeout:.0f} s"
+                          f"{' on host(s) ' + ', '.join(late) if len(alive) > 1 else ''}; "
+                          "it goes on in the background (see iop -L)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from typing import Any
 
@@ -19,11 +18,14 @@ from iop.engine.handling import Handler, Outcome, apply_outcome
 from iop.engine.hosts import LiveHost, make_host
 from iop.engine.runtime import HostRuntime
 from iop.store import records as r
-from iop.store.base import Store
+from iop.store.base import Duty, Store
+from iop.store.errors import StoreError
 
 LEASE_SECONDS = 60.0
 HEARTBEAT_SECONDS = 2.0
 IDLE_POLL_SECONDS = 1.0
+# A polling job whose slot another host's job polls tries to take it over this often.
+POLL_DUTY_RETRY_SECONDS = 1.0
 BATCH = 32
 # After a small batch of asynchronous messages a job naps this long (cut short by a
 # synchronous caller's ring) so that senders' messages pile up into bigger batches:
@@ -46,6 +48,9 @@ class Job:
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid
+        self.state = "running"  # "standby" while another host's job of this slot polls
+        self._poll_duty: Duty | None = None
+        self._duty_error = ""
 
     def request_stop(self, *_: Any) -> None:
         self.stopping = True
@@ -58,7 +63,7 @@ class Job:
             return 3
         now = time.time()
         self.store.put_job(r.JobRecord(self.job_id, self.item.name, self.slot, os.getpid(),
-                                       socket.gethostname(), "starting", now, now))
+                                       self.store.host, "starting", now, now))
         try:
             self.live = make_host(self.store, self.item, self.runtime)
         except Exception as exc:
@@ -68,7 +73,7 @@ class Job:
             self.runtime.flush_logs()
             self.store.delete_job(self.job_id)
             return 3
-        self.store.heartbeat_job(self.job_id, 0, "running")
+        self.store.heartbeat_job(self.job_id, 0, self.state)
         self._last_beat = time.monotonic()
         try:
             if self.live.kind == kinds.SERVICE:
@@ -77,6 +82,8 @@ class Job:
                 self._run_queue(listener)
         finally:
             self._tear_down()
+            if self._poll_duty is not None:
+                self._poll_duty.release()  # only now may another host's job poll
             listener.close()
         return 0
 
@@ -102,7 +109,7 @@ class Job:
             return
         if time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS:
             self._last_beat = time.monotonic()
-            self.store.heartbeat_job(self.job_id, self.processed)
+            self.store.heartbeat_job(self.job_id, self.processed, self.state)
             self.store.extend_leases(self.job_id, LEASE_SECONDS)
 
     def _keepalive_interval(self) -> float:
@@ -203,20 +210,47 @@ class Job:
                 listener.wait(IDLE_POLL_SECONDS)
             return
         interval = float(getattr(adapter, "CallInterval", 5) or 5)
+        # One poller per pool slot in the whole namespace, whichever host it runs on: the
+        # production polls as if it ran on one host (DESIGN.md, "The store").
+        self._poll_duty = self.store.duty(f"poll:{self.item.name}:{self.slot}")
         next_run = time.monotonic()
         while not self.stopping:
             if time.monotonic() >= next_run:
-                next_run = time.monotonic() + interval
-                try:
-                    adapter.on_task()
-                except Exception as exc:
-                    import traceback
+                if self._hold_poll_duty():
+                    next_run = time.monotonic() + interval
+                    try:
+                        adapter.on_task()
+                    except Exception as exc:
+                        import traceback
 
-                    self.runtime.log(self.live.host, "error", "on_task failed: " + "".join(
-                        traceback.format_exception(exc)).rstrip(), "on_task")
-                self.runtime.flush_logs()
+                        self.runtime.log(self.live.host, "error", "on_task failed: " + "".join(
+                            traceback.format_exception(exc)).rstrip(), "on_task")
+                    self.runtime.flush_logs()
+                else:
+                    next_run = time.monotonic() + POLL_DUTY_RETRY_SECONDS
             self._beat()
             listener.wait(max(0.0, min(next_run - time.monotonic(), IDLE_POLL_SECONDS)))
+
+    def _hold_poll_duty(self) -> bool:
+        """Whether this job may poll now: it holds (or just took) its slot's polling duty."""
+        assert self._poll_duty is not None
+        try:
+            holding = self._poll_duty.take()
+            self._duty_error = ""
+        except StoreError as exc:
+            holding = False
+            if str(exc) != self._duty_error:  # once per outage, not every retry
+                self._duty_error = str(exc)
+                self.runtime.log(None, "error", str(exc), "on_task")
+        state = "running" if holding else "standby"
+        if state != self.state:
+            self.state = state
+            self.store.heartbeat_job(self.job_id, self.processed, state)
+            where = f"job {self.slot} of item {self.item.name} on host {self.store.host}"
+            self.runtime.log(None, "info", f"{where} takes over polling" if holding else
+                             f"{where} stands by: another job polls this slot", "on_task")
+        self.runtime.flush_logs()
+        return holding
 
     def _tear_down(self) -> None:
         live = self.live

@@ -1,7 +1,10 @@
 """The supervisor: starts a production's jobs, restarts dead ones, applies updates, stops.
 
 One runs per running production per host: in the foreground of ``iop -s NAME``, or detached
-as ``python -m iop.engine.processes supervisor NAMESPACE PRODUCTION``.
+as ``python -m iop.engine.processes supervisor NAMESPACE PRODUCTION``. On PostgreSQL several
+hosts' supervisors run one production together (see iop.engine.cluster); each one starts and
+watches only its own host's jobs, and obeys requests (stop, kill, update, restart) written to
+its host's runtime row by whichever host the operator used.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iop.components import kinds
+from iop.engine.cluster import HostKeeper, live_hosts, pid_alive, supervisor_alive
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
 from iop.engine.hosts import check_item
@@ -25,8 +29,10 @@ from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
 
-STALE_SECONDS = 10.0
+__all__ = ["Supervisor", "Slot", "code_fingerprint", "pid_alive", "supervisor_alive"]
+
 TICK = 0.1
+REQUEST_POLL_SECONDS = 0.5  # how often the supervisor reads requests from its runtime row
 MAX_BACKOFF = 10.0
 _SHUTDOWN_WAVES = ((kinds.SERVICE,), (kinds.PROCESS,), (kinds.OPERATION, ""))
 
@@ -39,29 +45,6 @@ def code_fingerprint(cls: type) -> str:
     except (TypeError, OSError):
         return ""
     return f"{path}:{st.st_mtime_ns}:{st.st_size}"
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child is not alive
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return True
-
-
-def supervisor_alive(state: r.RuntimeState) -> bool:
-    """Whether the supervisor recorded in ``state`` still runs."""
-    if state.host == socket.gethostname():
-        return pid_alive(state.supervisor_pid)
-    return time.time() - state.heartbeat < STALE_SECONDS
 
 
 @dataclass
@@ -86,6 +69,7 @@ class Supervisor:
     slots: list[Slot] = field(default_factory=list)
     stopping: str = ""
     config: ProductionConfig | None = None
+    _keeper: HostKeeper | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
@@ -103,21 +87,31 @@ class Supervisor:
 
     # ------------------------------------------------------------ lifecycle
     def start(self, wait_ready: float = 20.0) -> None:
-        """Claim the namespace, start every enabled item's jobs, mark the production running."""
+        """Claim this host's runtime row, start every enabled item's jobs, mark it running.
+
+        On PostgreSQL a host joins the production other hosts already run (same name);
+        another production running anywhere in the namespace, or a live supervisor on this
+        host, refuses the start.
+        """
         self.config = self.load()
-        blocker = self.store.claim_runtime(self.production, os.getpid(), socket.gethostname(),
-                                           supervisor_alive)
+        host = self.store.host
+        blocker = self.store.claim_runtime(self.production, os.getpid(), host, supervisor_alive)
         if blocker is not None:
-            raise AlreadyRunning(f"production {blocker.production} is already running in namespace "
-                                 f"{self.store.namespace}; stop it first (iop -S)")
-        self._log("info", f"Starting production {self.production}")
+            where = "on this host" if blocker.host == host else f"on host {blocker.host}"
+            raise AlreadyRunning(f"production {blocker.production} is already running {where} "
+                                 f"in namespace {self.store.namespace}; stop it first (iop -S)")
+        self._keeper = HostKeeper(self.store, self._log)
+        self._keeper.start()
+        others = [s.host for s, alive in live_hosts(self.store) if alive and s.host != host]
+        joining = f" on host {host}, joining {', '.join(others)}" if others else ""
+        self._log("info", f"Starting production {self.production}{joining}")
         self.store.mark_production(self.production, started=True,
                                    applied=self.store.get_production(self.production))
         for item in self.config.items:
             if item.enabled:
                 self._add_item(item)
         self._wait_ready(wait_ready)
-        self.store.update_runtime(status="running", heartbeat=time.time())
+        self.store.update_runtime(status="running")
         self._log("info", f"Production {self.production} started")
 
     def _wait_ready(self, timeout: float) -> None:
@@ -130,7 +124,9 @@ class Supervisor:
             time.sleep(0.02)
 
     def _all_ready(self) -> bool:
-        running = {j.id for j in self.store.list_jobs() if j.state == "running"}
+        # A polling job waiting for another host's poller to die is ready too ("standby").
+        running = {j.id for j in self.store.list_jobs(host=self.store.host)
+                   if j.state in ("running", "standby")}
         for slot in self.slots:
             if slot.process is None or slot.process.poll() is not None:
                 if slot.failures:
@@ -146,11 +142,15 @@ class Supervisor:
             self.slots.append(Slot(item, index))
 
     def _spawn(self, slot: Slot) -> None:
-        slot.job_id = f"{socket.gethostname()}:{os.getpid()}:{slot.item.name}:{slot.index}:" \
+        # The host leads the job id: a host that died has its leases found by that prefix.
+        slot.job_id = f"{self.store.host}:{os.getpid()}:{slot.item.name}:{slot.index}:" \
                       f"{uuid.uuid4().hex[:6]}"
         logdir = os.path.join(namespace_dir(self.store.namespace), "jobs")
         os.makedirs(logdir, exist_ok=True)
-        stderr = open(os.path.join(logdir, f"{slot.item.name}.{slot.index}.log"), "ab")
+        name = f"{slot.item.name}.{slot.index}.log"
+        if self.store.host != socket.gethostname():  # several named hosts on one machine
+            name = f"{self.store.host}.{name}"
+        stderr = open(os.path.join(logdir, name), "ab")
         cmd = [sys.executable, "-m", "iop.engine.processes", "job", self.store.namespace,
                self.production, slot.item.name, str(slot.index), slot.job_id, str(os.getpid())]
         slot.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stderr,
@@ -185,27 +185,59 @@ class Supervisor:
 
     def run(self) -> None:
         """Watch jobs until a stop is requested, then stop them."""
-        beat = 0.0
+        checked = 0.0
         while not self.stopping:
             self._reap()
             self._spawn_due()
-            now = time.time()
-            if now - beat >= 1.0:
-                beat = now
-                state = self.store.get_runtime()
-                if state.supervisor_pid != os.getpid():
-                    self.stopping = "kill"  # someone else took over (kill -k, or a forced start)
-                    break
-                if state.requested in ("stop", "kill"):
-                    self.stopping = state.requested
-                    break
-                if state.requested == "update":
-                    self.update()
-                    # Cleared only now: `iop -u` returns when the update has been applied.
-                    self.store.update_runtime(requested="")
-                self.store.update_runtime(heartbeat=now)
+            now = time.monotonic()
+            if now - checked >= REQUEST_POLL_SECONDS:
+                checked = now
+                self._obey(self.store.get_runtime())
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
+
+    def _obey(self, state: r.RuntimeState) -> None:
+        """Act on this host's runtime row: requests from `iop` on any host, or a fence."""
+        if state.supervisor_pid != os.getpid():
+            self.stopping = "kill"  # someone else took over (kill -k, or a forced start)
+        elif state.requested in ("stop", "kill"):
+            self.stopping = state.requested
+        elif state.requested == "update":
+            self.update()
+            # Cleared only now: `iop -u` returns when the update has been applied.
+            self.store.update_runtime(requested="")
+        elif state.requested == "restart":
+            self.restart_jobs("restart requested")
+            self.store.update_runtime(requested="")
+        elif state.status == "troubled":
+            # Another host took this one for dead (no heartbeat) and gave its messages to
+            # the live hosts; jobs here may still hold those messages. Start afresh.
+            self._log("warning", f"host {self.store.host} was taken for dead by another host; "
+                      "its messages went to the other hosts; restarting its jobs")
+            self.restart_jobs("")
+            self.store.update_runtime(status="running")
+
+    def restart_jobs(self, why: str) -> None:
+        """Stop every job of this host (in waves, as a stop does) and start them again with
+        the production's current definition."""
+        try:
+            config = self.load()
+        except EngineError as exc:
+            self._log("error", f"restart refused: {exc}")
+            return
+        if why:
+            self._log("info", f"Restarting production {self.production} on host "
+                      f"{self.store.host} ({why})")
+        self._stop_in_waves(min(self._timeout("ShutdownTimeout", 120), 25.0))
+        self.config = config
+        for item in config.items:
+            if item.enabled:
+                self._add_item(item)
+        self.store.mark_production(self.production,
+                                   applied=self.store.get_production(self.production))
+        self._wait_ready(self._timeout("UpdateTimeout", 10))
+        if why:
+            self._log("info", f"Production {self.production} restarted on host {self.store.host}")
 
     def request_stop(self, *_: Any) -> None:
         self.stopping = self.stopping or "stop"
@@ -269,6 +301,16 @@ class Supervisor:
             timeout = 5.0
         else:
             timeout = min(self._timeout("ShutdownTimeout", 120), 25.0)
+        self._stop_in_waves(timeout)
+        self.store.mark_production(self.production, stopped=True)
+        self._log("info", f"Production {self.production} stopped")
+        state = self.store.get_runtime()
+        if state.supervisor_pid == os.getpid():
+            self.store.update_runtime(status="stopped", supervisor_pid=0, requested="")
+        if self._keeper is not None:
+            self._keeper.finish()  # frees the sweep duty for another host
+
+    def _stop_in_waves(self, timeout: float) -> None:
         # As IRIS does: services first (no new work comes in), then processes, then
         # operations, so a sync call in flight still finds its target alive and completes.
         deadline = time.monotonic() + timeout
@@ -276,14 +318,9 @@ class Supervisor:
             group = [s for s in self.slots if s.item.kind in wave]
             self._terminate(group, max(0.5, deadline - time.monotonic()))
         self.slots = []
-        self.store.mark_production(self.production, stopped=True)
-        self._log("info", f"Production {self.production} stopped")
-        state = self.store.get_runtime()
-        if state.supervisor_pid == os.getpid():
-            self.store.update_runtime(status="stopped", supervisor_pid=0, requested="",
-                                      heartbeat=time.time())
 
     def _log(self, level: str, text: str) -> None:
-        self.store.log([r.LogEntry(type=level, text=text, item="", job=str(os.getpid()),
+        self.store.log([r.LogEntry(type=level, text=text, item="",
+                                   job=f"{self.store.host}:{os.getpid()}",
                                    source_class="iop.engine.supervisor.Supervisor",
                                    source_method="supervise")])
