@@ -136,6 +136,9 @@ def run(parser: Any, args: Any) -> int:
     if args.queue is not None:
         _print_json(client.queues(args.queue or None))
         return 0
+    if args.jobs:
+        _print_json(client.jobs())
+        return 0
     if args.log is not None:
         return _log(client, args.log)
     if args.bindings:

@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ignore IOP_URL, -R, IOP_SETTINGS and REMOTE_SETTINGS: work on the "
                         "local store")
     p.add_argument("--messages", action="store_true", help="list message headers as JSON")
+    p.add_argument("--jobs", action="store_true",
+                   help="list every host's supervisor and jobs as JSON")
 
     start = p.add_argument_group("start arguments")
     start.add_argument("-D", "--detach", action="store_true", help="start a production in detach mode")

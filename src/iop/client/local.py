@@ -91,6 +91,12 @@ class LocalClient:
             raise UnknownProduction(f"production {name} does not exist in namespace {self.namespace}")
         return definition
 
+    def jobs(self) -> dict[str, Any]:
+        """Every host's supervisor and jobs (engine extension; several hosts on PostgreSQL)."""
+        from iop.engine.cluster import describe_hosts
+
+        return describe_hosts(self.store)
+
     def queues(self, production: str | None = None) -> dict[str, Any]:
         name = self._production(production)
         definition = self.store.get_production(name)

@@ -214,6 +214,10 @@ class RemoteClient:
             lines += [f"warning: {w}" for w in answer.get("warnings") or []]
         return [*lines, f"Migration succeeded in namespace {self.namespace}: {plan.path}"]
 
+    def jobs(self) -> dict[str, Any]:
+        """Every host's supervisor and jobs (engine extension route ``GET /jobs``)."""
+        return self._object("GET", "jobs")  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------ messages (engine extension)
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
         data = self._call("GET", "messages", **filters)

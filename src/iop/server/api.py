@@ -145,6 +145,11 @@ def queues(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> 
         return {"production": name, "items": [], "warnings": [str(exc)]}
 
 
+def jobs(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Engine extension (not in IoP's v1): every host's supervisor and jobs."""
+    return client.jobs()
+
+
 def test(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     target = body.get("target") or ""
     classname = body.get("classname") or None
@@ -198,6 +203,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "export"): export,
     ("GET", "connections"): connections,
     ("GET", "queues"): queues,
+    ("GET", "jobs"): jobs,
     ("POST", "test"): test,
     ("PUT", "migrate"): migrate,
     ("GET", "messages"): messages,

@@ -81,6 +81,12 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
                          {"type": "object", "properties": {"status": _STR,
                                                            "output": _STR_LIST,
                                                            "warnings": _STR_LIST}}),
+    ("GET", "jobs"): ("iop-engine extension: the production's status over every host, each "
+                      "host's supervisor and every job", [], None,
+                      {"type": "object", "properties": {
+                          "production": _STR, "status": _STR,
+                          "hosts": {"type": "array", "items": _OBJ},
+                          "jobs": {"type": "array", "items": _OBJ}}}),
     ("GET", "messages"): ("iop-engine extension: message headers (newest first) or counts "
                           "by status", ["session_id", "status", "target", "source", "limit",
                                         "count"], None,
