@@ -61,7 +61,7 @@ class PostgresStore(RuntimeMixin):
         self.host = host or host_name()  # whose runtime row this store reads and writes
         self.lock_space = lock_key("iop", self.schema)  # first half of every advisory lock key
         self.log_lock = (self.lock_space, lock_key("log"))
-        self.notifier = PostgresNotifier(self._connect, lambda: self.conn, self.schema)
+        self.notifier = PostgresNotifier(self._connect, lambda: self.conn, self.schema, self.host)
         self.db_seconds = 0.0  # time spent inside write transactions, for bench/
         self._local = threading.local()
         # Connection -> pid that opened it. Weak: a thread that ends takes its connection
@@ -151,10 +151,12 @@ class PostgresStore(RuntimeMixin):
 
     # ------------------------------------------------------------ transactions
     @contextmanager
-    def transaction(self) -> Iterator[PostgresTx]:
+    def transaction(self, durable: bool = True) -> Iterator[PostgresTx]:
         """One write transaction; its log lines and wake-ups take effect when it commits.
 
         Inside another transaction of this thread it becomes a savepoint of that one.
+        ``durable`` False: the commit does not wait for the server's WAL flush (for writes
+        whose loss in a server crash means work done again: claims, leases, heartbeats).
         """
         conn = self.conn
         started = time.perf_counter()
@@ -165,7 +167,7 @@ class PostgresStore(RuntimeMixin):
                     yield tx
                     tx.flush_nested()
                 return
-            tx = PostgresTx(conn, self)
+            tx = PostgresTx(conn, self, durable=durable)
             try:
                 yield tx
                 tx.commit()
@@ -233,12 +235,13 @@ class PostgresStore(RuntimeMixin):
         """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
         if check_first and not self.has_work(item):
             return []
-        with self.transaction() as tx:
+        # A claim lost in a server crash only delivers its messages again.
+        with self.transaction(durable=False) as tx:
             return tx.claim(item, owner, limit, lease_seconds)
 
     def extend_leases(self, owner: str, lease_seconds: float) -> None:
         """Keep the leases of a live job from expiring."""
-        with self.transaction() as tx:
+        with self.transaction(durable=False) as tx:
             tx.execute(f"UPDATE queue SET lease_until = {NOW} + %s::float8 WHERE lease_owner = %s",
                        (lease_seconds, owner))
             tx.execute(f"UPDATE contexts SET owner_until = {NOW} + %s::float8 WHERE owner = %s",

@@ -1,15 +1,24 @@
 """Wake-ups between processes on any host, over PostgreSQL ``LISTEN``/``NOTIFY``.
 
-Every job of an item, on every host, listens on the item's channel; a waiting caller listens
-on a private channel named in its request's ``reply_to``. Writers issue ``NOTIFY`` inside their
-transaction, so PostgreSQL delivers it at commit and never for a rolled-back write. As with
-the socket notifier, wake-ups only cut latency: jobs also poll, so a lost one costs time.
+Each job listens on a channel of its own (item, host, slot) and on its item's channel; a
+waiting caller listens on a private channel named in its request's ``reply_to``. A writer
+rings one job per item it queued for, taking the item's running jobs (every host's, read
+from the jobs table, cached for a second) in turn, so work spreads over the hosts without
+waking every job for every message: with several hosts that herd of claims that find
+nothing would cost the shared database more than the work itself. When no running job is
+known the item's channel wakes them all.
+
+``NOTIFY`` is issued inside the writer's transaction, so PostgreSQL delivers it at commit and
+never for a rolled-back write. Wake-ups only cut latency: jobs also poll, so a lost one (or
+one that reaches a busy job) costs time, never a message.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import select
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,18 +33,22 @@ NOTIFY_SQL = "SELECT pg_notify(c, p) FROM unnest(%s::text[], %s::text[]) AS t(c,
 
 Connect = Callable[[], psycopg.Connection]
 
+_JOBS_CACHE_SECONDS = 1.0
+
 
 class PostgresListener:
-    """A connection listening on one channel, that a job or a waiting caller sleeps on."""
+    """A connection listening on its channels, that a job or a waiting caller sleeps on."""
 
-    def __init__(self, connect: Connect, channel: str) -> None:
+    def __init__(self, connect: Connect, channel: str, *more: str) -> None:
         self.address = channel
+        self._channels = (channel, *more)
         self._connect = connect
         self._conn = self._listen()
 
     def _listen(self) -> psycopg.Connection:
         conn = self._connect()
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.address)))
+        for channel in self._channels:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         return conn
 
     def _read(self) -> tuple[bool, bool]:
@@ -103,35 +116,72 @@ class PostgresListener:
 class PostgresNotifier:
     """Rings the jobs of an item (on every host) and waiting callers of one namespace."""
 
-    def __init__(self, connect: Connect, shared: Connect, scope: str) -> None:
+    def __init__(self, connect: Connect, shared: Connect, scope: str, host: str = "") -> None:
         self._connect = connect  # a new connection per listener: LISTEN holds it
         self._shared = shared  # the calling thread's store connection, for NOTIFY
         self._scope = scope
+        self._host = host  # this process's host: part of its jobs' channels
+        self._jobs: dict[str, tuple[float, list[str]]] = {}  # item -> (read at, job channels)
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
+
+    def _channel(self, prefix: str, *parts: object) -> str:
+        # Channel names are identifiers of at most 63 bytes: hash what names the listener.
+        digest = hashlib.sha1("\0".join(map(str, (self._scope, *parts))).encode()).hexdigest()
+        return f"{prefix}_{digest[:24]}"
 
     def item_channel(self, item: str) -> str:
-        """The channel of ``item``'s jobs; hashed, as channel names are short identifiers."""
-        digest = hashlib.sha1(f"{self._scope}\0{item}".encode()).hexdigest()[:24]
-        return f"iopi_{digest}"
+        """The channel every job of ``item`` (on every host) listens on."""
+        return self._channel("iopi", item)
+
+    def job_channel(self, item: str, host: str, slot: int) -> str:
+        """The channel of one job: ``item``'s slot ``slot`` on ``host``."""
+        return self._channel("iopj", item, host, slot)
 
     def listen_item(self, item: str, slot: int) -> PostgresListener:
-        """Listener for one job of ``item``; every slot on every host shares the channel."""
-        return PostgresListener(self._connect, self.item_channel(item))
+        """Listener for one job of ``item`` on this host: its own channel and the item's."""
+        return PostgresListener(self._connect, self.job_channel(item, self._host, slot),
+                                self.item_channel(item))
 
     def listen_private(self) -> PostgresListener:
         """Listener with a unique channel, for a caller waiting on a response."""
         return PostgresListener(self._connect, f"iopp_{uuid.uuid4().hex}")
 
-    def item_rings(self, items: dict[str, bool]) -> list[tuple[str, str]]:
-        """(channel, payload) pairs that wake ``items`` (item → urgent)."""
-        return [(self.item_channel(item), URGENT if urgent else NORMAL)
-                for item, urgent in items.items()]
+    def _running_jobs(self, conn: psycopg.Connection, item: str) -> list[str]:
+        """Channels of ``item``'s running jobs on every host (read at most once a second)."""
+        now = time.monotonic()
+        cached = self._jobs.get(item)
+        if cached is not None and now - cached[0] < _JOBS_CACHE_SECONDS:
+            return cached[1]
+        try:
+            rows = conn.execute("SELECT host, slot FROM jobs WHERE item = %s AND state = "
+                                "'running' ORDER BY slot, host", (item,)).fetchall()
+        except psycopg.Error:
+            rows = []  # not this namespace's tables yet: wake them all
+        channels = [self.job_channel(item, host, slot) for host, slot in rows]
+        self._jobs[item] = (now, channels)
+        return channels
+
+    def item_rings(self, items: dict[str, bool],
+                   conn: psycopg.Connection | None = None) -> list[tuple[str, str]]:
+        """(channel, payload) pairs that wake one job of each of ``items`` (item → urgent),
+        read through ``conn`` (default: this thread's store connection)."""
+        rings = []
+        for item, urgent in items.items():
+            channels = self._running_jobs(conn or self._shared(), item)
+            if channels:
+                with self._lock:
+                    turn = next(self._turn)
+                channel = channels[turn % len(channels)]
+            else:
+                channel = self.item_channel(item)
+            rings.append((channel, URGENT if urgent else NORMAL))
+        return rings
 
     def ring_item(self, item: str, urgent: bool = True, slot: int | None = None) -> None:
-        """Wake every job of ``item`` on every host; ``urgent`` when a caller waits.
-
-        ``slot`` (the job a busy job asks to share its backlog) is accepted for the Notifier
-        interface; all jobs share one channel here, and claims skip each other's rows.
-        """
+        """Wake one job of ``item`` (the next in turn, on any host); ``urgent`` when a caller
+        waits. ``slot`` (a busy job asking for help with its backlog) is accepted for the
+        Notifier interface: the next job in turn is asked, whatever its slot."""
         self._notify(self.item_rings({item: urgent}))
 
     def ring(self, address: str) -> None:

@@ -58,7 +58,7 @@ class RuntimeMixin:
     lock_space: int
 
     if TYPE_CHECKING:
-        def transaction(self) -> AbstractContextManager[PostgresTx]: ...
+        def transaction(self, durable: bool = True) -> AbstractContextManager[PostgresTx]: ...
         def _query(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]: ...
 
     def get_runtime(self) -> r.RuntimeState:
@@ -119,7 +119,7 @@ class RuntimeMixin:
 
     def heartbeat_runtime(self) -> None:
         """Stamp this host's row with the database's clock: its supervisor is alive."""
-        with self.transaction() as tx:
+        with self.transaction(durable=False) as tx:
             tx.execute(f"UPDATE runtime SET heartbeat = {NOW} WHERE host = %s", (self.host,))
 
     def put_job(self, job: r.JobRecord) -> None:
@@ -134,7 +134,7 @@ class RuntimeMixin:
                  job.heartbeat, job.processed))
 
     def heartbeat_job(self, job_id: str, processed: int, state: str = "running") -> None:
-        with self.transaction() as tx:
+        with self.transaction(durable=False) as tx:
             tx.execute("UPDATE jobs SET heartbeat = %s, processed = %s, state = %s WHERE id = %s",
                        (tx.now, processed, state, job_id))
 

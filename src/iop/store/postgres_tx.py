@@ -104,9 +104,12 @@ class PostgresTx:
     """
 
     def __init__(self, conn: psycopg.Connection, store: PostgresStore,
-                 begun: bool = False) -> None:
+                 begun: bool = False, durable: bool = True) -> None:
         self.conn = conn
         self.store = store
+        # A transaction whose loss in a server crash only means work done again (claims,
+        # lease extensions, heartbeats) does not wait for its WAL flush.
+        self.durable = durable
         self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
         self.now = time.time()
@@ -117,15 +120,16 @@ class PostgresTx:
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[Any]:
         if self._begun:
             return self.conn.execute(query, params)
-        self._begun = True
         with self.conn.pipeline():
-            self.conn.execute("BEGIN")
+            self._begin()
             cursor = self.conn.execute(query, params)
         return cursor
 
     def _begin(self) -> None:
         if not self._begun:
             self.conn.execute("BEGIN")
+            if not self.durable:
+                self.conn.execute("SET LOCAL synchronous_commit TO OFF")
             self._begun = True
 
     # ------------------------------------------------------------ messages
@@ -337,7 +341,7 @@ class PostgresTx:
                     (e.time, e.type, e.item, e.job, e.session_id, e.message_id, e.source_class,
                      e.source_method, e.text) for e in self._logs])
             self._logs = []
-        rings = self.store.notifier.item_rings(self.items_to_wake)
+        rings = self.store.notifier.item_rings(self.items_to_wake, self.conn)
         rings += [(address, URGENT) for address in sorted(self.addresses_to_wake)]
         notify(self.conn, rings)
 
@@ -347,9 +351,7 @@ class PostgresTx:
                 and not self.addresses_to_wake:
             return  # nothing was written
         with self.conn.pipeline():
-            if not self._begun:
-                self.conn.execute("BEGIN")
-                self._begun = True
+            self._begin()
             self._flush()
             self.conn.execute("COMMIT")
 
