@@ -2,7 +2,10 @@
 
 Every run uses a fresh IOP_HOME and measures the store's own commit limit first, so the
 figures are reported as ratios against a limit taken on the same machine at the same time.
-Nothing is asserted: the targets of issue 2 are printed next to the figures.
+Nothing is asserted: the targets of issues 2 and 7 are printed next to the figures.
+
+``--backend postgresql`` runs the multi-host scenarios instead (bench/multihost.py): 1, 2
+and 3 hosts on the PostgreSQL at ``--database-url``, against that server's own limit.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python bench/run.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench import report  # noqa: E402
+from bench import multihost, report  # noqa: E402
 from bench.harness import prepare_environment, progress  # noqa: E402
 from bench.measure import filesystem_of  # noqa: E402
 from bench.scenarios import Budget, catalogue, row, store_limit  # noqa: E402
@@ -34,9 +37,18 @@ NAMES = ("store_limit", "async_one_hop", "sync_operation", "sync_process", "body
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="short measurements (about a minute)")
-    parser.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
+    parser.add_argument("--only", action="append", choices=NAMES + multihost.NAMES,
+                        metavar="NAME",
                         help=f"run only this scenario (repeatable): {', '.join(NAMES)}; "
-                             "store_limit always runs")
+                             f"with --backend postgresql: {', '.join(multihost.NAMES)}; "
+                             "the store's limit always runs")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="sqlite (default): the single-host scenarios; postgresql: "
+                             "1, 2 and 3 hosts sharing one PostgreSQL")
+    parser.add_argument("--database-url", default=os.environ.get("IOP_BENCH_DATABASE_URL",
+                                                                 multihost.DEFAULT_URL),
+                        help="with --backend postgresql: the server to measure "
+                             f"(default $IOP_BENCH_DATABASE_URL or {multihost.DEFAULT_URL})")
     parser.add_argument("--json", metavar="FILE", help="also write the JSON line to FILE")
     parser.add_argument("--keep", action="store_true", help="keep the temporary IOP_HOME")
     parser.add_argument("--profile", action="store_true",
@@ -60,6 +72,13 @@ def _git_state() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.backend == "postgresql":
+        from bench.pg_run import run_postgresql
+
+        return run_postgresql(args)
+    if args.only and set(args.only) - set(NAMES):
+        print("error: scenarios pg_* need --backend postgresql", file=sys.stderr)
+        return 2
     budget = Budget(quick=args.quick)
     home = tempfile.mkdtemp(prefix="iop-bench-")
     prepare_environment(home)
