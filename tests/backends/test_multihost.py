@@ -239,3 +239,52 @@ def test_a_surviving_host_finishes_every_message_and_takes_over_polling(
     wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=30,
              what="every process of both hosts to end")
     store.close()
+
+
+def test_status_and_start_checks_over_several_hosts(shared_database: str,
+                                                    make_project: Any) -> None:
+    """What `iop -x`, `iop -s` and `iop --jobs` conclude from the hosts' runtime rows."""
+    from iop.engine import control
+    from iop.engine.cluster import describe_hosts
+    from iop.engine.errors import AlreadyRunning
+    from iop.store.postgres import PostgresStore
+
+    project = make_project(COMPONENTS, SETTINGS)
+    project.migrate()
+    here = open_store()  # an operator's machine: no supervisor of its own
+    a = PostgresStore(PG_URL, shared_database, host="host-a")
+    b = PostgresStore(PG_URL, shared_database, host="host-b")
+    try:
+        assert control.current_status(here) == ("", "stopped")
+        assert a.claim_runtime(PRODUCTION, 1, "host-a", lambda s: True) is None
+        a.update_runtime(status="running")
+        assert control.current_status(here) == (PRODUCTION, "running")
+        control.ensure_startable(b, PRODUCTION)  # host-b may join the same production
+        with pytest.raises(AlreadyRunning, match="on this host"):
+            control.ensure_startable(a, PRODUCTION)
+        project.write_settings(SETTINGS + '\nprod2 = Production("Other.Production")\n'
+                               'prod2.operation("Recorder", Recorder)\n'
+                               'PRODUCTIONS = [prod, prod2]\n')
+        project.migrate()
+        with pytest.raises(AlreadyRunning, match=f"{PRODUCTION} is already running.*host-a"):
+            control.ensure_startable(b, "Other.Production")
+
+        # host-b joins; then host-a stops beating: host-b alone keeps it running.
+        assert b.claim_runtime(PRODUCTION, 2, "host-b", lambda s: True) is None
+        b.update_runtime(status="running")
+        a.update_runtime(heartbeat=1000.0)
+        view = describe_hosts(here)
+        assert (view["production"], view["status"]) == (PRODUCTION, "running")
+        assert {h["host"]: (h["status"], h["alive"]) for h in view["hosts"]} == \
+            {"host-a": ("troubled", False), "host-b": ("running", True)}
+        b.update_runtime(heartbeat=1000.0)
+        assert control.current_status(here) == (PRODUCTION, "troubled")  # every host died
+
+        # A stop from anywhere cleans up hosts whose supervisor is gone.
+        control.stop(here, timeout=5)
+        assert control.current_status(here) == (PRODUCTION, "stopped")
+        assert {s.host: s.status for s in here.list_runtimes()} == \
+            {"host-a": "stopped", "host-b": "stopped"}
+    finally:
+        for store in (here, a, b):
+            store.close()

@@ -141,3 +141,29 @@ def test_a_second_host_process_shares_the_queue(pg: Backend, store: Store) -> No
     (header_id,) = other.send([r.MessageDraft("Svc", "Op", None, None)])
     (delivery,) = store.claim("Op", "job", 5, 30)
     assert delivery.header.id == header_id
+
+
+@ONLY_PG
+def test_sends_ring_the_items_running_jobs_in_turn(pg: Backend, store: Store) -> None:
+    a, b = _host(pg, "host-a"), _host(pg, "host-b")
+    a.put_job(_job("host-a:1:Op:0:aaaaaa", "host-a"))
+    b.put_job(_job("host-b:2:Op:0:bbbbbb", "host-b"))
+    on_a, on_b = a.notifier.listen_item("Op", 0), b.notifier.listen_item("Op", 0)
+    try:
+        for _ in range(4):
+            store.send([r.MessageDraft("Svc", "Op", None, None)])
+        assert on_a.wait(20) and on_b.wait(20)  # both hosts' jobs got work
+        on_a.drain()
+        on_b.drain()
+        store.send([r.MessageDraft("Svc", "Op", None, None)])
+        assert [on_a.wait(2), on_b.wait(2)].count(True) == 1  # one job per send, not all
+
+        # No running job known (both still starting): every job of the item is rung.
+        a.heartbeat_job("host-a:1:Op:0:aaaaaa", 0, "starting")
+        b.heartbeat_job("host-b:2:Op:0:bbbbbb", 0, "starting")
+        fresh = _host(pg, "host-c")  # its notifier has read no job list yet
+        fresh.send([r.MessageDraft("Svc", "Op", None, None)])
+        assert on_a.wait(20) and on_b.wait(20)
+    finally:
+        on_a.close()
+        on_b.close()

@@ -185,6 +185,21 @@ def test_initialize_is_idempotent_and_versioned(backend: Backend, store: Store) 
     assert store.schema_version() == version
 
 
+def test_an_older_store_is_upgraded_in_place_and_keeps_its_data(backend: Backend,
+                                                                 store: Store) -> None:
+    version = store.schema_version()
+    (kept,) = store.send([r.MessageDraft("Svc", "Op", "demo.Msg", '{"n": 1}')])
+    store.save_production("P.Kept", {"Production": {"@Name": "P.Kept"}})
+    store.set_meta("schema_version", "0")  # as a store written before version 1 says
+    assert store.schema_version() == 0
+    assert backend.open(initialize=False).initialize() == version  # every step runs again
+    assert store.schema_version() == version
+    assert store.get_production("P.Kept") == {"Production": {"@Name": "P.Kept"}}
+    (delivery,) = store.claim("Op", "job", 5, 30)
+    assert delivery.header.id == kept and delivery.body_text == '{"n": 1}'
+    assert store.get_runtime().status == "stopped"  # the runtime row is still there
+
+
 def test_a_newer_schema_is_refused(store: Store) -> None:
     store.set_meta("schema_version", "999")
     assert store.schema_version() == 999
