@@ -73,6 +73,13 @@ class Job:
             self.runtime.flush_logs()
             self.store.delete_job(self.job_id)
             return 3
+        if self.live.kind == kinds.SERVICE and self.live.adapter is not None:
+            # One poller per pool slot in the whole namespace, whichever host it runs on:
+            # the production polls as if it ran on one host (DESIGN.md, "The store"). The
+            # first attempt comes before the job reports ready, so listings never show two
+            # pollers of one slot.
+            self._poll_duty = self.store.duty(f"poll:{self.item.name}:{self.slot}")
+            self._hold_poll_duty(report=False)
         self.store.heartbeat_job(self.job_id, 0, self.state)
         self._last_beat = time.monotonic()
         try:
@@ -210,9 +217,6 @@ class Job:
                 listener.wait(IDLE_POLL_SECONDS)
             return
         interval = float(getattr(adapter, "CallInterval", 5) or 5)
-        # One poller per pool slot in the whole namespace, whichever host it runs on: the
-        # production polls as if it ran on one host (DESIGN.md, "The store").
-        self._poll_duty = self.store.duty(f"poll:{self.item.name}:{self.slot}")
         next_run = time.monotonic()
         while not self.stopping:
             if time.monotonic() >= next_run:
@@ -231,8 +235,11 @@ class Job:
             self._beat()
             listener.wait(max(0.0, min(next_run - time.monotonic(), IDLE_POLL_SECONDS)))
 
-    def _hold_poll_duty(self) -> bool:
-        """Whether this job may poll now: it holds (or just took) its slot's polling duty."""
+    def _hold_poll_duty(self, report: bool = True) -> bool:
+        """Whether this job may poll now: it holds (or just took) its slot's polling duty.
+
+        ``report`` False: the job has not reported ready yet; its state goes out with that.
+        """
         assert self._poll_duty is not None
         try:
             holding = self._poll_duty.take()
@@ -245,7 +252,8 @@ class Job:
         state = "running" if holding else "standby"
         if state != self.state:
             self.state = state
-            self.store.heartbeat_job(self.job_id, self.processed, state)
+            if report:
+                self.store.heartbeat_job(self.job_id, self.processed, state)
             where = f"job {self.slot} of item {self.item.name} on host {self.store.host}"
             self.runtime.log(None, "info", f"{where} takes over polling" if holding else
                              f"{where} stands by: another job polls this slot", "on_task")
