@@ -102,14 +102,21 @@ class ComponentItem:
         return self.declared_kind or kinds.kind_of(self.component_class) or "component"
 
     def _check_routes(self) -> None:
+        seen: set[str] = set()
         for route in self.routes:
             if not isinstance(route, Route):
                 raise TypeError(f"item {self.name}: routes must hold Route objects, not {route!r}")
             if route.port_name in self.host_settings:
                 raise ProductionError(
-                    f"item {self.name}: port {route.port_name} is declared both in host settings "
-                    "and in a Route; declare route ports with Route only"
+                    f"item {self.name}: Host settings may not also declare a route port "
+                    f"({route.port_name}); declare it with Route only"
                 )
+            if route.port_name in seen:
+                raise ProductionError(
+                    f"item {self.name}: port {route.port_name} has two Routes; give one Route "
+                    "a sequence of targets for fan-out"
+                )
+            seen.add(route.port_name)
 
     def __repr__(self) -> str:
         shown = self.class_name or getattr(self.component_class, "__qualname__", "?")
