@@ -143,6 +143,7 @@ class LocalClient:
         if not target or config.item(target) is None:
             raise UnknownItem(f"item {target!r} is not in production {production}")
         registry.add_classpaths(self.store.list_classpaths())
+        registry.use_message_bindings(self.store)
         request = build_message(classname, body)
         runtime = HostRuntime(self.store, TESTING_SOURCE, f"test:{time.time():.0f}")
         response = runtime.send(None, target, request, sync=True, timeout=timeout)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from iop.engine import registry
 from iop.engine.errors import MessageTimeout, RemoteError
 from iop.messages import codec
 from iop.store import records as r
@@ -35,6 +36,7 @@ class HostRuntime:
         self.store = store
         self.item = item
         self.job_id = job_id
+        registry.use_message_bindings(store)
         self._local = threading.local()
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
