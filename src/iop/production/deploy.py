@@ -76,6 +76,8 @@ def apply_plan(
     result.backup = write_backup(backup_dir or DEFAULT_BACKUP_DIR, plan, current, store.namespace)
     if desired is not None:
         _bind_classes(store, desired, _class_names(chosen))
+    else:
+        result.unbound = _unbound(store, _class_names(chosen))
     store.save_production(plan.production, updated)
     result.applied = chosen
     result.updated_running = _update_if_running(store, plan.production)
@@ -107,6 +109,19 @@ def _bind_classes(store: Store, desired: Production, class_names: set[str]) -> N
             if binding.classpath:
                 store.add_classpath(binding.classpath)
             store.put_binding(binding)
+
+
+def _unbound(store: Store, class_names: set[str]) -> list[str]:
+    """The class names no binding, built-in or import on the store's classpaths resolves."""
+    from iop.engine import registry
+
+    missing = []
+    for name in sorted(n for n in class_names if n):
+        try:
+            registry.resolve(store, name)
+        except Exception:  # unknown, or its module fails to import: either way it cannot start
+            missing.append(name)
+    return missing
 
 
 def verify_plan(store: Store, plan: ProductionChangePlan) -> VerifyResult:
