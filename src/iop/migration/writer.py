@@ -80,6 +80,7 @@ def explain(plan: MigrationPlan, store: Store, *, strict: bool = False,
     if not plan.productions:
         lines.append("  (none)")
     if failures:
+        failures.sort(key=lambda issue: issue.level != ERROR)  # a real error is named first
         first = failures[0]
         more = f" (and {len(failures) - 1} more issue(s))" if len(failures) > 1 else ""
         mode = "strict production validation failed" if first.level == WARNING \
