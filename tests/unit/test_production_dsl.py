@@ -146,7 +146,7 @@ def test_component_fluent_flags():
     assert ref.schedule.startswith("START:")
     assert (ref.comment, ref.category) == ("night off", "orders,files")
     assert ref.enable().enabled is True
-    ref.setting("Flag", True).settings_update({"Count": 3, "Empty": None})
+    ref.setting("Flag", True).settings_update({"Count": 3, "Empty": "", "Unset": None})
     assert ref.host_settings == {"Flag": "1", "Count": "3", "Empty": ""}
     ref.adapter_settings_update({"A": 1}).host_settings_update({"B": 2.5})
     assert (ref.adapter_settings, ref.host_settings["B"]) == ({"A": "1"}, "2.5")
@@ -847,3 +847,22 @@ def test_route_to_an_undeclared_item_is_a_validation_error():
     with pytest.raises(ProductionValidationError,
                        match="item In: port TargetConfigNames routes to Ghost"):
         prod.validate(strict=True)
+
+
+def test_none_unsets_a_setting():
+    prod = Production("P").timeouts(shutdown=30)
+    ref = prod.operation("Out", class_name="Demo.Op").host_setting("A", 1).adapter_setting("B", 2) \
+        .other_setting("Custom", "C", 3)
+    ref.host_setting("A", None).adapter_settings_update({"B": None}).other_setting("Custom", "C",
+                                                                                  None)
+    prod.production_setting("ShutdownTimeout", None)
+    assert (ref.host_settings, ref.adapter_settings, ref.other_settings) == ({}, {}, [])
+    assert prod.to_dict()["Production"]["Item"][0]["Setting"] == []
+    assert "Setting" not in prod.to_dict()["Production"]
+    item = OperationItem("X", "Demo.Op", settings={"A": None, "B": ""}, adapter_settings={"C": None},
+                         other_settings=({"@Target": "Custom", "@Name": "D", "#text": "d"},
+                                         ("Custom", "E", 5)))
+    assert (item.host_settings, item.adapter_settings) == ({"B": ""}, {})
+    assert item.other_settings == (("Custom", "D", "d"), ("Custom", "E", "5"))
+    with pytest.raises(ProductionError, match="other_settings entries"):
+        OperationItem("X", "Demo.Op", other_settings=("Custom",))

@@ -76,7 +76,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         )
         self.production_settings = {}
         for key, value in {**cls.production_settings, **(settings or {})}.items():
-            self.production_settings[key] = setting_text(value)
+            self.production_setting(key, value)
         self.namespace = namespace
         self.director: Any = None
         self._items: dict[str, ComponentRef] = {}
@@ -111,8 +111,11 @@ class Production(RuntimeMixin, WorkflowMixin):
         return self
 
     def production_setting(self, name: str, value: Any) -> Production:
-        """Set one production-level setting."""
-        self.production_settings[name] = setting_text(value)
+        """Set one production-level setting; None removes it."""
+        if value is None:
+            self.production_settings.pop(name, None)
+        else:
+            self.production_settings[name] = setting_text(value)
         return self
 
     def timeouts(self, shutdown: int | None = None, update: int | None = None) -> Production:
