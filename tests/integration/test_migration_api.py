@@ -166,3 +166,18 @@ def test_single_file_production_syncs_and_runs_itself(tmp_path: Path, python_exe
     out = run_iop("-m", script).stdout.splitlines()
     assert "  Script.Production: 1 item(s), 0 route(s) (unchanged)" in out
     assert "reply" not in "\n".join(out)
+
+
+def test_in_namespace_and_with_director_choose_where_calls_go(store: Any) -> None:
+    from iop import Director
+
+    prod = Production("Demo.Elsewhere").in_namespace("OTHERNS")
+    prod.operation("Out", "EnsLib.File.PassthroughOperation").adapter_setting("FilePath", "/o")
+    assert prod.sync()["namespace"] == "OTHERNS"
+    assert store.get_production("Demo.Elsewhere") is None  # not the default namespace
+    assert Production.from_iris("Demo.Elsewhere", namespace="OTHERNS").to_dict() == prod.to_dict()
+    through = Production("Demo.Elsewhere").with_director(Director(namespace="OTHERNS"))
+    through.operation("Out", "EnsLib.File.PassthroughOperation")
+    [change] = through.diff().changes  # compared with what OTHERNS holds
+    assert (change.action, change.item, change.name) == ("remove", "Out", "FilePath")
+    assert [op.risk for op in through.plan().operations] == ["blocked"]
