@@ -233,7 +233,13 @@ PRODUCTIONS = [prod]
 @pytest.mark.parametrize("source, needles", [
     ("from iop import Production\n\nPRODUCTIONS = [\n", ("syntax error", "line")),
     ("from iop import Production\nimport no_such_module_here\n",
-     ("ModuleNotFoundError", "no_such_module_here")),
+     ("bad_settings.py:2)", "ModuleNotFoundError", "no_such_module_here")),
+    ("from iop import Production, ServiceItem\n"
+     "class Odd(Production):\n"
+     "    name = 'Demo.Odd'\n"
+     "    services = ('FileIn',)\n"
+     "PRODUCTIONS = [Odd]\n",
+     ("PRODUCTIONS[0]: Odd() failed: TypeError: Odd.services must hold item declarations",)),
     ("from iop import Production\nPRODUCTIONS = ['Demo.Production']\n",
      ("PRODUCTIONS[0] is a str, not a Production",)),
     ("from iop import Production\nPRODUCTIONS = [{'Production': {'@Name': 'X', "
@@ -255,7 +261,7 @@ PRODUCTIONS = [prod]
     ("from iop import Production\nREMOTE_SETTINGS = 'http://x'\n", ("REMOTE_SETTINGS",)),
     ("from iop import Production\nCLASSES = {'X': int}\n", ("CLASSES['X'] is int",)),
     ("from iop import Production\nSCHEMAS = [1]\n", ("SCHEMAS[0]",)),
-], ids=["syntax", "import", "not-a-production", "bad-export", "missing-route-target",
+], ids=["syntax", "import", "bad-declaration", "not-a-production", "bad-export", "missing-route-target",
         "class-style-missing-route-target", "remote-settings", "classes", "schemas"])
 def test_bad_settings_files_leave_the_store_unchanged(seed: Any, run_iop: Any, store: Any,
                                                       tmp_path: Path, source: str,
