@@ -6,14 +6,15 @@ Write hosts, adapters and messages by subclassing these classes, bind them with 
 """
 
 from intersystems_pyprod._adapters import InboundAdapter, OutboundAdapter
+from intersystems_pyprod._debug import debug_host
 from intersystems_pyprod._hosts import BusinessOperation, BusinessProcess, BusinessService
 from intersystems_pyprod._log import IRISLog
-from intersystems_pyprod._messages import Column, JsonSerialize, ProductionMessage
+from intersystems_pyprod._messages import Column, JsonSerialize, PickleSerialize, ProductionMessage
 from intersystems_pyprod._properties import IRISParameter, IRISProperty
 from intersystems_pyprod._status import Status, StatusError
 
 __all__ = [
     "BusinessOperation", "BusinessProcess", "BusinessService", "Column", "IRISLog",
     "IRISParameter", "IRISProperty", "InboundAdapter", "JsonSerialize", "OutboundAdapter",
-    "ProductionMessage", "Status", "StatusError",
+    "PickleSerialize", "ProductionMessage", "Status", "StatusError", "debug_host",
 ]

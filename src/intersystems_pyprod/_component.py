@@ -7,6 +7,7 @@ import threading
 from typing import Any, ClassVar
 
 from intersystems_pyprod import _log, _naming
+from intersystems_pyprod._messages import not_persistable
 from intersystems_pyprod._status import Status, StatusError, split_result
 from iop.components.settings import Setting, coerce_setting_value
 from iop.messages.dispatch import build_dispatch_table
@@ -35,9 +36,13 @@ def _alias_snake_callbacks(cls: type, pairs: tuple[tuple[str, str], ...]) -> Non
 
 def callback_result(host: Any, name: str, result: Any) -> Any:
     """The response in a callback's ``(status, response)``; an error status raises StatusError."""
-    status, response = split_result(result, f"{type(host).__name__}.{name}")
+    where = f"{type(host).__name__}.{name}"
+    status, response = split_result(result, where)
     if not status.ok:
         raise StatusError(status)
+    problem = not_persistable(response, f"the response {where} returned")
+    if problem:
+        raise TypeError(problem)
     return response
 
 

@@ -13,6 +13,7 @@ from intersystems_pyprod._component import (
     is_framework_class,
     report,
 )
+from intersystems_pyprod._messages import not_persistable
 from intersystems_pyprod._properties import IRISParameter
 from intersystems_pyprod._status import Status, split_result
 from iop.components.host import _BusinessHost
@@ -44,9 +45,16 @@ class _PyprodHost(PyprodComponent, _BusinessHost):
         A failure of the target, a timeout or a bad target gives an error status, not an
         exception, as in IRIS.
         """
+        return self._pyprod_send(target_dispatch_name, request, sync=True, timeout=timeout,
+                                 description=description or None)
+
+    def _pyprod_send(self, target: str, request: Any, **options: Any) -> tuple[Status, Any]:
+        """Send through the engine; what goes wrong comes back as an error status."""
+        problem = not_persistable(request, f"the request to {target}")
+        if problem:
+            return Status.ERROR(problem), None
         try:
-            response = self._runtime().send(self, target_dispatch_name, request, sync=True,
-                                            timeout=timeout, description=description or None)
+            response = self._runtime().send(self, target, request, **options)
         except NotRunning:
             raise
         except Exception as exc:
@@ -61,14 +69,9 @@ class _PyprodHost(PyprodComponent, _BusinessHost):
     def SendRequestAsync(self, target_dispatch_name: str, request: Any,
                          description: str = "") -> Status:
         """Queue ``request`` for ``target_dispatch_name`` without waiting; returns a status."""
-        try:
-            self._runtime().send(self, target_dispatch_name, request, sync=False,
-                                 response_required=False, description=description or None)
-        except NotRunning:
-            raise
-        except Exception as exc:
-            return _failed(exc)
-        return Status.OK()
+        status, _ = self._pyprod_send(target_dispatch_name, request, sync=False,
+                                      response_required=False, description=description or None)
+        return status
 
     def send_request_async(self, target_dispatch_name: str, request: Any,  # type: ignore[override]
                            description: str = "") -> Status:
@@ -149,18 +152,12 @@ class BusinessProcess(_PyprodHost, _IopProcess):
                          response_required: Any = 1, completion_key: Any = 0,
                          description: str = "") -> Status:
         """Queue ``request``; with ``response_required`` its response comes to ``OnResponse``."""
-        try:
-            self._runtime().send(
-                self, target_dispatch_name, request, sync=False,
-                response_required=bool(response_required),
-                completion_key=None if completion_key is None else str(completion_key),
-                description=description or None,
-            )
-        except NotRunning:
-            raise
-        except Exception as exc:
-            return _failed(exc)
-        return Status.OK()
+        status, _ = self._pyprod_send(
+            target_dispatch_name, request, sync=False, response_required=bool(response_required),
+            completion_key=None if completion_key is None else str(completion_key),
+            description=description or None,
+        )
+        return status
 
     def send_request_async(self, target_dispatch_name: str, request: Any,  # type: ignore[override]
                            response_required: Any = 1, completion_key: Any = 0,

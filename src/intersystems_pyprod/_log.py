@@ -45,14 +45,20 @@ def _component_of(frame: FrameType | None) -> Any:
     return component if component is not None and _running(component) else None
 
 
-def _write(level: str, message: Any) -> None:
-    caller = sys._getframe(2)
+def _write(level: str, message: Any, depth: int = 2) -> None:
+    # depth 2: the caller of the IRISLog method that called this function.
+    caller = sys._getframe(depth)
     method = caller.f_code.co_name
     component = _component_of(caller)
     if component is None:
         _fallback.log(_LEVELS[level], "%s", message)
         return
     component._iop_runtime.log(component, level, str(message), method)
+
+
+def warning_from_caller(message: Any) -> None:
+    """A Warning entry attributed to whoever called the function that calls this one."""
+    _write("warning", message, depth=3)
 
 
 class IRISLog:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import sys
 from functools import lru_cache
 
 PACKAGE_VARIABLE = "iris_package_name"
+_PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def snake_to_pascal(name: str) -> str:
@@ -57,10 +59,11 @@ def package_name(cls: type) -> str:
             value = _declared_in_source(os.path.abspath(path), os.path.getmtime(path))
     if value is None:
         return _module_file_stem(cls.__module__)
-    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
-        raise TypeError(f"{cls.__qualname__}: {PACKAGE_VARIABLE} must be a dotted name without "
-                        f"spaces, not {value!r}")
-    return value.strip(".")
+    if not isinstance(value, str) or not _PACKAGE.fullmatch(value):
+        raise TypeError(f"{cls.__qualname__}: {PACKAGE_VARIABLE} must be names joined by "
+                        f"periods (letters, digits, underscores), such as 'helloworld' or "
+                        f"'demo.orders', not {value!r}")
+    return value
 
 
 def full_name(cls: type) -> str:

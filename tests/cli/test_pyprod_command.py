@@ -172,6 +172,18 @@ def test_unknown_adapter(tmp_path: Path, pyprod: Any, run_iop: Any) -> None:
     assert bindings(run_iop) == {}  # nothing of the file was bound
 
 
+def test_bad_package_name(tmp_path: Path, pyprod: Any, run_iop: Any) -> None:
+    bad = write(tmp_path, "Dashed.py", """
+        iris_package_name = "hello-world"
+
+        class Note(JsonSerialize):
+            text: str
+        """)
+    assert_one_error_line(pyprod(bad), "Dashed.py failed while importing (line 6)",
+                          "iris_package_name must be names joined by periods", "'hello-world'")
+    assert bindings(run_iop) == {}
+
+
 def test_adapter_of_the_wrong_kind(tmp_path: Path, pyprod: Any, run_iop: Any) -> None:
     bad = write(tmp_path, "Crossed.py", """
         class Writer(OutboundAdapter):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from iop import Director
-from iop.engine.errors import EngineError, MessageTimeout
+from iop.engine.errors import EngineError, MessageTimeout, UnknownItem
 
 PRODUCTION = "Delivery.Production"
 
@@ -55,6 +55,13 @@ class Relay(BusinessProcess):
         return answer
 
 
+class Misrouted(BusinessProcess):
+    """Calls an item that the production does not have."""
+
+    def on_request(self, request):
+        return self.send_request_sync("NoSuchItem", request)
+
+
 class Upper(BusinessOperation):
     @handler(Ping)
     def shout(self, request):
@@ -91,6 +98,7 @@ SETTINGS = f'''
 prod = Production("{PRODUCTION}", testing_enabled=True)
 prod.service("Gateway", Gateway)
 prod.process("Relay", Relay)
+prod.process("Misrouted", Misrouted)
 prod.operation("Upper", Upper)
 prod.process("FanOut", FanOut)
 prod.operation("Worker", Worker).pool(2)
@@ -259,6 +267,24 @@ def test_error_in_an_operation_reaches_the_caller_through_a_process(
     assert outer.status == "error"
     answer = gateway.on_process_input(("Relay", module.Ping(10, "after"), 30))
     assert answer.text == "AFTER"
+
+
+def test_a_send_to_an_unknown_item_fails_at_once_and_queues_nothing(
+        running: Any, store: Any) -> None:
+    module, gateway = running
+    started = time.monotonic()
+    with pytest.raises(UnknownItem, match="NoSuchItem is not an item of production"):
+        gateway.on_process_input(("NoSuchItem", module.Ping(1), -1))
+    # From inside a process the handler fails, and its caller hears why.
+    with pytest.raises(EngineError, match="NoSuchItem is not an item of production"):
+        gateway.on_process_input(("Misrouted", module.Ping(2), -1))
+    assert time.monotonic() - started < 10, "an unknown target must fail, not wait"
+    assert store.query_headers(target="NoSuchItem", limit=0) == []
+    assert "NoSuchItem" not in store.queue_counts()
+    misrouted = store.query_headers(target="Misrouted", type="request", limit=1)[0]
+    assert misrouted.status == "error" and "NoSuchItem" in (misrouted.error or "")
+    answer = gateway.on_process_input(("Relay", module.Ping(3, "still"), 30))
+    assert answer.text == "STILL"
 
 
 def test_sync_timeout_raises_in_time_and_marks_the_request(

@@ -72,6 +72,8 @@ def test_helloworld_round_trip(tmp_path: Path, iop_home: Path, python_exe: str, 
     assert "[MyOperation] INFO: request message" in log
     assert "[MyService] INFO: response message" in log
     assert "ERROR" not in log and "WARNING" not in log, log
+    # The stop was clean: every job ended by itself, none had to be killed.
+    assert "Production HelloWorld stopped" in log and "did not stop" not in log, log
 
     # One session, read with the CLI: the round trip in order, every message completed.
     session = sessions[0]

@@ -157,3 +157,31 @@ def test_sending_needs_a_running_production() -> None:
 
     with pytest.raises(NotRunning):
         WithInit(None).SendRequestSync("Target", Ask("x"))
+
+
+def test_iop_hosts_route_pyprod_messages_by_annotation() -> None:
+    from iop import BusinessOperation as IopOperation
+
+    class Both(IopOperation):
+        def on_ask(self, request: Ask) -> Answer:
+            return Answer("asked")
+
+        def on_other(self, request: Other) -> None:
+            return None
+
+    table = build_dispatch_table(Both)
+    assert table.method_for(Ask("x")) == "on_ask" and table.method_for(Other(1)) == "on_other"
+
+
+def test_only_messages_travel() -> None:
+    class Chatty(BusinessOperation):
+        def OnMessage(self, request):
+            return Status.OK(), "done"
+
+    with pytest.raises(TypeError, match="response Chatty.OnMessage returned is a str; .*"
+                                        "must be persistable messages"):
+        Chatty().on_message(Ask("x"))
+    status, response = WithInit(None).SendRequestSync("Target", {"text": "x"})
+    assert not status and response is None
+    assert status.text.startswith("the request to Target is a dict; requests and responses")
+    assert not WithInit(None).SendRequestAsync("Target", "plain text")

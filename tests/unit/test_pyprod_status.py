@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from intersystems_pyprod import IRISLog, JsonSerialize, Status
+from intersystems_pyprod import IRISLog, JsonSerialize, Status, debug_host
 from intersystems_pyprod._status import as_status, split_result
 
 iris_package_name = "unitstatus"
@@ -61,3 +61,18 @@ def test_irislog_outside_a_production_goes_to_python_logging(
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("INFO", "hello"), ("WARNING", "careful"), ("DEBUG", "detail"),
         ("ERROR", "ERROR #5001: bad")]
+
+
+def test_debug_host_without_a_debugger_warns_and_carries_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with caplog.at_level(logging.WARNING, logger="intersystems_pyprod"):
+        assert debug_host("127.0.0.1", port) is None
+    [record] = caplog.records
+    # Without debugpy installed the warning says so; with it, that nothing listens there.
+    assert record.levelname == "WARNING" and record.getMessage().startswith("debug_host: ")
+    assert "carrying on" in record.getMessage()

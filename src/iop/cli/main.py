@@ -188,7 +188,7 @@ def _test(client: LocalClient, args: Any) -> int:
     text = result.get("body")
     try:
         print("body:")
-        print(json.dumps(json.loads(text), indent=4, ensure_ascii=False))
+        print(json.dumps(json.loads(text or ""), indent=4, ensure_ascii=False))
     except (TypeError, ValueError):
         print(text)
     if result.get("truncated"):

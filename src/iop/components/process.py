@@ -34,7 +34,9 @@ class BusinessProcess(_BusinessHost):
         """Send ``response`` back to whoever sent the original request."""
         self._runtime().reply(self, response)
 
-    def send_request_async(self, target: str, request: Any, response_required: bool = True,
+    # IoP's process signature puts response_required third, where other hosts take description.
+    def send_request_async(self, target: str, request: Any,  # type: ignore[override]
+                           response_required: bool = True,
                            completion_key: str | None = None,
                            description: str | None = None) -> None:
         """Queue ``request``; when a response is required it comes back to ``on_response``."""

@@ -37,6 +37,7 @@ class ItemConfig:
     host_settings: dict[str, str] = field(default_factory=dict)
     adapter_settings: dict[str, str] = field(default_factory=dict)
     code: str = ""  # fingerprint of the implementing source file, filled in by the supervisor
+    kind: str = ""  # service, process or operation, filled in by the supervisor
 
     def signature(self) -> str:
         """Changes when anything that needs a job restart changes (settings or code)."""

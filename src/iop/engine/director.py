@@ -74,7 +74,7 @@ class Director:
         item = parse_production(definition).item(target)
         if item is None:
             raise UnknownItem(f"item {target} is not in production {name}")
-        runtime = HostRuntime(self.store, target, f"director:{os.getpid()}")
+        runtime = HostRuntime(self.store, target, f"director:{os.getpid()}", name)
         host = make_host(self.store, item, runtime).host
         _one_session_per_input(host, runtime)
         return host

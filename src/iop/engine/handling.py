@@ -47,10 +47,11 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     for header_id, status, error in outcome.statuses:
         if not tx.set_status(header_id, status, error):
             abandoned.add(header_id)
-    for request, encoded, error in outcome.responses:
-        _respond(tx, request, encoded, error, late=request.id in abandoned)
+    # The handler's own calls precede its reply, in ids as in the trace (IRIS shows them so).
     for draft in outcome.sends:
         tx.insert_message(draft)
+    for request, encoded, error in outcome.responses:
+        _respond(tx, request, encoded, error, late=request.id in abandoned)
     if outcome.save_context is not None:
         tx.save_context(outcome.save_context)
     if outcome.delete_context is not None:

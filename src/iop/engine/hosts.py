@@ -38,9 +38,9 @@ def _apply(instance: Any, values: dict[str, str], what: str, runtime: HostRuntim
                         f"{type(instance).__name__}; set as text", "on_init")
 
 
-def check_item(store: Store, item: ItemConfig) -> type:
+def check_item(store: Store, item: ItemConfig) -> Any:
     """Resolve the item's class and check what can be checked before starting it."""
-    cls = registry.resolve(store, item.class_name)
+    cls: Any = registry.resolve(store, item.class_name)
     if kinds.kind_of(cls) not in kinds.HOST_KINDS:
         raise EngineError(f"item {item.name}: class {item.class_name} is not a business service, "
                           "process or operation")
@@ -67,7 +67,7 @@ def make_host(store: Store, item: ItemConfig, runtime: HostRuntime) -> LiveHost:
     adapter = None
     adapter_name = cls.get_adapter_type()
     if adapter_name:
-        acls = registry.resolve(store, adapter_name)
+        acls: Any = registry.resolve(store, adapter_name)
         adapter = acls.__new__(acls)
         adapter._iop_runtime = runtime
         adapter.business_host = host

@@ -35,14 +35,14 @@ class Job:
     """Claims, dispatches and completes messages for one item until told to stop."""
 
     def __init__(self, store: Store, item: ItemConfig, slot: int, job_id: str,
-                 supervisor_pid: int) -> None:
+                 supervisor_pid: int, production: str | None = None) -> None:
         self.store = store
         self.item = item
         self.slot = slot
         self.job_id = job_id
         self.stopping = False
         self.processed = 0
-        self.runtime = HostRuntime(store, item.name, job_id)
+        self.runtime = HostRuntime(store, item.name, job_id, production)
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid

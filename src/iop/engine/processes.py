@@ -60,7 +60,7 @@ def run_job(namespace: str, production: str, item_name: str, slot: str, job_id: 
     if item is None:
         print(f"item {item_name} not in production {production}", file=sys.stderr)
         return 2
-    return Job(store, item, int(slot), job_id, int(supervisor_pid)).run()
+    return Job(store, item, int(slot), job_id, int(supervisor_pid), production).run()
 
 
 def main(argv: list[str]) -> int:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iop.engine import registry
-from iop.engine.errors import MessageTimeout, RemoteError
+from iop.engine.config import parse_production
+from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Listener, Store
@@ -32,11 +33,13 @@ class HandlerScope:
 class HostRuntime:
     """Implements :class:`iop.components.runtime.HostRuntime` for one item in one process."""
 
-    def __init__(self, store: Store, item: str, job_id: str) -> None:
+    def __init__(self, store: Store, item: str, job_id: str, production: str | None = None) -> None:
         self.store = store
         self.item = item
         self.job_id = job_id
         registry.use_message_bindings(store)
+        self.production = production  # None: whichever production runs in the namespace
+        self._targets: frozenset[str] = frozenset()
         self._local = threading.local()
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
@@ -91,6 +94,8 @@ class HostRuntime:
              description: str | None = None) -> Any:
         if not isinstance(target, str) or not target:
             raise ValueError(f"{self.item}: send target must be an item name, got {target!r}")
+        if target not in self._targets:
+            self._check_target(target)
         class_name, text = codec.encode(request)
         draft = r.MessageDraft(
             source=self.item, target=target, body_class=class_name, body_text=text,
@@ -111,6 +116,19 @@ class HostRuntime:
         header_id = self.store.send([draft], self.take_logs())[0]
         self._note_session(header_id)
         return None
+
+    def _check_target(self, target: str) -> None:
+        """Refuse a target the production does not contain, as IRIS does, instead of queueing
+        a message nobody will ever take. Item names are re-read when one is not known yet, so
+        items added by an update are found."""
+        name = self.production or self.store.get_runtime().production
+        definition = self.store.get_production(name) if name else None
+        if definition is None:
+            return  # nothing to check against; the message waits in the target's queue
+        self._targets = frozenset(item.name for item in parse_production(definition).items)
+        if target not in self._targets:
+            raise UnknownItem(f"{target} is not an item of production {name} "
+                              f"(sent by {self.item})")
 
     def _listener(self) -> Listener:
         listener = getattr(self._local, "listener", None)

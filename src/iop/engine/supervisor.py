@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from iop.components import kinds
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
 from iop.engine.hosts import check_item
@@ -27,6 +28,7 @@ from iop.store.base import Store
 STALE_SECONDS = 10.0
 TICK = 0.1
 MAX_BACKOFF = 10.0
+_SHUTDOWN_WAVES = ((kinds.SERVICE,), (kinds.PROCESS,), (kinds.OPERATION, ""))
 
 
 def code_fingerprint(cls: type) -> str:
@@ -94,7 +96,9 @@ class Supervisor:
         config = parse_production(definition)
         for item in config.items:
             if item.enabled:
-                item.code = code_fingerprint(check_item(self.store, item))
+                cls = check_item(self.store, item)
+                item.code = code_fingerprint(cls)
+                item.kind = kinds.kind_of(cls) or ""
         return config
 
     # ------------------------------------------------------------ lifecycle
@@ -265,7 +269,12 @@ class Supervisor:
             timeout = 5.0
         else:
             timeout = min(self._timeout("ShutdownTimeout", 120), 25.0)
-        self._terminate(self.slots, timeout)
+        # As IRIS does: services first (no new work comes in), then processes, then
+        # operations, so a sync call in flight still finds its target alive and completes.
+        deadline = time.monotonic() + timeout
+        for wave in _SHUTDOWN_WAVES:
+            group = [s for s in self.slots if s.item.kind in wave]
+            self._terminate(group, max(0.5, deadline - time.monotonic()))
         self.slots = []
         self.store.mark_production(self.production, stopped=True)
         self._log("info", f"Production {self.production} stopped")

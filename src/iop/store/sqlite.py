@@ -577,10 +577,10 @@ class SQLiteStore:
         row = self.conn.execute(
             "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
             "WHERE class_name = ?", (class_name,)).fetchone()
-        return r.Binding(*row[:5], bool(row[5])) if row else None
+        return _binding(row) if row else None
 
     def list_bindings(self) -> list[r.Binding]:
-        return [r.Binding(*row[:5], bool(row[5])) for row in self.conn.execute(
+        return [_binding(row) for row in self.conn.execute(
             "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
             "ORDER BY class_name")]
 
@@ -652,3 +652,7 @@ class SQLiteStore:
         return [r.JobRecord(*row) for row in self.conn.execute(
             "SELECT id, item, slot, pid, host, state, started, heartbeat, processed FROM jobs "
             "ORDER BY item, slot")]
+
+
+def _binding(row: Any) -> r.Binding:
+    return r.Binding(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
