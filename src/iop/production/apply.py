@@ -117,14 +117,16 @@ def select_operations(plan: ProductionChangePlan, allow_destructive: bool
 
 def _settings(owner: dict[str, Any]) -> list[dict[str, Any]]:
     value = owner.get("Setting")
-    listed = [] if value is None else [value] if isinstance(value, Mapping) else list(value)
+    listed: list[dict[str, Any]] = [] if value is None else \
+        [value] if isinstance(value, dict) else list(value)
     owner["Setting"] = listed
     return listed
 
 
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
     value = body.get("Item")
-    listed = [] if value is None else [value] if isinstance(value, Mapping) else list(value)
+    listed: list[dict[str, Any]] = [] if value is None else \
+        [value] if isinstance(value, dict) else list(value)
     body["Item"] = listed
     return listed
 

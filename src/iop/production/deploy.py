@@ -90,8 +90,8 @@ def _class_names(operations: list[PlanOperation]) -> set[str]:
     for op in operations:
         if op.op == "create_production":
             items = op.after["Production"].get("Item") or []
-            names.update(i.get("@ClassName") for i in ([items] if isinstance(items, dict)
-                                                      else items))
+            names.update(str(i.get("@ClassName") or "")
+                         for i in ([items] if isinstance(items, dict) else items))
         elif op.op == "add_item":
             names.add(op.after.get("@ClassName"))
         elif op.op == "replace_item_class":

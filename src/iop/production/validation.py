@@ -112,8 +112,10 @@ def _is_int(text: str) -> bool:
 
 
 def _check_settings(ref: ComponentRef, issue: Callable[[str, str | None, str], None]) -> None:
-    pairs = ((ref.component_class, ref.host_settings, "host", set(ref.route_ports())),
-             (ref.adapter_class, ref.adapter_settings, "adapter", set()))
+    pairs: tuple[tuple[type | None, dict[str, str], str, set[str]], ...] = (
+        (ref.component_class, ref.host_settings, "host", set(ref.route_ports())),
+        (ref.adapter_class, ref.adapter_settings, "adapter", set()),
+    )
     for cls, values, what, ports in pairs:
         if cls is None:
             continue
