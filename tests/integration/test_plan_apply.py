@@ -60,8 +60,18 @@ class Echo(BusinessOperation):
         return Note(Text=f"{self.Prefix}:{request.Text}")
 
 
+class AuditOutbound(OutboundAdapter):
+    def record(self, request):
+        self.business_host.log_info(f"audited {request.text}")
+
+
 class Audit(BusinessOperation):
+    @classmethod
+    def get_adapter_type(cls):
+        return "Python.AuditOutbound"  # bound by migration through adapter_class
+
     def on_message(self, request):
+        self.adapter.record(request)
         return None
 '''
 
@@ -72,7 +82,7 @@ prod = Production("{MAIN}", testing_enabled=True)
 front = prod.service("Front", Front)
 router = prod.process("Router", Router)
 echo = prod.operation("Echo", Echo).host_setting("Prefix", {prefix!r})
-prod.operation("Audit", Audit)
+prod.operation("Audit", Audit, adapter_class=AuditOutbound)
 prod.connect(front.Output, router)
 prod.connect(router.Next, echo)
 other = Production("{OTHER}", testing_enabled=True)
@@ -149,9 +159,12 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
     assert {i["item"] for i in queues["items"]} == {"Front", "Router", "Echo", "Audit"}
     assert prod.queue_info()["production"] == MAIN
 
-    # The async call to Audit has no source setting: a runtime-only route.
-    wait_for(lambda: store.query_headers(target="Audit", type="request", limit=1),
-             what="Router's call to Audit")
+    # The async call to Audit has no source setting: a runtime-only route. Audit's adapter is
+    # the Python class its host declares, bound by the migration through adapter_class.
+    wait_for(lambda: any(e.item == "Audit" and e.text.startswith("audited ")
+                         for e in store.log_since(0)), what="Audit's adapter at work")
+    assert store.get_binding("Python.AuditOutbound").classname == "AuditOutbound"
+    assert prod.inspect_component("Audit")["adapter_class_name"] == "Python.AuditOutbound"
     seen = Production.from_iris(MAIN)
     edges = {(e.source, e.port, e.target): (e.origin, e.interaction)
              for e in seen.graph().graph_edges}

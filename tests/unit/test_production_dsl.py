@@ -866,3 +866,48 @@ def test_none_unsets_a_setting():
     assert item.other_settings == (("Custom", "D", "d"), ("Custom", "E", "5"))
     with pytest.raises(ProductionError, match="other_settings entries"):
         OperationItem("X", "Demo.Op", other_settings=("Custom",))
+
+
+class DeclaringService:
+    """A host that names its Python adapter, IoP style."""
+
+    _iop_kind = "service"
+
+    @classmethod
+    def get_adapter_type(cls):
+        return "Python.FileInboundAdapter"
+
+
+class PlainOperation:
+    _iop_kind = "operation"
+
+
+def test_adapter_class_is_bound_under_the_name_the_host_declares():
+    import warnings
+
+    prod = Production("P")
+    file = prod.service("FileInput", DeclaringService, adapter_class=FileInboundAdapter)
+    assert file.component_class is DeclaringService  # the host, not the adapter
+    assert file.adapter_class is FileInboundAdapter
+    assert file.adapter_class_name == "Python.FileInboundAdapter"
+    assert prod.python_classes()["Python.FileInboundAdapter"] is FileInboundAdapter
+    assert prod.service("Other", DeclaringService).adapter_class_name == \
+        "Python.FileInboundAdapter"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert prod.validate() == []
+
+    # A host declaring a built-in adapter, or none, keeps running without the Python one.
+    odd = Production("Q")
+    odd.service("FileInput", FileService, adapter_class=FileInboundAdapter)
+    odd.operation("Out", PlainOperation, adapter_class=FileInboundAdapter)
+    assert odd.item("FileInput").adapter_class_name == f"Python.{MODULE}.FileInboundAdapter"
+    with pytest.warns(UserWarning):
+        texts = sorted(str(issue) for issue in odd.validate())
+    assert texts == [
+        "item FileInput: adapter_class FileInboundAdapter is not the adapter FileService "
+        "declares; the engine uses Ens.InboundAdapter",
+        "item Out: adapter_class FileInboundAdapter is given but "
+        "PlainOperation.get_adapter_type() declares no adapter; the engine runs the host "
+        "without it",
+    ]

@@ -26,6 +26,8 @@ ALERT_MANAGER = "AlertNotificationManager"
 ALERT_OPERATION = "AlertNotificationOperation"
 ALERT_RECIPIENTS = "AlertNotificationRecipients"
 ALERT_ACTION_WINDOW = "AlertActionWindow"
+# Class names IRIS (and the engine's built-ins) own; a Python class is never bound over them.
+BUILTIN_PREFIXES = ("Ens.", "EnsLib.")
 PRODUCTION_SETTING_NAMES = (
     SHUTDOWN_TIMEOUT, UPDATE_TIMEOUT, ALERT_MANAGER, ALERT_OPERATION, ALERT_RECIPIENTS,
     ALERT_ACTION_WINDOW,
@@ -386,15 +388,25 @@ def _item_kind(name: str, component_class: type | None, requested: str | None) -
     return requested or actual or "component"
 
 
+def declared_adapter(component_class: type | None) -> str | None:
+    """The adapter class name a host class declares with ``get_adapter_type()``."""
+    get_type = getattr(component_class, "get_adapter_type", None)
+    adapter = get_type() if callable(get_type) else None
+    return adapter if isinstance(adapter, str) and adapter else None
+
+
 def _set_adapter(ref: ComponentRef, adapter_class: type | str | None) -> None:
+    declared = declared_adapter(ref.component_class)
     if isinstance(adapter_class, type):
         ref.adapter_class = adapter_class
-        ref.adapter_class_name = kinds.python_class_name(adapter_class)
+        # The engine looks the adapter up by the name the host declares, so the Python
+        # adapter is bound under that name (never over a built-in one).
+        builtin = declared is not None and declared.startswith(BUILTIN_PREFIXES)
+        ref.adapter_class_name = declared if declared and not builtin \
+            else kinds.python_class_name(adapter_class)
     elif isinstance(adapter_class, str):
         ref.adapter_class_name = adapter_class
     elif adapter_class is not None:
         raise TypeError(f"item {ref.name}: adapter_class must be a class or a class name")
     else:
-        get_type = getattr(ref.component_class, "get_adapter_type", None)
-        adapter = get_type() if callable(get_type) else None
-        ref.adapter_class_name = adapter if isinstance(adapter, str) else None
+        ref.adapter_class_name = declared

@@ -99,8 +99,24 @@ def check_production(production: Production) -> list[ValidationIssue]:
     for ref in production:
         for key in ref._extra:
             issue(WARNING, ref.name, f"unknown item field {key}")
+        _check_adapter(ref, issue)
         _check_settings(ref, issue)
     return sorted(issues, key=lambda i: i.level != ERROR)
+
+
+def _check_adapter(ref: ComponentRef, issue: Callable[[str, str | None, str], None]) -> None:
+    from iop.production.production import declared_adapter
+
+    declared = declared_adapter(ref.component_class)
+    if ref.adapter_class is None or ref.component_class is None:
+        return
+    if declared is None:
+        issue(WARNING, ref.name, f"adapter_class {ref.adapter_class.__qualname__} is given but "
+              f"{ref.component_class.__qualname__}.get_adapter_type() declares no adapter; the "
+              "engine runs the host without it")
+    elif declared != ref.adapter_class_name:
+        issue(WARNING, ref.name, f"adapter_class {ref.adapter_class.__qualname__} is not the "
+              f"adapter {ref.component_class.__qualname__} declares; the engine uses {declared}")
 
 
 def _is_int(text: str) -> bool:
