@@ -12,6 +12,7 @@ from iop.production.declarative import add_declared_items
 from iop.production.errors import ProductionError, UnknownComponent
 from iop.production.export_shape import production_from_dict, production_to_dict
 from iop.production.graph import ProductionGraph, RouteEdge, production_routes
+from iop.production.item_classes import item_kind, set_adapter
 from iop.production.items import ComponentItem
 from iop.production.ports import Port
 from iop.production.runtime import RuntimeMixin
@@ -26,8 +27,6 @@ ALERT_MANAGER = "AlertNotificationManager"
 ALERT_OPERATION = "AlertNotificationOperation"
 ALERT_RECIPIENTS = "AlertNotificationRecipients"
 ALERT_ACTION_WINDOW = "AlertActionWindow"
-# Class names IRIS (and the engine's built-ins) own; a Python class is never bound over them.
-BUILTIN_PREFIXES = ("Ens.", "EnsLib.")
 PRODUCTION_SETTING_NAMES = (
     SHUTDOWN_TIMEOUT, UPDATE_TIMEOUT, ALERT_MANAGER, ALERT_OPERATION, ALERT_RECIPIENTS,
     ALERT_ACTION_WINDOW,
@@ -194,7 +193,7 @@ class Production(RuntimeMixin, WorkflowMixin):
             name,
             class_name or (kinds.python_class_name(component_class) if component_class else name),
             component_class=component_class,
-            kind=_item_kind(name, component_class, kind),
+            kind=item_kind(name, component_class, kind),
             pool_size=pool_size,
             enabled=enabled,
             foreground=foreground,
@@ -204,7 +203,7 @@ class Production(RuntimeMixin, WorkflowMixin):
             schedule=schedule,
             production=self,
         )
-        _set_adapter(ref, adapter_class)
+        set_adapter(ref, adapter_class)
         ref.pool(pool_size)
         ref.host_settings_update(settings or {}).host_settings_update(host_settings or {})
         ref.adapter_settings_update(adapter_settings or {})
@@ -374,39 +373,3 @@ class Production(RuntimeMixin, WorkflowMixin):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, items={list(self._items)!r})"
-
-
-def _item_kind(name: str, component_class: type | None, requested: str | None) -> str:
-    """The item's kind: the requested one, checked against what the class says it is."""
-    actual = kinds.kind_of(component_class)
-    label = getattr(component_class, "__qualname__", "?")
-    if actual in (kinds.INBOUND_ADAPTER, kinds.OUTBOUND_ADAPTER):
-        raise ProductionError(f"item {name}: {label} is an adapter, not a business host")
-    requested = None if requested == "component" else requested
-    if requested and actual and requested != actual:
-        raise ProductionError(f"item {name}: {label} is a {actual}, not a {requested}")
-    return requested or actual or "component"
-
-
-def declared_adapter(component_class: type | None) -> str | None:
-    """The adapter class name a host class declares with ``get_adapter_type()``."""
-    get_type = getattr(component_class, "get_adapter_type", None)
-    adapter = get_type() if callable(get_type) else None
-    return adapter if isinstance(adapter, str) and adapter else None
-
-
-def _set_adapter(ref: ComponentRef, adapter_class: type | str | None) -> None:
-    declared = declared_adapter(ref.component_class)
-    if isinstance(adapter_class, type):
-        ref.adapter_class = adapter_class
-        # The engine looks the adapter up by the name the host declares, so the Python
-        # adapter is bound under that name (never over a built-in one).
-        builtin = declared is not None and declared.startswith(BUILTIN_PREFIXES)
-        ref.adapter_class_name = declared if declared and not builtin \
-            else kinds.python_class_name(adapter_class)
-    elif isinstance(adapter_class, str):
-        ref.adapter_class_name = adapter_class
-    elif adapter_class is not None:
-        raise TypeError(f"item {ref.name}: adapter_class must be a class or a class name")
-    else:
-        ref.adapter_class_name = declared

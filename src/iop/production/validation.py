@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from iop.components.settings import coerce_setting_value, describe_settings, missing_required
 from iop.production.errors import ProductionError
+from iop.production.item_classes import declared_adapter
 from iop.production.ports import ROUTE_SETTING_NAMES
 
 if TYPE_CHECKING:
@@ -105,8 +106,6 @@ def check_production(production: Production) -> list[ValidationIssue]:
 
 
 def _check_adapter(ref: ComponentRef, issue: Callable[[str, str | None, str], None]) -> None:
-    from iop.production.production import declared_adapter
-
     declared = declared_adapter(ref.component_class)
     if ref.adapter_class is None or ref.component_class is None:
         return
