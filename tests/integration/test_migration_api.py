@@ -181,3 +181,32 @@ def test_in_namespace_and_with_director_choose_where_calls_go(store: Any) -> Non
     [change] = through.diff().changes  # compared with what OTHERNS holds
     assert (change.action, change.item, change.name) == ("remove", "Out", "FilePath")
     assert [op.risk for op in through.plan().operations] == ["blocked"]
+
+
+def test_apply_refuses_stale_or_foreign_plans_and_backups(store: Any, tmp_path: Path) -> None:
+    from iop.production import PlanError
+
+    prod = Production("Demo.Stale")
+    prod.operation("Out", "EnsLib.File.PassthroughOperation")
+    prod.sync()
+    deployed = store.get_production("Demo.Stale")
+    prod.item("Out").pool(2)
+    plan = prod.plan()
+    backups = tmp_path / "backups"
+
+    prod.item("Out").pool(3)  # the Python definition moved on after the review
+    with pytest.raises(PlanError, match="Python definition of Demo.Stale changed since the plan"):
+        prod.apply(plan, backup_dir=backups)
+    with pytest.raises(PlanError, match="the plan is for production Demo.Stale, not Demo.Other"):
+        Production("Demo.Other").apply(plan, backup_dir=backups)
+    assert store.get_production("Demo.Stale") == deployed and not backups.exists()
+
+    prod.item("Out").pool(2)
+    result = prod.apply(plan, backup_dir=backups)
+    assert [op.name for op in result.applied] == ["@PoolSize"]
+    with pytest.raises(PlanError, match="changed since the plan was made"):
+        prod.apply(plan, backup_dir=backups)  # applied once: the deployed fingerprint moved
+    with pytest.raises(PlanError, match="is from namespace USER, not OTHERNS"):
+        Production.rollback_backup(result.backup, allow_destructive=True, namespace="OTHERNS")
+    assert Production.rollback_backup(result.backup, allow_destructive=True)["restored"] is True
+    assert store.get_production("Demo.Stale") == deployed
