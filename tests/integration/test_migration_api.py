@@ -199,6 +199,8 @@ def test_apply_refuses_stale_or_foreign_plans_and_backups(store: Any, tmp_path: 
         prod.apply(plan, backup_dir=backups)
     with pytest.raises(PlanError, match="the plan is for production Demo.Stale, not Demo.Other"):
         Production("Demo.Other").apply(plan, backup_dir=backups)
+    with pytest.raises(PlanError, match="made in namespace USER, not OTHERNS"):
+        Production("Demo.Stale").in_namespace("OTHERNS").apply(plan, backup_dir=backups)
     assert store.get_production("Demo.Stale") == deployed and not backups.exists()
 
     prod.item("Out").pool(2)

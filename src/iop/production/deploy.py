@@ -55,6 +55,9 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply the plan's selected operations; refuses when the deployed production (or the
     Python definition, if given) changed since the plan was made."""
+    if plan.namespace and plan.namespace != store.namespace:
+        raise PlanError(f"the plan for {plan.production} was made in namespace {plan.namespace}, "
+                        f"not {store.namespace}")
     current = store.get_production(plan.production)
     if fingerprint(current) != plan.base_fingerprint:
         raise PlanError(
