@@ -1,17 +1,20 @@
-"""`iop` entry point: parse flags, run one command through a Client, print JSON or one error line."""
+"""`iop` entry point: parse flags, run one command through a Client, print JSON or one error line.
+
+Every command goes through the ``Client`` interface, so it works the same in local mode (on
+this host's store) and in remote mode (against a server's /api/iop; see ``cli.mode``).
+"""
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
-import time
 from typing import Any
 
-from iop.cli import production_commands
+from iop.cli import production_commands, server_commands
+from iop.cli.follow import follow_log, start_foreground
+from iop.cli.mode import ModeError, select_client
 from iop.cli.parser import build_parser
-from iop.client.local import LocalClient
+from iop.client.base import Client
 from iop.engine.director import format_log_line
 from iop.engine.errors import EngineError
 from iop.messages.codec import MessageError
@@ -25,6 +28,10 @@ class CliError(Exception):
     """A user mistake on the command line."""
 
 
+_USER_ERRORS = (EngineError, StoreError, MessageError, CliError, ProductionError, ModeError,
+                server_commands.PasswordError)
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=4, ensure_ascii=False))
 
@@ -34,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(parser, args)
-    except (EngineError, StoreError, MessageError, CliError, ProductionError) as exc:
+    except _USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -43,22 +50,36 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def _help(parser: Any, client: Client) -> int:
+    parser.print_help()
+    print()
+    print(client.describe())
+    if client.mode == "remote":
+        print(f"Namespace: {client.namespace}")
+    try:
+        default = client.get_default()
+    except EngineError as exc:  # the help screen still shows when the server cannot answer
+        print(f"warning: cannot read the default production: {exc}", file=sys.stderr)
+        default = ""
+    print(f"default production: {default or 'Not defined'}")
+    return 0
+
+
 def run(parser: Any, args: Any) -> int:
     if args.version:
         from iop import __version__
 
         print(__version__)
         return 0
-    client = LocalClient(args.namespace)
+    handled = server_commands.run(args)
+    if handled is not None:
+        return handled
+    client = select_client(args)
     if args.help:
-        parser.print_help()
-        print()
-        print(client.describe())
-        print(f"default production: {client.get_default() or 'Not defined'}")
-        return 0
+        return _help(parser, client)
     if args.init is not None:
-        version = client.store.initialize()
-        print(f"namespace {client.namespace} ready (schema version {version}) at {client.store.location}")
+        for line in client.initialize():
+            print(line)
         return 0
     if args.migrate:
         for line in client.migrate(args.migrate, dry_run=args.dry_run or args.explain,
@@ -84,7 +105,7 @@ def run(parser: Any, args: Any) -> int:
             client.start(name)
             print(f"Production {name} started")
             return 0
-        return _start_foreground(client, name)
+        return start_foreground(client, name)
     if args.stop:
         client.stop()
         print(f"Production {client.get_default() or ''} stopped".replace("  ", " "))
@@ -118,26 +139,18 @@ def run(parser: Any, args: Any) -> int:
     if args.log is not None:
         return _log(client, args.log)
     if args.bindings:
-        from iop.migration.bindings import list_bindings
-
-        _print_json(list_bindings(unused_only=args.unused, store=client.store))
+        _print_json(client.bindings(unused=args.unused))
         return 0
     if args.unbind:
-        from iop.migration.bindings import unregister_component
-
-        unregister_component(args.unbind, store=client.store)
+        client.unbind(args.unbind)
         print(f"Removed binding {args.unbind}.")
         return 0
     if args.test is not None:
         return _test(client, args)
-    parser.print_help()
-    print()
-    print(client.describe())
-    print(f"default production: {client.get_default() or 'Not defined'}")
-    return 0
+    return _help(parser, client)
 
 
-def _messages(client: LocalClient, args: Any) -> int:
+def _messages(client: Client, args: Any) -> int:
     if args.count:
         _print_json(client.message_counts())
         return 0
@@ -147,7 +160,7 @@ def _messages(client: LocalClient, args: Any) -> int:
     return 0
 
 
-def _log(client: LocalClient, value: str) -> int:
+def _log(client: Client, value: str) -> int:
     production = client.status().get("production", "")
     if value:
         try:
@@ -157,21 +170,10 @@ def _log(client: LocalClient, value: str) -> int:
         for entry in reversed(client.log(top=top)):
             print(format_log_line(entry, production))
         return 0
-    last = 0
-    for entry in reversed(client.log(top=10)):
-        print(format_log_line(entry, production), flush=True)
-        last = max(last, entry["id"])
-    try:
-        while True:
-            for entry in client.log(since_id=last):
-                print(format_log_line(entry, production), flush=True)
-                last = max(last, entry["id"])
-            time.sleep(0.25)
-    except KeyboardInterrupt:
-        return 0
+    return follow_log(client, production)
 
 
-def _test(client: LocalClient, args: Any) -> int:
+def _test(client: Client, args: Any) -> int:
     body = args.body
     if body and body.startswith("@"):
         path = body[1:]
@@ -194,53 +196,6 @@ def _test(client: LocalClient, args: Any) -> int:
     if result.get("truncated"):
         print("(response body was truncated)")
     return 0
-
-
-def _start_foreground(client: LocalClient, name: str) -> int:
-    """Run the supervisor in this process, streaming the event log until Ctrl+C."""
-    from iop.engine import control
-    from iop.engine.supervisor import Supervisor
-
-    control.ensure_startable(client.store, name)
-    supervisor = Supervisor(client.store, name)
-    signal.signal(signal.SIGINT, supervisor.request_stop)
-    signal.signal(signal.SIGTERM, supervisor.request_stop)
-    top = client.store.log_top(1)
-    tail = _Tail(client, top[0].id if top else 0)
-    tail.production = name
-    tail.start()
-    try:
-        supervisor.start()
-        supervisor.run()
-    finally:
-        tail.finish()
-    return 0
-
-
-class _Tail(threading.Thread):
-    """Prints event log entries as they are written."""
-
-    def __init__(self, client: LocalClient, last: int) -> None:
-        super().__init__(daemon=True)
-        self.client = client
-        self.last = last
-        self.production = ""
-        self._done = threading.Event()
-
-    def run(self) -> None:
-        store = self.client.store
-        while True:
-            finished = self._done.is_set()
-            for entry in store.log_since(self.last):
-                self.last = entry.id
-                print(format_log_line(entry.to_dict(), self.production), flush=True)
-            if finished:
-                return
-            self._done.wait(0.2)
-
-    def finish(self) -> None:
-        self._done.set()
-        self.join(5)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-t", "--test", nargs="?", const="", default=None, metavar="TEST",
                    help="send a test message to an item")
     p.add_argument("-n", "--namespace", help="namespace to operate in (default USER)")
+    p.add_argument("-R", "--remote-settings", metavar="FILE",
+                   help="path to a settings.py containing REMOTE_SETTINGS (overrides the "
+                        "IOP_SETTINGS env var)")
+    p.add_argument("--force-local", action="store_true",
+                   help="ignore IOP_URL, -R, IOP_SETTINGS and REMOTE_SETTINGS: work on the "
+                        "local store")
     p.add_argument("--messages", action="store_true", help="list message headers as JSON")
 
     start = p.add_argument_group("start arguments")
@@ -82,4 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     messages.add_argument("--source", help="only messages from this item")
     messages.add_argument("--limit", type=int, default=100, help="at most this many (newest first)")
     messages.add_argument("--count", action="store_true", help="print counts by status instead")
+    serve = p.add_argument_group("server arguments")
+    serve.add_argument("--serve", action="store_true",
+                       help="serve the remote API (/api/iop) over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="with --serve: address to listen on")
+    serve.add_argument("--port", type=int, default=52773, help="with --serve: port to listen on")
+    serve.add_argument("--max-body-mb", type=float, default=32.0, metavar="MB",
+                       help="with --serve: largest request body accepted (default 32 MB)")
+    users = p.add_argument_group("server users")
+    users.add_argument("--user-add", metavar="NAME",
+                       help="add a user of the server (prompts for the password)")
+    users.add_argument("--user-password", metavar="NAME",
+                       help="change a user's password (prompts for it)")
+    users.add_argument("--user-remove", metavar="NAME", help="remove a user of the server")
+    users.add_argument("--user-list", action="store_true", help="list the server's users")
+    users.add_argument("--user-namespace", action="append", metavar="NS",
+                       help="with --user-add/--user-password: a namespace the user may use "
+                            "(repeat for several; default all)")
+    users.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of standard input")
     return p

@@ -95,7 +95,9 @@ def reconstruct(client: Any, name: str) -> Production:
         from iop.production.runtime import from_store
 
         return from_store(store, name)
-    return Production.from_dict(client.export(name))
+    from iop.client.remote_production import from_remote
+
+    return from_remote(client, name)
 
 
 def _export(client: Any, args: Any) -> int:

@@ -68,20 +68,20 @@ class LocalClient:
         control.start_detached(self.store, name)
         return {"status": "started", "production": name}
 
-    def stop(self) -> dict[str, str]:
-        control.stop(self.store)
+    def stop(self, timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
+        control.stop(self.store, timeout)
         return {"status": "stopped"}
 
     def kill(self) -> dict[str, str]:
         control.kill(self.store)
         return {"status": "killed"}
 
-    def restart(self) -> dict[str, str]:
-        control.restart(self.store, self.get_default())
+    def restart(self, stop_timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
+        control.restart(self.store, self.get_default(), stop_timeout)
         return {"status": "restarted"}
 
-    def update(self) -> dict[str, str]:
-        control.update(self.store)
+    def update(self, timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
+        control.update(self.store, timeout)
         return {"status": "updated"}
 
     def export(self, production: str | None = None) -> dict[str, Any]:
@@ -106,6 +106,41 @@ class LocalClient:
         } for item in config.items]
         return {"production": name, "items": items, "warnings": []}
 
+    def connections(self, production: str | None = None) -> dict[str, Any]:
+        """Each item's kind and the items it can send to (from its target settings)."""
+        from iop.engine.introspect import item_settings
+
+        name = production or self.get_default() or ""
+        definition = self.store.get_production(name) if name else None
+        if definition is None:
+            return {"production": name, "items": [],
+                    "warnings": [f"production {name or '(none)'} cannot be loaded"]}
+        registry.add_classpaths(self.store.list_classpaths())
+        config = parse_production(definition)
+        names = {item.name for item in config.items}
+        items = []
+        for item in config.items:
+            info = item_settings(self.store, item)
+            targets: set[str] = set()
+            for row in info["host"]:
+                value = row.get("value") if row.get("value") is not None else row.get("default")
+                is_target = row.get("is_target") or row["name"] in ("TargetConfigNames",
+                                                                   "TargetConfigName")
+                if is_target and isinstance(value, str):
+                    targets.update(t.strip() for t in value.split(",") if t.strip() in names)
+            entry: dict[str, Any] = {"item": item.name, "class_name": item.class_name,
+                                     "kind": info["kind"] or "component",
+                                     "connections": sorted(targets),
+                                     "warnings": [info["error"]] if info["error"] else []}
+            if info["adapter_class_name"]:
+                entry["adapter_class_name"] = info["adapter_class_name"]
+            binding = self.store.get_binding(item.class_name)
+            if binding is not None:
+                entry.update(iop=True, module=binding.module, classname=binding.classname,
+                             classpaths=binding.classpath)
+            items.append(entry)
+        return {"production": name, "items": items, "warnings": []}
+
     def component(self, action: str, item: str) -> None:
         """Enable (start), disable (stop) or restart one item; the change persists."""
         production, status = control.current_status(self.store)
@@ -126,6 +161,23 @@ class LocalClient:
             if status == "running" and name == production:
                 control.update(self.store)
 
+    # ------------------------------------------------------------ bindings, namespace
+    def bindings(self, unused: bool = False) -> list[dict[str, Any]]:
+        from iop.migration.bindings import list_bindings
+
+        return list_bindings(unused_only=unused, store=self.store)
+
+    def unbind(self, class_name: str) -> None:
+        from iop.migration.bindings import unregister_component
+
+        unregister_component(class_name, store=self.store)
+
+    def initialize(self) -> list[str]:
+        """Create or upgrade the namespace's store; the lines to print."""
+        version = self.store.initialize()
+        return [f"namespace {self.namespace} ready (schema version {version}) at "
+                f"{self.store.location}"]
+
     # ------------------------------------------------------------ event log
     def log(self, top: int | None = None, since_id: int | None = None) -> list[dict[str, Any]]:
         if since_id is not None:
@@ -135,6 +187,10 @@ class LocalClient:
     # ------------------------------------------------------------ testing
     def test(self, target: str, classname: str | None = None, body: Any = None,
              restart: bool = False, timeout: float = 25.0) -> dict[str, Any]:
+        """Send one message to ``target`` and wait for its answer. ``restart`` first makes
+        the running production pick up changed code or settings (iop -u), so a test after a
+        re-migration runs the new code."""
+        started = time.monotonic()
         production, status = control.current_status(self.store)
         if status != "running":
             raise NotRunning(f"no production is running in namespace {self.namespace}; "
@@ -145,6 +201,9 @@ class LocalClient:
         registry.add_classpaths(self.store.list_classpaths())
         registry.use_message_bindings(self.store)
         request = build_message(classname, body)
+        if restart:
+            control.update(self.store, timeout / 2)
+        timeout = max(1.0, timeout - (time.monotonic() - started))
         runtime = HostRuntime(self.store, TESTING_SOURCE, f"test:{time.time():.0f}")
         response = runtime.send(None, target, request, sync=True, timeout=timeout)
         if response is None:
@@ -154,10 +213,10 @@ class LocalClient:
         return {"classname": class_name, "body": text[:TEST_BODY_LIMIT], "truncated": truncated}
 
     # ------------------------------------------------------------ migration
-    def migrate(self, path: str, **options: Any) -> list[str]:
+    def migrate(self, path: str, dry_run: bool = False, strict: bool = False) -> list[str]:
         from iop.migration.loader import migrate_file
 
-        return migrate_file(self.store, path, **options)
+        return migrate_file(self.store, path, dry_run=dry_run, strict=strict)
 
     # ------------------------------------------------------------ messages
     def messages(self, **filters: Any) -> list[dict[str, Any]]:

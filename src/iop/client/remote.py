@@ -1,9 +1,12 @@
-"""RemoteClient: every operation sent to a server's /api/iop (shared/spec/remote-api.md)."""
+"""RemoteClient: every operation sent to a server's /api/iop (shared/spec/remote-api.md).
+
+It speaks the same wire contract as IoP's own remote client, so it drives our server and an
+IRIS with IoP alike.
+"""
 
 from __future__ import annotations
 
 import ast
-import os
 from typing import Any
 
 import httpx
@@ -11,6 +14,7 @@ import httpx
 from iop.engine.errors import EngineError
 
 TIMEOUT_SECONDS = 30.0
+INIT_TIMEOUT_SECONDS = 120.0
 
 
 class RemoteError(EngineError):
@@ -18,34 +22,37 @@ class RemoteError(EngineError):
 
 
 def read_remote_settings(path: str) -> dict[str, Any] | None:
-    """The literal ``REMOTE_SETTINGS = {...}`` of a Python file, read without running it."""
+    """The literal ``REMOTE_SETTINGS = {...}`` of a Python file (with a ``url``), read
+    without running the file; None when it has none."""
     try:
         with open(path, encoding="utf-8") as fh:
             tree = ast.parse(fh.read(), filename=path)
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "REMOTE_SETTINGS" for t in node.targets):
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "REMOTE_SETTINGS" for t in targets):
             try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
+                settings = ast.literal_eval(value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 return None
-            return value if isinstance(value, dict) and value.get("url") else None
+            ok = isinstance(settings, dict) and isinstance(settings.get("url"), str)
+            return settings if ok and settings["url"] else None
     return None
 
 
-def _collect_files(folder: str) -> list[dict[str, str]]:
-    files = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(names):
-            if name.endswith((".py", ".cls")):
-                path = os.path.join(root, name)
-                rel = os.path.relpath(path, folder).replace(os.sep, "/")
-                with open(path, encoding="utf-8") as fh:
-                    files.append({"name": rel, "data": fh.read()})
-    return files
+def _detail(response: httpx.Response, data: Any) -> str:
+    if isinstance(data, dict):
+        for key in ("error", "message"):
+            if data.get(key):
+                return str(data[key])
+    text = response.text.strip()
+    return text.splitlines()[0] if text else response.reason_phrase
 
 
 class RemoteClient:
@@ -56,84 +63,112 @@ class RemoteClient:
     def __init__(self, url: str, username: str = "", password: str = "",
                  namespace: str = "USER", verify_ssl: bool = True) -> None:
         self.url = url.rstrip("/")
-        self.namespace = namespace or "USER"
+        self.namespace = (namespace or "USER").upper()
         self._http = httpx.Client(base_url=self.url, auth=(username or "", password or ""),
                                   timeout=TIMEOUT_SECONDS, verify=verify_ssl)
 
     def describe(self) -> str:
         return f"Mode: REMOTE ({self.url})"
 
-    def _call(self, method: str, route: str, body: Any = None, **query: Any) -> Any:
-        params = {"namespace": self.namespace, **{k: v for k, v in query.items() if v is not None}}
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, body: Any = None, timeout: float | None = None,
+                 **query: Any) -> Any:
+        params = {k: v for k, v in query.items() if v is not None}
         try:
-            response = self._http.request(method, f"/api/iop/{route}", params=params,
-                                          json=body if method in ("POST", "PUT") else None)
+            response = self._http.request(method, path, params=params,
+                                          json=body if method in ("POST", "PUT") else None,
+                                          timeout=timeout or TIMEOUT_SECONDS)
+        except httpx.TimeoutException as exc:
+            raise RemoteError(f"{self.url} did not answer {method} {path} within "
+                              f"{timeout or TIMEOUT_SECONDS:.0f} s") from exc
         except httpx.HTTPError as exc:
             raise RemoteError(f"cannot reach {self.url}: {exc}") from exc
         try:
-            data = response.json() if response.content else {}
+            data = response.json() if response.content else None
         except ValueError:
             data = None
         if response.status_code >= 300:
-            detail = data.get("error") if isinstance(data, dict) else None
             raise RemoteError(f"{response.status_code} {response.reason_phrase}: "
-                              f"{detail or response.text.strip() or response.reason_phrase}")
+                              f"{_detail(response, data)}")
         if isinstance(data, dict) and "error" in data:
             raise RemoteError(str(data["error"]))
         return data
 
+    def _call(self, method: str, route: str, body: Any = None, **query: Any) -> Any:
+        return self._request(method, f"/api/iop/{route}", body,
+                             namespace=self.namespace, **query)
+
+    def _object(self, method: str, route: str, body: Any = None, **query: Any) -> Any:
+        data = self._call(method, route, body, **query)
+        if not isinstance(data, dict):
+            raise RemoteError(f"{self.url} answered {method} /api/iop/{route} with "
+                              f"{type(data).__name__}, not a JSON object")
+        return data
+
     # ------------------------------------------------------------ productions
     def status(self) -> dict[str, str]:
-        return self._call("GET", "status")  # type: ignore[no-any-return]
+        return self._object("GET", "status")  # type: ignore[no-any-return]
 
     def list_productions(self) -> dict[str, dict[str, Any]]:
-        return self._call("GET", "list")  # type: ignore[no-any-return]
+        return self._object("GET", "list")  # type: ignore[no-any-return]
 
     def get_default(self) -> str:
-        return str(self._call("GET", "default").get("production") or "")
+        return str(self._object("GET", "default").get("production") or "")
 
     def set_default(self, production: str) -> str:
-        return str(self._call("PUT", "default", {"production": production}).get("production"))
+        return str(self._object("PUT", "default", {"production": production}).get("production"))
 
     def start(self, production: str | None = None) -> dict[str, str]:
-        return self._call("POST", "start", {"production": production or self.get_default()})  # type: ignore[no-any-return]
+        name = production or self.get_default()
+        if not name:
+            raise RemoteError("no production given and no default production is set "
+                              "(iop -d NAME)")
+        return self._object("POST", "start", {"production": name})  # type: ignore[no-any-return]
 
     def stop(self) -> dict[str, str]:
-        return self._call("POST", "stop", {})  # type: ignore[no-any-return]
+        return self._object("POST", "stop", {})  # type: ignore[no-any-return]
 
     def kill(self) -> dict[str, str]:
-        return self._call("POST", "kill", {})  # type: ignore[no-any-return]
+        return self._object("POST", "kill", {})  # type: ignore[no-any-return]
 
     def restart(self) -> dict[str, str]:
-        return self._call("POST", "restart", {})  # type: ignore[no-any-return]
+        return self._object("POST", "restart", {})  # type: ignore[no-any-return]
 
     def update(self) -> dict[str, str]:
-        return self._call("POST", "update", {})  # type: ignore[no-any-return]
+        return self._object("POST", "update", {})  # type: ignore[no-any-return]
 
     def component(self, action: str, item: str) -> None:
-        self._call("POST", f"component/{action}", {"component": item})
+        self._object("POST", f"component/{action}", {"component": item})
 
     def export(self, production: str | None = None) -> dict[str, Any]:
+        """The definition in the stored shape ``{"Production": {...}}`` (the wire keys it by
+        the production's name)."""
         name = production or self.get_default() or "Not defined"
-        data = self._call("GET", "export", production=name)
-        if isinstance(data, dict) and "Production" not in data and len(data) == 1:
+        data = self._object("GET", "export", production=name)
+        if "Production" not in data and len(data) == 1:
             return {"Production": next(iter(data.values()))}
         return data  # type: ignore[no-any-return]
 
     def connections(self, production: str | None = None) -> dict[str, Any]:
-        return self._call("GET", "connections", production=production or self.get_default())  # type: ignore[no-any-return]
+        return self._object("GET", "connections",  # type: ignore[no-any-return]
+                            production=production or self.get_default())
 
     def queues(self, production: str | None = None) -> dict[str, Any]:
         name = production or self.get_default()
         if not name:
-            raise RemoteError("no production given and no default production is set")
-        return self._call("GET", "queues", production=name)  # type: ignore[no-any-return]
+            raise RemoteError("no production given and no default production is set "
+                              "(iop -d NAME)")
+        return self._object("GET", "queues", production=name)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ log, test, bindings
     def log(self, top: int | None = None, since_id: int | None = None) -> list[dict[str, Any]]:
         if since_id is not None:
-            return self._call("GET", "log", since_id=since_id)  # type: ignore[no-any-return]
-        return self._call("GET", "log", top=10 if top is None else top)  # type: ignore[no-any-return]
+            data = self._call("GET", "log", since_id=since_id)
+        else:
+            data = self._call("GET", "log", top=10 if top is None else top)
+        return data if isinstance(data, list) else []
 
     def test(self, target: str, classname: str | None = None, body: Any = None,
              restart: bool = False) -> dict[str, Any]:
@@ -142,7 +177,7 @@ class RemoteClient:
             payload["classname"] = classname
         if body is not None:
             payload["body"] = body
-        return self._call("POST", "test", payload)  # type: ignore[no-any-return]
+        return self._object("POST", "test", payload)  # type: ignore[no-any-return]
 
     def bindings(self, unused: bool = False) -> list[dict[str, Any]]:
         data = self._call("GET", "bindings", unused="1" if unused else None)
@@ -151,33 +186,38 @@ class RemoteClient:
     def unbind(self, class_name: str) -> None:
         self._call("DELETE", "binding", **{"class": class_name})
 
-    # ------------------------------------------------------------ migration
-    def migrate(self, path: str, dry_run: bool = False, strict: bool = False,
-                **_: Any) -> list[str]:
-        from iop.migration.loader import collect, load_settings_module
+    def initialize(self) -> list[str]:
+        """Initialise the namespace on the server (IoP's `iop -i` compile request, which our
+        server maps to creating or upgrading the namespace's store)."""
+        data = self._request("POST", f"/api/atelier/v1/{self.namespace}/action/compile", [],
+                             timeout=INIT_TIMEOUT_SECONDS, flags="cuk")
+        status = data.get("status") if isinstance(data, dict) else None
+        errors = status.get("errors") if isinstance(status, dict) else None
+        if errors:
+            raise RemoteError(f"initialisation of namespace {self.namespace} failed: {errors}")
+        console = data.get("console") if isinstance(data, dict) else None
+        lines = [str(x) for x in console or [] if str(x).strip()]
+        return lines or [f"namespace {self.namespace} initialised on {self.url}"]
 
-        path = os.path.abspath(path)
-        module = load_settings_module(path)
-        bindings, productions = collect(module, path)
-        lines = [self.describe(), f"Namespace: {self.namespace}", "CLASSES:"]
-        lines += [f"  {b.class_name} -> {b.module}.{b.classname} ({b.kind})" for b in bindings] \
-            or ["  (none)"]
-        lines += ["PRODUCTIONS:"] + ([f"  {name}" for name, _ in productions] or ["  (none)"])
+    # ------------------------------------------------------------ migration
+    def migrate(self, path: str, dry_run: bool = False, strict: bool = False) -> list[str]:
+        from iop.client.remote_migrate import plan_lines, upload_body
+        from iop.migration.loader import load_migration
+
+        plan = load_migration(path)
+        lines = plan_lines(plan, self.describe(), self.namespace, strict=strict,
+                           dry_run=dry_run)
         if dry_run:
             return [*lines, "Dry run: nothing was sent"]
-        settings = getattr(module, "REMOTE_SETTINGS", None) or {}
-        self._call("PUT", "migrate", {
-            "namespace": self.namespace, "package": settings.get("package", "python"),
-            "remote_folder": settings.get("remote_folder", ""),
-            "settings_file": os.path.basename(path),
-            "strict_production_validation": bool(strict),
-            "body": _collect_files(os.path.dirname(path)),
-        })
-        return [*lines, f"Migration succeeded in namespace {self.namespace}: {path}"]
+        answer = self._call("PUT", "migrate", upload_body(plan, self.namespace, strict))
+        if isinstance(answer, dict):
+            lines += [f"warning: {w}" for w in answer.get("warnings") or []]
+        return [*lines, f"Migration succeeded in namespace {self.namespace}: {plan.path}"]
 
     # ------------------------------------------------------------ messages (engine extension)
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
-        return self._call("GET", "messages", **{k: v for k, v in filters.items() if v is not None})  # type: ignore[no-any-return]
+        data = self._call("GET", "messages", **filters)
+        return data if isinstance(data, list) else []
 
     def message_counts(self) -> dict[str, int]:
-        return self._call("GET", "messages", count="1")  # type: ignore[no-any-return]
+        return self._object("GET", "messages", count="1")  # type: ignore[no-any-return]

@@ -97,8 +97,9 @@ def _kill_supervisor(pid: int) -> None:
         pass
 
 
-def stop(store: Store) -> None:
-    """Graceful stop of whatever runs in the namespace; idempotent."""
+def stop(store: Store, timeout: float = WAIT_SECONDS) -> None:
+    """Graceful stop of whatever runs in the namespace; idempotent. After ``timeout``
+    seconds the stop is forced, so callers with a deadline (the REST API) stay within it."""
     state = store.get_runtime()
     if state.status == "stopped":
         return
@@ -109,7 +110,7 @@ def stop(store: Store) -> None:
                 os.kill(state.supervisor_pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        if _wait_stopped(store, WAIT_SECONDS):
+        if _wait_stopped(store, timeout):
             if store.get_runtime().status == "stopped":
                 return
         else:
@@ -132,26 +133,28 @@ def kill(store: Store) -> None:
     _cleanup(store, kill_jobs=True)
 
 
-def restart(store: Store, fallback: str) -> str:
-    """Stop the running production (or none) and start it (or ``fallback``) again."""
+def restart(store: Store, fallback: str, stop_timeout: float = WAIT_SECONDS) -> str:
+    """Stop the running production (or none) and start it (or ``fallback``) again; a stop
+    that takes longer than ``stop_timeout`` seconds is forced."""
     name, status = current_status(store)
     production = name if status != "stopped" and name else fallback
     if not production:
         raise NotRunning("no production is running and no default production is set")
-    stop(store)
+    stop(store, stop_timeout)
     start_detached(store, production)
     return production
 
 
-def update(store: Store) -> None:
+def update(store: Store, timeout: float = WAIT_SECONDS) -> None:
     """Ask the running supervisor to restart the items whose configuration changed."""
     name, status = current_status(store)
     if status != "running":
         raise NotRunning(f"no production is running in namespace {store.namespace}")
     store.update_runtime(requested="update")
-    deadline = time.monotonic() + WAIT_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if store.get_runtime().requested != "update":
             return
         time.sleep(0.05)
-    raise EngineError(f"production {name} did not apply the update within {WAIT_SECONDS:.0f} s")
+    raise EngineError(f"production {name} did not apply the update within {timeout:.0f} s; "
+                      "it goes on in the background (see iop -L)")

@@ -30,6 +30,7 @@ class MessageError(ValueError):
 # Engine-wide names for message classes that are not importable by their Python path
 # (built-ins such as Ens.StringRequest, PersistentMessage Meta.classname values).
 _named: dict[str, type] = {}
+_imported: dict[str, type] = {}  # dotted names found by import, per process
 # Lookups consulted before the naming convention: message metadata the engine keeps (the
 # bindings migration CLASSES writes); each returns the class or None.
 _finders: list[Callable[[str], type | None]] = []
@@ -74,13 +75,19 @@ def _main_module_name() -> str:
 
 def resolve_class(name: str) -> type:
     """Find a class by engine name or dotted Python path, importing its module if needed."""
-    cls = _named.get(name)
+    cls = _named.get(name) or _imported.get(name)
     if cls is not None:
         return cls
     for finder in list(_finders):
         found = finder(name)
         if found is not None:
             return found
+    cls = _import_class(name)
+    _imported[name] = cls  # every message of a class pays the import walk only once
+    return cls
+
+
+def _import_class(name: str) -> type:
     for candidate in (name, decode_class_name(name)):
         parts = candidate.split(".")
         for cut in range(len(parts) - 1, 0, -1):

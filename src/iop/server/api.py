@@ -1,4 +1,9 @@
-"""/api/iop routes (shared/spec/remote-api.md): each is a function of (client, query, body)."""
+"""/api/iop routes (shared/spec/remote-api.md): each is a function of (client, query, body).
+
+Every route answers within the remote client's 30 s: lifecycle calls get deadlines below
+that (a graceful stop that takes longer is forced), and calls that import user code run in
+a child process with a timeout (``isolated``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,18 @@ from collections.abc import Callable
 from typing import Any
 
 from iop.client.local import LocalClient
-from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownProduction
-from iop.migration.bindings import list_bindings, unregister_component
-from iop.server.migrate_remote import migrate_upload
+from iop.server import isolated, migrate_remote
 
 API_VERSION = "1.0.0"
+STOP_SECONDS = 20.0  # graceful part of /stop; then forced (kill takes a few seconds more)
+RESTART_STOP_SECONDS = 6.0  # /restart must also fit a start (up to ~20 s) in the 30 s
+START_SECONDS = 27.0  # the supervisor reports ready within ~20 s (Supervisor.start)
+RESTART_SECONDS = 28.0
+UPDATE_SECONDS = 25.0
+TEST_SECONDS = 25.0
+CONNECTIONS_SECONDS = 20.0
+
 Handler = Callable[[LocalClient, dict[str, str], dict[str, Any]], Any]
 
 
@@ -45,15 +56,21 @@ def get_default(client: LocalClient, query: dict[str, str], body: dict[str, Any]
 
 
 def put_default(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    return {"production": client.set_default(str(body.get("production") or ""))}
+    production = body.get("production") or ""
+    if not isinstance(production, str):
+        raise EngineError("'production' must be a text")
+    return {"production": client.set_default(production)}
 
 
 def start(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    return client.start(body.get("production") or None)
+    production = body.get("production") or None
+    if production is not None and not isinstance(production, str):
+        raise EngineError("'production' must be a text")
+    return isolated.call(client.namespace, "start", START_SECONDS, production=production)
 
 
 def stop(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    return client.stop()
+    return client.stop(timeout=STOP_SECONDS)
 
 
 def kill(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
@@ -61,105 +78,88 @@ def kill(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> An
 
 
 def restart(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    return client.restart()
+    return isolated.call(client.namespace, "restart", RESTART_SECONDS,
+                         stop_timeout=RESTART_STOP_SECONDS)
 
 
 def update(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    return client.update()
+    return client.update(timeout=UPDATE_SECONDS)
 
 
 def _component(action: str) -> Handler:
+    done = {"start": "started", "stop": "stopped", "restart": "restarted"}[action]
+
     def handle(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
         name = body.get("component") or body.get("item")
-        if not name:
-            raise EngineError("missing 'component' in the request body")
-        client.component(action, str(name))
-        return {"status": {"start": "started", "stop": "stopped",
-                           "restart": "restarted"}[action], "component": name}
+        if not name or not isinstance(name, str):
+            raise EngineError("missing 'component' (the item name) in the request body")
+        client.component(action, name)
+        return {"status": done, "component": name}
 
     return handle
 
 
 def bindings(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    return list_bindings(unused_only=_truthy(query.get("unused", "")), store=client.store)
+    return client.bindings(unused=_truthy(query.get("unused", "")))
 
 
 def unbind(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     name = query.get("class") or query.get("classname")
     if not name:
         raise EngineError("missing 'class' query parameter")
-    unregister_component(name, store=client.store)
+    client.unbind(name)
     return {"status": "unbound", "class": name}
 
 
 def log(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     try:
         if "since_id" in query:
-            return client.log(since_id=int(query["since_id"]))
-        return client.log(top=int(query.get("top", "10") or 10))
+            return client.log(since_id=int(query["since_id"] or 0))
+        top = int(query.get("top") or 10)
     except ValueError as exc:
         raise EngineError("top and since_id must be integers") from exc
+    return client.log(top=max(0, top))
 
 
 def export(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     name = _production(client, query)
     definition = client.export(name)
-    inner = definition.get("Production", definition)
-    return {name: inner}
-
-
-def _items_or_warning(client: LocalClient, query: dict[str, str]) -> tuple[str, Any, list[str]]:
-    name = query.get("production") or client.get_default() or ""
-    definition = client.store.get_production(name) if name else None
-    if definition is None:
-        return name, None, [f"production {name or '(none)'} cannot be loaded"]
-    return name, parse_production(definition), []
+    return {name: definition.get("Production", definition)}
 
 
 def connections(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    from iop.engine.introspect import item_settings
-
-    name, config, warnings = _items_or_warning(client, query)
-    items = []
-    if config is not None:
-        names = {item.name for item in config.items}
-        for item in config.items:
-            info = item_settings(client.store, item)
-            targets: list[str] = []
-            for row in info["host"]:
-                value = row.get("value") if row.get("value") is not None else row.get("default")
-                if (row.get("is_target") or row["name"] in ("TargetConfigNames", "TargetConfigName")) \
-                        and isinstance(value, str):
-                    targets += [t.strip() for t in value.split(",") if t.strip() in names]
-            entry: dict[str, Any] = {"item": item.name, "class_name": item.class_name,
-                                     "kind": info["kind"] or "component",
-                                     "connections": sorted(set(targets)),
-                                     "warnings": [info["error"]] if info["error"] else []}
-            if info["adapter_class_name"]:
-                entry["adapter_class_name"] = info["adapter_class_name"]
-            binding = client.store.get_binding(item.class_name)
-            if binding is not None:
-                entry.update(iop=True, module=binding.module, classname=binding.classname,
-                             classpaths=binding.classpath)
-            items.append(entry)
-    return {"production": name, "items": items, "warnings": warnings}
+    name = query.get("production") or client.get_default() or ""
+    try:
+        return isolated.call(client.namespace, "connections", CONNECTIONS_SECONDS,
+                             production=name)
+    except EngineError as exc:
+        # The client carries on without runtime edges; say why instead of failing.
+        return {"production": name, "items": [], "warnings": [str(exc)]}
 
 
 def queues(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    name, config, warnings = _items_or_warning(client, query)
-    if config is None:
-        return {"production": name, "items": [], "warnings": warnings}
-    return client.queues(name)
+    name = query.get("production") or client.get_default() or ""
+    try:
+        return client.queues(name)
+    except (UnknownProduction, EngineError) as exc:
+        return {"production": name, "items": [], "warnings": [str(exc)]}
 
 
 def test(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    restart = body.get("restart", True)
-    return client.test(str(body.get("target") or ""), body.get("classname") or None,
-                       body.get("body"), restart=bool(restart))
+    target = body.get("target") or ""
+    classname = body.get("classname") or None
+    if not isinstance(target, str) or (classname is not None and not isinstance(classname, str)):
+        raise EngineError("'target' and 'classname' must be texts")
+    message = body.get("body")
+    if message is not None and not isinstance(message, (str, dict, list)):
+        raise EngineError("'body' must be JSON text or a JSON object")
+    return isolated.call(client.namespace, "test", TEST_SECONDS + 3, target=target,
+                         classname=classname, body=message,
+                         restart=_truthy(body.get("restart", True)), timeout=TEST_SECONDS)
 
 
 def migrate(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    return migrate_upload(client.namespace, body)
+    return migrate_remote.migrate_upload(client.namespace, body)
 
 
 def messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
@@ -170,7 +170,8 @@ def messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
         filters: dict[str, Any] = {
             "session_id": int(query["session_id"]) if query.get("session_id") else None,
             "status": query.get("status") or None, "target": query.get("target") or None,
-            "source": query.get("source") or None, "limit": int(query.get("limit", "100")),
+            "source": query.get("source") or None,
+            "limit": min(10_000, int(query.get("limit") or 100)),
         }
     except ValueError as exc:
         raise EngineError("session_id and limit must be integers") from exc
@@ -178,7 +179,6 @@ def messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
-    ("GET", "messages"): messages,
     ("GET", "version"): version,
     ("GET", "status"): status,
     ("GET", "list"): list_productions,
@@ -200,4 +200,5 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "queues"): queues,
     ("POST", "test"): test,
     ("PUT", "migrate"): migrate,
+    ("GET", "messages"): messages,
 }

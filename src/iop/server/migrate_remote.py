@@ -1,57 +1,60 @@
-"""PUT /migrate: stage the uploaded project, check it loads, then migrate it for real.
+"""PUT /migrate: put the uploaded project in place and run its migration file.
 
-Migrations run in a child `iop` process: a long-running server must not keep stale copies
-of user modules in its own ``sys.modules`` from one upload to the next.
+Nothing is written unless every file name is safe. The project replaces the previous upload
+of the same package only if its migration succeeds; otherwise the previous project comes
+back and the store is left as it was (the migration writer undoes its own writes).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import subprocess
-import sys
+import threading
 import time
 from typing import Any
 
 from iop.engine.errors import EngineError
-from iop.server import uploads
+from iop.server import isolated, uploads
 
 DEADLINE_SECONDS = 25.0  # the remote client gives up after 30 s
+_log = logging.getLogger("iop.server")
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
 
 
-def _run_iop(args: list[str], namespace: str, timeout: float) -> str:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("IOP_URL", "IOP_SETTINGS", "IOP_USERNAME", "IOP_PASSWORD")}
-    env["IOP_NAMESPACE"] = namespace
-    try:
-        done = subprocess.run([sys.executable, "-m", "iop", *args, "--force-local"],
-                              capture_output=True, text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise EngineError(f"migration did not finish within {timeout:.0f} s") from exc
-    if done.returncode != 0:
-        lines = [x for x in done.stderr.splitlines() if x.strip()]
-        message = lines[-1] if lines else f"migration failed with exit code {done.returncode}"
-        raise EngineError(message.removeprefix("error: "))
-    return done.stdout
+def _project_lock(namespace: str, package: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(f"{namespace}/{package}", threading.Lock())
 
 
 def migrate_upload(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Apply an uploaded project; the store is unchanged when anything fails."""
+    """Apply an uploaded project (spec section 7); the answer lists what was migrated."""
     started = time.monotonic()
     settings_file = body.get("settings_file") or "settings.py"
-    uploads._safe_name(settings_file, "settings file")
-    staging, folder = uploads.stage_project(namespace, str(body.get("package") or "python"),
-                                            body.get("body") or [])
-    strict = ["--strict-production-validation"] if body.get("strict_production_validation") else []
+    settings_path = uploads.safe_relative(settings_file, "settings file")
+    package = uploads.check_package(body.get("package") or "python")
+    files = uploads.check_files(body.get("body") if "body" in body else [])
+    if settings_path not in {path for path, _ in files}:
+        raise uploads.UploadRejected(f"the upload has no {settings_file} (settings_file)")
+    warnings = []
+    remote_folder = body.get("remote_folder") or ""
+    if remote_folder:
+        # IoP's client lets any caller choose a server folder; here uploads always stay
+        # under the namespace's own project folder.
+        warnings.append(f"remote_folder {remote_folder!r} ignored: projects are kept in "
+                        f"{uploads.projects_root(namespace)}")
+        _log.warning("migrate in %s: %s", namespace, warnings[-1])
+    lock = _project_lock(namespace, package)
+    if not lock.acquire(timeout=DEADLINE_SECONDS / 2):
+        raise EngineError(f"another migration of package {package} in namespace {namespace} "
+                          "is still running")
     try:
-        if not os.path.isfile(os.path.join(staging, settings_file)):
-            raise EngineError(f"the upload has no {settings_file}")
-        _run_iop(["-m", os.path.join(staging, settings_file), "--dry-run", *strict], namespace,
-                 DEADLINE_SECONDS)
-    except Exception:
-        uploads.discard(staging)
-        raise
-    uploads.publish(staging, folder)
-    remaining = max(1.0, DEADLINE_SECONDS - (time.monotonic() - started))
-    output = _run_iop(["-m", os.path.join(folder, settings_file), *strict], namespace, remaining)
-    return {"status": "migrated", "namespace": namespace, "folder": folder,
-            "output": output.splitlines()}
+        with uploads.replaced_project(namespace, package, files) as folder:
+            remaining = DEADLINE_SECONDS - (time.monotonic() - started)
+            lines = isolated.call(namespace, "migrate", remaining,
+                                  path=os.path.join(folder, *settings_path.parts),
+                                  strict=bool(body.get("strict_production_validation")))
+    finally:
+        lock.release()
+    return {"status": "migrated", "namespace": namespace, "package": package,
+            "folder": folder, "files": len(files), "warnings": warnings, "output": lines}

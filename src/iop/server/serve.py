@@ -1,0 +1,42 @@
+"""`iop --serve`: run the ASGI app on uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+
+from iop.server.app import Server, build_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 52773  # IRIS's web port, so IOP_URL values written for IRIS keep working
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          max_body_bytes: int | None = None) -> int:
+    """Serve until interrupted; returns the exit code."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("iop.server")
+    server = Server(max_body_bytes=max_body_bytes) if max_body_bytes else Server()
+    if not server.users.list():
+        log.warning("no user exists yet: every request will be refused until one is added "
+                    "with `iop --user-add NAME`")
+    if not _loopback(host):
+        log.warning("listening on %s: Basic auth sends passwords in clear text; put a TLS "
+                    "proxy in front of this server", host)
+    print(f"iop-engine serving /api/iop on http://{host}:{port} "
+          f"(max body {server.max_body_bytes} bytes)", file=sys.stderr, flush=True)
+    uvicorn.run(build_app(server), host=host, port=port, log_level="warning",
+                access_log=False, timeout_graceful_shutdown=5)
+    return 0
