@@ -192,6 +192,7 @@ class LocalClient:
         if not target or config.item(target) is None:
             raise UnknownItem(f"item {target!r} is not in production {production}")
         registry.add_classpaths(self.store.list_classpaths())
+        registry.use_message_bindings(self.store)
         request = build_message(classname, body)
         if restart:
             control.update(self.store, timeout / 2)

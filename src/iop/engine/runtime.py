@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from iop.engine import registry
 from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.config import parse_production
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
@@ -37,6 +38,7 @@ class HostRuntime:
         self.store = store
         self.item = item
         self.job_id = job_id
+        registry.use_message_bindings(store)
         self.production = production  # None: whichever production runs in the namespace
         self._targets: frozenset[str] = frozenset()
         self._items_read = float("-inf")
