@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== ruff"
 .venv/bin/ruff check src tests bench examples
+echo "== mypy"
+.venv/bin/mypy
 echo "== postgresql"
 pg=0; bash scripts/postgres.sh || pg=$?
 case $pg in

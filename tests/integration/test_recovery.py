@@ -111,17 +111,19 @@ def test_a_stop_with_synchronous_callers_waiting_leaves_the_production_suspended
     answers: list[Any] = []
 
     def call(n: int) -> None:
+        # The first call keeps the only Worker job busy past the stop request.
+        delay = 6.0 if n == 1 else 0.1
         try:
-            answers.append(gateway.on_process_input(("Worker", module.Work(n, delay=2.0), True)))
+            answers.append(gateway.on_process_input(("Worker", module.Work(n, delay=delay), True)))
         except EngineError as exc:
             answers.append(exc)
 
     callers = [threading.Thread(target=call, args=(n,)) for n in (1, 2)]
-    for caller in callers:
-        caller.start()
+    callers[0].start()
     wait_for(lambda: [h.status for h in store.query_headers(target="Worker", limit=0)
-                      if h.type == "request"].count("delivered") == 1, timeout=30,
+                      if h.type == "request"] == ["delivered"], timeout=30,
              what="the first call to be taken")
+    callers[1].start()
     wait_for(lambda: len(store.query_headers(target="Worker", type="request", limit=0)) == 2,
              timeout=30, what="the second call to be queued")
     run_iop("-S")

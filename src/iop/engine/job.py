@@ -209,7 +209,7 @@ class Job:
                 # that this completion and the next claim carry more messages per commit.
                 listener.wait(BATCH_NAP_SECONDS, urgent_only=True)
             # Completing this batch and claiming the next share one transaction.
-            deliveries = self._commit(pending, claim_next=True)
+            deliveries = self._commit(pending, claim_next=not self.stopping)
             self._beat()
 
     def _flush(self, outcomes: list[Outcome]) -> None:

@@ -85,6 +85,28 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
                           "by status", ["session_id", "status", "target", "source", "limit",
                                         "count"], None,
                           {"type": ["array", "object"]}),
+    ("GET", "suspended"): ("iop-engine extension: suspended messages, oldest first", [], None,
+                           {"type": "array", "items": _OBJ}),
+    ("POST", "resubmit"): ("iop-engine extension: queue suspended messages again; with body, "
+                           "an edited copy of one", [],
+                           {"type": "object", "required": ["ids"], "properties": {
+                               "ids": {"type": "array", "items": _INT}, "body": _STR}},
+                           {"type": ["array", "object"]}),
+    ("POST", "discard"): ("iop-engine extension: discard suspended messages", [],
+                          {"type": "object", "required": ["ids"], "properties": {
+                              "ids": {"type": "array", "items": _INT}}},
+                          {"type": "array", "items": _OBJ}),
+    ("POST", "purge"): ("iop-engine extension: delete complete sessions and log lines older "
+                        "than keep_days", [],
+                        {"type": "object", "properties": {
+                            "keep_days": {"type": "number"}, "bodies": _BOOL,
+                            "include_incomplete": _BOOL}},
+                        {"type": "object", "properties": {
+                            "sessions": _INT, "headers": _INT, "bodies": _INT, "log": _INT,
+                            "compacted": _BOOL}}),
+    ("POST", "recover"): ("iop-engine extension: clean up a troubled production", [], _OBJ,
+                          {"type": "object", "properties": {"production": _STR,
+                                                            "status": _STR}}),
 }
 
 
