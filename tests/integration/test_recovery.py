@@ -22,6 +22,7 @@ COMPONENTS = '''
 class Work(Message):
     n: int = 0
     delay: float = 0.0
+    stall_once: str = ""  # a file: the first attempt creates it and hangs for a minute
 
 
 class Gateway(BusinessService):
@@ -36,6 +37,9 @@ class Worker(BusinessOperation):
     Delay = setting(0.0)
 
     def on_message(self, request):
+        if request.stall_once and not os.path.exists(request.stall_once):
+            open(request.stall_once, "w").close()
+            time.sleep(60)
         time.sleep(request.delay or self.Delay)
         return Work(request.n)
 '''
@@ -182,3 +186,26 @@ def test_a_locked_database_makes_writers_wait_not_fail(
     wait_for(lambda: _counts(store) == {"completed": 50}, timeout=120,
              what="every message sent under the lock to complete")
     assert not [e for e in store.log_since(0) if e.type == "error"]
+
+
+def test_a_stop_waits_for_shutdown_timeout_then_ends_a_stuck_job(
+        make_project: Any, store: Any, wait_for: Any, iop_json: Any, run_iop: Any,
+        tmp_path: Path) -> None:
+    project = make_project(COMPONENTS, SETTINGS.replace(
+        'prod = Production("Recovery.Production")',
+        'prod = Production("Recovery.Production").timeouts(shutdown=2, update=2)'))
+    project.migrate()
+    project.start(PRODUCTION)
+    module = project.import_module()
+    gateway = Director().get_business_service("Gateway")
+    marker = tmp_path / "stalled"
+    gateway.on_process_input(("Worker", module.Work(1, stall_once=str(marker)), False))
+    wait_for(marker.exists, timeout=30, what="the handler to hang")
+    started = time.monotonic()
+    run_iop("-S")
+    assert time.monotonic() - started < 20  # ShutdownTimeout 2 s, not the handler's minute
+    assert iop_json("-x")["status"] == "stopped"
+    assert any("did not stop within 2 s; killing it" in e.text for e in store.log_since(0))
+    run_iop("-s", PRODUCTION, "-D")
+    wait_for(lambda: _counts(store) == {"completed": 1}, timeout=60,
+             what="the interrupted message to be delivered again and complete")

@@ -69,7 +69,7 @@ class LocalClient:
         control.start_detached(self.store, name)
         return {"status": "started", "production": name}
 
-    def stop(self, timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
+    def stop(self, timeout: float | None = None) -> dict[str, str]:
         control.stop(self.store, timeout)
         return {"status": "stopped"}
 
@@ -77,7 +77,7 @@ class LocalClient:
         control.kill(self.store)
         return {"status": "killed"}
 
-    def restart(self, stop_timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
+    def restart(self, stop_timeout: float | None = None) -> dict[str, str]:
         control.restart(self.store, self.get_default(), stop_timeout)
         return {"status": "restarted"}
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+from iop.engine.config import parse_production
 from iop.engine.errors import (
     AlreadyRunning,
     EngineError,
@@ -16,7 +17,12 @@ from iop.engine.errors import (
     UnknownItem,
     UnknownProduction,
 )
-from iop.engine.supervisor import Supervisor, pid_alive, supervisor_alive
+from iop.engine.supervisor import (
+    DEFAULT_SHUTDOWN_SECONDS,
+    Supervisor,
+    pid_alive,
+    supervisor_alive,
+)
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -108,9 +114,25 @@ def _kill_supervisor(pid: int) -> None:
         pass
 
 
-def stop(store: Store, timeout: float = WAIT_SECONDS) -> None:
+def shutdown_seconds(store: Store) -> float:
+    """How long a graceful stop of the current production may take: its ShutdownTimeout
+    plus a margin for the supervisor's own work."""
+    definition = store.get_production(store.get_runtime().production or "")
+    limit = DEFAULT_SHUTDOWN_SECONDS
+    if definition is not None:
+        try:
+            limit = parse_production(definition).setting("ShutdownTimeout", limit)
+        except EngineError:
+            pass
+    return limit + 10.0
+
+
+def stop(store: Store, timeout: float | None = None) -> None:
     """Graceful stop of whatever runs in the namespace; idempotent. After ``timeout``
-    seconds the stop is forced, so callers with a deadline (the REST API) stay within it."""
+    seconds (default: the production's ShutdownTimeout) the stop is forced, so callers with
+    a deadline (the REST API) stay within it."""
+    if timeout is None:
+        timeout = shutdown_seconds(store)
     state = store.get_runtime()
     if state.status in AT_REST:
         return
@@ -161,7 +183,7 @@ def _note(text: str) -> r.LogEntry:
                       source_method="recover")
 
 
-def restart(store: Store, fallback: str, stop_timeout: float = WAIT_SECONDS) -> str:
+def restart(store: Store, fallback: str, stop_timeout: float | None = None) -> str:
     """Stop the running production (or none) and start it (or ``fallback``) again; a stop
     that takes longer than ``stop_timeout`` seconds is forced."""
     name, status = current_status(store)

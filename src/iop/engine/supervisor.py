@@ -29,6 +29,7 @@ from iop.store.base import Store
 STALE_SECONDS = 10.0
 TICK = 0.1
 MAX_BACKOFF = 10.0
+DEFAULT_SHUTDOWN_SECONDS = 120.0  # IRIS's ShutdownTimeout default
 _SHUTDOWN_WAVES = ((kinds.SERVICE,), (kinds.PROCESS,), (kinds.OPERATION, ""))
 
 
@@ -284,7 +285,8 @@ class Supervisor:
                     slot.process.kill()
             timeout = 5.0
         else:
-            timeout = min(self._timeout("ShutdownTimeout", 120), 25.0)
+            # Callers with a deadline (the REST API) force the stop themselves when it is up.
+            timeout = self._timeout("ShutdownTimeout", DEFAULT_SHUTDOWN_SECONDS)
         # As IRIS does: services first (no new work comes in), then processes, then
         # operations, so a sync call in flight still finds its target alive and completes.
         deadline = time.monotonic() + timeout
