@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from iop.client.operator import OperatorViews
 from iop.engine import control, registry
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
@@ -20,7 +21,7 @@ TESTING_SOURCE = "EnsLib.Testing.Service"
 TEST_BODY_LIMIT = 1_000_000
 
 
-class LocalClient:
+class LocalClient(OperatorViews):
     """Client on the local store of one namespace."""
 
     mode = "local"

@@ -202,3 +202,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("PUT", "migrate"): migrate,
     ("GET", "messages"): messages,
 }
+
+# The operator's views (the portal's data), for any client of the API.
+from iop.server.api_operator import ROUTES as _OPERATOR_ROUTES  # noqa: E402
+
+ROUTES.update(_OPERATOR_ROUTES)

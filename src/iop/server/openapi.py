@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from iop.server.api import API_VERSION, ROUTES
+from iop.server.api_operator import DOCS as _OPERATOR_DOCS
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
@@ -86,6 +87,8 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
                                         "count"], None,
                           {"type": ["array", "object"]}),
 }
+
+_DOCS.update(_OPERATOR_DOCS)
 
 
 def document() -> dict[str, Any]:

@@ -21,7 +21,9 @@ _LOG_COLUMNS = ("type, text, item, job, session_id, message_id, source_class, so
 class SQLiteQueries:
     """Read-only searches of SQLiteStore; each reads with this thread's connection."""
 
-    conn: sqlite3.Connection
+    @property
+    def conn(self) -> sqlite3.Connection:
+        raise NotImplementedError  # SQLiteStore's per-thread connection
 
     def search_messages(self, f: q.MessageFilter, *, before_id: int | None = None,
                         after_id: int | None = None, limit: int = 50) -> list[r.Header]:
