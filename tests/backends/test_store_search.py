@@ -1,5 +1,5 @@
 """The operator's searches on both backends: message filters with keyset paging, event log
-filters, queue statistics, the applied definition, and the indexes that keep them fast."""
+filters, the applied definition, and the indexes that keep them fast."""
 
 from __future__ import annotations
 
@@ -107,18 +107,6 @@ def test_event_log_filters(store: Store) -> None:
                                              after_id=newest.id)] == ["tail me"]
     oldest_two = store.search_log(LogFilter(), before_id=newest.id - 1, limit=5)
     assert [e.text for e in oldest_two] == ["Pricing failed: KeyError", "order 1 priced"]
-
-
-def test_queue_stats_count_and_oldest(store: Store) -> None:
-    assert store.queue_stats() == []
-    before = time.time()
-    store.send([_draft("S", "Pricing", "{}"), _draft("S", "Pricing", "{}"),
-                _draft("S", "Audit", "{}"), _draft("S", "Done", "{}", enqueue=False,
-                                                   status=r.COMPLETED)])
-    stats = {s.item: s for s in store.queue_stats()}
-    assert sorted(stats) == ["Audit", "Pricing"]
-    assert stats["Pricing"].count == 2 and stats["Audit"].count == 1
-    assert stats["Pricing"].oldest is not None and stats["Pricing"].oldest >= before - 1
 
 
 def test_recent_body_classes_and_applied_definition(store: Store) -> None:

@@ -245,13 +245,12 @@ class OperatorViews:
         name = production or control.current_status(self.store)[0] or self.get_default()
         definition = self.store.get_production(name) if name else None
         items = [i.name for i in parse_production(definition).items] if definition else []
-        stats = {s.item: s for s in self.store.queue_stats()}
+        stats = self.store.queue_stats()  # item -> (count, oldest enqueue time)
         now = time.time()
         rows = []
         for item in items + sorted(set(stats) - set(items)):
-            stat = stats.get(item)
-            oldest = stat.oldest if stat else None
-            rows.append({"item": item, "count": stat.count if stat else 0,
+            count, oldest = stats.get(item, (0, None))
+            rows.append({"item": item, "count": count,
                          "oldest": r.format_time(oldest),
                          "oldest_age": round(now - oldest, 3) if oldest else None,
                          "in_production": item in items})

@@ -222,3 +222,26 @@ class RemoteClient(RemoteOperatorViews):
 
     def message_counts(self) -> dict[str, int]:
         return self._object("GET", "messages", count="1")  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ operations (engine extension)
+    def suspended(self) -> list[dict[str, Any]]:
+        data = self._call("GET", "suspended")
+        return data if isinstance(data, list) else []
+
+    def resubmit(self, ids: list[int], body: str | None = None) -> Any:
+        request: dict[str, Any] = {"ids": ids}
+        if body is not None:
+            request["body"] = body
+        return self._call("POST", "resubmit", request)
+
+    def discard(self, ids: list[int]) -> list[dict[str, Any]]:
+        data = self._call("POST", "discard", {"ids": ids})
+        return data if isinstance(data, list) else []
+
+    def purge(self, keep_days: float, bodies: bool = False,
+              include_incomplete: bool = False) -> dict[str, Any]:
+        return self._object("POST", "purge", {  # type: ignore[no-any-return]
+            "keep_days": keep_days, "bodies": bodies, "include_incomplete": include_incomplete})
+
+    def recover(self) -> dict[str, str]:
+        return self._object("POST", "recover", {})  # type: ignore[no-any-return]

@@ -9,19 +9,29 @@ import subprocess
 import sys
 import time
 
-from iop.engine.errors import AlreadyRunning, EngineError, NotRunning
+from iop.engine.errors import (
+    AlreadyRunning,
+    EngineError,
+    NotRunning,
+    UnknownItem,
+    UnknownProduction,
+)
 from iop.engine.supervisor import Supervisor, pid_alive, supervisor_alive
 from iop.store import namespace_dir
+from iop.store import records as r
 from iop.store.base import Store
 
 WAIT_SECONDS = 28.0  # every lifecycle call answers within the remote client's 30 s
+# States in which no supervisor runs: stopped, or suspended (stopped with synchronous
+# requests still queued, as IRIS reports it).
+AT_REST = ("stopped", "suspended", "")
 
 
 def current_status(store: Store) -> tuple[str, str]:
     """(production, status) with a dead supervisor reported as troubled."""
     state = store.get_runtime()
     status = state.status or "stopped"
-    if status != "stopped" and not supervisor_alive(state):
+    if status not in AT_REST and not supervisor_alive(state):
         status = "troubled"
     if status == "starting":
         status = "running" if supervisor_alive(state) else "troubled"
@@ -32,7 +42,7 @@ def ensure_startable(store: Store, production: str) -> None:
     """Raise the error a start would hit, before any process is spawned."""
     Supervisor(store, production).load()
     name, status = current_status(store)
-    if status in ("running", "suspended"):
+    if status == "running":
         raise AlreadyRunning(f"production {name} is already running in namespace "
                              f"{store.namespace}; stop it first (iop -S)")
 
@@ -62,7 +72,7 @@ def _wait_stopped(store: Store, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = store.get_runtime()
-        if state.status == "stopped" or not supervisor_alive(state):
+        if state.status in AT_REST or not supervisor_alive(state):
             return True
         time.sleep(0.05)
     return False
@@ -82,7 +92,8 @@ def _cleanup(store: Store, kill_jobs: bool) -> None:
     state = store.get_runtime()
     if state.production:
         store.mark_production(state.production, stopped=True)
-    store.update_runtime(status="stopped", supervisor_pid=0, requested="")
+    final = "suspended" if store.pending_sync_requests() else "stopped"
+    store.update_runtime(status=final, supervisor_pid=0, requested="")
 
 
 def _kill_supervisor(pid: int) -> None:
@@ -101,7 +112,7 @@ def stop(store: Store, timeout: float = WAIT_SECONDS) -> None:
     """Graceful stop of whatever runs in the namespace; idempotent. After ``timeout``
     seconds the stop is forced, so callers with a deadline (the REST API) stay within it."""
     state = store.get_runtime()
-    if state.status == "stopped":
+    if state.status in AT_REST:
         return
     if supervisor_alive(state):
         store.update_runtime(requested="stop")
@@ -111,7 +122,7 @@ def stop(store: Store, timeout: float = WAIT_SECONDS) -> None:
             except ProcessLookupError:
                 pass
         if _wait_stopped(store, timeout):
-            if store.get_runtime().status == "stopped":
+            if store.get_runtime().status in AT_REST:
                 return
         else:
             kill(store)
@@ -122,7 +133,7 @@ def stop(store: Store, timeout: float = WAIT_SECONDS) -> None:
 def kill(store: Store) -> None:
     """Forced stop: SIGKILL the supervisor and its jobs, free their messages."""
     state = store.get_runtime()
-    if state.status == "stopped" and not store.list_jobs():
+    if state.status in AT_REST and not store.list_jobs():
         return
     if state.host == socket.gethostname() and pid_alive(state.supervisor_pid) \
             and state.supervisor_pid != os.getpid():
@@ -131,6 +142,23 @@ def kill(store: Store) -> None:
         store.update_runtime(requested="kill")
         _wait_stopped(store, 10.0)
     _cleanup(store, kill_jobs=True)
+
+
+def recover(store: Store) -> str:
+    """Clean up after a supervisor that died (troubled): end its jobs on this host, deliver
+    their messages again, and leave the production stopped (or suspended). Returns the state."""
+    name, status = current_status(store)
+    if status == "running":
+        raise AlreadyRunning(f"production {name} is running normally; nothing to recover")
+    if status == "troubled":
+        _cleanup(store, kill_jobs=True)
+        store.log([_note(f"Production {name} recovered after its supervisor died")])
+    return current_status(store)[1]
+
+
+def _note(text: str) -> r.LogEntry:
+    return r.LogEntry(type="info", text=text, source_class="iop.engine.control",
+                      source_method="recover")
 
 
 def restart(store: Store, fallback: str, stop_timeout: float = WAIT_SECONDS) -> str:
@@ -143,6 +171,22 @@ def restart(store: Store, fallback: str, stop_timeout: float = WAIT_SECONDS) -> 
     stop(store, stop_timeout)
     start_detached(store, production)
     return production
+
+
+def set_item_enabled(store: Store, production: str, item: str, enabled: bool) -> None:
+    """Enable or disable one item in the stored production (applied by the next update)."""
+    definition = store.get_production(production)
+    if definition is None:
+        raise UnknownProduction(f"production {production} does not exist in namespace "
+                                f"{store.namespace}")
+    body = definition.get("Production", definition)
+    items = body.get("Item") or []
+    items = items if isinstance(items, list) else [items]
+    entry = next((i for i in items if i.get("@Name") == item), None)
+    if entry is None:
+        raise UnknownItem(f"item {item} is not in production {production}")
+    entry["@Enabled"] = "true" if enabled else "false"
+    store.save_production(production, definition)
 
 
 def update(store: Store, timeout: float = WAIT_SECONDS) -> None:

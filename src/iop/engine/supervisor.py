@@ -21,6 +21,7 @@ from iop.components import kinds
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
 from iop.engine.hosts import check_item
+from iop.engine.monitor import Monitor
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -86,6 +87,8 @@ class Supervisor:
     slots: list[Slot] = field(default_factory=list)
     stopping: str = ""
     config: ProductionConfig | None = None
+    classes: dict[str, Any] = field(default_factory=dict)
+    monitor: Monitor | None = None
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
@@ -94,11 +97,13 @@ class Supervisor:
             raise UnknownProduction(f"production {self.production} does not exist in namespace "
                                     f"{self.store.namespace}")
         config = parse_production(definition)
+        self.classes = {}
         for item in config.items:
             if item.enabled:
                 cls = check_item(self.store, item)
                 item.code = code_fingerprint(cls)
                 item.kind = kinds.kind_of(cls) or ""
+                self.classes[item.name] = cls
         return config
 
     # ------------------------------------------------------------ lifecycle
@@ -111,6 +116,7 @@ class Supervisor:
             raise AlreadyRunning(f"production {blocker.production} is already running in namespace "
                                  f"{self.store.namespace}; stop it first (iop -S)")
         self._log("info", f"Starting production {self.production}")
+        self.monitor = Monitor(self.store, self.config, self.classes)
         self.store.mark_production(self.production, started=True,
                                    applied=self.store.get_production(self.production))
         for item in self.config.items:
@@ -204,8 +210,17 @@ class Supervisor:
                     # Cleared only now: `iop -u` returns when the update has been applied.
                     self.store.update_runtime(requested="")
                 self.store.update_runtime(heartbeat=now)
+            self._watch()
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
+
+    def _watch(self) -> None:
+        if self.monitor is None:
+            return
+        try:
+            self.monitor.tick()
+        except Exception as exc:  # a failed check must never take the production down
+            self._log("error", f"production monitor failed: {type(exc).__name__}: {exc}")
 
     def request_stop(self, *_: Any) -> None:
         self.stopping = self.stopping or "stop"
@@ -228,6 +243,7 @@ class Supervisor:
             if name in new:
                 self._add_item(new[name])
         self.config = config
+        self.monitor = Monitor(self.store, config, self.classes)
         self.store.mark_production(self.production, applied=self.store.get_production(self.production))
         self._wait_ready(self._timeout("UpdateTimeout", 10))
         self._log("info", f"Production {self.production} updated: "
@@ -277,10 +293,14 @@ class Supervisor:
             self._terminate(group, max(0.5, deadline - time.monotonic()))
         self.slots = []
         self.store.mark_production(self.production, stopped=True)
-        self._log("info", f"Production {self.production} stopped")
+        # As IRIS: synchronous requests still waiting for an answer make it suspended.
+        waiting = self.store.pending_sync_requests()
+        final = "suspended" if waiting else "stopped"
+        self._log("info", f"Production {self.production} stopped" + (
+            f"; suspended: {waiting} synchronous request(s) still queued" if waiting else ""))
         state = self.store.get_runtime()
         if state.supervisor_pid == os.getpid():
-            self.store.update_runtime(status="stopped", supervisor_pid=0, requested="",
+            self.store.update_runtime(status=final, supervisor_pid=0, requested="",
                                       heartbeat=time.time())
 
     def _log(self, level: str, text: str) -> None:

@@ -35,11 +35,6 @@ class PostgresQueries:
         rows = [r.LogEntry(*row) for row in self._query(sql, args)]
         return rows[::-1] if turn else rows
 
-    def queue_stats(self) -> list[q.QueueStat]:
-        """Per item: entries waiting or in progress, and the oldest one's enqueue time."""
-        return [q.QueueStat(item, int(count), oldest)
-                for item, count, oldest in self._query(q.QUEUE_STATS_SQL)]
-
     def recent_body_classes(self, scan: int = 5000) -> list[str]:
         """Body classes among the newest ``scan`` messages (choices for a filter)."""
         return [row[0] for row in self._query(

@@ -1,4 +1,4 @@
-"""Read-only searches for the operator's tools (message viewer, event log, queues), shared by
+"""Read-only searches for the operator's tools (message viewer, event log), shared by
 both backends: the filters, and the SQL that applies them with keyset paging.
 
 Pages are keyed by id, newest first: a page asks for ids below the last one it showed
@@ -51,15 +51,6 @@ class LogFilter:
     item: str | None = None
     session_id: int | None = None
     text: str | None = None  # substring of the text, case-insensitive
-
-
-@dataclass
-class QueueStat:
-    """One item's queue: entries waiting or in progress, and when the oldest was queued."""
-
-    item: str
-    count: int
-    oldest: float | None
 
 
 def like_pattern(text: str) -> str:
@@ -138,5 +129,3 @@ def log_search_sql(f: LogFilter, mark: str, like: str, columns: str,
     args.append(max(1, min(MAX_PAGE, limit)))
     return sql, args, order == "ASC"
 
-
-QUEUE_STATS_SQL = "SELECT item, COUNT(*), MIN(enqueued) FROM queue GROUP BY item ORDER BY item"
