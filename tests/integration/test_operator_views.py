@@ -68,8 +68,9 @@ def test_configuration_names_each_settings_editor(client: Any) -> None:
     config = client.configuration(PRODUCTION)
     audit = next(i for i in config["items"] if i["name"] == "AuditOperation")
     editors = {row["name"]: (row["section"], row["widget"]["kind"]) for row in audit["host"]}
-    assert editors == {"ArchiveDirectory": ("Connection", "directory"),
-                       "Charset": ("Connection", "charset")}
+    assert editors["ArchiveDirectory"] == ("Connection", "directory")
+    assert editors["Charset"] == ("Connection", "charset")
+    assert editors["AlertOnError"] == ("Alerting", "bool")  # the engine's own settings too
     process = next(i for i in config["items"] if i["name"] == "OrderProcess")
     assert process["connections"] == ["PricingOperation", "AuditOperation"]
     assert process["kind"] == "process"
