@@ -14,5 +14,7 @@ case $pg in
     3) echo "PostgreSQL backend tests will be skipped" ;;
     *) exit "$pg" ;;
 esac
+echo "== chromium"
+command -v chromium || command -v chromium-browser || { echo "chromium is missing: the browser tests need it (scripts/setup.sh installs it)" >&2; exit 1; }
 echo "== pytest"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=52773, help="with --serve: port to listen on")
     serve.add_argument("--max-body-mb", type=float, default=32.0, metavar="MB",
                        help="with --serve: largest request body accepted (default 32 MB)")
+    serve.add_argument("--portal-root", action="append", metavar="DIR",
+                       help="with --serve: a folder the portal's directory and file pickers may "
+                            "browse, besides the namespace's own (repeatable; also "
+                            "IOP_PORTAL_ROOTS)")
     users = p.add_argument_group("server users")
     users.add_argument("--user-add", metavar="NAME",
                        help="add a user of the server (prompts for the password)")

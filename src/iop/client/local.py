@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from iop.client.operator import OperatorViews
 from iop.engine import control, maintenance, registry
 from iop.engine import suspended as suspended_messages
 from iop.engine.config import parse_production
@@ -21,7 +22,7 @@ TESTING_SOURCE = "EnsLib.Testing.Service"
 TEST_BODY_LIMIT = 1_000_000
 
 
-class LocalClient:
+class LocalClient(OperatorViews):
     """Client on the local store of one namespace."""
 
     mode = "local"

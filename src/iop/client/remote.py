@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from iop.client.remote_operator import RemoteOperatorViews
 from iop.engine.errors import EngineError
 
 TIMEOUT_SECONDS = 30.0
@@ -55,7 +56,7 @@ def _detail(response: httpx.Response, data: Any) -> str:
     return text.splitlines()[0] if text else response.reason_phrase
 
 
-class RemoteClient:
+class RemoteClient(RemoteOperatorViews):
     """Client of a remote engine (or IRIS with IoP) over HTTP Basic auth."""
 
     mode = "remote"

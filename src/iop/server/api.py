@@ -247,3 +247,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "purge"): purge,
     ("POST", "recover"): recover,
 }
+
+# The operator's views (the portal's data), for any client of the API.
+from iop.server.api_operator import ROUTES as _OPERATOR_ROUTES  # noqa: E402
+
+ROUTES.update(_OPERATOR_ROUTES)

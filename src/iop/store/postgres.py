@@ -28,6 +28,7 @@ from iop.store.errors import StoreError
 from iop.store.postgres_conn import connect, lock_key, redact
 from iop.store.postgres_locks import Singleton
 from iop.store.postgres_notify import PostgresNotifier
+from iop.store.postgres_query import PostgresQueries
 from iop.store.postgres_runtime import RuntimeMixin
 from iop.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, schema_for
 from iop.store.postgres_tx import HEADER_COLUMNS, HEADER_COLUMNS_H, NOW, PostgresTx, header
@@ -48,7 +49,7 @@ class _PendingSend:
         self.error: BaseException | None = None
 
 
-class PostgresStore(RuntimeMixin):
+class PostgresStore(RuntimeMixin, PostgresQueries):
     """Store backend on PostgreSQL, one schema per namespace (DESIGN.md, "The store")."""
 
     backend = "postgresql"

@@ -19,6 +19,7 @@ from typing import Any
 
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.sqlite_query import SQLiteQueries
 from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from iop.store.wakeup_sockets import SocketNotifier
 
@@ -259,7 +260,7 @@ class _PendingSend:
         self.ids: list[int] | None = None
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteQueries):
     """Store backend on one SQLite file per namespace (DESIGN.md, "The store")."""
 
     backend = "sqlite"
