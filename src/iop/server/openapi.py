@@ -110,25 +110,6 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
                                                             "status": _STR}}),
 }
 
-_IDS_BODY = {"type": "object", "required": ["ids"], "properties": {
-    "ids": {"type": "array", "items": _INT}}}
-# Operations routes (suspended messages, purge, recovery), which had no entry here and made
-# the whole document fail.
-_DOCS.update({
-    ("GET", "suspended"): ("iop-engine extension: suspended messages, oldest first", [], None,
-                           {"type": "array", "items": _OBJ}),
-    ("POST", "resubmit"): ("iop-engine extension: queue suspended messages again (one may get "
-                           "an edited body)", [], {**_IDS_BODY, "properties": {
-                               **_IDS_BODY["properties"], "body": _STR}}, _OBJ),
-    ("POST", "discard"): ("iop-engine extension: discard suspended messages", [], _IDS_BODY,
-                          {"type": "array", "items": _OBJ}),
-    ("POST", "purge"): ("iop-engine extension: purge complete sessions older than keep_days",
-                        [], {"type": "object", "properties": {
-                            "keep_days": {"type": "number"}, "bodies": _BOOL,
-                            "include_incomplete": _BOOL}}, _OBJ),
-    ("POST", "recover"): ("iop-engine extension: clean up a troubled production", [], _OBJ,
-                          _STATUS_ONLY),
-})
 _DOCS.update(_OPERATOR_DOCS)
 
 

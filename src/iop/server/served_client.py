@@ -21,12 +21,13 @@ class ServedClient(LocalClient):
         return isolated.call(self.namespace, "start",  # type: ignore[no-any-return]
                              api.START_SECONDS, production=production)
 
-    def restart(self, stop_timeout: float = api.RESTART_STOP_SECONDS) -> dict[str, str]:
+    def restart(self, stop_timeout: float | None = None) -> dict[str, str]:
         return isolated.call(self.namespace, "restart",  # type: ignore[no-any-return]
-                             api.RESTART_SECONDS, stop_timeout=stop_timeout)
+                             api.RESTART_SECONDS,
+                             stop_timeout=stop_timeout or api.RESTART_STOP_SECONDS)
 
-    def stop(self, timeout: float = api.STOP_SECONDS) -> dict[str, str]:
-        return super().stop(timeout)
+    def stop(self, timeout: float | None = None) -> dict[str, str]:
+        return super().stop(timeout or api.STOP_SECONDS)
 
     def update(self, timeout: float = api.UPDATE_SECONDS) -> dict[str, str]:
         return super().update(timeout)
