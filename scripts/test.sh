@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup-test-tools.sh
 echo "== ruff"
 .venv/bin/ruff check src tests bench examples
 echo "== mypy"
@@ -15,6 +16,6 @@ case $pg in
     *) exit "$pg" ;;
 esac
 echo "== chromium"
-command -v chromium || command -v chromium-browser || { echo "chromium is missing: the browser tests need it (scripts/setup.sh installs it)" >&2; exit 1; }
+command -v chromium || command -v chromium-browser || { echo "chromium is missing: the browser tests need it (scripts/setup-test-tools.sh installs it)" >&2; exit 1; }
 echo "== pytest"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

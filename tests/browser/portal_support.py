@@ -27,7 +27,7 @@ def chromium_path() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.fail("no Chromium found: run scripts/setup.sh (it installs Debian's chromium)")
+    pytest.fail("no Chromium found: run scripts/setup-test-tools.sh (it installs Debian's chromium)")
 
 
 @dataclass
