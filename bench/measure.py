@@ -10,16 +10,25 @@ from typing import Any
 
 
 # ------------------------------------------------------------------ memory
-def peak_rss_mb(pid: int | str = "self") -> float | None:
-    """VmHWM (peak resident set) of a process in MB, or None when it cannot be read."""
+def _status_mb(pid: int | str, field: str) -> float | None:
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024.0
     except (OSError, ValueError):
         return None
     return None
+
+
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """VmHWM (peak resident set) of a process in MB, or None when it cannot be read."""
+    return _status_mb(pid, "VmHWM:")
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """VmRSS (resident set now) of a process in MB, or None when it cannot be read."""
+    return _status_mb(pid, "VmRSS:")
 
 
 def reset_peak_rss() -> bool:

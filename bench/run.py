@@ -31,7 +31,7 @@ from bench.measure import filesystem_of  # noqa: E402
 from bench.scenarios import Budget, catalogue, row, store_limit  # noqa: E402
 
 NAMES = ("store_limit", "async_one_hop", "sync_operation", "sync_process", "body_sizes",
-         "engine_overhead")
+         "engine_overhead", "message_viewer")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     res = measure()
                     # Other work on the machine skews a row; say how busy it was when it ended.
-                    res["extra"]["load_average"] = os.getloadavg()[0]
-                    results.append(res)
+                    for one in res if isinstance(res, list) else [res]:
+                        one["extra"]["load_average"] = os.getloadavg()[0]
+                        results.append(one)
                 except Exception as exc:  # report and go on: a benchmark never stops at one failure
                     progress(f"{name} failed: {type(exc).__name__}: {exc}")
                     traceback.print_exc(file=sys.stderr)

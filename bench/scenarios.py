@@ -340,6 +340,7 @@ def sync_round_trip(budget: Budget, *, via_process: bool, size: int = 0,
 def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[[], dict[str, Any]]]]:
     """Scenario name → the measurements it runs, in order (store_limit is run by the runner)."""
     from bench.overhead import engine_overhead
+    from bench.portal_viewer import message_viewer
 
     async_runs: list[Callable[[], dict[str, Any]]] = [
         lambda: async_one_hop(budget, pool=1),
@@ -367,4 +368,6 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
             lambda: engine_overhead(budget, respond=False, profile=profile),
             lambda: engine_overhead(budget, respond=True, profile=profile),
         ],
+        # message_viewer yields several rows (one per page); the runner flattens them.
+        "message_viewer": [lambda: message_viewer(budget)],  # type: ignore[list-item, return-value]
     }

@@ -3,8 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup-test-tools.sh
 echo "== ruff"
 .venv/bin/ruff check src tests bench examples
+echo "== mypy"
+.venv/bin/mypy
 echo "== postgresql"
 pg=0; bash scripts/postgres.sh || pg=$?
 case $pg in
@@ -12,5 +15,7 @@ case $pg in
     3) echo "PostgreSQL backend tests will be skipped" ;;
     *) exit "$pg" ;;
 esac
+echo "== chromium"
+command -v chromium || command -v chromium-browser || { echo "chromium is missing: the browser tests need it (scripts/setup-test-tools.sh installs it)" >&2; exit 1; }
 echo "== pytest"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -164,11 +164,12 @@ def _wait_listening(engine: ServedEngine, timeout: float = 60) -> None:
     raise AssertionError(f"iop --serve did not listen within {timeout} s:\n{engine.server_log()}")
 
 
-def start_engine(home: Path) -> ServedEngine:
+def start_engine(home: Path, **extra_env: str) -> ServedEngine:
+    """``iop --serve`` on a free port with its own IOP_HOME (and ``extra_env``)."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = home.parent / f"serve-{port}.log"
-    env = clean_env(IOP_HOME=str(home))
+    env = clean_env(IOP_HOME=str(home), **extra_env)
     for (name, password), extra in ((ADMIN, ()), (LIMITED, ("--user-namespace",
                                                            LIMITED_NAMESPACE))):
         added = subprocess.run([PYTHON, "-m", "iop", "--user-add", name, "--password-stdin",

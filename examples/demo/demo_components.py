@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 
 from iop import (
     BusinessOperation,
     BusinessProcess,
     BusinessService,
+    Category,
     Message,
     PollingBusinessService,
+    controls,
     handler,
     setting,
+    target,
 )
 
 
@@ -39,7 +43,7 @@ class AuditEvent(Message):
 class OrderService(BusinessService):
     """Entry point used by a Director (an HTTP app, a script): sends orders synchronously."""
 
-    Target = setting("OrderProcess")
+    Target = target("OrderProcess", description="Where orders go")
 
     def on_process_input(self, message_input):
         return self.send_request_sync(self.Target, message_input)
@@ -48,7 +52,7 @@ class OrderService(BusinessService):
 class OrderPoller(PollingBusinessService):
     """Makes a new order every CallInterval seconds and sends it asynchronously."""
 
-    Target = setting("OrderProcess")
+    Target = target("OrderProcess", description="Where orders go")
 
     def on_init(self):
         self._counter = itertools.count(1)
@@ -62,9 +66,10 @@ class OrderPoller(PollingBusinessService):
 class OrderProcess(BusinessProcess):
     """Checks an order with the pricing operation (sync), audits it (async), replies."""
 
-    PricingTarget = setting("PricingOperation")
-    AuditTarget = setting("AuditOperation")
-    Limit = setting(1000.0)
+    PricingTarget = target("PricingOperation", description="Prices each order (sync call)")
+    AuditTarget = target("AuditOperation", description="Records each order (async call)")
+    Limit = setting(1000.0, category=Category.BASIC,
+                    description="Largest order amount that is accepted")
 
     def on_request(self, request):
         priced = self.send_request_sync(self.PricingTarget, request)
@@ -81,13 +86,25 @@ class OrderProcess(BusinessProcess):
 
 
 class PricingOperation(BusinessOperation):
+    TaxRate = setting(1.2, category=Category.BASIC, description="Multiplier applied to amounts")
+
     @handler(OrderRequest)
     def price(self, request):
-        total = round(request.amount * 1.2, 2)
+        total = round(request.amount * self.TaxRate, 2)
         return OrderResponse(request.order_id, True, f"{len(request.items)} item(s), total {total}")
 
 
 class AuditOperation(BusinessOperation):
+    ArchiveDirectory = setting("", category=Category.CONNECTION, control=controls.directory(),
+                               description="Folder where audit lines are also appended to "
+                                           "audit.log (empty: none)")
+    Charset = setting("UTF-8", category=Category.CONNECTION, control=controls.character_set(),
+                      description="Encoding of audit.log")
+
     def on_message(self, request):
         self.log_info(f"audit {request.order_id}: {request.text}")
+        if self.ArchiveDirectory:
+            path = os.path.join(self.ArchiveDirectory, "audit.log")
+            with open(path, "a", encoding=self.Charset) as fh:
+                fh.write(f"{request.order_id}\t{request.text}\n")
         return AuditEvent(request.order_id, "recorded")

@@ -1,6 +1,6 @@
 """IoP's own remote client (PyPI iris-pex-embedded-python 4.1.1, unmodified) drives our server.
 
-The client lives in .venv-iop-client (scripts/setup.sh), so its `iop` never shadows ours. It
+The client lives in .venv-iop-client (scripts/setup-test-tools.sh), so its `iop` never shadows ours. It
 needs no IRIS in remote mode: it imports the `iris` module only for local-mode commands, and
 its own dependencies make that module importable anyway.
 """
@@ -20,7 +20,7 @@ class IoPClient:
     """Runs the real client's `iop` with IOP_URL and credentials, in the project folder."""
 
     def __init__(self, served: ServedEngine, namespace: str, cwd: Path) -> None:
-        assert IOP_CLIENT.exists(), (f"{IOP_CLIENT} is missing: run scripts/setup.sh, which "
+        assert IOP_CLIENT.exists(), (f"{IOP_CLIENT} is missing: run scripts/setup-test-tools.sh, which "
                                      "installs IoP's client in .venv-iop-client")
         self.env = clean_env(IOP_URL=served.url, IOP_USERNAME=ADMIN[0], IOP_PASSWORD=ADMIN[1],
                              IOP_NAMESPACE=namespace, HOME=str(cwd))

@@ -194,3 +194,15 @@ def test_messages_extension_route(api: Api) -> None:
     assert counts.get("completed", 0) >= 4  # two tests above, each a request and a response
     headers = api.ok("GET", "messages", target="Echo", limit="10")
     assert headers and all(h["target"] == "Echo" for h in headers)
+
+
+def test_operations_extension_routes(api: Api) -> None:
+    assert api.ok("GET", "suspended") == []
+    assert "does not exist" in api.fails("POST", "resubmit", {"ids": [987654]})
+    assert "non-empty list" in api.fails("POST", "discard", {"ids": []})
+    assert "non-empty list" in api.fails("POST", "resubmit", {"ids": ["1"]})
+    kept = api.ok("POST", "purge", {"keep_days": 3650})
+    assert kept["sessions"] == 0 and kept["headers"] == 0 and isinstance(kept["compacted"], bool)
+    assert "keep_days" in api.fails("POST", "purge", {"keep_days": "soon"})
+    assert "running normally" in api.fails("POST", "recover", {})
+    assert api.ok("GET", "status")["status"] == "running"

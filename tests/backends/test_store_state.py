@@ -185,19 +185,69 @@ def test_initialize_is_idempotent_and_versioned(backend: Backend, store: Store) 
     assert store.schema_version() == version
 
 
-def test_an_older_store_is_upgraded_in_place_and_keeps_its_data(backend: Backend,
-                                                                 store: Store) -> None:
-    version = store.schema_version()
-    (kept,) = store.send([r.MessageDraft("Svc", "Op", "demo.Msg", '{"n": 1}')])
-    store.save_production("P.Kept", {"Production": {"@Name": "P.Kept"}})
-    store.set_meta("schema_version", "0")  # as a store written before version 1 says
-    assert store.schema_version() == 0
-    assert backend.open(initialize=False).initialize() == version  # every step runs again
-    assert store.schema_version() == version
-    assert store.get_production("P.Kept") == {"Production": {"@Name": "P.Kept"}}
-    (delivery,) = store.claim("Op", "job", 5, 30)
+def _version_one_store(backend: Backend, namespace: str) -> set[str]:
+    """Create ``namespace`` as schema version 1 wrote it; returns the indexes it has."""
+    if backend.name == "sqlite":
+        import sqlite3
+
+        from iop.store import namespace_dir
+        from iop.store.sqlite_schema import MIGRATIONS as SQLITE_STEPS
+
+        os.makedirs(namespace_dir(namespace), exist_ok=True)
+        conn = sqlite3.connect(os.path.join(namespace_dir(namespace), "store.sqlite3"))
+        conn.executescript(SQLITE_STEPS[1])
+        conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+        conn.commit()
+        conn.close()
+    else:
+        import psycopg
+        from backends_support import PG_URL
+        from psycopg import sql
+
+        from iop.store.postgres_schema import MIGRATIONS as PG_STEPS
+        from iop.store.postgres_schema import schema_for
+
+        backend.namespaces.add(namespace)
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            schema = sql.Identifier(schema_for(namespace))
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+            conn.execute(sql.SQL("SET search_path TO {}").format(schema))
+            for statement in PG_STEPS[1]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    return _indexes(backend.open(initialize=False, namespace=namespace))
+
+
+def _indexes(store: Store) -> set[str]:
+    if store.backend == "sqlite":
+        rows = store.conn.execute(  # type: ignore[attr-defined]
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    else:
+        rows = store.conn.execute(  # type: ignore[attr-defined]
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s",
+            (store.schema,))  # type: ignore[attr-defined]
+    return {row[0] for row in rows}
+
+
+def test_a_version_one_store_is_upgraded_in_place_and_keeps_its_data(
+        backend: Backend, store: Store) -> None:
+    namespace = backend.namespace + "OLD"
+    before = _version_one_store(backend, namespace)
+    old = backend.open(initialize=False, namespace=namespace)
+    assert old.schema_version() == 1
+    (kept,) = old.send([r.MessageDraft("Svc", "Op", "demo.Msg", '{"n": 1}')])
+    old.save_production("P.Kept", {"Production": {"@Name": "P.Kept"}})
+
+    version = store.schema_version()  # what this iop-engine writes
+    assert version > 1
+    assert backend.open(initialize=False, namespace=namespace).initialize() == version
+    assert old.schema_version() == version
+    assert _indexes(old) > before  # the later steps ran (they add indexes)
+    assert old.get_production("P.Kept") == {"Production": {"@Name": "P.Kept"}}
+    (delivery,) = old.claim("Op", "job", 5, 30)
     assert delivery.header.id == kept and delivery.body_text == '{"n": 1}'
-    assert store.get_runtime().status == "stopped"  # the runtime row is still there
+    assert old.get_runtime().status == "stopped"  # the runtime row survived
+    assert old.initialize() == version  # upgrading again changes nothing
 
 
 def test_a_newer_schema_is_refused(store: Store) -> None:

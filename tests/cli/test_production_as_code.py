@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from iop import Production
+from iop.migration.loader import load_migration, migrate_file
+from iop.production.diff import diff_exports
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,13 +97,13 @@ class FileProduction(Production):
 PRODUCTIONS = [DemoProduction, FileProduction()]
 '''
 
-SNAPSHOT = (("-l",), ("--bindings",), ("-e", "Demo.Production"), ("-e", "Demo.FileProduction"),
-            ("-d",))
-
-
-def snapshot(run_iop: Any) -> list[tuple[int, str]]:
-    """What an operator sees of the store: productions, bindings, definitions, default."""
-    return [(p.returncode, p.stdout) for p in (run_iop(*a, check=False) for a in SNAPSHOT)]
+def store_dump(store: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the namespace's SQLite store, in a stable order."""
+    with sqlite3.connect(store.location) as db:
+        tables = [row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {table: sorted(db.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+                for table in tables}
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -156,6 +161,10 @@ CLASSES = {"Demo.Msg.OrderMessage": OrderMessage}
 SCHEMAS = [PricedOrder]
 ''')
     out = project.migrate().stdout.splitlines()
+    assert out[:3] == ["Mode: LOCAL", "Namespace: USER", f"Settings file: {project.settings}"]
+    assert [line for line in out if line.endswith(":") and not line.startswith(" ")] == \
+        ["CLASSES:", "SCHEMAS:", "PRODUCTIONS:"]
+    assert f"  {project.module}.PricedOrder (JSON schema, 2 field(s))" in out
     assert out[-1] == "Migration succeeded"
     bindings = {b["class"]: b for b in iop_json("--bindings")}
     message = bindings["Demo.Msg.OrderMessage"]
@@ -174,12 +183,13 @@ SCHEMAS = [PricedOrder]
     assert run_iop("-d").stdout.strip() == "default production: Demo.Production"
 
 
-def test_meta_classname_must_agree_with_the_classes_key(seed: Any, run_iop: Any) -> None:
-    before = snapshot(run_iop)
+def test_meta_classname_must_agree_with_the_classes_key(seed: Any, run_iop: Any,
+                                                        store: Any) -> None:
+    before = store_dump(store)
     seed.write_settings(SEED_CLASS_EXAMPLES + 'CLASSES = {"Other.Name": OrderMessage}\n')
     one_error_line(run_iop("-m", seed.settings, check=False),
                    "CLASSES['Other.Name']", "Meta.classname is 'Demo.Msg.OrderMessage'")
-    assert snapshot(run_iop) == before
+    assert store_dump(store) == before
 
 
 def test_main_guard_and_the_files_folder_come_first(make_project: Any, run_iop: Any,
@@ -200,20 +210,20 @@ if __name__ == "__main__":
     assert "Demo.Guarded" in run_iop("-l").stdout
 
 
-def test_validation_warns_and_strict_mode_fails(seed: Any, run_iop: Any) -> None:
+def test_validation_warns_and_strict_mode_fails(seed: Any, run_iop: Any, store: Any) -> None:
     seed.write_settings('''
 prod = Production("Demo.Production", testing_enabled=True)
 prod.operation("OrderOperation", OrderOperation).host_setting("Limit", "many") \\
     .host_setting("Typo", "1")
 PRODUCTIONS = [prod]
 ''')
-    before = snapshot(run_iop)
+    before = store_dump(store)
     for extra in (("--dry-run",), ()):
         line = one_error_line(run_iop("-m", seed.settings, "--strict-production-validation",
                                       *extra, check=False), "strict production validation")
         assert "item OrderOperation: host setting Limit='many' is not a valid int" in line
         assert "and 1 more issue" in line and "nothing was written" in line
-    assert snapshot(run_iop) == before
+    assert store_dump(store) == before
     out = run_iop("-m", seed.settings).stdout.splitlines()
     assert "    warning: item OrderOperation: host setting Typo is not declared by " \
            "OrderOperation" in out
@@ -222,7 +232,14 @@ PRODUCTIONS = [prod]
 
 @pytest.mark.parametrize("source, needles", [
     ("from iop import Production\n\nPRODUCTIONS = [\n", ("syntax error", "line")),
-    ("from iop import Production\nimport no_such_module_here\n", ("no_such_module_here",)),
+    ("from iop import Production\nimport no_such_module_here\n",
+     ("bad_settings.py:2)", "ModuleNotFoundError", "no_such_module_here")),
+    ("from iop import Production, ServiceItem\n"
+     "class Odd(Production):\n"
+     "    name = 'Demo.Odd'\n"
+     "    services = ('FileIn',)\n"
+     "PRODUCTIONS = [Odd]\n",
+     ("PRODUCTIONS[0]: Odd() failed: TypeError: Odd.services must hold item declarations",)),
     ("from iop import Production\nPRODUCTIONS = ['Demo.Production']\n",
      ("PRODUCTIONS[0] is a str, not a Production",)),
     ("from iop import Production\nPRODUCTIONS = [{'Production': {'@Name': 'X', "
@@ -234,54 +251,160 @@ PRODUCTIONS = [prod]
      ".connect('TargetConfigNames', 'Missing')\n"
      "PRODUCTIONS = [ok, bad]\n",
      ("item In: port TargetConfigNames routes to Missing", "nothing was written")),
+    ("from iop import OperationItem, Production, Route, ServiceItem\n"
+     "class Broken(Production):\n"
+     "    name = 'Demo.Production'\n"
+     "    services = (ServiceItem('In', 'EnsLib.File.PassthroughService', routes=(\n"
+     "        Route('TargetConfigNames', OperationItem('Ghost', 'Demo.Ghost')),)),)\n"
+     "PRODUCTIONS = [Broken]\n",
+     ("item In: port TargetConfigNames routes to Ghost", "nothing was written")),
     ("from iop import Production\nREMOTE_SETTINGS = 'http://x'\n", ("REMOTE_SETTINGS",)),
     ("from iop import Production\nCLASSES = {'X': int}\n", ("CLASSES['X'] is int",)),
     ("from iop import Production\nSCHEMAS = [1]\n", ("SCHEMAS[0]",)),
-], ids=["syntax", "import", "not-a-production", "bad-export", "missing-route-target",
-        "remote-settings", "classes", "schemas"])
-def test_bad_settings_files_leave_the_store_unchanged(seed: Any, run_iop: Any, tmp_path: Path,
-                                                      source: str, needles: tuple[str]) -> None:
+], ids=["syntax", "import", "bad-declaration", "not-a-production", "bad-export", "missing-route-target",
+        "class-style-missing-route-target", "remote-settings", "classes", "schemas"])
+def test_bad_settings_files_leave_the_store_unchanged(seed: Any, run_iop: Any, store: Any,
+                                                      tmp_path: Path, source: str,
+                                                      needles: tuple[str]) -> None:
     bad = tmp_path / "bad_settings.py"
     bad.write_text(source)
-    before = snapshot(run_iop)
-    line = one_error_line(run_iop("-m", bad, check=False), *needles)
-    assert "Traceback" not in line
-    assert snapshot(run_iop) == before
-    assert "Demo.New" not in run_iop("-l").stdout
+    before = store_dump(store)
+    assert before["productions"] and before["bindings"]  # there is something to lose
+    for command in (("-m", bad), ("-M", bad, "--dry-run")):
+        one_error_line(run_iop(*command, check=False), *needles)
+    plan_needles = [n for n in needles if n != "nothing was written"]
+    one_error_line(run_iop("--plan", bad, "--production", "Demo.Production", check=False),
+                   *plan_needles)
+    assert store_dump(store) == before
+
+
+def test_apply_with_a_broken_settings_file_changes_nothing(seed: Any, run_iop: Any, store: Any,
+                                                          tmp_path: Path) -> None:
+    seed.write_settings(SEED_CLASS_EXAMPLES.replace("testing_enabled = True",
+                                                    "testing_enabled = False"))
+    plan = tmp_path / "plan.json"
+    run_iop("--plan", seed.settings, "--production", "Demo.Production", "--out", plan)
+    seed.settings.write_text(seed.settings.read_text() + "\ndef broken(:\n")
+    before = store_dump(store)
+    backups = tmp_path / "backups"
+    one_error_line(run_iop("--apply-plan", plan, "--settings", seed.settings, "--backup-dir",
+                           backups, check=False), "syntax error", str(seed.settings))
+    assert store_dump(store) == before and not backups.exists()
 
 
 # -- export drafts round-trip ---------------------------------------------------------------
 
 
-def _round_trip(run_iop: Any, name: str, folder: Path) -> None:
-    before = run_iop("-e", name).stdout
+# The instance-style examples of seed 001, "Production Class", and a fan-out Route.
+SEED_INSTANCE_EXAMPLES = """
+from iop import OperationItem, Route, ServiceItem
+
+fluent = (
+    Production("Demo.Fluent")
+    .testing()
+    .tracing()
+    .actor_pool(2)
+    .describe("Order ingestion")
+)
+orders = fluent.operation(OrderOperation)
+file = (
+    fluent.service("FileInput", FileService)
+    .pool(2)
+    .host_setting("Limit", 10)
+    .adapter_setting("Charset", "utf-8")
+    .connect("Output", orders)
+)
+
+manual = Production("Demo.Manual")
+out = manual.operation("FileOut", class_name="EnsLib.File.PassthroughOperation")
+inp = (
+    manual.service("FileIn", class_name="EnsLib.File.PassthroughService")
+    .adapter_setting("FilePath", "/tmp/in")
+    .connect("TargetConfigNames", out)
+)
+other = manual.service("FileIn2", class_name="EnsLib.File.PassthroughService")
+manual.connect(other.port("TargetConfigNames"), out)
+
+alerts = (
+    Production("Demo.Alerts")
+    .timeouts(shutdown=120, update=10)
+    .alerting(
+        manager="Alerts.Manager",
+        operation="Alerts.Operation",
+        recipients="ops@example.com",
+        action_window=60,
+    )
+)
+alerts.operation("Alerts.Operation", class_name="EnsLib.File.PassthroughOperation")
+
+AUDIT = OperationItem("AuditOperation", "EnsLib.File.PassthroughOperation")
+ORDERS = OperationItem("OrderOperation", "EnsLib.File.PassthroughOperation")
+
+
+class FanOut(Production):
+    name = "Demo.FanOut"
+    services = (ServiceItem("In", "EnsLib.File.PassthroughService",
+                            routes=(Route("TargetConfigNames", (AUDIT, ORDERS)),)),)
+    operations = (AUDIT, ORDERS)
+
+
+PRODUCTIONS = CLASS_STYLE + [fluent, manual, alerts, FanOut]
+"""
+
+
+def _round_trip(run_iop: Any, store: Any, name: str, folder: Path) -> None:
+    """Export ``name`` as a python and a class draft; each re-imports (in this process and
+    through the migration path) to a production the diff finds no change in."""
+    before = store.get_production(name)
+    assert before is not None
     for fmt in ("python", "class"):
         draft = folder / f"draft_{fmt}_{name.replace('.', '_')}.py"
         draft.write_text(run_iop("-e", name, "--format", fmt).stdout)
-        plan = json.loads(run_iop("--plan", draft, "--production", name).stdout)
-        assert plan["operations"] == [], f"{fmt} draft of {name}: {plan['operations']}"
-        assert run_iop("-m", draft).stdout.splitlines()[-1] == "Migration succeeded"
-        again = json.loads(run_iop("-e", name).stdout)
+        reimported = load_migration(str(draft)).production(name)
+        assert not reimported.diff(before).has_changes, f"{fmt}: {reimported.diff(before)}"
+        assert not Production.from_dict(before).diff(reimported).has_changes
+        assert migrate_file(store, str(draft))[-1] == "Migration succeeded"
+        after = store.get_production(name)
+        assert not diff_exports(before, after).has_changes, f"{fmt}: {diff_exports(before, after)}"
         if fmt == "python":  # same items in the same order: the very same export
-            assert again == json.loads(before)
-        assert json.loads(run_iop("--plan", draft, "--production", name).stdout)["operations"] \
-            == []
+            assert after == before
 
 
-def test_seed_class_examples_round_trip(seed: Any, run_iop: Any, tmp_path: Path) -> None:
-    for name in ("Demo.Production", "Demo.FileProduction"):
-        _round_trip(run_iop, name, tmp_path)
+def test_seed_examples_round_trip(seed: Any, run_iop: Any, store: Any, tmp_path: Path) -> None:
+    seed.write_settings(SEED_CLASS_EXAMPLES.replace("PRODUCTIONS =", "CLASS_STYLE =")
+                        + SEED_INSTANCE_EXAMPLES)
+    seed.migrate()
+    names = ("Demo.Production", "Demo.FileProduction", "Demo.Fluent", "Demo.Manual",
+             "Demo.Alerts", "Demo.FanOut")
+    assert set(json.loads(run_iop("-l").stdout)) == set(names)
+    for name in names:
+        _round_trip(run_iop, store, name, tmp_path)
     draft = run_iop("-e", "Demo.FileProduction", "--format", "class").stdout
     assert "FILE_IN = ServiceItem(" in draft  # the built-in's role is known
     assert "routes=(Route('TargetConfigNames', FILE_OUT),)," in draft
+    fan_out = run_iop("-e", "Demo.FanOut", "--format", "class").stdout
+    assert "routes=(Route('TargetConfigNames', (AUDIT_OPERATION, ORDER_OPERATION,)),)," \
+        in fan_out
+    fluent = run_iop("-e", "Demo.Fluent", "--format", "python").stdout
+    assert "file_input.host_setting('Limit', '10')" in fluent
+    assert "file_input.adapter_setting('Charset', 'utf-8')" in fluent
+    assert "prod.connect(file_input.port('Output'), order_operation)" in fluent
+    alerts = run_iop("-e", "Demo.Alerts", "--format", "python").stdout
+    assert "'AlertNotificationRecipients': 'ops@example.com'," in alerts
 
 
-def test_demo_example_round_trips(run_iop: Any, tmp_path: Path) -> None:
+def test_demo_example_round_trips(run_iop: Any, store: Any, tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     shutil.copytree(REPO / "examples" / "demo", demo,
                     ignore=shutil.ignore_patterns("__pycache__"))
     run_iop("-m", demo / "settings.py")
-    _round_trip(run_iop, "Demo.Production", tmp_path)
+    _round_trip(run_iop, store, "Demo.Production", tmp_path)
+    # The CLI's own plan command finds nothing to change either.
+    for fmt in ("python", "class"):
+        draft = tmp_path / f"cli_{fmt}.py"
+        draft.write_text(run_iop("-e", "Demo.Production", "--format", fmt).stdout)
+        plan = json.loads(run_iop("--plan", draft, "--production", "Demo.Production").stdout)
+        assert plan["operations"] == [], f"{fmt} draft: {plan['operations']}"
 
 
 def test_graph_and_mermaid_exports(seed: Any, run_iop: Any) -> None:
@@ -309,7 +432,10 @@ prod.operation("OrderOperation", OrderOperation).host_setting("Limit", "5")
 prod.operation("LegacyOperation", "EnsLib.File.PassthroughOperation") \\
     .adapter_setting("FilePath", "/legacy")
 prod.production_setting("AlertActionWindow", "60")
-PRODUCTIONS = [prod]
+# Deployed as an IRIS export with a field the Python model does not know.
+deployed = prod.to_dict()
+deployed["Production"]["Item"][0]["@InactivityTimeout"] = "30"
+PRODUCTIONS = [deployed]
 '''
 
 DESIRED = '''
@@ -341,21 +467,26 @@ def test_plan_apply_verify_rollback(make_project: Any, run_iop: Any, tmp_path: P
         ("set_item_attribute", "OrderOperation", "@PoolSize"): "safe",
         ("set_setting", "OrderOperation", "Limit"): "safe",
         ("remove_item", None, "LegacyOperation"): "blocked",
+        ("remove_field", "FileInput", "@InactivityTimeout"): "blocked",
     }
     assert f"Plan saved to {plan_path}" in out and "[blocked] remove item LegacyOperation" in out
     review = run_iop("--review-plan", plan_path).stdout
-    assert "7 operation(s): 4 safe, 0 destructive, 3 blocked, 0 unsupported" in review
+    assert "8 operation(s): 4 safe, 0 destructive, 4 blocked, 0 unsupported" in review
     assert "BLOCKED: kept unless --allow-destructive" in review
+    assert "[blocked] remove export field @InactivityTimeout of item FileInput" in review
 
     applied = run_iop("--apply-plan", plan_path, "--settings", desired.settings,
                       "--backup-dir", backups).stdout
-    assert applied.startswith("Applied 4 operation(s) to production Demo.Production, skipped 3")
+    assert applied.startswith("Applied 4 operation(s) to production Demo.Production, skipped 4")
+    assert "warning" not in applied  # --settings bound the classes
     [backup] = list(backups.iterdir())
     assert f"Backup: {backup}" in applied
     assert json.loads((backup / "production.json").read_text()) == json.loads(before)
     after = json.loads(run_iop("-e", "Demo.Production").stdout)["Production"]
     items = {i["@Name"]: i for i in after["Item"]}
     assert "LegacyOperation" in items  # blocked: kept
+    assert items["LegacyOperation"] == json.loads(before)["Production"]["Item"][2]
+    assert items["FileInput"]["@InactivityTimeout"] == "30"
     assert {"@Target": "Host", "@Name": "Legacy", "#text": "keep me"} in items["FileInput"]["Setting"]
     assert {"@Target": "Production", "@Name": "AlertActionWindow", "#text": "60"} in after["Setting"]
     assert items["OrderOperation"]["@PoolSize"] == "2"
@@ -390,7 +521,7 @@ def test_allow_destructive_removes_what_python_does_not_declare(make_project: An
     run_iop("--plan", desired.settings, "--out", plan_path)
     out = run_iop("--apply-plan", plan_path, "--settings", desired.settings, "--backup-dir",
                   tmp_path / "b", "--allow-destructive").stdout
-    assert out.startswith("Applied 7 operation(s) to production Demo.Production, skipped 0")
+    assert out.startswith("Applied 8 operation(s) to production Demo.Production, skipped 0")
     assert "LegacyOperation" not in run_iop("-e", "Demo.Production").stdout
     assert json.loads(run_iop("--plan", desired.settings).stdout)["operations"] == []
 
@@ -413,6 +544,22 @@ def test_plan_of_a_new_production_creates_it(make_project: Any, run_iop: Any,
     assert json.loads(run_iop("-l").stdout) == {}
 
 
+def test_apply_without_settings_warns_about_unbound_classes(make_project: Any, run_iop: Any,
+                                                            tmp_path: Path) -> None:
+    desired = make_project(COMPONENTS, DESIRED)
+    plan_path = tmp_path / "plan.json"
+    run_iop("--plan", desired.settings, "--out", plan_path)
+    out = run_iop("--apply-plan", plan_path, "--backup-dir", tmp_path / "b").stdout.splitlines()
+    assert out[0] == "Applied 1 operation(s) to production Demo.Production, skipped 0"
+    module = desired.module
+    assert [line for line in out if line.startswith("warning:")] == [
+        f"warning: class Python.{module}.{cls} is not bound; its items cannot start until a "
+        "migration (or --apply-plan with --settings) binds it"
+        for cls in ("FileService", "OrderOperation")]
+    assert json.loads(run_iop("--bindings").stdout) == []
+    assert "Demo.Production" in json.loads(run_iop("-l").stdout)
+
+
 def test_plan_command_errors(seed: Any, run_iop: Any, tmp_path: Path) -> None:
     one_error_line(run_iop("--plan", seed.settings, check=False), "several productions",
                    "Demo.Production", "Demo.FileProduction")
@@ -420,6 +567,12 @@ def test_plan_command_errors(seed: Any, run_iop: Any, tmp_path: Path) -> None:
                    "no production Nope")
     one_error_line(run_iop("--review-plan", tmp_path / "none.json", check=False), "none.json")
     one_error_line(run_iop("-l", "--out", "x.json", check=False), "--out goes with --plan")
+    for stray, needle in ((("--format", "python"), "--format goes with -e/--export"),
+                          (("--allow-destructive",), "--allow-destructive goes with"),
+                          (("-l", "--dry-run"), "--dry-run goes with -m/-M"),
+                          (("--strict-production-validation",), "goes with -m/-M"),
+                          (("-l", "--unused"), "--unused goes with --bindings")):
+        one_error_line(run_iop(*stray, check=False), needle)
     bad = tmp_path / "plan.json"
     bad.write_text("[]")
     one_error_line(run_iop("--apply-plan", bad, check=False), "not a production change plan")

@@ -18,12 +18,19 @@ MAIN = "Run.Production"
 OTHER = "Run.Other"
 
 COMPONENTS = '''
-from iop import target
+from iop import Field, PersistentMessage, target
 
 
 @dataclass
 class Ping(Message):
     text: str = ""
+
+
+class Note(PersistentMessage):
+    Text: str = Field(required=True)
+
+    class Meta:
+        classname = "Run.Msg.Note"
 
 
 class Front(BusinessService):
@@ -48,9 +55,23 @@ class Echo(BusinessOperation):
     def answer(self, request):
         return Ping(f"{self.Prefix}:{request.text}")
 
+    @handler(Note)
+    def note(self, request):
+        return Note(Text=f"{self.Prefix}:{request.Text}")
+
+
+class AuditOutbound(OutboundAdapter):
+    def record(self, request):
+        self.business_host.log_info(f"audited {request.text}")
+
 
 class Audit(BusinessOperation):
+    @classmethod
+    def get_adapter_type(cls):
+        return "Python.AuditOutbound"  # bound by migration through adapter_class
+
     def on_message(self, request):
+        self.adapter.record(request)
         return None
 '''
 
@@ -61,12 +82,13 @@ prod = Production("{MAIN}", testing_enabled=True)
 front = prod.service("Front", Front)
 router = prod.process("Router", Router)
 echo = prod.operation("Echo", Echo).host_setting("Prefix", {prefix!r})
-prod.operation("Audit", Audit)
+prod.operation("Audit", Audit, adapter_class=AuditOutbound)
 prod.connect(front.Output, router)
 prod.connect(router.Next, echo)
 other = Production("{OTHER}", testing_enabled=True)
 other.operation("Solo", Echo)
 PRODUCTIONS = [prod, other]
+CLASSES = {{"Run.Msg.Note": Note}}
 '''
 
 
@@ -137,9 +159,12 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
     assert {i["item"] for i in queues["items"]} == {"Front", "Router", "Echo", "Audit"}
     assert prod.queue_info()["production"] == MAIN
 
-    # The async call to Audit has no source setting: a runtime-only route.
-    wait_for(lambda: store.query_headers(target="Audit", type="request", limit=1),
-             what="Router's call to Audit")
+    # The async call to Audit has no source setting: a runtime-only route. Audit's adapter is
+    # the Python class its host declares, bound by the migration through adapter_class.
+    wait_for(lambda: any(e.item == "Audit" and e.text.startswith("audited ")
+                         for e in store.log_since(0)), what="Audit's adapter at work")
+    assert store.get_binding("Python.AuditOutbound").classname == "AuditOutbound"
+    assert prod.inspect_component("Audit")["adapter_class_name"] == "Python.AuditOutbound"
     seen = Production.from_iris(MAIN)
     edges = {(e.source, e.port, e.target): (e.origin, e.interaction)
              for e in seen.graph().graph_edges}
@@ -153,16 +178,39 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
     assert [e.port for e in desired.graph_diff().removed] == [""]
 
     old_pid = job_pids(store)["Echo"]
-    assert prod.stop_component("Echo") == {"item": "Echo", "enabled": "false",
-                                           "status": "running"}
+    echo = prod.component_ref("Echo")
+    assert echo.stop() == {"item": "Echo", "enabled": "false", "status": "running"}
     assert "Echo" not in job_pids(store)
     assert Production.from_iris(MAIN).item("Echo").enabled is False
-    prod.item("Router").Next.component.production.start_component("Router.Next")
+    assert prod.start_component("Router.Next")["enabled"] == "true"
     new_pid = wait_for(lambda: job_pids(store).get("Echo"), what="Echo restarted")
     assert new_pid != old_pid
-    prod.item("Echo").restart()
-    assert wait_for(lambda: job_pids(store).get("Echo")) not in (old_pid, new_pid)
+    prod.restart_component(prod.item("Router").Next)  # a port designates its target item
+    third_pid = wait_for(lambda: (p := job_pids(store).get("Echo")) not in (None, new_pid) and p,
+                         what="Echo restarted through Router.Next")
+    assert third_pid != old_pid
+    echo.restart()
+    wait_for(lambda: job_pids(store).get("Echo") not in (None, new_pid, third_pid),
+             what="Echo restarted through its ComponentRef")
     assert prod.test_component("Echo", Ping("d")) == Ping("echo:d")
+
+
+def test_classes_metadata_resolves_incoming_persistent_messages(running: Any, run_iop: Any,
+                                                                 iop_json: Any) -> None:
+    # Run.Msg.Note is a Meta.classname: no module of that name exists. The CLI process and the
+    # Echo job find the Python class through the metadata migration CLASSES wrote.
+    [binding] = [b for b in iop_json("--bindings") if b["class"] == "Run.Msg.Note"]
+    assert binding["metadata"] == {
+        "IOP_MESSAGE_KIND": "persistent",
+        "IOP_PYTHON_CLASS": f"{running.module}.Note",
+        "IOP_PYTHON_CLASSPATH": str(running.root),
+    }
+    out = run_iop("-t", "Echo", "-C", "Run.Msg.Note", "-B", json.dumps({"Text": "n"}),
+                  cwd=running.root.parent).stdout
+    assert out.splitlines()[0] == "classname: Run.Msg.Note"
+    assert json.loads(out.split("body:", 1)[1]) == {"Text": "echo:n"}
+    bad = run_iop("-t", "Echo", "-C", "Run.Msg.Nothing", "-B", "{}", check=False)
+    assert bad.returncode == 2 and "Run.Msg.Nothing" in bad.stderr
 
 
 def test_lifecycle_helpers_act_only_on_the_running_production(running: Any, run_iop: Any) -> None:

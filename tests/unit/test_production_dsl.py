@@ -1,6 +1,7 @@
 """The Production DSL: instance and class styles, ports and routes, the IRIS export shape."""
 
 import copy
+import re
 
 import pytest
 
@@ -145,7 +146,7 @@ def test_component_fluent_flags():
     assert ref.schedule.startswith("START:")
     assert (ref.comment, ref.category) == ("night off", "orders,files")
     assert ref.enable().enabled is True
-    ref.setting("Flag", True).settings_update({"Count": 3, "Empty": None})
+    ref.setting("Flag", True).settings_update({"Count": 3, "Empty": "", "Unset": None})
     assert ref.host_settings == {"Flag": "1", "Count": "3", "Empty": ""}
     ref.adapter_settings_update({"A": 1}).host_settings_update({"B": 2.5})
     assert (ref.adapter_settings, ref.host_settings["B"]) == ({"A": "1"}, "2.5")
@@ -429,16 +430,32 @@ def test_route_aliases_and_targets():
 
 
 def test_port_in_host_settings_and_route_is_an_error():
-    with pytest.raises(ValueError, match="item FileIn: port TargetConfigNames"):
+    message = "item FileIn: Host settings may not also declare a route port (TargetConfigNames)"
+    with pytest.raises(ProductionError, match=re.escape(message)):
         ServiceItem(
             "FileIn",
             "EnsLib.File.PassthroughService",
             settings={"TargetConfigNames": "FileOut"},
             routes=(Route("TargetConfigNames", FILE_OUT),),
         )
-    with pytest.raises(ValueError, match="item FileInput: port Output"):
+    # The alias and the IRIS name are the same port.
+    with pytest.raises(ProductionError, match=re.escape(message)):
+        ServiceItem("FileIn", "EnsLib.File.PassthroughService",
+                    host_settings={"target_config_names": "FileOut"},
+                    routes=(Route("TargetConfigNames", FILE_OUT),))
+    with pytest.raises(ProductionError, match=r"item FileInput: Host settings .* \(Output\)"):
         ServiceItem("FileInput", FileService, host_settings={"Output": "X"},
                     routes=(Route(FileService.Output, "Y"),))
+    # Non-route host settings sit next to routes.
+    item = ServiceItem("FileIn", "EnsLib.File.PassthroughService", host_settings={"Limit": 3},
+                       routes=(Route("TargetConfigNames", FILE_OUT),))
+    assert item.host_settings == {"Limit": "3"}
+
+
+def test_two_routes_for_one_port_are_refused():
+    with pytest.raises(ProductionError, match="port TargetConfigNames has two Routes"):
+        ServiceItem("FileIn", "EnsLib.File.PassthroughService",
+                    routes=(Route("TargetConfigNames", "A"), Route("target_config_names", "B")))
 
 
 def test_item_declaration_checks():
@@ -689,3 +706,208 @@ def test_graph_of_an_empty_production():
 def test_package_exports():
     for name in production_module.__all__:
         assert hasattr(production_module, name)
+
+
+# -- seed 001's fluent method lists, one by one ------------------------------------------------
+
+
+def test_every_production_fluent_method_returns_the_production_and_shows_in_the_export():
+    director = object()
+    prod = Production("Demo.Fluent")
+    calls = [
+        ("testing", (), {}), ("tracing", (), {}), ("actor_pool", (5,), {}),
+        ("describe", ("Order ingestion",), {}), ("timeouts", (), {"shutdown": 120, "update": 10}),
+        ("alerting", (), {"manager": "Alerts.Manager", "operation": "Alerts.Operation",
+                          "recipients": "ops@example.com", "action_window": 60}),
+        ("in_namespace", ("DEMO",), {}), ("with_director", (director,), {}),
+    ]
+    for method, args, kwargs in calls:
+        assert getattr(prod, method)(*args, **kwargs) is prod, method
+    body = prod.to_dict()["Production"]
+    assert (body["@TestingEnabled"], body["@LogGeneralTraceEvents"]) == ("true", "true")
+    assert (body["ActorPoolSize"], body["Description"]) == ("5", "Order ingestion")
+    assert {s["@Name"]: s["#text"] for s in body["Setting"]} == {
+        "ShutdownTimeout": "120", "UpdateTimeout": "10",
+        "AlertNotificationManager": "Alerts.Manager",
+        "AlertNotificationOperation": "Alerts.Operation",
+        "AlertNotificationRecipients": "ops@example.com", "AlertActionWindow": "60",
+    }
+    assert {s["@Target"] for s in body["Setting"]} == {"Production"}
+    assert (prod.namespace, prod.director) == ("DEMO", director)
+    prod.testing(False).tracing(False)
+    body = prod.to_dict()["Production"]
+    assert (body["@TestingEnabled"], body["@LogGeneralTraceEvents"]) == ("false", "false")
+
+
+def test_every_component_fluent_method_returns_the_ref_and_shows_in_the_export():
+    prod = Production("Demo.Fluent")
+    target_ref = prod.operation("Audit", class_name="Demo.Audit")
+    ref = prod.service("FileIn", class_name="EnsLib.File.PassthroughService")
+    calls = [
+        ("pool", (3,), {}), ("disable", (), {}), ("enable", (), {}), ("run_foreground", (), {}),
+        ("trace", (), {}), ("schedule_on", ("START:*-*-*T08:00:00",), {}),
+        ("comment_as", ("nightly",), {}), ("category_as", ("files,in",), {}),
+        ("host_setting", ("Limit", 10), {}), ("host_settings_update", ({"Retry": True},), {}),
+        ("setting", ("ArchivePath", "/arch"), {}), ("settings_update", ({"Count": 2},), {}),
+        ("adapter_setting", ("FilePath", "/tmp/in"), {}),
+        ("adapter_settings_update", ({"FileSpec": "*.txt"},), {}),
+        ("other_setting", ("Custom", "Mode", "x"), {}),
+        ("connect", ("TargetConfigNames", "Orders"), {}),
+        ("connect_add", ("TargetConfigNames", target_ref), {}),
+    ]
+    for method, args, kwargs in calls:
+        assert getattr(ref, method)(*args, **kwargs) is ref, method
+    entry = prod.to_dict()["Production"]["Item"][1]
+    assert {k: entry[k] for k in ("@PoolSize", "@Enabled", "@Foreground", "@LogTraceEvents",
+                                  "@Schedule", "@Comment", "@Category")} == {
+        "@PoolSize": "3", "@Enabled": "true", "@Foreground": "true", "@LogTraceEvents": "true",
+        "@Schedule": "START:*-*-*T08:00:00", "@Comment": "nightly", "@Category": "files,in",
+    }
+    assert entry["Setting"] == [
+        {"@Target": "Adapter", "@Name": "FilePath", "#text": "/tmp/in"},
+        {"@Target": "Adapter", "@Name": "FileSpec", "#text": "*.txt"},
+        {"@Target": "Host", "@Name": "Limit", "#text": "10"},
+        {"@Target": "Host", "@Name": "Retry", "#text": "1"},
+        {"@Target": "Host", "@Name": "ArchivePath", "#text": "/arch"},
+        {"@Target": "Host", "@Name": "Count", "#text": "2"},
+        {"@Target": "Host", "@Name": "TargetConfigNames", "#text": "Orders,Audit"},
+        {"@Target": "Custom", "@Name": "Mode", "#text": "x"},
+    ]
+    assert ref.disable() is ref and ref.enabled is False
+    assert ref.enable(False) is ref and ref.enabled is False
+    assert ref.run_foreground(False).foreground is False and ref.trace(False).log_trace_events \
+        is False
+
+
+def test_component_ref_settings_and_foreground_are_public_data_attributes():
+    prod = Production("P")
+    ref = prod.service("FileInput", FileService).host_setting("Limit", 1) \
+        .adapter_setting("Charset", "utf-8").run_foreground()
+    # Plain data, readable and writable, never shadowed by the fluent methods.
+    assert ref.host_settings == {"Limit": "1"} and isinstance(ref.host_settings, dict)
+    assert ref.adapter_settings == {"Charset": "utf-8"} and isinstance(ref.adapter_settings, dict)
+    assert ref.foreground is True
+    ref.host_settings["Direct"] = "2"
+    ref.foreground = False
+    entry = prod.to_dict()["Production"]["Item"][0]
+    assert {"@Target": "Host", "@Name": "Direct", "#text": "2"} in entry["Setting"]
+    assert entry["@Foreground"] == "false"
+    for method in ("host_settings_update", "adapter_settings_update", "run_foreground"):
+        assert callable(getattr(ref, method))
+    assert ref.component_class is FileService
+    assert ref.adapter_class_name == "Ens.InboundAdapter"
+
+
+def test_port_string_is_the_authoring_identity_and_resolve_the_dispatch_target():
+    prod = Production("P")
+    inp = prod.service("FileIn", class_name="EnsLib.File.PassthroughService")
+    port = inp.port("target_config_names")
+    assert str(port) == "FileIn.TargetConfigNames" and repr(port) == \
+        "Port('FileIn.TargetConfigNames')"
+    assert port.resolve() == ""
+    inp.connect(port, "A").connect_add(port, "B")
+    assert str(port) == "FileIn.TargetConfigNames"  # unchanged by the routes
+    assert port.resolve() == "A,B" and port.targets() == ["A", "B"]
+    assert f"{port}" == "FileIn.TargetConfigNames"
+
+
+def test_class_style_route_fan_out_with_a_declared_port():
+    valid = OperationItem("Valid", "Demo.Valid")
+    copy_op = OperationItem("Copy", "Demo.Copy")
+
+    class Fan(Production):
+        name = "Demo.Fan"
+        processes = (ProcessItem("Router", RouterProcess,
+                                 routes=(Route(RouterProcess.Valid, (valid, copy_op)),
+                                         Route(RouterProcess.Invalid, "Copy"))),)
+        operations = (valid, copy_op)
+
+    prod = Fan()
+    router = prod.item("Router")
+    assert router.host_settings == {"Valid": "Valid,Copy", "Invalid": "Copy"}
+    assert router.Valid.resolve() == "Valid,Copy"
+    assert prod.routes() == [RouteEdge("Router", "Valid", "Valid"),
+                             RouteEdge("Router", "Valid", "Copy"),
+                             RouteEdge("Router", "Invalid", "Copy")]
+    with pytest.raises(ProductionError, match="sends to Valid, Copy"):
+        prod.component_ref("Router.Valid")
+    assert prod.get_component("Router.Invalid") is prod.item("Copy")
+
+
+def test_route_to_an_undeclared_item_is_a_validation_error():
+    class Broken(Production):
+        name = "Demo.Broken"
+        services = (ServiceItem("In", "EnsLib.File.PassthroughService",
+                                routes=(Route("TargetConfigNames",
+                                              OperationItem("Ghost", "Demo.Ghost")),)),)
+
+    prod = Broken()  # building it is fine: the route is only wrong for this production
+    from iop.production import ProductionValidationError
+
+    with pytest.raises(ProductionValidationError,
+                       match="item In: port TargetConfigNames routes to Ghost"):
+        prod.validate(strict=True)
+
+
+def test_none_unsets_a_setting():
+    prod = Production("P").timeouts(shutdown=30)
+    ref = prod.operation("Out", class_name="Demo.Op").host_setting("A", 1).adapter_setting("B", 2) \
+        .other_setting("Custom", "C", 3)
+    ref.host_setting("A", None).adapter_settings_update({"B": None}).other_setting("Custom", "C",
+                                                                                  None)
+    prod.production_setting("ShutdownTimeout", None)
+    assert (ref.host_settings, ref.adapter_settings, ref.other_settings) == ({}, {}, [])
+    assert prod.to_dict()["Production"]["Item"][0]["Setting"] == []
+    assert "Setting" not in prod.to_dict()["Production"]
+    item = OperationItem("X", "Demo.Op", settings={"A": None, "B": ""}, adapter_settings={"C": None},
+                         other_settings=({"@Target": "Custom", "@Name": "D", "#text": "d"},
+                                         ("Custom", "E", 5)))
+    assert (item.host_settings, item.adapter_settings) == ({"B": ""}, {})
+    assert item.other_settings == (("Custom", "D", "d"), ("Custom", "E", "5"))
+    with pytest.raises(ProductionError, match="other_settings entries"):
+        OperationItem("X", "Demo.Op", other_settings=("Custom",))
+
+
+class DeclaringService:
+    """A host that names its Python adapter, IoP style."""
+
+    _iop_kind = "service"
+
+    @classmethod
+    def get_adapter_type(cls):
+        return "Python.FileInboundAdapter"
+
+
+class PlainOperation:
+    _iop_kind = "operation"
+
+
+def test_adapter_class_is_bound_under_the_name_the_host_declares():
+    import warnings
+
+    prod = Production("P")
+    file = prod.service("FileInput", DeclaringService, adapter_class=FileInboundAdapter)
+    assert file.component_class is DeclaringService  # the host, not the adapter
+    assert file.adapter_class is FileInboundAdapter
+    assert file.adapter_class_name == "Python.FileInboundAdapter"
+    assert prod.python_classes()["Python.FileInboundAdapter"] is FileInboundAdapter
+    assert prod.service("Other", DeclaringService).adapter_class_name == \
+        "Python.FileInboundAdapter"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert prod.validate() == []
+
+    # A host declaring a built-in adapter, or none, keeps running without the Python one.
+    odd = Production("Q")
+    odd.service("FileInput", FileService, adapter_class=FileInboundAdapter)
+    odd.operation("Out", PlainOperation, adapter_class=FileInboundAdapter)
+    assert odd.item("FileInput").adapter_class_name == f"Python.{MODULE}.FileInboundAdapter"
+    with pytest.warns(UserWarning):
+        texts = sorted(str(issue) for issue in odd.validate())
+    assert texts == [
+        "item FileInput: adapter_class FileInboundAdapter is not the adapter FileService "
+        "declares; the engine uses Ens.InboundAdapter",
+        "item Out: adapter_class FileInboundAdapter is given but "
+        "PlainOperation.get_adapter_type() declares no adapter; the engine runs the host "
+        "without it",
+    ]

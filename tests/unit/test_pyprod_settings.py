@@ -53,7 +53,10 @@ def _by_name(cls: type) -> dict:
 
 def test_properties_with_settings_are_item_settings() -> None:
     settings = _by_name(Feed)
-    assert list(settings) == ["target", "route", "limit", "ratio", "enabled"]
+    # The engine's own settings of every service (alerting) come first, as base classes do.
+    engine_settings = [i.name for i in describe_settings(BusinessService)]
+    assert engine_settings == ["AlertOnError", "InactivityTimeout"]
+    assert list(settings) == [*engine_settings, "target", "route", "limit", "ratio", "enabled"]
     limit = settings["limit"]
     assert (limit.python_type, limit.default, limit.category, limit.description) == \
         ("int", 10, "Basic", "Largest batch")

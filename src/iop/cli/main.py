@@ -10,7 +10,8 @@ import json
 import sys
 from typing import Any
 
-from iop.cli import production_commands, server_commands
+from iop.cli import operations_commands, production_commands, server_commands
+from iop.cli.arguments import CliError, print_json, read_body
 from iop.cli.follow import follow_log, start_foreground
 from iop.cli.mode import ModeError, select_client
 from iop.cli.parser import build_parser
@@ -24,16 +25,11 @@ from iop.store.errors import StoreError
 EXIT_USER_ERROR = 2
 
 
-class CliError(Exception):
-    """A user mistake on the command line."""
-
-
 _USER_ERRORS = (EngineError, StoreError, MessageError, CliError, ProductionError, ModeError,
                 server_commands.PasswordError)
 
 
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=4, ensure_ascii=False))
+
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,16 +82,17 @@ def run(parser: Any, args: Any) -> int:
                                    strict=args.strict_production_validation):
             print(line)
         return 0
-    handled = production_commands.run(client, args)
-    if handled is not None:
-        return handled
+    for commands in (production_commands, operations_commands):
+        handled = commands.run(client, args)
+        if handled is not None:
+            return handled
     if args.default is not None:
         if args.default:
             client.set_default(args.default)
         print(f"default production: {client.get_default() or 'Not defined'}")
         return 0
     if args.list:
-        _print_json(client.list_productions())
+        print_json(client.list_productions())
         return 0
     if args.start is not None:
         name = args.start or client.get_default()
@@ -128,21 +125,21 @@ def run(parser: Any, args: Any) -> int:
         status = client.status()
         if not status.get("production"):
             status["production"] = client.get_default() or "Not defined"
-        _print_json(status)
+        print_json(status)
         return 0
     if args.export is not None:
-        _print_json(client.export(args.export or None))
+        print_json(client.export(args.export or None))
         return 0
     if args.queue is not None:
-        _print_json(client.queues(args.queue or None))
+        print_json(client.queues(args.queue or None))
         return 0
     if args.jobs:
-        _print_json(client.jobs())
+        print_json({**client.hosts(), "jobs": client.jobs()})
         return 0
     if args.log is not None:
         return _log(client, args.log)
     if args.bindings:
-        _print_json(client.bindings(unused=args.unused))
+        print_json(client.bindings(unused=args.unused))
         return 0
     if args.unbind:
         client.unbind(args.unbind)
@@ -155,10 +152,10 @@ def run(parser: Any, args: Any) -> int:
 
 def _messages(client: Client, args: Any) -> int:
     if args.count:
-        _print_json(client.message_counts())
+        print_json(client.message_counts())
         return 0
     status = args.status if isinstance(args.status, str) else None
-    _print_json(client.messages(session_id=args.session, status=status, target=args.target,
+    print_json(client.messages(session_id=args.session, status=status, target=args.target,
                                 source=args.source, limit=args.limit))
     return 0
 
@@ -177,14 +174,7 @@ def _log(client: Client, value: str) -> int:
 
 
 def _test(client: Client, args: Any) -> int:
-    body = args.body
-    if body and body.startswith("@"):
-        path = body[1:]
-        try:
-            with open(path, encoding="utf-8") as fh:
-                body = fh.read()
-        except OSError as exc:
-            raise CliError(f"cannot read test body file {path}: {exc.strerror}") from exc
+    body = read_body(args.body)
     result = client.test(args.test, args.classname, body, restart=True)
     if not result:
         print("{}")

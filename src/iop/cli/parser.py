@@ -90,6 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     messages.add_argument("--source", help="only messages from this item")
     messages.add_argument("--limit", type=int, default=100, help="at most this many (newest first)")
     messages.add_argument("--count", action="store_true", help="print counts by status instead")
+    ops = p.add_argument_group("operations arguments")
+    ops.add_argument("--suspended", action="store_true", help="list suspended messages")
+    ops.add_argument("--resubmit", type=int, nargs="+", metavar="ID",
+                     help="queue suspended messages again (with -B BODY|@file: an edited "
+                          "copy of one message)")
+    ops.add_argument("--discard", type=int, nargs="+", metavar="ID",
+                     help="discard suspended messages")
+    ops.add_argument("--purge", type=float, nargs="?", const=7.0, metavar="DAYS",
+                     help="delete complete sessions and log lines older than DAYS (default 7)")
+    ops.add_argument("--bodies", action="store_true", help="with --purge: message bodies too")
+    ops.add_argument("--include-incomplete", action="store_true",
+                     help="with --purge: also sessions with messages still in progress")
+    ops.add_argument("--recover", action="store_true",
+                     help="clean up a troubled production (its supervisor died)")
     serve = p.add_argument_group("server arguments")
     serve.add_argument("--serve", action="store_true",
                        help="serve the remote API (/api/iop) over HTTP")
@@ -97,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=52773, help="with --serve: port to listen on")
     serve.add_argument("--max-body-mb", type=float, default=32.0, metavar="MB",
                        help="with --serve: largest request body accepted (default 32 MB)")
+    serve.add_argument("--portal-root", action="append", metavar="DIR",
+                       help="with --serve: a folder the portal's directory and file pickers may "
+                            "browse, besides the namespace's own (repeatable; also "
+                            "IOP_PORTAL_ROOTS)")
     users = p.add_argument_group("server users")
     users.add_argument("--user-add", metavar="NAME",
                        help="add a user of the server (prompts for the password)")

@@ -44,11 +44,33 @@ def run(client: Any, args: Any) -> int | None:
         return _rollback(client, args)
     if args.export is not None and args.format != "json":
         return _export(client, args)
-    for flag in ("production", "out", "settings", "backup_dir"):
-        if getattr(args, flag, None):
-            option = "--" + flag.replace("_", "-")
-            raise ProductionCommandError(f"{option} goes with --plan or --apply-plan")
+    _check_stray_options(args)
     return None
+
+
+# Options that only mean something next to another command: (option, attribute, command).
+_COMPANIONS = (
+    ("--production", "production", "--plan"),
+    ("--out", "out", "--plan"),
+    ("--settings", "settings", "--apply-plan"),
+    ("--backup-dir", "backup_dir", "--apply-plan"),
+    ("--allow-destructive", "allow_destructive", "--apply-plan or --rollback-backup"),
+    ("--dry-run", "dry_run", "-m/-M"),
+    ("--explain", "explain", "-m/-M"),
+    ("--strict-production-validation", "strict_production_validation", "-m/-M"),
+    ("--unused", "unused", "--bindings"),
+)
+
+
+def _check_stray_options(args: Any) -> None:
+    """Refuse an option given without the command it belongs to, rather than ignore it."""
+    if args.format != "json" and args.export is None:
+        raise ProductionCommandError("--format goes with -e/--export")
+    for option, attribute, command in _COMPANIONS:
+        if attribute == "unused" and getattr(args, "bindings", False):
+            continue
+        if getattr(args, attribute, None):
+            raise ProductionCommandError(f"{option} goes with {command}")
 
 
 def _require_local(client: Any, action: str) -> None:

@@ -37,7 +37,8 @@ def run(args: Any) -> int | None:
 
         if args.max_body_mb <= 0:
             raise PasswordError("--max-body-mb must be positive")
-        return serve(args.host, args.port, int(args.max_body_mb * 1024 * 1024))
+        return serve(args.host, args.port, int(args.max_body_mb * 1024 * 1024),
+                     getattr(args, "portal_root", None))
     if not (args.user_add or args.user_password or args.user_remove or args.user_list):
         return None
     from iop.server.users import UserError, UserStore

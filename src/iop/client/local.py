@@ -6,7 +6,9 @@ import json
 import time
 from typing import Any
 
-from iop.engine import control, registry
+from iop.client.operator import OperatorViews
+from iop.engine import control, maintenance, registry
+from iop.engine import suspended as suspended_messages
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
 from iop.engine.runtime import HostRuntime
@@ -20,7 +22,7 @@ TESTING_SOURCE = "EnsLib.Testing.Service"
 TEST_BODY_LIMIT = 1_000_000
 
 
-class LocalClient:
+class LocalClient(OperatorViews):
     """Client on the local store of one namespace."""
 
     mode = "local"
@@ -68,7 +70,7 @@ class LocalClient:
         control.start_detached(self.store, name)
         return {"status": "started", "production": name}
 
-    def stop(self, timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
+    def stop(self, timeout: float | None = None) -> dict[str, str]:
         control.stop(self.store, timeout)
         return {"status": "stopped"}
 
@@ -76,7 +78,7 @@ class LocalClient:
         control.kill(self.store)
         return {"status": "killed"}
 
-    def restart(self, stop_timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
+    def restart(self, stop_timeout: float | None = None) -> dict[str, str]:
         control.restart(self.store, self.get_default(), stop_timeout)
         return {"status": "restarted"}
 
@@ -91,8 +93,9 @@ class LocalClient:
             raise UnknownProduction(f"production {name} does not exist in namespace {self.namespace}")
         return definition
 
-    def jobs(self) -> dict[str, Any]:
-        """Every host's supervisor and jobs (engine extension; several hosts on PostgreSQL)."""
+    def hosts(self) -> dict[str, Any]:
+        """The production's status and each host's supervisor (engine extension; several
+        hosts on PostgreSQL). ``jobs()`` lists their jobs."""
         from iop.engine.cluster import describe_hosts
 
         return describe_hosts(self.store)
@@ -151,19 +154,11 @@ class LocalClient:
         """Enable (start), disable (stop) or restart one item; the change persists."""
         production, status = control.current_status(self.store)
         name = production if status != "stopped" and production else self.get_default()
-        definition = self.store.get_production(name) if name else None
-        if definition is None:
+        if not name:
             raise UnknownProduction("no running or default production holds the item")
-        body = definition.get("Production", definition)
-        items = body.get("Item") or []
-        items = items if isinstance(items, list) else [items]
-        entry = next((i for i in items if i.get("@Name") == item), None)
-        if entry is None:
-            raise UnknownItem(f"item {item} is not in production {name}")
-        steps = {"start": ["true"], "stop": ["false"], "restart": ["false", "true"]}[action]
+        steps = {"start": [True], "stop": [False], "restart": [False, True]}[action]
         for enabled in steps:
-            entry["@Enabled"] = enabled
-            self.store.save_production(name, definition)
+            control.set_item_enabled(self.store, name, item, enabled)
             if status == "running" and name == production:
                 control.update(self.store)
 
@@ -205,6 +200,7 @@ class LocalClient:
         if not target or config.item(target) is None:
             raise UnknownItem(f"item {target!r} is not in production {production}")
         registry.add_classpaths(self.store.list_classpaths())
+        registry.use_message_bindings(self.store)
         request = build_message(classname, body)
         if restart:
             control.update(self.store, timeout / 2)
@@ -229,6 +225,35 @@ class LocalClient:
 
     def message_counts(self) -> dict[str, int]:
         return self.store.count_by_status()
+
+    # ------------------------------------------------------------ operations
+    def suspended(self) -> list[dict[str, Any]]:
+        """Suspended messages, oldest first."""
+        return [h.to_dict() for h in suspended_messages.list_suspended(self.store)]
+
+    def resubmit(self, ids: list[int], body: str | None = None) -> Any:
+        """Queue suspended messages again; with ``body``, send an edited copy of one."""
+        if body is not None:
+            if len(ids) != 1:
+                raise EngineError("an edited body resubmits exactly one message")
+            registry.add_classpaths(self.store.list_classpaths())
+            return suspended_messages.resubmit_edited(self.store, ids[0], body)
+        return suspended_messages.resubmit(self.store, ids)
+
+    def discard(self, ids: list[int]) -> list[dict[str, Any]]:
+        """Give up on suspended messages (they stay in the trace as discarded)."""
+        return suspended_messages.discard(self.store, ids)
+
+    def purge(self, keep_days: float, bodies: bool = False,
+              include_incomplete: bool = False) -> dict[str, Any]:
+        """Delete complete sessions and log lines older than ``keep_days`` days."""
+        return maintenance.purge(self.store, keep_days, bodies=bodies,
+                                 include_incomplete=include_incomplete)
+
+    def recover(self) -> dict[str, str]:
+        """Clean up a troubled production (its supervisor died) so it can start again."""
+        status = control.recover(self.store)
+        return {"production": self.store.get_runtime().production, "status": status}
 
 
 def build_message(classname: str | None, body: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from iop.client.remote_operator import RemoteOperatorViews
 from iop.engine.errors import EngineError
 
 TIMEOUT_SECONDS = 30.0
@@ -55,7 +56,7 @@ def _detail(response: httpx.Response, data: Any) -> str:
     return text.splitlines()[0] if text else response.reason_phrase
 
 
-class RemoteClient:
+class RemoteClient(RemoteOperatorViews):
     """Client of a remote engine (or IRIS with IoP) over HTTP Basic auth."""
 
     mode = "remote"
@@ -214,9 +215,10 @@ class RemoteClient:
             lines += [f"warning: {w}" for w in answer.get("warnings") or []]
         return [*lines, f"Migration succeeded in namespace {self.namespace}: {plan.path}"]
 
-    def jobs(self) -> dict[str, Any]:
-        """Every host's supervisor and jobs (engine extension route ``GET /jobs``)."""
-        return self._object("GET", "jobs")  # type: ignore[no-any-return]
+    def hosts(self) -> dict[str, Any]:
+        """The production's status and each host's supervisor (engine extension route
+        ``GET /hosts``)."""
+        return self._object("GET", "hosts")  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ messages (engine extension)
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
@@ -225,3 +227,26 @@ class RemoteClient:
 
     def message_counts(self) -> dict[str, int]:
         return self._object("GET", "messages", count="1")  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ operations (engine extension)
+    def suspended(self) -> list[dict[str, Any]]:
+        data = self._call("GET", "suspended")
+        return data if isinstance(data, list) else []
+
+    def resubmit(self, ids: list[int], body: str | None = None) -> Any:
+        request: dict[str, Any] = {"ids": ids}
+        if body is not None:
+            request["body"] = body
+        return self._call("POST", "resubmit", request)
+
+    def discard(self, ids: list[int]) -> list[dict[str, Any]]:
+        data = self._call("POST", "discard", {"ids": ids})
+        return data if isinstance(data, list) else []
+
+    def purge(self, keep_days: float, bodies: bool = False,
+              include_incomplete: bool = False) -> dict[str, Any]:
+        return self._object("POST", "purge", {  # type: ignore[no-any-return]
+            "keep_days": keep_days, "bodies": bodies, "include_incomplete": include_incomplete})
+
+    def recover(self) -> dict[str, str]:
+        return self._object("POST", "recover", {})  # type: ignore[no-any-return]

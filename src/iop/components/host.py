@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from iop.components import settings as _settings
 from iop.components.runtime import HostRuntime, NotRunning
+from iop.components.settings import Category, setting
 
 _fallback_log = logging.getLogger("iop")
 _FALLBACK_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR,
@@ -86,6 +87,12 @@ class _Component:
 class _BusinessHost(_Component):
     """A service, process or operation: can send messages to other items."""
 
+    AlertOnError = setting(False, category=Category.ALERTING,
+                           description="Send an alert whenever this item reports an error")
+    InactivityTimeout = setting(0.0, category=Category.ALERTING,
+                                description="Alert when the item has handled nothing for this "
+                                            "many seconds; 0 never")
+
     def send_request_sync(self, target: str, request: Any, timeout: float = -1,
                           description: str | None = None) -> Any:
         """Send ``request`` to the item ``target`` and wait for its response."""
@@ -101,3 +108,17 @@ class _BusinessHost(_Component):
     def get_adapter_type(cls) -> str | None:
         """Class name of the adapter this host uses, or None."""
         return None
+
+
+class _QueuedHost(_BusinessHost):
+    """A process or operation: has a queue, so queue alerts apply."""
+
+    QueueCountAlert = setting(0, category=Category.ALERTING,
+                              description="Alert when more messages than this wait in the "
+                                          "item's queue; 0 never")
+    QueueWaitAlert = setting(0.0, category=Category.ALERTING,
+                             description="Alert when the oldest queued message has waited this "
+                                         "many seconds; 0 never")
+    AlertRetryGracePeriod = setting(0.0, category=Category.ALERTING,
+                                    description="While retrying, alert on errors only when "
+                                                "they last longer than this many seconds")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 SERVICE = "service"
 PROCESS = "process"
 OPERATION = "operation"
@@ -28,6 +31,22 @@ def kind_of(cls: object) -> str | None:
     return getattr(cls, "_iop_kind", None)
 
 
+def module_of(cls: type) -> str:
+    """The module other processes import ``cls`` from: a class defined in a script run as
+    ``python demo.py`` (module ``__main__``) lives in ``demo`` for them."""
+    module = cls.__module__
+    if module != "__main__":
+        return module
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name:
+        return str(spec.name)
+    path = getattr(main, "__file__", None)
+    if path:
+        return os.path.splitext(os.path.basename(path))[0]
+    return module
+
+
 def python_class_name(cls: type) -> str:
     """Default class name an item uses for a Python component: `Python.<module>.<Class>`."""
-    return f"Python.{cls.__module__}.{cls.__qualname__}"
+    return f"Python.{module_of(cls)}.{cls.__qualname__}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from iop.components import kinds
-from iop.components.host import _BusinessHost
+from iop.components.host import _QueuedHost
 
 
-class BusinessProcess(_BusinessHost):
+class BusinessProcess(_QueuedHost):
     """Orchestrates calls; state survives between ``on_request`` and each ``on_response``."""
 
     _iop_kind = kinds.PROCESS

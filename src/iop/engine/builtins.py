@@ -11,6 +11,7 @@ from iop.components.adapters import InboundAdapter, OutboundAdapter
 from iop.components.operation import BusinessOperation
 from iop.components.service import BusinessService
 from iop.components.settings import Category, controls, setting, target
+from iop.engine.alert_operation import AlertOperation
 from iop.engine.registry import register_builtin
 from iop.messages.builtin import BUILTIN_MESSAGES, StreamContainer
 
@@ -111,5 +112,6 @@ for _name, _cls in {
     "EnsLib.File.OutboundAdapter": FileOutboundAdapter,
     "EnsLib.File.PassthroughService": FilePassthroughService,
     "EnsLib.File.PassthroughOperation": FilePassthroughOperation,
+    "EnsLib.EMail.AlertOperation": AlertOperation,
 }.items():
     register_builtin(_name, _cls)

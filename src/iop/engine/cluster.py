@@ -73,7 +73,7 @@ def production_status(store: Store) -> tuple[str, str]:
         if not states:
             return "", "stopped"
         latest = min(states, key=heartbeat_age)  # the host that stopped last
-        return latest.production, "stopped"
+        return latest.production, latest.status or "stopped"
     alive = [s for s, ok in hosts if ok]
     if not alive:
         return hosts[0][0].production, "troubled"
@@ -83,7 +83,7 @@ def production_status(store: Store) -> tuple[str, str]:
 
 
 def describe_hosts(store: Store) -> dict[str, Any]:
-    """The production's status, each host's supervisor and every job on any host."""
+    """The production's status and each host's supervisor."""
     production, status = production_status(store)
     hosts = []
     for state in store.list_runtimes():
@@ -95,11 +95,7 @@ def describe_hosts(store: Store) -> dict[str, Any]:
             "heartbeat": r.format_time(state.heartbeat),
             "heartbeat_age": round(heartbeat_age(state), 1) if state.heartbeat else None,
         })
-    jobs = [{"id": j.id, "item": j.item, "slot": j.slot, "host": j.host, "pid": j.pid,
-             "state": j.state, "started": r.format_time(j.started),
-             "heartbeat": r.format_time(j.heartbeat), "processed": j.processed}
-            for j in store.list_jobs()]
-    return {"production": production, "status": status, "hosts": hosts, "jobs": jobs}
+    return {"production": production, "status": status, "hosts": hosts}
 
 
 class HostKeeper(threading.Thread):

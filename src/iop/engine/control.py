@@ -17,8 +17,15 @@ import time
 from collections.abc import Callable
 
 from iop.engine.cluster import live_hosts, pid_alive, production_status, supervisor_alive
-from iop.engine.errors import AlreadyRunning, EngineError, NotRunning
-from iop.engine.supervisor import Supervisor
+from iop.engine.config import parse_production
+from iop.engine.errors import (
+    AlreadyRunning,
+    EngineError,
+    NotRunning,
+    UnknownItem,
+    UnknownProduction,
+)
+from iop.engine.supervisor import DEFAULT_SHUTDOWN_SECONDS, Supervisor
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -99,7 +106,8 @@ def _request(store: Store, state: r.RuntimeState, what: str) -> None:
 
 def _cleanup(store: Store, host: str, production: str) -> None:
     """Forget a supervisor that is gone: end its jobs (on this host), free their messages,
-    mark its host stopped."""
+    mark its host at rest - suspended, as IRIS says, when it was the last host and
+    synchronous requests are still queued."""
     if host == store.host:
         for job in store.list_jobs(host=host):
             if pid_alive(job.pid):
@@ -108,9 +116,11 @@ def _cleanup(store: Store, host: str, production: str) -> None:
                 except ProcessLookupError:
                     pass
     store.release_host(host)
-    if production:
+    others = any(alive for state, alive in live_hosts(store) if state.host != host)
+    if production and not others:
         store.mark_production(production, stopped=True)
-    store.update_runtime(of_host=host, status="stopped", supervisor_pid=0, requested="")
+    final = "suspended" if not others and store.pending_sync_requests() else "stopped"
+    store.update_runtime(of_host=host, status=final, supervisor_pid=0, requested="")
 
 
 def _kill_supervisor(pid: int) -> None:
@@ -125,12 +135,29 @@ def _kill_supervisor(pid: int) -> None:
         pass
 
 
-def stop(store: Store, timeout: float = WAIT_SECONDS) -> None:
+def shutdown_seconds(store: Store) -> float:
+    """How long a graceful stop of the current production may take: its ShutdownTimeout
+    plus a margin for the supervisors' own work."""
+    name = production_status(store)[0]
+    definition = store.get_production(name) if name else None
+    limit = DEFAULT_SHUTDOWN_SECONDS
+    if definition is not None:
+        try:
+            limit = parse_production(definition).setting("ShutdownTimeout", limit)
+        except EngineError:
+            pass
+    return limit + 10.0
+
+
+def stop(store: Store, timeout: float | None = None) -> None:
     """Graceful stop of the production on every host; idempotent. After ``timeout`` seconds
-    the stop is forced, so callers with a deadline (the REST API) stay within it."""
+    (default: the production's ShutdownTimeout) the stop is forced, so callers with a
+    deadline (the REST API) stay within it."""
     hosts = live_hosts(store)
     if not hosts:
         return
+    if timeout is None:
+        timeout = shutdown_seconds(store)
     for state, alive in hosts:
         if alive:
             _request(store, state, "stop")
@@ -165,7 +192,25 @@ def kill(store: Store) -> None:
         _cleanup(store, store.host, "")  # jobs left over by a supervisor killed earlier
 
 
-def restart(store: Store, fallback: str, stop_timeout: float = WAIT_SECONDS) -> str:
+def recover(store: Store) -> str:
+    """Clean up after supervisors that died (troubled): end their jobs on this host, deliver
+    their messages again, and leave the production stopped (or suspended). Returns the state."""
+    name, status = current_status(store)
+    if status == "running":
+        raise AlreadyRunning(f"production {name} is running normally; nothing to recover")
+    if status == "troubled":
+        for state, _ in live_hosts(store):
+            _cleanup(store, state.host, state.production)
+        store.log([_note(f"Production {name} recovered after its supervisor died")])
+    return current_status(store)[1]
+
+
+def _note(text: str) -> r.LogEntry:
+    return r.LogEntry(type="info", text=text, source_class="iop.engine.control",
+                      source_method="recover")
+
+
+def restart(store: Store, fallback: str, stop_timeout: float | None = None) -> str:
     """Restart the running production (or start ``fallback``); a stop that takes longer than
     ``stop_timeout`` seconds is forced. When other hosts run it, every host restarts its jobs
     in place, so the production comes back on all of them."""
@@ -189,16 +234,38 @@ def restart(store: Store, fallback: str, stop_timeout: float = WAIT_SECONDS) -> 
     return production
 
 
+def set_item_enabled(store: Store, production: str, item: str, enabled: bool) -> None:
+    """Enable or disable one item in the stored production (applied by the next update)."""
+    definition = store.get_production(production)
+    if definition is None:
+        raise UnknownProduction(f"production {production} does not exist in namespace "
+                                f"{store.namespace}")
+    body = definition.get("Production", definition)
+    items = body.get("Item") or []
+    items = items if isinstance(items, list) else [items]
+    entry = next((i for i in items if i.get("@Name") == item), None)
+    if entry is None:
+        raise UnknownItem(f"item {item} is not in production {production}")
+    entry["@Enabled"] = "true" if enabled else "false"
+    store.save_production(production, definition)
+
+
+def request_update(store: Store) -> list[str]:
+    """Ask every live host's supervisor to apply the stored definition; the hosts asked."""
+    alive = [s for s, ok in live_hosts(store) if ok]
+    for state in alive:
+        _request(store, state, "update")
+    return [s.host for s in alive]
+
+
 def update(store: Store, timeout: float = WAIT_SECONDS) -> None:
     """Ask every host's supervisor to restart the items whose configuration changed."""
     name, status = current_status(store)
     if status != "running":
         raise NotRunning(f"no production is running in namespace {store.namespace}")
-    alive = [s for s, ok in live_hosts(store) if ok]
-    for state in alive:
-        _request(store, state, "update")
-    late = _wait_hosts(store, [s.host for s in alive], lambda s: s.requested != "update", timeout)
+    hosts = request_update(store)
+    late = _wait_hosts(store, hosts, lambda s: s.requested != "update", timeout)
     if late:
         raise EngineError(f"production {name} did not apply the update within {timeout:.0f} s"
-                          f"{' on host(s) ' + ', '.join(late) if len(alive) > 1 else ''}; "
+                          f"{' on host(s) ' + ', '.join(late) if len(hosts) > 1 else ''}; "
                           "it goes on in the background (see iop -L)")

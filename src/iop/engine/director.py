@@ -8,9 +8,9 @@ import sys
 import time
 from typing import Any
 
-from iop.engine import control, registry
+from iop.engine import control, maintenance, registry, suspended
 from iop.engine.config import parse_production
-from iop.engine.errors import UnknownItem, UnknownProduction
+from iop.engine.errors import EngineError, UnknownItem, UnknownProduction
 from iop.engine.hosts import make_host
 from iop.engine.runtime import HostRuntime
 from iop.store import open_store
@@ -95,6 +95,33 @@ class Director:
         request = message if message is not None else build_message(classname, body)
         runtime = HostRuntime(self.store, TESTING_SOURCE, f"director:{os.getpid()}")
         return runtime.send(None, target, request, sync=True, timeout=-1)
+
+    # ------------------------------------------------------------ operations
+    def recover_production(self) -> str:
+        """Clean up a troubled production (its supervisor died); returns the state now."""
+        return control.recover(self.store)
+
+    def suspended_messages(self) -> list[dict[str, Any]]:
+        """Suspended messages (headers), oldest first."""
+        return [h.to_dict() for h in suspended.list_suspended(self.store)]
+
+    def resubmit_messages(self, ids: list[int], body: str | None = None) -> Any:
+        """Queue suspended messages again; with ``body`` (JSON text), an edited copy of one."""
+        if body is not None:
+            if len(ids) != 1:
+                raise EngineError("an edited body resubmits exactly one message")
+            return suspended.resubmit_edited(self.store, ids[0], body)
+        return suspended.resubmit(self.store, ids)
+
+    def discard_messages(self, ids: list[int]) -> list[dict[str, Any]]:
+        """Discard suspended messages for good (they stay in the trace)."""
+        return suspended.discard(self.store, ids)
+
+    def purge(self, keep_days: float = 7, bodies: bool = False,
+              include_incomplete: bool = False) -> dict[str, Any]:
+        """Delete complete sessions and event log lines older than ``keep_days`` days."""
+        return maintenance.purge(self.store, keep_days, bodies=bodies,
+                                 include_incomplete=include_incomplete)
 
     # ------------------------------------------------------------ log
     def log_production_top(self, top: int = 10) -> None:

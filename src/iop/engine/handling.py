@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iop.components import kinds
+from iop.engine.alerts import ALERT_ITEM
 from iop.engine.hosts import LiveHost
 from iop.engine.runtime import HandlerScope
 from iop.messages import codec
@@ -27,19 +28,25 @@ class Outcome:
     delivery: r.Delivery
     status: str = r.COMPLETED
     error: str | None = None
+    error_code: str | None = None  # an exception's status code, for ReplyCodeActions E#<code>
     responses: list[tuple[r.Header, Encoded, str | None]] = field(default_factory=list)
     sends: list[r.MessageDraft] = field(default_factory=list)
     statuses: list[tuple[int, str, str | None]] = field(default_factory=list)
     save_context: r.Context | None = None
     delete_context: int | None = None
     logs: list[r.LogEntry] = field(default_factory=list)
+    release: bool = False  # put the message back in its queue instead of completing it
 
 
 def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     """Write an outcome; False (and nothing written) when the job no longer holds the lease."""
+    header = outcome.delivery.header
+    if outcome.release:
+        released = tx.release_delivery(outcome.delivery.queue_id, header.id, owner)
+        tx.log(outcome.logs)
+        return released
     if not tx.finish_delivery(outcome.delivery.queue_id, owner):
         return False
-    header = outcome.delivery.header
     abandoned: set[int] = set()  # requests whose synchronous caller gave up waiting
     if outcome.status != header.status or outcome.error:
         if not tx.set_status(header.id, outcome.status, outcome.error):
@@ -153,7 +160,10 @@ class Handler:
             "on_message", self.live.host))
         outcome.status = r.ERROR
         outcome.error = text
-        outcome.sends = []
+        code = getattr(exc, "code", None) or getattr(exc, "status_code", None)
+        outcome.error_code = str(code) if code is not None else None
+        # Calls of a failed handler are dropped, except the alerts it raised about its failure.
+        outcome.sends = [d for d in scope.sends if d.target == ALERT_ITEM]
         if outcome.delivery.header.id != request.id:
             outcome.statuses.append((request.id, r.ERROR, text))
         outcome.responses = [(request, _EMPTY, text)]

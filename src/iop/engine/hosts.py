@@ -31,7 +31,7 @@ def _apply(instance: Any, values: dict[str, str], what: str, runtime: HostRuntim
     try:
         undeclared = host_settings.apply_settings(instance, values)
     except ValueError as exc:
-        raise EngineError(f"item {runtime.item}: {what} setting {exc}") from exc
+        raise EngineError(f"item {runtime.item}: {what} {exc}") from exc
     for name in undeclared:
         if not name.startswith("%"):
             runtime.log(instance, "trace", f"{what} setting {name} is not declared by "

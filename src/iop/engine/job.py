@@ -6,6 +6,7 @@ Started by the supervisor as
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -13,9 +14,11 @@ from typing import Any
 
 from iop.components import kinds
 from iop.engine.config import ItemConfig
+from iop.engine.control import request_update, set_item_enabled
 from iop.engine.errors import EngineError
 from iop.engine.handling import Handler, Outcome, apply_outcome
 from iop.engine.hosts import LiveHost, make_host
+from iop.engine.reply_policy import ReplyPolicy
 from iop.engine.runtime import HostRuntime
 from iop.store import records as r
 from iop.store.base import Duty, Store
@@ -48,6 +51,8 @@ class Job:
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid
+        self.production = production
+        self.policy: ReplyPolicy | None = None
         self.state = "running"  # "standby" while another host's job of this slot polls
         self._poll_duty: Duty | None = None
         self._duty_error = ""
@@ -66,6 +71,8 @@ class Job:
                                        self.store.host, "starting", now, now))
         try:
             self.live = make_host(self.store, self.item, self.runtime)
+            if self.live.kind != kinds.SERVICE:
+                self.policy = ReplyPolicy(Handler(self.store, self.live), self._pause)
         except Exception as exc:
             self.runtime.log(None, "error", f"item {self.item.name} failed to start: "
                              f"{type(exc).__name__}: {exc}" if not isinstance(exc, EngineError)
@@ -139,9 +146,32 @@ class Job:
                                  "on_keepalive")
         self.runtime.flush_logs()
 
+    def _pause(self, seconds: float) -> bool:
+        """Sleep (heartbeats going on); False as soon as the job is asked to stop."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping:
+            self._beat()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            time.sleep(min(remaining, 0.2))
+        return False
+
+    def _disable_item(self) -> None:
+        """ReplyCodeActions D: disable this item and let the supervisor stop its jobs."""
+        try:
+            set_item_enabled(self.store, self.production or "", self.item.name, False)
+            request_update(self.store)  # every host stops its jobs of this item
+        except EngineError as exc:
+            self.runtime.log(None, "error", f"cannot disable item {self.item.name}: {exc}",
+                             "reply_policy")
+            self.runtime.flush_logs()
+        while not self.stopping:  # claim nothing more; the update ends this job
+            self._pause(1.0)
+
     def _run_queue(self, listener: Any) -> None:
-        assert self.live is not None
-        handler = Handler(self.store, self.live)
+        assert self.live is not None and self.policy is not None
+        policy = self.policy
         rung = False
         keepalive = self._keepalive_interval()
         next_keepalive = time.monotonic() + keepalive if keepalive > 0 else float("inf")
@@ -173,24 +203,37 @@ class Job:
                 # A backlog: wake the next job of this item to share it.
                 self.store.notifier.ring_item(self.item.name, urgent=False, slot=self.slot + 1)
             pending: list[Outcome] = []
+            flush = functools.partial(self._flush, pending)
             for index, delivery in enumerate(deliveries):
-                pending.append(handler.handle(delivery))
-                if self.stopping:
+                outcome = policy.handle(delivery, flush)
+                if outcome is not None:
+                    pending.append(outcome)
+                if policy.disable_requested:
+                    self._commit(pending)
+                    self._disable_item()
+                    return
+                if self.stopping or outcome is None:
                     self._commit(pending)
                     return
                 # A waiting caller should not wait for the rest of the batch.
                 if delivery.header.reply_to and index < len(deliveries) - 1:
-                    self._commit(pending)
-                    pending = []
+                    flush()
             if len(deliveries) < BATCH and not any(d.header.reply_to for d in deliveries):
                 # A small asynchronous batch: wait a moment (unless a caller is waiting) so
                 # that this completion and the next claim carry more messages per commit.
                 listener.wait(BATCH_NAP_SECONDS, urgent_only=True)
             # Completing this batch and claiming the next share one transaction.
-            deliveries = self._commit(pending, claim_next=True)
+            deliveries = self._commit(pending, claim_next=not self.stopping)
             self._beat()
 
+    def _flush(self, outcomes: list[Outcome]) -> None:
+        """Commit what is pending now (before a retry makes the rest of the batch wait)."""
+        self._commit(outcomes)
+        outcomes.clear()
+
     def _commit(self, outcomes: list[Outcome], claim_next: bool = False) -> list[r.Delivery]:
+        if not outcomes and not claim_next:
+            return []
         lost = 0
         following: list[r.Delivery] = []
         with self.store.transaction() as tx:
@@ -229,6 +272,11 @@ class Job:
 
                         self.runtime.log(self.live.host, "error", "on_task failed: " + "".join(
                             traceback.format_exception(exc)).rstrip(), "on_task")
+                        if str(getattr(self.live.host, "AlertOnError", False)).lower() in \
+                                ("true", "1"):
+                            self.runtime.log(self.live.host, "alert", f"{self.item.name}: "
+                                             f"on_task failed: {type(exc).__name__}: {exc}",
+                                             "on_task")
                     self.runtime.flush_logs()
                 else:
                     next_run = time.monotonic() + POLL_DUTY_RETRY_SECONDS

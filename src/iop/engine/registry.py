@@ -5,13 +5,23 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
+import time
+import weakref
 from typing import Any
 
 from iop.engine.errors import UnknownClass
+from iop.messages import codec
 from iop.store.base import Store
 from iop.store.records import Binding
 
 _builtins: dict[str, type] = {}
+
+# Binding kind of PersistentMessage classes registered through a migration's CLASSES.
+MESSAGE_BINDING_KIND = "message"
+# A message class name with no binding is looked up again after this many seconds, so a
+# migration made while a process runs is seen without a query per message.
+_MISS_RECHECK = 5.0
 
 
 def register_builtin(class_name: str, cls: type) -> None:
@@ -84,3 +94,49 @@ def resolve(store: Store, class_name: str) -> type:
             return obj
     raise UnknownClass(f"class {class_name} is not bound in namespace {store.namespace}; "
                        "run iop -m with a settings file that defines it")
+
+
+class _MessageBindings:
+    """Message class lookup through the stores' message bindings (seed 001: incoming bodies use
+    the metadata CLASSES wrote first, then the naming convention)."""
+
+    def __init__(self) -> None:
+        self._stores: dict[str, weakref.ref[Store]] = {}
+        self._misses: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def watch(self, store: Store) -> None:
+        with self._lock:
+            self._stores[store.namespace] = weakref.ref(store)
+            self._misses.clear()
+
+    def __call__(self, class_name: str) -> type | None:
+        missed = self._misses.get(class_name)
+        if missed is not None and time.monotonic() - missed < _MISS_RECHECK:
+            return None
+        with self._lock:
+            stores = [ref() for ref in self._stores.values()]
+        for store in stores:
+            try:
+                binding = store.get_binding(class_name) if store is not None else None
+            except Exception:  # a closed store knows nothing any more
+                continue
+            if binding is None or binding.kind != MESSAGE_BINDING_KIND:
+                continue
+            try:
+                cls = import_binding(binding)
+            except UnknownClass as exc:
+                raise codec.MessageError(f"message class {exc}") from exc
+            codec.register_message_class(class_name, cls)
+            return cls
+        self._misses[class_name] = time.monotonic()
+        return None
+
+
+_message_bindings = _MessageBindings()
+
+
+def use_message_bindings(store: Store) -> None:
+    """Resolve message class names through ``store``'s message bindings from now on."""
+    _message_bindings.watch(store)
+    codec.add_class_finder(_message_bindings)

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from iop.engine import registry
+from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.config import parse_production
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
 from iop.messages import codec
@@ -36,8 +38,10 @@ class HostRuntime:
         self.store = store
         self.item = item
         self.job_id = job_id
+        registry.use_message_bindings(store)
         self.production = production  # None: whichever production runs in the namespace
         self._targets: frozenset[str] = frozenset()
+        self._items_read = float("-inf")
         self._local = threading.local()
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
@@ -115,18 +119,41 @@ class HostRuntime:
         self._note_session(header_id)
         return None
 
+    def _load_items(self) -> str | None:
+        """Re-read the production's item names; returns its name, None when there is none."""
+        name = self.production or self.store.get_runtime().production
+        definition = self.store.get_production(name) if name else None
+        self._items_read = time.monotonic()
+        if definition is None:
+            return None
+        self._targets = frozenset(item.name for item in parse_production(definition).items)
+        return name
+
     def _check_target(self, target: str) -> None:
         """Refuse a target the production does not contain, as IRIS does, instead of queueing
         a message nobody will ever take. Item names are re-read when one is not known yet, so
         items added by an update are found."""
-        name = self.production or self.store.get_runtime().production
-        definition = self.store.get_production(name) if name else None
-        if definition is None:
-            return  # nothing to check against; the message waits in the target's queue
-        self._targets = frozenset(item.name for item in parse_production(definition).items)
-        if target not in self._targets:
+        name = self._load_items()
+        if name is not None and target not in self._targets:
             raise UnknownItem(f"{target} is not an item of production {name} "
                               f"(sent by {self.item})")
+
+    def has_item(self, name: str) -> bool:
+        """Whether the production has the item ``name`` (names re-read at most every 2 s)."""
+        if name not in self._targets and time.monotonic() - self._items_read > 2.0:
+            self._load_items()
+        return name in self._targets
+
+    def _route_alert(self, text: str) -> None:
+        """Deliver an alert to the Ens.Alert item, when the production has one."""
+        if self.item == ALERT_ITEM or not self.has_item(ALERT_ITEM):
+            return
+        draft = alert_draft(self.item, text, self._session())
+        scope = self.scope
+        if scope is not None:
+            scope.sends.append(draft)
+        else:
+            self.store.send([draft], self.take_logs())
 
     def _listener(self) -> Listener:
         listener = getattr(self._local, "listener", None)
@@ -204,6 +231,8 @@ class HostRuntime:
         entry = self.entry(level, text, method, host)
         with self._logs_lock:
             self.logs.append(entry)
+        if level == "alert":
+            self._route_alert(text)
         if self.scope is None and getattr(self._local, "input_session", None) is None:
             self.flush_logs()
 

@@ -25,6 +25,7 @@ from iop.engine.cluster import HostKeeper, live_hosts, pid_alive, supervisor_ali
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
 from iop.engine.hosts import check_item
+from iop.engine.monitor import Monitor
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -34,6 +35,7 @@ __all__ = ["Supervisor", "Slot", "code_fingerprint", "pid_alive", "supervisor_al
 TICK = 0.1
 REQUEST_POLL_SECONDS = 0.5  # how often the supervisor reads requests from its runtime row
 MAX_BACKOFF = 10.0
+DEFAULT_SHUTDOWN_SECONDS = 120.0  # IRIS's ShutdownTimeout default
 _SHUTDOWN_WAVES = ((kinds.SERVICE,), (kinds.PROCESS,), (kinds.OPERATION, ""))
 
 
@@ -69,6 +71,8 @@ class Supervisor:
     slots: list[Slot] = field(default_factory=list)
     stopping: str = ""
     config: ProductionConfig | None = None
+    classes: dict[str, Any] = field(default_factory=dict)
+    monitor: Monitor | None = None
     _keeper: HostKeeper | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------ checks before starting
@@ -78,11 +82,13 @@ class Supervisor:
             raise UnknownProduction(f"production {self.production} does not exist in namespace "
                                     f"{self.store.namespace}")
         config = parse_production(definition)
+        self.classes = {}
         for item in config.items:
             if item.enabled:
                 cls = check_item(self.store, item)
                 item.code = code_fingerprint(cls)
                 item.kind = kinds.kind_of(cls) or ""
+                self.classes[item.name] = cls
         return config
 
     # ------------------------------------------------------------ lifecycle
@@ -105,6 +111,7 @@ class Supervisor:
         others = [s.host for s, alive in live_hosts(self.store) if alive and s.host != host]
         joining = f" on host {host}, joining {', '.join(others)}" if others else ""
         self._log("info", f"Starting production {self.production}{joining}")
+        self.monitor = Monitor(self.store, self.config, self.classes)
         self.store.mark_production(self.production, started=True,
                                    applied=self.store.get_production(self.production))
         for item in self.config.items:
@@ -193,6 +200,7 @@ class Supervisor:
             if now - checked >= REQUEST_POLL_SECONDS:
                 checked = now
                 self._obey(self.store.get_runtime())
+            self._watch()
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
 
@@ -233,11 +241,22 @@ class Supervisor:
         for item in config.items:
             if item.enabled:
                 self._add_item(item)
+        self.monitor = Monitor(self.store, config, self.classes)
         self.store.mark_production(self.production,
                                    applied=self.store.get_production(self.production))
         self._wait_ready(self._timeout("UpdateTimeout", 10))
         if why:
             self._log("info", f"Production {self.production} restarted on host {self.store.host}")
+
+    def _watch(self) -> None:
+        # One host watches for the whole production (alerts, scheduled purge): the one whose
+        # keeper holds the sweep duty, so several hosts do not raise every alert each.
+        if self.monitor is None or self._keeper is None or not self._keeper.sweeping:
+            return
+        try:
+            self.monitor.tick()
+        except Exception as exc:  # a failed check must never take the production down
+            self._log("error", f"production monitor failed: {type(exc).__name__}: {exc}")
 
     def request_stop(self, *_: Any) -> None:
         self.stopping = self.stopping or "stop"
@@ -260,6 +279,7 @@ class Supervisor:
             if name in new:
                 self._add_item(new[name])
         self.config = config
+        self.monitor = Monitor(self.store, config, self.classes)
         self.store.mark_production(self.production, applied=self.store.get_production(self.production))
         self._wait_ready(self._timeout("UpdateTimeout", 10))
         self._log("info", f"Production {self.production} updated: "
@@ -300,13 +320,21 @@ class Supervisor:
                     slot.process.kill()
             timeout = 5.0
         else:
-            timeout = min(self._timeout("ShutdownTimeout", 120), 25.0)
+            # Callers with a deadline (the REST API) force the stop themselves when it is up.
+            timeout = self._timeout("ShutdownTimeout", DEFAULT_SHUTDOWN_SECONDS)
         self._stop_in_waves(timeout)
         self.store.mark_production(self.production, stopped=True)
-        self._log("info", f"Production {self.production} stopped")
+        # As IRIS: synchronous requests still waiting for an answer make it suspended -
+        # unless other hosts go on running the production and will answer them.
+        others = any(alive for state, alive in live_hosts(self.store)
+                     if state.host != self.store.host)
+        waiting = 0 if others else self.store.pending_sync_requests()
+        final = "suspended" if waiting else "stopped"
+        self._log("info", f"Production {self.production} stopped" + (
+            f"; suspended: {waiting} synchronous request(s) still queued" if waiting else ""))
         state = self.store.get_runtime()
         if state.supervisor_pid == os.getpid():
-            self.store.update_runtime(status="stopped", supervisor_pid=0, requested="")
+            self.store.update_runtime(status=final, supervisor_pid=0, requested="")
         if self._keeper is not None:
             self._keeper.finish()  # frees the sweep duty for another host
 

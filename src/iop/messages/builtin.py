@@ -40,9 +40,21 @@ class StreamContainer(Message):
     Stream: str = ""
 
 
+@dataclass
+class AlertRequest(Message):
+    """Ens.AlertRequest: an alert raised by an item, delivered to the Ens.Alert item."""
+
+    SourceConfigName: str = ""
+    AlertText: str = ""
+    AlertDestination: str = ""
+    AlertTime: str = ""
+    SessionId: int | None = None
+
+
 BUILTIN_MESSAGES: dict[str, type] = {
     "Ens.StringRequest": StringRequest, "Ens.StringResponse": StringResponse,
     "Ens.Request": Request, "Ens.Response": Response, "Ens.StreamContainer": StreamContainer,
+    "Ens.AlertRequest": AlertRequest,
 }
 
 for _name, _cls in BUILTIN_MESSAGES.items():

@@ -31,11 +31,20 @@ class MessageError(ValueError):
 # (built-ins such as Ens.StringRequest, PersistentMessage Meta.classname values).
 _named: dict[str, type] = {}
 _imported: dict[str, type] = {}  # dotted names found by import, per process
+# Lookups consulted before the naming convention: message metadata the engine keeps (the
+# bindings migration CLASSES writes); each returns the class or None.
+_finders: list[Callable[[str], type | None]] = []
 
 
 def register_message_class(name: str, cls: type) -> None:
     """Make ``cls`` resolvable under ``name`` (built-ins, Meta.classname, migration CLASSES)."""
     _named[name] = cls
+
+
+def add_class_finder(finder: Callable[[str], type | None]) -> None:
+    """Consult ``finder`` for names not registered, before the Python naming convention."""
+    if finder not in _finders:
+        _finders.append(finder)
 
 
 def message_class_name(cls: type) -> str:
@@ -69,6 +78,10 @@ def resolve_class(name: str) -> type:
     cls = _named.get(name) or _imported.get(name)
     if cls is not None:
         return cls
+    for finder in list(_finders):
+        found = finder(name)
+        if found is not None:
+            return found
     cls = _import_class(name)
     _imported[name] = cls  # every message of a class pays the import walk only once
     return cls

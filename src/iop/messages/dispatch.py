@@ -49,16 +49,24 @@ class DispatchTable:
 
     methods: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    _by_class: dict[type, str | None] = field(default_factory=dict, repr=False)
 
     def method_for(self, message: Any) -> str | None:
         """The method name for ``message``, looking up its class and then its bases."""
-        for cls in type(message).__mro__:
-            if not is_message_class(cls) and cls is not type(message):
+        message_cls = type(message)
+        try:
+            return self._by_class[message_cls]  # every message of a class finds the same one
+        except KeyError:
+            pass
+        found = None
+        for cls in message_cls.__mro__:
+            if not is_message_class(cls) and cls is not message_cls:
                 continue
             found = self.methods.get(message_class_name(cls))
             if found is not None:
-                return found
-        return None
+                break
+        self._by_class[message_cls] = found
+        return found
 
 
 def build_dispatch_table(host_cls: type) -> DispatchTable:

@@ -12,13 +12,14 @@ from typing import Any
 
 from iop.components import kinds
 from iop.engine.errors import EngineError
+from iop.engine.registry import MESSAGE_BINDING_KIND
 from iop.store import records as r
 
 __all__ = ["MESSAGE_KIND", "ClassEntry", "MigrationError", "SchemaEntry", "class_entries",
            "classpath_of", "component_binding", "schema_entries"]
 
 # Binding kind of PersistentMessage classes registered through CLASSES.
-MESSAGE_KIND = "message"
+MESSAGE_KIND = MESSAGE_BINDING_KIND
 PERSISTENT = "persistent"
 SCHEMA_META_PREFIX = "schema:"
 
@@ -36,7 +37,7 @@ def classpath_of(cls: type, fallback: str = "") -> str:
     folder = os.path.dirname(os.path.abspath(filename))
     if os.path.basename(filename) == "__init__.py":
         folder = os.path.dirname(folder)
-    for _ in range(cls.__module__.count(".")):
+    for _ in range(kinds.module_of(cls).count(".")):
         folder = os.path.dirname(folder)
     return folder
 
@@ -47,7 +48,8 @@ def component_binding(class_name: str, cls: type, fallback_classpath: str = "") 
     if kind is None:
         raise MigrationError(f"{class_name}: {cls.__qualname__} is not a business host or "
                              "adapter class")
-    return r.Binding(class_name=class_name, module=cls.__module__, classname=cls.__qualname__,
+    return r.Binding(class_name=class_name, module=kinds.module_of(cls),
+                     classname=cls.__qualname__,
                      classpath=classpath_of(cls, fallback_classpath), kind=kind)
 
 
@@ -82,10 +84,11 @@ def _persistent_entry(class_name: str, cls: type, fallback: str) -> ClassEntry:
             "the CLASSES key and Meta.classname must be the same class name"
         )
     classpath = classpath_of(cls, fallback)
-    python_class = f"{cls.__module__}.{cls.__qualname__}"
+    module = kinds.module_of(cls)
+    python_class = f"{module}.{cls.__qualname__}"
     metadata = {"IOP_MESSAGE_KIND": PERSISTENT, "IOP_PYTHON_CLASS": python_class,
                 "IOP_PYTHON_CLASSPATH": classpath}
-    binding = r.Binding(class_name=class_name, module=cls.__module__,
+    binding = r.Binding(class_name=class_name, module=module,
                         classname=cls.__qualname__, classpath=classpath, kind=MESSAGE_KIND)
     return ClassEntry(class_name, cls, binding, metadata)
 
@@ -130,7 +133,7 @@ class SchemaEntry:
         return SCHEMA_META_PREFIX + self.name
 
     def stored_text(self) -> str:
-        return json.dumps({"name": self.name, "category": self.cls.__module__,
+        return json.dumps({"name": self.name, "category": kinds.module_of(self.cls),
                            "schema": self.schema}, sort_keys=True)
 
     def describe(self) -> str:
@@ -166,7 +169,7 @@ def schema_entries(schemas: Any) -> list[SchemaEntry]:
     for index, cls in enumerate(schemas):
         if not isinstance(cls, type):
             raise MigrationError(f"SCHEMAS[{index}] must be a message class, not {cls!r}")
-        name = f"{cls.__module__}.{cls.__qualname__}"
+        name = f"{kinds.module_of(cls)}.{cls.__qualname__}"
         try:
             schema = _json_schema(cls)
         except Exception as exc:

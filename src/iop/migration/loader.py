@@ -59,12 +59,23 @@ def load_settings_module(path: str) -> ModuleType:
         _restore(name, previous)
         if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
             raise
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        raise MigrationError(
-            f"settings file {path} failed while importing ({frame.filename}:{frame.lineno}): "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise MigrationError(f"settings file {path} failed while importing "
+                             f"({_user_frame(exc)}): {type(exc).__name__}: {exc}") from exc
     return module
+
+
+_IOP_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_frame(exc: BaseException, fallback: bool = True) -> str:
+    """``file:line`` of the innermost frame in the user's code, not in iop or importlib (else
+    the innermost frame, or nothing without ``fallback``)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if not f.filename.startswith((_IOP_DIR + os.sep, "<frozen"))]
+    if not mine and not (fallback and frames):
+        return ""
+    frame = (mine or frames)[-1]
+    return f"{frame.filename}:{frame.lineno}"
 
 
 def _restore(name: str, previous: ModuleType | None) -> None:
@@ -129,6 +140,11 @@ def _production_of(index: int, value: Any) -> Production:
             return Production.from_dict(value)
     except ProductionError as exc:
         raise MigrationError(f"PRODUCTIONS[{index}]: {exc}") from None
+    except Exception as exc:  # a class-style declaration that cannot be instantiated
+        where = _user_frame(exc, fallback=False)
+        raise MigrationError(f"PRODUCTIONS[{index}]: {value.__qualname__}() failed"
+                             f"{f' ({where})' if where else ''}: {type(exc).__name__}: {exc}"
+                             ) from exc
     raise MigrationError(f"PRODUCTIONS[{index}] is a {type(value).__name__}, not a Production "
                          "or an exported production dict")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -80,6 +81,7 @@ def explain(plan: MigrationPlan, store: Store, *, strict: bool = False,
     if not plan.productions:
         lines.append("  (none)")
     if failures:
+        failures.sort(key=lambda issue: issue.level != ERROR)  # a real error is named first
         first = failures[0]
         more = f" (and {len(failures) - 1} more issue(s))" if len(failures) > 1 else ""
         mode = "strict production validation failed" if first.level == WARNING \
@@ -95,20 +97,20 @@ def _snapshot(store: Store, plan: MigrationPlan) -> list[Callable[[], Any]]:
     for binding in plan.bindings():
         old = store.get_binding(binding.class_name)
         if old is None:
-            undo.append(lambda name=binding.class_name: store.delete_binding(name))
+            undo.append(functools.partial(store.delete_binding, binding.class_name))
         else:
-            undo.append(lambda old=old: store.put_binding(old))
+            undo.append(functools.partial(store.put_binding, old))
     for schema in plan.schemas:
-        previous = store.get_meta(schema.meta_key)
-        undo.append(lambda key=schema.meta_key, value=previous: store.set_meta(key, value))
+        undo.append(functools.partial(store.set_meta, schema.meta_key,
+                                      store.get_meta(schema.meta_key)))
     for entry in plan.productions:
         old_definition = store.get_production(entry.name)
         if old_definition is None:
-            undo.append(lambda name=entry.name: store.delete_production(name))
+            undo.append(functools.partial(store.delete_production, entry.name))
         else:
-            undo.append(lambda name=entry.name, d=old_definition: store.save_production(name, d))
-    default = store.get_meta("default_production")
-    undo.append(lambda: store.set_meta("default_production", default))
+            undo.append(functools.partial(store.save_production, entry.name, old_definition))
+    undo.append(functools.partial(store.set_meta, "default_production",
+                                  store.get_meta("default_production")))
     return undo
 
 

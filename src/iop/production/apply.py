@@ -44,12 +44,15 @@ class ApplyResult:
     skipped: list[tuple[PlanOperation, str]] = field(default_factory=list)
     backup: str | None = None
     updated_running: bool = False
+    # Class names the applied items use that nothing resolves yet (apply without settings).
+    unbound: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"production": self.production, "applied": [op.id for op in self.applied],
                 "skipped": [{"id": op.id, "risk": op.risk, "reason": why}
                             for op, why in self.skipped],
-                "backup": self.backup, "updated_running": self.updated_running}
+                "backup": self.backup, "updated_running": self.updated_running,
+                "unbound": list(self.unbound)}
 
     def __str__(self) -> str:
         lines = [f"Applied {len(self.applied)} operation(s) to production {self.production}, "
@@ -60,6 +63,8 @@ class ApplyResult:
             lines.append(f"Backup: {self.backup}")
         if self.updated_running:
             lines.append(f"Running production {self.production} updated")
+        lines += [f"warning: class {name} is not bound; its items cannot start until a "
+                  "migration (or --apply-plan with --settings) binds it" for name in self.unbound]
         return "\n".join(lines)
 
 
@@ -112,14 +117,16 @@ def select_operations(plan: ProductionChangePlan, allow_destructive: bool
 
 def _settings(owner: dict[str, Any]) -> list[dict[str, Any]]:
     value = owner.get("Setting")
-    listed = [] if value is None else [value] if isinstance(value, Mapping) else list(value)
+    listed: list[dict[str, Any]] = [] if value is None else \
+        [value] if isinstance(value, dict) else list(value)
     owner["Setting"] = listed
     return listed
 
 
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
     value = body.get("Item")
-    listed = [] if value is None else [value] if isinstance(value, Mapping) else list(value)
+    listed: list[dict[str, Any]] = [] if value is None else \
+        [value] if isinstance(value, dict) else list(value)
     body["Item"] = listed
     return listed
 

@@ -114,8 +114,9 @@ class ComponentRef:
 
     # -- settings --------------------------------------------------------------------
     def host_setting(self, name: str, value: Any) -> ComponentRef:
-        """Set one Host setting; the value is stored as text, as IRIS stores it."""
-        self.host_settings[normalize_port_name(name)] = setting_text(value)
+        """Set one Host setting; the value is stored as text, as IRIS stores it. None removes
+        the setting (``""`` keeps it, empty)."""
+        _update(self.host_settings, normalize_port_name(name), value)
         return self
 
     def host_settings_update(self, settings: Mapping[str, Any]) -> ComponentRef:
@@ -128,8 +129,8 @@ class ComponentRef:
     settings_update = host_settings_update
 
     def adapter_setting(self, name: str, value: Any) -> ComponentRef:
-        """Set one Adapter setting; keys are kept exactly as given."""
-        self.adapter_settings[name] = setting_text(value)
+        """Set one Adapter setting; keys are kept exactly as given. None removes it."""
+        _update(self.adapter_settings, name, value)
         return self
 
     def adapter_settings_update(self, settings: Mapping[str, Any]) -> ComponentRef:
@@ -139,13 +140,15 @@ class ComponentRef:
         return self
 
     def other_setting(self, target: str, name: str, value: Any) -> ComponentRef:
-        """Set a setting with an explicit ``@Target`` (``Host``, ``Adapter`` or another)."""
+        """Set a setting with an explicit ``@Target`` (``Host``, ``Adapter`` or another); None
+        removes it."""
         if target == HOST:
             return self.host_setting(name, value)
         if target == ADAPTER:
             return self.adapter_setting(name, value)
         entries = [e for e in self.other_settings if (e[0], e[1]) != (target, name)]
-        entries.append((target, name, setting_text(value)))
+        if value is not None:
+            entries.append((target, name, setting_text(value)))
         self.other_settings = entries
         return self
 
@@ -249,3 +252,11 @@ class ComponentRef:
 
     def __repr__(self) -> str:
         return f"ComponentRef({self.name!r}, class_name={self.class_name!r}, kind={self.kind!r})"
+
+
+def _update(settings: dict[str, str], name: str, value: Any) -> None:
+    # None unsets, as in IoP's settings updates; any other value is stored as text.
+    if value is None:
+        settings.pop(name, None)
+    else:
+        settings[name] = setting_text(value)

@@ -55,6 +55,9 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply the plan's selected operations; refuses when the deployed production (or the
     Python definition, if given) changed since the plan was made."""
+    if plan.namespace and plan.namespace != store.namespace:
+        raise PlanError(f"the plan for {plan.production} was made in namespace {plan.namespace}, "
+                        f"not {store.namespace}")
     current = store.get_production(plan.production)
     if fingerprint(current) != plan.base_fingerprint:
         raise PlanError(
@@ -76,6 +79,8 @@ def apply_plan(
     result.backup = write_backup(backup_dir or DEFAULT_BACKUP_DIR, plan, current, store.namespace)
     if desired is not None:
         _bind_classes(store, desired, _class_names(chosen))
+    else:
+        result.unbound = _unbound(store, _class_names(chosen))
     store.save_production(plan.production, updated)
     result.applied = chosen
     result.updated_running = _update_if_running(store, plan.production)
@@ -88,8 +93,8 @@ def _class_names(operations: list[PlanOperation]) -> set[str]:
     for op in operations:
         if op.op == "create_production":
             items = op.after["Production"].get("Item") or []
-            names.update(i.get("@ClassName") for i in ([items] if isinstance(items, dict)
-                                                      else items))
+            names.update(str(i.get("@ClassName") or "")
+                         for i in ([items] if isinstance(items, dict) else items))
         elif op.op == "add_item":
             names.add(op.after.get("@ClassName"))
         elif op.op == "replace_item_class":
@@ -107,6 +112,19 @@ def _bind_classes(store: Store, desired: Production, class_names: set[str]) -> N
             if binding.classpath:
                 store.add_classpath(binding.classpath)
             store.put_binding(binding)
+
+
+def _unbound(store: Store, class_names: set[str]) -> list[str]:
+    """The class names no binding, built-in or import on the store's classpaths resolves."""
+    from iop.engine import registry
+
+    missing = []
+    for name in sorted(n for n in class_names if n):
+        try:
+            registry.resolve(store, name)
+        except Exception:  # unknown, or its module fails to import: either way it cannot start
+            missing.append(name)
+    return missing
 
 
 def verify_plan(store: Store, plan: ProductionChangePlan) -> VerifyResult:

@@ -83,8 +83,9 @@ class ComponentItem:
             raise ProductionError(f"item {name} needs a component class or a class name")
         self.class_name = class_name
         self.host_settings = _merge_host_settings(name, settings, host_settings)
-        self.adapter_settings = {k: setting_text(v) for k, v in (adapter_settings or {}).items()}
-        self.other_settings = tuple((t, n, setting_text(v)) for t, n, v in other_settings)
+        self.adapter_settings = {k: setting_text(v) for k, v in (adapter_settings or {}).items()
+                                 if v is not None}
+        self.other_settings = tuple(_other_setting(name, entry) for entry in other_settings)
         self.routes = (routes,) if isinstance(routes, Route) else tuple(routes)
         self.pool_size = pool_size
         self.enabled = enabled
@@ -102,14 +103,21 @@ class ComponentItem:
         return self.declared_kind or kinds.kind_of(self.component_class) or "component"
 
     def _check_routes(self) -> None:
+        seen: set[str] = set()
         for route in self.routes:
             if not isinstance(route, Route):
                 raise TypeError(f"item {self.name}: routes must hold Route objects, not {route!r}")
             if route.port_name in self.host_settings:
                 raise ProductionError(
-                    f"item {self.name}: port {route.port_name} is declared both in host settings "
-                    "and in a Route; declare route ports with Route only"
+                    f"item {self.name}: Host settings may not also declare a route port "
+                    f"({route.port_name}); declare it with Route only"
                 )
+            if route.port_name in seen:
+                raise ProductionError(
+                    f"item {self.name}: port {route.port_name} has two Routes; give one Route "
+                    "a sequence of targets for fan-out"
+                )
+            seen.add(route.port_name)
 
     def __repr__(self) -> str:
         shown = self.class_name or getattr(self.component_class, "__qualname__", "?")
@@ -125,8 +133,25 @@ def _merge_host_settings(
             key = normalize_port_name(key)
             if key in merged:
                 raise ProductionError(f"item {name}: host setting {key} is given twice")
-            merged[key] = setting_text(value)
+            if value is not None:  # None leaves the setting unset, as in the fluent methods
+                merged[key] = setting_text(value)
     return merged
+
+
+def _other_setting(name: str, entry: Any) -> tuple[str, str, str]:
+    """``(target, name, value)`` from a tuple or an export-shaped ``{"@Target", "@Name",
+    "#text"}`` mapping."""
+    if isinstance(entry, Mapping):
+        target, key, value = entry.get("@Target"), entry.get("@Name"), entry.get("#text")
+    elif isinstance(entry, tuple) and len(entry) == 3:
+        target, key, value = entry
+    else:
+        raise ProductionError(f"item {name}: other_settings entries are (target, name, value) "
+                              f"or {{'@Target', '@Name', '#text'}}, not {entry!r}")
+    if not target or not key:
+        raise ProductionError(f"item {name}: an other_settings entry needs a target and a name: "
+                              f"{entry!r}")
+    return str(target), str(key), setting_text(value)
 
 
 class ServiceItem(ComponentItem):

@@ -262,7 +262,7 @@ def build_plan(
     wanted = desired.to_dict()
     delta = d.diff_exports(wanted, current)
     ports = {ref.name: set(ref.route_ports()) for ref in desired}
-    operations = []
+    operations: list[PlanOperation] = []
     for change in delta:
         op, risk, reason = _operation(change, ports)
         operations.append(PlanOperation(len(operations) + 1, op, risk, change.name, change.item,

@@ -12,6 +12,7 @@ from iop.production.declarative import add_declared_items
 from iop.production.errors import ProductionError, UnknownComponent
 from iop.production.export_shape import production_from_dict, production_to_dict
 from iop.production.graph import ProductionGraph, RouteEdge, production_routes
+from iop.production.item_classes import item_kind, set_adapter
 from iop.production.items import ComponentItem
 from iop.production.ports import Port
 from iop.production.runtime import RuntimeMixin
@@ -76,7 +77,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         )
         self.production_settings = {}
         for key, value in {**cls.production_settings, **(settings or {})}.items():
-            self.production_settings[key] = setting_text(value)
+            self.production_setting(key, value)
         self.namespace = namespace
         self.director: Any = None
         self._items: dict[str, ComponentRef] = {}
@@ -111,8 +112,11 @@ class Production(RuntimeMixin, WorkflowMixin):
         return self
 
     def production_setting(self, name: str, value: Any) -> Production:
-        """Set one production-level setting."""
-        self.production_settings[name] = setting_text(value)
+        """Set one production-level setting; None removes it."""
+        if value is None:
+            self.production_settings.pop(name, None)
+        else:
+            self.production_settings[name] = setting_text(value)
         return self
 
     def timeouts(self, shutdown: int | None = None, update: int | None = None) -> Production:
@@ -189,7 +193,7 @@ class Production(RuntimeMixin, WorkflowMixin):
             name,
             class_name or (kinds.python_class_name(component_class) if component_class else name),
             component_class=component_class,
-            kind=_item_kind(name, component_class, kind),
+            kind=item_kind(name, component_class, kind),
             pool_size=pool_size,
             enabled=enabled,
             foreground=foreground,
@@ -199,7 +203,7 @@ class Production(RuntimeMixin, WorkflowMixin):
             schedule=schedule,
             production=self,
         )
-        _set_adapter(ref, adapter_class)
+        set_adapter(ref, adapter_class)
         ref.pool(pool_size)
         ref.host_settings_update(settings or {}).host_settings_update(host_settings or {})
         ref.adapter_settings_update(adapter_settings or {})
@@ -369,29 +373,3 @@ class Production(RuntimeMixin, WorkflowMixin):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, items={list(self._items)!r})"
-
-
-def _item_kind(name: str, component_class: type | None, requested: str | None) -> str:
-    """The item's kind: the requested one, checked against what the class says it is."""
-    actual = kinds.kind_of(component_class)
-    label = getattr(component_class, "__qualname__", "?")
-    if actual in (kinds.INBOUND_ADAPTER, kinds.OUTBOUND_ADAPTER):
-        raise ProductionError(f"item {name}: {label} is an adapter, not a business host")
-    requested = None if requested == "component" else requested
-    if requested and actual and requested != actual:
-        raise ProductionError(f"item {name}: {label} is a {actual}, not a {requested}")
-    return requested or actual or "component"
-
-
-def _set_adapter(ref: ComponentRef, adapter_class: type | str | None) -> None:
-    if isinstance(adapter_class, type):
-        ref.adapter_class = adapter_class
-        ref.adapter_class_name = kinds.python_class_name(adapter_class)
-    elif isinstance(adapter_class, str):
-        ref.adapter_class_name = adapter_class
-    elif adapter_class is not None:
-        raise TypeError(f"item {ref.name}: adapter_class must be a class or a class name")
-    else:
-        get_type = getattr(ref.component_class, "get_adapter_type", None)
-        adapter = get_type() if callable(get_type) else None
-        ref.adapter_class_name = adapter if isinstance(adapter, str) else None

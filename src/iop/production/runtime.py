@@ -152,7 +152,10 @@ class RuntimeMixin:
         store = store_of(self)
         status = _same_production(self, store, must_run=False)
         definition = store.get_production(self.name)
-        entries = (definition or {}).get("Production", {}).get("Item") or []
+        if definition is None:
+            raise UnknownComponent(f"production {self.name} is not deployed in namespace "
+                                   f"{store.namespace}; migrate or apply first")
+        entries = definition.get("Production", {}).get("Item") or []
         entries = [entries] if isinstance(entries, dict) else entries
         entry = next((e for e in entries if e.get("@Name") == ref.name), None)
         if entry is None:
@@ -173,7 +176,7 @@ class RuntimeMixin:
         """Disable one item and stop its jobs if the production runs."""
         return self._set_enabled(target, False)
 
-    def restart_component(self, target: Any) -> dict[str, str]:
+    def restart_component(self: Any, target: Any) -> dict[str, str]:
         """Stop then start one item's jobs; the production must be running."""
         _same_production(self, store_of(self), must_run=True)
         self._set_enabled(target, False)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from iop.components.settings import coerce_setting_value, describe_settings, missing_required
 from iop.production.errors import ProductionError
+from iop.production.item_classes import declared_adapter
 from iop.production.ports import ROUTE_SETTING_NAMES
 
 if TYPE_CHECKING:
@@ -99,8 +100,22 @@ def check_production(production: Production) -> list[ValidationIssue]:
     for ref in production:
         for key in ref._extra:
             issue(WARNING, ref.name, f"unknown item field {key}")
+        _check_adapter(ref, issue)
         _check_settings(ref, issue)
     return sorted(issues, key=lambda i: i.level != ERROR)
+
+
+def _check_adapter(ref: ComponentRef, issue: Callable[[str, str | None, str], None]) -> None:
+    declared = declared_adapter(ref.component_class)
+    if ref.adapter_class is None or ref.component_class is None:
+        return
+    if declared is None:
+        issue(WARNING, ref.name, f"adapter_class {ref.adapter_class.__qualname__} is given but "
+              f"{ref.component_class.__qualname__}.get_adapter_type() declares no adapter; the "
+              "engine runs the host without it")
+    elif declared != ref.adapter_class_name:
+        issue(WARNING, ref.name, f"adapter_class {ref.adapter_class.__qualname__} is not the "
+              f"adapter {ref.component_class.__qualname__} declares; the engine uses {declared}")
 
 
 def _is_int(text: str) -> bool:
@@ -112,8 +127,10 @@ def _is_int(text: str) -> bool:
 
 
 def _check_settings(ref: ComponentRef, issue: Callable[[str, str | None, str], None]) -> None:
-    pairs = ((ref.component_class, ref.host_settings, "host", set(ref.route_ports())),
-             (ref.adapter_class, ref.adapter_settings, "adapter", set()))
+    pairs: tuple[tuple[type | None, dict[str, str], str, set[str]], ...] = (
+        (ref.component_class, ref.host_settings, "host", set(ref.route_ports())),
+        (ref.adapter_class, ref.adapter_settings, "adapter", set()),
+    )
     for cls, values, what, ports in pairs:
         if cls is None:
             continue

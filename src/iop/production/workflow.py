@@ -174,7 +174,7 @@ class WorkflowMixin:
         store = open_store(namespace or manifest.get("namespace"))
         return rollback_backup(store, path, allow_destructive=allow_destructive)
 
-    def sync(self: Production) -> dict[str, Any]:
+    def sync(self: Any) -> dict[str, Any]:
         """Register this production and its Python classes with the local engine through the
         full-registration migration path (validated first; nothing is written on error)."""
         from iop.migration.sync import sync_production

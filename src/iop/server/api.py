@@ -145,9 +145,10 @@ def queues(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> 
         return {"production": name, "items": [], "warnings": [str(exc)]}
 
 
-def jobs(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    """Engine extension (not in IoP's v1): every host's supervisor and jobs."""
-    return client.jobs()
+def hosts(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Engine extension (not in IoP's v1): the production's status and each host's
+    supervisor (several hosts on PostgreSQL)."""
+    return client.hosts()
 
 
 def test(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
@@ -183,6 +184,46 @@ def messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
     return client.messages(**filters)
 
 
+def _ids(body: dict[str, Any]) -> list[int]:
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+        raise EngineError("ids must be a non-empty list of message ids (integers)")
+    return ids
+
+
+def suspended(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Engine extension: suspended messages, oldest first."""
+    return client.suspended()
+
+
+def resubmit(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Engine extension: queue suspended messages again, or one with an edited body."""
+    edited = body.get("body")
+    if edited is not None and not isinstance(edited, str):
+        raise EngineError("body must be the JSON text of the edited message")
+    return client.resubmit(_ids(body), edited)
+
+
+def discard(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Engine extension: discard suspended messages."""
+    return client.discard(_ids(body))
+
+
+def purge(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Engine extension: purge complete sessions older than keep_days."""
+    try:
+        keep_days = float(body.get("keep_days", 7))
+    except (TypeError, ValueError) as exc:
+        raise EngineError("keep_days must be a number of days") from exc
+    return client.purge(keep_days, bodies=_truthy(body.get("bodies", False)),
+                        include_incomplete=_truthy(body.get("include_incomplete", False)))
+
+
+def recover(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    """Engine extension: clean up a troubled production."""
+    return client.recover()
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "version"): version,
     ("GET", "status"): status,
@@ -203,8 +244,18 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "export"): export,
     ("GET", "connections"): connections,
     ("GET", "queues"): queues,
-    ("GET", "jobs"): jobs,
+    ("GET", "hosts"): hosts,
     ("POST", "test"): test,
     ("PUT", "migrate"): migrate,
     ("GET", "messages"): messages,
+    ("GET", "suspended"): suspended,
+    ("POST", "resubmit"): resubmit,
+    ("POST", "discard"): discard,
+    ("POST", "purge"): purge,
+    ("POST", "recover"): recover,
 }
+
+# The operator's views (the portal's data), for any client of the API.
+from iop.server.api_operator import ROUTES as _OPERATOR_ROUTES  # noqa: E402
+
+ROUTES.update(_OPERATOR_ROUTES)

@@ -19,7 +19,7 @@ from iop.engine.errors import EngineError
 
 # Variables that would send the child to another server, namespace or user.
 _DROPPED_ENV = ("IOP_URL", "IOP_SETTINGS", "IOP_USERNAME", "IOP_PASSWORD", "IOP_NAMESPACE")
-CALLS = ("migrate", "test", "connections", "start", "restart")
+CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", "save_item")
 
 
 def _neutral_folder() -> str:

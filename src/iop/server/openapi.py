@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from iop.server.api import API_VERSION, ROUTES
+from iop.server.api_operator import DOCS as _OPERATOR_DOCS
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
@@ -81,17 +82,40 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
                          {"type": "object", "properties": {"status": _STR,
                                                            "output": _STR_LIST,
                                                            "warnings": _STR_LIST}}),
-    ("GET", "jobs"): ("iop-engine extension: the production's status over every host, each "
-                      "host's supervisor and every job", [], None,
-                      {"type": "object", "properties": {
-                          "production": _STR, "status": _STR,
-                          "hosts": {"type": "array", "items": _OBJ},
-                          "jobs": {"type": "array", "items": _OBJ}}}),
+    ("GET", "hosts"): ("iop-engine extension: the production's status over every host and "
+                       "each host's supervisor (status, alive, heartbeat)", [], None,
+                       {"type": "object", "properties": {
+                           "production": _STR, "status": _STR,
+                           "hosts": {"type": "array", "items": _OBJ}}}),
     ("GET", "messages"): ("iop-engine extension: message headers (newest first) or counts "
                           "by status", ["session_id", "status", "target", "source", "limit",
                                         "count"], None,
                           {"type": ["array", "object"]}),
+    ("GET", "suspended"): ("iop-engine extension: suspended messages, oldest first", [], None,
+                           {"type": "array", "items": _OBJ}),
+    ("POST", "resubmit"): ("iop-engine extension: queue suspended messages again; with body, "
+                           "an edited copy of one", [],
+                           {"type": "object", "required": ["ids"], "properties": {
+                               "ids": {"type": "array", "items": _INT}, "body": _STR}},
+                           {"type": ["array", "object"]}),
+    ("POST", "discard"): ("iop-engine extension: discard suspended messages", [],
+                          {"type": "object", "required": ["ids"], "properties": {
+                              "ids": {"type": "array", "items": _INT}}},
+                          {"type": "array", "items": _OBJ}),
+    ("POST", "purge"): ("iop-engine extension: delete complete sessions and log lines older "
+                        "than keep_days", [],
+                        {"type": "object", "properties": {
+                            "keep_days": {"type": "number"}, "bodies": _BOOL,
+                            "include_incomplete": _BOOL}},
+                        {"type": "object", "properties": {
+                            "sessions": _INT, "headers": _INT, "bodies": _INT, "log": _INT,
+                            "compacted": _BOOL}}),
+    ("POST", "recover"): ("iop-engine extension: clean up a troubled production", [], _OBJ,
+                          {"type": "object", "properties": {"production": _STR,
+                                                            "status": _STR}}),
 }
+
+_DOCS.update(_OPERATOR_DOCS)
 
 
 def document() -> dict[str, Any]:

@@ -7,6 +7,8 @@ import logging
 import sys
 
 from iop.server.app import Server, build_app
+from iop.server.portal import install, portal_routes
+from iop.server.portal.files import FileRoots
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 52773  # IRIS's web port, so IOP_URL values written for IRIS keep working
@@ -22,7 +24,7 @@ def _loopback(host: str) -> bool:
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          max_body_bytes: int | None = None) -> int:
+          max_body_bytes: int | None = None, portal_roots: list[str] | None = None) -> int:
     """Serve until interrupted; returns the exit code."""
     import uvicorn
 
@@ -35,8 +37,10 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     if not _loopback(host):
         log.warning("listening on %s: Basic auth sends passwords in clear text; put a TLS "
                     "proxy in front of this server", host)
-    print(f"iop-engine serving /api/iop on http://{host}:{port} "
+    print(f"iop-engine serving /api/iop and the portal on http://{host}:{port}/ "
           f"(max body {server.max_body_bytes} bytes)", file=sys.stderr, flush=True)
-    uvicorn.run(build_app(server), host=host, port=port, log_level="warning",
+    app = build_app(server, routes=portal_routes())
+    install(app, FileRoots.configured(portal_roots))
+    uvicorn.run(app, host=host, port=port, log_level="warning",
                 access_log=False, timeout_graceful_shutdown=5)
     return 0

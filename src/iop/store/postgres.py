@@ -28,6 +28,7 @@ from iop.store.errors import StoreError
 from iop.store.postgres_conn import connect, lock_key, redact
 from iop.store.postgres_locks import AdvisoryDuty
 from iop.store.postgres_notify import PostgresNotifier
+from iop.store.postgres_query import PostgresQueries
 from iop.store.postgres_runtime import RuntimeMixin
 from iop.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, schema_for
 from iop.store.postgres_tx import HEADER_COLUMNS, HEADER_COLUMNS_H, NOW, PostgresTx, header
@@ -48,7 +49,7 @@ class _PendingSend:
         self.error: BaseException | None = None
 
 
-class PostgresStore(RuntimeMixin):
+class PostgresStore(RuntimeMixin, PostgresQueries):
     """Store backend on PostgreSQL, one schema per namespace (DESIGN.md, "The store")."""
 
     backend = "postgresql"
@@ -262,6 +263,30 @@ class PostgresStore(RuntimeMixin):
         """Entries waiting (or in progress) per item."""
         return {item: int(n) for item, n in self._query(
             "SELECT item, COUNT(*) FROM queue GROUP BY item")}
+
+    def queue_stats(self) -> dict[str, tuple[int, float]]:
+        """Per item: entries in its queue and when the oldest of them was queued."""
+        return {item: (int(n), float(oldest)) for item, n, oldest in self._query(
+            "SELECT item, COUNT(*), MIN(enqueued) FROM queue GROUP BY item")}
+
+    def pending_sync_requests(self) -> int:
+        """Synchronous requests still queued, whose callers wait for an answer."""
+        return int(self._query(
+            "SELECT COUNT(*) FROM queue q JOIN headers h ON h.id = q.header_id "
+            "WHERE h.priority = 'sync' AND h.type = 'request'")[0][0])
+
+    # ------------------------------------------------------------ maintenance
+    def purge(self, before: float, *, bodies: bool = False,
+              include_incomplete: bool = False) -> dict[str, int]:
+        """Delete complete sessions and log lines older than ``before`` (epoch seconds)."""
+        from iop.store import postgres_purge
+
+        return postgres_purge.purge(self, before, bodies=bodies,
+                                    include_incomplete=include_incomplete)
+
+    def compact(self) -> bool:
+        """Autovacuum gives space back on PostgreSQL; nothing to do here."""
+        return False
 
     # ------------------------------------------------------------ messages
     def get_header(self, header_id: int) -> r.Header | None:

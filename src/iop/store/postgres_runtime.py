@@ -25,7 +25,7 @@ _RUNTIME_COLUMNS = (f"production, status, supervisor_pid, host, heartbeat, reque
                     f"{NOW} - heartbeat")
 _RUNTIME_FIELDS = frozenset({"production", "status", "supervisor_pid", "heartbeat", "requested"})
 _JOB_COLUMNS = "id, item, slot, pid, host, state, started, heartbeat, processed"
-_LIVE = "status IN ('starting', 'running', 'suspended')"
+_LIVE = "status IN ('starting', 'running')"  # a supervisor runs (troubled: fenced already)
 
 
 def _like_prefix(text: str) -> str:

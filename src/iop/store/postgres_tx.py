@@ -248,6 +248,36 @@ class PostgresTx:
                            (queue_id, owner))
         return cur.rowcount == 1
 
+    def change_status(self, header_id: int, expected: str, status: str,
+                      error: str | None = None) -> bool:
+        """Move a header from ``expected`` to ``status``; False when it is not ``expected``."""
+        cur = self.execute("UPDATE headers SET status = %s, error = COALESCE(%s, error), "
+                           "processed = %s WHERE id = %s AND status = %s",
+                           (status, error, self.now, header_id, expected))
+        return cur.rowcount == 1
+
+    def requeue(self, header_id: int) -> bool:
+        """Put a suspended request back at the end of its target's queue."""
+        row = self.execute("UPDATE headers SET status = 'queued', processed = NULL "
+                           "WHERE id = %s AND status = 'suspended' RETURNING target",
+                           (header_id,)).fetchone()
+        if row is None:
+            return False
+        self.execute("INSERT INTO queue (item, header_id, context_id, enqueued) "
+                     "VALUES (%s, %s, NULL, %s)", (row[0], header_id, self.now))
+        self.items_to_wake.setdefault(row[0], False)
+        return True
+
+    def release_delivery(self, queue_id: int, header_id: int, owner: str) -> bool:
+        """Put a claimed entry back at its place in the queue, claimable again."""
+        cur = self.execute("UPDATE queue SET lease_owner = NULL, lease_until = NULL "
+                           "WHERE id = %s AND lease_owner = %s", (queue_id, owner))
+        if cur.rowcount != 1:
+            return False
+        self.execute("UPDATE headers SET status = 'queued' WHERE id = %s AND status = 'delivered'",
+                     (header_id,))
+        return True
+
     def set_status(self, header_id: int, status: str, error: str | None = None) -> bool:
         """Record a header's new status; False when its caller had timed out (status kept)."""
         cur = self.execute(

@@ -151,6 +151,11 @@ class JobRecord:
     processed: int = 0
 
 
+# Runtime statuses in which no supervisor runs: stopped, or suspended (stopped with
+# synchronous requests still queued, as IRIS reports it).
+AT_REST = ("stopped", "suspended", "")
+
+
 @dataclass
 class RuntimeState:
     """Which production runs in the namespace, and which supervisor (one per host) runs it."""
@@ -168,7 +173,7 @@ class RuntimeState:
     @property
     def live(self) -> bool:
         """Whether the row says a supervisor runs (it may have died since)."""
-        return self.status not in ("stopped", "")
+        return self.status not in AT_REST
 
 
 @dataclass

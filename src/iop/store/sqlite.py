@@ -20,6 +20,7 @@ from typing import Any
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.sqlite_query import SQLiteQueries
 from iop.store.sqlite_runtime import SQLiteRuntimeMixin
 from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from iop.store.wakeup_sockets import SocketNotifier
@@ -129,6 +130,37 @@ class SQLiteTx:
         )
         return cur.rowcount == 1
 
+    def change_status(self, header_id: int, expected: str, status: str,
+                      error: str | None = None) -> bool:
+        """Move a header from ``expected`` to ``status``; False when it is not ``expected``."""
+        cur = self.conn.execute("UPDATE headers SET status = ?, error = COALESCE(?, error), "
+                                "processed = ? WHERE id = ? AND status = ?",
+                                (status, error, self.now, header_id, expected))
+        return cur.rowcount == 1
+
+    def requeue(self, header_id: int) -> bool:
+        """Put a suspended request back at the end of its target's queue."""
+        row = self.conn.execute("SELECT target FROM headers WHERE id = ? AND status = 'suspended'",
+                                (header_id,)).fetchone()
+        if row is None:
+            return False
+        self.conn.execute("UPDATE headers SET status = 'queued', processed = NULL WHERE id = ?",
+                          (header_id,))
+        self.conn.execute("INSERT INTO queue (item, header_id, context_id, enqueued) "
+                          "VALUES (?, ?, NULL, ?)", (row[0], header_id, self.now))
+        self.items_to_wake.setdefault(row[0], False)
+        return True
+
+    def release_delivery(self, queue_id: int, header_id: int, owner: str) -> bool:
+        """Put a claimed entry back at its place in the queue, claimable again."""
+        cur = self.conn.execute("UPDATE queue SET lease_owner = NULL, lease_until = NULL "
+                                "WHERE id = ? AND lease_owner = ?", (queue_id, owner))
+        if cur.rowcount != 1:
+            return False
+        self.conn.execute("UPDATE headers SET status = 'queued' WHERE id = ? "
+                          "AND status = 'delivered'", (header_id,))
+        return True
+
     def set_status(self, header_id: int, status: str, error: str | None = None) -> bool:
         """Record a header's new status; False when its caller had timed out (status kept)."""
         cur = self.conn.execute(
@@ -230,7 +262,7 @@ class _PendingSend:
         self.ids: list[int] | None = None
 
 
-class SQLiteStore(SQLiteRuntimeMixin):
+class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
     """Store backend on one SQLite file per namespace (DESIGN.md, "The store")."""
 
     backend = "sqlite"
@@ -438,6 +470,43 @@ class SQLiteStore(SQLiteRuntimeMixin):
     def queue_counts(self) -> dict[str, int]:
         """Entries waiting (or in progress) per item."""
         return dict(self.conn.execute("SELECT item, COUNT(*) FROM queue GROUP BY item").fetchall())
+
+    def queue_stats(self) -> dict[str, tuple[int, float]]:
+        """Per item: entries in its queue and when the oldest of them was queued."""
+        return {item: (count, oldest) for item, count, oldest in self.conn.execute(
+            "SELECT item, COUNT(*), MIN(enqueued) FROM queue GROUP BY item")}
+
+    def pending_sync_requests(self) -> int:
+        """Synchronous requests still queued, whose callers wait for an answer."""
+        return int(self.conn.execute(
+            "SELECT COUNT(*) FROM queue q JOIN headers h ON h.id = q.header_id "
+            "WHERE h.priority = 'sync' AND h.type = 'request'").fetchone()[0])
+
+    # ------------------------------------------------------------ maintenance
+    def purge(self, before: float, *, bodies: bool = False,
+              include_incomplete: bool = False) -> dict[str, int]:
+        """Delete complete sessions and log lines older than ``before`` (epoch seconds)."""
+        from iop.store import sqlite_purge
+
+        return sqlite_purge.purge(self, before, bodies=bodies,
+                                  include_incomplete=include_incomplete)
+
+    def compact(self) -> bool:
+        """Give free pages back to the file system when many are free; True when it did."""
+        from iop.store import sqlite_purge
+
+        return sqlite_purge.compact(self)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold every writer of the store off, outside any transaction (for VACUUM)."""
+        fd = self._lock_fd()
+        with self._write_lock:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     # ------------------------------------------------------------ messages
     def get_header(self, header_id: int) -> r.Header | None:

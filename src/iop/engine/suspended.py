@@ -1,0 +1,103 @@
+"""Operator actions on suspended messages: list, resubmit, edit and resubmit, discard.
+
+A message is suspended when its operation's ReplyCodeActions say so (``S``). Resubmitting
+puts the same message back in its target's queue; editing creates a new message with the
+new body in the same session and discards the original, so the trace shows both.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from iop.engine.errors import EngineError
+from iop.messages import codec
+from iop.store import records as r
+from iop.store.base import Store
+
+
+class NotSuspended(EngineError):
+    """The message is not (or no longer) suspended."""
+
+
+def list_suspended(store: Store, limit: int = 1000) -> list[r.Header]:
+    """Suspended messages, oldest first."""
+    return store.query_headers(status=r.SUSPENDED, limit=limit, oldest_first=True)
+
+
+def _suspended_header(store: Store, header_id: int) -> r.Header:
+    header = store.get_header(header_id)
+    if header is None:
+        raise NotSuspended(f"message {header_id} does not exist")
+    if header.status != r.SUSPENDED:
+        raise NotSuspended(f"message {header_id} is {header.status}, not suspended")
+    return header
+
+
+def resubmit(store: Store, header_ids: list[int]) -> list[dict[str, Any]]:
+    """Queue each suspended message again; all or nothing."""
+    for header_id in header_ids:
+        _suspended_header(store, header_id)
+    with store.transaction() as tx:
+        for header_id in header_ids:
+            if not tx.requeue(header_id):
+                raise NotSuspended(f"message {header_id} is no longer suspended")
+        tx.log([_note(header_id, f"message {header_id} resubmitted") for header_id in header_ids])
+    return [{"id": header_id, "status": r.QUEUED} for header_id in header_ids]
+
+
+def resubmit_edited(store: Store, header_id: int, body: str) -> dict[str, Any]:
+    """Send a corrected copy of a suspended message and discard the original."""
+    header = _suspended_header(store, header_id)
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise EngineError(f"the new body of message {header_id} is not valid JSON: {exc.msg} "
+                          f"(line {exc.lineno}, column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise EngineError(f"the new body of message {header_id} must be a JSON object")
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    _check_body(header, text)
+    draft = r.MessageDraft(source=header.source, target=header.target,
+                           body_class=header.body_class, body_text=text, priority=r.ASYNC,
+                           session_id=header.session_id,
+                           description=f"edited copy of suspended message {header_id}")
+    with store.transaction() as tx:
+        new_id = tx.insert_message(draft)
+        if not tx.change_status(header_id, r.SUSPENDED, r.DISCARDED,
+                                f"resubmitted with an edited body as message {new_id}"):
+            raise NotSuspended(f"message {header_id} is no longer suspended")
+        tx.log([_note(header_id, f"message {header_id} resubmitted with an edited body as "
+                      f"message {new_id}")])
+    return {"id": header_id, "status": r.DISCARDED, "resubmitted_as": new_id}
+
+
+def discard(store: Store, header_ids: list[int]) -> list[dict[str, Any]]:
+    """Give up on suspended messages for good (they stay in the trace); all or nothing."""
+    for header_id in header_ids:
+        _suspended_header(store, header_id)
+    with store.transaction() as tx:
+        for header_id in header_ids:
+            if not tx.change_status(header_id, r.SUSPENDED, r.DISCARDED):
+                raise NotSuspended(f"message {header_id} is no longer suspended")
+        tx.log([_note(header_id, f"message {header_id} discarded") for header_id in header_ids])
+    return [{"id": header_id, "status": r.DISCARDED} for header_id in header_ids]
+
+
+def _check_body(header: r.Header, text: str) -> None:
+    """Refuse a body its message class cannot read, when that class can be imported here."""
+    if not header.body_class:
+        return
+    try:
+        codec.resolve_class(header.body_class)
+    except codec.MessageError:
+        return  # the class lives in user code this process cannot import; the job checks it
+    try:
+        codec.decode(header.body_class, text)
+    except codec.MessageError as exc:
+        raise EngineError(f"the new body does not fit {header.body_class}: {exc}") from exc
+
+
+def _note(header_id: int, text: str) -> r.LogEntry:
+    return r.LogEntry(type="info", text=text, message_id=header_id,
+                      source_class="iop.engine.suspended", source_method="operator")

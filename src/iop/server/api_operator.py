@@ -1,0 +1,146 @@
+"""/api/iop routes of the operator's views (iop-engine extension, not in IoP's v1): what the
+portal shows, for any client. Each is a function of (client, query, body) like api.py's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iop.client.local import LocalClient
+from iop.engine.errors import EngineError
+from iop.server import isolated
+
+CONFIGURATION_SECONDS = 20.0
+_PAGE_KEYS = ("before_id", "after_id", "limit")
+
+
+def _int(query: dict[str, str], key: str) -> int | None:
+    value = query.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise EngineError(f"{key} must be a whole number, got {value!r}") from exc
+
+
+def _production(client: LocalClient, query: dict[str, Any]) -> str:
+    name = query.get("production") or client.get_default()
+    if not name or not isinstance(name, str):
+        raise EngineError("no production given and no default production is set")
+    return name
+
+
+def overview(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    return client.productions_overview()
+
+
+def configuration(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    return isolated.call(client.namespace, "configuration", CONFIGURATION_SECONDS,
+                         production=_production(client, query))
+
+
+def save_item(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    item, changes = body.get("item"), body.get("changes")
+    if not isinstance(item, str) or not item or not isinstance(changes, dict):
+        raise EngineError("the body must name the 'item' and hold its 'changes' as an object")
+    return isolated.call(client.namespace, "save_item", CONFIGURATION_SECONDS,
+                         production=_production(client, body), item=item, changes=changes)
+
+
+def search_messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    filters = {k: v for k, v in query.items() if k not in (*_PAGE_KEYS, "namespace")}
+    return client.search_messages(filters, before_id=_int(query, "before_id"),
+                                  after_id=_int(query, "after_id"),
+                                  limit=_int(query, "limit") or 50)
+
+
+def message_choices(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    return client.message_choices()
+
+
+def message(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    message_id = _int(query, "id")
+    if message_id is None:
+        raise EngineError("missing 'id' query parameter")
+    return client.message(message_id)
+
+
+def trace(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    session = _int(query, "session_id")
+    if session is None:
+        raise EngineError("missing 'session_id' query parameter")
+    return client.trace(session)
+
+
+def resend(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+        raise EngineError("'ids' must be a non-empty list of message ids")
+    return client.resend(ids, new_session=bool(body.get("new_session")))
+
+
+def search_log(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    filters = {k: v for k, v in query.items() if k not in (*_PAGE_KEYS, "namespace")}
+    return client.search_log(filters, before_id=_int(query, "before_id"),
+                             after_id=_int(query, "after_id"), limit=_int(query, "limit") or 100)
+
+
+def queue_details(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    return client.queue_details(query.get("production") or None)
+
+
+def jobs(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    return client.jobs()
+
+
+ROUTES = {
+    ("GET", "overview"): overview,
+    ("GET", "configuration"): configuration,
+    ("PUT", "item"): save_item,
+    ("GET", "messages/search"): search_messages,
+    ("GET", "messages/choices"): message_choices,
+    ("GET", "message"): message,
+    ("GET", "trace"): trace,
+    ("POST", "resend"): resend,
+    ("GET", "log/search"): search_log,
+    ("GET", "queues/details"): queue_details,
+    ("GET", "jobs"): jobs,
+}
+
+_STR = {"type": "string"}
+_OBJ = {"type": "object"}
+_LIST = {"type": "array", "items": _OBJ}
+_FILTERS = ["since", "until", "source", "target", "status", "type", "body_class", "session_id",
+            "text", "before_id", "after_id", "limit"]
+
+# (summary, query parameters, request body schema, success body schema), as in openapi.py.
+DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[str, Any]]] = {
+    ("GET", "overview"): ("iop-engine extension: productions with status, default flag and "
+                          "whether the running one needs an update", [], None, _LIST),
+    ("GET", "configuration"): ("iop-engine extension: items, settings (with category, "
+                               "control and editor) and routes of a production",
+                               ["production"], None, _OBJ),
+    ("PUT", "item"): ("iop-engine extension: validate and save one item's configuration",
+                      [], {"type": "object", "required": ["item", "changes"], "properties": {
+                          "production": _STR, "item": _STR, "changes": _OBJ}}, _OBJ),
+    ("GET", "messages/search"): ("iop-engine extension: one page of message headers matching "
+                                 "the filters, newest first", _FILTERS, None, _OBJ),
+    ("GET", "messages/choices"): ("iop-engine extension: item names and body classes for "
+                                  "the viewer's filters", [], None, _OBJ),
+    ("GET", "message"): ("iop-engine extension: one message's header and body", ["id"], None,
+                         _OBJ),
+    ("GET", "trace"): ("iop-engine extension: a session's messages in order and its log "
+                       "lines", ["session_id"], None, _OBJ),
+    ("POST", "resend"): ("iop-engine extension: send requests again (same body, same target)",
+                         [], {"type": "object", "required": ["ids"], "properties": {
+                             "ids": {"type": "array", "items": {"type": "integer"}},
+                             "new_session": {"type": "boolean"}}}, _LIST),
+    ("GET", "log/search"): ("iop-engine extension: event log entries matching type, item, "
+                            "session and text, newest first",
+                            ["type", "item", "session_id", "text", "before_id", "after_id",
+                             "limit"], None, _LIST),
+    ("GET", "queues/details"): ("iop-engine extension: queue count and oldest entry's age "
+                                "per item", ["production"], None, _OBJ),
+    ("GET", "jobs"): ("iop-engine extension: job processes (pid, host, state, last activity)",
+                      [], None, _LIST),
+}

@@ -1,0 +1,189 @@
+"""Productions (status and lifecycle buttons) and the production configuration (diagram and
+the selected item's settings form), plus the pickers' file listing."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from iop.components.settings import PYTHON_ATTRIBUTES, Category
+from iop.components.widgets import CHARACTER_SETS, FRAMINGS
+from iop.engine.errors import EngineError
+from iop.server.portal import files
+from iop.server.portal.diagrams import config_diagram
+from iop.server.portal.web import Page, first, last
+from iop.store.errors import StoreError
+
+ACTIONS = {"start": "started", "stop": "stopped", "restart": "restarted", "update": "updated",
+           "kill": "killed"}
+_SECTION_ORDER = [Category.INFO, Category.BASIC, Category.CONNECTION, Category.ADDITIONAL,
+                  Category.ALERTING, Category.DEV]
+
+
+async def productions(page: Page) -> Response:
+    rows = await page.call("productions_overview")
+    return page.render("productions.html", active="productions", productions=rows)
+
+
+async def production_action(page: Page) -> Response:
+    form = page.request.state.form
+    action, name = first(form, "action"), first(form, "production")
+    if action not in ACTIONS:
+        page.session.flash("error", f"unknown action {action!r}")
+        return page.redirect("productions")
+    try:
+        if action == "start":
+            await page.call("start", name or None)
+        elif action == "restart":
+            await page.call("restart")
+        else:
+            await page.call(action)
+        page.session.flash("ok", f"Production {name or ''} {ACTIONS[action]}.".replace("  ", " "))
+    except (EngineError, StoreError) as exc:
+        page.session.flash("error", f"{action} failed: {exc}")
+    back = first(form, "back")
+    if back == "config":
+        return page.redirect("config", production=name, item=first(form, "item") or None)
+    return page.redirect("productions")
+
+
+def _sections(rows: list[dict[str, Any]], target: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        row = dict(row, target=target, field=f"{target.lower()}:{row['name']}")
+        grouped.setdefault(row.get("section") or PYTHON_ATTRIBUTES, []).append(row)
+    return list(grouped.items())
+
+
+def settings_groups(item: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Host and adapter settings together, grouped by section in IRIS's order (Info, Basic,
+    Connection, Additional, Alerting, Dev, custom sections, then Python Attributes)."""
+    merged: dict[str, list[dict[str, Any]]] = {}
+    for target, key in (("Host", "host"), ("Adapter", "adapter")):
+        for section, rows in _sections(item.get(key) or [], target):
+            merged.setdefault(section, []).extend(rows)
+
+    def rank(section: str) -> tuple[int, str]:
+        if section in _SECTION_ORDER:
+            return (_SECTION_ORDER.index(section), "")
+        return (len(_SECTION_ORDER) + (1 if section == PYTHON_ATTRIBUTES else 0), section)
+
+    return sorted(merged.items(), key=lambda kv: rank(kv[0]))
+
+
+def _interfaces() -> list[str]:
+    try:
+        return [name for _, name in socket.if_nameindex()]
+    except OSError:
+        return []
+
+
+def shown_value(row: dict[str, Any]) -> str:
+    value = row["value"] if row.get("value") is not None else row.get("default")
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return "" if value is None else str(value)
+
+
+async def configuration(page: Page, submitted: dict[str, Any] | None = None,
+                        error: str | None = None) -> Response:
+    query = page.request.query_params
+    names = [p["name"] for p in await page.call("productions_overview")]
+    production = query.get("production") or (submitted or {}).get("production") \
+        or await page.call("get_default") or (names[0] if names else "")
+    if not production or production not in names:
+        return page.render("config.html", active="config", production=production,
+                           productions=names, config=None, status=400 if submitted else 200,
+                           missing=bool(production))
+    try:
+        config = await page.call("configuration", production)
+    except EngineError as exc:
+        return page.render("config.html", active="config", production=production,
+                           productions=names, config=None, load_error=str(exc))
+    selected_name = (submitted or {}).get("item") or query.get("item")
+    items = config["items"]
+    selected = next((i for i in items if i["name"] == selected_name), None)
+    jobs = await page.call("jobs")
+    running: dict[str, int] = {}
+    for job in jobs:
+        if job["state"] == "running":
+            running[job["item"]] = running.get(job["item"], 0) + 1
+    overview = {p["name"]: p for p in await page.call("productions_overview")}
+    candidates = [(i["name"], i["kind"]) for i in items]
+    credentials = sorted({shown_value(r) for i in items for r in i["host"] + i["adapter"]
+                          if r.get("widget", {}).get("kind") == "credentials"
+                          and shown_value(r)})
+    return page.render(
+        "config.html", status=400 if error else 200, active="config", production=production,
+        productions=names, config=config, selected=selected, state=overview.get(production),
+        diagram=config_diagram(items, selected_name, running),
+        groups=settings_groups(selected) if selected else [],
+        posted=(submitted or {}).get("values"),
+        error=error, candidates=candidates, credentials=credentials, charsets=CHARACTER_SETS,
+        framings=FRAMINGS, interfaces=_interfaces(), shown_value=shown_value)
+
+
+async def configuration_page(page: Page) -> Response:
+    return await configuration(page)
+
+
+def changes_from(form: dict[str, list[str]]) -> dict[str, Any]:
+    """The save_item changes a settings form posted: item fields and every setting field.
+
+    A checkbox posts a hidden "0" then, when ticked, "1": the last value wins. A multiple
+    item selector posts one value per ticked item: they are joined with commas."""
+    changes: dict[str, Any] = {"enabled": last(form, "enabled", "0"),
+                               "pool_size": first(form, "pool_size"),
+                               "comment": first(form, "comment"),
+                               "category": first(form, "category"),
+                               "schedule": first(form, "schedule"), "host": {}, "adapter": {}}
+    for key, values in form.items():
+        target, _, name = key.partition(":")
+        if target not in ("host", "adapter") or not name:
+            continue
+        multi = f"multi:{key}" in form
+        if multi:
+            value = ",".join(v for v in values if v)
+        else:
+            value = values[-1] if len(values) > 1 and values[0] == "0" else values[0]
+        changes[target][name] = value
+    for key in form:
+        if key.startswith("multi:") and key[len("multi:"):] not in form:
+            target, _, name = key[len("multi:"):].partition(":")
+            changes[target][name] = ""  # every item unticked
+    return changes
+
+
+async def save_configuration(page: Page) -> Response:
+    form = page.request.state.form
+    production, item = first(form, "production"), first(form, "item")
+    changes = changes_from(form)
+    try:
+        result = await page.call("save_item", production, item, changes)
+    except (EngineError, StoreError) as exc:
+        submitted = {"production": production, "item": item, "values": {
+            k: (",".join(v) if f"multi:{k}" in form else v[-1]) for k, v in form.items()}}
+        return await configuration(page, submitted, str(exc))
+    changed = result.get("changed") or []
+    if changed:
+        page.session.flash("ok", f"Saved {item}: {', '.join(changed)} changed.")
+    else:
+        page.session.flash("ok", f"Nothing to save: {item} already had these values.")
+    if result.get("update_needed"):
+        page.session.flash("update", "The running production still uses the previous "
+                                     "configuration: update it to apply the change.")
+    return page.redirect("config", production=production, item=item)
+
+
+async def file_listing(page: Page) -> Response:
+    query = page.request.query_params
+    roots = page.portal.roots.for_namespace(page.namespace)
+    try:
+        found = await run_in_threadpool(files.listing, roots, query.get("path"),
+                                        query.get("kind") == "file")
+    except files.OutsideRoots as exc:
+        return JSONResponse({"error": str(exc)}, status_code=403)
+    return JSONResponse(found)

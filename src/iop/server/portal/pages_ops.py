@@ -1,0 +1,71 @@
+"""The event log (filters, paging, live tail), queues, jobs and bindings."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+
+from iop.engine.errors import EngineError
+from iop.server.portal.web import Page
+from iop.store import records as r
+from iop.store.errors import StoreError
+
+LOG_FILTERS = ("type", "item", "session_id", "text")
+LOG_PAGE = 100
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return None
+
+
+def _filters(page: Page) -> dict[str, str]:
+    query = page.request.query_params
+    return {k: query.get(k, "").strip() for k in LOG_FILTERS if query.get(k, "").strip()}
+
+
+async def event_log(page: Page) -> Response:
+    filters = _filters(page)
+    before = _int(page.request.query_params.get("before"))
+    error = None
+    entries: list[dict[str, object]] = []
+    try:
+        entries = await page.call("search_log", filters, before, None, LOG_PAGE + 1)
+    except (EngineError, StoreError) as exc:
+        error = str(exc)
+    older = page.url("log", before=entries[LOG_PAGE - 1]["id"], **filters) \
+        if len(entries) > LOG_PAGE else None
+    entries = entries[:LOG_PAGE]
+    newest_id = entries[0]["id"] if entries else 0
+    if before and not entries:
+        newest_id = before
+    return page.render("log.html", active="log", entries=entries, filters=filters,
+                       error=error, older=older, paged=before is not None,
+                       newest_id=newest_id, types=list(r.LOG_TYPES.values()))
+
+
+async def log_tail(page: Page) -> Response:
+    """Entries after ``after_id`` matching the page's filters, newest first (live tail)."""
+    after = _int(page.request.query_params.get("after_id")) or 0
+    try:
+        entries = await page.call("search_log", _filters(page), None, after, 200)
+    except (EngineError, StoreError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse({"entries": entries, "namespace": page.namespace})
+
+
+async def queues(page: Page) -> Response:
+    details = await page.call("queue_details")
+    return page.render("queues.html", active="queues", details=details)
+
+
+async def jobs(page: Page) -> Response:
+    rows = await page.call("jobs")
+    runtime = await page.call("status")
+    return page.render("jobs.html", active="jobs", jobs=rows, runtime=runtime)
+
+
+async def bindings(page: Page) -> Response:
+    rows = await page.call("bindings")
+    return page.render("bindings.html", active="bindings", bindings=rows)

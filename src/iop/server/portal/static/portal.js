@@ -1,0 +1,139 @@
+// iop-engine portal: small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+  var ns = document.body.getAttribute("data-namespace");
+
+  // Selects that switch page as soon as they change (namespace, production).
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    sel.addEventListener("change", function () { sel.form.submit(); });
+  });
+
+  // Confirm destructive buttons; show that a slow action is under way.
+  document.querySelectorAll("[data-confirm]").forEach(function (btn) {
+    btn.addEventListener("click", function (ev) {
+      if (!window.confirm(btn.getAttribute("data-confirm"))) ev.preventDefault();
+    });
+  });
+  document.querySelectorAll("form[data-busy]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      var btn = ev.submitter;
+      if (!btn) return;
+      // Keep the clicked button's name/value in the post once it is disabled.
+      if (btn.name) {
+        var keep = document.createElement("input");
+        keep.type = "hidden"; keep.name = btn.name; keep.value = btn.value;
+        form.appendChild(keep);
+      }
+      window.setTimeout(function () { btn.disabled = true; btn.textContent = "Working…"; }, 0);
+    });
+  });
+
+  // "Select all" boxes in the message viewer.
+  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+    all.addEventListener("change", function () {
+      var name = all.getAttribute("data-select-all");
+      document.querySelectorAll('input[name="' + name + '"]').forEach(function (box) { box.checked = all.checked; });
+    });
+  });
+
+  // Schedule helper: writes a daily START/STOP window into the schedule field.
+  document.querySelectorAll("[data-schedule-for]").forEach(function (helper) {
+    var field = document.getElementById(helper.getAttribute("data-schedule-for"));
+    var times = helper.querySelectorAll("input[type=time]");
+    helper.querySelector("button").addEventListener("click", function () {
+      field.value = "START:*-*-*T" + times[0].value + ":00,STOP:*-*-*T" + times[1].value + ":00";
+    });
+  });
+
+  // Directory and file pickers: browse the server's allowed folders.
+  var dialog = document.getElementById("picker");
+  if (dialog) {
+    var list = document.getElementById("picker-list"), pathBox = document.getElementById("picker-path");
+    var errorBox = document.getElementById("picker-error"), choose = document.getElementById("picker-choose");
+    var state = { field: null, kind: "directory", path: "", file: "" };
+    var load = function (path) {
+      var url = "/ns/" + ns + "/fs?kind=" + (state.kind === "file" ? "file" : "dir") + "&path=" + encodeURIComponent(path || "");
+      fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
+        .then(function (res) {
+          var ok = res[0], data = res[1];
+          errorBox.hidden = ok; errorBox.textContent = ok ? "" : data.error;
+          if (!ok) return;
+          state.path = data.path; state.file = "";
+          pathBox.textContent = data.path || "Allowed folders";
+          choose.disabled = state.kind === "directory" ? !data.path : true;
+          list.innerHTML = "";
+          if (data.parent) addEntry("..", data.parent, true);
+          data.entries.forEach(function (e) { addEntry(e.name, e.path, e.dir); });
+          if (!data.entries.length) { var li = document.createElement("li"); li.className = "muted small"; li.textContent = "(empty)"; list.appendChild(li); }
+        });
+    };
+    var addEntry = function (label, path, isDir) {
+      var li = document.createElement("li"), a = document.createElement("a");
+      a.href = "#"; a.textContent = label; a.className = isDir ? "dir" : "file"; a.setAttribute("data-path", path);
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        if (isDir) { load(path); return; }
+        list.querySelectorAll("li").forEach(function (x) { x.classList.remove("chosen"); });
+        li.classList.add("chosen"); state.file = path; choose.disabled = false;
+      });
+      li.appendChild(a); list.appendChild(li);
+    };
+    document.querySelectorAll("[data-pick]").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        state.field = document.getElementById(btn.getAttribute("data-for"));
+        state.kind = btn.getAttribute("data-pick");
+        document.getElementById("picker-title").textContent = state.kind === "file" ? "Choose a file" : "Choose a folder";
+        choose.textContent = state.kind === "file" ? "Choose this file" : "Choose this folder";
+        dialog.showModal();
+        load(state.field.value || "");
+      });
+    });
+    dialog.addEventListener("close", function () {
+      if (dialog.returnValue !== "choose" || !state.field) return;
+      state.field.value = state.kind === "file" ? state.file : state.path;
+      state.field.dispatchEvent(new Event("change"));
+    });
+  }
+
+  // Event log live tail: new entries matching the page's filters appear on top.
+  var table = document.querySelector("#log-table[data-live]");
+  var toggle = document.getElementById("live-tail");
+  if (table && toggle) {
+    var after = parseInt(table.getAttribute("data-after") || "0", 10);
+    var filters = table.getAttribute("data-filters") || "";
+    var stateLabel = document.getElementById("tail-state");
+    var cell = function (tr, html) { var td = document.createElement("td"); if (html !== null) td.appendChild(html); tr.appendChild(td); return td; };
+    var text = function (t) { return document.createTextNode(t === null || t === undefined ? "" : String(t)); };
+    var link = function (href, t) { var a = document.createElement("a"); a.href = href; a.textContent = t; return a; };
+    var row = function (e) {
+      var tr = document.createElement("tr"), type = String(e.type).toLowerCase();
+      tr.className = "log-" + type + " flash-new"; tr.setAttribute("data-id", e.id);
+      cell(tr, text(e.id));
+      cell(tr, text(e.time_logged)).className = "mono nowrap";
+      var badge = document.createElement("span"); badge.className = "status log-type-" + type; badge.textContent = e.type; cell(tr, badge);
+      cell(tr, text(e.config_name));
+      cell(tr, e.session_id !== "" ? link("/ns/" + ns + "/trace/" + e.session_id, e.session_id) : null);
+      cell(tr, e.message_id !== "" ? link("/ns/" + ns + "/messages/" + e.message_id, e.message_id) : null);
+      cell(tr, text(e.text)).className = "pre";
+      return tr;
+    };
+    var poll = function () {
+      if (!toggle.checked) { stateLabel.textContent = "paused"; return; }
+      fetch(table.getAttribute("data-tail") + "?after_id=" + after + (filters ? "&" + filters : ""), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.error) { stateLabel.textContent = data.error; return; }
+          var body = table.tBodies[0];
+          data.entries.slice().reverse().forEach(function (e) {
+            body.insertBefore(row(e), body.firstChild);
+            after = Math.max(after, e.id);
+          });
+          if (data.entries.length) { var empty = document.getElementById("log-empty"); if (empty) empty.remove(); }
+          stateLabel.textContent = "updated " + new Date().toLocaleTimeString();
+        })
+        .catch(function () { stateLabel.textContent = "connection lost; retrying"; });
+    };
+    window.setInterval(poll, 2000);
+    toggle.addEventListener("change", poll);
+  }
+})();

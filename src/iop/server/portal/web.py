@@ -1,0 +1,207 @@
+"""What every portal page shares: templates, the logged-in session, namespaces, forms, CSRF,
+and the one place where domain errors become a message in the page."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from iop.server.auth import Forbidden, require_namespace
+from iop.server.namespaces import canonical
+from iop.server.portal.files import FileRoots
+from iop.server.portal.sessions import COOKIE, Session, Sessions
+from iop.server.served_client import ServedClient
+from iop.server.users import ALL_NAMESPACES, SYSTEM_NAMESPACE, User
+from iop.store import iop_home
+
+HERE = Path(__file__).parent
+log = logging.getLogger("iop.portal")
+MAX_FORM_BYTES = 1024 * 1024
+
+templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                        autoescape=select_autoescape(["html"]), trim_blocks=True,
+                        lstrip_blocks=True)
+
+NAV = (("productions", "Productions"), ("config", "Configuration"), ("messages", "Messages"),
+       ("log", "Event log"), ("queues", "Queues"), ("jobs", "Jobs"), ("bindings", "Bindings"))
+
+
+def age(seconds: float | None) -> str:
+    """``3 s``, ``4 min 10 s``, ``2 h 5 min``: how long ago, for tables."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+templates.filters["age"] = age
+templates.globals["NAV"] = NAV
+
+
+@dataclass
+class Portal:
+    """Portal-wide state: the login sessions and the pickers' roots."""
+
+    sessions: Sessions
+    roots: FileRoots
+
+
+@dataclass
+class Page:
+    """One authenticated request: who, which namespace, and its Client."""
+
+    request: Request
+    portal: Portal
+    session: Session
+    user: User
+    namespace: str
+    client: ServedClient
+
+    def url(self, view: str, **query: Any) -> str:
+        base = f"/ns/{self.namespace}/{view}"
+        query = {k: v for k, v in query.items() if v not in (None, "")}
+        return base + ("?" + urlencode(query) if query else "")
+
+    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template, status=status, page=self, session=self.session,
+                      user=self.user, namespace=self.namespace,
+                      namespaces=namespaces_of(self.user, self.namespace), **context)
+
+    def redirect(self, view: str, **query: Any) -> RedirectResponse:
+        return RedirectResponse(self.url(view, **query), status_code=303)
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A Client call, off the event loop (they read the store or wait on processes)."""
+        return await run_in_threadpool(getattr(self.client, method), *args, **kwargs)
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    session = context.get("session")
+    context.setdefault("flashes", session.take_flashes() if session is not None else [])
+    context.setdefault("csrf", session.csrf if session is not None else "")
+    context.setdefault("active", "")
+    html = templates.get_template(template).render(request=request, **context)
+    return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def namespaces_of(user: User, current: str) -> list[str]:
+    """Namespaces to offer in the switcher: the user's, or every one the server has."""
+    if ALL_NAMESPACES not in user.namespaces:
+        return sorted({n.upper() for n in user.namespaces} | {current})
+    found = {current, "USER"}
+    home = iop_home()
+    if os.path.isdir(home):
+        for name in os.listdir(home):
+            if os.path.exists(os.path.join(home, name, "store.sqlite3")) \
+                    and name != SYSTEM_NAMESPACE:
+                found.add(name.upper())
+    return sorted(found)
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """An urlencoded form body (every value of a repeated key kept)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise ValueError("form too large")
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def first(form: dict[str, list[str]], key: str, default: str = "") -> str:
+    values = form.get(key)
+    return values[0] if values else default
+
+
+def last(form: dict[str, list[str]], key: str, default: str = "") -> str:
+    values = form.get(key)
+    return values[-1] if values else default
+
+
+def same_origin(request: Request) -> bool:
+    """A POST from another site is refused even before the CSRF token is looked at."""
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+Handler = Callable[[Page], Awaitable[Response]]
+
+
+def page(handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """A route needing a login (else: to the login form), a namespace the user may use, and
+    on POST a same-origin request carrying the session's CSRF token."""
+
+    async def endpoint(request: Request) -> Response:
+        portal: Portal = request.app.state.portal
+        found = await run_in_threadpool(portal.sessions.find, request.cookies.get(COOKIE))
+        wants_json = request.url.path.endswith(("/tail", "/fs"))
+        if found is None:
+            if wants_json:
+                return JSONResponse({"error": "not logged in"}, status_code=401)
+            target = "/login?" + urlencode({"next": str(request.url.path)})
+            return RedirectResponse(target, status_code=303)
+        session, user = found
+        try:
+            namespace = canonical(request.path_params.get("ns") or session.namespace)
+            require_namespace(user, namespace)
+        except (Forbidden, Exception) as exc:
+            return render(request, "error.html", status=403 if isinstance(exc, Forbidden)
+                          else 404, session=session, user=user, error=str(exc),
+                          namespace=session.namespace, namespaces=namespaces_of(
+                              user, session.namespace))
+        if post:
+            form = await read_form(request)
+            if not same_origin(request) or not session.csrf_ok(first(form, "csrf")):
+                return render(request, "error.html", status=403, session=session, user=user,
+                              namespace=namespace, namespaces=[namespace],
+                              error="This form has expired or did not come from this portal; "
+                                    "reload the page and try again.")
+            request.state.form = form
+        session.namespace = namespace
+        try:
+            store = (await run_in_threadpool(
+                request.app.state.server.namespaces.client, namespace)).store
+        except Exception as exc:
+            return render(request, "error.html", status=404, session=session, user=user,
+                          namespace=namespace, namespaces=namespaces_of(user, namespace),
+                          error=str(exc))
+        current = Page(request, portal, session, user, namespace,
+                       ServedClient(namespace, store))
+        try:
+            return await handler(current)
+        except Exception as exc:  # a bug must still answer with a page, and be logged
+            log.exception("portal page %s failed", request.url.path)
+            return render(request, "error.html", status=500, session=session, user=user,
+                          namespace=namespace, namespaces=[namespace],
+                          error=f"The page failed: {type(exc).__name__}: {exc}. The server "
+                                "log has the details.")
+
+    return endpoint
+
+
+def elapsed_ms(started: float) -> str:
+    return f"{(time.perf_counter() - started) * 1000:.0f} ms"

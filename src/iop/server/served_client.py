@@ -1,0 +1,42 @@
+"""The Client the portal uses inside the server: LocalClient on the namespace's store, with
+every call that imports user code sent to an isolated child (iop.server.isolated) under the
+same deadlines as the REST API's routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iop.client.local import LocalClient
+from iop.server import api, api_operator, isolated
+from iop.store.base import Store
+
+
+class ServedClient(LocalClient):
+    """A LocalClient that never imports a project's modules into the server process."""
+
+    def __init__(self, namespace: str, store: Store) -> None:
+        super().__init__(namespace, store=store)
+
+    def start(self, production: str | None = None) -> dict[str, str]:
+        return isolated.call(self.namespace, "start",  # type: ignore[no-any-return]
+                             api.START_SECONDS, production=production)
+
+    def restart(self, stop_timeout: float | None = None) -> dict[str, str]:
+        return isolated.call(self.namespace, "restart",  # type: ignore[no-any-return]
+                             api.RESTART_SECONDS,
+                             stop_timeout=stop_timeout or api.RESTART_STOP_SECONDS)
+
+    def stop(self, timeout: float | None = None) -> dict[str, str]:
+        return super().stop(timeout or api.STOP_SECONDS)
+
+    def update(self, timeout: float = api.UPDATE_SECONDS) -> dict[str, str]:
+        return super().update(timeout)
+
+    def configuration(self, production: str) -> dict[str, Any]:
+        return isolated.call(self.namespace, "configuration",  # type: ignore[no-any-return]
+                             api_operator.CONFIGURATION_SECONDS, production=production)
+
+    def save_item(self, production: str, item: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return isolated.call(self.namespace, "save_item",  # type: ignore[no-any-return]
+                             api_operator.CONFIGURATION_SECONDS, production=production,
+                             item=item, changes=changes)

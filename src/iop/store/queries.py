@@ -1,0 +1,131 @@
+"""Read-only searches for the operator's tools (message viewer, event log), shared by
+both backends: the filters, and the SQL that applies them with keyset paging.
+
+Pages are keyed by id, newest first: a page asks for ids below the last one it showed
+(``before_id``) or above the first one (``after_id``), so paging costs the same on the
+thousandth page as on the first, and new messages arriving meanwhile never shift a page.
+The indexes of schema version 2 let the first page of a filtered search stop early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from iop.store import records as r
+
+# Statuses an operator looks for; a partial index holds exactly these rows, so finding the
+# few errors among 100,000 completed messages needs no scan, and the common status changes
+# (queued → delivered → completed) never touch that index.
+TROUBLE_STATUSES = (r.ERROR, r.DISCARDED, r.SUSPENDED, r.ABORTED)
+TROUBLE_SQL = "status IN ('error', 'discarded', 'suspended', 'aborted')"
+
+MAX_PAGE = 1000
+
+
+@dataclass
+class MessageFilter:
+    """What the message viewer filters on; None (or empty) means any."""
+
+    since: float | None = None  # created at or after (epoch seconds)
+    until: float | None = None  # created before
+    source: str | None = None
+    target: str | None = None
+    status: str | None = None
+    type: str | None = None  # request / response
+    body_class: str | None = None
+    session_id: int | None = None
+    text: str | None = None  # substring of the body's JSON text, case-insensitive
+
+    def active(self) -> dict[str, Any]:
+        """The filters that are set, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) not in (None, "")}
+
+
+@dataclass
+class LogFilter:
+    """What the event log filters on; None (or empty) means any."""
+
+    type: str | None = None  # info, warning, error, alert, trace, assert
+    item: str | None = None
+    session_id: int | None = None
+    text: str | None = None  # substring of the text, case-insensitive
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's wildcards in ``text`` taken literally (escape character ``\\``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _page(where: list[str], args: list[Any], mark: str, before_id: int | None,
+          after_id: int | None, column: str) -> str:
+    if before_id is not None:
+        where.append(f"{column} < {mark}")
+        args.append(before_id)
+    if after_id is not None:
+        where.append(f"{column} > {mark}")
+        args.append(after_id)
+    # A page after a known id is read oldest first (so it starts next to that id) and
+    # turned back to newest first by the caller.
+    return "ASC" if after_id is not None and before_id is None else "DESC"
+
+
+def message_search_sql(f: MessageFilter, mark: str, like: str, columns: str,
+                       before_id: int | None, after_id: int | None,
+                       limit: int) -> tuple[str, list[Any], bool]:
+    """(SQL, args, reversed) of one page of headers; ``mark`` is the backend's placeholder,
+    ``like`` its case-insensitive LIKE operator. ``reversed`` means the rows come oldest
+    first and must be turned around."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("source", f.source), ("target", f.target), ("type", f.type),
+                          ("body_class", f.body_class), ("session_id", f.session_id),
+                          ("status", f.status)):
+        if value not in (None, ""):
+            where.append(f"h.{column} = {mark}")
+            args.append(value)
+    if f.status in TROUBLE_STATUSES:
+        where.append("h." + TROUBLE_SQL)  # the partial index's own condition, word for word
+    if f.since is not None:
+        where.append(f"h.created >= {mark}")
+        args.append(f.since)
+    if f.until is not None:
+        where.append(f"h.created < {mark}")
+        args.append(f.until)
+    if f.text:
+        where.append(f"EXISTS (SELECT 1 FROM bodies b WHERE b.id = h.body_id "
+                     f"AND b.data {like} {mark} ESCAPE '\\')")
+        args.append(like_pattern(f.text))
+    order = _page(where, args, mark, before_id, after_id, "h.id")
+    sql = f"SELECT {columns} FROM headers h"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY h.id {order} LIMIT {mark}"
+    args.append(max(1, min(MAX_PAGE, limit)))
+    return sql, args, order == "ASC"
+
+
+def log_search_sql(f: LogFilter, mark: str, like: str, columns: str,
+                   before_id: int | None, after_id: int | None,
+                   limit: int) -> tuple[str, list[Any], bool]:
+    """(SQL, args, reversed) of one page of event log entries, as for messages."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("type", f.type.lower() if f.type else None), ("item", f.item),
+                          ("session_id", f.session_id)):
+        if value not in (None, ""):
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    if f.text:
+        where.append(f"text {like} {mark} ESCAPE '\\'")
+        args.append(like_pattern(f.text))
+    order = _page(where, args, mark, before_id, after_id, "id")
+    sql = f"SELECT {columns} FROM log"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY id {order} LIMIT {mark}"
+    args.append(max(1, min(MAX_PAGE, limit)))
+    return sql, args, order == "ASC"
+

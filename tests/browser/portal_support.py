@@ -1,0 +1,62 @@
+"""What the browser tests share: the Portal handle (server, page, screenshots, store).
+
+One real `iop --serve` and one headless Chromium per module (see conftest.py).
+
+Chromium is Debian's (scripts/setup.sh installs it), driven by Playwright's Python package
+through ``executable_path``; Playwright's own browser downloads are never used. Screenshots
+of each page go to artifacts/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from remote_server import ADMIN, REPO, ServedEngine
+
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium_path() -> str:
+    """Debian's Chromium; a missing one fails the module with what to run."""
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("no Chromium found: run scripts/setup-test-tools.sh (it installs Debian's chromium)")
+
+
+@dataclass
+class Portal:
+    """A served engine with the demo production loaded, and a logged-out browser page."""
+
+    engine: ServedEngine
+    page: Any
+    archive: Path  # a folder inside the pickers' allowed roots
+
+    @property
+    def url(self) -> str:
+        return self.engine.url
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def store(self) -> Any:
+        """The served namespace's store, opened here to check what the portal persisted."""
+        from iop.store.sqlite import SQLiteStore
+
+        return SQLiteStore(str(self.engine.home / "USER" / "store.sqlite3"), "USER")
+
+    def login(self, user: tuple[str, str] = ADMIN) -> None:
+        self.page.goto(self.url + "/login")
+        self.page.fill("input[name=username]", user[0])
+        self.page.fill("input[name=password]", user[1])
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url("**/productions")
