@@ -26,13 +26,13 @@ def follow_log(client: Client, production: str, stop: threading.Event | None = N
                last: int | None = None) -> int:
     """Print the newest entries (unless ``last`` is given), then each new one until Ctrl+C or
     ``stop`` is set."""
-    if last is None:
-        last = 0
-        for entry in reversed(client.log(top=10)):
-            print(format_log_line(entry, production), flush=True)
-            last = max(last, int(entry["id"]))
     interval = _poll_interval(client)
-    try:
+    try:  # Ctrl+C ends the command normally, also while the first entries are printed
+        if last is None:
+            last = 0
+            for entry in reversed(client.log(top=10)):
+                print(format_log_line(entry, production), flush=True)
+                last = max(last, int(entry["id"]))
         while stop is None or not stop.is_set():
             for entry in client.log(since_id=last):
                 print(format_log_line(entry, production), flush=True)
