@@ -289,7 +289,12 @@ class Supervisor:
     def _timeout(self, name: str, default: float) -> float:
         return self.config.setting(name, default) if self.config else default
 
-    def _terminate(self, slots: list[Slot], timeout: float) -> None:
+    def _terminate(self, slots: list[Slot], timeout: float, budget: float | None = None) -> None:
+        """SIGTERM ``slots``' jobs, SIGKILL those still running after ``timeout`` seconds.
+
+        ``budget``: the whole stop's time limit (ShutdownTimeout) when this is one wave of it;
+        the log names that, not the part of it left for this wave.
+        """
         live = [s for s in slots if s.process is not None and s.process.poll() is None]
         for slot in live:
             assert slot.process is not None
@@ -301,7 +306,7 @@ class Supervisor:
                 slot.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._log("warning", f"job {slot.index} of item {slot.item.name} did not stop within "
-                          f"{timeout:.0f} s; killing it")
+                          f"{budget if budget is not None else timeout:.0f} s; killing it")
                 slot.process.kill()
                 slot.process.wait()
         for slot in slots:
@@ -344,7 +349,7 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         for wave in _SHUTDOWN_WAVES:
             group = [s for s in self.slots if s.item.kind in wave]
-            self._terminate(group, max(0.5, deadline - time.monotonic()))
+            self._terminate(group, max(0.5, deadline - time.monotonic()), budget=timeout)
         self.slots = []
 
     def _log(self, level: str, text: str) -> None:
