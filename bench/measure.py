@@ -31,6 +31,12 @@ def rss_mb(pid: int | str = "self") -> float | None:
     return _status_mb(pid, "VmRSS:")
 
 
+def anon_rss_mb(pid: int | str = "self") -> float | None:
+    """RssAnon of a process in MB: its heap and stacks, without the store's memory-mapped
+    pages (which grow with the database file that process reads, and are not a leak)."""
+    return _status_mb(pid, "RssAnon:")
+
+
 def reset_peak_rss() -> bool:
     """Restart this process's VmHWM from its current RSS, so each scenario gets its own peak."""
     try:

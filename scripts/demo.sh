@@ -49,7 +49,8 @@ cat <<EOT
 The demo production is running on the embedded store in $IOP_HOME.
 
   Portal:  http://127.0.0.1:$PORT/   (user demo, password $PASSWORD)
-           configuration diagram, message viewer with visual trace, event log, queues
+           configuration diagram, message viewer with visual trace, event log, queues,
+           jobs, suspended messages, purge
 
   IOP_HOME=$IOP_HOME $IOP -L          follow the event log (Ctrl+C to leave)
   IOP_HOME=$IOP_HOME $IOP --messages  message headers as JSON

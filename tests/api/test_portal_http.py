@@ -69,6 +69,35 @@ def test_posts_need_the_session_csrf_token_and_our_origin(served: ServedEngine) 
         assert http.get("/ns/USER/productions").status_code == 303
 
 
+def test_operations_forms_need_the_csrf_token_too(served: ServedEngine) -> None:
+    with _login(served, ADMIN) as http:
+        page = http.get("/ns/USER/suspended")
+        assert page.status_code == 200 and "No suspended messages" in page.text
+        csrf = _csrf(page)
+        for path, data in (("/ns/USER/suspended/action", {"action": "discard", "ids": "1"}),
+                           ("/ns/USER/suspended/edit", {"id": "1", "body": "{}"}),
+                           ("/ns/USER/purge", {"keep_days": "0", "include_incomplete": "1"}),
+                           ("/ns/USER/config/production",
+                            {"production": "P", "setting:PurgeKeepDays": "1"}),
+                           ("/ns/USER/productions/action", {"action": "recover"})):
+            assert http.post(path, data=data).status_code == 403, path
+            foreign = http.post(path, data={**data, "csrf": csrf},
+                                headers={"Origin": "http://evil.example"})
+            assert foreign.status_code == 403, path
+        # with the token: a purge keeping ten years deletes nothing, and says so
+        done = http.post("/ns/USER/purge", data={"keep_days": "3650", "csrf": csrf})
+        assert done.status_code == 303
+        assert "0 session(s), 0 message(s)" in http.get("/ns/USER/purge").text
+        refused = http.get("/ns/USER/purge", params={"review": "1", "keep_days": "-1"})
+        assert refused.status_code == 400 and "days to keep must be 0 or more" in refused.text
+        gone = http.get("/ns/USER/suspended", params={"id": "987654"})
+        assert "Message 987654 is not suspended" in gone.text
+        nothing = http.post("/ns/USER/suspended/action", data={"action": "resubmit",
+                                                               "csrf": csrf})
+        assert nothing.status_code == 303
+        assert "Select the messages to resubmit first" in http.get("/ns/USER/suspended").text
+
+
 def test_a_user_sees_only_the_namespaces_it_may_use(served: ServedEngine) -> None:
     with _login(served, LIMITED) as http:
         landing = http.get("/")

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from remote_server import SCENARIO_PRODUCTION, SCENARIO_SETTINGS, ServedEngine
+from remote_server import ADMIN, SCENARIO_PRODUCTION, SCENARIO_SETTINGS, ServedEngine
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
 NAME = SCENARIO_PRODUCTION
@@ -201,8 +201,44 @@ def test_operations_extension_routes(api: Api) -> None:
     assert "does not exist" in api.fails("POST", "resubmit", {"ids": [987654]})
     assert "non-empty list" in api.fails("POST", "discard", {"ids": []})
     assert "non-empty list" in api.fails("POST", "resubmit", {"ids": ["1"]})
+    # an edited body is checked against its class in an isolated child: same one-line error
+    assert "message 987654 does not exist" in api.fails("POST", "resubmit",
+                                                        {"ids": [987654], "body": "{}"})
     kept = api.ok("POST", "purge", {"keep_days": 3650})
     assert kept["sessions"] == 0 and kept["headers"] == 0 and isinstance(kept["compacted"], bool)
     assert "keep_days" in api.fails("POST", "purge", {"keep_days": "soon"})
     assert "running normally" in api.fails("POST", "recover", {})
     assert api.ok("GET", "status")["status"] == "running"
+
+
+def test_production_settings_route(api: Api, served: ServedEngine) -> None:
+    from iop.client.remote import RemoteClient
+
+    refused = api.fails("PUT", "production/settings",
+                        {"settings": {"PurgeKeepDays": "-1", "Nope": "1"}})
+    assert refused.startswith(f"production {NAME} settings were not saved: ")
+    assert "PurgeKeepDays must be 0 or more" in refused
+    assert "unknown production setting 'Nope'" in refused
+    assert "'settings' as an object" in api.fails("PUT", "production/settings", {"x": 1})
+
+    remote = RemoteClient(served.url, *ADMIN, namespace=api.namespace)
+    try:  # RemoteClient gets the same shapes as LocalClient
+        done = remote.save_production_settings(NAME, {"PurgeKeepDays": "14",
+                                                      "PurgeBodies": True})
+        assert done == {"production": NAME, "changed": ["PurgeKeepDays", "PurgeBodies"],
+                        "update_needed": True}  # the running production has not applied it
+        rows = {r["name"]: r for r in remote.configuration(NAME)["production_settings"]}
+        assert (rows["PurgeKeepDays"]["value"], rows["PurgeBodies"]["value"]) == ("14", "1")
+        assert rows["ShutdownTimeout"] == {
+            "name": "ShutdownTimeout", "kind": "number", "default": "120", "section": "Basic",
+            "description": rows["ShutdownTimeout"]["description"], "whole": True,
+            "value": None}
+        body = api.ok("GET", "export", production=NAME)[NAME]
+        assert {"@Target": "Production", "@Name": "PurgeKeepDays", "#text": "14"} in \
+            body["Setting"]
+        # back to the defaults: the settings are removed, nothing is left to update
+        back = remote.save_production_settings(NAME, {"PurgeKeepDays": "0", "PurgeBodies": "0"})
+        assert back["changed"] == ["PurgeKeepDays", "PurgeBodies"] and not back["update_needed"]
+        assert "Setting" not in api.ok("GET", "export", production=NAME)[NAME]
+    finally:
+        remote.close()

@@ -9,7 +9,10 @@ of each page go to artifacts/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,23 @@ def chromium_path() -> str:
         if found:
             return found
     pytest.fail("no Chromium found: run scripts/setup-test-tools.sh (it installs Debian's chromium)")
+
+
+@contextmanager
+def browser_page() -> Iterator[Any]:
+    """A page of a fresh headless Chromium (closed on exit), with generous timeouts."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.set_default_timeout(60_000)
+            yield context.new_page()
+        finally:
+            browser.close()
 
 
 @dataclass

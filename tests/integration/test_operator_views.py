@@ -137,3 +137,64 @@ def test_message_pages_log_search_and_queue_ages(client: Any) -> None:
     overview = client.productions_overview()
     assert overview == [{"name": PRODUCTION, "status": "stopped", "default": True,
                          "last_start": "", "last_stop": "", "update_needed": False}]
+
+
+def test_save_item_checks_the_engines_failure_settings(client: Any) -> None:
+    before = client.export(PRODUCTION)
+    with pytest.raises(InvalidConfiguration) as refused:
+        client.save_item(PRODUCTION, "PricingOperation", {"host": {
+            "ReplyCodeActions": "E=R,E#6301=Q", "RetryInterval": "-1", "FailureTimeout": "-5",
+            "QueueCountAlert": "-2"}})
+    text = str(refused.value)
+    for part in ("actions 'Q' must be letters among C, W, R, S, D, F",
+                 "'RetryInterval' must be 0 or more", "'FailureTimeout' must be -1 or more",
+                 "'QueueCountAlert' must be 0 or more"):
+        assert part in text
+    with pytest.raises(InvalidConfiguration, match="unknown reply code 'Z'"):
+        client.save_item(PRODUCTION, "PricingOperation", {"host": {"ReplyCodeActions": "Z=F"}})
+    assert client.export(PRODUCTION) == before
+
+    done = client.save_item(PRODUCTION, "PricingOperation", {"host": {
+        "ReplyCodeActions": "E#6301=F,(E*timeout,X)=RS", "FailureTimeout": "-1",
+        "AlertOnError": "1"}})
+    assert done["changed"] == ["ReplyCodeActions", "FailureTimeout", "AlertOnError"]
+    pricing = next(i for i in client.configuration(PRODUCTION)["items"]
+                   if i["name"] == "PricingOperation")
+    rows = {row["name"]: row for row in pricing["host"]}
+    assert rows["ReplyCodeActions"]["widget"]["kind"] == "reply_actions"
+    assert "actions: C W R S D F" in rows["ReplyCodeActions"]["hint"]
+    assert rows["ReplyCodeActions"]["value"] == "E#6301=F,(E*timeout,X)=RS"
+    assert (rows["FailureTimeout"]["section"], rows["QueueWaitAlert"]["section"]) == \
+        ("Additional", "Alerting")
+
+
+def test_production_settings_are_validated_and_saved_all_or_nothing(client: Any) -> None:
+    before = client.export(PRODUCTION)
+    with pytest.raises(EngineError) as refused:
+        client.save_production_settings(PRODUCTION, {
+            "ShutdownTimeout": "1.5", "PurgeKeepDays": "many", "PurgeBodies": "maybe",
+            "AlertNotificationOperation": "Nobody", "UpdateTimeout": "20"})
+    text = str(refused.value)
+    assert text.startswith(f"production {PRODUCTION} settings were not saved: ")
+    for part in ("ShutdownTimeout must be a whole number, got '1.5'",
+                 "PurgeKeepDays must be a number, got 'many'", "PurgeBodies must be 1 or 0",
+                 "AlertNotificationOperation: Nobody is not an item of the production"):
+        assert part in text
+    assert client.export(PRODUCTION) == before
+    with pytest.raises(EngineError, match="production Ghost does not exist"):
+        client.save_production_settings("Ghost", {"PurgeKeepDays": "1"})
+
+    done = client.save_production_settings(PRODUCTION, {
+        "ShutdownTimeout": "120", "PurgeKeepDays": "0.5", "PurgeBodies": "on",
+        "AlertNotificationOperation": "AuditOperation", "AlertNotificationRecipients": " ops "})
+    assert done == {"production": PRODUCTION, "update_needed": False, "changed": [
+        "PurgeKeepDays", "PurgeBodies", "AlertNotificationOperation",
+        "AlertNotificationRecipients"]}  # ShutdownTimeout 120 is its default: not stored
+    settings = client.export(PRODUCTION)["Production"]["Setting"]
+    assert [(s["@Target"], s["@Name"], s["#text"]) for s in settings] == [
+        ("Production", "PurgeKeepDays", "0.5"), ("Production", "PurgeBodies", "1"),
+        ("Production", "AlertNotificationOperation", "AuditOperation"),
+        ("Production", "AlertNotificationRecipients", "ops")]
+    rows = {r["name"]: r for r in client.configuration(PRODUCTION)["production_settings"]}
+    assert rows["PurgeKeepDays"]["value"] == "0.5" and rows["ShutdownTimeout"]["value"] is None
+    assert client.save_production_settings(PRODUCTION, {"PurgeBodies": "1"})["changed"] == []

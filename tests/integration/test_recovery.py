@@ -205,7 +205,8 @@ def test_a_stop_waits_for_shutdown_timeout_then_ends_a_stuck_job(
     run_iop("-S")
     assert time.monotonic() - started < 20  # ShutdownTimeout 2 s, not the handler's minute
     assert iop_json("-x")["status"] == "stopped"
-    assert any("did not stop within 2 s; killing it" in e.text for e in store.log_since(0))
+    assert any("did not stop within the production's ShutdownTimeout (2 s); killing it" in e.text
+               for e in store.log_since(0))
     run_iop("-s", PRODUCTION, "-D")
     wait_for(lambda: _counts(store) == {"completed": 1}, timeout=60,
              what="the interrupted message to be delivered again and complete")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from iop.client import production_settings
 from iop.components.settings import coerce_setting_value
 from iop.components.widgets import (
     check_charset,
@@ -21,10 +22,17 @@ from iop.engine import registry
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownItem, UnknownProduction
 from iop.engine.introspect import item_settings
+from iop.engine.reply_actions import BadReplyCodeActions, ReplyCodeActions
 from iop.production.values import bool_text
 from iop.store.base import Store
 
 _TARGET_NAMES = ("TargetConfigNames", "TargetConfigName")
+# The engine's own settings whose values have limits beyond their type; a negative
+# threshold or interval would make the engine spin or alert on every check.
+_AT_LEAST = {"RetryInterval": 0.0, "QueueCountAlert": 0.0, "QueueWaitAlert": 0.0,
+             "InactivityTimeout": 0.0, "AlertRetryGracePeriod": 0.0, "FailureTimeout": -1.0}
+REPLY_CODE_ACTIONS_HINT = ("code=actions, comma-separated · codes: E E#<status> E*<text> X * · "
+                           "actions: C W R S D F")
 MAX_POOL_SIZE = 100
 MAX_COMMENT = 2000
 
@@ -46,6 +54,9 @@ def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         widget = widget_for(row.get("control"), row.get("python_type") or "str",
                             bool(row.get("is_target")) or row["name"] in _TARGET_NAMES)
         row["widget"] = {"kind": widget.kind, "targets": widget.targets, "multi": widget.multi}
+        if row["name"] == "ReplyCodeActions" and widget.kind == "text":
+            row["widget"]["kind"] = "reply_actions"
+            row["hint"] = REPLY_CODE_ACTIONS_HINT
     return rows
 
 
@@ -75,7 +86,7 @@ def configuration(store: Store, production: str) -> dict[str, Any]:
         })
     return {"production": config.name, "testing_enabled": config.testing_enabled,
             "actor_pool_size": config.actor_pool_size, "settings": config.settings,
-            "items": items}
+            "production_settings": production_settings.rows(config.settings), "items": items}
 
 
 def _raw_item(definition: dict[str, Any], item: str, production: str) -> dict[str, Any]:
@@ -107,6 +118,13 @@ def _check_value(row: dict[str, Any], text: str, config_items: dict[str, str],
             and row.get("default") in (None, ""):
         return f"setting {name!r} is required"
     kind = row["widget"]["kind"]
+    if kind == "reply_actions":
+        try:
+            ReplyCodeActions(text)
+        except BadReplyCodeActions as exc:
+            return str(exc)
+    if name in _AT_LEAST and isinstance(value, (int, float)) and value < _AT_LEAST[name]:
+        return f"setting {name!r} must be {_AT_LEAST[name]:g} or more, got {text.strip()!r}"
     if kind == "item" and text.strip():
         chosen = item_names(text)
         if len(chosen) > 1 and not row["widget"]["multi"]:

@@ -141,6 +141,15 @@ class OperatorViews:
         return save_item(self.store, production, item, changes,
                          control.current_status(self.store))
 
+    def save_production_settings(self, production: str,
+                                 changes: dict[str, Any]) -> dict[str, Any]:
+        """Validate and store production-level settings (ShutdownTimeout, PurgeKeepDays...):
+        all or nothing, see production_settings."""
+        from iop.client import production_settings
+
+        return production_settings.save(self.store, production, changes,
+                                        control.current_status(self.store))
+
     # ------------------------------------------------------------ messages
     def search_messages(self, filters: dict[str, Any] | None = None, before_id: int | None = None,
                         after_id: int | None = None, limit: int = PAGE_SIZE) -> dict[str, Any]:

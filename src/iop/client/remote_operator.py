@@ -23,6 +23,11 @@ class RemoteOperatorViews:
         return self._call("PUT", "item",  # type: ignore[no-any-return]
                           {"production": production, "item": item, "changes": changes})
 
+    def save_production_settings(self, production: str,
+                                 changes: dict[str, Any]) -> dict[str, Any]:
+        return self._call("PUT", "production/settings",  # type: ignore[no-any-return]
+                          {"production": production, "settings": changes})
+
     def search_messages(self, filters: dict[str, Any] | None = None, before_id: int | None = None,
                         after_id: int | None = None, limit: int = 50) -> dict[str, Any]:
         query = {k: v for k, v in (filters or {}).items() if v not in (None, "")}

@@ -274,7 +274,8 @@ class Supervisor:
         changed += [n for n in new if n not in old]
         for name in changed:
             doomed = [s for s in self.slots if s.item.name == name]
-            self._terminate(doomed, self._timeout("UpdateTimeout", 10))
+            limit = self._timeout("UpdateTimeout", 10)
+            self._terminate(doomed, limit, f"UpdateTimeout ({limit:g} s)")
             self.slots = [s for s in self.slots if s.item.name != name]
             if name in new:
                 self._add_item(new[name])
@@ -289,12 +290,9 @@ class Supervisor:
     def _timeout(self, name: str, default: float) -> float:
         return self.config.setting(name, default) if self.config else default
 
-    def _terminate(self, slots: list[Slot], timeout: float, budget: float | None = None) -> None:
-        """SIGTERM ``slots``' jobs, SIGKILL those still running after ``timeout`` seconds.
-
-        ``budget``: the whole stop's time limit (ShutdownTimeout) when this is one wave of it;
-        the log names that, not the part of it left for this wave.
-        """
+    def _terminate(self, slots: list[Slot], timeout: float, limit: str) -> None:
+        """SIGTERM the slots' jobs, wait up to ``timeout`` s, then kill; ``limit`` names the
+        setting that bounds the wait, for the log."""
         live = [s for s in slots if s.process is not None and s.process.poll() is None]
         for slot in live:
             assert slot.process is not None
@@ -306,7 +304,7 @@ class Supervisor:
                 slot.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self._log("warning", f"job {slot.index} of item {slot.item.name} did not stop within "
-                          f"{budget if budget is not None else timeout:.0f} s; killing it")
+                          f"the production's {limit}; killing it")
                 slot.process.kill()
                 slot.process.wait()
         for slot in slots:
@@ -349,7 +347,8 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         for wave in _SHUTDOWN_WAVES:
             group = [s for s in self.slots if s.item.kind in wave]
-            self._terminate(group, max(0.5, deadline - time.monotonic()), budget=timeout)
+            self._terminate(group, max(0.5, deadline - time.monotonic()),
+                            f"ShutdownTimeout ({timeout:g} s)")
         self.slots = []
 
     def _log(self, level: str, text: str) -> None:

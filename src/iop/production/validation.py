@@ -37,6 +37,8 @@ STANDARD_HOST_SETTINGS = frozenset({
     "ResponseFrom", "ResponseTargetConfigNames",
 }) | ROUTE_SETTING_NAMES
 _INTEGER_PRODUCTION_SETTINGS = ("ShutdownTimeout", "UpdateTimeout", "AlertActionWindow")
+# Production settings of iop-engine's own (the scheduled purge), set with production_setting().
+ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies"})
 
 
 class ProductionValidationWarning(UserWarning):
@@ -93,7 +95,7 @@ def check_production(production: Production) -> list[ValidationIssue]:
     for key in production._extra:
         issue(WARNING, None, f"unknown production field {key}")
     for key, value in production.production_settings.items():
-        if key not in PRODUCTION_SETTING_NAMES:
+        if key not in PRODUCTION_SETTING_NAMES and key not in ENGINE_PRODUCTION_SETTINGS:
             issue(WARNING, None, f"unknown production setting {key}")
         elif key in _INTEGER_PRODUCTION_SETTINGS and value != "" and not _is_int(value):
             issue(WARNING, None, f"production setting {key} must be an integer, not {value!r}")

@@ -201,7 +201,11 @@ def resubmit(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
     edited = body.get("body")
     if edited is not None and not isinstance(edited, str):
         raise EngineError("body must be the JSON text of the edited message")
-    return client.resubmit(_ids(body), edited)
+    if edited is None:
+        return client.resubmit(_ids(body))
+    # Checking the edited body against its message class imports the project's code.
+    return isolated.call(client.namespace, "resubmit", TEST_SECONDS, ids=_ids(body),
+                         body=edited)
 
 
 def discard(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:

@@ -47,6 +47,15 @@ def save_item(client: LocalClient, query: dict[str, str], body: dict[str, Any]) 
                          production=_production(client, body), item=item, changes=changes)
 
 
+def save_production_settings(client: LocalClient, query: dict[str, str],
+                             body: dict[str, Any]) -> Any:
+    settings = body.get("settings")
+    if not isinstance(settings, dict):
+        raise EngineError("the body must hold the production's 'settings' as an object of "
+                          "name → value")
+    return client.save_production_settings(_production(client, body), settings)
+
+
 def search_messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     filters = {k: v for k, v in query.items() if k not in (*_PAGE_KEYS, "namespace")}
     return client.search_messages(filters, before_id=_int(query, "before_id"),
@@ -97,6 +106,7 @@ ROUTES = {
     ("GET", "overview"): overview,
     ("GET", "configuration"): configuration,
     ("PUT", "item"): save_item,
+    ("PUT", "production/settings"): save_production_settings,
     ("GET", "messages/search"): search_messages,
     ("GET", "messages/choices"): message_choices,
     ("GET", "message"): message,
@@ -123,6 +133,12 @@ DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[st
     ("PUT", "item"): ("iop-engine extension: validate and save one item's configuration",
                       [], {"type": "object", "required": ["item", "changes"], "properties": {
                           "production": _STR, "item": _STR, "changes": _OBJ}}, _OBJ),
+    ("PUT", "production/settings"): (
+        "iop-engine extension: validate and save production settings (ShutdownTimeout, "
+        "UpdateTimeout, PurgeKeepDays, PurgeBodies, AlertNotification...); empty or default "
+        "values remove a setting", [],
+        {"type": "object", "required": ["settings"], "properties": {
+            "production": _STR, "settings": _OBJ}}, _OBJ),
     ("GET", "messages/search"): ("iop-engine extension: one page of message headers matching "
                                  "the filters, newest first", _FILTERS, None, _OBJ),
     ("GET", "messages/choices"): ("iop-engine extension: item names and body classes for "

@@ -2,9 +2,11 @@
 
 A long-running, multi-namespace server must not keep user modules in its own ``sys.modules``:
 a re-uploaded project would keep running its old code, and two namespaces that both have a
-``settings`` module would see each other's. So ``migrate``, ``test``, ``connections`` and
-``start``/``restart`` (which load the production's classes before spawning it) run here: ``python -m iop.server.isolated`` reads one JSON request on stdin and writes one JSON
-answer on its original stdout; whatever user code prints goes to stderr.
+``settings`` module would see each other's. So ``migrate``, ``test``, ``connections``,
+``start``/``restart`` (which load the production's classes before spawning it) and an edited
+``resubmit`` (which checks the body against its class) run here:
+``python -m iop.server.isolated`` reads one JSON request on stdin and writes one JSON answer
+on its original stdout; whatever user code prints goes to stderr.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from iop.engine.errors import EngineError
 
 # Variables that would send the child to another server, namespace or user.
 _DROPPED_ENV = ("IOP_URL", "IOP_SETTINGS", "IOP_USERNAME", "IOP_PASSWORD", "IOP_NAMESPACE")
-CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", "save_item")
+CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", "save_item",
+         "resubmit")
 
 
 def _neutral_folder() -> str:

@@ -36,6 +36,13 @@ class ServedClient(LocalClient):
         return isolated.call(self.namespace, "configuration",  # type: ignore[no-any-return]
                              api_operator.CONFIGURATION_SECONDS, production=production)
 
+    def resubmit(self, ids: list[int], body: str | None = None) -> Any:
+        if body is None:
+            return super().resubmit(ids)
+        # Checking an edited body against its message class imports the project's code.
+        return isolated.call(self.namespace, "resubmit", api_operator.CONFIGURATION_SECONDS,
+                             ids=ids, body=body)
+
     def save_item(self, production: str, item: str, changes: dict[str, Any]) -> dict[str, Any]:
         return isolated.call(self.namespace, "save_item",  # type: ignore[no-any-return]
                              api_operator.CONFIGURATION_SECONDS, production=production,

@@ -20,6 +20,7 @@ from typing import Any
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.group_commit import GroupCommit, PendingSend
 from iop.store.sqlite_query import SQLiteQueries
 from iop.store.sqlite_runtime import SQLiteRuntimeMixin
 from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -251,17 +252,6 @@ class SQLiteTx:
             self.addresses_to_wake.add(address)
 
 
-class _PendingSend:
-    """Messages waiting for the next group commit."""
-
-    __slots__ = ("drafts", "logs", "ids")
-
-    def __init__(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry]) -> None:
-        self.drafts = drafts
-        self.logs = logs
-        self.ids: list[int] | None = None
-
-
 class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
     """Store backend on one SQLite file per namespace (DESIGN.md, "The store")."""
 
@@ -274,8 +264,7 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
         self.host = host_name()
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._group: list[_PendingSend] = []
-        self._group_lock = threading.Lock()
+        self._group = GroupCommit(self._commit_sends)
         self._lock_path = self.path + ".lock"
         self.notifier = SocketNotifier(self.path, os.path.join(os.path.dirname(self.path), "wake"))
         self.db_seconds = 0.0  # time spent inside write transactions, for bench/
@@ -318,8 +307,7 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
         # In a forked child the parent's connections must not be used: start afresh.
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._group_lock = threading.Lock()
-        self._group = []
+        self._group.reset()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -397,28 +385,18 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
     def send(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry] | None = None) -> list[int]:
         """Store messages (and log lines) durably; returns their header ids.
 
-        Concurrent callers in this process share commits (group commit): whoever holds the
-        write lock commits every send queued meanwhile, and each caller returns only once
-        its own messages are committed. Wake-ups are rung after the lock is released.
+        Concurrent callers in this process share commits (group commit).
         """
-        pending = _PendingSend(drafts, logs or [])
-        with self._group_lock:
-            self._group.append(pending)
-        rings = None
-        with self._write_lock:
-            if pending.ids is None:
-                with self._group_lock:
-                    batch, self._group = self._group, []
-                with self.transaction(ring=False) as tx:
-                    for item in batch:
-                        item.ids = [tx.insert_message(d) for d in item.drafts]
-                        if item.logs:
-                            tx.log(item.logs)
-                rings = tx
-        if rings is not None:
-            self._ring(rings)
-        assert pending.ids is not None
-        return pending.ids
+        return self._group.send(drafts, logs or [])
+
+    def _commit_sends(self, batch: list[PendingSend]) -> list[int]:
+        with self.transaction(ring=False) as tx:
+            ids = [tx.insert_message(d) for item in batch for d in item.drafts]
+            logs = [e for item in batch for e in item.logs]
+            if logs:
+                tx.log(logs)
+        self._ring(tx)  # after the write lock is released
+        return ids
 
     def log(self, entries: list[r.LogEntry]) -> None:
         """Append event log entries in their own transaction."""

@@ -18,7 +18,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from iop.server.portal import pages_config, pages_messages, pages_ops
+from iop.server.portal import (
+    pages_config,
+    pages_messages,
+    pages_ops,
+    pages_purge,
+    pages_suspended,
+)
 from iop.server.portal.files import FileRoots
 from iop.server.portal.sessions import (
     COOKIE,
@@ -116,12 +122,20 @@ def portal_routes() -> list[BaseRoute]:
         Route(f"{ns}/config", page(pages_config.configuration_page)),
         Route(f"{ns}/config/save", page(pages_config.save_configuration, post=True),
               methods=["POST"]),
+        Route(f"{ns}/config/production",
+              page(pages_config.save_production_settings, post=True), methods=["POST"]),
         Route(f"{ns}/fs", page(pages_config.file_listing)),
         Route(f"{ns}/messages", page(pages_messages.messages)),
         Route(f"{ns}/messages/resend", page(pages_messages.resend, post=True),
               methods=["POST"]),
         Route(f"{ns}/messages/{{id}}", page(pages_messages.message)),
         Route(f"{ns}/trace/{{session}}", page(pages_messages.trace)),
+        Route(f"{ns}/suspended", page(pages_suspended.suspended_page)),
+        Route(f"{ns}/suspended/action", page(pages_suspended.act, post=True),
+              methods=["POST"]),
+        Route(f"{ns}/suspended/edit", page(pages_suspended.edit, post=True), methods=["POST"]),
+        Route(f"{ns}/purge", page(pages_purge.purge_page)),
+        Route(f"{ns}/purge", page(pages_purge.purge, post=True), methods=["POST"]),
         Route(f"{ns}/log", page(pages_ops.event_log)),
         Route(f"{ns}/log/tail", page(pages_ops.log_tail)),
         Route(f"{ns}/queues", page(pages_ops.queues)),

@@ -18,7 +18,8 @@ from iop.server.portal.web import Page, first, last
 from iop.store.errors import StoreError
 
 ACTIONS = {"start": "started", "stop": "stopped", "restart": "restarted", "update": "updated",
-           "kill": "killed"}
+           "kill": "killed", "recover": "recovered"}
+_PRODUCTION_SECTIONS = ("Basic", "Alerting", "Purge", "Other")
 _SECTION_ORDER = [Category.INFO, Category.BASIC, Category.CONNECTION, Category.ADDITIONAL,
                   Category.ALERTING, Category.DEV]
 
@@ -39,13 +40,22 @@ async def production_action(page: Page) -> Response:
             await page.call("start", name or None)
         elif action == "restart":
             await page.call("restart")
+        elif action == "recover":
+            done = await page.call("recover")
+            page.session.flash("ok", f"Production {done.get('production') or name} recovered: "
+                                     f"its jobs were ended and their messages freed; it is now "
+                                     f"{done.get('status')}.")
+            return _back(page, form, name)
         else:
             await page.call(action)
         page.session.flash("ok", f"Production {name or ''} {ACTIONS[action]}.".replace("  ", " "))
     except (EngineError, StoreError) as exc:
         page.session.flash("error", f"{action} failed: {exc}")
-    back = first(form, "back")
-    if back == "config":
+    return _back(page, form, name)
+
+
+def _back(page: Page, form: dict[str, list[str]], name: str) -> Response:
+    if first(form, "back") == "config":
         return page.redirect("config", production=name, item=first(form, "item") or None)
     return page.redirect("productions")
 
@@ -116,14 +126,28 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
     credentials = sorted({shown_value(r) for i in items for r in i["host"] + i["adapter"]
                           if r.get("widget", {}).get("kind") == "credentials"
                           and shown_value(r)})
+    for_production = bool(submitted and "production_values" in submitted)
     return page.render(
         "config.html", status=400 if error else 200, active="config", production=production,
         productions=names, config=config, selected=selected, state=overview.get(production),
         diagram=config_diagram(items, selected_name, running),
         groups=settings_groups(selected) if selected else [],
+        production_groups=production_groups(config.get("production_settings") or []),
         posted=(submitted or {}).get("values"),
-        error=error, candidates=candidates, credentials=credentials, charsets=CHARACTER_SETS,
+        posted_production=(submitted or {}).get("production_values"),
+        error=None if for_production else error,
+        production_error=error if for_production else None,
+        candidates=candidates, credentials=credentials, charsets=CHARACTER_SETS,
         framings=FRAMINGS, interfaces=_interfaces(), shown_value=shown_value)
+
+
+def production_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Production settings by section: Basic, Alerting, Purge, then any other."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row.get("section") or "Other", []).append(row)
+    return sorted(grouped.items(), key=lambda kv: _PRODUCTION_SECTIONS.index(kv[0])
+                  if kv[0] in _PRODUCTION_SECTIONS else len(_PRODUCTION_SECTIONS))
 
 
 async def configuration_page(page: Page) -> Response:
@@ -176,6 +200,28 @@ async def save_configuration(page: Page) -> Response:
         page.session.flash("update", "The running production still uses the previous "
                                      "configuration: update it to apply the change.")
     return page.redirect("config", production=production, item=item)
+
+
+async def save_production_settings(page: Page) -> Response:
+    """The production settings form (shown when no item is selected): all or nothing."""
+    form = page.request.state.form
+    production = first(form, "production")
+    # A checkbox posts a hidden "0" then, when ticked, "1": the last value wins.
+    changes = {key[len("setting:"):]: last(form, key) for key in form
+               if key.startswith("setting:")}
+    try:
+        result = await page.call("save_production_settings", production, changes)
+    except (EngineError, StoreError) as exc:
+        return await configuration(page, {"production": production,
+                                          "production_values": changes}, str(exc))
+    changed = result.get("changed") or []
+    page.session.flash("ok", f"Saved production {production}: {', '.join(changed)} changed."
+                       if changed else f"Nothing to save: production {production} already had "
+                                       "these settings.")
+    if result.get("update_needed"):
+        page.session.flash("update", "The running production still uses the previous "
+                                     "configuration: update it to apply the change.")
+    return page.redirect("config", production=production)
 
 
 async def file_listing(page: Page) -> Response:

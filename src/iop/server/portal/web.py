@@ -34,7 +34,9 @@ templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                         lstrip_blocks=True)
 
 NAV = (("productions", "Productions"), ("config", "Configuration"), ("messages", "Messages"),
-       ("log", "Event log"), ("queues", "Queues"), ("jobs", "Jobs"), ("bindings", "Bindings"))
+       ("suspended", "Suspended"), ("log", "Event log"), ("queues", "Queues"), ("jobs", "Jobs"),
+       ("bindings", "Bindings"), ("purge", "Purge"))
+BADGE_LIMIT = 99  # the navigation counts suspended messages up to this, then shows "99+"
 
 
 def age(seconds: float | None) -> str:
@@ -71,6 +73,7 @@ class Page:
     user: User
     namespace: str
     client: ServedClient
+    suspended_badge: str = ""  # the navigation's count of suspended messages ("" for none)
 
     def url(self, view: str, **query: Any) -> str:
         base = f"/ns/{self.namespace}/{view}"
@@ -80,7 +83,8 @@ class Page:
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template, status=status, page=self, session=self.session,
                       user=self.user, namespace=self.namespace,
-                      namespaces=namespaces_of(self.user, self.namespace), **context)
+                      namespaces=namespaces_of(self.user, self.namespace),
+                      suspended_badge=self.suspended_badge, **context)
 
     def redirect(self, view: str, **query: Any) -> RedirectResponse:
         return RedirectResponse(self.url(view, **query), status_code=303)
@@ -151,6 +155,19 @@ def same_origin(request: Request) -> bool:
 Handler = Callable[[Page], Awaitable[Response]]
 
 
+async def suspended_badge(page: Page) -> str:
+    """How many messages wait in the Suspended page, for its navigation badge. One page of
+    the message search by status (an index holds exactly these rows), not a full count."""
+    try:
+        found = await page.call("search_messages", {"status": "suspended"}, None, None,
+                                BADGE_LIMIT)
+    except Exception:  # the badge must never cost the page itself
+        log.exception("counting suspended messages failed")
+        return ""
+    count = len(found["messages"])
+    return f"{BADGE_LIMIT}+" if found["has_older"] else (str(count) if count else "")
+
+
 def page(handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
     """A route needing a login (else: to the login form), a namespace the user may use, and
     on POST a same-origin request carrying the session's CSRF token."""
@@ -192,6 +209,8 @@ def page(handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitab
         current = Page(request, portal, session, user, namespace,
                        ServedClient(namespace, store))
         try:
+            if not wants_json:  # a POST may render a page too (a refused form)
+                current.suspended_badge = await suspended_badge(current)
             return await handler(current)
         except Exception as exc:  # a bug must still answer with a page, and be logged
             log.exception("portal page %s failed", request.url.path)

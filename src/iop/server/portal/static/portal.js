@@ -36,6 +36,21 @@
     });
   });
 
+  // An edited message body says at once whether it is JSON (the server checks it again).
+  document.querySelectorAll("textarea[data-json-check]").forEach(function (area) {
+    var state = document.getElementById(area.getAttribute("data-json-check"));
+    var check = function () {
+      try {
+        var value = JSON.parse(area.value);
+        var object = value !== null && typeof value === "object" && !Array.isArray(value);
+        state.textContent = object ? "valid JSON" : "the body must be a JSON object";
+        state.className = "help small " + (object ? "ok" : "err");
+      } catch (e) { state.textContent = "not JSON yet: " + e.message; state.className = "help small err"; }
+    };
+    area.addEventListener("input", check);
+    check();
+  });
+
   // Schedule helper: writes a daily START/STOP window into the schedule field.
   document.querySelectorAll("[data-schedule-for]").forEach(function (helper) {
     var field = document.getElementById(helper.getAttribute("data-schedule-for"));
