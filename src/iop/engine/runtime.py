@@ -11,6 +11,7 @@ from typing import Any
 
 from iop.engine import registry
 from iop.engine.alerts import ALERT_ITEM, alert_draft
+from iop.engine.cluster import production_status
 from iop.engine.config import parse_production
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
 from iop.messages import codec
@@ -121,7 +122,9 @@ class HostRuntime:
 
     def _load_items(self) -> str | None:
         """Re-read the production's item names; returns its name, None when there is none."""
-        name = self.production or self.store.get_runtime().production
+        # Over every host (PostgreSQL), then the default production when none runs yet.
+        name = self.production or production_status(self.store)[0] \
+            or self.store.get_meta("default_production")
         definition = self.store.get_production(name) if name else None
         self._items_read = time.monotonic()
         if definition is None:

@@ -25,6 +25,7 @@ from psycopg.pq import TransactionStatus
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.group_commit import GroupCommit, PendingSend
 from iop.store.postgres_conn import connect, lock_key, redact
 from iop.store.postgres_locks import AdvisoryDuty
 from iop.store.postgres_notify import PostgresNotifier
@@ -35,18 +36,6 @@ from iop.store.postgres_tx import HEADER_COLUMNS, HEADER_COLUMNS_H, NOW, Postgre
 
 _LOG_COLUMNS = ("type, text, item, job, session_id, message_id, source_class, source_method, "
                 "time, id")
-
-
-class _PendingSend:
-    """Messages waiting for the next group commit."""
-
-    __slots__ = ("drafts", "logs", "ids", "error")
-
-    def __init__(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry]) -> None:
-        self.drafts = drafts
-        self.logs = logs
-        self.ids: list[int] | None = None
-        self.error: BaseException | None = None
 
 
 class PostgresStore(RuntimeMixin, PostgresQueries):
@@ -70,9 +59,8 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
         self._conns: weakref.WeakKeyDictionary[psycopg.Connection, int] = \
             weakref.WeakKeyDictionary()
         self._conns_lock = threading.Lock()
-        self._group: list[_PendingSend] = []  # sends waiting for the next group commit
-        self._group_ready = threading.Condition()
-        self._leading = False  # a caller is committing a group
+        self._group = GroupCommit(self._commit_sends)
+        os.register_at_fork(after_in_child=self._group.reset)
         self._typed: dict[str, set[str]] = {}
 
     # ------------------------------------------------------------ connections
@@ -188,35 +176,13 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
         leads, committing every send queued so far; the others sleep until theirs is in, so
         a caller whose send was committed returns without waiting for the next commit.
         """
-        pending = _PendingSend(drafts, logs or [])
-        with self._group_ready:
-            self._group.append(pending)
-            while pending.ids is None and pending.error is None and self._leading:
-                self._group_ready.wait()
-            if pending.ids is None and pending.error is None:
-                self._leading = True
-                batch, self._group = self._group, []
-            else:
-                batch = []
-        if batch:
-            try:
-                with self.transaction() as tx:
-                    ids = tx.insert_messages([d for p in batch for d in p.drafts])
-                    tx.log([e for p in batch for e in p.logs])
-            except BaseException as exc:
-                for item in batch:
-                    item.error = exc
-            else:
-                for item in batch:
-                    item.ids, ids = ids[:len(item.drafts)], ids[len(item.drafts):]
-            finally:
-                with self._group_ready:
-                    self._leading = False
-                    self._group_ready.notify_all()
-        if pending.error is not None:
-            raise pending.error
-        assert pending.ids is not None
-        return pending.ids
+        return self._group.send(drafts, logs or [])
+
+    def _commit_sends(self, batch: list[PendingSend]) -> list[int]:
+        with self.transaction() as tx:
+            ids = tx.insert_messages([d for p in batch for d in p.drafts])
+            tx.log([e for p in batch for e in p.logs])
+        return ids
 
     def log(self, entries: list[r.LogEntry]) -> None:
         """Append event log entries in their own transaction."""
