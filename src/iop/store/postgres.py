@@ -33,6 +33,7 @@ from iop.store.postgres_query import PostgresQueries
 from iop.store.postgres_runtime import RuntimeMixin
 from iop.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, schema_for
 from iop.store.postgres_tx import HEADER_COLUMNS, HEADER_COLUMNS_H, NOW, PostgresTx, header
+from iop.store.queries import header_list_sql
 
 _LOG_COLUMNS = ("type, text, item, job, session_id, message_id, source_class, source_method, "
                 "time, id")
@@ -279,23 +280,9 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
                       type: str | None = None, before_id: int | None = None,
                       limit: int = 100, oldest_first: bool = False) -> list[r.Header]:
         """Headers matching every given filter, newest first unless ``oldest_first``."""
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (("session_id", session_id), ("status", status),
-                              ("target", target), ("source", source), ("type", type)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                args.append(value)
-        if before_id is not None:
-            where.append("id < %s")
-            args.append(before_id)
-        query = f"SELECT {HEADER_COLUMNS} FROM headers"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += f" ORDER BY id {'ASC' if oldest_first else 'DESC'}"
-        if limit and limit > 0:
-            query += " LIMIT %s"
-            args.append(limit)
+        query, args = header_list_sql(
+            "%s", HEADER_COLUMNS, session_id=session_id, status=status, target=target,
+            source=source, type=type, before_id=before_id, limit=limit, oldest_first=oldest_first)
         return [header(row) for row in self._query(query, args)]
 
     def count_by_status(self, *, type: str | None = None) -> dict[str, int]:

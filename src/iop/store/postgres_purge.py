@@ -8,26 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from iop.store.queries import purge_candidates_sql, purge_ids_sql
+
 _BATCH = 2000
-_FINAL = "('completed', 'error', 'discarded', 'aborted')"
 
 
 def purge(store: Any, before: float, *, bodies: bool, include_incomplete: bool) -> dict[str, int]:
     counts = {"sessions": 0, "headers": 0, "bodies": 0, "log": 0}
-    complete = "" if include_incomplete else \
-        f"AND SUM(CASE WHEN status NOT IN {_FINAL} THEN 1 ELSE 0 END) = 0"
+    candidates = purge_candidates_sql("%s", include_incomplete)
     last = 0
     while True:
-        sessions = [row[0] for row in store._query(
-            f"SELECT session_id FROM headers WHERE session_id > %s GROUP BY session_id "
-            f"HAVING MAX(created) < %s {complete} ORDER BY session_id LIMIT %s",
-            (last, before, _BATCH))]
+        sessions = [row[0] for row in store._query(candidates, (last, before, _BATCH))]
         if not sessions:
             break
         last = sessions[-1]
         with store.transaction() as tx:
             ids = [row[0] for row in tx.execute(
-                "SELECT id FROM headers WHERE session_id = ANY(%s)", (sessions,)).fetchall()]
+                purge_ids_sql("%s", "= ANY(%s)", include_incomplete),
+                (sessions, before)).fetchall()]
             if bodies:
                 typed = [row[0] for row in tx.execute(
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = "
@@ -41,9 +39,12 @@ def purge(store: Any, before: float, *, bodies: bool, include_incomplete: bool) 
             if include_incomplete:
                 tx.execute("DELETE FROM queue WHERE header_id = ANY(%s)", (ids,))
             tx.execute("DELETE FROM contexts WHERE request_id = ANY(%s)", (ids,))
+            counts["sessions"] += tx.execute(
+                "SELECT COUNT(DISTINCT session_id) FROM headers WHERE id = ANY(%s)",
+                (ids,)).fetchone()[0]
             counts["headers"] += tx.execute("DELETE FROM headers WHERE id = ANY(%s)",
                                             (ids,)).rowcount
-            counts["sessions"] += len(sessions)
     with store.transaction() as tx:
-        counts["log"] = tx.execute("DELETE FROM log WHERE time < %s", (before,)).rowcount
+        counts["log"] = tx.execute("DELETE FROM log WHERE time < %s AND id < "
+                                   "(SELECT MAX(id) FROM log)", (before,)).rowcount
     return counts

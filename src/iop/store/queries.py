@@ -129,3 +129,54 @@ def log_search_sql(f: LogFilter, mark: str, like: str, columns: str,
     args.append(max(1, min(MAX_PAGE, limit)))
     return sql, args, order == "ASC"
 
+
+def header_list_sql(mark: str, columns: str, *, session_id: int | None, status: str | None,
+                    target: str | None, source: str | None, type: str | None,
+                    before_id: int | None, limit: int, oldest_first: bool
+                    ) -> tuple[str, list[Any]]:
+    """(SQL, args) of ``Store.query_headers``: equality filters, ids below ``before_id``,
+    newest first unless ``oldest_first``; ``limit`` <= 0 means no limit."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("session_id", session_id), ("status", status),
+                          ("target", target), ("source", source), ("type", type)):
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    if before_id is not None:
+        where.append(f"id < {mark}")
+        args.append(before_id)
+    sql = f"SELECT {columns} FROM headers"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY id {'ASC' if oldest_first else 'DESC'}"
+    if limit and limit > 0:
+        sql += f" LIMIT {mark}"
+        args.append(limit)
+    return sql, args
+
+
+# Final statuses: a session all of whose messages have one of these is complete.
+_FINAL_SQL = "('completed', 'error', 'discarded', 'aborted')"
+
+
+def _purgeable(mark: str, include_incomplete: bool) -> str:
+    complete = "" if include_incomplete else \
+        f" AND SUM(CASE WHEN status NOT IN {_FINAL_SQL} THEN 1 ELSE 0 END) = 0"
+    return f"GROUP BY session_id HAVING MAX(created) < {mark}{complete}"
+
+
+def purge_candidates_sql(mark: str, include_incomplete: bool) -> str:
+    """The next batch of sessions a purge may delete: after a session id, newest message
+    before a time, complete unless ``include_incomplete``; args (after, before, limit)."""
+    return (f"SELECT session_id FROM headers WHERE session_id > {mark} "
+            f"{_purgeable(mark, include_incomplete)} ORDER BY session_id LIMIT {mark}")
+
+
+def purge_ids_sql(mark: str, sessions: str, include_incomplete: bool) -> str:
+    """Ids of the messages to delete among the candidate ``sessions`` (an SQL expression such
+    as ``IN (?, ?)``), checked again inside the deleting transaction, so a session that got a
+    new message meanwhile stays; the newest message is always kept. Args: (sessions..., before)."""
+    return (f"SELECT id FROM headers WHERE session_id IN (SELECT session_id FROM headers "
+            f"WHERE session_id {sessions} {_purgeable(mark, include_incomplete)}) "
+            f"AND id < (SELECT MAX(id) FROM headers)")

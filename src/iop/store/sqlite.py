@@ -21,6 +21,7 @@ from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
 from iop.store.group_commit import GroupCommit, PendingSend
+from iop.store.queries import header_list_sql
 from iop.store.sqlite_query import SQLiteQueries
 from iop.store.sqlite_runtime import SQLiteRuntimeMixin
 from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -515,22 +516,9 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
                       type: str | None = None, before_id: int | None = None,
                       limit: int = 100, oldest_first: bool = False) -> list[r.Header]:
         """Headers matching every given filter, newest first unless ``oldest_first``."""
-        where, args = [], []
-        for column, value in (("session_id", session_id), ("status", status),
-                              ("target", target), ("source", source), ("type", type)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if before_id is not None:
-            where.append("id < ?")
-            args.append(before_id)
-        sql = f"SELECT {_HEADER_COLUMNS} FROM headers"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY id {'ASC' if oldest_first else 'DESC'}"
-        if limit and limit > 0:
-            sql += " LIMIT ?"
-            args.append(limit)
+        sql, args = header_list_sql(
+            "?", _HEADER_COLUMNS, session_id=session_id, status=status, target=target,
+            source=source, type=type, before_id=before_id, limit=limit, oldest_first=oldest_first)
         return [_header(row) for row in self.conn.execute(sql, args)]
 
     def count_by_status(self, *, type: str | None = None) -> dict[str, int]:

@@ -9,25 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from iop.store.queries import purge_candidates_sql, purge_ids_sql
+
 _BATCH = 2000
-_FINAL = "('completed', 'error', 'discarded', 'aborted')"
 
 
 def purge(store: Any, before: float, *, bodies: bool, include_incomplete: bool) -> dict[str, int]:
     counts = {"sessions": 0, "headers": 0, "bodies": 0, "log": 0}
-    complete = "" if include_incomplete else \
-        f"AND SUM(CASE WHEN status NOT IN {_FINAL} THEN 1 ELSE 0 END) = 0"
+    candidates = purge_candidates_sql("?", include_incomplete)
     last = 0
     while True:
-        sessions = [row[0] for row in store.conn.execute(
-            f"SELECT session_id FROM headers WHERE session_id > ? GROUP BY session_id "
-            f"HAVING MAX(created) < ? {complete} ORDER BY session_id LIMIT ?",
-            (last, before, _BATCH))]
+        sessions = [row[0] for row in store.conn.execute(candidates, (last, before, _BATCH))]
         if not sessions:
             break
         last = sessions[-1]
         with store.transaction() as tx:
-            _purge_sessions(tx.conn, sessions, bodies, include_incomplete, counts)
+            _purge_sessions(tx.conn, sessions, before, bodies, include_incomplete, counts)
     with store.transaction() as tx:
         counts["log"] = tx.conn.execute(
             "DELETE FROM log WHERE time < ? AND id < (SELECT MAX(id) FROM log)",
@@ -35,15 +32,14 @@ def purge(store: Any, before: float, *, bodies: bool, include_incomplete: bool) 
     return counts
 
 
-def _purge_sessions(conn: Any, sessions: list[int], bodies: bool, include_incomplete: bool,
-                    counts: dict[str, int]) -> None:
+def _purge_sessions(conn: Any, sessions: list[int], before: float, bodies: bool,
+                    include_incomplete: bool, counts: dict[str, int]) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS purge_ids (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM purge_ids")
     marks = ",".join("?" * len(sessions))
-    # Re-checked inside the write lock: a session that got a new message meanwhile stays.
-    conn.execute(
-        f"INSERT INTO purge_ids SELECT id FROM headers WHERE session_id IN ({marks}) "
-        f"AND id < (SELECT MAX(id) FROM headers)", sessions)
+    conn.execute("INSERT INTO purge_ids " + purge_ids_sql("?", f"IN ({marks})",
+                                                          include_incomplete),
+                 [*sessions, before])
     if bodies:
         typed = [row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'msg\\_%' ESCAPE '\\'")]
