@@ -85,6 +85,9 @@ def test_configuration_shows_the_diagram_and_settings_by_category(portal: Portal
     page.wait_for_selector(f"#picker-path:has-text('{portal.archive}')")
     portal.shot("03-directory-picker")
     page.click("#picker-choose")
+    # The dialog fills the field in its "close" event, which the browser fires a moment later.
+    page.wait_for_function("([sel, value]) => document.querySelector(sel).value === value",
+                           arg=["#f-host-ArchiveDirectory", str(portal.archive)])
     assert page.input_value("#f-host-ArchiveDirectory") == str(portal.archive)
     page.click("#save-button")
     assert "ArchiveDirectory changed" in _flash(portal)

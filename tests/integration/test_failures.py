@@ -282,3 +282,16 @@ prod.operation("Idle", Remote).host_setting("InactivityTimeout", 2)'''
     assert len(alert("Slow", "messages wait in the queue")) == 1
     assert len(alert("Idle", "handled nothing")) == 1
     wait_for(lambda: len(webhook[1]) >= 3, timeout=30, what="the alerts at the webhook")
+
+
+def test_a_malformed_reply_code_actions_setting_stops_the_start_with_one_line(
+        make_project: Any, tmp_path: Path, run_iop: Any, iop_json: Any, store: Any) -> None:
+    extra = 'prod.operation("Picky", Remote).host_setting("ReplyCodeActions", "E=Q")'
+    project = make_project(COMPONENTS, settings(tmp_path, "http://127.0.0.1:9/", extra=extra))
+    project.migrate()
+    started = run_iop("-s", PRODUCTION, "-D", check=False)
+    assert started.returncode == 2 and "Traceback" not in started.stderr
+    lines = [line for line in started.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "item Picky" in lines[0] and "ReplyCodeActions" in lines[0]
+    assert "must be letters among C, W, R, S, D, F" in lines[0]
+    assert iop_json("-x")["status"] == "stopped" and store.list_jobs() == []

@@ -9,6 +9,7 @@ from iop.components import settings as host_settings
 from iop.engine import registry
 from iop.engine.config import ItemConfig
 from iop.engine.errors import EngineError
+from iop.engine.reply_actions import BadReplyCodeActions, ReplyCodeActions
 from iop.engine.runtime import HostRuntime
 from iop.messages.dispatch import DispatchTable, build_dispatch_table
 from iop.store.base import Store
@@ -47,6 +48,15 @@ def check_item(store: Store, item: ItemConfig) -> Any:
     missing = host_settings.missing_required(cls, item.host_settings)
     if missing:
         raise EngineError(f"item {item.name}: required setting {missing[0]} has no value")
+    if kinds.kind_of(cls) == kinds.OPERATION:
+        rules = item.host_settings.get("ReplyCodeActions")
+        if rules is None:
+            declared = getattr(cls, "ReplyCodeActions", "")  # class access gives the Setting
+            rules = getattr(declared, "default", declared)
+        try:
+            ReplyCodeActions(str(rules or ""))
+        except BadReplyCodeActions as exc:
+            raise EngineError(f"item {item.name}: {exc}") from exc
     adapter_name = cls.get_adapter_type()
     if adapter_name:
         acls = registry.resolve(store, adapter_name)

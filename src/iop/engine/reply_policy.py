@@ -86,8 +86,8 @@ class ReplyPolicy:
                            f"{attempt} attempt(s)")
                 return outcome
             if decision.retry:
-                outcome.error = (f"{outcome.error} (gave up after {attempt} attempts in "
-                                 f"{time.monotonic() - started:.0f} s)")
+                outcome.error = (f"{outcome.error or 'no reply message'} (gave up after "
+                                 f"{attempt} attempts in {time.monotonic() - started:.0f} s)")
         return self._final(outcome, decision, alerted)
 
     # ------------------------------------------------------------ decisions
@@ -121,7 +121,7 @@ class ReplyPolicy:
                 outcome.responses = [(header, _EMPTY, None)]
             return outcome
         if outcome.status != r.ERROR:
-            outcome.status, outcome.error = r.ERROR, "no reply message"
+            outcome.status, outcome.error = r.ERROR, outcome.error or "no reply message"
             outcome.responses = [(header, _EMPTY, outcome.error)]
         if not alerted:
             self._alert(outcome, outcome.error or "")
