@@ -287,51 +287,76 @@ def async_drain(budget: Budget, *, pool: int) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ 3, 4 and 5. sync round trips
 def sync_round_trip(budget: Budget, *, via_process: bool, size: int = 0,
-                    scenario: str | None = None) -> dict[str, Any]:
-    """A Director service calls send_request_sync in a loop; round trips/s and latency."""
+                    scenario: str | None = None, callers: int = 1, pool: int = 1) -> dict[str, Any]:
+    """Director service threads call send_request_sync in a loop; round trips/s and latency.
+
+    ``callers`` threads share one service (as a web app's request threads would); each waits
+    for its answer before it sends again. ``pool`` is the operation's (and process's) pool size.
+    """
     from bench.components import BenchRequest, BenchResponse
 
     scenario = scenario or ("sync_process" if via_process else "sync_operation")
     path = "service->process->operation" if via_process else "service->operation"
-    namespace = f"SYNC_{'PROC' if via_process else 'OP'}_{_size_label(size).upper()}"
-    params = {"path": path, "body": _size_label(size)}
+    namespace = f"SYNC_{'PROC' if via_process else 'OP'}_{_size_label(size).upper()}_C{callers}"
+    params = {"path": path, "body": _size_label(size), "callers": callers, "pool": pool}
     progress(f"{scenario} {params}: migrating and starting")
     prod = RunningProduction(namespace, f"Bench.{namespace}", sender="SyncSender",
-                             operation="EchoOperation", pool=1, via_process=via_process)
+                             operation="EchoOperation", pool=pool, via_process=via_process)
     reset_peak_rss()
     payload = "x" * size
-    latencies: list[float] = []
-    wrong = 0
+    latencies: list[list[float]] = [[] for _ in range(callers)]
+    wrong = [0] * callers
+    failures: list[BaseException] = []
+    perf = time.perf_counter
     with prod:
         service = prod.service()
         for i in range(20 if size >= 50 * KB else 100):
             service.on_process_input(BenchRequest(i, payload))
-        progress(f"  warmed up; round trips for {budget.sync_seconds:.0f} s")
-        perf = time.perf_counter
+        progress(f"  warmed up; round trips for {budget.sync_seconds:.0f} s from {callers} "
+                 "caller thread(s)")
+        gate = threading.Barrier(callers + 1)
+        end = [0.0]
+
+        def call(index: int) -> None:
+            mine, seq = latencies[index], index * 10_000_000
+            gate.wait()
+            try:
+                while True:
+                    t0 = perf()
+                    if t0 >= end[0]:
+                        return
+                    response = service.on_process_input(BenchRequest(seq, payload))
+                    mine.append((perf() - t0) * 1000)
+                    if not isinstance(response, BenchResponse) or response.size != size:
+                        wrong[index] += 1
+                    seq += 1
+            except BaseException as exc:  # reported with the result, never raised from a thread
+                failures.append(exc)
+
+        workers = [threading.Thread(target=call, args=(i,)) for i in range(callers)]
+        for worker in workers:
+            worker.start()
         cpu_before = prod.cpu_snapshot()
         start = perf()
-        end = start + budget.sync_seconds
-        done = 0
-        t1 = start
-        while t1 < end:
-            t0 = perf()
-            response = service.on_process_input(BenchRequest(done, payload))
-            t1 = perf()
-            latencies.append((t1 - t0) * 1000)
-            if not isinstance(response, BenchResponse) or response.size != size:
-                wrong += 1
-            done += 1
-        elapsed = t1 - start
+        end[0] = start + budget.sync_seconds
+        gate.wait()
+        for worker in workers:
+            worker.join()
+        elapsed = perf() - start
         cpu_after = prod.cpu_snapshot()
         rss_jobs = prod.job_rss()
         counts = prod.store.count_by_status()
+    if failures:
+        raise failures[0]
+    done = sum(len(mine) for mine in latencies)
+    every = [ms for mine in latencies for ms in mine]
     rate = done / elapsed
-    progress(f"  {rate:,.0f} round trips/s, p50 {percentile(latencies, 50):.2f} ms")
-    return row(scenario, params, rate, "round trips/s", p50_ms=percentile(latencies, 50),
-               p99_ms=percentile(latencies, 99), rss_bench_mb=peak_rss_mb(),
+    progress(f"  {rate:,.0f} round trips/s, p50 {percentile(every, 50):.2f} ms")
+    return row(scenario, params, rate, "round trips/s", p50_ms=percentile(every, 50),
+               p99_ms=percentile(every, 99), rss_bench_mb=peak_rss_mb(),
                rss_jobs_mb=_rss_max(rss_jobs), rss_jobs=rss_jobs,
                target=">= 2,000/s" if not via_process and size < KB else None,
-               extra={"round_trips": done, "seconds": elapsed, "wrong_responses": wrong,
+               extra={"round_trips": done, "seconds": elapsed, "wrong_responses": sum(wrong),
                       "header_statuses": counts, "latency": "caller-side, ms",
                       "cpu": cpu_usage(cpu_before, cpu_after, done, elapsed)})
 
@@ -355,7 +380,10 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
         async_runs.append(functools.partial(async_drain, budget, pool=pool))
     return {
         "async_one_hop": async_runs,
-        "sync_operation": [lambda: sync_round_trip(budget, via_process=False)],
+        "sync_operation": [
+            lambda: sync_round_trip(budget, via_process=False),
+            lambda: sync_round_trip(budget, via_process=False, callers=4, pool=2),
+        ],
         "sync_process": [lambda: sync_round_trip(budget, via_process=True)],
         "body_sizes": [
             lambda: async_one_hop(budget, pool=2, size=KB, scenario="body_sizes"),

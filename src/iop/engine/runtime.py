@@ -14,6 +14,7 @@ from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.cluster import production_status
 from iop.engine.config import parse_production
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
+from iop.engine.input_batch import InputBatcher, InputScope
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Listener, Store
@@ -46,6 +47,7 @@ class HostRuntime:
         self._local = threading.local()
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
+        self._inputs = InputBatcher(lambda drafts: store.send(drafts, self.take_logs()))
 
     # ------------------------------------------------------------ scopes
     @property
@@ -64,32 +66,28 @@ class HostRuntime:
 
     @contextmanager
     def begin_input(self, host: Any) -> Iterator[None]:
-        """One service input: the first send opens a session that later sends share."""
-        previous = getattr(self._local, "input_session", None)
-        self._local.input_session = 0
+        """One service input: the first send opens a session that later sends share, and
+        its asynchronous sends are committed together (see :mod:`iop.engine.input_batch`)."""
+        previous = getattr(self._local, "input", None)
+        scope = self._local.input = self._inputs.open()
         try:
             yield
         finally:
-            session = getattr(self._local, "input_session", None)
-            self._local.input_session = previous
-            if session:
-                # Lines logged before the first send opened the session belong to it too.
-                with self._logs_lock:
-                    for entry in self.logs:
-                        if entry.session_id is None:
-                            entry.session_id = session
-            self.flush_logs()
+            self._local.input = previous
+            try:
+                self._inputs.close(scope)
+            finally:
+                self.flush_logs()
+
+    def _input(self) -> InputScope | None:
+        return getattr(self._local, "input", None)
 
     def _session(self) -> int | None:
         scope = self.scope
         if scope is not None:
             return scope.session_id
-        session = getattr(self._local, "input_session", None)
-        return session or None
-
-    def _note_session(self, header_id: int) -> None:
-        if self.scope is None and getattr(self._local, "input_session", None) == 0:
-            self._local.input_session = header_id
+        current = self._input()
+        return current.session if current is not None and current.session else None
 
     # ------------------------------------------------------------ sending
     def send(self, host: Any, target: str, request: Any, *, sync: bool, timeout: float = -1,
@@ -116,8 +114,11 @@ class HostRuntime:
                 scope.context.pending += 1
             scope.sends.append(draft)
             return None
-        header_id = self.store.send([draft], self.take_logs())[0]
-        self._note_session(header_id)
+        current = self._input()
+        if current is not None:
+            self._inputs.add(current, draft)
+        else:
+            self.store.send([draft], self.take_logs())
         return None
 
     def _load_items(self) -> str | None:
@@ -175,8 +176,11 @@ class HostRuntime:
         if scope is not None and scope.sends:
             # Keep the order of this handler's sends: earlier async ones go first.
             pending, scope.sends = scope.sends, []
-        header_id = self.store.send([*pending, draft], self.take_logs())[-1]
-        self._note_session(header_id)
+        current = self._input()
+        if current is not None:
+            header_id = self._inputs.send_now(current, draft)
+        else:
+            header_id = self.store.send([*pending, draft], self.take_logs())[-1]
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         while True:
             # The listener existed before the send, so the responder's ring cannot be missed;
@@ -224,11 +228,15 @@ class HostRuntime:
             if scope.delivery is not None:
                 message = scope.delivery.header.id
         else:
-            session = getattr(self._local, "input_session", None) or None
+            session = self._session()
         source = f"{type(host).__module__}.{type(host).__qualname__}" if host is not None else "iop"
-        return r.LogEntry(type=level, text=text, item=self.item, job=self.job_id,
-                          session_id=session, message_id=message, source_class=source,
-                          source_method=method)
+        entry = r.LogEntry(type=level, text=text, item=self.item, job=self.job_id,
+                           session_id=session, message_id=message, source_class=source,
+                           source_method=method)
+        current = self._input() if scope is None else None
+        if session is None and current is not None:
+            current.note_log(entry)  # joins the input's session once that is stored
+        return entry
 
     def log(self, host: Any, level: str, text: str, method: str) -> None:
         entry = self.entry(level, text, method, host)
@@ -236,7 +244,7 @@ class HostRuntime:
             self.logs.append(entry)
         if level == "alert":
             self._route_alert(text)
-        if self.scope is None and getattr(self._local, "input_session", None) is None:
+        if self.scope is None and self._input() is None:
             self.flush_logs()
 
     def take_logs(self) -> list[r.LogEntry]:

@@ -147,7 +147,7 @@ class PostgresTx:
         row = self.execute(_INSERT_ONE, {
             "body_class": d.body_class, "body_text": d.body_text, "has_body": has_body,
             "target": d.target, "queue_context": d.context_id if d.type == r.RESPONSE else None,
-            "now": self.now, "enqueue": d.enqueue, "session_id": d.session_id,
+            "now": self.now, "enqueue": d.enqueue, "session_id": d.known_session(),
             "is_response": d.type == r.RESPONSE,
             "corresponding_id": d.corresponding_id, "source": d.source, "type": d.type,
             "priority": d.priority, "status": d.status, "error": d.error,
@@ -156,7 +156,7 @@ class PostgresTx:
             "completion_key": d.completion_key, "description": d.description,
         }).fetchone()
         assert row is not None
-        header_id = int(row[0])
+        header_id = d.header_id = int(row[0])
         if d.typed is not None and has_body:
             self._insert_typed(header_id, *d.typed)
         self._note_enqueued(d)
@@ -170,13 +170,14 @@ class PostgresTx:
             "SELECT nextval('headers_id_seq') FROM generate_series(1, %s)", (len(drafts),)))
         bodies, headers, queue = [], [], []
         for header_id, d in zip(ids, drafts, strict=True):
+            d.header_id = header_id
+        for header_id, d in zip(ids, drafts, strict=True):
             body_id = None
             if d.body_class is not None or d.body_text is not None:
                 body_id = header_id
                 bodies.append((body_id, d.body_class, d.body_text))
             headers.append((
-                header_id, d.session_id if d.session_id is not None else header_id,
-                d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
+                header_id, d.session_for(header_id), d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
                 d.priority, d.status, d.error, self.now, self._processed(d), d.reply_to,
                 d.response_required, d.context_id, d.completion_key, d.description))
             if d.enqueue:
@@ -368,8 +369,8 @@ class PostgresTx:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", self.store.log_lock)
             with self.conn.cursor() as cur:
                 cur.executemany(_INSERT_LOG, [
-                    (e.time, e.type, e.item, e.job, e.session_id, e.message_id, e.source_class,
-                     e.source_method, e.text) for e in self._logs])
+                    (e.time, e.type, e.item, e.job, e.stored_session(), e.message_id,
+                     e.source_class, e.source_method, e.text) for e in self._logs])
             self._logs = []
         rings = self.store.notifier.item_rings(self.items_to_wake, self.conn)
         rings += [(address, URGENT) for address in sorted(self.addresses_to_wake)]

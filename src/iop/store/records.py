@@ -45,6 +45,24 @@ class MessageDraft:
     enqueue: bool = True
     # PersistentMessage bodies also get a row in their class's table: (table, types, values).
     typed: tuple[str, dict[str, str], dict[str, Any]] | None = None
+    # With no session_id: join the session of this earlier draft of the same commit (a
+    # service input's first send opens a session whose id is only known once stored).
+    session_from: MessageDraft | None = None
+    header_id: int | None = None  # set once stored
+
+    def known_session(self) -> int | None:
+        """The session to store this draft in; None: a new one, named by its own id."""
+        if self.session_id is not None:
+            return self.session_id
+        opener = self.session_from
+        if opener is not None and opener.header_id is not None:
+            return opener.session_for(opener.header_id)
+        return None
+
+    def session_for(self, header_id: int) -> int:
+        """The session this draft is stored in, given the id it is stored under."""
+        session = self.known_session()
+        return header_id if session is None else session
 
 
 @dataclass
@@ -123,6 +141,16 @@ class LogEntry:
     source_method: str = ""
     time: float = field(default_factory=time.time)
     id: int = 0
+    # Logged by a service input before its session was stored: the input's first send,
+    # whose id names the session once stored.
+    session_from: MessageDraft | None = field(default=None, repr=False, compare=False)
+
+    def stored_session(self) -> int | None:
+        """The session id to store: known, or that of the stored send named above."""
+        if self.session_id is None and self.session_from is not None \
+                and self.session_from.header_id is not None:
+            self.session_id = self.session_from.session_for(self.session_from.header_id)
+        return self.session_id
 
     def to_dict(self) -> dict[str, Any]:
         """The remote API's log entry shape."""

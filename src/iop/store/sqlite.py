@@ -39,6 +39,12 @@ _typed_tables: dict[tuple[str, str], set[str]] = {}
 
 _HEADER_COLUMNS_H = ", ".join("h." + c.strip() for c in _HEADER_COLUMNS.split(","))
 
+_INSERT_HEADER = (
+    "INSERT INTO headers (id, session_id, corresponding_id, source, target, body_class, "
+    "body_id, type, priority, status, error, created, processed, reply_to, "
+    "response_required, context_id, completion_key, description) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
 
 def _header(row: tuple[Any, ...]) -> r.Header:
     h = r.Header(*row)
@@ -69,40 +75,48 @@ class SQLiteTx:
 
     def insert_message(self, d: r.MessageDraft) -> int:
         """Store header and body, and queue the header for its target when asked."""
+        return self.insert_messages([d])[0]
+
+    def insert_messages(self, drafts: list[r.MessageDraft]) -> list[int]:
+        """Store many messages with one statement per table (a group commit's batch)."""
+        ids = [self._next_header_id() for _ in drafts]
+        for header_id, d in zip(ids, drafts, strict=True):
+            d.header_id = header_id
+        now = self.now
+        bodies, headers, queue, answered = [], [], [], []
+        for header_id, d in zip(ids, drafts, strict=True):
+            body_id = None
+            if d.body_class is not None or d.body_text is not None:
+                body_id = header_id
+                bodies.append((body_id, d.body_class, d.body_text))
+            headers.append((
+                header_id, d.session_for(header_id), d.corresponding_id, d.source, d.target,
+                d.body_class, body_id, d.type, d.priority, d.status, d.error, now,
+                now if d.status in (r.COMPLETED, r.ERROR, r.DISCARDED) else None,
+                d.reply_to, int(d.response_required), d.context_id, d.completion_key,
+                d.description))
+            if d.type == r.RESPONSE and d.corresponding_id is not None:
+                # Request and response name each other (as IRIS's CorrespondingMessageId
+                # does), so a waiting caller finds its response by primary key.
+                answered.append((header_id, d.corresponding_id))
+            if d.enqueue:
+                queue.append((d.target, header_id,
+                              d.context_id if d.type == r.RESPONSE else None, now))
+                urgent = d.priority == r.SYNC or self.items_to_wake.get(d.target, False)
+                self.items_to_wake[d.target] = urgent
         c = self.conn
-        header_id = self._next_header_id()
-        body_id = None
-        if d.body_class is not None or d.body_text is not None:
-            body_id = header_id
-            c.execute("INSERT INTO bodies (id, class_name, data) VALUES (?, ?, ?)",
-                      (body_id, d.body_class, d.body_text))
-        c.execute(
-            "INSERT INTO headers (id, session_id, corresponding_id, source, target, body_class, "
-            "body_id, type, priority, status, error, created, processed, reply_to, "
-            "response_required, context_id, completion_key, description) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (header_id, d.session_id if d.session_id is not None else header_id,
-             d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
-             d.priority, d.status, d.error, self.now,
-             self.now if d.status in (r.COMPLETED, r.ERROR, r.DISCARDED) else None,
-             d.reply_to, int(d.response_required), d.context_id, d.completion_key,
-             d.description),
-        )
-        if d.type == r.RESPONSE and d.corresponding_id is not None:
-            # Request and response name each other (as IRIS's CorrespondingMessageId does),
-            # so a waiting caller finds its response by primary key, with no extra index.
-            c.execute("UPDATE headers SET corresponding_id = ? WHERE id = ?",
-                      (header_id, d.corresponding_id))
-        if d.typed is not None and body_id is not None:
-            self._insert_typed(body_id, *d.typed)
-        if d.enqueue:
-            c.execute(
-                "INSERT INTO queue (item, header_id, context_id, enqueued) VALUES (?, ?, ?, ?)",
-                (d.target, header_id, d.context_id if d.type == r.RESPONSE else None, self.now),
-            )
-            urgent = d.priority == r.SYNC or self.items_to_wake.get(d.target, False)
-            self.items_to_wake[d.target] = urgent
-        return header_id
+        if bodies:
+            c.executemany("INSERT INTO bodies (id, class_name, data) VALUES (?, ?, ?)", bodies)
+        c.executemany(_INSERT_HEADER, headers)
+        if answered:
+            c.executemany("UPDATE headers SET corresponding_id = ? WHERE id = ?", answered)
+        for header_id, d in zip(ids, drafts, strict=True):
+            if d.typed is not None and (d.body_class is not None or d.body_text is not None):
+                self._insert_typed(header_id, *d.typed)
+        if queue:
+            c.executemany("INSERT INTO queue (item, header_id, context_id, enqueued) "
+                          "VALUES (?, ?, ?, ?)", queue)
+        return ids
 
     def _insert_typed(self, body_id: int, table: str, types: dict[str, str],
                       values: dict[str, Any]) -> None:
@@ -192,8 +206,8 @@ class SQLiteTx:
             self.conn.executemany(
                 "INSERT INTO log (time, type, item, job, session_id, message_id, source_class, "
                 "source_method, text) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(e.time, e.type, e.item, e.job, e.session_id, e.message_id, e.source_class,
-                  e.source_method, e.text) for e in entries],
+                [(e.time, e.type, e.item, e.job, e.stored_session(), e.message_id,
+                  e.source_class, e.source_method, e.text) for e in entries],
             )
 
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
@@ -392,7 +406,7 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
 
     def _commit_sends(self, batch: list[PendingSend]) -> list[int]:
         with self.transaction(ring=False) as tx:
-            ids = [tx.insert_message(d) for item in batch for d in item.drafts]
+            ids = tx.insert_messages([d for item in batch for d in item.drafts])
             logs = [e for item in batch for e in item.logs]
             if logs:
                 tx.log(logs)
