@@ -177,7 +177,7 @@ class HostRuntime:
             # Keep the order of this handler's sends: earlier async ones go first.
             pending, scope.sends = scope.sends, []
         current = self._input()
-        if current is not None:
+        if current is not None and not pending:
             header_id = self._inputs.send_now(current, draft)
         else:
             header_id = self.store.send([*pending, draft], self.take_logs())[-1]
