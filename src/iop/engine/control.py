@@ -264,7 +264,14 @@ def update(store: Store, timeout: float = WAIT_SECONDS) -> None:
     if status != "running":
         raise NotRunning(f"no production is running in namespace {store.namespace}")
     hosts = request_update(store)
+    deadline = time.monotonic() + timeout
     late = _wait_hosts(store, hosts, lambda s: s.requested != "update", timeout)
+    if not late and store.get_applied(name) != store.get_production(name):
+        # Our request met one already being applied, whose end cleared ours before the
+        # definition we saved was read: ask once more.
+        hosts = request_update(store)
+        late = _wait_hosts(store, hosts, lambda s: s.requested != "update",
+                           max(deadline - time.monotonic(), 1.0))
     if late:
         raise EngineError(f"production {name} did not apply the update within {timeout:.0f} s"
                           f"{' on host(s) ' + ', '.join(late) if len(hosts) > 1 else ''}; "

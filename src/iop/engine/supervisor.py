@@ -72,6 +72,7 @@ class Supervisor:
     stopping: str = ""
     config: ProductionConfig | None = None
     classes: dict[str, Any] = field(default_factory=dict)
+    definition: dict[str, Any] | None = None  # the stored definition the jobs run
     monitor: Monitor | None = None
     _keeper: HostKeeper | None = field(default=None, repr=False)
 
@@ -82,13 +83,15 @@ class Supervisor:
             raise UnknownProduction(f"production {self.production} does not exist in namespace "
                                     f"{self.store.namespace}")
         config = parse_production(definition)
-        self.classes = {}
+        classes = {}
         for item in config.items:
             if item.enabled:
                 cls = check_item(self.store, item)
                 item.code = code_fingerprint(cls)
                 item.kind = kinds.kind_of(cls) or ""
-                self.classes[item.name] = cls
+                classes[item.name] = cls
+        self.classes = classes
+        self.definition = definition  # what the jobs about to start run; recorded as applied
         return config
 
     # ------------------------------------------------------------ lifecycle
@@ -112,8 +115,7 @@ class Supervisor:
         joining = f" on host {host}, joining {', '.join(others)}" if others else ""
         self._log("info", f"Starting production {self.production}{joining}")
         self.monitor = Monitor(self.store, self.config, self.classes)
-        self.store.mark_production(self.production, started=True,
-                                   applied=self.store.get_production(self.production))
+        self.store.mark_production(self.production, started=True, applied=self.definition)
         for item in self.config.items:
             if item.enabled:
                 self._add_item(item)
@@ -212,6 +214,13 @@ class Supervisor:
             self.stopping = state.requested
         elif state.requested == "update":
             self.update()
+            # A definition saved while that update ran (an item started or stopped, another
+            # `iop -u`) came with its own request, which the clearing below would lose: apply
+            # it too. A few rounds at most, so an endless stream of edits cannot hold us here.
+            for _ in range(3):
+                if self.store.get_production(self.production) == self.definition:
+                    break
+                self.update()
             # Cleared only now: `iop -u` returns when the update has been applied.
             self.store.update_runtime(requested="")
         elif state.requested == "restart":
@@ -242,8 +251,7 @@ class Supervisor:
             if item.enabled:
                 self._add_item(item)
         self.monitor = Monitor(self.store, config, self.classes)
-        self.store.mark_production(self.production,
-                                   applied=self.store.get_production(self.production))
+        self.store.mark_production(self.production, applied=self.definition)
         self._wait_ready(self._timeout("UpdateTimeout", 10))
         if why:
             self._log("info", f"Production {self.production} restarted on host {self.store.host}")
@@ -281,7 +289,7 @@ class Supervisor:
                 self._add_item(new[name])
         self.config = config
         self.monitor = Monitor(self.store, config, self.classes)
-        self.store.mark_production(self.production, applied=self.store.get_production(self.production))
+        self.store.mark_production(self.production, applied=self.definition)
         self._wait_ready(self._timeout("UpdateTimeout", 10))
         self._log("info", f"Production {self.production} updated: "
                   f"{', '.join(changed) if changed else 'no item changed'}")
