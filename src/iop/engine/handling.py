@@ -21,7 +21,7 @@ Encoded = tuple[str | None, str | None, Any]
 _EMPTY: Encoded = (None, None, None)
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """Everything one delivery changes, applied only while its lease is still held."""
 
@@ -132,15 +132,18 @@ class Handler:
             message = codec.decode(header.body_class, delivery.body_text) if header.body_class else None
         except codec.MessageError as exc:
             return self._fail(outcome, scope, header, f"cannot read message {header.id}: {exc}", None)
-        with self.runtime.handling(scope):
-            try:
-                method = self._method_for(message)
-                result = method(message)
-                if self.is_process:
-                    return self._after_process_step(outcome, scope, header, message, result, False)
-                encoded = _encode_response(result)
-            except Exception as exc:
-                return self._fail(outcome, scope, header, _error_text(exc), exc)
+        runtime = self.runtime
+        previous = runtime.enter(scope)
+        try:
+            method = self._method_for(message)
+            result = method(message)
+            if self.is_process:
+                return self._after_process_step(outcome, scope, header, message, result, False)
+            encoded = _encode_response(result)
+        except Exception as exc:
+            return self._fail(outcome, scope, header, _error_text(exc), exc)
+        finally:
+            runtime.leave(previous)
         outcome.sends = scope.sends
         outcome.responses.append((header, encoded, None))
         outcome.logs = self.runtime.take_logs()
@@ -258,23 +261,25 @@ class Handler:
         scope = HandlerScope(delivery=delivery, session_id=header.session_id, context=ctx)
         self._reset_state(ctx.state)
         ctx.pending = max(ctx.pending - 1, 0)
-        with self.runtime.handling(scope):
-            try:
-                request_msg = codec.decode(request.body_class, self.store.get_body(request)) \
-                    if request.body_class else None
-                if header.status == r.ERROR:
-                    raise RuntimeError(f"call to {header.source} failed: {header.error}")
-                call_msg = codec.decode(call_request.body_class, self.store.get_body(call_request)) \
-                    if call_request is not None and call_request.body_class else None
-                response_msg = codec.decode(header.body_class, delivery.body_text) \
-                    if header.body_class else None
-                result = self.live.host.on_response(
-                    request_msg, self._context_response(ctx), call_msg, response_msg,
-                    header.completion_key,
-                )
-                return self._after_process_step(outcome, scope, request, request_msg, result, True)
-            except Exception as exc:
-                failed = self._fail(outcome, scope, request, _error_text(exc), exc)
-                failed.status = r.COMPLETED if header.status != r.ERROR else r.ERROR
-                failed.delete_context = ctx.id
-                return failed
+        previous = self.runtime.enter(scope)
+        try:
+            request_msg = codec.decode(request.body_class, self.store.get_body(request)) \
+                if request.body_class else None
+            if header.status == r.ERROR:
+                raise RuntimeError(f"call to {header.source} failed: {header.error}")
+            call_msg = codec.decode(call_request.body_class, self.store.get_body(call_request)) \
+                if call_request is not None and call_request.body_class else None
+            response_msg = codec.decode(header.body_class, delivery.body_text) \
+                if header.body_class else None
+            result = self.live.host.on_response(
+                request_msg, self._context_response(ctx), call_msg, response_msg,
+                header.completion_key,
+            )
+            return self._after_process_step(outcome, scope, request, request_msg, result, True)
+        except Exception as exc:
+            failed = self._fail(outcome, scope, request, _error_text(exc), exc)
+            failed.status = r.COMPLETED if header.status != r.ERROR else r.ERROR
+            failed.delete_context = ctx.id
+            return failed
+        finally:
+            self.runtime.leave(previous)

@@ -22,7 +22,7 @@ from iop.store.base import Listener, Store
 _SLOW_POLL = 0.5  # seconds between store reads while waiting, in case a wake-up is lost
 
 
-@dataclass
+@dataclass(slots=True)
 class HandlerScope:
     """What one handler invocation has produced so far; committed with its completion."""
 
@@ -54,15 +54,16 @@ class HostRuntime:
     def scope(self) -> HandlerScope | None:
         return getattr(self._local, "scope", None)
 
-    @contextmanager
-    def handling(self, scope: HandlerScope) -> Iterator[HandlerScope]:
-        """Run a handler: its async sends and log lines wait for the completion transaction."""
-        previous = self.scope
+    def enter(self, scope: HandlerScope) -> HandlerScope | None:
+        """A handler starts: its async sends and log lines wait for the completion
+        transaction. Returns the scope to give back to :meth:`leave` (handlers may nest)."""
+        previous = getattr(self._local, "scope", None)
         self._local.scope = scope
-        try:
-            yield scope
-        finally:
-            self._local.scope = previous
+        return previous
+
+    def leave(self, previous: HandlerScope | None) -> None:
+        """The handler returned (or raised)."""
+        self._local.scope = previous
 
     @contextmanager
     def begin_input(self, host: Any) -> Iterator[None]:

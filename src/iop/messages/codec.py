@@ -153,18 +153,30 @@ def _encode_value(value: Any) -> Any:
     raise MessageError(f"cannot store a value of type {type(value).__name__} in a message")
 
 
+# One encoder for every message: json.dumps with options builds a new encoder per call.
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_class_names: dict[type, str] = {}
+
+
 def encode(message: Any) -> tuple[str, str]:
     """Return ``(class name, JSON text)`` for a message object."""
     cls = type(message)
     if isinstance(message, BaseModel):
         data = message.model_dump(mode="json")
+    elif dataclasses.is_dataclass(message):
+        data = _encode_dataclass(message)
     else:
         data = _encode_value(message)
     try:
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        text = _to_json(data)
     except (TypeError, ValueError) as exc:
         raise MessageError(f"{cls.__name__} cannot be stored as JSON: {exc}") from exc
-    return message_class_name(cls), text
+    name = _class_names.get(cls)
+    if name is None:
+        name = message_class_name(cls)
+        if cls.__dict__.get("_iop_class_name") is None:
+            _class_names[cls] = name  # a class named by set_class_name is looked up each time
+    return name, text
 
 
 def typed_row_of(message: Any) -> tuple[str, dict[str, str], dict[str, Any]] | None:
@@ -225,6 +237,7 @@ def _decoder_for(tp: Any) -> Decoder:
 
 
 _plans: dict[type, list[tuple[str, Decoder, bool]]] = {}
+_plan_names: dict[type, frozenset[str]] = {}
 
 
 def _plan(cls: type) -> list[tuple[str, Decoder, bool]]:
@@ -239,6 +252,7 @@ def _plan(cls: type) -> list[tuple[str, Decoder, bool]]:
         else:
             names = cls._iop_fields if issubclass(cls, (PersistentMessage, Model)) else hints
             plan = [(n, _decoder_for(hints.get(n, Any)), True) for n in names]
+        _plan_names[cls] = frozenset(name for name, _, _ in plan)
         _plans[cls] = plan
     return plan
 
@@ -257,9 +271,8 @@ def build(cls: type, data: Any) -> Any:
         obj = cls.__new__(cls)
         obj.__dict__.update(data)
         return obj
-    known = {name for name, _, _ in plan}
-    unknown = set(data) - known
-    if unknown:
+    if not _plan_names[cls].issuperset(data):
+        unknown = set(data) - _plan_names[cls]
         raise MessageError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
     init_args: dict[str, Any] = {}
     late: dict[str, Any] = {}

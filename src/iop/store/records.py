@@ -23,7 +23,7 @@ LOG_TYPES = {"info": "Info", "warning": "Warning", "error": "Error", "alert": "A
              "trace": "Trace", "assert": "Assert"}
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageDraft:
     """A message about to be stored: header fields plus its serialised body."""
 
@@ -65,7 +65,7 @@ class MessageDraft:
         return header_id if session is None else session
 
 
-@dataclass
+@dataclass(slots=True)
 class Header:
     """A stored message header."""
 
@@ -102,7 +102,7 @@ class Header:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     """A queue entry claimed by a job, with its header and body."""
 
