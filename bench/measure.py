@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -179,17 +180,43 @@ def _timed(fn: Callable[..., Any], clock: _Clock) -> Callable[..., Any]:
 
 
 class TimingTx:
-    """A transaction whose every method call counts as store time."""
+    """A transaction whose every method call counts as store time.
+
+    The wrappers are made once per method name and kept (on the class for transactions,
+    which are new each time; on the instance for the store), so that making them is not
+    counted as engine time on every call.
+    """
+
+    _wrappers: dict[tuple[type, str], Callable[..., Any]] = {}
 
     def __init__(self, tx: Any, clock: _Clock) -> None:
         self._tx = tx
         self._clock = clock
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(self._tx, name)
-        if callable(value):
-            return _timed(value, self._clock)
-        return value
+        kind = type(self._tx)
+        method = getattr(kind, name, None)
+        if not callable(method):
+            return getattr(self._tx, name)
+        wrapper = self._wrappers.get((kind, name))
+        if wrapper is None:
+            wrapper = self._wrappers[(kind, name)] = _timed_method(method)
+        return types.MethodType(wrapper, self)
+
+
+def _timed_method(method: Callable[..., Any]) -> Callable[..., Any]:
+    perf = time.perf_counter
+
+    def wrapper(timing: TimingTx, *args: Any, **kwargs: Any) -> Any:
+        clock = timing._clock
+        t0 = perf()
+        try:
+            return method(timing._tx, *args, **kwargs)
+        finally:
+            clock.seconds += perf() - t0
+            clock.calls += 1
+
+    return wrapper
 
 
 class _TimingTransaction:
@@ -228,7 +255,10 @@ class TimingStore:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._store, name)
         if callable(value) and not name.startswith("_"):
-            return _timed(value, self.clock)
+            wrapper = _timed(value, self.clock)
+            if isinstance(value, types.MethodType):
+                setattr(self, name, wrapper)  # found directly from now on
+            return wrapper
         return value
 
     @property
