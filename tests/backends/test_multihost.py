@@ -170,8 +170,14 @@ def test_a_surviving_host_finishes_every_message_and_takes_over_polling(
             "SELECT count(*) FROM queue WHERE item = 'Worker' AND lease_owner LIKE 'host-a:%'")
         return int(rows.fetchone()[0])
 
-    # Both of host-a's Worker jobs work through claimed batches while sync calls wait.
-    wait_for(lambda: leased_by_a() >= 4, timeout=60, what="host-a to hold Worker messages")
+    def answered_by_a() -> bool:
+        return any(json.loads(store.get_body(h) or "{}").get("host") == "host-a"
+                   for h in store.query_headers(source="Worker", type="response", limit=0))
+
+    # Both of host-a's Worker jobs work through claimed batches while sync calls wait;
+    # host-a has answered some of them already when it dies.
+    wait_for(lambda: answered_by_a() and leased_by_a() >= 4, timeout=60,
+             what="host-a to have answered Worker messages and to hold more")
     os.killpg(a_supervisor, signal.SIGKILL)  # host-a dies: supervisor and every job
     wait_for(lambda: not any(pid_alive(p) for p in [a_supervisor, *a_pids]), timeout=30,
              what="host-a's processes to be gone")
