@@ -405,9 +405,11 @@ def test_builtin_file_passthrough_production(make_project: Any, tmp_path: Path, 
     assert written[0].name.startswith("order.txt_")
     assert written[0].read_text(encoding="utf-8") == "line 1\n"
     assert (archive / "order.txt").exists() and not (inbox / "order.txt").exists()
-    sent = store.query_headers(source="FileIn", limit=1)[0]
-    assert (sent.target, sent.body_class, sent.status) == ("FileOut", "Ens.StreamContainer",
-                                                           "completed")
+    # The operation writes the file inside its handler; its completion commits just after.
+    sent = wait_for(lambda: [h for h in store.query_headers(source="FileIn", limit=1)
+                             if h.status == "completed"], timeout=20,
+                    what="the message to complete")[0]
+    assert (sent.target, sent.body_class) == ("FileOut", "Ens.StreamContainer")
 
 
 def test_director_in_a_flask_app(seed: Any, store: Any) -> None:
