@@ -5,6 +5,9 @@
 
 * ``listen-item ITEM SLOT TIMEOUT URGENT_ONLY``: print ``ready``, then ``rung`` or ``timeout``;
 * ``listen-private TIMEOUT``: print the listener's address, then ``rung`` or ``timeout``;
+* ``take-handoff ITEM SLOT OWNER TIMEOUT``: sleep as job OWNER that takes hand-overs, print
+  ``ready``, then the requests handed to it as JSON once rung (or ``[]`` at the timeout);
+  with TIMEOUT ``hold`` it only sleeps until killed;
 * ``claim ITEM OWNER BATCH``: wait for a line on stdin, claim and finish until the queue
   stays empty, print the claimed header ids as JSON;
 * ``duty NAME``: take the single-instance duty, print ``held`` or ``free``, then keep it
@@ -30,6 +33,24 @@ def main(namespace: str, role: str, *args: str) -> int:
         print("ready", flush=True)
         rung = listener.wait(float(timeout), urgent_only=urgent_only == "1")
         print("rung" if rung else "timeout", flush=True)
+    elif role == "take-handoff":
+        item, slot, owner, timeout = args
+        listener = store.notifier.listen_item(item, int(slot))
+        offer = getattr(listener, "offer_handoffs", None)
+        if offer is not None:
+            offer(owner)
+        mark = getattr(listener, "set_asleep", None)
+        if mark is not None:
+            mark(True)
+        print("ready", flush=True)
+        if timeout == "hold":
+            sys.stdin.read()
+            return 0
+        listener.wait(float(timeout))
+        take = getattr(listener, "take_handoffs", lambda: [])
+        print(json.dumps([{"queue": d.queue_id, "header": d.header.id, "status": d.header.status,
+                           "attempts": d.attempts, "body": d.body_text} for d in take()]),
+              flush=True)
     elif role == "listen-private":
         listener = store.notifier.listen_private()
         print(listener.address, flush=True)

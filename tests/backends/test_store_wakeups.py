@@ -5,9 +5,11 @@ Only whether a listener wakes is asserted, never how fast: each wait has a gener
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from backends_support import Backend
@@ -136,3 +138,100 @@ def test_released_leases_ring_their_items(store: Store) -> None:
         assert listener.wait(WAKE, urgent_only=True)
     finally:
         listener.close()
+
+
+def _respond(store: Store, request_id: int, address: str, body: str) -> r.MessageDraft:
+    draft = r.MessageDraft("Op", "Svc", "demo.Reply", body, type=r.RESPONSE, priority=r.SYNC,
+                           corresponding_id=request_id, status=r.COMPLETED, enqueue=False)
+    with store.transaction() as tx:
+        tx.insert_message(draft)
+        tx.wake_address(address, draft)
+    return draft
+
+
+def test_a_small_response_rides_with_its_ring_exactly_as_stored(store: Store) -> None:
+    caller = store.notifier.listen_private()
+    try:
+        first, second = store.send([r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":1}',
+                                                   priority=r.SYNC),
+                                    r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":2}',
+                                                   priority=r.SYNC)])
+        _respond(store, first, caller.address, '{"text":"né ✓"}')
+        assert caller.wait(WAKE)
+        carried = caller.take_reply(first)
+        stored = store.find_response(first)
+        assert stored is not None and stored[1] == '{"text":"né ✓"}'
+        if store.backend == "sqlite":
+            assert carried == stored  # every header field and the body, as the store has them
+        else:
+            assert carried is None  # NOTIFY carries no replies: the caller reads the store
+        assert caller.take_reply(first) is None  # handed over once
+
+        # A response too large to carry still rings; the caller then reads the store.
+        big = '{"text":"' + "x" * 40_000 + '"}'
+        _respond(store, second, caller.address, big)
+        assert caller.wait(WAKE)
+        assert caller.take_reply(second) is None
+        found = store.find_response(second)
+        assert found is not None and found[1] == big
+    finally:
+        caller.close()
+
+
+def test_a_reply_to_another_request_is_not_taken_for_this_one(store: Store) -> None:
+    caller = store.notifier.listen_private()
+    try:
+        old, new = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC),
+                               r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC)])
+        _respond(store, old, caller.address, "{}")  # a late answer to an abandoned call
+        assert caller.wait(WAKE)
+        assert caller.take_reply(new) is None
+        assert caller.take_reply(old) is None  # dropped with the look for ``new``
+    finally:
+        caller.close()
+
+
+def _leases(backend: Backend) -> list[tuple[Any, ...]]:
+    return backend.sql("SELECT header_id, lease_owner, attempts FROM queue ORDER BY id")
+
+
+def test_a_sync_request_is_handed_straight_to_a_sleeping_job(backend: Backend,
+                                                             store: Store) -> None:
+    job = backend.python("take-handoff", "Op", 0, "job-1", WAKE)
+    assert _line(job) == "ready"
+    (asked,) = store.send([r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":1}', priority=r.SYNC,
+                                          reply_to="nobody")])
+    (later,) = store.send([r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":0}')])  # async
+    handed = json.loads(_finish(job))
+    header = store.get_header(asked)
+    assert header is not None
+    if backend.name == "sqlite":
+        # Leased to the job by the send itself: the job needs no claim transaction.
+        assert handed == [{"queue": handed[0]["queue"], "header": asked, "status": "delivered",
+                           "attempts": 1, "body": '{"n":1}'}]
+        assert (header.status, header.attempts) == ("delivered", 1)
+        assert _leases(backend) == [(asked, "job-1", 1), (later, None, 0)]
+        # Nobody else may take it, nor may its owner's ordinary claim; a claim for the
+        # hand-overs it never received (a lost datagram) finds it, as the same attempt.
+        assert [d.header.id for d in store.claim("Op", "job-2", 5, 60)] == [later]
+        assert store.claim("Op", "job-1", 5, 60) == []
+        (again,) = store.claim("Op", "job-1", 5, 60, handed=True)
+        assert (again.header.id, again.attempts, again.queue_id) == (asked, 1, handed[0]["queue"])
+    else:
+        assert handed == []  # NOTIFY hands nothing over: the request waits in the queue
+        assert [(d.header.id, d.attempts) for d in store.claim("Op", "job-2", 5, 60)] == \
+            [(asked, 1), (later, 1)]
+
+
+def test_a_request_handed_to_a_killed_job_is_queued_for_any_job(backend: Backend,
+                                                                store: Store) -> None:
+    job = backend.python("take-handoff", "Op", 0, "job-1", "hold")
+    assert _line(job) == "ready"
+    job.kill()  # SIGKILL: its slot still reads "asleep, taking hand-overs"
+    job.wait(timeout=WAKE)
+    (asked,) = store.send([r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":1}', priority=r.SYNC)])
+    header = store.get_header(asked)
+    assert header is not None and (header.status, header.attempts) == ("queued", 0)
+    assert _leases(backend) == [(asked, None, 0)]
+    (delivery,) = store.claim("Op", "job-2", 5, 60)
+    assert (delivery.header.id, delivery.attempts, delivery.body_text) == (asked, 1, '{"n":1}')

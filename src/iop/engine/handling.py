@@ -82,7 +82,7 @@ def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
         tx.insert_message(draft)
     elif request.reply_to:
         tx.insert_message(draft)
-        tx.wake_address(request.reply_to)
+        tx.wake_address(request.reply_to, draft)
     elif request.response_required and request.context_id is not None:
         draft.enqueue = True
         draft.context_id = request.context_id

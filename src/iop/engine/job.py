@@ -6,6 +6,7 @@ Started by the supervisor as
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import signal
@@ -34,6 +35,7 @@ BATCH = 32
 # synchronous caller's ring) so that senders' messages pile up into bigger batches:
 # one commit then completes many messages instead of one.
 BATCH_NAP_SECONDS = 0.002
+RECENT_ENTRIES = 1024
 
 
 class Job:
@@ -56,6 +58,13 @@ class Job:
         self.state = "running"  # "standby" while another host's job of this slot polls
         self._poll_duty: Duty | None = None
         self._duty_error = ""
+        # Deliveries this job took lately, as (queue id, header id): queue ids alone are
+        # reused once a queue empties. A request handed to the job is also found by its next
+        # claim when the hand-over is read late; it must not be handled twice.
+        self._recent: collections.deque[tuple[int, int]] = collections.deque(
+            maxlen=RECENT_ENTRIES)
+        self._recent_set: set[tuple[int, int]] = set()
+        self._mark_asleep: Any = lambda asleep: None
 
     def request_stop(self, *_: Any) -> None:
         self.stopping = True
@@ -175,7 +184,11 @@ class Job:
         rung = False
         keepalive = self._keepalive_interval()
         next_keepalive = time.monotonic() + keepalive if keepalive > 0 else float("inf")
-        mark = getattr(listener, "set_asleep", None) or (lambda asleep: None)
+        mark = self._mark_asleep = getattr(listener, "set_asleep", None) or (lambda asleep: None)
+        take_handoffs = getattr(listener, "take_handoffs", None)
+        offer = getattr(listener, "offer_handoffs", None)
+        if offer is not None and take_handoffs is not None:
+            offer(self.job_id)  # callers may lease synchronous requests to us while we sleep
         deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
         while not self.stopping:
             if time.monotonic() >= next_keepalive:
@@ -186,6 +199,14 @@ class Job:
                 # Say we sleep, then look once more: a sender that committed before this mark
                 # was set is seen by this look; one that commits after it sees the mark.
                 mark(True)
+                if take_handoffs is not None:
+                    listener.drain()  # requests handed to us since we last looked
+                    deliveries = self._fresh(take_handoffs())
+                    if deliveries:
+                        mark(False)
+                        continue
+                # (Not what is leased to us: a request handed over is in a datagram on its
+                # way; the claim after an unrung wait picks it up if that datagram is lost.)
                 if self.store.has_work(self.item.name):
                     mark(False)
                     deliveries = self.store.claim(self.item.name, self.job_id, BATCH,
@@ -194,9 +215,14 @@ class Job:
                 rung = listener.wait(min(IDLE_POLL_SECONDS,
                                          max(0.0, next_keepalive - time.monotonic())))
                 mark(False)
+                if take_handoffs is not None:
+                    deliveries = self._fresh(take_handoffs())
+                    if deliveries:
+                        continue  # handed over, already leased to us: no claim needed
                 # After a ring there is almost surely work: skip the read and claim at once.
+                # After a quiet wait, also take requests handed to us whose datagram was lost.
                 deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS,
-                                              check_first=not rung)
+                                              check_first=not rung, handed=not rung)
                 continue
             mark(False)
             if len(deliveries) >= BATCH and self.item.pool_size > 1:
@@ -205,6 +231,7 @@ class Job:
             pending: list[Outcome] = []
             flush = functools.partial(self._flush, pending)
             for index, delivery in enumerate(deliveries):
+                self._remember((delivery.queue_id, delivery.header.id))
                 outcome = policy.handle(delivery, flush)
                 if outcome is not None:
                     pending.append(outcome)
@@ -226,6 +253,16 @@ class Job:
             deliveries = self._commit(pending, claim_next=not self.stopping)
             self._beat()
 
+    def _remember(self, taken: tuple[int, int]) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            self._recent_set.discard(self._recent[0])
+        self._recent.append(taken)
+        self._recent_set.add(taken)
+
+    def _fresh(self, handed: list[r.Delivery]) -> list[r.Delivery]:
+        """Hand-overs not already taken by a claim."""
+        return [d for d in handed if (d.queue_id, d.header.id) not in self._recent_set]
+
     def _flush(self, outcomes: list[Outcome]) -> None:
         """Commit what is pending now (before a retry makes the rest of the batch wait)."""
         self._commit(outcomes)
@@ -244,6 +281,10 @@ class Job:
                     lost += 1
             if claim_next:
                 following = tx.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
+                if not following:
+                    # About to sleep: be a job synchronous callers may hand requests to from
+                    # now on (a waiting caller is rung after this commit and sends again).
+                    self._mark_asleep(True)
         if lost:
             self.store.log([self.runtime.entry(
                 "warning", f"{lost} message(s) were handled after this job's lease expired; "

@@ -190,7 +190,8 @@ class HostRuntime:
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    found = self.store.find_response(header_id)
+                    listener.drain()
+                    found = listener.take_reply(header_id) or self.store.find_response(header_id)
                     if found is not None:
                         return self._response_value(*found)
                     self.store.log([self.entry("error", f"no response from {draft.target} to message "
@@ -202,7 +203,7 @@ class HostRuntime:
                     )
                 wait = min(wait, remaining)
             listener.wait(wait)
-            found = self.store.find_response(header_id)
+            found = listener.take_reply(header_id) or self.store.find_response(header_id)
             if found is not None:
                 return self._response_value(*found)
 

@@ -192,15 +192,17 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
                 tx.log(entries)
 
     # ------------------------------------------------------------ queues
-    def has_work(self, item: str) -> bool:
-        """Cheap read: is anything claimable in ``item``'s queue?"""
+    def has_work(self, item: str, owner: str | None = None) -> bool:
+        """Cheap read: is anything claimable in ``item``'s queue? (``owner``: requests are
+        never handed straight to a job here, so nothing is leased to one before its claim.)"""
         return bool(self._query(
             f"SELECT 1 FROM queue WHERE item = %s AND (lease_until IS NULL OR lease_until < {NOW}) "
             "LIMIT 1", (item,)))
 
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
-              check_first: bool = True) -> list[r.Delivery]:
-        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
+              check_first: bool = True, handed: bool = False) -> list[r.Delivery]:
+        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue.
+        (``handed``: nothing is handed straight to a job on PostgreSQL.)"""
         if check_first and not self.has_work(item):
             return []
         # A claim lost in a server crash only delivers its messages again.

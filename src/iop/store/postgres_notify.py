@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 import psycopg
 from psycopg import sql
 
+from iop.store import records as r
+
 URGENT = "!"
 NORMAL = "."
 
@@ -106,6 +108,10 @@ class PostgresListener:
             self._recover(time.monotonic())
             return False
 
+    def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
+        """Replies do not travel with NOTIFY: the caller always reads them."""
+        return None
+
     def fileno(self) -> int:
         return self._conn.pgconn.socket
 
@@ -184,8 +190,9 @@ class PostgresNotifier:
         Notifier interface: the next job in turn is asked, whatever its slot."""
         self._notify(self.item_rings({item: urgent}))
 
-    def ring(self, address: str) -> None:
-        """Wake the caller listening on ``address`` (a listener's ``address``)."""
+    def ring(self, address: str, reply: tuple[r.Header, str | None] | None = None) -> None:
+        """Wake the caller listening on ``address`` (a listener's ``address``). A reply is
+        not carried (NOTIFY payloads are small): the caller reads it from the database."""
         self._notify([(address, URGENT)])
 
     def _notify(self, rings: Iterable[tuple[str, str]]) -> None:

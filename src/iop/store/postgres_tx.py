@@ -310,7 +310,7 @@ class PostgresTx:
         """Append event log entries (written at commit, so log ids follow commit order)."""
         self._logs.extend(entries)
 
-    def wake_address(self, address: str | None) -> None:
+    def wake_address(self, address: str | None, reply: r.MessageDraft | None = None) -> None:
         """Ring a waiting caller once the transaction commits."""
         if address:
             self.addresses_to_wake.add(address)

@@ -64,6 +64,19 @@ class MessageDraft:
         session = self.known_session()
         return header_id if session is None else session
 
+    def has_body(self) -> bool:
+        return self.body_class is not None or self.body_text is not None
+
+    def stored_header(self, created: float, body_id: int | None) -> Header:
+        """The header this draft was stored as (once ``header_id`` is set)."""
+        assert self.header_id is not None
+        final = self.status in (COMPLETED, ERROR, DISCARDED)
+        return Header(self.header_id, self.session_for(self.header_id), self.corresponding_id,
+                      self.source, self.target, self.body_class, body_id, self.type,
+                      self.priority, self.status, self.error, created,
+                      created if final else None, 0, self.reply_to, self.response_required,
+                      self.context_id, self.completion_key, self.description)
+
 
 @dataclass(slots=True)
 class Header:

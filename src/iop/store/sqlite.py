@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,9 +41,17 @@ _HEADER_COLUMNS_H = ", ".join("h." + c.strip() for c in _HEADER_COLUMNS.split(",
 
 _INSERT_HEADER = (
     "INSERT INTO headers (id, session_id, corresponding_id, source, target, body_class, "
-    "body_id, type, priority, status, error, created, processed, reply_to, "
+    "body_id, type, priority, status, error, created, processed, attempts, reply_to, "
     "response_required, context_id, completion_key, description) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+# A synchronous request handed straight to a sleeping job is leased to it this long (the
+# job extends its leases while it lives, as it does for what it claims).
+HANDOFF_LEASE_SECONDS = 60.0
+HANDOFF_MAX_BODY = 8 * 1024  # characters; larger requests are queued and claimed as usual
+
+# Reserve a sleeping job of an item for a hand-over: (slot, job id), or None.
+Reserve = Callable[[str], "tuple[int, str] | None"]
 
 
 def _header(row: tuple[Any, ...]) -> r.Header:
@@ -60,6 +68,11 @@ class SQLiteTx:
         self.path = path
         self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
+        # A waiting caller's response travels with its ring, sparing the caller a read.
+        self.replies: dict[str, tuple[r.Header, str | None]] = {}
+        # Set for a sender's transaction: synchronous requests may go straight to a job.
+        self.reserve: Reserve | None = None
+        self.handoffs: list[tuple[int, str, r.Delivery]] = []  # (slot, job id, delivery)
         self.now = time.time()
         self._next_id: int | None = None
 
@@ -84,22 +97,27 @@ class SQLiteTx:
             d.header_id = header_id
         now = self.now
         bodies, headers, queue, answered = [], [], [], []
+        handed: list[tuple[int, str, r.MessageDraft, int | None]] = []
         for header_id, d in zip(ids, drafts, strict=True):
             body_id = None
-            if d.body_class is not None or d.body_text is not None:
+            if d.has_body():
                 body_id = header_id
                 bodies.append((body_id, d.body_class, d.body_text))
+            reserved = self._reserve_for(d) if d.enqueue else None
+            status, attempts = (r.DELIVERED, 1) if reserved else (d.status, 0)
             headers.append((
                 header_id, d.session_for(header_id), d.corresponding_id, d.source, d.target,
-                d.body_class, body_id, d.type, d.priority, d.status, d.error, now,
-                now if d.status in (r.COMPLETED, r.ERROR, r.DISCARDED) else None,
+                d.body_class, body_id, d.type, d.priority, status, d.error, now,
+                now if status in (r.COMPLETED, r.ERROR, r.DISCARDED) else None, attempts,
                 d.reply_to, int(d.response_required), d.context_id, d.completion_key,
                 d.description))
             if d.type == r.RESPONSE and d.corresponding_id is not None:
                 # Request and response name each other (as IRIS's CorrespondingMessageId
                 # does), so a waiting caller finds its response by primary key.
                 answered.append((header_id, d.corresponding_id))
-            if d.enqueue:
+            if reserved:
+                handed.append((*reserved, d, body_id))
+            elif d.enqueue:
                 queue.append((d.target, header_id,
                               d.context_id if d.type == r.RESPONSE else None, now))
                 urgent = d.priority == r.SYNC or self.items_to_wake.get(d.target, False)
@@ -116,7 +134,24 @@ class SQLiteTx:
         if queue:
             c.executemany("INSERT INTO queue (item, header_id, context_id, enqueued) "
                           "VALUES (?, ?, ?, ?)", queue)
+        for slot, owner, d, body_id in handed:
+            queue_id = c.execute(
+                "INSERT INTO queue (item, header_id, context_id, enqueued, lease_owner, "
+                "lease_until, attempts) VALUES (?, ?, NULL, ?, ?, ?, 1)",
+                (d.target, d.header_id, now, owner, now + HANDOFF_LEASE_SECONDS)).lastrowid
+            header = d.stored_header(now, body_id)
+            header.status, header.attempts = r.DELIVERED, 1
+            assert queue_id is not None
+            self.handoffs.append((slot, owner, r.Delivery(queue_id, header, d.body_text, 1)))
         return ids
+
+    def _reserve_for(self, d: r.MessageDraft) -> tuple[int, str] | None:
+        """A sleeping job to hand this synchronous request to, when it qualifies."""
+        if self.reserve is None or d.priority != r.SYNC or d.type != r.REQUEST \
+                or d.context_id is not None \
+                or (d.body_text is not None and len(d.body_text) > HANDOFF_MAX_BODY):
+            return None
+        return self.reserve(d.target)
 
     def _insert_typed(self, body_id: int, table: str, types: dict[str, str],
                       values: dict[str, Any]) -> None:
@@ -210,27 +245,34 @@ class SQLiteTx:
                   e.source_class, e.source_method, e.text) for e in entries],
             )
 
-    def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
-        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
+    def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
+              handed: bool = False) -> list[r.Delivery]:
+        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue.
+
+        ``handed``: also take the requests handed to ``owner`` whose hand-over it never
+        received (only right for a job that holds nothing else: they are all it leases).
+        """
         now = self.now
         rows = self.conn.execute(
-            "SELECT q.id, q.header_id, q.attempts, q.context_id FROM queue q "
+            "SELECT q.id, q.header_id, q.attempts, q.context_id, q.lease_owner FROM queue q "
             "LEFT JOIN contexts c ON c.id = q.context_id "
-            "WHERE q.item = ? AND (q.lease_until IS NULL OR q.lease_until < ?) "
+            "WHERE q.item = ? AND (q.lease_until IS NULL OR q.lease_until < ? "
+            "OR q.lease_owner = ?) "
             "AND (c.owner IS NULL OR c.owner_until < ?) ORDER BY q.id LIMIT ?",
-            (item, now, now, limit),
+            (item, now, owner if handed else None, now, limit),
         ).fetchall()
         if not rows:
             return []
         taken = []
         contexts: set[int] = set()
-        for queue_id, header_id, attempts, context_id in rows:
+        for queue_id, header_id, attempts, context_id, leased_to in rows:
             if context_id is not None:
                 # One response per business process instance at a time.
                 if context_id in contexts:
                     continue
                 contexts.add(context_id)
-            taken.append((queue_id, header_id, attempts + 1))
+            # A hand-over to this owner was counted as an attempt when it was made.
+            taken.append((queue_id, header_id, attempts if leased_to == owner else attempts + 1))
         until = now + lease_seconds
         self.conn.executemany(
             "UPDATE queue SET lease_owner = ?, lease_until = ?, attempts = ? WHERE id = ?",
@@ -261,10 +303,14 @@ class SQLiteTx:
             for qid, hid, att in taken if hid in found
         ]
 
-    def wake_address(self, address: str | None) -> None:
-        """Ring a waiting caller once the transaction commits."""
+    def wake_address(self, address: str | None, reply: r.MessageDraft | None = None) -> None:
+        """Ring a waiting caller once the transaction commits, with ``reply`` (a response
+        inserted in this transaction) when given."""
         if address:
             self.addresses_to_wake.add(address)
+            if reply is not None and reply.header_id is not None:
+                body_id = reply.header_id if reply.has_body() else None
+                self.replies[address] = (reply.stored_header(self.now, body_id), reply.body_text)
 
 
 class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
@@ -392,10 +438,13 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
             self._ring(tx)
 
     def _ring(self, tx: SQLiteTx) -> None:
+        for slot, owner, delivery in tx.handoffs:
+            if not self.notifier.hand_over(delivery.header.target, slot, delivery):
+                self._take_back(delivery, owner)
         for item, urgent in tx.items_to_wake.items():
             self.notifier.ring_item(item, urgent)
         for address in tx.addresses_to_wake:
-            self.notifier.ring(address)
+            self.notifier.ring(address, tx.replies.get(address))
 
     def send(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry] | None = None) -> list[int]:
         """Store messages (and log lines) durably; returns their header ids.
@@ -404,12 +453,37 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
         """
         return self._group.send(drafts, logs or [])
 
+    def _take_back(self, delivery: r.Delivery, owner: str) -> None:
+        """A hand-over could not be sent (the job ended): queue the request for any job."""
+        with self.transaction() as tx:
+            released = tx.release_delivery(delivery.queue_id, delivery.header.id, owner)
+            if released:
+                tx.conn.execute("UPDATE queue SET attempts = 0 WHERE id = ?",
+                                (delivery.queue_id,))
+                tx.conn.execute("UPDATE headers SET attempts = 0 WHERE id = ?",
+                                (delivery.header.id,))
+                tx.items_to_wake[delivery.header.target] = True
+
     def _commit_sends(self, batch: list[PendingSend]) -> list[int]:
-        with self.transaction(ring=False) as tx:
-            ids = tx.insert_messages([d for item in batch for d in item.drafts])
-            logs = [e for item in batch for e in item.logs]
-            if logs:
-                tx.log(logs)
+        reserved: list[tuple[str, int]] = []
+
+        def reserve(item: str) -> tuple[int, str] | None:
+            found = self.notifier.reserve(item)
+            if found is not None:
+                reserved.append((item, found[0]))
+            return found
+
+        try:
+            with self.transaction(ring=False) as tx:
+                tx.reserve = reserve
+                ids = tx.insert_messages([d for item in batch for d in item.drafts])
+                logs = [e for item in batch for e in item.logs]
+                if logs:
+                    tx.log(logs)
+        except BaseException:
+            for item, slot in reserved:
+                self.notifier.unreserve(item, slot)
+            raise
         self._ring(tx)  # after the write lock is released
         return ids
 
@@ -420,21 +494,23 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
                 tx.log(entries)
 
     # ------------------------------------------------------------ queues
-    def has_work(self, item: str) -> bool:
-        """Cheap read: is anything claimable in ``item``'s queue?"""
+    def has_work(self, item: str, owner: str | None = None) -> bool:
+        """Cheap read: is anything claimable in ``item``'s queue (or handed to ``owner``)?"""
         row = self.conn.execute(
-            "SELECT 1 FROM queue WHERE item = ? AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
-            (item, time.time()),
+            "SELECT 1 FROM queue WHERE item = ? AND (lease_until IS NULL OR lease_until < ? "
+            "OR lease_owner = ?) LIMIT 1",
+            (item, time.time(), owner),
         ).fetchone()
         return row is not None
 
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
-              check_first: bool = True) -> list[r.Delivery]:
-        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue."""
-        if check_first and not self.has_work(item):
+              check_first: bool = True, handed: bool = False) -> list[r.Delivery]:
+        """Lease up to ``limit`` of the oldest claimable entries of ``item``'s queue
+        (``handed``: see :meth:`SQLiteTx.claim`)."""
+        if check_first and not self.has_work(item, owner if handed else None):
             return []
         with self.transaction() as tx:
-            return tx.claim(item, owner, limit, lease_seconds)
+            return tx.claim(item, owner, limit, lease_seconds, handed)
 
     def extend_leases(self, owner: str, lease_seconds: float) -> None:
         """Keep the leases of a live job from expiring."""

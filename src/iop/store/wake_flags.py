@@ -5,6 +5,9 @@ A sender rings a job only when it sleeps, or when it has made no progress for a 
 (a long handler), so a busy job is not woken for every message. No wake-up is lost: the
 job marks itself asleep *then* looks at its queue once more; a sender commits *then* reads
 the mark, so one of the two always sees the other.
+
+A job that takes synchronous requests handed straight to it also publishes its job id
+(the lease owner a caller writes); it is cleared, by its first byte, before the job ends.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import struct
 import time
 
 _FORMAT = "d"
-_SIZE = struct.calcsize(_FORMAT)
+_OWNER_AT = struct.calcsize(_FORMAT)
+_OWNER_BYTES = 96
+_SIZE = _OWNER_AT + _OWNER_BYTES
 BUSY_SECONDS = 0.05  # no progress for this long: the job is stuck in a handler
 ASLEEP, WORKING, STUCK = "asleep", "working", "stuck"
 
@@ -44,6 +49,25 @@ class WakeFlag:
 
     def working(self) -> None:
         struct.pack_into(_FORMAT, self._map, 0, time.time())
+
+    def set_owner(self, job_id: str) -> None:
+        """Offer this slot's job for hand-overs (written before the job first sleeps)."""
+        data = job_id.encode()
+        if not data or len(data) >= _OWNER_BYTES:
+            return  # too long to publish: the job just takes no hand-overs
+        self._map[_OWNER_AT + 1:_OWNER_AT + _OWNER_BYTES] = data[1:].ljust(_OWNER_BYTES - 1,
+                                                                           b"\0")
+        self._map[_OWNER_AT] = data[0]  # last: a reader sees the whole id or none
+
+    def clear_owner(self) -> None:
+        self._map[_OWNER_AT] = 0  # one byte: no reader sees half an id
+
+    def owner(self) -> str:
+        """The job id taking hand-overs on this slot, or ""."""
+        if self._map[_OWNER_AT] == 0:
+            return ""
+        raw = self._map[_OWNER_AT:_OWNER_AT + _OWNER_BYTES]
+        return raw.split(b"\0", 1)[0].decode(errors="replace")
 
     def state(self) -> str:
         """``asleep``, ``working`` (made progress lately) or ``stuck`` (inside a long handler)."""

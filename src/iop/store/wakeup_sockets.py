@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import select
 import socket
 import threading
 import time
 
+from iop.store import records as r
 from iop.store.wake_flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
 
 _MAX_SLOTS = 64
 _URGENT = b"!"
 _NORMAL = b"."
+_REPLY = b"R"  # followed by a stored response as JSON: [header fields..., body text]
+# A synchronous request handed straight to a sleeping job, already leased to it, as JSON:
+# [queue id, attempts, header fields..., body text]. The job needs no claim transaction.
+_HANDOFF = b"H"
+# Larger responses are not carried: the caller reads them from the store.
+MAX_REPLY_BYTES = 32 * 1024
+_RECEIVE_BYTES = MAX_REPLY_BYTES + 4096
 _SLOT_CACHE_SECONDS = 1.0
 
 
@@ -33,6 +42,8 @@ class SocketListener:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.bind(address)
         self._sock.setblocking(False)
+        self._replies: dict[int, bytes] = {}  # request id -> encoded reply, decoded on demand
+        self._handoffs: list[bytes] = []
 
     def wait(self, timeout: float, urgent_only: bool = False) -> bool:
         """Sleep until rung or ``timeout`` seconds pass; True when rung. Drains pending rings.
@@ -50,15 +61,54 @@ class SocketListener:
                 return True
 
     def drain(self) -> bool:
-        """Discard rings already received; True when one of them was urgent."""
+        """Take the rings received so far (keeping replies); True when one was urgent."""
         urgent = False
         try:
             while True:
-                if self._sock.recv(16) == _URGENT:
+                data = self._sock.recv(_RECEIVE_BYTES)
+                if data == _URGENT:
                     urgent = True
+                elif data[:1] == _REPLY:
+                    urgent = True
+                    request_id = _reply_request(data)
+                    if request_id is not None:
+                        self._replies[request_id] = data
+                elif data[:1] == _HANDOFF:
+                    urgent = True
+                    self._handoffs.append(data)
         except (BlockingIOError, InterruptedError):
             pass
         return urgent
+
+    def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
+        """The response to ``request_id`` if it came with a ring; replies to other
+        (earlier, abandoned) requests are dropped."""
+        data = self._replies.pop(request_id, None)
+        self._replies.clear()
+        if data is None:
+            return None
+        try:
+            fields = json.loads(data[1:])
+            return r.Header(*fields[:-1]), fields[-1]
+        except (ValueError, TypeError):
+            return None  # not ours after all: the caller reads the store
+
+    def take_handoffs(self) -> list[r.Delivery]:
+        """Requests handed to this job since the last call (already leased to it)."""
+        taken, self._handoffs = self._handoffs, []
+        deliveries = []
+        for data in taken:
+            try:
+                queue_id, attempts, *fields, body = json.loads(data[1:])
+                deliveries.append(r.Delivery(queue_id, r.Header(*fields), body, attempts))
+            except (ValueError, TypeError):
+                continue  # unreadable: the job finds the entry leased to it when it looks
+        return deliveries
+
+    def offer_handoffs(self, job_id: str) -> None:
+        """Let callers hand synchronous requests straight to this job while it sleeps."""
+        if self.flag is not None:
+            self.flag.set_owner(job_id)
 
     def set_asleep(self, asleep: bool) -> None:
         """Publish whether this job sleeps (job listeners only)."""
@@ -71,6 +121,7 @@ class SocketListener:
     def close(self) -> None:
         self._sock.close()
         if self.flag is not None:
+            self.flag.clear_owner()  # nothing more is handed to this job
             self.flag.asleep()  # a replacement job starts from a state that gets rung
             self.flag.close()
 
@@ -151,6 +202,42 @@ class SocketNotifier:
             if self._send(self._item_address(item, index), payload):
                 return
 
+    def reserve(self, item: str) -> tuple[int, str] | None:
+        """A sleeping job of ``item`` that takes hand-overs: (slot, job id), marked busy so
+        that the next caller picks another one. Called under the store's write lock."""
+        if self._flag_folder is None:
+            return None
+        for index in range(self._live_slots(item)):
+            flag = self._flag(item, index)
+            if flag is not None and flag.state() == ASLEEP:
+                owner = flag.owner()
+                if owner:
+                    flag.working()
+                    return index, owner
+        return None
+
+    def unreserve(self, item: str, slot: int) -> None:
+        """The hand-over did not happen after all (its transaction failed)."""
+        flag = self._flag(item, slot)
+        if flag is not None:
+            flag.asleep()  # at worst a working job is rung once more than needed
+
+    def hand_over(self, item: str, slot: int, delivery: r.Delivery) -> bool:
+        """Give ``delivery`` (leased to that slot's job) to the job; False when it cannot be
+        sent: the job is gone, or its socket is full."""
+        payload = _HANDOFF + _handoff_encoder(
+            [delivery.queue_id, delivery.attempts,
+             *(getattr(delivery.header, name) for name in _HEADER_FIELDS), delivery.body_text]
+        ).encode()
+        if len(payload) > MAX_REPLY_BYTES:
+            return False
+        try:
+            with self._lock:
+                self._sender.sendto(payload, self._item_address(item, slot))
+            return True
+        except OSError:
+            return False
+
     def _live_slots(self, item: str) -> int:
         now = time.monotonic()
         cached = self._slots.get(item)
@@ -159,7 +246,7 @@ class SocketNotifier:
         count = 0
         misses = 0
         for slot in range(_MAX_SLOTS):
-            if self._send(self._item_address(item, slot), _NORMAL):
+            if _listening(self._item_address(item, slot)):
                 count = slot + 1
                 misses = 0
             else:
@@ -169,9 +256,51 @@ class SocketNotifier:
         self._slots[item] = (now, count)
         return count
 
-    def ring(self, address: str) -> None:
-        """Wake the caller listening on ``address`` (a listener's ``address``)."""
-        self._send(b"\0" + address.encode())
+    def ring(self, address: str, reply: tuple[r.Header, str | None] | None = None) -> None:
+        """Wake the caller listening on ``address`` (a listener's ``address``), handing it
+        ``reply`` (its stored response) when that is small enough."""
+        target = b"\0" + address.encode()
+        if reply is not None and (reply[1] is None or len(reply[1]) <= MAX_REPLY_BYTES):
+            payload = _REPLY + _encode_reply(*reply)
+            if len(payload) <= MAX_REPLY_BYTES:
+                try:
+                    with self._lock:
+                        self._sender.sendto(payload, target)
+                    return
+                except OSError:
+                    pass  # a plain ring still gets through a fuller buffer
+        self._send(target)
 
     def close(self) -> None:
         self._sender.close()
+
+
+_reply_encoder = _handoff_encoder = json.JSONEncoder(separators=(",", ":"),
+                                                     ensure_ascii=False).encode
+_HEADER_FIELDS = r.Header.__dataclass_fields__
+
+
+def _encode_reply(header: r.Header, body: str | None) -> bytes:
+    return _reply_encoder([*(getattr(header, name) for name in _HEADER_FIELDS), body]).encode()
+
+
+def _reply_request(data: bytes) -> int | None:
+    """The request id a reply answers (its header's corresponding_id), read cheaply."""
+    # Fields: [id, session_id, corresponding_id, ...]; ids are plain integers.
+    parts = data[2:64].split(b",", 3)
+    try:
+        return int(parts[2])
+    except (IndexError, ValueError):
+        return None
+
+
+def _listening(address: bytes) -> bool:
+    """Whether a listener is bound to ``address`` (found without ringing it)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.connect(address)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
