@@ -148,7 +148,10 @@ class SocketNotifier:
 
     def listen_item(self, item: str, slot: int) -> SocketListener:
         """Listener for one job of ``item``."""
-        listener = SocketListener(self._item_address(item, slot), self._flag(item, slot))
+        flag = self._flag(item, slot)
+        if flag is not None:
+            flag.clear_owner()  # a killed predecessor's id; this job offers its own, if any
+        listener = SocketListener(self._item_address(item, slot), flag)
         listener.set_asleep(False)
         return listener
 
