@@ -366,6 +366,7 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
     """Scenario name → the measurements it runs, in order (store_limit is run by the runner)."""
     from bench.overhead import engine_overhead
     from bench.portal_viewer import message_viewer
+    from bench.sync_floor import sync_floor
 
     async_runs: list[Callable[[], dict[str, Any]]] = [
         lambda: async_one_hop(budget, pool=1),
@@ -381,6 +382,7 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
     return {
         "async_one_hop": async_runs,
         "sync_operation": [
+            lambda: sync_floor(budget),
             lambda: sync_round_trip(budget, via_process=False),
             lambda: sync_round_trip(budget, via_process=False, callers=4, pool=2),
         ],
