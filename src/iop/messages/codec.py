@@ -163,8 +163,6 @@ def encode(message: Any) -> tuple[str, str]:
     cls = type(message)
     if isinstance(message, BaseModel):
         data = message.model_dump(mode="json")
-    elif dataclasses.is_dataclass(message):
-        data = _encode_dataclass(message)
     else:
         data = _encode_value(message)
     try:
