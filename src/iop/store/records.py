@@ -67,11 +67,10 @@ class MessageDraft:
     def has_body(self) -> bool:
         return self.body_class is not None or self.body_text is not None
 
-    def stored_header(self, created: float, body_id: int | None) -> Header:
-        """The header this draft was stored as (once ``header_id`` is set)."""
-        assert self.header_id is not None
+    def stored_header(self, header_id: int, created: float, body_id: int | None) -> Header:
+        """The header this draft was stored as, under ``header_id``."""
         final = self.status in (COMPLETED, ERROR, DISCARDED)
-        return Header(self.header_id, self.session_for(self.header_id), self.corresponding_id,
+        return Header(header_id, self.session_for(header_id), self.corresponding_id,
                       self.source, self.target, self.body_class, body_id, self.type,
                       self.priority, self.status, self.error, created,
                       created if final else None, 0, self.reply_to, self.response_required,

@@ -54,6 +54,11 @@ HANDOFF_MAX_BODY = 8 * 1024  # characters; larger requests are queued and claime
 Reserve = Callable[[str], "tuple[int, str] | None"]
 
 
+def _body_id(d: r.MessageDraft, header_id: int) -> int | None:
+    """A stored draft's body shares its header's id; None when it has no body."""
+    return header_id if d.has_body() else None
+
+
 def _header(row: tuple[Any, ...]) -> r.Header:
     h = r.Header(*row)
     h.response_required = bool(h.response_required)
@@ -97,11 +102,11 @@ class SQLiteTx:
             d.header_id = header_id
         now = self.now
         bodies, headers, queue, answered = [], [], [], []
-        handed: list[tuple[int, str, r.MessageDraft, int | None]] = []
+        # (A draft object may stand twice in one batch: ids come from the loop, not the draft.)
+        handed: list[tuple[int, str, r.MessageDraft, int]] = []
         for header_id, d in zip(ids, drafts, strict=True):
-            body_id = None
-            if d.has_body():
-                body_id = header_id
+            body_id = _body_id(d, header_id)
+            if body_id is not None:
                 bodies.append((body_id, d.body_class, d.body_text))
             reserved = self._reserve_for(d) if d.enqueue else None
             status, attempts = (r.DELIVERED, 1) if reserved else (d.status, 0)
@@ -116,7 +121,7 @@ class SQLiteTx:
                 # does), so a waiting caller finds its response by primary key.
                 answered.append((header_id, d.corresponding_id))
             if reserved:
-                handed.append((*reserved, d, body_id))
+                handed.append((*reserved, d, header_id))
             elif d.enqueue:
                 queue.append((d.target, header_id,
                               d.context_id if d.type == r.RESPONSE else None, now))
@@ -134,12 +139,12 @@ class SQLiteTx:
         if queue:
             c.executemany("INSERT INTO queue (item, header_id, context_id, enqueued) "
                           "VALUES (?, ?, ?, ?)", queue)
-        for slot, owner, d, body_id in handed:
+        for slot, owner, d, header_id in handed:
             queue_id = c.execute(
                 "INSERT INTO queue (item, header_id, context_id, enqueued, lease_owner, "
                 "lease_until, attempts) VALUES (?, ?, NULL, ?, ?, ?, 1)",
-                (d.target, d.header_id, now, owner, now + HANDOFF_LEASE_SECONDS)).lastrowid
-            header = d.stored_header(now, body_id)
+                (d.target, header_id, now, owner, now + HANDOFF_LEASE_SECONDS)).lastrowid
+            header = d.stored_header(header_id, now, _body_id(d, header_id))
             header.status, header.attempts = r.DELIVERED, 1
             assert queue_id is not None
             self.handoffs.append((slot, owner, r.Delivery(queue_id, header, d.body_text, 1)))
@@ -309,8 +314,10 @@ class SQLiteTx:
         if address:
             self.addresses_to_wake.add(address)
             if reply is not None and reply.header_id is not None:
-                body_id = reply.header_id if reply.has_body() else None
-                self.replies[address] = (reply.stored_header(self.now, body_id), reply.body_text)
+                header_id = reply.header_id
+                self.replies[address] = (
+                    reply.stored_header(header_id, self.now, _body_id(reply, header_id)),
+                    reply.body_text)
 
 
 class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):

@@ -15,6 +15,7 @@ import select
 import socket
 import threading
 import time
+from typing import Any
 
 from iop.store import records as r
 from iop.store.wake_flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
@@ -42,7 +43,7 @@ class SocketListener:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.bind(address)
         self._sock.setblocking(False)
-        self._replies: dict[int, bytes] = {}  # request id -> encoded reply, decoded on demand
+        self._replies: list[bytes] = []  # decoded only when the caller looks for its own
         self._handoffs: list[bytes] = []
 
     def wait(self, timeout: float, urgent_only: bool = False) -> bool:
@@ -70,9 +71,7 @@ class SocketListener:
                     urgent = True
                 elif data[:1] == _REPLY:
                     urgent = True
-                    request_id = _reply_request(data)
-                    if request_id is not None:
-                        self._replies[request_id] = data
+                    self._replies.append(data)
                 elif data[:1] == _HANDOFF:
                     urgent = True
                     self._handoffs.append(data)
@@ -83,26 +82,23 @@ class SocketListener:
     def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
         """The response to ``request_id`` if it came with a ring; replies to other
         (earlier, abandoned) requests are dropped."""
-        data = self._replies.pop(request_id, None)
-        self._replies.clear()
-        if data is None:
-            return None
-        try:
-            fields = json.loads(data[1:])
-            return r.Header(*fields[:-1]), fields[-1]
-        except (ValueError, TypeError):
-            return None  # not ours after all: the caller reads the store
+        received, self._replies = self._replies, []
+        for data in reversed(received):
+            unpacked = _unpack(data, 0)
+            if unpacked is not None and unpacked[1].corresponding_id == request_id:
+                return unpacked[1], unpacked[2]
+        return None  # the caller reads the store
 
     def take_handoffs(self) -> list[r.Delivery]:
         """Requests handed to this job since the last call (already leased to it)."""
         taken, self._handoffs = self._handoffs, []
         deliveries = []
         for data in taken:
-            try:
-                queue_id, attempts, *fields, body = json.loads(data[1:])
-                deliveries.append(r.Delivery(queue_id, r.Header(*fields), body, attempts))
-            except (ValueError, TypeError):
-                continue  # unreadable: the job finds the entry leased to it when it looks
+            # An unreadable one is found leased to the job when it next looks.
+            unpacked = _unpack(data, 2)
+            if unpacked is not None:
+                (queue_id, attempts), header, body = unpacked
+                deliveries.append(r.Delivery(queue_id, header, body, attempts))
         return deliveries
 
     def offer_handoffs(self, job_id: str) -> None:
@@ -228,15 +224,16 @@ class SocketNotifier:
     def hand_over(self, item: str, slot: int, delivery: r.Delivery) -> bool:
         """Give ``delivery`` (leased to that slot's job) to the job; False when it cannot be
         sent: the job is gone, or its socket is full."""
-        payload = _HANDOFF + _handoff_encoder(
-            [delivery.queue_id, delivery.attempts,
-             *(getattr(delivery.header, name) for name in _HEADER_FIELDS), delivery.body_text]
-        ).encode()
-        if len(payload) > MAX_REPLY_BYTES:
-            return False
+        payload = _pack(_HANDOFF, delivery.header, delivery.body_text,
+                        delivery.queue_id, delivery.attempts)
+        return len(payload) <= MAX_REPLY_BYTES and \
+            self._send_whole(self._item_address(item, slot), payload)
+
+    def _send_whole(self, address: bytes, payload: bytes) -> bool:
+        """Send a datagram that must arrive as it is; False when it cannot be sent now."""
         try:
             with self._lock:
-                self._sender.sendto(payload, self._item_address(item, slot))
+                self._sender.sendto(payload, address)
             return True
         except OSError:
             return False
@@ -264,36 +261,31 @@ class SocketNotifier:
         ``reply`` (its stored response) when that is small enough."""
         target = b"\0" + address.encode()
         if reply is not None and (reply[1] is None or len(reply[1]) <= MAX_REPLY_BYTES):
-            payload = _REPLY + _encode_reply(*reply)
-            if len(payload) <= MAX_REPLY_BYTES:
-                try:
-                    with self._lock:
-                        self._sender.sendto(payload, target)
-                    return
-                except OSError:
-                    pass  # a plain ring still gets through a fuller buffer
-        self._send(target)
+            payload = _pack(_REPLY, *reply)
+            if len(payload) <= MAX_REPLY_BYTES and self._send_whole(target, payload):
+                return
+        self._send(target)  # a plain ring still gets through a fuller buffer
 
     def close(self) -> None:
         self._sender.close()
 
 
-_reply_encoder = _handoff_encoder = json.JSONEncoder(separators=(",", ":"),
-                                                     ensure_ascii=False).encode
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _HEADER_FIELDS = r.Header.__dataclass_fields__
 
 
-def _encode_reply(header: r.Header, body: str | None) -> bytes:
-    return _reply_encoder([*(getattr(header, name) for name in _HEADER_FIELDS), body]).encode()
+def _pack(kind: bytes, header: r.Header, body: str | None, *leading: int) -> bytes:
+    """A reply or hand-over datagram: ``kind``, then JSON [leading..., header fields..., body]."""
+    return kind + _to_json([*leading, *(getattr(header, name) for name in _HEADER_FIELDS),
+                            body]).encode()
 
 
-def _reply_request(data: bytes) -> int | None:
-    """The request id a reply answers (its header's corresponding_id), read cheaply."""
-    # Fields: [id, session_id, corresponding_id, ...]; ids are plain integers.
-    parts = data[2:64].split(b",", 3)
+def _unpack(data: bytes, leading: int) -> tuple[list[Any], r.Header, str | None] | None:
+    """What :func:`_pack` wrote with ``leading`` numbers first; None when unreadable."""
     try:
-        return int(parts[2])
-    except (IndexError, ValueError):
+        fields = json.loads(data[1:])
+        return fields[:leading], r.Header(*fields[leading:-1]), fields[-1]
+    except (ValueError, TypeError):
         return None
 
 
