@@ -4,9 +4,10 @@ Two processes and no engine: the caller stores a request (header, body, queue en
 to the responder, as a hand-over does) and sends its ids in a datagram; the responder
 completes it (deletes the queue entry, marks the request completed, stores the response)
 and answers with a datagram. Each side commits once per round trip, with the store's own
-transactions and schema, exactly the durable writes a synchronous call needs. Python runs
-only to call the store and move the datagrams, so the rate is an upper bound for
-``sync_operation`` on the same machine at the same moment.
+transactions and schema, exactly the durable writes a synchronous call needs, and waits for
+a datagram as the engine does (polling for a moment before sleeping). Python runs only to
+call the store and move the datagrams, so the rate is an upper bound for ``sync_operation``
+on the same machine at the same moment.
 
 ``python -m bench.sync_floor responder NAMESPACE ADDRESS`` is the responder process.
 """
@@ -37,6 +38,24 @@ def _bind(address: bytes) -> socket.socket:
     return sock
 
 
+def _receive(sock: socket.socket, size: int) -> tuple[bytes, Any]:
+    """Poll for a moment, then sleep: the engine's own way of waiting for an answer."""
+    from iop.store.wakeup_sockets import SPIN_SECONDS, poll_briefly
+
+    received: list[tuple[bytes, Any]] = []
+
+    def ready() -> bool:
+        try:
+            received.append(sock.recvfrom(size, socket.MSG_DONTWAIT))
+            return True
+        except BlockingIOError:
+            return False
+
+    if poll_briefly(ready, SPIN_SECONDS):
+        return received[0]
+    return sock.recvfrom(size)
+
+
 def respond(namespace: str, address: str) -> int:
     """Complete each request named by a datagram, then answer the caller."""
     from iop.store import open_store
@@ -46,7 +65,7 @@ def respond(namespace: str, address: str) -> int:
     sock = _bind(b"\0" + address.encode())
     print("ready", flush=True)
     while True:
-        data, caller = sock.recvfrom(64)
+        data, caller = _receive(sock, 64)
         if data == b"stop":
             return 0
         queue_id, header_id = (int(part) for part in data.split(b","))
@@ -88,7 +107,7 @@ def sync_floor(budget: Budget) -> dict[str, Any]:
                                                priority=r.SYNC)])
             (_, _, delivery), = tx.handoffs
         sock.sendto(f"{delivery.queue_id},{delivery.header.id}".encode(), target)
-        sock.recv(16)
+        _receive(sock, 16)
 
     try:
         for _ in range(200):

@@ -187,6 +187,29 @@ def test_sequential_calls_from_a_director_service(running: Any, store: Any) -> N
     assert len({h.session_id for h in requests}) == 20  # one session per input
 
 
+def test_the_supervisor_moves_the_wal_into_the_database_file(
+        running: Any, store: Any, wait_for: Any, tmp_path: Any) -> None:
+    import shutil
+    import sqlite3
+
+    from iop.store.sqlite import SQLiteStore
+
+    assert isinstance(store, SQLiteStore)  # the integration suite runs on the embedded store
+    module, gateway = running
+    for n in range(5):
+        gateway.on_process_input(("Upper", module.Ping(n, "wal"), 30))
+
+    def in_database_file() -> bool:
+        copy = tmp_path / "copy.db"
+        shutil.copyfile(store.path, copy)  # the file alone, without its WAL
+        with sqlite3.connect(copy) as conn:
+            return conn.execute("SELECT count(*) FROM headers WHERE target = 'Upper' AND "
+                                "status = 'completed'").fetchone()[0] == 5
+
+    # Jobs never checkpoint (their commits would stall for it); the supervisor does, often.
+    assert wait_for(in_database_file, timeout=20)
+
+
 def test_async_calls_from_a_process_come_back_with_completion_keys(
         running: Any, store: Any, wait_for: Any) -> None:
     module, gateway = running

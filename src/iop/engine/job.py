@@ -190,6 +190,9 @@ class Job:
         if offer is not None and take_handoffs is not None:
             offer(self.job_id)  # callers may lease synchronous requests to us while we sleep
         deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
+        # Just after a message was handled the next one often follows at once (a caller's
+        # next synchronous request): the first wait then polls for a moment before sleeping.
+        worked = False
         while not self.stopping:
             if time.monotonic() >= next_keepalive:
                 self._keepalive()
@@ -213,7 +216,9 @@ class Job:
                                                   LEASE_SECONDS)
                     continue
                 rung = listener.wait(min(IDLE_POLL_SECONDS,
-                                         max(0.0, next_keepalive - time.monotonic())))
+                                         max(0.0, next_keepalive - time.monotonic())),
+                                     spin=worked)
+                worked = False
                 mark(False)
                 if take_handoffs is not None:
                     deliveries = self._fresh(take_handoffs())
@@ -251,6 +256,7 @@ class Job:
                 listener.wait(BATCH_NAP_SECONDS, urgent_only=True)
             # Completing this batch and claiming the next share one transaction.
             deliveries = self._commit(pending, claim_next=not self.stopping)
+            worked = True
             self._beat()
 
     def _remember(self, taken: tuple[int, int]) -> None:

@@ -202,7 +202,7 @@ class HostRuntime:
                         f"{draft.target} did not answer message {header_id} within {timeout} s"
                     )
                 wait = min(wait, remaining)
-            listener.wait(wait)
+            listener.wait(wait, spin=True)
             found = listener.take_reply(header_id) or self.store.find_response(header_id)
             if found is not None:
                 return self._response_value(*found)

@@ -35,6 +35,9 @@ __all__ = ["Supervisor", "Slot", "code_fingerprint", "pid_alive", "supervisor_al
 TICK = 0.1
 REQUEST_POLL_SECONDS = 0.5  # how often the supervisor reads requests from its runtime row
 MAX_BACKOFF = 10.0
+# How often the write-ahead log is moved into the database (SQLite): seldom enough that a
+# page written many times in between is copied once, often enough to keep the WAL short.
+CHECKPOINT_SECONDS = 0.5
 DEFAULT_SHUTDOWN_SECONDS = 120.0  # IRIS's ShutdownTimeout default
 _SHUTDOWN_WAVES = ((kinds.SERVICE,), (kinds.PROCESS,), (kinds.OPERATION, ""))
 
@@ -194,7 +197,7 @@ class Supervisor:
 
     def run(self) -> None:
         """Watch jobs until a stop is requested, then stop them."""
-        checked = 0.0
+        checked = checkpointed = 0.0
         while not self.stopping:
             self._reap()
             self._spawn_due()
@@ -203,6 +206,9 @@ class Supervisor:
                 checked = now
                 self._obey(self.store.get_runtime())
             self._watch()
+            if now - checkpointed >= CHECKPOINT_SECONDS:
+                checkpointed = now
+                self.store.checkpoint()  # so that no job's commit stalls on one
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
 

@@ -27,9 +27,13 @@ import psycopg
 from psycopg import sql
 
 from iop.store import records as r
+from iop.store.carried import pack_header, unpack_header
 
 URGENT = "!"
 NORMAL = "."
+_REPLY = b"R"  # followed by the stored response (iop.store.carried): the caller skips a read
+# PostgreSQL refuses payloads of 8,000 bytes or more; a larger response is read by the caller.
+MAX_PAYLOAD_BYTES = 7900
 
 NOTIFY_SQL = "SELECT pg_notify(c, p) FROM unnest(%s::text[], %s::text[]) AS t(c, p)"
 
@@ -46,6 +50,7 @@ class PostgresListener:
         self._channels = (channel, *more)
         self._connect = connect
         self._conn = self._listen()
+        self._replies: list[bytes] = []  # decoded only when the caller looks for its own
 
     def _listen(self) -> psycopg.Connection:
         conn = self._connect()
@@ -60,7 +65,11 @@ class PostgresListener:
         rung = urgent = False
         while (note := pgconn.notifies()) is not None:
             rung = True
-            urgent = urgent or note.extra == URGENT.encode()
+            if note.extra[:1] == _REPLY:
+                urgent = True
+                self._replies.append(note.extra)
+            else:
+                urgent = urgent or note.extra == URGENT.encode()
         return rung, urgent
 
     def _recover(self, deadline: float) -> bool:
@@ -77,10 +86,11 @@ class PostgresListener:
             return False
         return True
 
-    def wait(self, timeout: float, urgent_only: bool = False) -> bool:
+    def wait(self, timeout: float, urgent_only: bool = False, spin: bool = False) -> bool:
         """Sleep until rung or ``timeout`` seconds pass; True when rung. Drains pending rings.
 
         With ``urgent_only`` only an urgent ring (a synchronous caller waiting) ends the wait.
+        (``spin`` is not used: a ring comes through the server, whose own wake-up dominates.)
         """
         deadline = time.monotonic() + max(timeout, 0)
         while True:
@@ -109,8 +119,14 @@ class PostgresListener:
             return False
 
     def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
-        """Replies do not travel with NOTIFY: the caller always reads them."""
-        return None
+        """The response to ``request_id`` if it came with a ring; replies to other
+        (earlier, abandoned) requests are dropped."""
+        received, self._replies = self._replies, []
+        for data in reversed(received):
+            unpacked = unpack_header(data, 0)
+            if unpacked is not None and unpacked[1].corresponding_id == request_id:
+                return unpacked[1], unpacked[2]
+        return None  # the caller reads the database
 
     def fileno(self) -> int:
         return self._conn.pgconn.socket
@@ -191,9 +207,9 @@ class PostgresNotifier:
         self._notify(self.item_rings({item: urgent}))
 
     def ring(self, address: str, reply: tuple[r.Header, str | None] | None = None) -> None:
-        """Wake the caller listening on ``address`` (a listener's ``address``). A reply is
-        not carried (NOTIFY payloads are small): the caller reads it from the database."""
-        self._notify([(address, URGENT)])
+        """Wake the caller listening on ``address`` (a listener's ``address``), handing it
+        ``reply`` (its stored response) when that fits in a payload."""
+        self._notify([(address, reply_payload(*reply) if reply is not None else URGENT)])
 
     def _notify(self, rings: Iterable[tuple[str, str]]) -> None:
         pairs = list(rings)
@@ -203,6 +219,14 @@ class PostgresNotifier:
             notify(self._shared(), pairs)
         except psycopg.Error:
             pass  # a lost wake-up costs latency only
+
+
+def reply_payload(header: r.Header, body: str | None) -> str:
+    """The ring that carries a stored response, or a plain urgent ring when it is too big."""
+    if body is not None and len(body) > MAX_PAYLOAD_BYTES:
+        return URGENT
+    payload = pack_header(_REPLY, header, body)
+    return payload.decode() if len(payload) < MAX_PAYLOAD_BYTES else URGENT
 
 
 def notify(conn: psycopg.Connection, rings: list[tuple[str, str]]) -> None:

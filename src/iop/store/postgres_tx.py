@@ -15,7 +15,7 @@ from psycopg.pq import TransactionStatus
 
 from iop.store import records as r
 from iop.store.postgres_conn import lock_key
-from iop.store.postgres_notify import URGENT, notify
+from iop.store.postgres_notify import URGENT, notify, reply_payload
 from iop.store.postgres_schema import TYPED_SQL_TYPES, identifier
 
 if TYPE_CHECKING:
@@ -85,10 +85,47 @@ FROM q JOIN headers h ON h.id = q.header_id LEFT JOIN bodies b ON b.id = h.body_
 ORDER BY q.id
 """
 
+# The usual claim in one statement: the oldest claimable entries, none of them a response to
+# a business process (those need their context's owner, see PostgresTx.claim). Its first
+# column says whether that held; when it did not, nothing was leased.
+CLAIM_PLAIN = f"""
+WITH picked AS (
+    SELECT q.id, q.context_id FROM queue q
+    WHERE q.item = %(item)s AND (q.lease_until IS NULL OR q.lease_until < {NOW})
+      AND NOT EXISTS (SELECT 1 FROM contexts c WHERE c.id = q.context_id
+                      AND c.owner IS NOT NULL AND c.owner_until >= {NOW})
+    ORDER BY q.id LIMIT %(limit)s FOR UPDATE OF q SKIP LOCKED),
+plain AS (SELECT NOT EXISTS (SELECT 1 FROM picked WHERE context_id IS NOT NULL) AS ok),
+q AS (
+    UPDATE queue SET lease_owner = %(owner)s, lease_until = {NOW} + %(lease)s::float8,
+                     attempts = queue.attempts + 1
+    FROM picked, plain WHERE queue.id = picked.id AND plain.ok
+    RETURNING queue.id, queue.header_id, queue.attempts),
+u AS (
+    UPDATE headers h SET status = 'delivered', attempts = q.attempts FROM q
+    WHERE h.id = q.header_id AND {_DELIVERED} RETURNING h.id)
+SELECT plain.ok, x.* FROM plain LEFT JOIN (
+    SELECT q.id AS queue_id, q.attempts AS queue_attempts, {_CLAIM_HEADER}, b.data
+    FROM q JOIN headers h ON h.id = q.header_id LEFT JOIN bodies b ON b.id = h.body_id) x
+ON TRUE ORDER BY x.queue_id
+"""
+
 _INSERT_LOG = (
     "INSERT INTO log (time, type, item, job, session_id, message_id, source_class, "
     "source_method, text) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
 )
+
+
+def claim_params(item: str, owner: str, limit: int, lease_seconds: float) -> dict[str, Any]:
+    return {"item": item, "owner": owner, "limit": limit, "lease": lease_seconds}
+
+
+def plain_claim(rows: list[tuple[Any, ...]]) -> list[r.Delivery] | None:
+    """The deliveries :data:`CLAIM_PLAIN` leased; None when it could not claim alone."""
+    if not rows or not rows[0][0]:
+        return None
+    return [r.Delivery(queue_id=row[1], header=header(row[3:-1]), body_text=row[-1],
+                       attempts=row[2]) for row in rows if row[1] is not None]
 
 
 def header(row: tuple[Any, ...] | Any) -> r.Header:
@@ -112,6 +149,8 @@ class PostgresTx:
         self.durable = durable
         self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
+        # A waiting caller's response travels in its ring's payload, sparing it a read.
+        self.replies: dict[str, str] = {}
         self.now = time.time()
         self.typed_known: dict[str, set[str]] = {}  # typed-table columns, cached after commit
         self._logs: list[r.LogEntry] = []
@@ -311,9 +350,16 @@ class PostgresTx:
         self._logs.extend(entries)
 
     def wake_address(self, address: str | None, reply: r.MessageDraft | None = None) -> None:
-        """Ring a waiting caller once the transaction commits."""
+        """Ring a waiting caller once the transaction commits, with ``reply`` (a response
+        inserted in this transaction) when given."""
         if address:
             self.addresses_to_wake.add(address)
+            if reply is not None and reply.header_id is not None:
+                header_id = reply.header_id
+                has_body = reply.body_class is not None or reply.body_text is not None
+                self.replies[address] = reply_payload(
+                    reply.stored_header(header_id, self.now, header_id if has_body else None),
+                    reply.body_text)
 
     # ------------------------------------------------------------ claims
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
@@ -322,6 +368,15 @@ class PostgresTx:
         Rows other claimers hold are skipped, never waited for; a business process instance
         gets at most one response at a time (its context's owner), as on SQLite.
         """
+        found = plain_claim(self.execute(CLAIM_PLAIN, claim_params(item, owner, limit,
+                                                                   lease_seconds)).fetchall())
+        if found is not None:
+            return found
+        return self.claim_with_contexts(item, owner, limit, lease_seconds)
+
+    def claim_with_contexts(self, item: str, owner: str, limit: int,
+                            lease_seconds: float) -> list[r.Delivery]:
+        """:meth:`claim` when responses to business processes are among the oldest entries."""
         rows = self.execute(_CLAIM_SELECT, (item, limit)).fetchall()
         if not rows:
             return []
@@ -373,7 +428,8 @@ class PostgresTx:
                      e.source_class, e.source_method, e.text) for e in self._logs])
             self._logs = []
         rings = self.store.notifier.item_rings(self.items_to_wake, self.conn)
-        rings += [(address, URGENT) for address in sorted(self.addresses_to_wake)]
+        rings += [(address, self.replies.get(address, URGENT))
+                  for address in sorted(self.addresses_to_wake)]
         notify(self.conn, rings)
 
     def commit(self) -> None:

@@ -48,6 +48,9 @@ _INSERT_HEADER = (
 # A synchronous request handed straight to a sleeping job is leased to it this long (the
 # job extends its leases while it lives, as it does for what it claims).
 HANDOFF_LEASE_SECONDS = 60.0
+# Pages (of 2 KB: 128 MB) the WAL may hold before a committing process checkpoints it; while
+# a production runs its supervisor checkpoints long before (SQLiteStore.checkpoint).
+WAL_AUTOCHECKPOINT_PAGES = 65536
 HANDOFF_MAX_BODY = 8 * 1024  # characters; larger requests are queued and claimed as usual
 
 # Reserve a sleeping job of an item for a hand-over: (slot, job id), or None.
@@ -360,6 +363,10 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
             conn.execute("PRAGMA foreign_keys=OFF")
             conn.execute("PRAGMA cache_size=-16000")
             conn.execute("PRAGMA mmap_size=268435456")
+            # Writers leave the WAL to a running production's supervisor (checkpoint()):
+            # a checkpoint in a committing process stalls its caller for its fsyncs. This
+            # larger limit only keeps the WAL bounded when no production runs.
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         return conn
@@ -566,6 +573,14 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
 
         return sqlite_purge.purge(self, before, bodies=bodies,
                                   include_incomplete=include_incomplete)
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database file, without waiting for (or holding
+        off) any writer or reader; the next writer then starts the WAL afresh."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.DatabaseError:
+            pass  # busy (another checkpoint runs) or unreadable: the next tick tries again
 
     def compact(self) -> bool:
         """Give free pages back to the file system when many are free; True when it did."""

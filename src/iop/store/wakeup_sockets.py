@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import os
 import select
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 from iop.store import records as r
+from iop.store.carried import pack_header, unpack_header
 from iop.store.wake_flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
 
 _MAX_SLOTS = 64
@@ -31,6 +31,36 @@ _HANDOFF = b"H"
 MAX_REPLY_BYTES = 32 * 1024
 _RECEIVE_BYTES = MAX_REPLY_BYTES + 4096
 _SLOT_CACHE_SECONDS = 1.0
+# A process about to be answered (a caller that has just sent a synchronous request, a job
+# that has just finished a message) polls its socket this long before it sleeps: on a
+# virtual machine waking a sleeping process costs tens of microseconds at both ends, often
+# more than the answer takes to come.
+SPIN_SECONDS = 0.0005
+# A yield that took this long ran another process: the cores are busy, spinning stops.
+_CONTENDED_YIELD_SECONDS = 0.00003
+# One spinning thread per process: threads spinning together would only fight over the GIL.
+_spinning = threading.Lock()
+
+
+def poll_briefly(ready: Callable[[], bool], seconds: float) -> bool:
+    """Call ``ready`` until it is true or ``seconds`` pass, yielding the CPU in between; False
+    at once when another thread of this process already polls or another process wants this
+    core (then sleeping is cheaper for everyone)."""
+    if not _spinning.acquire(blocking=False):
+        return False
+    try:
+        until = time.monotonic() + seconds
+        while True:
+            if ready():
+                return True
+            before = time.monotonic()
+            if before >= until:
+                return False
+            os.sched_yield()
+            if time.monotonic() - before > _CONTENDED_YIELD_SECONDS:
+                return False  # another process ran meanwhile: the cores are busy
+    finally:
+        _spinning.release()
 
 
 class SocketListener:
@@ -46,12 +76,16 @@ class SocketListener:
         self._replies: list[bytes] = []  # decoded only when the caller looks for its own
         self._handoffs: list[bytes] = []
 
-    def wait(self, timeout: float, urgent_only: bool = False) -> bool:
+    def wait(self, timeout: float, urgent_only: bool = False, spin: bool = False) -> bool:
         """Sleep until rung or ``timeout`` seconds pass; True when rung. Drains pending rings.
 
         With ``urgent_only`` only an urgent ring (a synchronous caller waiting) ends the wait.
+        With ``spin`` the first moments are spent polling, yielding the CPU between polls.
         """
         deadline = time.monotonic() + max(timeout, 0)
+        if spin and poll_briefly(lambda: self._ready(urgent_only),
+                                 min(SPIN_SECONDS, max(timeout, 0))):
+            return True
         while True:
             remaining = deadline - time.monotonic()
             ready, _, _ = select.select([self._sock], [], [], max(remaining, 0))
@@ -61,12 +95,21 @@ class SocketListener:
             if urgent or not urgent_only:
                 return True
 
+    def _ready(self, urgent_only: bool) -> bool:
+        received, urgent = self._take()
+        return urgent or (received and not urgent_only)
+
     def drain(self) -> bool:
         """Take the rings received so far (keeping replies); True when one was urgent."""
-        urgent = False
+        return self._take()[1]
+
+    def _take(self) -> tuple[bool, bool]:
+        """Take the rings received so far: (any received, one of them urgent)."""
+        received = urgent = False
         try:
             while True:
                 data = self._sock.recv(_RECEIVE_BYTES)
+                received = True
                 if data == _URGENT:
                     urgent = True
                 elif data[:1] == _REPLY:
@@ -77,14 +120,14 @@ class SocketListener:
                     self._handoffs.append(data)
         except (BlockingIOError, InterruptedError):
             pass
-        return urgent
+        return received, urgent
 
     def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
         """The response to ``request_id`` if it came with a ring; replies to other
         (earlier, abandoned) requests are dropped."""
         received, self._replies = self._replies, []
         for data in reversed(received):
-            unpacked = _unpack(data, 0)
+            unpacked = unpack_header(data, 0)
             if unpacked is not None and unpacked[1].corresponding_id == request_id:
                 return unpacked[1], unpacked[2]
         return None  # the caller reads the store
@@ -95,7 +138,7 @@ class SocketListener:
         deliveries = []
         for data in taken:
             # An unreadable one is found leased to the job when it next looks.
-            unpacked = _unpack(data, 2)
+            unpacked = unpack_header(data, 2)
             if unpacked is not None:
                 (queue_id, attempts), header, body = unpacked
                 deliveries.append(r.Delivery(queue_id, header, body, attempts))
@@ -224,7 +267,7 @@ class SocketNotifier:
     def hand_over(self, item: str, slot: int, delivery: r.Delivery) -> bool:
         """Give ``delivery`` (leased to that slot's job) to the job; False when it cannot be
         sent: the job is gone, or its socket is full."""
-        payload = _pack(_HANDOFF, delivery.header, delivery.body_text,
+        payload = pack_header(_HANDOFF, delivery.header, delivery.body_text,
                         delivery.queue_id, delivery.attempts)
         return len(payload) <= MAX_REPLY_BYTES and \
             self._send_whole(self._item_address(item, slot), payload)
@@ -261,32 +304,13 @@ class SocketNotifier:
         ``reply`` (its stored response) when that is small enough."""
         target = b"\0" + address.encode()
         if reply is not None and (reply[1] is None or len(reply[1]) <= MAX_REPLY_BYTES):
-            payload = _pack(_REPLY, *reply)
+            payload = pack_header(_REPLY, *reply)
             if len(payload) <= MAX_REPLY_BYTES and self._send_whole(target, payload):
                 return
         self._send(target)  # a plain ring still gets through a fuller buffer
 
     def close(self) -> None:
         self._sender.close()
-
-
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_HEADER_FIELDS = r.Header.__dataclass_fields__
-
-
-def _pack(kind: bytes, header: r.Header, body: str | None, *leading: int) -> bytes:
-    """A reply or hand-over datagram: ``kind``, then JSON [leading..., header fields..., body]."""
-    return kind + _to_json([*leading, *(getattr(header, name) for name in _HEADER_FIELDS),
-                            body]).encode()
-
-
-def _unpack(data: bytes, leading: int) -> tuple[list[Any], r.Header, str | None] | None:
-    """What :func:`_pack` wrote with ``leading`` numbers first; None when unreadable."""
-    try:
-        fields = json.loads(data[1:])
-        return fields[:leading], r.Header(*fields[leading:-1]), fields[-1]
-    except (ValueError, TypeError):
-        return None
 
 
 def _listening(address: bytes) -> bool:
