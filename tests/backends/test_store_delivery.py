@@ -69,6 +69,63 @@ def test_finish_delivery_completes_and_empties_the_queue(store: Store) -> None:
         assert not tx.finish_delivery(delivery.queue_id, "job")  # already gone
 
 
+def test_complete_delivery_finishes_and_records_the_status_together(store: Store) -> None:
+    (done, timed_out, kept) = store.send([draft(n=1), draft(n=2, priority=r.SYNC), draft(n=3)])
+    with store.transaction() as tx:  # the caller of the second one gave up waiting
+        assert tx.set_status(timed_out, r.ERROR, f"{r.TIMED_OUT} after 1 s")
+    first, second, third = store.claim("Op", "job", 5, 30)
+    with store.transaction() as tx:
+        assert tx.complete_delivery(first.queue_id, "job", done, r.COMPLETED) == (True, True)
+        assert tx.complete_delivery(second.queue_id, "job", timed_out, r.COMPLETED) == \
+            (True, False)  # finished, but the timed-out caller's error stays
+        assert tx.complete_delivery(third.queue_id, "job", kept, None) == (True, False)
+        # Not (or no longer) ours: nothing is written at all.
+        assert tx.complete_delivery(first.queue_id, "job", done, r.ERROR, "late") == \
+            (False, False)
+    statuses = {h.id: (h.status, h.error) for h in store.query_headers(target="Op", limit=0)}
+    assert statuses == {done: ("completed", None),
+                        timed_out: ("error", "timed out after 1 s"),
+                        kept: ("delivered", None)}
+    assert store.queue_counts() == {}
+
+    (again,) = store.send([draft(n=4)])
+    (delivery,) = store.claim("Op", "job", 5, 30)
+    with store.transaction() as tx:
+        assert tx.complete_delivery(delivery.queue_id, "other-job", again, r.COMPLETED) == \
+            (False, False)
+    assert store.get_header(again).status == "delivered"  # type: ignore[union-attr]
+    assert store.queue_counts() == {"Op": 1}
+
+
+def test_a_claim_at_commit_takes_the_next_batch_with_the_commit(store: Store) -> None:
+    (first_id,) = store.send([draft(n=1)])
+    (first,) = store.claim("Op", "job", 5, 30)
+    store.send([draft(n=2), draft(n=3)])
+    with store.transaction() as tx:
+        assert tx.complete_delivery(first.queue_id, "job", first_id, r.COMPLETED)[0]
+        claimed = tx.claim_at_commit("Op", "job", 5, 30)
+    following = claimed() if callable(claimed) else claimed
+    assert body_numbers(following) == [2, 3]
+    assert {d.header.status for d in following} == {"delivered"}
+    assert store.claim("Op", "other", 5, 30) == []  # leased to "job" by that commit
+    with store.transaction() as tx:
+        claimed = tx.claim_at_commit("Op", "job", 5, 30)  # nothing else written
+    assert (claimed() if callable(claimed) else claimed) == []
+
+
+def test_a_claim_at_commit_respects_business_process_contexts(store: Store) -> None:
+    with store.transaction() as tx:
+        tx.save_context(_context(700, pending=2))
+    _respond_to(store, 700, 0)
+    _respond_to(store, 700, 1)
+    store.send([draft(target="Proc", n=5)])
+    with store.transaction() as tx:
+        tx.log([r.LogEntry(type="info", text="something written")])
+        claimed = tx.claim_at_commit("Proc", "job", 10, 30)
+    following = claimed() if callable(claimed) else claimed
+    assert body_numbers(following) == [0, 5]  # one response per instance at a time
+
+
 def test_expired_lease_is_redelivered_and_the_old_owner_loses(store: Store) -> None:
     (header_id,) = store.send([draft()])
     (first,) = store.claim("Op", "slow-job", 5, 0.3)

@@ -45,12 +45,15 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
         released = tx.release_delivery(outcome.delivery.queue_id, header.id, owner)
         tx.log(outcome.logs)
         return released
-    if not tx.finish_delivery(outcome.delivery.queue_id, owner):
+    changed = outcome.status != header.status or bool(outcome.error)
+    finished, status_set = tx.complete_delivery(outcome.delivery.queue_id, owner, header.id,
+                                                outcome.status if changed else None,
+                                                outcome.error)
+    if not finished:
         return False
     abandoned: set[int] = set()  # requests whose synchronous caller gave up waiting
-    if outcome.status != header.status or outcome.error:
-        if not tx.set_status(header.id, outcome.status, outcome.error):
-            abandoned.add(header.id)
+    if changed and not status_set:
+        abandoned.add(header.id)
     for header_id, status, error in outcome.statuses:
         if not tx.set_status(header_id, status, error):
             abandoned.add(header_id)

@@ -11,6 +11,7 @@ import functools
 import os
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from iop.components import kinds
@@ -278,7 +279,7 @@ class Job:
         if not outcomes and not claim_next:
             return []
         lost = 0
-        following: list[r.Delivery] = []
+        following: list[r.Delivery] | Callable[[], list[r.Delivery]] = []
         with self.store.transaction() as tx:
             for outcome in outcomes:
                 if apply_outcome(tx, outcome, self.job_id):
@@ -286,11 +287,14 @@ class Job:
                 else:
                     lost += 1
             if claim_next:
-                following = tx.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
-                if not following:
+                following = tx.claim_at_commit(self.item.name, self.job_id, BATCH,
+                                               LEASE_SECONDS)
+                if isinstance(following, list) and not following:
                     # About to sleep: be a job synchronous callers may hand requests to from
                     # now on (a waiting caller is rung after this commit and sends again).
                     self._mark_asleep(True)
+        if callable(following):
+            following = following()  # the claim travelled with the commit
         if lost:
             self.store.log([self.runtime.entry(
                 "warning", f"{lost} message(s) were handled after this job's lease expired; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -60,6 +61,11 @@ class Tx(Protocol):
 
     def insert_message(self, d: r.MessageDraft) -> int: ...
     def finish_delivery(self, queue_id: int, owner: str) -> bool: ...
+    def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
+                          error: str | None = None) -> tuple[bool, bool]:
+        """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
+        :meth:`set_status`: (finished, status set)."""
+        ...
     def release_delivery(self, queue_id: int, header_id: int, owner: str) -> bool: ...
     def change_status(self, header_id: int, expected: str, status: str,
                       error: str | None = None) -> bool: ...
@@ -70,6 +76,11 @@ class Tx(Protocol):
     def log(self, entries: list[r.LogEntry]) -> None: ...
     def wake_address(self, address: str | None, reply: r.MessageDraft | None = None) -> None: ...
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]: ...
+    def claim_at_commit(self, item: str, owner: str, limit: int, lease_seconds: float
+                        ) -> list[r.Delivery] | Callable[[], list[r.Delivery]]:
+        """The next batch, claimed with this transaction: its deliveries, or (where the claim
+        travels with the commit) a function that gives them once the transaction committed."""
+        ...
 
 
 class Store(Protocol):

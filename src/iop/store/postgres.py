@@ -189,10 +189,25 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
         return self._group.send(drafts, logs or [])
 
     def _commit_sends(self, batch: list[PendingSend]) -> list[int]:
-        with self.transaction() as tx:
-            ids = tx.insert_messages([d for p in batch for d in p.drafts])
-            tx.log([e for p in batch for e in p.logs])
-        return ids
+        conn = self.conn
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            with self.transaction() as nested:  # inside the caller's transaction
+                ids = nested.insert_messages([d for p in batch for d in p.drafts])
+                nested.log([e for p in batch for e in p.logs])
+            return ids
+        started = time.perf_counter()
+        tx = PostgresTx(conn, self)
+        try:
+            ids = tx.commit_sends([d for p in batch for d in p.drafts],
+                                  [e for p in batch for e in p.logs])
+            self._typed.update(tx.typed_known)
+            return ids
+        except psycopg.Error as exc:
+            if conn.info.transaction_status != TransactionStatus.IDLE and not conn.broken:
+                conn.execute("ROLLBACK")
+            raise self._fail(exc) from exc
+        finally:
+            self.db_seconds += time.perf_counter() - started
 
     def log(self, entries: list[r.LogEntry]) -> None:
         """Append event log entries in their own transaction."""

@@ -7,6 +7,7 @@ lease expires; record times (created, processed, log) use this host's clock as S
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -110,6 +111,17 @@ SELECT plain.ok, x.* FROM plain LEFT JOIN (
 ON TRUE ORDER BY x.queue_id
 """
 
+# Finishing a delivery and recording its request's new status in one statement; the status
+# is written only while the lease is held, and never over a timed-out caller's error.
+_COMPLETE = """
+WITH d AS (DELETE FROM queue WHERE id = %(queue_id)s AND lease_owner = %(owner)s RETURNING id),
+s AS (UPDATE headers SET status = %(status)s, error = COALESCE(%(error)s, error),
+                         processed = %(now)s
+      WHERE id = %(header_id)s AND EXISTS (SELECT 1 FROM d)
+        AND NOT (status = 'error' AND error LIKE %(timed_out)s) RETURNING id)
+SELECT EXISTS (SELECT 1 FROM d), EXISTS (SELECT 1 FROM s)
+"""
+
 _INSERT_LOG = (
     "INSERT INTO log (time, type, item, job, session_id, message_id, source_class, "
     "source_method, text) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
@@ -155,6 +167,8 @@ class PostgresTx:
         self.typed_known: dict[str, set[str]] = {}  # typed-table columns, cached after commit
         self._logs: list[r.LogEntry] = []
         self._begun = begun
+        self._claim_at_commit: dict[str, Any] | None = None
+        self._claimed: psycopg.Cursor[Any] | None = None
 
     def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[Any]:
         if self._begun:
@@ -180,11 +194,11 @@ class PostgresTx:
             urgent = d.priority == r.SYNC or self.items_to_wake.get(d.target, False)
             self.items_to_wake[d.target] = urgent
 
-    def insert_message(self, d: r.MessageDraft) -> int:
-        """Store header and body, and queue the header for its target, in one statement."""
-        has_body = d.body_class is not None or d.body_text is not None
-        row = self.execute(_INSERT_ONE, {
-            "body_class": d.body_class, "body_text": d.body_text, "has_body": has_body,
+    def _one_params(self, d: r.MessageDraft) -> dict[str, Any]:
+        """Parameters of :data:`_INSERT_ONE` for ``d``."""
+        return {
+            "body_class": d.body_class, "body_text": d.body_text,
+            "has_body": d.body_class is not None or d.body_text is not None,
             "target": d.target, "queue_context": d.context_id if d.type == r.RESPONSE else None,
             "now": self.now, "enqueue": d.enqueue, "session_id": d.known_session(),
             "is_response": d.type == r.RESPONSE,
@@ -193,10 +207,14 @@ class PostgresTx:
             "processed": self._processed(d), "reply_to": d.reply_to,
             "response_required": d.response_required, "context_id": d.context_id,
             "completion_key": d.completion_key, "description": d.description,
-        }).fetchone()
+        }
+
+    def insert_message(self, d: r.MessageDraft) -> int:
+        """Store header and body, and queue the header for its target, in one statement."""
+        row = self.execute(_INSERT_ONE, self._one_params(d)).fetchone()
         assert row is not None
         header_id = d.header_id = int(row[0])
-        if d.typed is not None and has_body:
+        if d.typed is not None and (d.body_class is not None or d.body_text is not None):
             self._insert_typed(header_id, *d.typed)
         self._note_enqueued(d)
         return header_id
@@ -205,8 +223,51 @@ class PostgresTx:
         """Store many messages with a fixed number of round trips (group commit)."""
         if len(drafts) <= 1:
             return [self.insert_message(d) for d in drafts]
-        ids = sorted(int(row[0]) for row in self.execute(
-            "SELECT nextval('headers_id_seq') FROM generate_series(1, %s)", (len(drafts),)))
+        ids = self._new_header_ids(len(drafts))
+        self._begin()
+        with self.conn.pipeline():
+            self._stage_messages(drafts, ids)
+        for header_id, d in zip(ids, drafts, strict=True):
+            if d.typed is not None and (d.body_class is not None or d.body_text is not None):
+                self._insert_typed(header_id, *d.typed)
+        return ids
+
+    def commit_sends(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry]) -> list[int]:
+        """A whole send transaction, committed, in as few round trips as its shape allows:
+        one for a single message, two for several (their ids are drawn first). Messages with
+        typed tables (which may need DDL first) take the general way."""
+        if not drafts or any(d.typed is not None for d in drafts):
+            ids = self.insert_messages(drafts)
+            self.log(logs)
+            self.commit()
+            return ids
+        single = len(drafts) == 1
+        ids = [] if single else self._new_header_ids(len(drafts))
+        with self.conn.pipeline():
+            self._begin()
+            if single:
+                cursor = self.conn.execute(_INSERT_ONE, self._one_params(drafts[0]))
+                self._note_enqueued(drafts[0])
+            else:
+                self._stage_messages(drafts, ids)
+            self.log(logs)
+            self._flush()
+            self.conn.execute("COMMIT")
+        if single:
+            row = cursor.fetchone()
+            assert row is not None
+            ids = [int(row[0])]
+            drafts[0].header_id = ids[0]
+        return ids
+
+    def _new_header_ids(self, count: int) -> list[int]:
+        # Sequences are not transactional: the ids can be drawn before the transaction.
+        return sorted(int(row[0]) for row in self.conn.execute(
+            "SELECT nextval('headers_id_seq') FROM generate_series(1, %s)", (count,)))
+
+    def _stage_messages(self, drafts: list[r.MessageDraft], ids: list[int]) -> None:
+        """Issue the inserts of ``drafts`` under ``ids`` (in the caller's pipeline); typed
+        tables are the caller's."""
         bodies, headers, queue = [], [], []
         for header_id, d in zip(ids, drafts, strict=True):
             d.header_id = header_id
@@ -216,19 +277,20 @@ class PostgresTx:
                 body_id = header_id
                 bodies.append((body_id, d.body_class, d.body_text))
             headers.append((
-                header_id, d.session_for(header_id), d.corresponding_id, d.source, d.target, d.body_class, body_id, d.type,
-                d.priority, d.status, d.error, self.now, self._processed(d), d.reply_to,
-                d.response_required, d.context_id, d.completion_key, d.description))
+                header_id, d.session_for(header_id), d.corresponding_id, d.source, d.target,
+                d.body_class, body_id, d.type, d.priority, d.status, d.error, self.now,
+                self._processed(d), d.reply_to, d.response_required, d.context_id,
+                d.completion_key, d.description))
             if d.enqueue:
                 queue.append((d.target, header_id, d.context_id if d.type == r.RESPONSE else None,
                               self.now))
+            self._note_enqueued(d)
         # Request and response name each other (as IRIS's CorrespondingMessageId does), so a
         # waiting caller finds its response through the request's primary key.
         answered = [(header_id, d.corresponding_id)
                     for header_id, d in zip(ids, drafts, strict=True)
                     if d.type == r.RESPONSE and d.corresponding_id is not None]
-        self._begin()
-        with self.conn.pipeline(), self.conn.cursor() as cur:
+        with self.conn.cursor() as cur:
             if answered:
                 cur.executemany("UPDATE headers SET corresponding_id = %s WHERE id = %s", answered)
             if bodies:
@@ -238,11 +300,6 @@ class PostgresTx:
             if queue:
                 cur.executemany("INSERT INTO queue (item, header_id, context_id, enqueued) "
                                 "VALUES (%s, %s, %s, %s)", queue)
-        for header_id, d in zip(ids, drafts, strict=True):
-            if d.typed is not None and (d.body_class is not None or d.body_text is not None):
-                self._insert_typed(header_id, *d.typed)
-            self._note_enqueued(d)
-        return ids
 
     def _insert_typed(self, body_id: int, table: str, types: dict[str, str],
                       values: dict[str, Any]) -> None:
@@ -287,6 +344,18 @@ class PostgresTx:
         cur = self.execute("DELETE FROM queue WHERE id = %s AND lease_owner = %s",
                            (queue_id, owner))
         return cur.rowcount == 1
+
+    def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
+                          error: str | None = None) -> tuple[bool, bool]:
+        """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
+        :meth:`set_status`: (finished, status set), in one round trip."""
+        if status is None:
+            return self.finish_delivery(queue_id, owner), False
+        row = self.execute(_COMPLETE, {
+            "queue_id": queue_id, "owner": owner, "header_id": header_id, "status": status,
+            "error": error, "now": self.now, "timed_out": r.TIMED_OUT + "%"}).fetchone()
+        assert row is not None
+        return bool(row[0]), bool(row[1])
 
     def change_status(self, header_id: int, expected: str, status: str,
                       error: str | None = None) -> bool:
@@ -374,6 +443,24 @@ class PostgresTx:
             return found
         return self.claim_with_contexts(item, owner, limit, lease_seconds)
 
+    def claim_at_commit(self, item: str, owner: str, limit: int,
+                        lease_seconds: float) -> Callable[[], list[r.Delivery]]:
+        """The next batch, claimed with this transaction's commit (in its round trip): the
+        function returned gives the deliveries once the transaction committed."""
+        params = self._claim_at_commit = claim_params(item, owner, limit, lease_seconds)
+
+        def deliveries() -> list[r.Delivery]:
+            found = plain_claim(self._claimed.fetchall()) if self._claimed is not None else None
+            if found is not None:
+                return found
+            # Responses to business processes came first (or nothing was committed): claim
+            # the way that takes their contexts into account.
+            with self.store.transaction(durable=False) as tx:
+                return tx.claim(params["item"], params["owner"], params["limit"],
+                                params["lease"])
+
+        return deliveries
+
     def claim_with_contexts(self, item: str, owner: str, limit: int,
                             lease_seconds: float) -> list[r.Delivery]:
         """:meth:`claim` when responses to business processes are among the oldest entries."""
@@ -436,10 +523,12 @@ class PostgresTx:
         """Write what waits for the commit, and commit, in one round trip."""
         if not self._begun and not self._logs and not self.items_to_wake \
                 and not self.addresses_to_wake:
-            return  # nothing was written
+            return  # nothing was written (a claim at commit then claims on its own)
         with self.conn.pipeline():
             self._begin()
             self._flush()
+            if self._claim_at_commit is not None:
+                self._claimed = self.conn.execute(CLAIM_PLAIN, self._claim_at_commit)
             self.conn.execute("COMMIT")
 
     def flush_nested(self) -> None:

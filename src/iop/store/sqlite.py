@@ -189,6 +189,14 @@ class SQLiteTx:
         )
         return cur.rowcount == 1
 
+    def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
+                          error: str | None = None) -> tuple[bool, bool]:
+        """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
+        :meth:`set_status`: (finished, status set)."""
+        if not self.finish_delivery(queue_id, owner):
+            return False, False
+        return True, status is not None and self.set_status(header_id, status, error)
+
     def change_status(self, header_id: int, expected: str, status: str,
                       error: str | None = None) -> bool:
         """Move a header from ``expected`` to ``status``; False when it is not ``expected``."""
@@ -252,6 +260,11 @@ class SQLiteTx:
                 [(e.time, e.type, e.item, e.job, e.stored_session(), e.message_id,
                   e.source_class, e.source_method, e.text) for e in entries],
             )
+
+    def claim_at_commit(self, item: str, owner: str, limit: int,
+                        lease_seconds: float) -> list[r.Delivery]:
+        """The next batch, claimed in this transaction (known at once here)."""
+        return self.claim(item, owner, limit, lease_seconds)
 
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
               handed: bool = False) -> list[r.Delivery]:
