@@ -29,3 +29,12 @@ def unpack_header(data: bytes, leading: int) -> tuple[list[Any], r.Header, str |
         return fields[:leading], r.Header(*fields[leading:-1]), fields[-1]
     except (ValueError, TypeError):
         return None
+
+
+def find_reply(received: list[bytes], request_id: int) -> tuple[r.Header, str | None] | None:
+    """The carried response to ``request_id`` among ``received`` (newest first), if any."""
+    for data in reversed(received):
+        unpacked = unpack_header(data, 0)
+        if unpacked is not None and unpacked[1].corresponding_id == request_id:
+            return unpacked[1], unpacked[2]
+    return None

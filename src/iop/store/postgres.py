@@ -195,13 +195,21 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
                 ids = nested.insert_messages([d for p in batch for d in p.drafts])
                 nested.log([e for p in batch for e in p.logs])
             return ids
-        started = time.perf_counter()
         tx = PostgresTx(conn, self)
-        try:
+        with self._sent_whole():
             ids = tx.commit_sends([d for p in batch for d in p.drafts],
                                   [e for p in batch for e in p.logs])
-            self._typed.update(tx.typed_known)
-            return ids
+        self._typed.update(tx.typed_known)
+        return ids
+
+    @contextmanager
+    def _sent_whole(self) -> Iterator[psycopg.Connection]:
+        """Around a transaction sent whole (pipelined, COMMIT included): its errors become
+        StoreError and leave the connection idle; its time counts as database time."""
+        conn = self.conn
+        started = time.perf_counter()
+        try:
+            yield conn
         except psycopg.Error as exc:
             if conn.info.transaction_status != TransactionStatus.IDLE and not conn.broken:
                 conn.execute("ROLLBACK")
@@ -231,9 +239,7 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
             return []
         # A claim lost in a server crash only delivers its messages again: its commit does
         # not wait for the WAL flush, and travels with the claim in one round trip.
-        conn = self.conn
-        started = time.perf_counter()
-        try:
+        with self._sent_whole() as conn:
             with conn.pipeline():
                 conn.execute("BEGIN")
                 conn.execute("SET LOCAL synchronous_commit TO OFF")
@@ -241,12 +247,6 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
                                                                 lease_seconds))
                 conn.execute("COMMIT")
             found = plain_claim(cursor.fetchall())
-        except psycopg.Error as exc:
-            if conn.info.transaction_status != TransactionStatus.IDLE and not conn.broken:
-                conn.execute("ROLLBACK")
-            raise self._fail(exc) from exc
-        finally:
-            self.db_seconds += time.perf_counter() - started
         if found is not None:
             return found
         with self.transaction(durable=False) as tx:

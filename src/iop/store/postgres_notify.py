@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from iop.store import records as r
-from iop.store.carried import pack_header, unpack_header
+from iop.store.carried import find_reply, pack_header
 
 URGENT = "!"
 NORMAL = "."
@@ -122,11 +122,7 @@ class PostgresListener:
         """The response to ``request_id`` if it came with a ring; replies to other
         (earlier, abandoned) requests are dropped."""
         received, self._replies = self._replies, []
-        for data in reversed(received):
-            unpacked = unpack_header(data, 0)
-            if unpacked is not None and unpacked[1].corresponding_id == request_id:
-                return unpacked[1], unpacked[2]
-        return None  # the caller reads the database
+        return find_reply(received, request_id)  # None: the caller reads the database
 
     def fileno(self) -> int:
         return self._conn.pgconn.socket

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from iop.store import records as r
-from iop.store.carried import pack_header, unpack_header
+from iop.store.carried import find_reply, pack_header, unpack_header
 from iop.store.wake_flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
 
 _MAX_SLOTS = 64
@@ -126,11 +126,7 @@ class SocketListener:
         """The response to ``request_id`` if it came with a ring; replies to other
         (earlier, abandoned) requests are dropped."""
         received, self._replies = self._replies, []
-        for data in reversed(received):
-            unpacked = unpack_header(data, 0)
-            if unpacked is not None and unpacked[1].corresponding_id == request_id:
-                return unpacked[1], unpacked[2]
-        return None  # the caller reads the store
+        return find_reply(received, request_id)  # None: the caller reads the store
 
     def take_handoffs(self) -> list[r.Delivery]:
         """Requests handed to this job since the last call (already leased to it)."""
