@@ -198,7 +198,7 @@ class PostgresTx:
         """Parameters of :data:`_INSERT_ONE` for ``d``."""
         return {
             "body_class": d.body_class, "body_text": d.body_text,
-            "has_body": d.body_class is not None or d.body_text is not None,
+            "has_body": d.has_body(),
             "target": d.target, "queue_context": d.context_id if d.type == r.RESPONSE else None,
             "now": self.now, "enqueue": d.enqueue, "session_id": d.known_session(),
             "is_response": d.type == r.RESPONSE,
@@ -214,7 +214,7 @@ class PostgresTx:
         row = self.execute(_INSERT_ONE, self._one_params(d)).fetchone()
         assert row is not None
         header_id = d.header_id = int(row[0])
-        if d.typed is not None and (d.body_class is not None or d.body_text is not None):
+        if d.typed is not None and d.has_body():
             self._insert_typed(header_id, *d.typed)
         self._note_enqueued(d)
         return header_id
@@ -228,7 +228,7 @@ class PostgresTx:
         with self.conn.pipeline():
             self._stage_messages(drafts, ids)
         for header_id, d in zip(ids, drafts, strict=True):
-            if d.typed is not None and (d.body_class is not None or d.body_text is not None):
+            if d.typed is not None and d.has_body():
                 self._insert_typed(header_id, *d.typed)
         return ids
 
@@ -272,9 +272,8 @@ class PostgresTx:
         for header_id, d in zip(ids, drafts, strict=True):
             d.header_id = header_id
         for header_id, d in zip(ids, drafts, strict=True):
-            body_id = None
-            if d.body_class is not None or d.body_text is not None:
-                body_id = header_id
+            body_id = d.body_id_for(header_id)
+            if body_id is not None:
                 bodies.append((body_id, d.body_class, d.body_text))
             headers.append((
                 header_id, d.session_for(header_id), d.corresponding_id, d.source, d.target,
@@ -425,9 +424,8 @@ class PostgresTx:
             self.addresses_to_wake.add(address)
             if reply is not None and reply.header_id is not None:
                 header_id = reply.header_id
-                has_body = reply.body_class is not None or reply.body_text is not None
                 self.replies[address] = reply_payload(
-                    reply.stored_header(header_id, self.now, header_id if has_body else None),
+                    reply.stored_header(header_id, self.now, reply.body_id_for(header_id)),
                     reply.body_text)
 
     # ------------------------------------------------------------ claims
@@ -450,14 +448,17 @@ class PostgresTx:
         params = self._claim_at_commit = claim_params(item, owner, limit, lease_seconds)
 
         def deliveries() -> list[r.Delivery]:
-            found = plain_claim(self._claimed.fetchall()) if self._claimed is not None else None
+            args = params["item"], params["owner"], params["limit"], params["lease"]
+            if self._claimed is None:  # nothing was written, so nothing was committed
+                with self.store.transaction(durable=False) as tx:
+                    return tx.claim(*args)
+            found = plain_claim(self._claimed.fetchall())
             if found is not None:
                 return found
-            # Responses to business processes came first (or nothing was committed): claim
-            # the way that takes their contexts into account.
+            # Responses to business processes came first: claim the way that takes their
+            # contexts into account.
             with self.store.transaction(durable=False) as tx:
-                return tx.claim(params["item"], params["owner"], params["limit"],
-                                params["lease"])
+                return tx.claim_with_contexts(*args)
 
         return deliveries
 

@@ -67,6 +67,10 @@ class MessageDraft:
     def has_body(self) -> bool:
         return self.body_class is not None or self.body_text is not None
 
+    def body_id_for(self, header_id: int) -> int | None:
+        """A stored draft's body shares its header's id; None when it has no body."""
+        return header_id if self.has_body() else None
+
     def stored_header(self, header_id: int, created: float, body_id: int | None) -> Header:
         """The header this draft was stored as, under ``header_id``."""
         final = self.status in (COMPLETED, ERROR, DISCARDED)

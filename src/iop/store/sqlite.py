@@ -57,11 +57,6 @@ HANDOFF_MAX_BODY = 8 * 1024  # characters; larger requests are queued and claime
 Reserve = Callable[[str], "tuple[int, str] | None"]
 
 
-def _body_id(d: r.MessageDraft, header_id: int) -> int | None:
-    """A stored draft's body shares its header's id; None when it has no body."""
-    return header_id if d.has_body() else None
-
-
 def _header(row: tuple[Any, ...]) -> r.Header:
     h = r.Header(*row)
     h.response_required = bool(h.response_required)
@@ -108,7 +103,7 @@ class SQLiteTx:
         # (A draft object may stand twice in one batch: ids come from the loop, not the draft.)
         handed: list[tuple[int, str, r.MessageDraft, int]] = []
         for header_id, d in zip(ids, drafts, strict=True):
-            body_id = _body_id(d, header_id)
+            body_id = d.body_id_for(header_id)
             if body_id is not None:
                 bodies.append((body_id, d.body_class, d.body_text))
             reserved = self._reserve_for(d) if d.enqueue else None
@@ -137,7 +132,7 @@ class SQLiteTx:
         if answered:
             c.executemany("UPDATE headers SET corresponding_id = ? WHERE id = ?", answered)
         for header_id, d in zip(ids, drafts, strict=True):
-            if d.typed is not None and (d.body_class is not None or d.body_text is not None):
+            if d.typed is not None and d.has_body():
                 self._insert_typed(header_id, *d.typed)
         if queue:
             c.executemany("INSERT INTO queue (item, header_id, context_id, enqueued) "
@@ -147,7 +142,7 @@ class SQLiteTx:
                 "INSERT INTO queue (item, header_id, context_id, enqueued, lease_owner, "
                 "lease_until, attempts) VALUES (?, ?, NULL, ?, ?, ?, 1)",
                 (d.target, header_id, now, owner, now + HANDOFF_LEASE_SECONDS)).lastrowid
-            header = d.stored_header(header_id, now, _body_id(d, header_id))
+            header = d.stored_header(header_id, now, d.body_id_for(header_id))
             header.status, header.attempts = r.DELIVERED, 1
             assert queue_id is not None
             self.handoffs.append((slot, owner, r.Delivery(queue_id, header, d.body_text, 1)))
@@ -332,7 +327,7 @@ class SQLiteTx:
             if reply is not None and reply.header_id is not None:
                 header_id = reply.header_id
                 self.replies[address] = (
-                    reply.stored_header(header_id, self.now, _body_id(reply, header_id)),
+                    reply.stored_header(header_id, self.now, reply.body_id_for(header_id)),
                     reply.body_text)
 
 
