@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import select
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 
 import psycopg
@@ -28,6 +28,7 @@ from psycopg import sql
 
 from iop.store import records as r
 from iop.store.carried import find_reply, pack_header
+from iop.store.postgres_listen_hub import ListenHub, SharedListener
 
 URGENT = "!"
 NORMAL = "."
@@ -36,6 +37,15 @@ _REPLY = b"R"  # followed by the stored response (iop.store.carried): the caller
 MAX_PAYLOAD_BYTES = 7900
 
 NOTIFY_SQL = "SELECT pg_notify(c, p) FROM unnest(%s::text[], %s::text[]) AS t(c, p)"
+# A NOTIFY outside any transaction is a transaction of its own, with a commit record of its
+# own: nothing in it needs the WAL flush that commit would otherwise wait for.
+_ALONE = ", set_config('synchronous_commit', 'off', true)"
+NOTIFY_ALONE_SQL = NOTIFY_SQL.replace("pg_notify(c, p)", "pg_notify(c, p)" + _ALONE)
+# After a commit, in the commit's own round trip: a ring that carries a response goes out
+# only once that response is visible, that is when the commit before it succeeded.
+NOTIFY_COMMITTED_SQL = (
+    f"SELECT pg_notify(c, p){_ALONE} FROM unnest(%s::text[], %s::text[], %s::bigint[]) "
+    "AS t(c, p, h) WHERE h IS NULL OR EXISTS (SELECT 1 FROM headers WHERE headers.id = t.h)")
 
 Connect = Callable[[], psycopg.Connection]
 
@@ -65,11 +75,10 @@ class PostgresListener:
         rung = urgent = False
         while (note := pgconn.notifies()) is not None:
             rung = True
-            if note.extra[:1] == _REPLY:
-                urgent = True
+            ring_urgent, reply = classify(note.extra)
+            urgent = urgent or ring_urgent
+            if reply:
                 self._replies.append(note.extra)
-            else:
-                urgent = urgent or note.extra == URGENT.encode()
         return rung, urgent
 
     def _recover(self, deadline: float) -> bool:
@@ -142,6 +151,7 @@ class PostgresNotifier:
         self._jobs: dict[str, tuple[float, list[str]]] = {}  # item -> (read at, job channels)
         self._turn = itertools.count()
         self._lock = threading.Lock()
+        self._hub: ListenHub | None = None  # this process's callers' shared connection
 
     def _channel(self, prefix: str, *parts: object) -> str:
         # Channel names are identifiers of at most 63 bytes: hash what names the listener.
@@ -161,9 +171,14 @@ class PostgresNotifier:
         return PostgresListener(self._connect, self.job_channel(item, self._host, slot),
                                 self.item_channel(item))
 
-    def listen_private(self) -> PostgresListener:
-        """Listener with a unique channel, for a caller waiting on a response."""
-        return PostgresListener(self._connect, f"iopp_{uuid.uuid4().hex}")
+    def listen_private(self) -> SharedListener:
+        """Listener with a unique channel, for a caller waiting on a response (on the
+        connection this process's callers share)."""
+        with self._lock:
+            if self._hub is None or self._hub.pid != os.getpid():
+                self._hub = ListenHub(self._connect, classify)
+            hub = self._hub
+        return hub.listen()
 
     def _running_jobs(self, conn: psycopg.Connection, item: str) -> list[str]:
         """Channels of ``item``'s running jobs on every host (read at most once a second)."""
@@ -212,9 +227,18 @@ class PostgresNotifier:
         if not pairs:
             return
         try:
-            notify(self._shared(), pairs)
+            conn = self._shared()
+            query = NOTIFY_SQL if conn.info.transaction_status else NOTIFY_ALONE_SQL
+            conn.execute(query, ([c for c, _ in pairs], [p for _, p in pairs]))
         except psycopg.Error:
             pass  # a lost wake-up costs latency only
+
+
+def classify(payload: bytes) -> tuple[bool, bool]:
+    """(urgent, carries a reply) for a ring's payload."""
+    if payload[:1] == _REPLY:
+        return True, True
+    return payload == URGENT.encode(), False
 
 
 def reply_payload(header: r.Header, body: str | None) -> str:
@@ -229,3 +253,16 @@ def notify(conn: psycopg.Connection, rings: list[tuple[str, str]]) -> None:
     """Issue ``NOTIFY`` for each (channel, payload): at once, or at commit inside a transaction."""
     if rings:
         conn.execute(NOTIFY_SQL, ([c for c, _ in rings], [p for _, p in rings]))
+
+
+def notify_committed(conn: psycopg.Connection, rings: list[tuple[str, str, int | None]]) -> None:
+    """Issue ``NOTIFY`` for each (channel, payload, header id) right after a ``COMMIT`` sent
+    in the same pipeline; a ring naming a header goes out only if that header is stored.
+
+    Rung outside the transaction, a ring does not hold PostgreSQL's notification lock while
+    the commit waits for its WAL flush, so concurrent committers share flushes again (a
+    ``NOTIFY`` inside a transaction serialises every notifying commit, flush included).
+    """
+    if rings:
+        conn.execute(NOTIFY_COMMITTED_SQL, ([c for c, _, _ in rings], [p for _, p, _ in rings],
+                                            [h for _, _, h in rings]))

@@ -16,7 +16,7 @@ from psycopg.pq import TransactionStatus
 
 from iop.store import records as r
 from iop.store.postgres_conn import lock_key
-from iop.store.postgres_notify import URGENT, notify, reply_payload
+from iop.store.postgres_notify import URGENT, notify, notify_committed, reply_payload
 from iop.store.postgres_schema import TYPED_SQL_TYPES, identifier
 
 if TYPE_CHECKING:
@@ -48,8 +48,11 @@ SELECT n.id, COALESCE(%(session_id)s::bigint, n.id), %(corresponding_id)s::bigin
        %(status)s::text, %(error)s::text, %(now)s::float8, %(processed)s::float8,
        %(reply_to)s::text, %(response_required)s::boolean, %(context_id)s::bigint,
        %(completion_key)s::text, %(description)s::text
-FROM n RETURNING id
+FROM n CROSS JOIN (SELECT set_config('synchronous_commit', %(commit_mode)s, true)) AS mode
+RETURNING id
 """
+# ``commit_mode`` ('on' or 'off') is the synchronous_commit of the transaction the statement
+# is in: run on its own (autocommit) it is its own transaction, which commits as that says.
 
 _INSERT_HEADER = (
     f"INSERT INTO headers ({HEADER_COLUMNS.replace(', attempts', '')}) "
@@ -111,6 +114,12 @@ SELECT plain.ok, x.* FROM plain LEFT JOIN (
 ON TRUE ORDER BY x.queue_id
 """
 
+# CLAIM_PLAIN as a transaction of its own (autocommit): a claim lost in a server crash only
+# delivers its messages again, so its commit does not wait for the WAL flush.
+CLAIM_ALONE = CLAIM_PLAIN.replace(
+    "SELECT plain.ok, x.* FROM plain",
+    "SELECT plain.ok AND set_config('synchronous_commit', 'off', true) = 'off', x.* FROM plain")
+
 # Finishing a delivery and recording its request's new status in one statement; the status
 # is written only while the lease is held, and never over a timed-out caller's error.
 _COMPLETE = """
@@ -161,8 +170,10 @@ class PostgresTx:
         self.durable = durable
         self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
-        # A waiting caller's response travels in its ring's payload, sparing it a read.
+        # A waiting caller's response travels in its ring's payload, sparing it a read; the
+        # ring goes out only once that response (its header id here) is committed.
         self.replies: dict[str, str] = {}
+        self.reply_ids: dict[str, int] = {}
         self.now = time.time()
         self.typed_known: dict[str, set[str]] = {}  # typed-table columns, cached after commit
         self._logs: list[r.LogEntry] = []
@@ -207,6 +218,7 @@ class PostgresTx:
             "processed": self._processed(d), "reply_to": d.reply_to,
             "response_required": d.response_required, "context_id": d.context_id,
             "completion_key": d.completion_key, "description": d.description,
+            "commit_mode": "on" if self.durable else "off",
         }
 
     def insert_message(self, d: r.MessageDraft) -> int:
@@ -242,23 +254,44 @@ class PostgresTx:
             self.commit()
             return ids
         single = len(drafts) == 1
+        if single and not logs and not self._begun:
+            return [self._send_alone(drafts[0])]
         ids = [] if single else self._new_header_ids(len(drafts))
-        with self.conn.pipeline():
-            self._begin()
+        cursor = None
+
+        def write() -> None:
+            nonlocal cursor
             if single:
                 cursor = self.conn.execute(_INSERT_ONE, self._one_params(drafts[0]))
                 self._note_enqueued(drafts[0])
             else:
                 self._stage_messages(drafts, ids)
             self.log(logs)
-            self._flush()
-            self.conn.execute("COMMIT")
-        if single:
+
+        self._commit_pipeline(write)
+        if cursor is not None:
             row = cursor.fetchone()
             assert row is not None
             ids = [int(row[0])]
             drafts[0].header_id = ids[0]
         return ids
+
+    def _send_alone(self, draft: r.MessageDraft) -> int:
+        """One message as a statement of its own (no BEGIN or COMMIT), then its wake-ups,
+        in one round trip."""
+        inserted: psycopg.Cursor[Any] | None = None
+        try:
+            with self.conn.pipeline():
+                inserted = self.conn.execute(_INSERT_ONE, self._one_params(draft))
+                self._note_enqueued(draft)
+                notify_committed(self.conn, self._rings())
+        except psycopg.Error:
+            if inserted is None or not (inserted.statusmessage or "").startswith("INSERT"):
+                raise  # (a wake-up that failed after the insert only costs latency)
+        row = inserted.fetchone()
+        assert row is not None
+        draft.header_id = int(row[0])
+        return draft.header_id
 
     def _new_header_ids(self, count: int) -> list[int]:
         # Sequences are not transactional: the ids can be drawn before the transaction.
@@ -427,6 +460,7 @@ class PostgresTx:
                 self.replies[address] = reply_payload(
                     reply.stored_header(header_id, self.now, reply.body_id_for(header_id)),
                     reply.body_text)
+                self.reply_ids[address] = header_id
 
     # ------------------------------------------------------------ claims
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
@@ -504,8 +538,8 @@ class PostgresTx:
                            attempts=row[1]) for row in found]
 
     # ------------------------------------------------------------ commit
-    def _flush(self) -> None:
-        """Queue the log lines and wake-ups; both take effect at commit."""
+    def _write_logs(self) -> None:
+        """Queue the log lines; they are written with the commit."""
         if self._logs:
             # Log ids are handed out in commit order, so a reader tailing the log by id
             # (log_since) never sees a later id commit before an earlier one.
@@ -515,22 +549,48 @@ class PostgresTx:
                     (e.time, e.type, e.item, e.job, e.stored_session(), e.message_id,
                      e.source_class, e.source_method, e.text) for e in self._logs])
             self._logs = []
-        rings = self.store.notifier.item_rings(self.items_to_wake, self.conn)
-        rings += [(address, self.replies.get(address, URGENT))
+
+    def _rings(self) -> list[tuple[str, str, int | None]]:
+        """(channel, payload, header that must be stored first) for every wake-up."""
+        rings: list[tuple[str, str, int | None]] = [
+            (channel, payload, None)
+            for channel, payload in self.store.notifier.item_rings(self.items_to_wake, self.conn)]
+        rings += [(address, self.replies.get(address, URGENT), self.reply_ids.get(address))
                   for address in sorted(self.addresses_to_wake)]
-        notify(self.conn, rings)
+        return rings
+
+    def _flush(self) -> None:
+        """Queue the log lines and wake-ups inside the transaction (a nested one's)."""
+        self._write_logs()
+        notify(self.conn, [(channel, payload) for channel, payload, _ in self._rings()])
+
+    def _commit_pipeline(self, write: Callable[[], None]) -> None:
+        """``write`` (statements of this transaction), the log lines, ``COMMIT``, then the
+        wake-ups, in one round trip. A wake-up that fails after the commit succeeded is
+        lost (it costs latency, never a message) and does not fail the transaction."""
+        committed: psycopg.Cursor[Any] | None = None
+        try:
+            with self.conn.pipeline():
+                self._begin()
+                write()
+                self._write_logs()
+                committed = self.conn.execute("COMMIT")
+                notify_committed(self.conn, self._rings())
+        except psycopg.Error:
+            if committed is None or committed.statusmessage != "COMMIT":
+                raise
 
     def commit(self) -> None:
         """Write what waits for the commit, and commit, in one round trip."""
         if not self._begun and not self._logs and not self.items_to_wake \
                 and not self.addresses_to_wake:
             return  # nothing was written (a claim at commit then claims on its own)
-        with self.conn.pipeline():
-            self._begin()
-            self._flush()
+
+        def claim() -> None:
             if self._claim_at_commit is not None:
                 self._claimed = self.conn.execute(CLAIM_PLAIN, self._claim_at_commit)
-            self.conn.execute("COMMIT")
+
+        self._commit_pipeline(claim)
 
     def flush_nested(self) -> None:
         """End of a transaction nested in another: its writes commit with the outer one."""
