@@ -13,11 +13,13 @@ from backends_support import PG_URL, Backend
 from iop.store import open_store
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.errors import StoreError
 from iop.store.postgres import PostgresStore
 from iop.store.postgres_conn import redact
 
 # The PostgreSQL case of the backend fixture only.
 ONLY_PG = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+WAKE_SECONDS = 20.0  # how long a listener waits when a ring is expected
 
 
 @pytest.fixture
@@ -168,3 +170,113 @@ def test_sends_ring_the_items_running_jobs_in_turn(pg: Backend, store: Store) ->
     finally:
         on_a.close()
         on_b.close()
+
+
+def _respond(store: Store, request_id: int, address: str, body: str = "{}") -> None:
+    draft = r.MessageDraft("Op", "Svc", "demo.Reply", body, type=r.RESPONSE, priority=r.SYNC,
+                           corresponding_id=request_id, status=r.COMPLETED, enqueue=False)
+    with store.transaction() as tx:
+        tx.insert_message(draft)
+        tx.wake_address(address, draft)
+
+
+@ONLY_PG
+def test_caller_threads_of_a_process_share_one_listening_connection(pg: Backend,
+                                                                    store: Store) -> None:
+    # PostgreSQL signals every listening connection for every NOTIFY, so each one costs the
+    # server work on every ring: a process's waiting callers listen through one.
+    listeners: list[object] = []
+    for _ in range(3):  # each made by a thread of its own, as each caller thread does
+        thread = threading.Thread(
+            target=lambda: listeners.append(store.notifier.listen_private()))
+        thread.start()
+        thread.join()
+    pids = {listener._hub._conn.info.backend_pid for listener in listeners}  # type: ignore
+    assert len(pids) == 1 and len({listener.address for listener in listeners}) == 3
+    requests = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC)
+                           for _ in listeners])
+    got: dict[int, object] = {}
+
+    def wait(index: int) -> None:
+        listener = listeners[index]
+        if listener.wait(WAKE_SECONDS):  # type: ignore[attr-defined]
+            got[index] = listener.take_reply(requests[index])  # type: ignore[attr-defined]
+
+    waiters = [threading.Thread(target=wait, args=(i,)) for i in range(3)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.3)  # all three wait; one of them reads the connection for the others
+    # Answered in turn: the reading thread leaves first, and another takes over reading.
+    for index in (0, 2, 1):
+        _respond(store, requests[index], listeners[index].address)  # type: ignore
+        time.sleep(0.2)
+    for waiter in waiters:
+        waiter.join(WAKE_SECONDS + 5)
+    assert sorted(got) == [0, 1, 2]
+    for index, reply in got.items():
+        assert reply is not None and reply[0].corresponding_id == requests[index]  # type: ignore
+    for listener in listeners:
+        listener.close()  # type: ignore[attr-defined]
+
+
+@ONLY_PG
+def test_a_listener_of_a_thread_that_ended_gives_its_channel_up(pg: Backend,
+                                                                store: Store) -> None:
+    keep = store.notifier.listen_private()
+    thread = threading.Thread(target=lambda: store.notifier.listen_private())
+    thread.start()
+    thread.join()
+    import gc
+
+    gc.collect()
+    assert not keep.wait(0.3)  # the reading thread gives up channels nobody listens to
+    conn = keep._hub._conn  # type: ignore[attr-defined]
+    with keep._hub._lock:  # type: ignore[attr-defined]
+        channels = {row[0] for row in conn.execute(
+            "SELECT pg_listening_channels()").fetchall()}
+    assert channels == {keep.address}
+    keep.close()
+
+
+@ONLY_PG
+def test_a_reply_ring_goes_out_only_with_its_committed_response(pg: Backend,
+                                                                store: Store) -> None:
+    caller = store.notifier.listen_private()
+    request = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC)])[0]
+    with pytest.raises(StoreError, match="duplicate key"):
+        with store.transaction() as tx:
+            tx.wake_address(caller.address)
+            tx.execute("INSERT INTO meta (key, value) VALUES ('dup', 'a')")
+            tx.execute("INSERT INTO meta (key, value) VALUES ('dup', 'b')")
+    assert not caller.wait(0.5)  # the failed transaction rang nobody
+    _respond(store, request, caller.address, '{"n": 1}')
+    assert caller.wait(WAKE_SECONDS)  # rung after the commit, in the same round trip
+    reply = caller.take_reply(request)
+    assert reply is not None and reply == store.find_response(request)
+    caller.close()
+
+
+@ONLY_PG
+def test_the_supervisors_housekeeping_vacuums_the_queue(pg: Backend, store: Store) -> None:
+    assert isinstance(store, PostgresStore)
+    for _ in range(3):
+        store.send([r.MessageDraft("Svc", "Op", None, None) for _ in range(50)])
+        with store.transaction() as tx:
+            for delivery in store.claim("Op", "job", 100, 30):
+                tx.finish_delivery(delivery.queue_id, "job")
+
+    def vacuumed() -> object:
+        store.conn.execute("SELECT pg_stat_clear_snapshot()")
+        return store.conn.execute("SELECT last_vacuum FROM pg_stat_user_tables WHERE "
+                                  "schemaname = %s AND relname = 'queue'",
+                                  (store.schema,)).fetchone()[0]  # type: ignore[index]
+
+    assert vacuumed() is None
+    store.checkpoint()
+    deadline = time.monotonic() + WAKE_SECONDS
+    while (first := vacuumed()) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert first is not None
+    store.checkpoint()  # within a second of the last: not again
+    time.sleep(0.5)
+    assert vacuumed() == first
