@@ -36,6 +36,8 @@ BATCH = 32
 # synchronous caller's ring) so that senders' messages pile up into bigger batches:
 # one commit then completes many messages instead of one.
 BATCH_NAP_SECONDS = 0.002
+# Answers to waiting callers handled one after another commit together while this lasts.
+SYNC_GROUP_SECONDS = 0.001
 RECENT_ENTRIES = 1024
 
 
@@ -65,6 +67,7 @@ class Job:
         self._recent: collections.deque[tuple[int, int]] = collections.deque(
             maxlen=RECENT_ENTRIES)
         self._recent_set: set[tuple[int, int]] = set()
+        self._handling_seconds = 0.0  # moving average of one message's handling time
         self._mark_asleep: Any = lambda asleep: None
 
     def request_stop(self, *_: Any) -> None:
@@ -211,7 +214,9 @@ class Job:
                         continue
                 # (Not what is leased to us: a request handed over is in a datagram on its
                 # way; the claim after an unrung wait picks it up if that datagram is lost.)
-                if self.store.has_work(self.item.name):
+                # Where nothing is handed over (PostgreSQL), the claim that just came back
+                # empty was that look: a ring for anything sent since is waiting for us.
+                if take_handoffs is not None and self.store.has_work(self.item.name):
                     mark(False)
                     deliveries = self.store.claim(self.item.name, self.job_id, BATCH,
                                                   LEASE_SECONDS)
@@ -236,9 +241,14 @@ class Job:
                 self.store.notifier.ring_item(self.item.name, urgent=False, slot=self.slot + 1)
             pending: list[Outcome] = []
             flush = functools.partial(self._flush, pending)
+            answered_since = 0.0  # when the oldest answer not yet committed was ready
             for index, delivery in enumerate(deliveries):
                 self._remember((delivery.queue_id, delivery.header.id))
+                started = time.monotonic()
                 outcome = policy.handle(delivery, flush)
+                # How long a message takes to handle here (a moving average).
+                self._handling_seconds += (time.monotonic() - started -
+                                           self._handling_seconds) / 8
                 if outcome is not None:
                     pending.append(outcome)
                 if policy.disable_requested:
@@ -248,9 +258,15 @@ class Job:
                 if self.stopping or outcome is None:
                     self._commit(pending)
                     return
-                # A waiting caller should not wait for the rest of the batch.
+                # A waiting caller's answer commits with the next ones handled quickly
+                # (one commit, and one WAL flush, for them all), but waits no longer than
+                # SYNC_GROUP_SECONDS for the rest of the batch.
                 if delivery.header.reply_to and index < len(deliveries) - 1:
-                    flush()
+                    now = time.monotonic()
+                    answered_since = answered_since or now
+                    if now - answered_since + self._handling_seconds >= SYNC_GROUP_SECONDS:
+                        flush()
+                        answered_since = 0.0
             if len(deliveries) < BATCH and not any(d.header.reply_to for d in deliveries):
                 # A small asynchronous batch: wait a moment (unless a caller is waiting) so
                 # that this completion and the next claim carry more messages per commit.
