@@ -97,6 +97,42 @@ def test_complete_delivery_finishes_and_records_the_status_together(store: Store
     assert store.queue_counts() == {"Op": 1}
 
 
+def _answer(request_id: int, n: int) -> r.MessageDraft:
+    return r.MessageDraft("Op", "Svc", "demo.Reply", json.dumps({"n": n}), type=r.RESPONSE,
+                          priority=r.SYNC, corresponding_id=request_id, status=r.COMPLETED,
+                          enqueue=False)
+
+
+def test_an_answer_is_stored_with_the_completion_only_while_the_lease_is_held(
+        store: Store) -> None:
+    done, timed_out, lost = store.send([draft(n=1, priority=r.SYNC),
+                                        draft(n=2, priority=r.SYNC),
+                                        draft(n=3, priority=r.SYNC)])
+    with store.transaction() as tx:  # the caller of the second one gave up waiting
+        assert tx.set_status(timed_out, r.ERROR, f"{r.TIMED_OUT} after 1 s")
+    first, second, third = store.claim("Op", "job", 5, 30)
+    answers = [_answer(done, 1), _answer(timed_out, 2), _answer(lost, 3)]
+    with store.transaction() as tx:
+        assert tx.complete_delivery(first.queue_id, "job", done, r.COMPLETED,
+                                    answer=answers[0]) == (True, True)
+        assert tx.complete_delivery(second.queue_id, "job", timed_out, r.COMPLETED,
+                                    answer=answers[1]) == (True, False)
+        # The lease ran out and another job finished the message: the answer is not ours.
+        assert tx.complete_delivery(third.queue_id, "job", lost, r.COMPLETED) == (True, True)
+        assert tx.complete_delivery(third.queue_id, "job", lost, r.COMPLETED,
+                                    answer=answers[2]) == (False, False)
+    found = store.find_response(done)
+    assert found is not None and found[0].id == answers[0].header_id
+    assert (found[0].status, found[1]) == ("completed", '{"n": 1}')
+    late = store.find_response(timed_out)
+    assert late is not None and late[0].status == "discarded"  # kept for the trace only
+    assert store.find_response(lost) is None
+    responses = store.query_headers(type="response", limit=0)
+    assert sorted(h.corresponding_id for h in responses) == [done, timed_out]
+    assert store.get_header(timed_out).status == "error"  # type: ignore[union-attr]
+    assert store.queue_counts() == {}
+
+
 def test_a_claim_at_commit_takes_the_next_batch_with_the_commit(store: Store) -> None:
     (first_id,) = store.send([draft(n=1)])
     (first,) = store.claim("Op", "job", 5, 30)

@@ -46,11 +46,21 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
         tx.log(outcome.logs)
         return released
     changed = outcome.status != header.status or bool(outcome.error)
+    # The usual answer to a waiting caller (the handler's only effect) is stored with the
+    # completion itself, so that a store can send both at once.
+    responses = outcome.responses
+    answer = None
+    if changed and header.reply_to and len(responses) == 1 and responses[0][0].id == header.id \
+            and not outcome.sends and not outcome.statuses:
+        answer = _response_draft(header, responses[0][1], responses[0][2])
+        responses = []
     finished, status_set = tx.complete_delivery(outcome.delivery.queue_id, owner, header.id,
                                                 outcome.status if changed else None,
-                                                outcome.error)
+                                                outcome.error, answer=answer)
     if not finished:
         return False
+    if answer is not None and status_set:
+        tx.wake_address(header.reply_to, answer)
     abandoned: set[int] = set()  # requests whose synchronous caller gave up waiting
     if changed and not status_set:
         abandoned.add(header.id)
@@ -60,7 +70,7 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     # The handler's own calls precede its reply, in ids as in the trace (IRIS shows them so).
     for draft in outcome.sends:
         tx.insert_message(draft)
-    for request, encoded, error in outcome.responses:
+    for request, encoded, error in responses:
         _respond(tx, request, encoded, error, late=request.id in abandoned)
     if outcome.save_context is not None:
         tx.save_context(outcome.save_context)
@@ -70,16 +80,22 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     return True
 
 
-def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
-             late: bool = False) -> None:
+def _response_draft(request: r.Header, encoded: Encoded, error: str | None) -> r.MessageDraft:
+    """The response to ``request`` (not queued anywhere)."""
     body_class, body_text, typed = encoded
-    draft = r.MessageDraft(
+    return r.MessageDraft(
         source=request.target, target=request.source, body_class=body_class, body_text=body_text,
         typed=typed,
         type=r.RESPONSE, priority=request.priority, session_id=request.session_id,
         corresponding_id=request.id, status=r.ERROR if error else r.COMPLETED, error=error,
         enqueue=False,
     )
+
+
+def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
+             late: bool = False) -> None:
+    body_class = encoded[0]
+    draft = _response_draft(request, encoded, error)
     if late:
         draft.status = r.DISCARDED  # nobody waits for it any more; kept for the trace
         tx.insert_message(draft)

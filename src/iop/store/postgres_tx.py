@@ -33,7 +33,8 @@ HEADER_COLUMNS_H = ", ".join("h." + c for c in HEADER_FIELDS)
 NOW = "extract(epoch from now())::float8"
 
 _INSERT_ONE = f"""
-WITH n AS (SELECT nextval('headers_id_seq') AS id),
+WITH n AS (SELECT nextval('headers_id_seq') AS id WHERE %(unless_queued)s::bigint IS NULL
+           OR NOT EXISTS (SELECT 1 FROM queue WHERE id = %(unless_queued)s::bigint)),
 b AS (INSERT INTO bodies (id, class_name, data)
       SELECT n.id, %(body_class)s::text, %(body_text)s::text FROM n WHERE %(has_body)s::boolean),
 q AS (INSERT INTO queue (item, header_id, context_id, enqueued)
@@ -53,6 +54,8 @@ RETURNING id
 """
 # ``commit_mode`` ('on' or 'off') is the synchronous_commit of the transaction the statement
 # is in: run on its own (autocommit) it is its own transaction, which commits as that says.
+# ``unless_queued`` (a queue entry's id, or NULL): store nothing while that entry exists (an
+# answer sent along with the completion that deletes its request's entry).
 
 _INSERT_HEADER = (
     f"INSERT INTO headers ({HEADER_COLUMNS.replace(', attempts', '')}) "
@@ -205,9 +208,10 @@ class PostgresTx:
             urgent = d.priority == r.SYNC or self.items_to_wake.get(d.target, False)
             self.items_to_wake[d.target] = urgent
 
-    def _one_params(self, d: r.MessageDraft) -> dict[str, Any]:
+    def _one_params(self, d: r.MessageDraft, unless_queued: int | None = None) -> dict[str, Any]:
         """Parameters of :data:`_INSERT_ONE` for ``d``."""
         return {
+            "unless_queued": unless_queued,
             "body_class": d.body_class, "body_text": d.body_text,
             "has_body": d.has_body(),
             "target": d.target, "queue_context": d.context_id if d.type == r.RESPONSE else None,
@@ -378,16 +382,52 @@ class PostgresTx:
         return cur.rowcount == 1
 
     def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
-                          error: str | None = None) -> tuple[bool, bool]:
+                          error: str | None = None,
+                          answer: r.MessageDraft | None = None) -> tuple[bool, bool]:
         """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
-        :meth:`set_status`: (finished, status set), in one round trip."""
-        if status is None:
-            return self.finish_delivery(queue_id, owner), False
-        row = self.execute(_COMPLETE, {
-            "queue_id": queue_id, "owner": owner, "header_id": header_id, "status": status,
-            "error": error, "now": self.now, "timed_out": r.TIMED_OUT + "%"}).fetchone()
+        :meth:`set_status`: (finished, status set), in one round trip, which also stores
+        ``answer`` (discarded when the status was not set: its caller gave up)."""
+        if status is None or (answer is not None and answer.typed is not None):
+            if status is None:
+                finished, status_set = self.finish_delivery(queue_id, owner), False
+            else:
+                finished, status_set = self.complete_delivery(queue_id, owner, header_id,
+                                                              status, error)
+            if finished and answer is not None:
+                if not status_set:
+                    answer.status = r.DISCARDED
+                self.insert_message(answer)
+            return finished, status_set
+        params = {"queue_id": queue_id, "owner": owner, "header_id": header_id,
+                  "status": status, "error": error, "now": self.now,
+                  "timed_out": r.TIMED_OUT + "%"}
+        if answer is None:
+            row = self.execute(_COMPLETE, params).fetchone()
+            assert row is not None
+            return bool(row[0]), bool(row[1])
+        # The answer goes with the completion, stored only once the request's queue entry
+        # is gone; whether that deletion was ours shows in the completion's own result.
+        with self.conn.pipeline():
+            self._begin()
+            completed = self.conn.execute(_COMPLETE, params)
+            stored = self.conn.execute(_INSERT_ONE, self._one_params(answer, queue_id))
+        row, inserted = completed.fetchone(), stored.fetchone()
         assert row is not None
-        return bool(row[0]), bool(row[1])
+        finished, status_set = bool(row[0]), bool(row[1])
+        if inserted is None:
+            return finished, status_set
+        answer_id = answer.header_id = int(inserted[0])
+        if not finished:  # another job finished it after our lease ran out: not ours
+            self.execute("UPDATE headers SET corresponding_id = NULL WHERE id = %s AND "
+                         "corresponding_id = %s", (header_id, answer_id))
+            self.execute("DELETE FROM headers WHERE id = %s", (answer_id,))
+            self.execute("DELETE FROM bodies WHERE id = %s", (answer_id,))
+            answer.header_id = None
+        elif not status_set:
+            answer.status = r.DISCARDED
+            self.execute("UPDATE headers SET status = %s WHERE id = %s",
+                         (r.DISCARDED, answer_id))
+        return finished, status_set
 
     def change_status(self, header_id: int, expected: str, status: str,
                       error: str | None = None) -> bool:

@@ -185,12 +185,19 @@ class SQLiteTx:
         return cur.rowcount == 1
 
     def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
-                          error: str | None = None) -> tuple[bool, bool]:
+                          error: str | None = None,
+                          answer: r.MessageDraft | None = None) -> tuple[bool, bool]:
         """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
-        :meth:`set_status`: (finished, status set)."""
+        :meth:`set_status`: (finished, status set); and ``answer`` stored when finished
+        (discarded when the status was not set: its caller gave up)."""
         if not self.finish_delivery(queue_id, owner):
             return False, False
-        return True, status is not None and self.set_status(header_id, status, error)
+        status_set = status is not None and self.set_status(header_id, status, error)
+        if answer is not None:
+            if not status_set:
+                answer.status = r.DISCARDED
+            self.insert_message(answer)
+        return True, status_set
 
     def change_status(self, header_id: int, expected: str, status: str,
                       error: str | None = None) -> bool:
