@@ -133,6 +133,38 @@ def test_an_answer_is_stored_with_the_completion_only_while_the_lease_is_held(
     assert store.queue_counts() == {}
 
 
+def test_a_deferred_completion_reports_a_lost_lease_by_commit_time(store: Store) -> None:
+    # A store may send a deferred completion with the commit: its answer then comes back
+    # optimistic, and what it found out is in lost_at_commit once the transaction is done.
+    ours, theirs, given_up = store.send([draft(n=1, priority=r.SYNC),
+                                         draft(n=2, priority=r.SYNC),
+                                         draft(n=3, priority=r.SYNC)])
+    with store.transaction() as tx:
+        assert tx.set_status(given_up, r.ERROR, f"{r.TIMED_OUT} after 1 s")
+    (first,) = store.claim("Op", "job", 1, 30)
+    (second,) = store.claim("Op", "job", 1, 0.2)
+    (third,) = store.claim("Op", "job", 1, 30)
+    time.sleep(0.4)  # the second one's lease runs out; another job takes it
+    assert [d.header.id for d in store.claim("Op", "other", 5, 30)] == [theirs]
+    answers = [_answer(ours, 1), _answer(theirs, 2), _answer(given_up, 3)]
+    with store.transaction() as tx:
+        results = [tx.complete_delivery(d.queue_id, "job", d.header.id, r.COMPLETED,
+                                        answer=a, defer=True)
+                   for d, a in zip((first, second, third), answers, strict=True)]
+    assert results[0] == (True, True)
+    # Not finished: reported at once (False) or at commit (counted in lost_at_commit).
+    assert [f for f, _ in results].count(False) + tx.lost_at_commit == 1
+    assert not results[1][0] or tx.lost_at_commit == 1
+    statuses = {h.id: h.status for h in store.query_headers(target="Op", limit=0)}
+    assert statuses == {ours: "completed", theirs: "delivered", given_up: "error"}
+    assert store.queue_counts() == {"Op": 1}  # still the other job's
+    mine = store.find_response(ours)
+    assert mine is not None and mine[0].status == "completed"
+    assert store.find_response(theirs) is None
+    late = store.find_response(given_up)
+    assert late is not None and late[0].status == "discarded"
+
+
 def test_a_claim_at_commit_takes_the_next_batch_with_the_commit(store: Store) -> None:
     (first_id,) = store.send([draft(n=1)])
     (first,) = store.claim("Op", "job", 5, 30)

@@ -54,9 +54,13 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
             and not outcome.sends and not outcome.statuses:
         answer = _response_draft(header, responses[0][1], responses[0][2])
         responses = []
+    # When nothing else written depends on whether the lease was still held, the store may
+    # learn that only at commit (PostgreSQL then sends the completion with the commit).
+    alone = not outcome.sends and not outcome.statuses and not responses and \
+        outcome.save_context is None and outcome.delete_context is None
     finished, status_set = tx.complete_delivery(outcome.delivery.queue_id, owner, header.id,
                                                 outcome.status if changed else None,
-                                                outcome.error, answer=answer)
+                                                outcome.error, answer=answer, defer=alone)
     if not finished:
         return False
     if answer is not None and status_set:

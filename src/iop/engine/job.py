@@ -311,6 +311,8 @@ class Job:
                     self._mark_asleep(True)
         if callable(following):
             following = following()  # the claim travelled with the commit
+        lost += tx.lost_at_commit
+        self.processed -= tx.lost_at_commit
         if lost:
             self.store.log([self.runtime.entry(
                 "warning", f"{lost} message(s) were handled after this job's lease expired; "

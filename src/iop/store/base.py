@@ -58,16 +58,19 @@ class Tx(Protocol):
     """Writes that commit together."""
 
     now: float
+    lost_at_commit: int  # deferred completions found, at commit, to have lost their lease
 
     def insert_message(self, d: r.MessageDraft) -> int: ...
     def finish_delivery(self, queue_id: int, owner: str) -> bool: ...
     def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
-                          error: str | None = None,
-                          answer: r.MessageDraft | None = None) -> tuple[bool, bool]:
+                          error: str | None = None, answer: r.MessageDraft | None = None,
+                          defer: bool = False) -> tuple[bool, bool]:
         """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
         :meth:`set_status`: (finished, status set). ``answer`` (a response to the request,
         for its waiting caller) is stored too when finished: as it is when the status was
-        set, as discarded when the caller had given up (so the status was not set)."""
+        set, as discarded when the caller had given up (so the status was not set).
+        ``defer``: nothing else depends on the result, which a store may then learn only at
+        commit (reporting (True, True) now, and leases found lost in ``lost_at_commit``)."""
         ...
     def release_delivery(self, queue_id: int, header_id: int, owner: str) -> bool: ...
     def change_status(self, header_id: int, expected: str, status: str,

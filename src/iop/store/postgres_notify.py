@@ -41,11 +41,23 @@ NOTIFY_SQL = "SELECT pg_notify(c, p) FROM unnest(%s::text[], %s::text[]) AS t(c,
 # own: nothing in it needs the WAL flush that commit would otherwise wait for.
 _ALONE = ", set_config('synchronous_commit', 'off', true)"
 NOTIFY_ALONE_SQL = NOTIFY_SQL.replace("pg_notify(c, p)", "pg_notify(c, p)" + _ALONE)
-# After a commit, in the commit's own round trip: a ring that carries a response goes out
-# only once that response is visible, that is when the commit before it succeeded.
-NOTIFY_COMMITTED_SQL = (
-    f"SELECT pg_notify(c, p){_ALONE} FROM unnest(%s::text[], %s::text[], %s::bigint[]) "
-    "AS t(c, p, h) WHERE h IS NULL OR EXISTS (SELECT 1 FROM headers WHERE headers.id = t.h)")
+# After a commit that answered requests: each waiting caller's ring carries the response
+# as stored (read back in the same statement, so its id need not be known beforehand), in
+# the form iop.store.carried reads; a response too big for a payload rings plainly. Only a
+# committed, undiscarded response to a request whose caller still waits is rung.
+_CARRIED = (f"'{_REPLY.decode()}' || json_build_array("
+            + ", ".join(f"h.{name}" for name in r.Header.__dataclass_fields__) + ", b.data)::text")
+NOTIFY_ANSWERS_INSIDE_SQL = f"""
+SELECT pg_notify(t.c, CASE WHEN octet_length(p.carried) < {MAX_PAYLOAD_BYTES} THEN p.carried
+                      ELSE '{URGENT}' END)
+FROM unnest(%s::text[], %s::bigint[]) AS t(c, request_id)
+JOIN headers q ON q.id = t.request_id
+    AND NOT (q.status = 'error' AND q.error LIKE '{r.TIMED_OUT}%%')
+JOIN headers h ON h.id = q.corresponding_id AND h.status <> 'discarded'
+LEFT JOIN bodies b ON b.id = h.body_id
+CROSS JOIN LATERAL (SELECT {_CARRIED} AS carried) p
+"""
+NOTIFY_ANSWERS_SQL = NOTIFY_ANSWERS_INSIDE_SQL.replace("END)", "END)" + _ALONE, 1)
 
 Connect = Callable[[], psycopg.Connection]
 
@@ -255,14 +267,22 @@ def notify(conn: psycopg.Connection, rings: list[tuple[str, str]]) -> None:
         conn.execute(NOTIFY_SQL, ([c for c, _ in rings], [p for _, p in rings]))
 
 
-def notify_committed(conn: psycopg.Connection, rings: list[tuple[str, str, int | None]]) -> None:
-    """Issue ``NOTIFY`` for each (channel, payload, header id) right after a ``COMMIT`` sent
-    in the same pipeline; a ring naming a header goes out only if that header is stored.
+def notify_answers(conn: psycopg.Connection, answered: dict[str, int],
+                   inside: bool = False) -> None:
+    """Ring each waiting caller (channel → its request's id) with its stored response: right
+    after the ``COMMIT`` that stored it (same pipeline), or ``inside`` the transaction."""
+    if answered:
+        conn.execute(NOTIFY_ANSWERS_INSIDE_SQL if inside else NOTIFY_ANSWERS_SQL,
+                     (list(answered), list(answered.values())))
+
+
+def notify_committed(conn: psycopg.Connection, rings: list[tuple[str, str]]) -> None:
+    """Issue ``NOTIFY`` for each (channel, payload) right after a ``COMMIT`` sent in the same
+    pipeline, as a transaction of its own.
 
     Rung outside the transaction, a ring does not hold PostgreSQL's notification lock while
     the commit waits for its WAL flush, so concurrent committers share flushes again (a
     ``NOTIFY`` inside a transaction serialises every notifying commit, flush included).
     """
     if rings:
-        conn.execute(NOTIFY_COMMITTED_SQL, ([c for c, _, _ in rings], [p for _, p, _ in rings],
-                                            [h for _, _, h in rings]))
+        conn.execute(NOTIFY_ALONE_SQL, ([c for c, _ in rings], [p for _, p in rings]))

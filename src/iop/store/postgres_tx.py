@@ -16,7 +16,7 @@ from psycopg.pq import TransactionStatus
 
 from iop.store import records as r
 from iop.store.postgres_conn import lock_key
-from iop.store.postgres_notify import URGENT, notify, notify_committed, reply_payload
+from iop.store.postgres_notify import URGENT, notify, notify_answers, notify_committed
 from iop.store.postgres_schema import TYPED_SQL_TYPES, identifier
 
 if TYPE_CHECKING:
@@ -157,6 +157,38 @@ def header(row: tuple[Any, ...] | Any) -> r.Header:
     return r.Header(*row)
 
 
+class _Deferred:
+    """A completion (and its answer) sent with the commit, its results read after it."""
+
+    def __init__(self, params: dict[str, Any], answer: r.MessageDraft | None,
+                 queue_id: int) -> None:
+        self.params = params
+        self.answer = answer
+        self.queue_id = queue_id
+        self._completed: psycopg.Cursor[Any] | None = None
+        self._stored: psycopg.Cursor[Any] | None = None
+
+    def send(self, tx: PostgresTx) -> None:
+        self._completed = tx.conn.execute(_COMPLETE, self.params)
+        if self.answer is not None:
+            self._stored = tx.conn.execute(_INSERT_ONE,
+                                           tx._one_params(self.answer, self.queue_id))
+
+    def results(self) -> tuple[bool, bool, int | None]:
+        """(finished, status set, the answer's id if one was stored)."""
+        assert self._completed is not None
+        row = self._completed.fetchone()
+        assert row is not None
+        answer_id = None
+        if self._stored is not None:
+            stored = self._stored.fetchone()
+            if stored is not None:
+                answer_id = int(stored[0])
+                assert self.answer is not None
+                self.answer.header_id = answer_id
+        return bool(row[0]), bool(row[1]), answer_id
+
+
 class PostgresTx:
     """Writes made inside one transaction; ``NOTIFY`` and log lines go out with the commit.
 
@@ -173,14 +205,17 @@ class PostgresTx:
         self.durable = durable
         self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
-        # A waiting caller's response travels in its ring's payload, sparing it a read; the
-        # ring goes out only once that response (its header id here) is committed.
-        self.replies: dict[str, str] = {}
-        self.reply_ids: dict[str, int] = {}
+        # Waiting callers answered here (address → request id): each one's ring carries its
+        # response as stored, read back by the ring's own statement.
+        self.answered: dict[str, int] = {}
+        # Completions sent with the commit; their results are read once it is done.
+        self._deferred: list[_Deferred] = []
+        self.lost_at_commit = 0  # deferred completions whose lease had run out
         self.now = time.time()
         self.typed_known: dict[str, set[str]] = {}  # typed-table columns, cached after commit
         self._logs: list[r.LogEntry] = []
         self._begun = begun
+        self._owns_commit = not begun  # not a savepoint inside someone else's transaction
         self._claim_at_commit: dict[str, Any] | None = None
         self._claimed: psycopg.Cursor[Any] | None = None
 
@@ -382,11 +417,23 @@ class PostgresTx:
         return cur.rowcount == 1
 
     def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
-                          error: str | None = None,
-                          answer: r.MessageDraft | None = None) -> tuple[bool, bool]:
+                          error: str | None = None, answer: r.MessageDraft | None = None,
+                          defer: bool = False) -> tuple[bool, bool]:
         """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
         :meth:`set_status`: (finished, status set), in one round trip, which also stores
-        ``answer`` (discarded when the status was not set: its caller gave up)."""
+        ``answer`` (discarded when the status was not set: its caller gave up).
+
+        ``defer``: nothing else written in this transaction depends on the outcome, so the
+        completion is sent with the commit and (True, status given) is returned at once; a
+        lease found lost then counts in :attr:`lost_at_commit`, and an answer that should
+        not have been stored is kept as discarded."""
+        if defer and status is not None and not (answer is not None and answer.typed) \
+                and self._owns_commit:
+            params = {"queue_id": queue_id, "owner": owner, "header_id": header_id,
+                      "status": status, "error": error, "now": self.now,
+                      "timed_out": r.TIMED_OUT + "%"}
+            self._deferred.append(_Deferred(params, answer, queue_id))
+            return True, True
         if status is None or (answer is not None and answer.typed is not None):
             if status is None:
                 finished, status_set = self.finish_delivery(queue_id, owner), False
@@ -492,15 +539,13 @@ class PostgresTx:
 
     def wake_address(self, address: str | None, reply: r.MessageDraft | None = None) -> None:
         """Ring a waiting caller once the transaction commits, with ``reply`` (a response
-        inserted in this transaction) when given."""
-        if address:
+        stored in this transaction) when given."""
+        if not address:
+            return
+        if reply is not None and reply.corresponding_id is not None:
+            self.answered[address] = reply.corresponding_id
+        else:
             self.addresses_to_wake.add(address)
-            if reply is not None and reply.header_id is not None:
-                header_id = reply.header_id
-                self.replies[address] = reply_payload(
-                    reply.stored_header(header_id, self.now, reply.body_id_for(header_id)),
-                    reply.body_text)
-                self.reply_ids[address] = header_id
 
     # ------------------------------------------------------------ claims
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float) -> list[r.Delivery]:
@@ -590,19 +635,16 @@ class PostgresTx:
                      e.source_class, e.source_method, e.text) for e in self._logs])
             self._logs = []
 
-    def _rings(self) -> list[tuple[str, str, int | None]]:
-        """(channel, payload, header that must be stored first) for every wake-up."""
-        rings: list[tuple[str, str, int | None]] = [
-            (channel, payload, None)
-            for channel, payload in self.store.notifier.item_rings(self.items_to_wake, self.conn)]
-        rings += [(address, self.replies.get(address, URGENT), self.reply_ids.get(address))
-                  for address in sorted(self.addresses_to_wake)]
-        return rings
+    def _rings(self) -> list[tuple[str, str]]:
+        """(channel, payload) for every wake-up but the answered callers'."""
+        rings = self.store.notifier.item_rings(self.items_to_wake, self.conn)
+        return rings + [(address, URGENT) for address in sorted(self.addresses_to_wake)]
 
     def _flush(self) -> None:
         """Queue the log lines and wake-ups inside the transaction (a nested one's)."""
         self._write_logs()
-        notify(self.conn, [(channel, payload) for channel, payload, _ in self._rings()])
+        notify(self.conn, self._rings())
+        notify_answers(self.conn, self.answered, inside=True)
 
     def _commit_pipeline(self, write: Callable[[], None]) -> None:
         """``write`` (statements of this transaction), the log lines, ``COMMIT``, then the
@@ -612,18 +654,39 @@ class PostgresTx:
         try:
             with self.conn.pipeline():
                 self._begin()
+                for deferred in self._deferred:
+                    deferred.send(self)
                 write()
                 self._write_logs()
                 committed = self.conn.execute("COMMIT")
                 notify_committed(self.conn, self._rings())
+                notify_answers(self.conn, self.answered)
         except psycopg.Error:
             if committed is None or committed.statusmessage != "COMMIT":
                 raise
+        self._settle_deferred()
+
+    def _settle_deferred(self) -> None:
+        """Read what the deferred completions did; an answer stored for a request this job
+        no longer held, or whose caller had given up, is kept as discarded (for the trace)."""
+        if not self._deferred:
+            return
+        stray = []
+        for deferred in self._deferred:
+            finished, status_set, answer_id = deferred.results()
+            if not finished:
+                self.lost_at_commit += 1
+            if answer_id is not None and not (finished and status_set):
+                stray.append(answer_id)
+        self._deferred = []
+        if stray:
+            self.conn.execute("UPDATE headers SET status = %s WHERE id = ANY(%s::bigint[])",
+                              (r.DISCARDED, stray))
 
     def commit(self) -> None:
         """Write what waits for the commit, and commit, in one round trip."""
         if not self._begun and not self._logs and not self.items_to_wake \
-                and not self.addresses_to_wake:
+                and not self.addresses_to_wake and not self._deferred:
             return  # nothing was written (a claim at commit then claims on its own)
 
         def claim() -> None:

@@ -71,6 +71,7 @@ class SQLiteTx:
         self.path = path
         self.items_to_wake: dict[str, bool] = {}  # item -> urgent (a caller waits)
         self.addresses_to_wake: set[str] = set()
+        self.lost_at_commit = 0  # completions are never deferred here
         # A waiting caller's response travels with its ring, sparing the caller a read.
         self.replies: dict[str, tuple[r.Header, str | None]] = {}
         # Set for a sender's transaction: synchronous requests may go straight to a job.
@@ -185,11 +186,12 @@ class SQLiteTx:
         return cur.rowcount == 1
 
     def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
-                          error: str | None = None,
-                          answer: r.MessageDraft | None = None) -> tuple[bool, bool]:
+                          error: str | None = None, answer: r.MessageDraft | None = None,
+                          defer: bool = False) -> tuple[bool, bool]:
         """:meth:`finish_delivery`, then (``status`` given, and the lease still held)
         :meth:`set_status`: (finished, status set); and ``answer`` stored when finished
-        (discarded when the status was not set: its caller gave up)."""
+        (discarded when the status was not set: its caller gave up). (``defer``: nothing to
+        gain here, where every statement is in-process: done at once.)"""
         if not self.finish_delivery(queue_id, owner):
             return False, False
         status_set = status is not None and self.set_status(header_id, status, error)
