@@ -8,9 +8,11 @@ waking every job for every message: with several hosts that herd of claims that 
 nothing would cost the shared database more than the work itself. When no running job is
 known the item's channel wakes them all.
 
-``NOTIFY`` is issued inside the writer's transaction, so PostgreSQL delivers it at commit and
-never for a rolled-back write. Wake-ups only cut latency: jobs also poll, so a lost one (or
-one that reaches a busy job) costs time, never a message.
+``NOTIFY`` follows the writer's ``COMMIT`` in the same pipeline (see :func:`notify_committed`),
+so it never rings for a rolled-back write; a ring that carries a response is built from the
+committed response itself (:data:`NOTIFY_ANSWERS_SQL`). Waiting callers of one process share
+one listening connection (iop.store.postgres_listen_hub). Wake-ups only cut latency: jobs
+also poll, so a lost one (or one that reaches a busy job) costs time, never a message.
 """
 
 from __future__ import annotations

@@ -190,10 +190,12 @@ class _Deferred:
 
 
 class PostgresTx:
-    """Writes made inside one transaction; ``NOTIFY`` and log lines go out with the commit.
+    """Writes made inside one transaction; log lines, deferred completions and ``NOTIFY``
+    go out with the commit.
 
-    ``BEGIN`` travels with the first statement and the log lines, ``NOTIFY`` and ``COMMIT``
-    together (pipeline mode), so a transaction costs two round trips fewer than it says.
+    ``BEGIN`` travels with the first statement; deferred completions, the log lines, a claim
+    at commit, ``COMMIT`` and then the wake-ups travel together (pipeline mode), so a job's
+    completion transaction is usually one round trip.
     """
 
     def __init__(self, conn: psycopg.Connection, store: PostgresStore,
