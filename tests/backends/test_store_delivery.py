@@ -165,6 +165,22 @@ def test_a_deferred_completion_reports_a_lost_lease_by_commit_time(store: Store)
     assert late is not None and late[0].status == "discarded"
 
 
+def test_deferred_completions_of_a_batch_each_report_their_own_lease(store: Store) -> None:
+    ids = store.send([draft(n=n) for n in range(4)])
+    held = store.claim("Op", "job", 3, 30)
+    (expiring,) = store.claim("Op", "job", 1, 0.2)
+    time.sleep(0.4)
+    assert [d.header.id for d in store.claim("Op", "other", 5, 30)] == [ids[3]]
+    with store.transaction() as tx:
+        results = [tx.complete_delivery(d.queue_id, "job", d.header.id, r.COMPLETED,
+                                        defer=True) for d in [*held, expiring]]
+    assert results[:3] == [(True, True)] * 3
+    assert [f for f, _ in results].count(False) + tx.lost_at_commit == 1
+    statuses = [store.get_header(i).status for i in ids]  # type: ignore[union-attr]
+    assert statuses == ["completed", "completed", "completed", "delivered"]
+    assert store.queue_counts() == {"Op": 1}
+
+
 def test_a_claim_at_commit_takes_the_next_batch_with_the_commit(store: Store) -> None:
     (first_id,) = store.send([draft(n=1)])
     (first,) = store.claim("Op", "job", 5, 30)

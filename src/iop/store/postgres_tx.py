@@ -134,6 +134,23 @@ s AS (UPDATE headers SET status = %(status)s, error = COALESCE(%(error)s, error)
 SELECT EXISTS (SELECT 1 FROM d), EXISTS (SELECT 1 FROM s)
 """
 
+# The same for many deliveries at once (a batch's completions sent with its commit): one
+# row per queue entry, saying whether it was finished and its status set.
+_COMPLETE_MANY = """
+WITH t AS (SELECT * FROM unnest(%(queue_ids)s::bigint[], %(owners)s::text[],
+                                %(header_ids)s::bigint[], %(statuses)s::text[],
+                                %(errors)s::text[]) AS t(queue_id, owner, header_id, status, error)),
+d AS (DELETE FROM queue USING t WHERE queue.id = t.queue_id AND queue.lease_owner = t.owner
+      RETURNING queue.id),
+s AS (UPDATE headers h SET status = t.status, error = COALESCE(t.error, h.error),
+                           processed = %(now)s
+      FROM t JOIN d ON d.id = t.queue_id
+      WHERE h.id = t.header_id AND NOT (h.status = 'error' AND h.error LIKE %(timed_out)s)
+      RETURNING h.id)
+SELECT t.queue_id, d.id IS NOT NULL, s.id IS NOT NULL
+FROM t LEFT JOIN d ON d.id = t.queue_id LEFT JOIN s ON s.id = t.header_id
+"""
+
 _INSERT_LOG = (
     "INSERT INTO log (time, type, item, job, session_id, message_id, source_class, "
     "source_method, text) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)"
@@ -168,6 +185,32 @@ class _Deferred:
         self._completed: psycopg.Cursor[Any] | None = None
         self._stored: psycopg.Cursor[Any] | None = None
 
+    @staticmethod
+    def send_together(tx: PostgresTx, batch: list[_Deferred]) -> None:
+        """Send completions without answers as one statement (:data:`_COMPLETE_MANY`)."""
+        if len(batch) < 2:
+            for deferred in batch:
+                deferred.send(tx)
+            return
+        cursor = tx.conn.execute(_COMPLETE_MANY, {
+            "queue_ids": [d.params["queue_id"] for d in batch],
+            "owners": [d.params["owner"] for d in batch],
+            "header_ids": [d.params["header_id"] for d in batch],
+            "statuses": [d.params["status"] for d in batch],
+            "errors": [d.params["error"] for d in batch],
+            "now": tx.now, "timed_out": r.TIMED_OUT + "%"})
+        found: dict[int, tuple[bool, bool]] = {}
+
+        def read() -> dict[int, tuple[bool, bool]]:
+            if not found:
+                found.update({int(q): (bool(f), bool(s)) for q, f, s in cursor.fetchall()})
+            return found
+
+        for deferred in batch:
+            deferred._read_batch = read
+
+    _read_batch: Callable[[], dict[int, tuple[bool, bool]]] | None = None
+
     def send(self, tx: PostgresTx) -> None:
         self._completed = tx.conn.execute(_COMPLETE, self.params)
         if self.answer is not None:
@@ -176,6 +219,9 @@ class _Deferred:
 
     def results(self) -> tuple[bool, bool, int | None]:
         """(finished, status set, the answer's id if one was stored)."""
+        if self._read_batch is not None:
+            finished, status_set = self._read_batch()[self.queue_id]
+            return finished, status_set, None
         assert self._completed is not None
         row = self._completed.fetchone()
         assert row is not None
@@ -656,8 +702,10 @@ class PostgresTx:
         try:
             with self.conn.pipeline():
                 self._begin()
+                _Deferred.send_together(self, [d for d in self._deferred if d.answer is None])
                 for deferred in self._deferred:
-                    deferred.send(self)
+                    if deferred.answer is not None:
+                        deferred.send(self)
                 write()
                 self._write_logs()
                 committed = self.conn.execute("COMMIT")
