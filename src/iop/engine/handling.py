@@ -50,13 +50,14 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     # completion itself, so that a store can send both at once.
     responses = outcome.responses
     answer = None
-    if changed and header.reply_to and len(responses) == 1 and responses[0][0].id == header.id \
-            and not outcome.sends and not outcome.statuses:
+    no_other_messages = not outcome.sends and not outcome.statuses
+    if changed and header.reply_to and no_other_messages and len(responses) == 1 \
+            and responses[0][0].id == header.id:
         answer = _response_draft(header, responses[0][1], responses[0][2])
         responses = []
     # When nothing else written depends on whether the lease was still held, the store may
     # learn that only at commit (PostgreSQL then sends the completion with the commit).
-    alone = not outcome.sends and not outcome.statuses and not responses and \
+    alone = no_other_messages and not responses and \
         outcome.save_context is None and outcome.delete_context is None
     finished, status_set = tx.complete_delivery(outcome.delivery.queue_id, owner, header.id,
                                                 outcome.status if changed else None,

@@ -242,8 +242,7 @@ class PostgresNotifier:
             return
         try:
             conn = self._shared()
-            query = NOTIFY_SQL if conn.info.transaction_status else NOTIFY_ALONE_SQL
-            conn.execute(query, ([c for c, _ in pairs], [p for _, p in pairs]))
+            (notify if conn.info.transaction_status else notify_committed)(conn, pairs)
         except psycopg.Error:
             pass  # a lost wake-up costs latency only
 
@@ -279,8 +278,8 @@ def notify_answers(conn: psycopg.Connection, answered: dict[str, int],
 
 
 def notify_committed(conn: psycopg.Connection, rings: list[tuple[str, str]]) -> None:
-    """Issue ``NOTIFY`` for each (channel, payload) right after a ``COMMIT`` sent in the same
-    pipeline, as a transaction of its own.
+    """Issue ``NOTIFY`` for each (channel, payload) as a transaction of its own: outside any
+    transaction, typically right after a ``COMMIT`` sent in the same pipeline.
 
     Rung outside the transaction, a ring does not hold PostgreSQL's notification lock while
     the commit waits for its WAL flush, so concurrent committers share flushes again (a

@@ -174,30 +174,35 @@ def header(row: tuple[Any, ...] | Any) -> r.Header:
     return r.Header(*row)
 
 
-class _Deferred:
-    """A completion (and its answer) sent with the commit, its results read after it."""
+class _Completion:
+    """One delivery's completion (:data:`_COMPLETE`) and its answer, if any, sent in a
+    pipeline; their results are read once the pipeline is done."""
 
-    def __init__(self, params: dict[str, Any], answer: r.MessageDraft | None,
-                 queue_id: int) -> None:
-        self.params = params
-        self.answer = answer
+    def __init__(self, tx: PostgresTx, queue_id: int, owner: str, header_id: int, status: str,
+                 error: str | None, answer: r.MessageDraft | None) -> None:
         self.queue_id = queue_id
+        self.params = {"queue_id": queue_id, "owner": owner, "header_id": header_id,
+                       "status": status, "error": error, "now": tx.now,
+                       "timed_out": r.TIMED_OUT + "%"}
+        self.answer = answer
         self._completed: psycopg.Cursor[Any] | None = None
         self._stored: psycopg.Cursor[Any] | None = None
+        # Set when sent along with others as one statement: that statement's rows by queue id.
+        self._read_batch: Callable[[], dict[int, tuple[bool, bool]]] | None = None
 
     @staticmethod
-    def send_together(tx: PostgresTx, batch: list[_Deferred]) -> None:
+    def send_together(tx: PostgresTx, batch: list[_Completion]) -> None:
         """Send completions without answers as one statement (:data:`_COMPLETE_MANY`)."""
         if len(batch) < 2:
-            for deferred in batch:
-                deferred.send(tx)
+            for completion in batch:
+                completion.send(tx)
             return
         cursor = tx.conn.execute(_COMPLETE_MANY, {
-            "queue_ids": [d.params["queue_id"] for d in batch],
-            "owners": [d.params["owner"] for d in batch],
-            "header_ids": [d.params["header_id"] for d in batch],
-            "statuses": [d.params["status"] for d in batch],
-            "errors": [d.params["error"] for d in batch],
+            "queue_ids": [c.params["queue_id"] for c in batch],
+            "owners": [c.params["owner"] for c in batch],
+            "header_ids": [c.params["header_id"] for c in batch],
+            "statuses": [c.params["status"] for c in batch],
+            "errors": [c.params["error"] for c in batch],
             "now": tx.now, "timed_out": r.TIMED_OUT + "%"})
         found: dict[int, tuple[bool, bool]] = {}
 
@@ -206,10 +211,8 @@ class _Deferred:
                 found.update({int(q): (bool(f), bool(s)) for q, f, s in cursor.fetchall()})
             return found
 
-        for deferred in batch:
-            deferred._read_batch = read
-
-    _read_batch: Callable[[], dict[int, tuple[bool, bool]]] | None = None
+        for completion in batch:
+            completion._read_batch = read
 
     def send(self, tx: PostgresTx) -> None:
         self._completed = tx.conn.execute(_COMPLETE, self.params)
@@ -257,7 +260,7 @@ class PostgresTx:
         # response as stored, read back by the ring's own statement.
         self.answered: dict[str, int] = {}
         # Completions sent with the commit; their results are read once it is done.
-        self._deferred: list[_Deferred] = []
+        self._deferred: list[_Completion] = []
         self.lost_at_commit = 0  # deferred completions whose lease had run out
         self.now = time.time()
         self.typed_known: dict[str, set[str]] = {}  # typed-table columns, cached after commit
@@ -475,13 +478,6 @@ class PostgresTx:
         completion is sent with the commit and (True, status given) is returned at once; a
         lease found lost then counts in :attr:`lost_at_commit`, and an answer that should
         not have been stored is kept as discarded."""
-        if defer and status is not None and not (answer is not None and answer.typed) \
-                and self._owns_commit:
-            params = {"queue_id": queue_id, "owner": owner, "header_id": header_id,
-                      "status": status, "error": error, "now": self.now,
-                      "timed_out": r.TIMED_OUT + "%"}
-            self._deferred.append(_Deferred(params, answer, queue_id))
-            return True, True
         if status is None or (answer is not None and answer.typed is not None):
             if status is None:
                 finished, status_set = self.finish_delivery(queue_id, owner), False
@@ -493,25 +489,18 @@ class PostgresTx:
                     answer.status = r.DISCARDED
                 self.insert_message(answer)
             return finished, status_set
-        params = {"queue_id": queue_id, "owner": owner, "header_id": header_id,
-                  "status": status, "error": error, "now": self.now,
-                  "timed_out": r.TIMED_OUT + "%"}
-        if answer is None:
-            row = self.execute(_COMPLETE, params).fetchone()
-            assert row is not None
-            return bool(row[0]), bool(row[1])
+        completion = _Completion(self, queue_id, owner, header_id, status, error, answer)
+        if defer and self._owns_commit:
+            self._deferred.append(completion)
+            return True, True
         # The answer goes with the completion, stored only once the request's queue entry
         # is gone; whether that deletion was ours shows in the completion's own result.
         with self.conn.pipeline():
             self._begin()
-            completed = self.conn.execute(_COMPLETE, params)
-            stored = self.conn.execute(_INSERT_ONE, self._one_params(answer, queue_id))
-        row, inserted = completed.fetchone(), stored.fetchone()
-        assert row is not None
-        finished, status_set = bool(row[0]), bool(row[1])
-        if inserted is None:
+            completion.send(self)
+        finished, status_set, answer_id = completion.results()
+        if answer is None or answer_id is None:
             return finished, status_set
-        answer_id = answer.header_id = int(inserted[0])
         if not finished:  # another job finished it after our lease ran out: not ours
             self.execute("UPDATE headers SET corresponding_id = NULL WHERE id = %s AND "
                          "corresponding_id = %s", (header_id, answer_id))
@@ -702,10 +691,11 @@ class PostgresTx:
         try:
             with self.conn.pipeline():
                 self._begin()
-                _Deferred.send_together(self, [d for d in self._deferred if d.answer is None])
-                for deferred in self._deferred:
-                    if deferred.answer is not None:
-                        deferred.send(self)
+                _Completion.send_together(self,
+                                          [c for c in self._deferred if c.answer is None])
+                for completion in self._deferred:
+                    if completion.answer is not None:
+                        completion.send(self)
                 write()
                 self._write_logs()
                 committed = self.conn.execute("COMMIT")
@@ -722,8 +712,8 @@ class PostgresTx:
         if not self._deferred:
             return
         stray = []
-        for deferred in self._deferred:
-            finished, status_set, answer_id = deferred.results()
+        for completion in self._deferred:
+            finished, status_set, answer_id = completion.results()
             if not finished:
                 self.lost_at_commit += 1
             if answer_id is not None and not (finished and status_set):
