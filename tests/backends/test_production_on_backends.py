@@ -82,6 +82,13 @@ class FanOut(BusinessProcess):
 class Worker(BusinessOperation):
     def on_message(self, request):
         return Pong(request.n + 1000)
+
+
+class Sink(BusinessOperation):
+    """Answers nothing: its completions write no response and may go in batches."""
+
+    def on_message(self, request):
+        return None
 '''
 
 SETTINGS = f'''
@@ -91,6 +98,7 @@ prod.process("Relay", Relay)
 prod.operation("Upper", Upper).pool(2)
 prod.process("FanOut", FanOut).pool(2)
 prod.operation("Worker", Worker).pool(2)
+prod.operation("Sink", Sink).pool(2)
 PRODUCTIONS = [prod]
 '''
 
@@ -139,6 +147,7 @@ def test_a_production_completes_sync_and_async_messages(
 
     # Fire-and-forget sends complete on their own.
     gateway.on_process_input(("Upper", [module.Ping(100 + n, "async") for n in range(40)], 0))
+    gateway.on_process_input(("Sink", [module.Ping(200 + n) for n in range(60)], 0))
 
     def settled() -> bool:
         headers = store.query_headers(limit=0)
@@ -149,6 +158,10 @@ def test_a_production_completes_sync_and_async_messages(
     assert len(requests) == 1 + 10 + 40
     assert {h.status for h in requests} == {"completed"}
     assert store.count_by_status(type="request").get("error") is None
+    # An empty answer nobody waits for is not stored; the request still completes.
+    sunk = store.query_headers(target="Sink", type="request", limit=0)
+    assert len(sunk) == 60 and {h.status for h in sunk} == {"completed"}
+    assert store.query_headers(source="Sink", limit=0) == []
     wait_for(lambda: not any(store.queue_counts().values()), timeout=30,
              what="the queues to drain")
     assert {j.item for j in store.list_jobs()} >= {"Relay", "Upper", "FanOut", "Worker"}

@@ -55,6 +55,8 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
             and responses[0][0].id == header.id:
         answer = _response_draft(header, responses[0][1], responses[0][2])
         responses = []
+    # A response nobody waits for, with no body and no error, is not stored (see _respond).
+    responses = [response for response in responses if not _writes_nothing(*response)]
     # When nothing else written depends on whether the lease was still held, the store may
     # learn that only at commit (PostgreSQL then sends the completion with the commit).
     alone = no_other_messages and not responses and \
@@ -95,6 +97,13 @@ def _response_draft(request: r.Header, encoded: Encoded, error: str | None) -> r
         corresponding_id=request.id, status=r.ERROR if error else r.COMPLETED, error=error,
         enqueue=False,
     )
+
+
+def _writes_nothing(request: r.Header, encoded: Encoded, error: str | None) -> bool:
+    """Whether :func:`_respond` would store nothing: an empty, error-free answer to a request
+    no caller and no business process waits for (a caller that gave up has a ``reply_to``)."""
+    return encoded[0] is None and error is None and not request.reply_to and not (
+        request.response_required and request.context_id is not None)
 
 
 def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
