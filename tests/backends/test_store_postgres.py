@@ -16,6 +16,7 @@ from iop.store.base import Store
 from iop.store.errors import StoreError
 from iop.store.postgres import PostgresStore
 from iop.store.postgres_conn import redact
+from iop.store.queries import MessageFilter, message_search_sql
 
 # The PostgreSQL case of the backend fixture only.
 ONLY_PG = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -280,3 +281,36 @@ def test_the_supervisors_housekeeping_vacuums_the_queue(pg: Backend, store: Stor
     store.checkpoint()  # within a second of the last: not again
     time.sleep(0.5)
     assert vacuumed() == first
+
+
+@ONLY_PG
+def test_ordinary_status_changes_update_headers_in_place(pg: Backend, store: Store) -> None:
+    """No index reads a header's status, only the generated ``trouble`` column (NULL while
+    queued, delivered or completed), so those changes are heap-only updates: no new index
+    entries per step. The operator still finds the rare errors through their index."""
+    assert isinstance(store, PostgresStore)
+    ids = store.send([r.MessageDraft("Svc", "Op", None, None) for _ in range(40)])
+    with store.transaction() as tx:
+        for delivery in store.claim("Op", "job", 100, 30):
+            tx.complete_delivery(delivery.queue_id, "job", delivery.header.id, r.COMPLETED)
+        tx.set_status(ids[-1], r.ERROR, "ValueError: bad")
+
+    def updates() -> tuple[int, int]:
+        store.conn.execute("SELECT pg_stat_force_next_flush()")
+        store.conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = store.conn.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+            "WHERE schemaname = %s AND relname = 'headers'", (store.schema,)).fetchone()
+        return (row[0], row[1]) if row else (0, 0)
+
+    deadline = time.monotonic() + WAKE_SECONDS
+    while (counts := updates())[0] < 81 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    updated, in_place = counts
+    assert updated >= 81  # delivered and completed for each, and the one error
+    assert in_place >= updated * 3 // 4, counts
+    assert [h.id for h in store.search_messages(MessageFilter(status=r.ERROR))] == [ids[-1]]
+    sql, args, _ = message_search_sql(MessageFilter(status=r.ERROR), "%s", "ILIKE", "h.id",
+                                      None, None, 50, trouble_column=True)
+    plan = " ".join(row[0] for row in store.conn.execute("EXPLAIN " + sql, args))
+    assert "headers_trouble" in plan

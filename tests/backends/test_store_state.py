@@ -12,6 +12,7 @@ from backends_support import Backend
 from iop.store import StoreError
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.queries import MessageFilter
 
 # ---------------------------------------------------------------------------- event log
 
@@ -236,6 +237,8 @@ def test_a_version_one_store_is_upgraded_in_place_and_keeps_its_data(
     old = backend.open(initialize=False, namespace=namespace)
     assert old.schema_version() == 1
     (kept,) = old.send([r.MessageDraft("Svc", "Op", "demo.Msg", '{"n": 1}')])
+    (failed,) = old.send([r.MessageDraft("Web", "Op", None, None, status=r.ERROR,
+                                         error="ValueError: bad", enqueue=False)])
     old.save_production("P.Kept", {"Production": {"@Name": "P.Kept"}})
 
     version = store.schema_version()  # what this iop-engine writes
@@ -244,6 +247,8 @@ def test_a_version_one_store_is_upgraded_in_place_and_keeps_its_data(
     assert old.schema_version() == version
     assert _indexes(old) > before  # the later steps ran (they add indexes)
     assert old.get_production("P.Kept") == {"Production": {"@Name": "P.Kept"}}
+    # a message that failed before the upgrade is found among the errors after it
+    assert [h.id for h in old.search_messages(MessageFilter(status=r.ERROR))] == [failed]
     (delivery,) = old.claim("Op", "job", 5, 30)
     assert delivery.header.id == kept and delivery.body_text == '{"n": 1}'
     assert old.get_runtime().status == "stopped"  # the runtime row survived

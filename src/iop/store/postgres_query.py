@@ -23,7 +23,8 @@ class PostgresQueries:
                         after_id: int | None = None, limit: int = 50) -> list[r.Header]:
         """One page of headers matching ``f``, newest first (see iop.store.queries)."""
         sql, args, turn = q.message_search_sql(f, "%s", "ILIKE", HEADER_COLUMNS_H,
-                                               before_id, after_id, limit)
+                                               before_id, after_id, limit,
+                                               trouble_column=True)
         rows = [header(row) for row in self._query(sql, args)]
         return rows[::-1] if turn else rows
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # PostgreSQL truncates identifiers past 63 bytes; longer names get a digest suffix instead.
 _MAX_IDENTIFIER = 63
@@ -78,6 +78,21 @@ MIGRATIONS: dict[int, list[str]] = {
         "WHERE status IN ('error', 'discarded', 'suspended', 'aborted')",
         "CREATE INDEX IF NOT EXISTS log_session ON log (session_id) "
         "WHERE session_id IS NOT NULL",
+    ],
+    # 3: a header changes status twice per message (delivered, completed). PostgreSQL can
+    # rewrite such a row on its own page without touching any index (a heap-only update)
+    # only when no index reads a column that changed, and the operator's index of failed
+    # messages read ``status``. It reads ``trouble`` instead: the status when it is one an
+    # operator looks for, NULL otherwise, so ordinary changes leave it as it was. Room left
+    # on each page (fillfactor) is where the new row versions go. Adding the column rewrites
+    # the table once, under its exclusive lock.
+    3: [
+        "ALTER TABLE headers ADD COLUMN IF NOT EXISTS trouble TEXT GENERATED ALWAYS AS "
+        "(CASE WHEN status IN ('error', 'discarded', 'suspended', 'aborted') THEN status END) "
+        "STORED",
+        "DROP INDEX IF EXISTS headers_trouble",
+        "CREATE INDEX headers_trouble ON headers (trouble, id) WHERE trouble IS NOT NULL",
+        "ALTER TABLE headers SET (fillfactor = 75)",
     ],
 }
 

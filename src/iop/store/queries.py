@@ -16,7 +16,8 @@ from iop.store import records as r
 
 # Statuses an operator looks for; a partial index holds exactly these rows, so finding the
 # few errors among 100,000 completed messages needs no scan, and the common status changes
-# (queued → delivered → completed) never touch that index.
+# (queued → delivered → completed) never touch that index. (PostgreSQL's index is on a
+# column generated from the status, see postgres_schema's version 3.)
 TROUBLE_STATUSES = (r.ERROR, r.DISCARDED, r.SUSPENDED, r.ABORTED)
 TROUBLE_SQL = "status IN ('error', 'discarded', 'suspended', 'aborted')"
 
@@ -74,19 +75,23 @@ def _page(where: list[str], args: list[Any], mark: str, before_id: int | None,
 
 def message_search_sql(f: MessageFilter, mark: str, like: str, columns: str,
                        before_id: int | None, after_id: int | None,
-                       limit: int) -> tuple[str, list[Any], bool]:
+                       limit: int, trouble_column: bool = False) -> tuple[str, list[Any], bool]:
     """(SQL, args, reversed) of one page of headers; ``mark`` is the backend's placeholder,
     ``like`` its case-insensitive LIKE operator. ``reversed`` means the rows come oldest
-    first and must be turned around."""
+    first and must be turned around. ``trouble_column``: the headers have a ``trouble``
+    column (the status when it is one of TROUBLE_STATUSES, else NULL) that the index of
+    failed messages is on, as PostgreSQL's do."""
     where: list[str] = []
     args: list[Any] = []
+    trouble = f.status in TROUBLE_STATUSES
+    status_column = "trouble" if trouble and trouble_column else "status"
     for column, value in (("source", f.source), ("target", f.target), ("type", f.type),
                           ("body_class", f.body_class), ("session_id", f.session_id),
-                          ("status", f.status)):
+                          (status_column, f.status)):
         if value not in (None, ""):
             where.append(f"h.{column} = {mark}")
             args.append(value)
-    if f.status in TROUBLE_STATUSES:
+    if trouble and not trouble_column:
         where.append("h." + TROUBLE_SQL)  # the partial index's own condition, word for word
     if f.since is not None:
         where.append(f"h.created >= {mark}")
