@@ -267,12 +267,21 @@ class Job:
                     if now - answered_since + self._handling_seconds >= SYNC_GROUP_SECONDS:
                         flush()
                         answered_since = 0.0
-            if len(deliveries) < BATCH and not any(d.header.reply_to for d in deliveries):
+            napped = len(deliveries) < BATCH and not any(d.header.reply_to for d in deliveries)
+            if napped:
                 # A small asynchronous batch: wait a moment (unless a caller is waiting) so
                 # that this completion and the next claim carry more messages per commit.
+                # (That wait takes ordinary rings without ending, so the claim follows.)
                 listener.wait(BATCH_NAP_SECONDS, urgent_only=True)
-            # Completing this batch and claiming the next share one transaction.
-            deliveries = self._commit(pending, claim_next=not self.stopping)
+            # Completing this batch and claiming the next share one transaction, or (where
+            # that claim is a transaction of its own) one round trip. After answering waiting
+            # callers the latter is made only when more is known to wait: a full batch, or a
+            # ring that came meanwhile; else the job sleeps, and the ring of the next message
+            # wakes it. With several hosts this spares the server claims that find nothing.
+            claim_next = not self.stopping and (
+                napped or len(deliveries) >= BATCH or not self.store.claims_after_commit
+                or listener.wait(0))
+            deliveries = self._commit(pending, claim_next=claim_next)
             worked = True
             self._beat()
 

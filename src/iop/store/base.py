@@ -93,6 +93,10 @@ class Store(Protocol):
     """One namespace's persistent state: productions, registry, messages, queues, log, runtime."""
 
     backend: str
+    # Whether a claim made with a commit (Tx.claim_at_commit) is a transaction of its own on
+    # the server (PostgreSQL: sent after the commit in the same round trip) rather than part
+    # of the writing transaction (SQLite).
+    claims_after_commit: bool
     namespace: str
     location: str
     db_seconds: float

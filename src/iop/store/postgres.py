@@ -62,6 +62,7 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
     """Store backend on PostgreSQL, one schema per namespace (DESIGN.md, "The store")."""
 
     backend = "postgresql"
+    claims_after_commit = True
 
     def __init__(self, url: str, namespace: str = "USER", *, host: str | None = None) -> None:
         self.url = url

@@ -344,6 +344,7 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
     """Store backend on one SQLite file per namespace (DESIGN.md, "The store")."""
 
     backend = "sqlite"
+    claims_after_commit = False
 
     def __init__(self, path: str, namespace: str = "USER") -> None:
         self.path = os.path.abspath(path)
