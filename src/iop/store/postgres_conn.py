@@ -40,13 +40,14 @@ def connect(url: str, schema: str, *, keepalive: bool = False) -> psycopg.Connec
         raise StoreError(f"cannot connect to the store {redact(url)}: "
                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
                          ) from exc
-    settings = [sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)),
-                # The queue is often vacuumed while (nearly) empty, which leaves statistics
-                # saying it holds no rows. A burst then finds the planner sure that a claim
-                # matches a handful of entries, and it picks a bitmap scan plus a sort of
-                # all the item's entries over the index scan that stops after the few it
-                # needs. No statement of the engine needs a bitmap scan to be fast.
-                sql.SQL("SET enable_bitmapscan = off")]
+    settings: list[sql.SQL | sql.Composed] = [
+        sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)),
+        # The queue is often vacuumed while (nearly) empty, which leaves statistics saying
+        # it holds no rows. A burst then finds the planner sure that a claim matches a
+        # handful of entries, and it picks a bitmap scan plus a sort of all the item's
+        # entries over the index scan that stops after the few it needs. No statement of
+        # the engine needs a bitmap scan to be fast.
+        sql.SQL("SET enable_bitmapscan = off")]
     if keepalive:
         settings += [sql.SQL("SET {} = {}").format(sql.Identifier(k), sql.Literal(v))
                      for k, v in _KEEPALIVE.items()]
