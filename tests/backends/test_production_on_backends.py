@@ -165,6 +165,18 @@ def test_a_production_completes_sync_and_async_messages(
     wait_for(lambda: not any(store.queue_counts().values()), timeout=30,
              what="the queues to drain")
     assert {j.item for j in store.list_jobs()} >= {"Relay", "Upper", "FanOut", "Worker"}
+    if engine_backend == "postgresql":
+        # Each operation's job listens for wake-ups; the service's job, which nothing rings,
+        # holds no listening connection (each one costs the server work on every NOTIFY).
+        # (A job's connection shows its last statement: the LISTEN of its item's channel.)
+        listening = [row[0] for row in store.conn.execute(  # type: ignore[attr-defined]
+            "SELECT query FROM pg_stat_activity WHERE query LIKE 'LISTEN %%'")]
+        channel = store.notifier.item_channel  # type: ignore[attr-defined]
+        jobs = store.list_jobs()
+        assert "Gateway" in {j.item for j in jobs}
+        for item in {j.item for j in jobs}:
+            expected = 0 if item == "Gateway" else sum(j.item == item for j in jobs)
+            assert sum(channel(item) in query for query in listening) == expected, item
 
     # An error in a handler comes back to the synchronous caller.
     with pytest.raises(Exception, match="boom 9"):

@@ -93,6 +93,10 @@ class Job:
             self.runtime.flush_logs()
             self.store.delete_job(self.job_id)
             return 3
+        if self.live.kind == kinds.SERVICE:
+            # Known only now: nothing rings a service, and its backend may let it sleep on
+            # something cheaper than a listener.
+            listener = self.store.notifier.service_listener(listener)
         if self.live.kind == kinds.SERVICE and self.live.adapter is not None:
             # One poller per pool slot in the whole namespace, whichever host it runs on:
             # the production polls as if it ran on one host (DESIGN.md, "The store"). The

@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from iop.store import records as r
+from iop.store.base import Listener
 from iop.store.carried import find_reply, pack_header
 from iop.store.postgres_listen_hub import ListenHub, SharedListener
 
@@ -154,6 +155,25 @@ class PostgresListener:
         self._conn.close()
 
 
+class Sleeper:
+    """A listener nothing can ring: it only sleeps (see PostgresNotifier.listen_service)."""
+
+    address = ""
+
+    def wait(self, timeout: float, urgent_only: bool = False, spin: bool = False) -> bool:
+        time.sleep(max(timeout, 0.0))
+        return False
+
+    def drain(self) -> bool:
+        return False
+
+    def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
 class PostgresNotifier:
     """Rings the jobs of an item (on every host) and waiting callers of one namespace."""
 
@@ -184,6 +204,13 @@ class PostgresNotifier:
         """Listener for one job of ``item`` on this host: its own channel and the item's."""
         return PostgresListener(self._connect, self.job_channel(item, self._host, slot),
                                 self.item_channel(item))
+
+    def service_listener(self, listener: Listener) -> Sleeper:
+        """A service job sleeps without listening: PostgreSQL signals every listening
+        connection of the database for every ``NOTIFY``, so an idle listener costs the server
+        work on each message of every host."""
+        listener.close()
+        return Sleeper()
 
     def listen_private(self) -> SharedListener:
         """Listener with a unique channel, for a caller waiting on a response (on the

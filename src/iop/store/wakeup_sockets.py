@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from iop.store import records as r
+from iop.store.base import Listener
 from iop.store.carried import find_reply, pack_header, unpack_header
 from iop.store.wake_flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
 
@@ -180,6 +181,11 @@ class SocketNotifier:
         if len(name) > 60:
             name = hashlib.sha1(name).hexdigest().encode()
         return self._prefix + b"i/" + name + b"/" + str(slot).encode()
+
+    def service_listener(self, listener: Listener) -> Listener:
+        """A service job keeps its item address like any job (holding it is also what keeps
+        a second supervisor from running the same job), and a socket costs nobody else."""
+        return listener
 
     def listen_item(self, item: str, slot: int) -> SocketListener:
         """Listener for one job of ``item``."""
