@@ -156,7 +156,7 @@ class PostgresListener:
 
 
 class Sleeper:
-    """A listener nothing can ring: it only sleeps (see PostgresNotifier.listen_service)."""
+    """A listener nothing can ring: it only sleeps (see PostgresNotifier.service_listener)."""
 
     address = ""
 
