@@ -55,7 +55,7 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
             and responses[0][0].id == header.id:
         answer = _response_draft(header, responses[0][1], responses[0][2])
         responses = []
-    # A response nobody waits for, with no body and no error, is not stored (see _respond).
+    # A response nobody waits for, with no body and no error, is not stored.
     responses = [response for response in responses if not _writes_nothing(*response)]
     # When nothing else written depends on whether the lease was still held, the store may
     # learn that only at commit (PostgreSQL then sends the completion with the commit).
@@ -100,7 +100,7 @@ def _response_draft(request: r.Header, encoded: Encoded, error: str | None) -> r
 
 
 def _writes_nothing(request: r.Header, encoded: Encoded, error: str | None) -> bool:
-    """Whether :func:`_respond` would store nothing: an empty, error-free answer to a request
+    """Whether an answer is not stored at all: an empty, error-free answer to a request
     no caller and no business process waits for (a caller that gave up has a ``reply_to``)."""
     return encoded[0] is None and error is None and not request.reply_to and not (
         request.response_required and request.context_id is not None)
@@ -108,7 +108,8 @@ def _writes_nothing(request: r.Header, encoded: Encoded, error: str | None) -> b
 
 def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
              late: bool = False) -> None:
-    body_class = encoded[0]
+    """Store the answer to ``request`` (never one that :func:`_writes_nothing` holds for:
+    apply_outcome leaves those out)."""
     draft = _response_draft(request, encoded, error)
     if late:
         draft.status = r.DISCARDED  # nobody waits for it any more; kept for the trace
@@ -123,7 +124,7 @@ def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
         if not error:
             draft.status = r.QUEUED
         tx.insert_message(draft)
-    elif body_class is not None or error:
+    else:  # a body or an error nobody waits for: kept for the trace
         draft.status = r.DISCARDED if not error else r.ERROR
         tx.insert_message(draft)
 
