@@ -79,10 +79,10 @@ WHERE q.item = %s AND (q.lease_until IS NULL OR q.lease_until < {NOW})
 ORDER BY q.id LIMIT %s FOR UPDATE OF q SKIP LOCKED
 """
 
-# A join of a statement's few rows (a CTE) with headers: the planner cannot see how few they
-# are and, while headers is small, reads all of it for a hash join (1-2 ms per claim at 4,000
-# rows). Naming the keys as an array as well makes it look them up in the primary key.
-_BY_KEY = "{table}.id = ANY(ARRAY(SELECT {key} FROM q))"
+# A join of a statement's few rows (the CTE q) with headers: the planner cannot see how few
+# they are and, while headers is small, reads all of it for a hash join (1-2 ms per claim at
+# 4,000 rows). Naming the keys as an array as well makes it look them up in the primary key.
+_HEADERS_OF_Q = "h.id = ANY(ARRAY(SELECT header_id FROM q))"
 
 # The final SELECT sees headers as they were before this statement's own update, so the
 # status and attempts it reports are worked out the same way the update works them out.
@@ -100,11 +100,11 @@ WITH q AS (
     WHERE id = ANY(%(ids)s::bigint[]) RETURNING id, header_id, attempts),
 u AS (
     UPDATE headers h SET status = 'delivered', attempts = q.attempts FROM q
-    WHERE {_BY_KEY.format(table="h", key="header_id")} AND h.id = q.header_id AND {_DELIVERED}
+    WHERE {_HEADERS_OF_Q} AND h.id = q.header_id AND {_DELIVERED}
     RETURNING h.id)
 SELECT q.id, q.attempts, {_CLAIM_HEADER}, b.data
 FROM q JOIN headers h ON h.id = q.header_id LEFT JOIN bodies b ON b.id = h.body_id
-WHERE {_BY_KEY.format(table="h", key="header_id")}
+WHERE {_HEADERS_OF_Q}
 ORDER BY q.id
 """
 
@@ -125,12 +125,12 @@ q AS (
     RETURNING queue.id, queue.header_id, queue.attempts),
 u AS (
     UPDATE headers h SET status = 'delivered', attempts = q.attempts FROM q
-    WHERE {_BY_KEY.format(table="h", key="header_id")} AND h.id = q.header_id AND {_DELIVERED}
+    WHERE {_HEADERS_OF_Q} AND h.id = q.header_id AND {_DELIVERED}
     RETURNING h.id)
 SELECT plain.ok, x.* FROM plain LEFT JOIN (
     SELECT q.id AS queue_id, q.attempts AS queue_attempts, {_CLAIM_HEADER}, b.data
     FROM q JOIN headers h ON h.id = q.header_id LEFT JOIN bodies b ON b.id = h.body_id
-    WHERE {_BY_KEY.format(table="h", key="header_id")}) x
+    WHERE {_HEADERS_OF_Q}) x
 ON TRUE ORDER BY x.queue_id
 """
 
