@@ -4,6 +4,9 @@
 (IOP_HOME / IOP_DATABASE_URL) and plays one role, reporting on stdout line by line:
 
 * ``listen-item ITEM SLOT TIMEOUT URGENT_ONLY``: print ``ready``, then ``rung`` or ``timeout``;
+* ``job-wait ITEM SLOT TIMEOUT``: listen as a job of ITEM does (waits of at most a second),
+  print ``ready relayed`` or ``ready direct`` once listening, then ``rung relayed``,
+  ``rung direct`` or ``timeout``;
 * ``listen-private TIMEOUT``: print the listener's address, then ``rung`` or ``timeout``;
 * ``take-handoff ITEM SLOT OWNER TIMEOUT``: sleep as job OWNER that takes hand-overs, print
   ``ready``, then the requests handed to it as JSON once rung (or ``[]`` at the timeout);
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from iop.store import open_store
 
@@ -51,6 +55,21 @@ def main(namespace: str, role: str, *args: str) -> int:
         print(json.dumps([{"queue": d.queue_id, "header": d.header.id, "status": d.header.status,
                            "attempts": d.attempts, "body": d.body_text} for d in take()]),
               flush=True)
+    elif role == "job-wait":
+        item, slot, timeout = args
+        listener = store.notifier.listen_item(item, int(slot))
+        relayed = getattr(listener, "relayed", lambda: False)
+        if relayed():
+            listener.wait(5.0)  # the relay's ring that says it listens for us
+        print("ready", "relayed" if relayed() else "direct", flush=True)
+        deadline = time.monotonic() + float(timeout)
+        while time.monotonic() < deadline:
+            if listener.wait(min(1.0, deadline - time.monotonic())):
+                print("rung", "relayed" if relayed() else "direct", flush=True)
+                break
+        else:
+            print("timeout", flush=True)
+        listener.close()
     elif role == "listen-private":
         listener = store.notifier.listen_private()
         print(listener.address, flush=True)

@@ -78,6 +78,7 @@ class Supervisor:
     definition: dict[str, Any] | None = None  # the stored definition the jobs run
     monitor: Monitor | None = None
     _keeper: HostKeeper | None = field(default=None, repr=False)
+    _relay: Any = field(default=None, repr=False)  # what rings this host's jobs (PostgreSQL)
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
@@ -114,6 +115,7 @@ class Supervisor:
                                  f"in namespace {self.store.namespace}; stop it first (iop -S)")
         self._keeper = HostKeeper(self.store, self._log)
         self._keeper.start()
+        self._relay = self.store.notifier.start_relay()  # before any job asks it to listen
         others = [s.host for s, alive in live_hosts(self.store) if alive and s.host != host]
         joining = f" on host {host}, joining {', '.join(others)}" if others else ""
         self._log("info", f"Starting production {self.production}{joining}")
@@ -354,6 +356,9 @@ class Supervisor:
             self.store.update_runtime(status=final, supervisor_pid=0, requested="")
         if self._keeper is not None:
             self._keeper.finish()  # frees the sweep duty for another host
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
 
     def _stop_in_waves(self, timeout: float) -> None:
         # As IRIS does: services first (no new work comes in), then processes, then

@@ -30,6 +30,7 @@ from iop.store.postgres_conn import connect, lock_key, redact
 from iop.store.postgres_locks import AdvisoryDuty
 from iop.store.postgres_notify import PostgresNotifier
 from iop.store.postgres_query import PostgresQueries
+from iop.store.postgres_relay import relay_address
 from iop.store.postgres_runtime import RuntimeMixin
 from iop.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, schema_for
 from iop.store.postgres_tx import (
@@ -72,7 +73,8 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
         self.host = host or host_name()  # whose runtime row this store reads and writes
         self.lock_space = lock_key("iop", self.schema)  # first half of every advisory lock key
         self.log_lock = (self.lock_space, lock_key("log"))
-        self.notifier = PostgresNotifier(self._connect, lambda: self.conn, self.schema, self.host)
+        self.notifier = PostgresNotifier(self._connect, lambda: self.conn, self.schema, self.host,
+                                         relay_address(url, self.schema, self.host))
         self.db_seconds = 0.0  # time spent inside write transactions, for bench/
         self._local = threading.local()
         # Connection -> pid that opened it. Weak: a thread that ends takes its connection

@@ -32,6 +32,7 @@ from iop.store import records as r
 from iop.store.base import Listener
 from iop.store.carried import find_reply, pack_header
 from iop.store.postgres_listen_hub import ListenHub, SharedListener
+from iop.store.postgres_relay import HostRelay, RelayedListener, start_relay
 
 URGENT = "!"
 NORMAL = "."
@@ -177,11 +178,13 @@ class Sleeper:
 class PostgresNotifier:
     """Rings the jobs of an item (on every host) and waiting callers of one namespace."""
 
-    def __init__(self, connect: Connect, shared: Connect, scope: str, host: str = "") -> None:
+    def __init__(self, connect: Connect, shared: Connect, scope: str, host: str = "",
+                 relay: bytes | None = None) -> None:
         self._connect = connect  # a new connection per listener: LISTEN holds it
         self._shared = shared  # the calling thread's store connection, for NOTIFY
         self._scope = scope
         self._host = host  # this process's host: part of its jobs' channels
+        self._relay = relay  # the socket address of this host's relay (iop.store.postgres_relay)
         self._jobs: dict[str, tuple[float, list[str]]] = {}  # item -> (read at, job channels)
         self._turn = itertools.count()
         self._lock = threading.Lock()
@@ -200,10 +203,23 @@ class PostgresNotifier:
         """The channel of one job: ``item``'s slot ``slot`` on ``host``."""
         return self._channel("iopj", item, host, slot)
 
-    def listen_item(self, item: str, slot: int) -> PostgresListener:
-        """Listener for one job of ``item`` on this host: its own channel and the item's."""
-        return PostgresListener(self._connect, self.job_channel(item, self._host, slot),
-                                self.item_channel(item))
+    def listen_item(self, item: str, slot: int) -> Listener:
+        """Listener for one job of ``item`` on this host: its own channel and the item's,
+        through the host's relay when its supervisor runs one."""
+        channels = (self.job_channel(item, self._host, slot), self.item_channel(item))
+        if self._relay is not None:
+            try:
+                return RelayedListener(self._relay, channels,
+                                       lambda: PostgresListener(self._connect, *channels))
+            except OSError:
+                pass  # no relay on this host: listen on a connection of our own
+        return PostgresListener(self._connect, *channels)
+
+    def start_relay(self) -> HostRelay | None:
+        """Start the relay through which this host's jobs are rung (in its supervisor)."""
+        if self._relay is None:
+            return None
+        return start_relay(self._connect, self._relay, self._host)
 
     def service_listener(self, listener: Listener) -> Sleeper:
         """A service job sleeps without listening: PostgreSQL signals every listening

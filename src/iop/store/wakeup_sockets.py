@@ -204,6 +204,10 @@ class SocketNotifier:
             flag = self._flags[(item, slot)] = WakeFlag(flag_path(self._flag_folder, item, slot))
         return flag
 
+    def start_relay(self) -> None:
+        """Nothing to relay: writers on this host ring its jobs' sockets themselves."""
+        return None
+
     def listen_private(self) -> SocketListener:
         """Listener with a unique address, for a caller waiting on a response."""
         address = self._prefix + b"p/" + f"{os.getpid()}-{next(self._counter)}-{time.monotonic_ns()}".encode()

@@ -1,0 +1,107 @@
+"""PostgreSQL: a host's jobs are rung through one listening connection, its relay's.
+
+The jobs here are store_worker processes listening as a job does; the relay runs in the test
+process, as it runs in a supervisor. Only whether a job wakes is asserted, never how fast.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from backends_support import Backend
+
+from iop.store.base import Store
+
+ONLY_PG = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+WAKE = 20.0  # seconds a job waits when a ring is expected
+
+
+def _line(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    return proc.stdout.readline().strip()
+
+
+def _finish(proc: subprocess.Popen[str]) -> str:
+    out, _ = proc.communicate(timeout=WAKE + 30)
+    assert proc.returncode == 0
+    return out.strip()
+
+
+def _listening(backend: Backend, *channels: str) -> list[str]:
+    """application_name of each backend whose last statement names one of ``channels``."""
+    names = " OR ".join(f"query LIKE '%{channel}%'" for channel in channels)
+    return [row[0] for row in backend.sql(
+        f"SELECT application_name FROM pg_stat_activity WHERE ({names}) "
+        "AND pid <> pg_backend_pid()")]
+
+
+@ONLY_PG
+def test_jobs_of_a_host_are_rung_through_its_one_listening_connection(
+        backend: Backend, store: Store) -> None:
+    notifier = store.notifier
+    relay = notifier.start_relay()  # type: ignore[attr-defined]
+    assert relay is not None
+    jobs = [backend.python("job-wait", "Op", slot, WAKE) for slot in (0, 1)]
+    try:
+        assert [_line(job) for job in jobs] == ["ready relayed", "ready relayed"]
+        item = notifier.item_channel("Op")  # type: ignore[attr-defined]
+        own = [notifier.job_channel("Op", store.host, slot)  # type: ignore[attr-defined]
+               for slot in (0, 1)]
+        assert relay.channels() == {item: 2, own[0]: 1, own[1]: 1}
+        # Neither job holds a listening connection: the relay's is the only one.
+        assert _listening(backend, item, *own) == [f"iop relay {store.host}"]
+        # No job of Op runs in the jobs table: the ring goes to the item's channel, both wake.
+        notifier.ring_item("Op")
+        assert [_finish(job) for job in jobs] == ["rung relayed", "rung relayed"]
+        # A job that ended gives its channels up.
+        deadline = time.monotonic() + 5
+        while relay.channels() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert relay.channels() == {}
+    finally:
+        for job in jobs:
+            job.kill()
+        relay.stop()
+
+
+@ONLY_PG
+def test_a_job_listens_itself_once_its_hosts_relay_is_gone(backend: Backend, store: Store) -> None:
+    notifier = store.notifier
+    relay = notifier.start_relay()  # type: ignore[attr-defined]
+    job = backend.python("job-wait", "Op", 0, WAKE)
+    try:
+        assert _line(job) == "ready relayed"
+        relay.stop()  # as when its supervisor is killed
+        item = notifier.item_channel("Op")  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while _listening(backend, item) != ["iop"] and time.monotonic() < deadline:
+            time.sleep(0.1)  # the job notices within an idle wait and listens itself
+        assert _listening(backend, item) == ["iop"]
+        notifier.ring_item("Op")
+        assert _finish(job) == "rung direct"
+    finally:
+        job.kill()
+        relay.stop()
+
+
+@ONLY_PG
+def test_without_a_relay_a_job_listens_on_its_own_connection(backend: Backend, store: Store) -> None:
+    job = backend.python("job-wait", "Op", 0, WAKE)
+    try:
+        assert _line(job) == "ready direct"
+        store.notifier.ring_item("Op")
+        assert _finish(job) == "rung direct"
+    finally:
+        job.kill()
+
+
+@ONLY_PG
+def test_a_second_relay_for_the_same_host_is_refused(backend: Backend, store: Store) -> None:
+    first = store.notifier.start_relay()  # type: ignore[attr-defined]
+    try:
+        assert first is not None
+        assert store.notifier.start_relay() is None  # type: ignore[attr-defined]
+    finally:
+        first.stop()
