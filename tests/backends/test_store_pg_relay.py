@@ -6,12 +6,16 @@ process, as it runs in a supervisor. Only whether a job wakes is asserted, never
 
 from __future__ import annotations
 
+import gc
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from backends_support import Backend
 
+from iop.store import records as r
 from iop.store.base import Store
 
 ONLY_PG = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -56,9 +60,7 @@ def test_jobs_of_a_host_are_rung_through_its_one_listening_connection(
         notifier.ring_item("Op")
         assert [_finish(job) for job in jobs] == ["rung relayed", "rung relayed"]
         # A job that ended gives its channels up.
-        deadline = time.monotonic() + 5
-        while relay.channels() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _until(lambda: relay.channels() == {})
         assert relay.channels() == {}
     finally:
         for job in jobs:
@@ -105,3 +107,56 @@ def test_a_second_relay_for_the_same_host_is_refused(backend: Backend, store: St
         assert store.notifier.start_relay() is None  # type: ignore[attr-defined]
     finally:
         first.stop()
+
+
+def _respond(store: Store, request_id: int, address: str, body: str) -> None:
+    """Store a response to ``request_id`` and ring its caller at ``address``, as a job does."""
+    draft = r.MessageDraft("Op", "Svc", "demo.Reply", body, type=r.RESPONSE, priority=r.SYNC,
+                           corresponding_id=request_id, status=r.COMPLETED, enqueue=False)
+    with store.transaction() as tx:
+        tx.insert_message(draft)
+        tx.wake_address(address, draft)
+
+
+@ONLY_PG
+def test_a_waiting_caller_gets_its_response_through_the_relay(backend: Backend,
+                                                               store: Store) -> None:
+    relay = store.notifier.start_relay()  # type: ignore[attr-defined]
+    try:
+        caller = store.notifier.listen_private()
+        assert caller.relayed()  # type: ignore[attr-defined]
+        assert relay.channels() == {caller.address: 1}
+        assert _listening(backend, caller.address) == [f"iop relay {store.host}"]
+        [request] = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC,
+                                               reply_to=caller.address)])
+        _respond(store, request, caller.address, '{"n": 7}')
+        assert caller.wait(WAKE)
+        reply = caller.take_reply(request)
+        assert reply is not None  # carried by the ring: no read of the store needed
+        assert reply[0].corresponding_id == request and reply[1] == '{"n": 7}'
+        caller.close()
+        _until(lambda: relay.channels() == {})
+        assert relay.channels() == {}
+    finally:
+        relay.stop()
+
+
+@ONLY_PG
+def test_the_relay_forgets_a_caller_thread_that_ended(backend: Backend, store: Store) -> None:
+    relay = store.notifier.start_relay()  # type: ignore[attr-defined]
+    try:
+        thread = threading.Thread(target=store.notifier.listen_private)  # never closed
+        thread.start()
+        thread.join()
+        gc.collect()  # the thread's listener, and its socket, are gone
+        assert len(relay.channels()) == 1
+        _until(lambda: relay.channels() == {}, seconds=15)
+        assert relay.channels() == {}
+    finally:
+        relay.stop()
+
+
+def _until(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)

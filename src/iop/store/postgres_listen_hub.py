@@ -31,6 +31,11 @@ Connect = Callable[[], psycopg.Connection]
 Classify = Callable[[bytes], tuple[bool, bool]]  # payload -> (urgent, carries a reply)
 
 
+def private_channel() -> str:
+    """A new channel name for one waiting caller (its requests' ``reply_to``)."""
+    return f"iopp_{uuid.uuid4().hex}"
+
+
 class SharedListener:
     """A caller thread's private channel on its process's shared connection."""
 
@@ -124,9 +129,10 @@ class ListenHub:
         self._waiters: set[SharedListener] = set()  # threads waiting now
         self._conn: psycopg.Connection | None = None
 
-    def listen(self) -> SharedListener:
-        """A new private channel, listened to before this returns."""
-        address = f"iopp_{uuid.uuid4().hex}"
+    def listen(self, address: str | None = None) -> SharedListener:
+        """A private channel (a new one unless ``address`` names it), listened to before this
+        returns."""
+        address = address or private_channel()
         listener = SharedListener(self, address)
         with self._lock:
             conn = self._connection()

@@ -31,7 +31,7 @@ from psycopg import sql
 from iop.store import records as r
 from iop.store.base import Listener
 from iop.store.carried import find_reply, pack_header
-from iop.store.postgres_listen_hub import ListenHub, SharedListener
+from iop.store.postgres_listen_hub import ListenHub, private_channel
 from iop.store.postgres_relay import HostRelay, RelayedListener, start_relay
 
 URGENT = "!"
@@ -66,6 +66,8 @@ NOTIFY_ANSWERS_SQL = NOTIFY_ANSWERS_INSIDE_SQL.replace("END)", "END)" + _ALONE, 
 Connect = Callable[[], psycopg.Connection]
 
 _JOBS_CACHE_SECONDS = 1.0
+# How long a caller waits for its host's relay to say it listens before listening itself.
+RELAY_CONFIRM_SECONDS = 2.0
 
 
 class PostgresListener:
@@ -228,14 +230,29 @@ class PostgresNotifier:
         listener.close()
         return Sleeper()
 
-    def listen_private(self) -> SharedListener:
-        """Listener with a unique channel, for a caller waiting on a response (on the
-        connection this process's callers share)."""
+    def listen_private(self) -> Listener:
+        """Listener with a unique channel, for a caller waiting on a response: through the
+        relay of this host when its supervisor runs one, else on the connection this
+        process's callers share."""
+        channel = private_channel()
+        if self._relay is not None:
+            try:
+                listener = RelayedListener(self._relay, (channel,),
+                                           lambda: self._hub_of_process().listen(channel))
+            except OSError:
+                pass  # no relay on this host
+            else:
+                # The caller sends its request next: the relay must listen before that.
+                if listener.confirmed(RELAY_CONFIRM_SECONDS):
+                    return listener
+                listener.close()
+        return self._hub_of_process().listen(channel)
+
+    def _hub_of_process(self) -> ListenHub:
         with self._lock:
             if self._hub is None or self._hub.pid != os.getpid():
                 self._hub = ListenHub(self._connect, classify)
-            hub = self._hub
-        return hub.listen()
+            return self._hub
 
     def _running_jobs(self, conn: psycopg.Connection, item: str) -> list[str]:
         """Channels of ``item``'s running jobs on every host (read at most once a second)."""

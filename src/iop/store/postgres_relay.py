@@ -5,12 +5,15 @@ each listening connection costs the server work on every ring of every host: a p
 twenty jobs on three hosts made each ring wake sixty backends. Here the supervisor of a host
 keeps one connection listening on the channels of all its jobs (:class:`HostRelay`) and
 forwards each ring to the job's socket on this machine; a job sleeps on that socket
-(:class:`RelayedListener`).
+(:class:`RelayedListener`). A caller waiting for a response on this host (a business
+process's ``send_request_sync``) is rung the same way, its response carried along.
 
 A job asks the relay to listen for it with a datagram naming its socket and its channels;
 the relay answers a new request with an ordinary ring, sent once it listens, so whatever was
 queued before that moment is claimed. The job repeats the request while it is idle, which
-re-registers it with a relay that restarted. When no relay answers (a job run without a
+re-registers it with a relay that restarted; the relay also forgets, every few seconds,
+sockets that were closed without a word (a killed job, a caller thread that ended). When no
+relay answers (a job run without a
 supervisor, or one whose supervisor died) the job listens on a connection of its own.
 Rings only cut latency: a job also polls, so a ring lost on the way costs time, never a
 message.
@@ -32,7 +35,7 @@ from psycopg import sql
 
 from iop.store import records as r
 from iop.store.base import Listener
-from iop.store.wakeup_sockets import SocketListener
+from iop.store.wakeup_sockets import SocketListener, is_bound
 
 _LISTEN = b"L"  # job -> relay: listen on these channels for my socket
 _UNLISTEN = b"U"  # job -> relay: I am going away
@@ -42,6 +45,7 @@ _RING = b"."  # relay -> job: look at your queue (sent after a new LISTEN took e
 RENEW_SECONDS = 1.0
 _SELECT_SECONDS = 0.5
 _RECONNECT_SECONDS = 1.0
+_PRUNE_SECONDS = 5.0  # how often the relay looks for sockets closed without a word
 _RECEIVE_BYTES = 65536
 
 Connect = Callable[[], psycopg.Connection]
@@ -74,6 +78,7 @@ class HostRelay:
         self._jobs: dict[str, set[bytes]] = {}  # channel -> sockets of the jobs listening
         self._gone: set[bytes] = set()  # job sockets found closed, to forget after a read
         self._stopping = False
+        self._next_prune = time.monotonic() + _PRUNE_SECONDS
         self._thread = threading.Thread(target=self._run, name="iop-pg-relay", daemon=True)
 
     def start(self) -> HostRelay:
@@ -109,6 +114,10 @@ class HostRelay:
                     if own in ready:
                         self._serve_requests()
                     self._read_rings()
+                    if time.monotonic() >= self._next_prune:
+                        self._next_prune = time.monotonic() + _PRUNE_SECONDS
+                        self._gone |= {job for jobs in self._jobs.values() for job in jobs
+                                       if not is_bound(job)}
                     self._forget_gone()
                 except (psycopg.Error, OSError, ValueError):
                     self._drop_connection()
@@ -213,7 +222,9 @@ class HostRelay:
 
 
 class RelayedListener:
-    """A job's listener that sleeps on a local socket the host's relay forwards rings to."""
+    """A listener that sleeps on a local socket the host's relay forwards its rings to: a
+    job's (its channel and its item's) or a waiting caller's (one private channel, whose
+    rings may carry the response)."""
 
     _counter = itertools.count()
 
@@ -221,7 +232,7 @@ class RelayedListener:
                  listen_directly: Callable[[], Listener]) -> None:
         own = relay + f"/{os.getpid()}-{next(self._counter)}".encode()
         self._socket = SocketListener(own)
-        self.address = self._socket.address
+        self.address = channels[0]  # what rings this listener, as with a listening connection
         self._relay = relay
         self._request = "\n".join((self._socket.address, *channels)).encode()
         self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -243,6 +254,10 @@ class RelayedListener:
             pass  # the relay is busy; an idle wait asks again
         return True
 
+    def confirmed(self, timeout: float) -> bool:
+        """Wait for the relay's ring saying it listens; False when none came in time."""
+        return self._socket.wait(timeout)
+
     def wait(self, timeout: float, urgent_only: bool = False, spin: bool = False) -> bool:
         """Sleep until rung or ``timeout`` seconds pass; True when rung. ``spin`` is not used:
         a ring comes through the server, whose own wake-up dominates."""
@@ -261,7 +276,10 @@ class RelayedListener:
         return self._direct.drain() if self._direct is not None else self._socket.drain()
 
     def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
-        return None  # a job's channels carry no responses
+        """The response to ``request_id`` if it came with a ring."""
+        if self._direct is not None:
+            return self._direct.take_reply(request_id)
+        return self._socket.take_reply(request_id)
 
     def relayed(self) -> bool:
         """Whether rings still come through the host's relay (not a connection of our own)."""
@@ -275,6 +293,13 @@ class RelayedListener:
         self._socket.close()
         self._sender.close()
 
+    def __del__(self) -> None:  # a caller thread that ended: its socket goes, the relay prunes
+        try:
+            self._socket.close()
+            self._sender.close()
+        except Exception:
+            pass
+
 
 def start_relay(connect: Connect, address: bytes, host: str) -> HostRelay | None:
     """Start this host's relay; None when another process on this machine already runs it."""
@@ -282,3 +307,4 @@ def start_relay(connect: Connect, address: bytes, host: str) -> HostRelay | None
         return HostRelay(connect, address, host).start()
     except OSError:
         return None
+

@@ -295,7 +295,7 @@ class SocketNotifier:
         count = 0
         misses = 0
         for slot in range(_MAX_SLOTS):
-            if _listening(self._item_address(item, slot)):
+            if is_bound(self._item_address(item, slot)):
                 count = slot + 1
                 misses = 0
             else:
@@ -319,7 +319,7 @@ class SocketNotifier:
         self._sender.close()
 
 
-def _listening(address: bytes) -> bool:
+def is_bound(address: bytes) -> bool:
     """Whether a listener is bound to ``address`` (found without ringing it)."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
