@@ -4,7 +4,8 @@
 (IOP_HOME / IOP_DATABASE_URL) and plays one role, reporting on stdout line by line:
 
 * ``listen-item ITEM SLOT TIMEOUT URGENT_ONLY``: print ``ready``, then ``rung`` or ``timeout``;
-* ``job-wait ITEM SLOT TIMEOUT``: listen as a job of ITEM does (waits of at most a second),
+* ``job-wait ITEM SLOT TIMEOUT [URGENT_ONLY]``: listen as a job of ITEM does (waits of at
+  most a second),
   print ``ready relayed`` or ``ready direct`` once listening, then ``rung relayed``,
   ``rung direct`` or ``timeout``;
 * ``listen-private TIMEOUT``: print the listener's address, then ``rung`` or ``timeout``;
@@ -56,7 +57,7 @@ def main(namespace: str, role: str, *args: str) -> int:
                            "attempts": d.attempts, "body": d.body_text} for d in take()]),
               flush=True)
     elif role == "job-wait":
-        item, slot, timeout = args
+        item, slot, timeout, *urgent = args
         listener = store.notifier.listen_item(item, int(slot))
         relayed = getattr(listener, "relayed", lambda: False)
         if relayed():
@@ -64,7 +65,8 @@ def main(namespace: str, role: str, *args: str) -> int:
         print("ready", "relayed" if relayed() else "direct", flush=True)
         deadline = time.monotonic() + float(timeout)
         while time.monotonic() < deadline:
-            if listener.wait(min(1.0, deadline - time.monotonic())):
+            if listener.wait(min(1.0, deadline - time.monotonic()),
+                             urgent_only=urgent == ["1"]):
                 print("rung", "relayed" if relayed() else "direct", flush=True)
                 break
         else:

@@ -160,3 +160,24 @@ def _until(check: Callable[[], bool], seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not check() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+@ONLY_PG
+def test_the_relay_listens_again_after_its_connection_is_killed(backend: Backend,
+                                                                store: Store) -> None:
+    relay = store.notifier.start_relay()  # type: ignore[attr-defined]
+    job = backend.python("job-wait", "Op", 0, WAKE, 1)  # only an urgent ring ends its wait
+    name = f"iop relay {store.host}"
+    query = f"SELECT pid FROM pg_stat_activity WHERE application_name = '{name}'"
+    try:
+        assert _line(job) == "ready relayed"
+        [(killed,)] = backend.sql(query)
+        backend.sql(f"SELECT pg_terminate_backend({killed})")
+        _until(lambda: [row[0] for row in backend.sql(query)] not in ([], [killed]))
+        [(again,)] = backend.sql(query)
+        assert again != killed
+        store.notifier.ring_item("Op")  # urgent: heard only if the relay listens again
+        assert _finish(job) == "rung relayed"
+    finally:
+        job.kill()
+        relay.stop()

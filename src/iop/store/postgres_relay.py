@@ -35,6 +35,7 @@ from psycopg import sql
 
 from iop.store import records as r
 from iop.store.base import Listener
+from iop.store.errors import StoreError
 from iop.store.wakeup_sockets import SocketListener, is_bound
 
 _LISTEN = b"L"  # job -> relay: listen on these channels for my socket
@@ -96,7 +97,7 @@ class HostRelay:
         self._sock.close()
 
     def channels(self) -> dict[str, int]:
-        """Channel -> number of jobs it is relayed to (for tests and diagnostics)."""
+        """Channel -> number of local listeners its rings go to (for tests and diagnostics)."""
         return {channel: len(jobs) for channel, jobs in list(self._jobs.items())}
 
     # ------------------------------------------------------------ the thread
@@ -121,6 +122,9 @@ class HostRelay:
                     self._forget_gone()
                 except (psycopg.Error, OSError, ValueError):
                     self._drop_connection()
+                except Exception:  # never let the relay die: its jobs would only poll
+                    self._drop_connection()
+                    self._sleep(_RECONNECT_SECONDS)
         finally:
             self._drop_connection()
 
@@ -140,7 +144,7 @@ class HostRelay:
                                                                note.payload.encode()))
             for channel in self._jobs:
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        except (psycopg.Error, OSError):
+        except (psycopg.Error, OSError, StoreError):  # the server is down: try again later
             return False
         self._conn = conn
         for job in {job for jobs in self._jobs.values() for job in jobs}:
