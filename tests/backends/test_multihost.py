@@ -102,6 +102,9 @@ def shared_database(iop_home: Path, run_iop: Any,
     finally:
         run_iop("-k", check=False)  # before the schema goes; iop_home checks for survivors
         drop_schema(namespace)
+        # iop_home's own `iop -k` comes next: pointed here it would create the schema again.
+        monkeypatch.delenv("IOP_DATABASE_URL")
+        monkeypatch.delenv("IOP_NAMESPACE")
 
 
 def iop_on(host: str | None, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
