@@ -10,9 +10,12 @@ known the item's channel wakes them all.
 
 ``NOTIFY`` follows the writer's ``COMMIT`` in the same pipeline (see :func:`notify_committed`),
 so it never rings for a rolled-back write; a ring that carries a response is built from the
-committed response itself (:data:`NOTIFY_ANSWERS_SQL`). Waiting callers of one process share
-one listening connection (iop.store.postgres_listen_hub). Wake-ups only cut latency: jobs
-also poll, so a lost one (or one that reaches a busy job) costs time, never a message.
+committed response itself (:data:`NOTIFY_ANSWERS_SQL`). Jobs and waiting callers on a host
+whose supervisor runs a relay are rung through its one listening connection
+(iop.store.postgres_relay); elsewhere a job listens on a connection of its own and the
+waiting callers of one process share one (iop.store.postgres_listen_hub). Wake-ups only cut
+latency: jobs also poll, so a lost one (or one that reaches a busy job) costs time, never a
+message.
 """
 
 from __future__ import annotations
