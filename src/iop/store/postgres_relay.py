@@ -13,10 +13,9 @@ the relay answers a new request with an ordinary ring, sent once it listens, so 
 queued before that moment is claimed. The job repeats the request while it is idle, which
 re-registers it with a relay that restarted; the relay also forgets, every few seconds,
 sockets that were closed without a word (a killed job, a caller thread that ended). When no
-relay answers (a job run without a
-supervisor, or one whose supervisor died) the job listens on a connection of its own.
-Rings only cut latency: a job also polls, so a ring lost on the way costs time, never a
-message.
+relay answers (a job run without a supervisor, or one whose supervisor died) the job listens
+on a connection of its own. Rings only cut latency: a job also polls, so a ring lost on the
+way costs time, never a message.
 """
 
 from __future__ import annotations
@@ -178,11 +177,12 @@ class HostRelay:
         new = False
         for channel in channels:
             jobs = self._jobs.setdefault(channel, set())
-            if not jobs and self._conn is not None:
+            if job in jobs:
+                continue
+            jobs.add(job)  # first: should the LISTEN fail, the reconnection listens for it
+            new = True
+            if len(jobs) == 1 and self._conn is not None:
                 self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-            if job not in jobs:
-                jobs.add(job)
-                new = True
         if new and self._conn is not None:
             self._send(job, _RING)  # listening now: let the job look at what came before
 
