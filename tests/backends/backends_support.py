@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from iop.store import open_store
+from iop.store import records as r
 from iop.store.base import Store
 
 PG_URL = os.environ.get("IOP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -104,3 +105,27 @@ class Backend:
     def sql(self, query: str) -> list[tuple[Any, ...]]:
         """Run raw SQL on the backend's database (for checks the interface does not offer)."""
         return self.stores[0].conn.execute(query).fetchall()  # type: ignore[attr-defined]
+
+
+def first_line(proc: subprocess.Popen[str]) -> str:
+    """The next line a store_worker process printed, stripped."""
+    assert proc.stdout is not None
+    return proc.stdout.readline().strip()
+
+
+def finish(proc: subprocess.Popen[str], seconds: float) -> str:
+    """The rest of what a store_worker process printed, once it ended well (it may still
+    wait up to ``seconds`` for its ring)."""
+    out, _ = proc.communicate(timeout=seconds + 30)
+    assert proc.returncode == 0
+    return out.strip()
+
+
+def respond(store: Store, request_id: int, address: str, body: str = "{}") -> r.MessageDraft:
+    """Store a response to ``request_id`` and ring its caller at ``address``, as a job does."""
+    draft = r.MessageDraft("Op", "Svc", "demo.Reply", body, type=r.RESPONSE, priority=r.SYNC,
+                           corresponding_id=request_id, status=r.COMPLETED, enqueue=False)
+    with store.transaction() as tx:
+        tx.insert_message(draft)
+        tx.wake_address(address, draft)
+    return draft

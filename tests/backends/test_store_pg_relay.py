@@ -7,13 +7,12 @@ process, as it runs in a supervisor. Only whether a job wakes is asserted, never
 from __future__ import annotations
 
 import gc
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 
 import pytest
-from backends_support import Backend
+from backends_support import Backend, finish, first_line, respond
 
 from iop.store import records as r
 from iop.store.base import Store
@@ -22,15 +21,6 @@ ONLY_PG = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 WAKE = 20.0  # seconds a job waits when a ring is expected
 
 
-def _line(proc: subprocess.Popen[str]) -> str:
-    assert proc.stdout is not None
-    return proc.stdout.readline().strip()
-
-
-def _finish(proc: subprocess.Popen[str]) -> str:
-    out, _ = proc.communicate(timeout=WAKE + 30)
-    assert proc.returncode == 0
-    return out.strip()
 
 
 def _listening(backend: Backend, *channels: str) -> list[str]:
@@ -49,7 +39,7 @@ def test_jobs_of_a_host_are_rung_through_its_one_listening_connection(
     assert relay is not None
     jobs = [backend.python("job-wait", "Op", slot, WAKE) for slot in (0, 1)]
     try:
-        assert [_line(job) for job in jobs] == ["ready relayed", "ready relayed"]
+        assert [first_line(job) for job in jobs] == ["ready relayed", "ready relayed"]
         item = notifier.item_channel("Op")  # type: ignore[attr-defined]
         own = [notifier.job_channel("Op", store.host, slot)  # type: ignore[attr-defined]
                for slot in (0, 1)]
@@ -58,7 +48,7 @@ def test_jobs_of_a_host_are_rung_through_its_one_listening_connection(
         assert _listening(backend, item, *own) == [f"iop relay {store.host}"]
         # No job of Op runs in the jobs table: the ring goes to the item's channel, both wake.
         notifier.ring_item("Op")
-        assert [_finish(job) for job in jobs] == ["rung relayed", "rung relayed"]
+        assert [finish(job, WAKE) for job in jobs] == ["rung relayed", "rung relayed"]
         # A job that ended gives its channels up.
         _until(lambda: relay.channels() == {})
         assert relay.channels() == {}
@@ -74,7 +64,7 @@ def test_a_job_listens_itself_once_its_hosts_relay_is_gone(backend: Backend, sto
     relay = notifier.start_relay()  # type: ignore[attr-defined]
     job = backend.python("job-wait", "Op", 0, WAKE)
     try:
-        assert _line(job) == "ready relayed"
+        assert first_line(job) == "ready relayed"
         relay.stop()  # as when its supervisor is killed
         item = notifier.item_channel("Op")  # type: ignore[attr-defined]
         deadline = time.monotonic() + 10
@@ -82,7 +72,7 @@ def test_a_job_listens_itself_once_its_hosts_relay_is_gone(backend: Backend, sto
             time.sleep(0.1)  # the job notices within an idle wait and listens itself
         assert _listening(backend, item) == ["iop"]
         notifier.ring_item("Op")
-        assert _finish(job) == "rung direct"
+        assert finish(job, WAKE) == "rung direct"
     finally:
         job.kill()
         relay.stop()
@@ -92,9 +82,9 @@ def test_a_job_listens_itself_once_its_hosts_relay_is_gone(backend: Backend, sto
 def test_without_a_relay_a_job_listens_on_its_own_connection(backend: Backend, store: Store) -> None:
     job = backend.python("job-wait", "Op", 0, WAKE)
     try:
-        assert _line(job) == "ready direct"
+        assert first_line(job) == "ready direct"
         store.notifier.ring_item("Op")
-        assert _finish(job) == "rung direct"
+        assert finish(job, WAKE) == "rung direct"
     finally:
         job.kill()
 
@@ -109,14 +99,6 @@ def test_a_second_relay_for_the_same_host_is_refused(backend: Backend, store: St
         first.stop()
 
 
-def _respond(store: Store, request_id: int, address: str, body: str) -> None:
-    """Store a response to ``request_id`` and ring its caller at ``address``, as a job does."""
-    draft = r.MessageDraft("Op", "Svc", "demo.Reply", body, type=r.RESPONSE, priority=r.SYNC,
-                           corresponding_id=request_id, status=r.COMPLETED, enqueue=False)
-    with store.transaction() as tx:
-        tx.insert_message(draft)
-        tx.wake_address(address, draft)
-
 
 @ONLY_PG
 def test_a_waiting_caller_gets_its_response_through_the_relay(backend: Backend,
@@ -129,7 +111,7 @@ def test_a_waiting_caller_gets_its_response_through_the_relay(backend: Backend,
         assert _listening(backend, caller.address) == [f"iop relay {store.host}"]
         [request] = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC,
                                                reply_to=caller.address)])
-        _respond(store, request, caller.address, '{"n": 7}')
+        respond(store, request, caller.address, '{"n": 7}')
         assert caller.wait(WAKE)
         reply = caller.take_reply(request)
         assert reply is not None  # carried by the ring: no read of the store needed
@@ -170,14 +152,14 @@ def test_the_relay_listens_again_after_its_connection_is_killed(backend: Backend
     name = f"iop relay {store.host}"
     query = f"SELECT pid FROM pg_stat_activity WHERE application_name = '{name}'"
     try:
-        assert _line(job) == "ready relayed"
+        assert first_line(job) == "ready relayed"
         [(killed,)] = backend.sql(query)
         backend.sql(f"SELECT pg_terminate_backend({killed})")
         _until(lambda: [row[0] for row in backend.sql(query)] not in ([], [killed]))
         [(again,)] = backend.sql(query)
         assert again != killed
         store.notifier.ring_item("Op")  # urgent: heard only if the relay listens again
-        assert _finish(job) == "rung relayed"
+        assert finish(job, WAKE) == "rung relayed"
     finally:
         job.kill()
         relay.stop()

@@ -8,7 +8,7 @@ import time
 
 import psycopg
 import pytest
-from backends_support import PG_URL, Backend
+from backends_support import PG_URL, Backend, respond
 
 from iop.store import open_store
 from iop.store import records as r
@@ -173,13 +173,6 @@ def test_sends_ring_the_items_running_jobs_in_turn(pg: Backend, store: Store) ->
         on_b.close()
 
 
-def _respond(store: Store, request_id: int, address: str, body: str = "{}") -> None:
-    draft = r.MessageDraft("Op", "Svc", "demo.Reply", body, type=r.RESPONSE, priority=r.SYNC,
-                           corresponding_id=request_id, status=r.COMPLETED, enqueue=False)
-    with store.transaction() as tx:
-        tx.insert_message(draft)
-        tx.wake_address(address, draft)
-
 
 @ONLY_PG
 def test_caller_threads_of_a_process_share_one_listening_connection(pg: Backend,
@@ -209,7 +202,7 @@ def test_caller_threads_of_a_process_share_one_listening_connection(pg: Backend,
     time.sleep(0.3)  # all three wait; one of them reads the connection for the others
     # Answered in turn: the reading thread leaves first, and another takes over reading.
     for index in (0, 2, 1):
-        _respond(store, requests[index], listeners[index].address)  # type: ignore
+        respond(store, requests[index], listeners[index].address)  # type: ignore
         time.sleep(0.2)
     for waiter in waiters:
         waiter.join(WAKE_SECONDS + 5)
@@ -250,7 +243,7 @@ def test_a_reply_ring_goes_out_only_with_its_committed_response(pg: Backend,
             tx.execute("INSERT INTO meta (key, value) VALUES ('dup', 'a')")
             tx.execute("INSERT INTO meta (key, value) VALUES ('dup', 'b')")
     assert not caller.wait(0.5)  # the failed transaction rang nobody
-    _respond(store, request, caller.address, '{"n": 1}')
+    respond(store, request, caller.address, '{"n": 1}')
     assert caller.wait(WAKE_SECONDS)  # rung after the commit, in the same round trip
     reply = caller.take_reply(request)
     assert reply is not None and reply == store.find_response(request)

@@ -6,14 +6,13 @@ Only whether a listener wakes is asserted, never how fast: each wait has a gener
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from backends_support import Backend
+from backends_support import Backend, finish, first_line, respond
 
 from iop.store import records as r
 from iop.store.base import Store
@@ -21,15 +20,6 @@ from iop.store.base import Store
 WAKE = 20.0  # seconds a listener waits when a ring is expected
 
 
-def _line(proc: subprocess.Popen[str]) -> str:
-    assert proc.stdout is not None
-    return proc.stdout.readline().strip()
-
-
-def _finish(proc: subprocess.Popen[str]) -> str:
-    out, _ = proc.communicate(timeout=WAKE + 30)
-    assert proc.returncode == 0
-    return out.strip()
 
 
 def _asleep(listener: object) -> None:
@@ -50,32 +40,32 @@ def _eventually(check: Callable[[], bool], seconds: float = WAKE) -> bool:
 
 def test_ring_item_wakes_a_job_in_another_process(backend: Backend, store: Store) -> None:
     listener = backend.python("listen-item", "Op", 0, WAKE, 0)
-    assert _line(listener) == "ready"
+    assert first_line(listener) == "ready"
     store.notifier.ring_item("Op", urgent=False)
-    assert _finish(listener) == "rung"
+    assert finish(listener, WAKE) == "rung"
 
 
 def test_a_committed_send_wakes_the_target_in_another_process(backend: Backend,
                                                               store: Store) -> None:
     target = backend.python("listen-item", "Op", 0, WAKE, 1)  # urgent only: a sync send
     bystander = backend.python("listen-item", "Other", 0, 1.5, 0)
-    assert _line(target) == "ready" and _line(bystander) == "ready"
+    assert first_line(target) == "ready" and first_line(bystander) == "ready"
     store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC)])
-    assert _finish(target) == "rung"
-    assert _finish(bystander) == "timeout"  # only the target item is rung
+    assert finish(target, WAKE) == "rung"
+    assert finish(bystander, WAKE) == "timeout"  # only the target item is rung
 
 
 def test_a_private_listener_is_woken_by_a_completion(backend: Backend, store: Store) -> None:
     caller = backend.python("listen-private", WAKE)
-    address = _line(caller)
+    address = first_line(caller)
     assert address
     with store.transaction() as tx:
         tx.wake_address(address)
         tx.wake_address(None)
-    assert _finish(caller) == "rung"
+    assert finish(caller, WAKE) == "rung"
     second = backend.python("listen-private", WAKE)
-    store.notifier.ring(_line(second))
-    assert _finish(second) == "rung"
+    store.notifier.ring(first_line(second))
+    assert finish(second, WAKE) == "rung"
 
 
 def test_urgent_only_waits_ignore_ordinary_rings(store: Store) -> None:
@@ -153,14 +143,6 @@ def test_released_leases_ring_their_items(store: Store) -> None:
         listener.close()
 
 
-def _respond(store: Store, request_id: int, address: str, body: str) -> r.MessageDraft:
-    draft = r.MessageDraft("Op", "Svc", "demo.Reply", body, type=r.RESPONSE, priority=r.SYNC,
-                           corresponding_id=request_id, status=r.COMPLETED, enqueue=False)
-    with store.transaction() as tx:
-        tx.insert_message(draft)
-        tx.wake_address(address, draft)
-    return draft
-
 
 def test_a_small_response_rides_with_its_ring_exactly_as_stored(store: Store) -> None:
     caller = store.notifier.listen_private()
@@ -169,7 +151,7 @@ def test_a_small_response_rides_with_its_ring_exactly_as_stored(store: Store) ->
                                                    priority=r.SYNC),
                                     r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":2}',
                                                    priority=r.SYNC)])
-        _respond(store, first, caller.address, '{"text":"né ✓"}')
+        respond(store, first, caller.address, '{"text":"né ✓"}')
         assert caller.wait(WAKE)
         carried = caller.take_reply(first)
         stored = store.find_response(first)
@@ -179,7 +161,7 @@ def test_a_small_response_rides_with_its_ring_exactly_as_stored(store: Store) ->
 
         # A response too large to carry still rings; the caller then reads the store.
         big = '{"text":"' + "x" * 40_000 + '"}'
-        _respond(store, second, caller.address, big)
+        respond(store, second, caller.address, big)
         assert caller.wait(WAKE)
         assert caller.take_reply(second) is None
         found = store.find_response(second)
@@ -193,7 +175,7 @@ def test_a_reply_to_another_request_is_not_taken_for_this_one(store: Store) -> N
     try:
         old, new = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC),
                                r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC)])
-        _respond(store, old, caller.address, "{}")  # a late answer to an abandoned call
+        respond(store, old, caller.address, "{}")  # a late answer to an abandoned call
         assert caller.wait(WAKE)
         assert caller.take_reply(new) is None
         assert caller.take_reply(old) is None  # dropped with the look for ``new``
@@ -208,11 +190,11 @@ def _leases(backend: Backend) -> list[tuple[Any, ...]]:
 def test_a_sync_request_is_handed_straight_to_a_sleeping_job(backend: Backend,
                                                              store: Store) -> None:
     job = backend.python("take-handoff", "Op", 0, "job-1", WAKE)
-    assert _line(job) == "ready"
+    assert first_line(job) == "ready"
     (asked,) = store.send([r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":1}', priority=r.SYNC,
                                           reply_to="nobody")])
     (later,) = store.send([r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":0}')])  # async
-    handed = json.loads(_finish(job))
+    handed = json.loads(finish(job, WAKE))
     header = store.get_header(asked)
     assert header is not None
     if backend.name == "sqlite":
@@ -236,7 +218,7 @@ def test_a_sync_request_is_handed_straight_to_a_sleeping_job(backend: Backend,
 def test_a_request_handed_to_a_killed_job_is_queued_for_any_job(backend: Backend,
                                                                 store: Store) -> None:
     job = backend.python("take-handoff", "Op", 0, "job-1", "hold")
-    assert _line(job) == "ready"
+    assert first_line(job) == "ready"
     job.kill()  # SIGKILL: its slot still reads "asleep, taking hand-overs"
     job.wait(timeout=WAKE)
     (asked,) = store.send([r.MessageDraft("Svc", "Op", "demo.Ask", '{"n":1}', priority=r.SYNC)])
