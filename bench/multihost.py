@@ -68,6 +68,7 @@ class Hosts:
         self.production = production
         self.count = count
         self.store = open_store(namespace)
+        self.listening = 0  # listening connections once the hosts run
 
     def cli(self, host: str | None, *args: str) -> None:
         env = {**os.environ, "IOP_NAMESPACE": self.namespace}
@@ -85,9 +86,18 @@ class Hosts:
         for index in range(1, self.count + 1):
             self.cli(f"bench-h{index}", "-s", self.production, "-D")
         jobs = self.store.list_jobs()
+        self.listening = self.listening_connections()
         progress(f"  {self.count} host(s) run {self.production}: {len(jobs)} job(s) in "
-                 f"{time.perf_counter() - t0:.1f} s")
+                 f"{time.perf_counter() - t0:.1f} s, {self.listening} listening connection(s)")
         return self
+
+    def listening_connections(self) -> int:
+        """Connections of the database that listen for rings (their last statement is a
+        LISTEN): each one costs the server work on every NOTIFY."""
+        row = self.store.conn.execute(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND (query LIKE 'LISTEN %%' OR query LIKE 'UNLISTEN %%')").fetchone()
+        return int(row[0]) if row else 0
 
     def __exit__(self, *exc: Any) -> None:
         try:
@@ -253,6 +263,7 @@ def pg_drain(budget: Budget, hosts: int, scenario: str = "pg_drain") -> dict[str
                rss_jobs_mb=max((v for v in rss.values() if v), default=None), rss_jobs=rss,
                target=None if waiting else GROUP_TARGET,
                extra={"completed": len(finished), "finished_in_time": ok, "drain_seconds": span,
+                      "listening_connections": running.listening,
                       "cpu": cpu_usage(before, after_cpu, count, window),
                       "rate": "first to last completion of the queued requests"})
 
@@ -288,6 +299,7 @@ def pg_async(budget: Budget, hosts: int) -> dict[str, Any]:
                rss_jobs_mb=max((v for v in rss.values() if v), default=None), rss_jobs=rss,
                target=GROUP_TARGET,
                extra={"completed": len(finished), "finished_in_time": ok, "seconds": elapsed,
+                      "listening_connections": running.listening,
                       "send_seconds": send_seconds, "send_rate": count / send_seconds
                       if send_seconds else None,
                       "failures": [f for rep in reports for f in rep.get("failures", [])],
@@ -321,6 +333,7 @@ def pg_sync(budget: Budget, hosts: int) -> dict[str, Any]:
                rss_jobs_mb=max((v for v in rss.values() if v), default=None), rss_jobs=rss,
                target=UNBATCHED_TARGET,
                extra={"round_trips": done, "seconds": elapsed, "latency": "caller-side, ms",
+                      "listening_connections": running.listening,
                       "failures": [f for rep in reports for f in rep.get("failures", [])],
                       "cpu": cpu_usage(before, after_cpu, max(done, 1), window)})
 
