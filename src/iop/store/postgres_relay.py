@@ -272,7 +272,10 @@ class RelayedListener:
             self._renewed = time.monotonic()
             if not self._ask(_LISTEN):
                 # The relay is gone with its supervisor: listen on a connection of our own.
-                self._direct = self._listen_directly()
+                try:
+                    self._direct = self._listen_directly()
+                except (OSError, StoreError, psycopg.Error):
+                    pass  # the server is unreachable too: the next quiet wait tries again
         return rung
 
     def drain(self) -> bool:
