@@ -129,10 +129,9 @@ class ListenHub:
         self._waiters: set[SharedListener] = set()  # threads waiting now
         self._conn: psycopg.Connection | None = None
 
-    def listen(self, address: str | None = None) -> SharedListener:
-        """A private channel (a new one unless ``address`` names it), listened to before this
-        returns."""
-        address = address or private_channel()
+    def listen(self, address: str) -> SharedListener:
+        """Listen on the private channel ``address`` (see :func:`private_channel`) before
+        returning its listener."""
         listener = SharedListener(self, address)
         with self._lock:
             conn = self._connection()
