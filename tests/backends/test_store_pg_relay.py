@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from backends_support import Backend, finish, first_line, respond
@@ -21,6 +21,13 @@ ONLY_PG = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 WAKE = 20.0  # seconds a job waits when a ring is expected
 
 
+@pytest.fixture
+def relay(store: Store) -> Iterator[Any]:
+    """This host's relay, run in the test process as a supervisor runs it."""
+    started = store.notifier.start_relay()  # type: ignore[attr-defined]
+    assert started is not None
+    yield started
+    started.stop()  # a test may have stopped it already: stopping twice is harmless
 
 
 def _listening(backend: Backend, *channels: str) -> list[str]:
@@ -33,10 +40,8 @@ def _listening(backend: Backend, *channels: str) -> list[str]:
 
 @ONLY_PG
 def test_jobs_of_a_host_are_rung_through_its_one_listening_connection(
-        backend: Backend, store: Store) -> None:
+        backend: Backend, store: Store, relay: Any, wait_for: Callable[..., Any]) -> None:
     notifier = store.notifier
-    relay = notifier.start_relay()  # type: ignore[attr-defined]
-    assert relay is not None
     jobs = [backend.python("job-wait", "Op", slot, WAKE) for slot in (0, 1)]
     try:
         assert [first_line(job) for job in jobs] == ["ready relayed", "ready relayed"]
@@ -50,32 +55,28 @@ def test_jobs_of_a_host_are_rung_through_its_one_listening_connection(
         notifier.ring_item("Op")
         assert [finish(job, WAKE) for job in jobs] == ["rung relayed", "rung relayed"]
         # A job that ended gives its channels up.
-        _until(lambda: relay.channels() == {})
-        assert relay.channels() == {}
+        wait_for(lambda: relay.channels() == {}, timeout=5, what="the channels to be given up")
     finally:
         for job in jobs:
             job.kill()
-        relay.stop()
 
 
 @ONLY_PG
-def test_a_job_listens_itself_once_its_hosts_relay_is_gone(backend: Backend, store: Store) -> None:
+def test_a_job_listens_itself_once_its_hosts_relay_is_gone(
+        backend: Backend, store: Store, relay: Any, wait_for: Callable[..., Any]) -> None:
     notifier = store.notifier
-    relay = notifier.start_relay()  # type: ignore[attr-defined]
     job = backend.python("job-wait", "Op", 0, WAKE)
     try:
         assert first_line(job) == "ready relayed"
         relay.stop()  # as when its supervisor is killed
         item = notifier.item_channel("Op")  # type: ignore[attr-defined]
-        deadline = time.monotonic() + 10
-        while _listening(backend, item) != ["iop"] and time.monotonic() < deadline:
-            time.sleep(0.1)  # the job notices within an idle wait and listens itself
-        assert _listening(backend, item) == ["iop"]
+        # The job notices within an idle wait and listens itself.
+        wait_for(lambda: _listening(backend, item) == ["iop"], timeout=10,
+                 what="the job to listen on its own connection")
         notifier.ring_item("Op")
         assert finish(job, WAKE) == "rung direct"
     finally:
         job.kill()
-        relay.stop()
 
 
 @ONLY_PG
@@ -90,64 +91,43 @@ def test_without_a_relay_a_job_listens_on_its_own_connection(backend: Backend, s
 
 
 @ONLY_PG
-def test_a_second_relay_for_the_same_host_is_refused(backend: Backend, store: Store) -> None:
-    first = store.notifier.start_relay()  # type: ignore[attr-defined]
-    try:
-        assert first is not None
-        assert store.notifier.start_relay() is None  # type: ignore[attr-defined]
-    finally:
-        first.stop()
-
+def test_a_second_relay_for_the_same_host_is_refused(backend: Backend, store: Store,
+                                                    relay: Any) -> None:
+    assert store.notifier.start_relay() is None  # type: ignore[attr-defined]
 
 
 @ONLY_PG
-def test_a_waiting_caller_gets_its_response_through_the_relay(backend: Backend,
-                                                               store: Store) -> None:
-    relay = store.notifier.start_relay()  # type: ignore[attr-defined]
-    try:
-        caller = store.notifier.listen_private()
-        assert caller.relayed()  # type: ignore[attr-defined]
-        assert relay.channels() == {caller.address: 1}
-        assert _listening(backend, caller.address) == [f"iop relay {store.host}"]
-        [request] = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC,
-                                               reply_to=caller.address)])
-        respond(store, request, caller.address, '{"n": 7}')
-        assert caller.wait(WAKE)
-        reply = caller.take_reply(request)
-        assert reply is not None  # carried by the ring: no read of the store needed
-        assert reply[0].corresponding_id == request and reply[1] == '{"n": 7}'
-        caller.close()
-        _until(lambda: relay.channels() == {})
-        assert relay.channels() == {}
-    finally:
-        relay.stop()
+def test_a_waiting_caller_gets_its_response_through_the_relay(
+        backend: Backend, store: Store, relay: Any, wait_for: Callable[..., Any]) -> None:
+    caller = store.notifier.listen_private()
+    assert caller.relayed()  # type: ignore[attr-defined]
+    assert relay.channels() == {caller.address: 1}
+    assert _listening(backend, caller.address) == [f"iop relay {store.host}"]
+    [request] = store.send([r.MessageDraft("Svc", "Op", None, None, priority=r.SYNC,
+                                           reply_to=caller.address)])
+    respond(store, request, caller.address, '{"n": 7}')
+    assert caller.wait(WAKE)
+    reply = caller.take_reply(request)
+    assert reply is not None  # carried by the ring: no read of the store needed
+    assert reply[0].corresponding_id == request and reply[1] == '{"n": 7}'
+    caller.close()
+    wait_for(lambda: relay.channels() == {}, timeout=5, what="the caller's channel to go")
 
 
 @ONLY_PG
-def test_the_relay_forgets_a_caller_thread_that_ended(backend: Backend, store: Store) -> None:
-    relay = store.notifier.start_relay()  # type: ignore[attr-defined]
-    try:
-        thread = threading.Thread(target=store.notifier.listen_private)  # never closed
-        thread.start()
-        thread.join()
-        gc.collect()  # the thread's listener, and its socket, are gone
-        assert len(relay.channels()) == 1
-        _until(lambda: relay.channels() == {}, seconds=15)
-        assert relay.channels() == {}
-    finally:
-        relay.stop()
-
-
-def _until(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check() and time.monotonic() < deadline:
-        time.sleep(0.05)
+def test_the_relay_forgets_a_caller_thread_that_ended(
+        backend: Backend, store: Store, relay: Any, wait_for: Callable[..., Any]) -> None:
+    thread = threading.Thread(target=store.notifier.listen_private)  # never closed
+    thread.start()
+    thread.join()
+    gc.collect()  # the thread's listener, and its socket, are gone
+    assert len(relay.channels()) == 1
+    wait_for(lambda: relay.channels() == {}, timeout=15, what="the relay to prune the channel")
 
 
 @ONLY_PG
-def test_the_relay_listens_again_after_its_connection_is_killed(backend: Backend,
-                                                                store: Store) -> None:
-    relay = store.notifier.start_relay()  # type: ignore[attr-defined]
+def test_the_relay_listens_again_after_its_connection_is_killed(
+        backend: Backend, store: Store, relay: Any, wait_for: Callable[..., Any]) -> None:
     job = backend.python("job-wait", "Op", 0, WAKE, 1)  # only an urgent ring ends its wait
     name = f"iop relay {store.host}"
     query = f"SELECT pid FROM pg_stat_activity WHERE application_name = '{name}'"
@@ -155,11 +135,10 @@ def test_the_relay_listens_again_after_its_connection_is_killed(backend: Backend
         assert first_line(job) == "ready relayed"
         [(killed,)] = backend.sql(query)
         backend.sql(f"SELECT pg_terminate_backend({killed})")
-        _until(lambda: [row[0] for row in backend.sql(query)] not in ([], [killed]))
-        [(again,)] = backend.sql(query)
+        [(again,)] = wait_for(lambda: [row for row in backend.sql(query) if row[0] != killed],
+                              timeout=5, what="the relay to connect again")
         assert again != killed
         store.notifier.ring_item("Op")  # urgent: heard only if the relay listens again
         assert finish(job, WAKE) == "rung relayed"
     finally:
         job.kill()
-        relay.stop()
