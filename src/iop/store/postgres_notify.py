@@ -212,13 +212,21 @@ class PostgresNotifier:
         """Listener for one job of ``item`` on this host: its own channel and the item's,
         through the host's relay when its supervisor runs one."""
         channels = (self.job_channel(item, self._host, slot), self.item_channel(item))
-        if self._relay is not None:
-            try:
-                return RelayedListener(self._relay, channels,
-                                       lambda: PostgresListener(self._connect, *channels))
-            except OSError:
-                pass  # no relay on this host: listen on a connection of our own
-        return PostgresListener(self._connect, *channels)
+
+        def listen_directly() -> Listener:
+            return PostgresListener(self._connect, *channels)
+
+        return self._through_relay(channels, listen_directly) or listen_directly()
+
+    def _through_relay(self, channels: tuple[str, ...],
+                       listen_directly: Callable[[], Listener]) -> RelayedListener | None:
+        """A listener the host's relay rings on ``channels``; None when this host has none."""
+        if self._relay is None:
+            return None
+        try:
+            return RelayedListener(self._relay, channels, listen_directly)
+        except OSError:
+            return None  # no supervisor here runs a relay
 
     def start_relay(self) -> HostRelay | None:
         """Start the relay through which this host's jobs are rung (in its supervisor)."""
@@ -238,18 +246,17 @@ class PostgresNotifier:
         relay of this host when its supervisor runs one, else on the connection this
         process's callers share."""
         channel = private_channel()
-        if self._relay is not None:
-            try:
-                listener = RelayedListener(self._relay, (channel,),
-                                           lambda: self._hub_of_process().listen(channel))
-            except OSError:
-                pass  # no relay on this host
-            else:
-                # The caller sends its request next: the relay must listen before that.
-                if listener.confirmed(RELAY_CONFIRM_SECONDS):
-                    return listener
-                listener.close()
-        return self._hub_of_process().listen(channel)
+
+        def listen_directly() -> Listener:
+            return self._hub_of_process().listen(channel)
+
+        listener = self._through_relay((channel,), listen_directly)
+        if listener is not None:
+            # The caller sends its request next: the relay must listen before that.
+            if listener.confirmed(RELAY_CONFIRM_SECONDS):
+                return listener
+            listener.close()
+        return listen_directly()
 
     def _hub_of_process(self) -> ListenHub:
         with self._lock:
