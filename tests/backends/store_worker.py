@@ -5,9 +5,8 @@
 
 * ``listen-item ITEM SLOT TIMEOUT URGENT_ONLY``: print ``ready``, then ``rung`` or ``timeout``;
 * ``job-wait ITEM SLOT TIMEOUT [URGENT_ONLY]``: listen as a job of ITEM does (waits of at
-  most a second),
-  print ``ready relayed`` or ``ready direct`` once listening, then ``rung relayed``,
-  ``rung direct`` or ``timeout``;
+  most a second), print ``ready relayed`` or ``ready direct`` once listening, then
+  ``rung relayed``, ``rung direct`` or ``timeout``;
 * ``listen-private TIMEOUT``: print the listener's address, then ``rung`` or ``timeout``;
 * ``take-handoff ITEM SLOT OWNER TIMEOUT``: sleep as job OWNER that takes hand-overs, print
   ``ready``, then the requests handed to it as JSON once rung (or ``[]`` at the timeout);

@@ -171,6 +171,7 @@ def test_a_production_completes_sync_and_async_messages(
         # every NOTIFY): the host's supervisor listens for them all, through one.
         # (A connection shows its last statement: a LISTEN or UNLISTEN of some channel.)
         jobs = store.list_jobs()
+        assert "Gateway" in {j.item for j in jobs}  # a service's job is among those checked
         notifier = store.notifier
         channels = {notifier.item_channel(j.item) for j in jobs} | {  # type: ignore[attr-defined]
             notifier.job_channel(j.item, j.host, j.slot) for j in jobs}  # type: ignore[attr-defined]
