@@ -335,10 +335,18 @@ def test_foreground_start_stops_on_sigint(project: Any, iop_json: Any, python_ex
     assert "Traceback" not in proc.stderr.read()
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# A script that starts `iop -L` in the background hands it SIGINT ignored (as CI may): the
+# command restores Ctrl+C itself, so both starts must end on SIGINT.
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
 def test_log_follow_streams_new_entries_until_sigint(started: Any, run_iop: Any, python_exe: str,
-                                                     wait_for: Any) -> None:
+                                                     wait_for: Any, inherited: str) -> None:
     proc = subprocess.Popen([python_exe, "-m", "iop", "-L"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ignore_sigint if inherited == "ignored" else None)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()

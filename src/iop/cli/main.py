@@ -7,6 +7,7 @@ this host's store) and in remote mode (against a server's /api/iop; see ``cli.mo
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from typing import Any
 
@@ -32,7 +33,17 @@ _USER_ERRORS = (EngineError, StoreError, MessageError, CliError, ProductionError
 
 
 
+def _restore_interrupts() -> None:
+    # A command started in the background by a shell script inherits SIGINT (and sometimes
+    # SIGTERM) ignored; `iop -L`, a foreground `iop -s` and `iop --serve` must still end on
+    # Ctrl+C or a stop signal, so the defaults come back before anything runs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _restore_interrupts()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
