@@ -211,6 +211,15 @@ def test_a_hostile_name_already_stored_never_writes_outside_iop_home(
     assert not (tmp_path / "x.0.log").exists()
 
 
+@pytest.mark.parametrize("name", ["../../tmp/p", "Demo.Production\n", "a/b"])
+def test_a_hostile_default_production_is_refused(name: str, iop_home: Path) -> None:
+    refused = _iop(iop_home, "-d", name)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: invalid production name ")
+    assert len(refused.stderr.splitlines()) == 1
+    assert "Not defined" in _iop(iop_home, "-d").stdout
+
+
 # ------------------------------------------------------------------------- names: namespaces
 
 
