@@ -26,8 +26,9 @@ MAX_CLASS = 255
 MAX_NAMESPACE = 64
 
 # Letters of any script, digits, '_' and '%' (IRIS's system packages start with '%'; Python
-# module names bring '_'). A part never starts with a digit.
-_CLASS_PART = r"(?:[^\W\d]|%)[\w%]*"
+# module names bring '_', and '-' from a settings file named like my-settings.py, whose
+# classes are Python.my-settings.X). A part never starts with a digit or '-'.
+_CLASS_PART = r"(?:[^\W\d]|%)[\w%-]*"
 # A class defined inside a function: python_class_name() writes its qualname.
 _CLASS = re.compile(rf"{_CLASS_PART}(?:\.(?:{_CLASS_PART}|<locals>))*")
 _NAMESPACE = re.compile(r"[A-Za-z%][A-Za-z0-9_%-]*", re.ASCII)
@@ -39,10 +40,10 @@ RULES = {
     NAMESPACE: f"a namespace name is 1-{MAX_NAMESPACE} ASCII letters, digits, '_', '%' or '-', "
                "starting with a letter or '%'",
     PRODUCTION: f"a production name is a class name: up to {MAX_CLASS} characters, "
-                "dot-separated parts of letters, digits, '_' or '%', each starting with a "
-                "letter, '_' or '%'",
+                "dot-separated parts of letters, digits, '_', '%' or '-', each starting with "
+                "a letter, '_' or '%'",
     CLASS: f"a class name is up to {MAX_CLASS} characters, dot-separated parts of letters, "
-           "digits, '_' or '%', each starting with a letter, '_' or '%'",
+           "digits, '_', '%' or '-', each starting with a letter, '_' or '%'",
     ITEM: f"an item name is 1-{MAX_ITEM} printable characters, without leading or trailing "
           "space, none of / \\ | ; , [ and not starting with '-'",
 }
@@ -77,7 +78,7 @@ def _outside(name: str, allowed: str) -> str:
     if bad is not None:
         return f"it contains {bad!r}"
     if "." in allowed:
-        return "a dot-separated part is empty or starts with a digit"
+        return "a dot-separated part is empty or starts with a digit or '-'"
     return "it does not start with a letter or '%'"
 
 
@@ -97,7 +98,7 @@ def name_problem(kind: str, name: Any) -> str | None:
     if kind in (PRODUCTION, CLASS):
         if len(name) > MAX_CLASS:
             return f"it is {len(name)} characters long"
-        return None if _CLASS.fullmatch(name) else _outside(name, r"[\w%.<>]")
+        return None if _CLASS.fullmatch(name) else _outside(name, r"[\w%.<>-]")
     raise ValueError(f"unknown kind of name {kind!r}")
 
 

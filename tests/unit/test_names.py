@@ -23,7 +23,8 @@ SEED_NAMES = {
            "Router-2", "my_item", "Ünïcode Item", "Item.Port"],
     CLASS: ["EnsLib.File.PassthroughOperation", "EnsLib.File.PassthroughService",
             "Python.FileOperation", "Demo.Msg.OrderMessage", "%Library.String",
-            "Python.__main__.Echo", "Python.tests.mod.test_x.<locals>.Op"],
+            "Python.__main__.Echo", "Python.tests.mod.test_x.<locals>.Op",
+            "Python.my-settings.Echo"],
     NAMESPACE: ["USER", "%SYS", "IRISAPP", "dev-1", "My_NS"],
 }
 
@@ -75,6 +76,7 @@ def test_every_name_of_the_seeds_and_of_the_repo_is_accepted() -> None:
     (PRODUCTION, "Demo/Production", "it contains '/'"),
     (PRODUCTION, "Demo..Production", "part is empty"),
     (PRODUCTION, "1Demo", "part is empty or starts with a digit"),
+    (PRODUCTION, "Demo.-P", "part is empty or starts with a digit or '-'"),
     (CLASS, "a b", "it contains ' '"),
     (NAMESPACE, "%SYS\n", "it contains '\\n'"),
     (NAMESPACE, "../USER", "it contains '.'"),
