@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,11 @@ HOSTILE_ITEMS = ["../../../../tmp/x", "/tmp/y", "a/b", "back\\slash", "x\n", "ta
 
 
 def _iop(home: Path, *args: Any, stdin: str | None = None, cwd: Path | None = None,
-         timeout: float = 90) -> subprocess.CompletedProcess[str]:
+         timeout: float = 90, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """The real CLI with IOP_HOME=home, started under umask 022 (the usual default)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("IOP_") or k == "IOP_HOST_NAME"}
-    env["IOP_HOME"] = str(home)
+    env.update(extra_env, IOP_HOME=str(home))
     return subprocess.run([PYTHON, "-m", "iop", *[str(a) for a in args]], env=env, input=stdin,
                           capture_output=True, text=True, timeout=timeout, cwd=cwd,
                           preexec_fn=lambda: os.umask(0o022))
@@ -99,6 +100,37 @@ def test_a_fresh_home_is_private_whatever_the_umask(fresh_home: Path, echo_proje
     assert _loose(fresh_home) == []
     # no notice either: nothing had to be tightened
     assert "readable by other users" not in added.stderr + migrated.stderr + started.stderr
+
+
+def test_with_postgresql_the_local_files_are_private_too(fresh_home: Path, echo_project: Any,
+                                                         wait_for: Callable[..., Any]) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from iop.store.postgres_schema import schema_for
+
+    url = os.environ.get("IOP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {exc}")
+    namespace = f"SECPG{uuid.uuid4().hex[:8].upper()}"
+    on_pg = {"IOP_DATABASE_URL": url, "IOP_NAMESPACE": namespace}
+    try:
+        assert _iop(fresh_home, "-m", echo_project.settings, **on_pg).returncode == 0
+        started = _iop(fresh_home, "-s", "Sec.Files", "-D", **on_pg)
+        assert started.returncode == 0, started.stderr
+        wait_for(lambda: list((fresh_home / namespace / "jobs").glob("Echo%20Out.0.log")),
+                 what="the job's log file")
+        assert _loose(fresh_home) == []
+        assert _iop(fresh_home, "-S", **on_pg).returncode == 0
+    finally:
+        _iop(fresh_home, "-k", **on_pg)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(schema_for(namespace))))
+    assert not (fresh_home / namespace / "store.sqlite3").exists()
+    assert _loose(fresh_home) == []
 
 
 def test_a_looser_home_and_store_are_tightened_with_a_notice(fresh_home: Path,
@@ -306,3 +338,9 @@ def test_a_namespace_with_a_newline_is_refused_by_the_api(served: ServedEngine) 
     assert answer.status_code != 200
     assert answer.json()["error"].startswith("invalid namespace name '%SYS\\n'")
     assert not any("\n" in p.name for p in served.home.iterdir())
+
+
+def test_the_servers_home_stays_private(served: ServedEngine, names_namespace: str) -> None:
+    """Accounts, namespaces made over Atelier, uploaded projects: nothing open to others."""
+    assert (served.home / names_namespace / "projects").is_dir()
+    assert _loose(served.home) == []
