@@ -21,7 +21,7 @@ PRODUCTION = "production"
 CLASS = "class"
 ITEM = "item"
 
-MAX_ITEM = 128  # Ens.Config.Item's Name holds at most 128 characters
+MAX_ITEM = 128  # the longest item name IRIS's production configuration accepts
 MAX_CLASS = 255
 MAX_NAMESPACE = 64
 
@@ -32,8 +32,8 @@ _CLASS_PART = r"(?:[^\W\d]|%)[\w%-]*"
 # A class defined inside a function: python_class_name() writes its qualname.
 _CLASS = re.compile(rf"{_CLASS_PART}(?:\.(?:{_CLASS_PART}|<locals>))*")
 _NAMESPACE = re.compile(r"[A-Za-z%][A-Za-z0-9_%-]*", re.ASCII)
-# '/' and '\\' separate folders; IRIS separates lists of item names with ',' (and '|', ';',
-# '[' in its settings syntax), so none may be part of a name.
+# '/' and '\\' separate folders; IRIS refuses '|', ';', ',' and '[' in item names (',' separates
+# the item names of TargetConfigNames), so none may be part of a name.
 _ITEM_FORBIDDEN = "/\\|;,["
 
 RULES = {
