@@ -124,7 +124,7 @@ def iop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
              request: pytest.FixtureRequest) -> Any:
     """A fresh IOP_HOME for this test, in os.environ and so in every subprocess."""
     home = tmp_path / "iop_home"
-    home.mkdir()
+    home.mkdir(mode=0o700)  # as iop makes it: a looser home is tightened with a notice
     for name in _FOREIGN_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IOP_HOME", str(home))

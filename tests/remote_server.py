@@ -166,7 +166,7 @@ def _wait_listening(engine: ServedEngine, timeout: float = 60) -> None:
 
 def start_engine(home: Path, **extra_env: str) -> ServedEngine:
     """``iop --serve`` on a free port with its own IOP_HOME (and ``extra_env``)."""
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # a looser one is tightened, noisily
     port = free_port()
     log_path = home.parent / f"serve-{port}.log"
     env = clean_env(IOP_HOME=str(home), **extra_env)

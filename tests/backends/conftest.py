@@ -19,7 +19,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path,
     if request.param == "postgresql":
         require_postgres()
     home = tmp_path / "iop_home"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     for name in ("IOP_URL", "IOP_SETTINGS", "IOP_NAMESPACE", "IOP_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IOP_HOME", str(home))

@@ -28,7 +28,7 @@ class OurClient:
 
     def __init__(self, served: ServedEngine, namespace: str, cwd: Path, home: Path,
                  **env: str) -> None:
-        home.mkdir(exist_ok=True)
+        home.mkdir(mode=0o700, exist_ok=True)
         self.home = home
         self.cwd = cwd
         base = {"IOP_URL": served.url, "IOP_USERNAME": ADMIN[0], "IOP_PASSWORD": ADMIN[1],
@@ -205,7 +205,7 @@ def mode_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture
 def mode_dir(tmp_path: Path) -> Path:
-    (tmp_path / "home").mkdir()
+    (tmp_path / "home").mkdir(mode=0o700)
     return tmp_path
 
 

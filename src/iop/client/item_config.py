@@ -23,6 +23,7 @@ from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownItem, UnknownProduction
 from iop.engine.introspect import item_settings
 from iop.engine.reply_actions import BadReplyCodeActions, ReplyCodeActions
+from iop.names import ITEM, PRODUCTION, check_name
 from iop.production.values import bool_text
 from iop.store.base import Store
 
@@ -188,6 +189,8 @@ def save_item(store: Store, production: str, item: str, changes: dict[str, Any],
     and ``host`` / ``adapter`` maps of setting name → text. ``running`` is the namespace's
     (production, status), to tell whether the running production now needs an update.
     """
+    check_name(PRODUCTION, production, InvalidConfiguration)
+    check_name(ITEM, item, InvalidConfiguration)
     definition = _definition(store, production)
     entry = _raw_item(definition, item, production)
     info = configuration(store, production)

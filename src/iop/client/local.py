@@ -14,6 +14,8 @@ from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProdu
 from iop.engine.runtime import HostRuntime
 from iop.messages import codec
 from iop.messages.builtin import Request
+from iop.names import PRODUCTION, check_name
+from iop.production.errors import ProductionError
 from iop.store import open_store
 from iop.store import records as r
 from iop.store.base import Store
@@ -56,6 +58,8 @@ class LocalClient(OperatorViews):
         return self.store.get_meta("default_production")
 
     def set_default(self, production: str) -> str:
+        if production:  # empty clears the default
+            check_name(PRODUCTION, production, ProductionError)
         self.store.set_meta("default_production", production)
         return production
 

@@ -29,6 +29,7 @@ from iop.engine.supervisor import DEFAULT_SHUTDOWN_SECONDS, Supervisor
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.private import confined, make_private_folder, name_in_path, open_private
 
 WAIT_SECONDS = 28.0  # every lifecycle call answers within the remote client's 30 s
 KILL_WAIT_SECONDS = 10.0  # how long another host's supervisor gets to obey a kill
@@ -59,13 +60,12 @@ def ensure_startable(store: Store, production: str) -> None:
 def start_detached(store: Store, production: str) -> None:
     """Start a supervisor on this host in its own session and wait until it runs."""
     ensure_startable(store, production)
-    logdir = namespace_dir(store.namespace)
-    os.makedirs(logdir, exist_ok=True)
+    logdir = make_private_folder(namespace_dir(store.namespace))
     errname = "supervisor.err"
     if store.host != socket.gethostname():  # several named hosts on one machine
-        errname = f"{store.host}.{errname}"
-    errpath = os.path.join(logdir, errname)
-    with open(errpath, "wb") as err:
+        errname = f"{name_in_path(store.host)}.{errname}"
+    errpath = confined(logdir, errname)
+    with open_private(errpath, "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "iop.engine.processes", "supervisor", store.namespace, production],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, start_new_session=True,

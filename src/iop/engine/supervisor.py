@@ -29,6 +29,7 @@ from iop.engine.monitor import Monitor
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.private import confined, make_private_folder, name_in_path, open_private
 
 __all__ = ["Supervisor", "Slot", "code_fingerprint", "pid_alive", "supervisor_alive"]
 
@@ -159,12 +160,12 @@ class Supervisor:
         # The host leads the job id: a host that died has its leases found by that prefix.
         slot.job_id = f"{self.store.host}:{os.getpid()}:{slot.item.name}:{slot.index}:" \
                       f"{uuid.uuid4().hex[:6]}"
-        logdir = os.path.join(namespace_dir(self.store.namespace), "jobs")
-        os.makedirs(logdir, exist_ok=True)
-        name = f"{slot.item.name}.{slot.index}.log"
+        logdir = make_private_folder(os.path.join(namespace_dir(self.store.namespace), "jobs"))
+        # Item and host names are encoded: a name never chooses where its log is written.
+        name = f"{name_in_path(slot.item.name)}.{slot.index}.log"
         if self.store.host != socket.gethostname():  # several named hosts on one machine
-            name = f"{self.store.host}.{name}"
-        stderr = open(os.path.join(logdir, name), "ab")
+            name = f"{name_in_path(self.store.host)}.{name}"
+        stderr = open_private(confined(logdir, name), "ab")
         cmd = [sys.executable, "-m", "iop.engine.processes", "job", self.store.namespace,
                self.production, slot.item.name, str(slot.index), slot.job_id, str(os.getpid())]
         slot.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stderr,

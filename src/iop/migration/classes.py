@@ -13,6 +13,7 @@ from typing import Any
 from iop.components import kinds
 from iop.engine.errors import EngineError
 from iop.engine.registry import MESSAGE_BINDING_KIND
+from iop.names import CLASS, check_name
 from iop.store import records as r
 
 __all__ = ["MESSAGE_KIND", "ClassEntry", "MigrationError", "SchemaEntry", "class_entries",
@@ -104,6 +105,7 @@ def class_entries(classes: Any, fallback_classpath: str) -> list[ClassEntry]:
     for class_name, cls in classes.items():
         if not isinstance(class_name, str) or not class_name:
             raise MigrationError(f"CLASSES keys must be class names, not {class_name!r}")
+        check_name(CLASS, class_name, MigrationError)
         if not isinstance(cls, type):
             raise MigrationError(f"CLASSES[{class_name!r}] must be a class, not "
                                  f"{type(cls).__name__}")

@@ -24,6 +24,7 @@ from iop.migration.classes import (
     component_binding,
     schema_entries,
 )
+from iop.names import check_definition_names
 from iop.production.errors import ProductionError
 from iop.production.production import Production
 from iop.store import records as r
@@ -172,6 +173,8 @@ def collect(module: ModuleType, path: str) -> MigrationPlan:
             definition = prod.to_dict()
         except ProductionError as exc:
             raise MigrationError(f"production {prod.name}: {exc}") from None
+        # Again on what will be stored: attributes may have been changed after declaration.
+        check_definition_names(definition, MigrationError)
         for class_name, cls in classes.items():
             owner = owners.get(class_name)
             if owner is not None and owner[0] is not cls:

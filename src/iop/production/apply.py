@@ -27,6 +27,7 @@ from iop.production.plan import (
     ProductionChangePlan,
     fingerprint,
 )
+from iop.store.private import FOLDER_MODE, make_private_folder, open_private
 
 __all__ = ["ApplyResult", "VerifyResult", "apply_operations", "operation_state", "read_backup",
            "select_operations", "write_backup"]
@@ -221,7 +222,7 @@ def _wanted_value(op: PlanOperation) -> Any:
     if op.op == "create_production":
         return _whole(index_export(op.after))
     if op.op == "add_item":
-        return _item_view(index_export({"Production": {"@Name": "-", "Item": [op.after]}}),
+        return _item_view(index_export({"Production": {"@Name": "Added.Item", "Item": [op.after]}}),
                           op.name)
     return op.after
 
@@ -263,9 +264,11 @@ def write_backup(backup_dir: str | os.PathLike[str], plan: ProductionChangePlan,
     while os.path.exists(path):
         n += 1
         path = f"{base}-{n}"
-    os.makedirs(path)
+    # Private: a backup holds every setting of the production, credentials included.
+    make_private_folder(os.path.dirname(os.path.abspath(path)))
+    os.mkdir(path, FOLDER_MODE)
     _write_json(os.path.join(path, "production.json"), definition)
-    plan.save(os.path.join(path, "plan.json"))
+    _write_json(os.path.join(path, "plan.json"), plan.to_dict())
     _write_json(os.path.join(path, "manifest.json"), {
         "format": BACKUP_FORMAT, "production": plan.production, "namespace": namespace,
         "fingerprint": fingerprint(definition), "created": stamp,
@@ -274,7 +277,7 @@ def write_backup(backup_dir: str | os.PathLike[str], plan: ProductionChangePlan,
 
 
 def _write_json(path: str, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
+    with open_private(path, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
 

@@ -23,6 +23,7 @@ from iop.production.apply import (
 )
 from iop.production.errors import ProductionError
 from iop.production.plan import PlanError, PlanOperation, ProductionChangePlan, fingerprint
+from iop.store.private import open_private
 
 if TYPE_CHECKING:
     from iop.production.production import Production
@@ -147,8 +148,8 @@ def rollback_backup(store: Store, path: str | os.PathLike[str],
                         f"not {store.namespace}")
     current = store.get_production(name)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    with open(os.path.join(os.fspath(path), f"before-rollback-{stamp}.json"), "w",
-              encoding="utf-8") as fh:
+    with open_private(os.path.join(os.fspath(path), f"before-rollback-{stamp}.json"), "w",
+                      encoding="utf-8") as fh:
         json.dump(current, fh, indent=2, ensure_ascii=False)
     if definition is None:
         from iop.engine import control

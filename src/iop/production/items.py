@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from iop.components import kinds
 from iop.components.settings import PortDeclaration
+from iop.names import CLASS, ITEM, check_name
 from iop.production.errors import ProductionError
 from iop.production.ports import item_name_of, normalize_port_name
 from iop.production.values import setting_text
@@ -69,7 +70,7 @@ class ComponentItem:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ProductionError(f"an item needs a non-empty name, not {name!r}")
-        self.name = name
+        self.name = check_name(ITEM, name, ProductionError)
         self.component_class = component if isinstance(component, type) else None
         if isinstance(component, str):
             if class_name is not None and class_name != component:
@@ -81,7 +82,8 @@ class ComponentItem:
             raise TypeError(f"item {name}: expected a class or a class name, not {component!r}")
         if self.component_class is None and class_name is None:
             raise ProductionError(f"item {name} needs a component class or a class name")
-        self.class_name = class_name
+        self.class_name = None if class_name is None else check_name(CLASS, class_name,
+                                                                       ProductionError)
         self.host_settings = _merge_host_settings(name, settings, host_settings)
         self.adapter_settings = {k: setting_text(v) for k, v in (adapter_settings or {}).items()
                                  if v is not None}

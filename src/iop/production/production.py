@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from iop.components import kinds
 from iop.components.settings import PortDeclaration
+from iop.names import CLASS, ITEM, PRODUCTION, check_name
 from iop.production.component import ComponentRef
 from iop.production.declarative import add_declared_items
 from iop.production.errors import ProductionError, UnknownComponent
@@ -66,7 +67,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         name = name if name is not None else cls.name
         if not name:
             raise ProductionError(f"{cls.__qualname__} needs a name")
-        self.name = name
+        self.name = check_name(PRODUCTION, name, ProductionError)
         self.testing_enabled = bool(cls.testing_enabled if testing_enabled is None
                                     else testing_enabled)
         self.description = cls.description if description is None else description
@@ -187,6 +188,9 @@ class Production(RuntimeMixin, WorkflowMixin):
                 raise TypeError(f"item {name}: expected a class or class name, not {cls!r}")
         else:
             raise TypeError(f"expected an item name or a component class, not {name_or_cls!r}")
+        check_name(ITEM, name, ProductionError)
+        if class_name is not None:
+            check_name(CLASS, class_name, ProductionError)
         if name in self._items:
             raise ProductionError(f"production {self.name} already has an item named {name}")
         ref = ComponentRef(

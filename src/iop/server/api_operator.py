@@ -7,7 +7,9 @@ from typing import Any
 
 from iop.client.local import LocalClient
 from iop.engine.errors import EngineError
+from iop.names import ITEM, check_name
 from iop.server import isolated
+from iop.server.http import BadRequest
 
 CONFIGURATION_SECONDS = 20.0
 _PAGE_KEYS = ("before_id", "after_id", "limit")
@@ -43,6 +45,7 @@ def save_item(client: LocalClient, query: dict[str, str], body: dict[str, Any]) 
     item, changes = body.get("item"), body.get("changes")
     if not isinstance(item, str) or not item or not isinstance(changes, dict):
         raise EngineError("the body must name the 'item' and hold its 'changes' as an object")
+    check_name(ITEM, item, BadRequest)
     return isolated.call(client.namespace, "save_item", CONFIGURATION_SECONDS,
                          production=_production(client, body), item=item, changes=changes)
 

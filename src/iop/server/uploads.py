@@ -18,6 +18,7 @@ from typing import Any
 
 from iop.engine.errors import EngineError
 from iop.store import namespace_dir
+from iop.store.private import FOLDER_MODE, make_private_folder, open_private
 
 MAX_FILES = 10_000
 _PACKAGE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
@@ -81,8 +82,8 @@ def check_files(files: Any) -> list[tuple[PurePosixPath, str]]:
 def _write(folder: str, files: list[tuple[PurePosixPath, str]]) -> None:
     for path, data in files:
         target = os.path.join(folder, *path.parts)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "w", encoding="utf-8", newline="") as fh:
+        make_private_folder(os.path.dirname(target))
+        with open_private(target, "w", encoding="utf-8", newline="") as fh:
             fh.write(data)
 
 
@@ -96,13 +97,13 @@ def replaced_project(namespace: str, package: str,
     replaces the project.
     """
     root = projects_root(namespace)
-    os.makedirs(root, exist_ok=True)
+    make_private_folder(root)
     folder = os.path.join(root, package)
     tag = uuid.uuid4().hex[:12]
     staging = os.path.join(root, f".upload-{package}-{tag}")
     previous = os.path.join(root, f".previous-{package}-{tag}")
     try:
-        os.makedirs(staging)
+        os.mkdir(staging, FOLDER_MODE)
         _write(staging, files)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)

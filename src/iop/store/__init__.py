@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 
+from iop.names import NAMESPACE, check_name
 from iop.store.base import Store
 from iop.store.errors import StoreError
 
 DEFAULT_NAMESPACE = "USER"
-_NAMESPACE = re.compile(r"^[A-Za-z%][A-Za-z0-9_%-]{0,63}$")
 
 
 def iop_home() -> str:
@@ -33,9 +32,7 @@ def host_name() -> str:
 
 def check_namespace(namespace: str) -> str:
     """Return the namespace name in canonical (upper) case, or raise StoreError."""
-    if not _NAMESPACE.match(namespace or ""):
-        raise StoreError(f"invalid namespace name {namespace!r}")
-    return namespace.upper()
+    return check_name(NAMESPACE, namespace, StoreError).upper()
 
 
 def namespace_dir(namespace: str) -> str:
@@ -50,6 +47,7 @@ def open_store(namespace: str | None = None, *, initialize: bool = True) -> Stor
     if url.startswith(("postgresql://", "postgres://")):
         from iop.store.postgres import PostgresStore
 
+        _tighten_local_files(ns, [])
         shared = PostgresStore(url, ns)
         if initialize:
             shared.initialize()
@@ -58,10 +56,20 @@ def open_store(namespace: str | None = None, *, initialize: bool = True) -> Stor
         raise StoreError(f"IOP_DATABASE_URL {url!r} names an unknown backend")
     from iop.store.sqlite import SQLiteStore
 
-    store = SQLiteStore(os.path.join(namespace_dir(ns), "store.sqlite3"), ns)
+    path = os.path.join(namespace_dir(ns), "store.sqlite3")
+    _tighten_local_files(ns, [path, path + "-wal", path + "-shm", path + ".lock"])
+    store = SQLiteStore(path, ns)
     if initialize:
         store.initialize()
     return store
+
+
+def _tighten_local_files(namespace: str, files: list[str]) -> None:
+    """Make IOP_HOME, the namespace's folder and ``files`` private if an older version (or
+    another tool) left them readable by other users; says so on stderr."""
+    from iop.store.private import tighten
+
+    tighten([iop_home(), namespace_dir(namespace), *files])
 
 
 __all__ = ["Store", "StoreError", "open_store", "iop_home", "namespace_dir", "check_namespace",

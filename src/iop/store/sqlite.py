@@ -21,6 +21,7 @@ from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
 from iop.store.group_commit import GroupCommit, PendingSend
+from iop.store.private import create_private_file, make_private_folder
 from iop.store.queries import header_list_sql
 from iop.store.sqlite_query import SQLiteQueries
 from iop.store.sqlite_runtime import SQLiteRuntimeMixin
@@ -370,8 +371,9 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
             return conn
 
     def _connect(self) -> sqlite3.Connection:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         try:
+            make_private_folder(os.path.dirname(self.path))
+            create_private_file(self.path)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=30)
             # Smaller pages mean fewer bytes of WAL per small message (applies to new files).

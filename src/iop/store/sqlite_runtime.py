@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.private import FILE_MODE, make_private_folder
 
 if TYPE_CHECKING:
     import sqlite3
@@ -65,8 +66,8 @@ class FileDuty:
         if self._fd is not None:
             return True
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            make_private_folder(os.path.dirname(self.path))
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         except OSError as exc:
             raise StoreError(f"cannot take the single-instance duty {self.name!r}: "
                              f"{exc.strerror} ({self.path})") from exc

@@ -18,6 +18,8 @@ import os
 import struct
 import time
 
+from iop.store.private import FILE_MODE, make_private_folder
+
 _FORMAT = "d"
 _OWNER_AT = struct.calcsize(_FORMAT)
 _OWNER_BYTES = 96
@@ -35,8 +37,8 @@ class WakeFlag:
     """The shared state of one job slot."""
 
     def __init__(self, path: str) -> None:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        make_private_folder(os.path.dirname(path))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             if os.fstat(fd).st_size < _SIZE:
                 os.ftruncate(fd, _SIZE)

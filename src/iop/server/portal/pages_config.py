@@ -126,7 +126,8 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
     credentials = sorted({shown_value(r) for i in items for r in i["host"] + i["adapter"]
                           if r.get("widget", {}).get("kind") == "credentials"
                           and shown_value(r)})
-    for_production = bool(submitted and "production_values" in submitted)
+    # A save refused for an item that is not shown (a bad or unknown name) still says why.
+    for_production = bool(submitted and "production_values" in submitted) or selected is None
     return page.render(
         "config.html", status=400 if error else 200, active="config", production=production,
         productions=names, config=config, selected=selected, state=overview.get(production),
