@@ -6,6 +6,7 @@ from typing import Any
 
 from iop.server.api import API_VERSION, ROUTES
 from iop.server.api_operator import DOCS as _OPERATOR_DOCS
+from iop.server.http import MAX_JSON_DEPTH
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
@@ -136,10 +137,17 @@ def document() -> dict[str, Any]:
                                           "schema": _STR} for p in params],
             "responses": {"200": {"description": "Success", "content": {
                 "application/json": {"schema": response}}},
-                "401": {"description": "Missing or wrong credentials"},
-                "403": {"description": "The user may not use this namespace"},
-                "413": {"description": "Request body over the server's limit"},
-                "500": error},
+                "400": {**error, "description": "Malformed request or refused value"},
+                "401": {**error, "description": "Missing or wrong credentials"},
+                "403": {**error, "description": "The user may not use this namespace, or "
+                                                "a foreign Origin"},
+                "404": {**error, "description": "Unknown namespace, production, item, class "
+                                                "or message"},
+                "409": {**error, "description": "Not possible in the current state"},
+                "413": {**error, "description": "Request body over the server's limit"},
+                "415": {**error, "description": "Request body that is not application/json"},
+                "503": {**error, "description": "The store cannot be reached"},
+                "500": {**error, "description": "A bug of the server"}},
         }
         if request is not None:
             operation["requestBody"] = {"required": True, "content": {
@@ -149,7 +157,9 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "iop-engine remote API", "version": API_VERSION,
                  "description": f"IoP-compatible /api/iop, served by iop-engine {__version__}. "
-                                "Every route is also reachable under /api/iop/v1/."},
+                                "Every route is also reachable under /api/iop/v1/. Request "
+                                "bodies are JSON (application/json), within the server's "
+                                f"size limit, nested at most {MAX_JSON_DEPTH} levels deep."},
         "components": {"securitySchemes": {"basic": {"type": "http", "scheme": "basic"}}},
         "security": [{"basic": []}],
         "paths": paths,
