@@ -125,7 +125,8 @@ def unbind(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> 
 
 def log(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     if "since_id" in query:
-        return client.log(since_id=query_int(query, "since_id") or 0)
+        # At most MAX_ROWS a call: a follower asks again from the last id it got.
+        return client.log(since_id=query_int(query, "since_id") or 0, limit=MAX_ROWS)
     top = query_int(query, "top", 0, MAX_ROWS)
     return client.log(top=10 if top is None else top)
 

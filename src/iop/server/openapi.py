@@ -59,8 +59,9 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
     ("DELETE", "binding"): ("Remove one binding not used by any item", ["class", "classname"],
                             None, {"type": "object", "properties": {"status": _STR,
                                                                     "class": _STR}}),
-    ("GET", "log"): ("Event log: newest `top` entries (newest first) or every entry after "
-                     "`since_id` (oldest first)", ["top", "since_id"], None,
+    ("GET", "log"): ("Event log: newest `top` entries (newest first, top 0..10000) or the "
+                     "entries after `since_id` (oldest first, at most 10000 a call)",
+                     ["top", "since_id"], None,
                      {"type": "array", "items": _LOG_ENTRY}),
     ("GET", "export"): ("A production definition, keyed by its name (IRIS export shape)",
                         ["production"], None, _OBJ),
