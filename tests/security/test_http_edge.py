@@ -242,6 +242,24 @@ def test_deeply_nested_json_is_refused_with_400(served: ServedEngine, ns: str, u
             answer = http.request(method, path, params={"namespace": ns},
                                   content=_deep(levels), headers=JSON)
             assert_error(answer, 400, "deeper than 64 levels")
+        # JSON text inside the JSON (a message body) is bounded alike.
+        for route, body in (("test", {"target": "Echo", "body": "[" * levels}),
+                            ("resubmit", {"ids": [1], "body": "{\"a\": " * levels})):
+            answer = http.post(f"/api/iop/{route}", params={"namespace": ns}, json=body)
+            assert_error(answer, 400, "deeper than 64 levels")
+
+
+@pytest.mark.parametrize("body,needle", [
+    (b'{"production": ' + b"9" * 5000 + b"}", "digits"),
+    (b'{"production": "\xff"}', "not valid JSON"), (b"{not json", "not valid JSON"),
+    (b'{"production": NaN, "x": Infinity}', "'production' must be a text")])
+def test_bodies_that_are_not_usable_json_get_400(served: ServedEngine, ns: str,
+                                                 unchanged: None, body: bytes,
+                                                 needle: str) -> None:
+    with served.http() as http:
+        answer = http.put("/api/iop/default", params={"namespace": ns}, content=body,
+                          headers=JSON)
+    assert_error(answer, 400, needle)
 
 
 def test_json_nested_64_deep_is_read(served: ServedEngine, ns: str) -> None:

@@ -46,7 +46,7 @@ from iop.server.namespaces import InvalidNamespaceName, ReservedNamespace, Unkno
 from iop.store.errors import StoreError
 
 __all__ = ["BadRequest", "MAX_JSON_DEPTH", "MethodNotAllowed", "NoRoute", "TooLarge",
-           "UnsupportedMediaType", "error", "error_for", "query_int", "read_json",
+           "UnsupportedMediaType", "check_depth", "error", "error_for", "query_int", "read_json",
            "refuse_foreign_origin", "status_for"]
 
 _log = logging.getLogger("iop.server")
@@ -129,7 +129,7 @@ def check_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> None:
     for match in _BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
         depth += 1 if match.group() in (b"[", b"{") else -1
         if depth > limit:
-            raise BadRequest(f"request body nests JSON deeper than {limit} levels")
+            raise BadRequest(f"JSON nested deeper than {limit} levels is refused")
 
 
 MAX_ID = 2**63 - 1  # ids and counts are 64-bit in the store
@@ -189,7 +189,7 @@ def _parse(raw: bytes) -> Any:
     check_depth(raw)
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise BadRequest("request body nests JSON too deeply") from exc
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer of thousands of digits
+        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
