@@ -142,6 +142,7 @@ def test_a_gigabyte_post_costs_the_server_under_50_mb(own_server: ServedEngine, 
     pid = own_server.proc.pid
     with own_server.http(user=None) as http:  # warm the route up: its first answer's cost
         http.post(path, content=b"x=1", headers=headers)
+    files = files_under(own_server.home)
     before = _status_kb(pid, "VmRSS")
     try:  # forget the peak so far, so that VmHWM is this test's peak
         Path(f"/proc/{pid}/clear_refs").write_text("5")
@@ -158,6 +159,7 @@ def test_a_gigabyte_post_costs_the_server_under_50_mb(own_server: ServedEngine, 
     after = _status_kb(pid, "VmRSS")
     assert peak - before < RSS_MARGIN_KB, f"{path}: peak RSS grew by {(peak - before) // 1024} MB"
     assert after - before < RSS_MARGIN_KB, f"{path}: RSS kept {(after - before) // 1024} MB"
+    assert files_under(own_server.home) == files, "files under the server's home changed"
     with own_server.http() as http:  # and the server still answers
         assert http.get("/api/iop/version").status_code == 200
 
