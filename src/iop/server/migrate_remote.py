@@ -47,7 +47,7 @@ def migrate_upload(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
     lock = _project_lock(namespace, package)
     if not lock.acquire(timeout=DEADLINE_SECONDS / 2):
         raise Busy(f"another migration of package {package} in namespace {namespace} "
-                          "is still running")
+                   "is still running")
     try:
         with uploads.replaced_project(namespace, package, files) as folder:
             remaining = DEADLINE_SECONDS - (time.monotonic() - started)
