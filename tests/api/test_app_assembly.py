@@ -59,4 +59,7 @@ def test_a_portal_mounted_at_root_does_not_shadow_the_api(iop_home: Path) -> Non
         assert answer.json() == {"production": "", "status": "stopped"}
         assert http.get("/api/iop/status", params={"namespace": "OTHER"},
                         auth=("operator", "operator-password")).status_code == 403
-        assert http.get("/api/iop/nothing").json() == {"error": "no route /api/iop/nothing"}
+        # Authentication comes before routing: only a caller with an account learns a 404.
+        assert http.get("/api/iop/nothing").status_code == 401
+        assert http.get("/api/iop/nothing", auth=("operator", "operator-password")).json() == {
+            "error": "no route /api/iop/nothing"}

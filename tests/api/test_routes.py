@@ -37,9 +37,11 @@ class Api:
         assert not (isinstance(data, dict) and "error" in data), data
         return data
 
-    def fails(self, method: str, route: str, body: Any = None, **query: Any) -> str:
+    def fails(self, expected: int, method: str, route: str, body: Any = None,
+              **query: Any) -> str:
+        """The one-line error of a refused call, whose status must be ``expected``."""
         status, data = self.call(method, route, body, **query)
-        assert status == 500 and list(data) == ["error"], f"{status} {data}"
+        assert status == expected and list(data) == ["error"], f"{status} {data}"
         return str(data["error"])
 
 
@@ -118,9 +120,9 @@ def test_queues_connections_export(api: Api) -> None:
         assert {"@Name", "@Category", "@ClassName", "@PoolSize", "@Enabled", "@Foreground",
                 "@Comment", "@LogTraceEvents", "@Schedule"} <= set(item)
         assert all(isinstance(v, str) for k, v in item.items() if k.startswith("@"))
-    assert "does not exist" in api.fails("GET", "export", production="No.Such")
+    assert "does not exist" in api.fails(404, "GET", "export", production="No.Such")
     # IoP's client sends the literal "Not defined" when no default is set.
-    assert "no default production" in api.fails("GET", "export", production="Not defined")
+    assert "no default production" in api.fails(404, "GET", "export", production="Not defined")
 
 
 def test_test_route_body_as_string_or_object(api: Api) -> None:
@@ -132,8 +134,8 @@ def test_test_route_body_as_string_or_object(api: Api) -> None:
     as_object = api.ok("POST", "test", {"target": "Router", "classname": "settings.PingMessage",
                                         "body": {"text": "obj"}, "restart": False})
     assert json.loads(as_object["body"]) == {"text": "OBJ"}
-    assert "NoSuchItem" in api.fails("POST", "test", {"target": "NoSuchItem"})
-    assert "not valid JSON" in api.fails("POST", "test", {"target": "Echo",
+    assert "NoSuchItem" in api.fails(404, "POST", "test", {"target": "NoSuchItem"})
+    assert "not valid JSON" in api.fails(400, "POST", "test", {"target": "Echo",
                                                           "classname": "settings.PingMessage",
                                                           "body": "{broken"})
 
@@ -162,7 +164,7 @@ def test_components_bindings_and_unbind(api: Api) -> None:
     assert api.ok("POST", "component/start", {"item": "Echo"}) == {"status": "started",
                                                                    "component": "Echo"}
     assert api.ok("POST", "component/restart", {"component": "Echo"})["status"] == "restarted"
-    assert "component" in api.fails("POST", "component/start", {})
+    assert "component" in api.fails(400, "POST", "component/start", {})
 
     bindings = api.ok("GET", "bindings")
     assert [b["class"] for b in bindings] == ["Python.settings.EchoOperation",
@@ -171,21 +173,21 @@ def test_components_bindings_and_unbind(api: Api) -> None:
                                 "used_by"}
     assert bindings[0]["used_by"] == [{"production": NAME, "item": "Echo"}]
     assert api.ok("GET", "bindings", unused="1") == []
-    error = api.fails("DELETE", "binding", **{"class": "Python.settings.Router"})
+    error = api.fails(400, "DELETE", "binding", **{"class": "Python.settings.Router"})
     assert f"{NAME}/Router" in error
-    assert "not bound" in api.fails("DELETE", "binding", classname="Python.Nope")
+    assert "not bound" in api.fails(404, "DELETE", "binding", classname="Python.Nope")
 
 
 def test_lifecycle_routes_answer_within_the_client_timeout(api: Api) -> None:
     assert api.ok("POST", "update", {}) == {"status": "updated"}
     assert api.ok("POST", "restart", {}) == {"status": "restarted"}
     assert api.ok("GET", "status") == {"production": NAME, "status": "running"}
-    assert "already running" in api.fails("POST", "start", {"production": NAME})
+    assert "already running" in api.fails(409, "POST", "start", {"production": NAME})
     assert api.ok("POST", "stop", {}) == {"status": "stopped"}
     assert api.ok("POST", "stop", {}) == {"status": "stopped"}  # idempotent
     assert api.ok("POST", "kill", {}) == {"status": "killed"}
     assert api.ok("GET", "status")["status"] == "stopped"
-    assert "no production is running" in api.fails("POST", "update", {})
+    assert "no production is running" in api.fails(409, "POST", "update", {})
     assert api.ok("POST", "start", {}) == {"status": "started", "production": NAME}
 
 
@@ -198,28 +200,28 @@ def test_messages_extension_route(api: Api) -> None:
 
 def test_operations_extension_routes(api: Api) -> None:
     assert api.ok("GET", "suspended") == []
-    assert "does not exist" in api.fails("POST", "resubmit", {"ids": [987654]})
-    assert "non-empty list" in api.fails("POST", "discard", {"ids": []})
-    assert "non-empty list" in api.fails("POST", "resubmit", {"ids": ["1"]})
+    assert "does not exist" in api.fails(409, "POST", "resubmit", {"ids": [987654]})
+    assert "non-empty list" in api.fails(400, "POST", "discard", {"ids": []})
+    assert "non-empty list" in api.fails(400, "POST", "resubmit", {"ids": ["1"]})
     # an edited body is checked against its class in an isolated child: same one-line error
-    assert "message 987654 does not exist" in api.fails("POST", "resubmit",
+    assert "message 987654 does not exist" in api.fails(409, "POST", "resubmit",
                                                         {"ids": [987654], "body": "{}"})
     kept = api.ok("POST", "purge", {"keep_days": 3650})
     assert kept["sessions"] == 0 and kept["headers"] == 0 and isinstance(kept["compacted"], bool)
-    assert "keep_days" in api.fails("POST", "purge", {"keep_days": "soon"})
-    assert "running normally" in api.fails("POST", "recover", {})
+    assert "keep_days" in api.fails(400, "POST", "purge", {"keep_days": "soon"})
+    assert "running normally" in api.fails(409, "POST", "recover", {})
     assert api.ok("GET", "status")["status"] == "running"
 
 
 def test_production_settings_route(api: Api, served: ServedEngine) -> None:
     from iop.client.remote import RemoteClient
 
-    refused = api.fails("PUT", "production/settings",
+    refused = api.fails(400, "PUT", "production/settings",
                         {"settings": {"PurgeKeepDays": "-1", "Nope": "1"}})
     assert refused.startswith(f"production {NAME} settings were not saved: ")
     assert "PurgeKeepDays must be 0 or more" in refused
     assert "unknown production setting 'Nope'" in refused
-    assert "'settings' as an object" in api.fails("PUT", "production/settings", {"x": 1})
+    assert "'settings' as an object" in api.fails(400, "PUT", "production/settings", {"x": 1})
 
     remote = RemoteClient(served.url, *ADMIN, namespace=api.namespace)
     try:  # RemoteClient gets the same shapes as LocalClient

@@ -151,10 +151,10 @@ def test_unknown_and_reserved_namespaces_are_errors_that_create_nothing(
         served: ServedEngine, unchanged: None) -> None:
     fresh = f"NOPE{uuid.uuid4().hex[:8].upper()}"
     with served.http() as http:
-        assert_error(http.get("/api/iop/status", params={"namespace": fresh}), 500,
+        assert_error(http.get("/api/iop/status", params={"namespace": fresh}), 404,
                      f"namespace {fresh} does not exist")
-        assert_error(http.get("/api/iop/status", params={"namespace": "%SYS"}), 500, "reserved")
-        assert_error(http.get("/api/iop/status", params={"namespace": "../x"}), 500,
+        assert_error(http.get("/api/iop/status", params={"namespace": "%SYS"}), 403, "reserved")
+        assert_error(http.get("/api/iop/status", params={"namespace": "../x"}), 400,
                      "invalid namespace name")
     assert not (served.home / fresh).exists()
 
@@ -212,7 +212,7 @@ def test_a_failing_migration_keeps_the_previous_project_and_store(served: Served
     broken = [{"name": "settings.py", "data": "from iop import Production\nPRODUCTIONS = [3]\n"}]
     with served.http() as http:
         assert_error(http.put("/api/iop/migrate", params={"namespace": ns},
-                              json=upload(broken)), 500, "PRODUCTIONS[0]")
+                              json=upload(broken)), 400, "PRODUCTIONS[0]")
         assert_error(http.put("/api/iop/migrate", params={"namespace": ns},
                               json=upload([{"name": "other.py", "data": ""}])), 400,
                      "the upload has no settings.py")
@@ -258,9 +258,12 @@ def test_malformed_requests_get_one_json_error_line(served: ServedEngine, ns: st
                                                     unchanged: None) -> None:
     with served.http() as http:
         params = {"namespace": ns}
-        assert_error(http.post("/api/iop/start", params=params, content=b"{not json"), 400,
+        assert_error(http.post("/api/iop/start", params=params, content=b"{not json",
+                               headers={"Content-Type": "application/json"}), 400,
                      "not valid JSON")
+        assert_error(http.post("/api/iop/start", params=params, content=b"{not json"), 415,
+                     "application/json")
         assert_error(http.post("/api/iop/start", params=params, json=["a"]), 400, "JSON object")
         assert_error(http.get("/api/iop/nothing", params=params), 404, "/api/iop/nothing")
         assert_error(http.delete("/api/iop/status", params=params), 405)
-        assert_error(http.get("/api/iop/log", params={**params, "top": "ten"}), 500, "integers")
+        assert_error(http.get("/api/iop/log", params={**params, "top": "ten"}), 400, "top")

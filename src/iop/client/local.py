@@ -184,9 +184,11 @@ class LocalClient(OperatorViews):
                 f"{self.store.location}"]
 
     # ------------------------------------------------------------ event log
-    def log(self, top: int | None = None, since_id: int | None = None) -> list[dict[str, Any]]:
+    def log(self, top: int | None = None, since_id: int | None = None,
+            limit: int | None = None) -> list[dict[str, Any]]:
+        """The newest ``top`` entries, or the entries after ``since_id`` (at most ``limit``)."""
         if since_id is not None:
-            return [e.to_dict() for e in self.store.log_since(since_id)]
+            return [e.to_dict() for e in self.store.log_since(since_id, limit)]
         return [e.to_dict() for e in self.store.log_top(10 if top is None else top)]
 
     # ------------------------------------------------------------ testing

@@ -25,6 +25,10 @@ class NotRunning(EngineError):
     """The operation needs a running production."""
 
 
+class Busy(EngineError):
+    """Another operation on the same thing is still in progress; try again when it is done."""
+
+
 class MessageTimeout(EngineError):
     """A synchronous request got no response in time."""
 

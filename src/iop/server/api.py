@@ -13,6 +13,7 @@ from typing import Any
 from iop.client.local import LocalClient
 from iop.engine.errors import EngineError, UnknownProduction
 from iop.server import isolated, migrate_remote
+from iop.server.http import MAX_ID, BadRequest, check_depth, query_int
 
 API_VERSION = "1.0.0"
 STOP_SECONDS = 20.0  # graceful part of /stop; then forced (kill takes a few seconds more)
@@ -22,6 +23,9 @@ RESTART_SECONDS = 28.0
 UPDATE_SECONDS = 25.0
 TEST_SECONDS = 25.0
 CONNECTIONS_SECONDS = 20.0
+
+MAX_ROWS = 10_000  # most rows one call returns or acts on
+MAX_KEEP_DAYS = 100_000  # purge: ~270 years, past any real retention
 
 Handler = Callable[[LocalClient, dict[str, str], dict[str, Any]], Any]
 
@@ -55,17 +59,25 @@ def get_default(client: LocalClient, query: dict[str, str], body: dict[str, Any]
     return {"production": client.get_default()}
 
 
+def _text(body: dict[str, Any], key: str) -> str | None:
+    """``body[key]`` when it is a text (None when absent or null); BadRequest otherwise."""
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"'{key}' must be a text, got {type(value).__name__}")
+    return value
+
+
 def put_default(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    production = body.get("production") or ""
-    if not isinstance(production, str):
-        raise EngineError("'production' must be a text")
-    return {"production": client.set_default(production)}
+    # Clearing the default must be asked for (IoP's client sends "production": ""): a body
+    # that forgot the field must not clear it silently.
+    if "production" not in body:
+        raise BadRequest("missing 'production' (send \"production\": \"\" to clear the "
+                         "default)")
+    return {"production": client.set_default(_text(body, "production") or "")}
 
 
 def start(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    production = body.get("production") or None
-    if production is not None and not isinstance(production, str):
-        raise EngineError("'production' must be a text")
+    production = _text(body, "production") or None
     return isolated.call(client.namespace, "start", START_SECONDS, production=production)
 
 
@@ -90,9 +102,9 @@ def _component(action: str) -> Handler:
     done = {"start": "started", "stop": "stopped", "restart": "restarted"}[action]
 
     def handle(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-        name = body.get("component") or body.get("item")
-        if not name or not isinstance(name, str):
-            raise EngineError("missing 'component' (the item name) in the request body")
+        name = _text(body, "component") or _text(body, "item")
+        if not name:
+            raise BadRequest("missing 'component' (the item name) in the request body")
         client.component(action, name)
         return {"status": done, "component": name}
 
@@ -106,19 +118,17 @@ def bindings(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
 def unbind(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     name = query.get("class") or query.get("classname")
     if not name:
-        raise EngineError("missing 'class' query parameter")
+        raise BadRequest("missing 'class' query parameter")
     client.unbind(name)
     return {"status": "unbound", "class": name}
 
 
 def log(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    try:
-        if "since_id" in query:
-            return client.log(since_id=int(query["since_id"] or 0))
-        top = int(query.get("top") or 10)
-    except ValueError as exc:
-        raise EngineError("top and since_id must be integers") from exc
-    return client.log(top=max(0, top))
+    if "since_id" in query:
+        # At most MAX_ROWS a call: a follower asks again from the last id it got.
+        return client.log(since_id=query_int(query, "since_id") or 0, limit=MAX_ROWS)
+    top = query_int(query, "top", 0, MAX_ROWS)
+    return client.log(top=10 if top is None else top)
 
 
 def export(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
@@ -152,13 +162,13 @@ def hosts(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> A
 
 
 def test(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    target = body.get("target") or ""
-    classname = body.get("classname") or None
-    if not isinstance(target, str) or (classname is not None and not isinstance(classname, str)):
-        raise EngineError("'target' and 'classname' must be texts")
+    target = _text(body, "target") or ""
+    classname = _text(body, "classname") or None
     message = body.get("body")
     if message is not None and not isinstance(message, (str, dict, list)):
-        raise EngineError("'body' must be JSON text or a JSON object")
+        raise BadRequest("'body' must be JSON text or a JSON object")
+    if isinstance(message, str):  # JSON inside JSON: as bounded as the request's own
+        check_depth(message.encode("utf-8", errors="replace"))
     return isolated.call(client.namespace, "test", TEST_SECONDS + 3, target=target,
                          classname=classname, body=message,
                          restart=_truthy(body.get("restart", True)), timeout=TEST_SECONDS)
@@ -172,22 +182,21 @@ def messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
     """Engine extension (not in IoP's v1): message headers, or counts by status."""
     if _truthy(query.get("count", "")):
         return client.message_counts()
-    try:
-        filters: dict[str, Any] = {
-            "session_id": int(query["session_id"]) if query.get("session_id") else None,
-            "status": query.get("status") or None, "target": query.get("target") or None,
-            "source": query.get("source") or None,
-            "limit": min(10_000, int(query.get("limit") or 100)),
-        }
-    except ValueError as exc:
-        raise EngineError("session_id and limit must be integers") from exc
+    limit = query_int(query, "limit", 1, MAX_ROWS)
+    filters: dict[str, Any] = {
+        "session_id": query_int(query, "session_id"),
+        "status": query.get("status") or None, "target": query.get("target") or None,
+        "source": query.get("source") or None, "limit": 100 if limit is None else limit,
+    }
     return client.messages(**filters)
 
 
 def _ids(body: dict[str, Any]) -> list[int]:
     ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
-        raise EngineError("ids must be a non-empty list of message ids (integers)")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_ROWS \
+            or not all(type(i) is int and 0 < i <= MAX_ID for i in ids):
+        raise BadRequest(f"ids must be a non-empty list of message ids (integers), at most "
+                         f"{MAX_ROWS}")
     return ids
 
 
@@ -200,7 +209,9 @@ def resubmit(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
     """Engine extension: queue suspended messages again, or one with an edited body."""
     edited = body.get("body")
     if edited is not None and not isinstance(edited, str):
-        raise EngineError("body must be the JSON text of the edited message")
+        raise BadRequest("body must be the JSON text of the edited message")
+    if edited is not None:
+        check_depth(edited.encode("utf-8", errors="replace"))
     if edited is None:
         return client.resubmit(_ids(body))
     # Checking the edited body against its message class imports the project's code.
@@ -215,10 +226,10 @@ def discard(client: LocalClient, query: dict[str, str], body: dict[str, Any]) ->
 
 def purge(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     """Engine extension: purge complete sessions older than keep_days."""
-    try:
-        keep_days = float(body.get("keep_days", 7))
-    except (TypeError, ValueError) as exc:
-        raise EngineError("keep_days must be a number of days") from exc
+    keep_days = body.get("keep_days", 7)
+    if type(keep_days) not in (int, float) or not 0 <= keep_days <= MAX_KEEP_DAYS:
+        raise BadRequest(f"keep_days must be a number of days from 0 to {MAX_KEEP_DAYS}, got "
+                         f"{str(keep_days)[:40]!r}")
     return client.purge(keep_days, bodies=_truthy(body.get("bodies", False)),
                         include_incomplete=_truthy(body.get("include_incomplete", False)))
 

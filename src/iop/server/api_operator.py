@@ -6,30 +6,32 @@ from __future__ import annotations
 from typing import Any
 
 from iop.client.local import LocalClient
-from iop.engine.errors import EngineError
+from iop.engine.errors import UnknownProduction
 from iop.names import ITEM, check_name
 from iop.server import isolated
-from iop.server.http import BadRequest
+from iop.server.http import MAX_ID, BadRequest, query_int
+from iop.store.queries import MAX_PAGE
 
 CONFIGURATION_SECONDS = 20.0
 _PAGE_KEYS = ("before_id", "after_id", "limit")
 
 
-def _int(query: dict[str, str], key: str) -> int | None:
-    value = query.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise EngineError(f"{key} must be a whole number, got {value!r}") from exc
-
-
-def _production(client: LocalClient, query: dict[str, Any]) -> str:
-    name = query.get("production") or client.get_default()
-    if not name or not isinstance(name, str):
-        raise EngineError("no production given and no default production is set")
+def _production(client: LocalClient, where: dict[str, Any]) -> str:
+    name = where.get("production")
+    if name is not None and not isinstance(name, str):
+        raise BadRequest(f"'production' must be a text, got {type(name).__name__}")
+    name = name or client.get_default()
+    if not name:
+        raise UnknownProduction("no production given and no default production is set")
     return name
+
+
+def _page(query: dict[str, str], default_limit: int) -> tuple[int | None, int | None, int]:
+    """(before_id, after_id, limit), checked: ids >= 0, 1 <= limit <= MAX_PAGE."""
+    query_int(query, "session_id")  # a filter the client reads: refused here if out of range
+    limit = query_int(query, "limit", 1, MAX_PAGE)
+    return (query_int(query, "before_id"), query_int(query, "after_id"),
+            default_limit if limit is None else limit)
 
 
 def overview(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
@@ -44,7 +46,7 @@ def configuration(client: LocalClient, query: dict[str, str], body: dict[str, An
 def save_item(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     item, changes = body.get("item"), body.get("changes")
     if not isinstance(item, str) or not item or not isinstance(changes, dict):
-        raise EngineError("the body must name the 'item' and hold its 'changes' as an object")
+        raise BadRequest("the body must name the 'item' and hold its 'changes' as an object")
     check_name(ITEM, item, BadRequest)
     return isolated.call(client.namespace, "save_item", CONFIGURATION_SECONDS,
                          production=_production(client, body), item=item, changes=changes)
@@ -54,16 +56,15 @@ def save_production_settings(client: LocalClient, query: dict[str, str],
                              body: dict[str, Any]) -> Any:
     settings = body.get("settings")
     if not isinstance(settings, dict):
-        raise EngineError("the body must hold the production's 'settings' as an object of "
+        raise BadRequest("the body must hold the production's 'settings' as an object of "
                           "name → value")
     return client.save_production_settings(_production(client, body), settings)
 
 
 def search_messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     filters = {k: v for k, v in query.items() if k not in (*_PAGE_KEYS, "namespace")}
-    return client.search_messages(filters, before_id=_int(query, "before_id"),
-                                  after_id=_int(query, "after_id"),
-                                  limit=_int(query, "limit") or 50)
+    before_id, after_id, limit = _page(query, 50)
+    return client.search_messages(filters, before_id=before_id, after_id=after_id, limit=limit)
 
 
 def message_choices(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
@@ -71,30 +72,31 @@ def message_choices(client: LocalClient, query: dict[str, str], body: dict[str, 
 
 
 def message(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    message_id = _int(query, "id")
+    message_id = query_int(query, "id", 1)
     if message_id is None:
-        raise EngineError("missing 'id' query parameter")
+        raise BadRequest("missing 'id' query parameter")
     return client.message(message_id)
 
 
 def trace(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    session = _int(query, "session_id")
+    session = query_int(query, "session_id", 1)
     if session is None:
-        raise EngineError("missing 'session_id' query parameter")
+        raise BadRequest("missing 'session_id' query parameter")
     return client.trace(session)
 
 
 def resend(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
-        raise EngineError("'ids' must be a non-empty list of message ids")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_PAGE \
+            or not all(type(i) is int and 0 < i <= MAX_ID for i in ids):
+        raise BadRequest(f"'ids' must be a non-empty list of message ids, at most {MAX_PAGE}")
     return client.resend(ids, new_session=bool(body.get("new_session")))
 
 
 def search_log(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     filters = {k: v for k, v in query.items() if k not in (*_PAGE_KEYS, "namespace")}
-    return client.search_log(filters, before_id=_int(query, "before_id"),
-                             after_id=_int(query, "after_id"), limit=_int(query, "limit") or 100)
+    before_id, after_id, limit = _page(query, 100)
+    return client.search_log(filters, before_id=before_id, after_id=after_id, limit=limit)
 
 
 def queue_details(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:

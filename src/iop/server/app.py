@@ -4,6 +4,8 @@ the portal.
 ``build_app(server, routes=[...])`` puts extra routes (the portal: ``Mount("/", portal)``)
 after the API's, so one line adds the portal and it cannot shadow /api. The portal finds
 the ``Server`` (users, namespaces, the authenticator) at ``request.app.state.server``.
+``BodyLimit`` wraps it all: no body passes its route's limit, not even before routing or
+authentication (``Server.body_limit``).
 """
 
 from __future__ import annotations
@@ -14,18 +16,29 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from iop.server import api, atelier, openapi
 from iop.server.auth import Authenticator, require_namespace
-from iop.server.http import BadRequest, error, error_for, read_json
+from iop.server.http import (
+    BadRequest,
+    MethodNotAllowed,
+    NoRoute,
+    error,
+    error_for,
+    read_json,
+    refuse_foreign_origin,
+)
+from iop.server.limits import FORM_MAX_BYTES, BodyLimit
 from iop.server.namespaces import Namespaces, canonical
 from iop.server.users import User, UserStore
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # projects of a few MB upload in one body
-_METHODS = ["GET", "POST", "PUT", "DELETE"]
+# The /api/ routes take them all and say 405 themselves, after authentication.
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 
 
 class Server:
@@ -45,6 +58,10 @@ class Server:
         return await run_in_threadpool(self.auth.user_for,
                                        request.headers.get("authorization", ""))
 
+    def body_limit(self, path: str) -> int:
+        """The largest body a request to ``path`` may carry: the API's limit, or a form's."""
+        return self.max_body_bytes if path.startswith("/api/") else FORM_MAX_BYTES
+
     async def body(self, request: Request) -> dict[str, Any]:
         data = await read_json(request, self.max_body_bytes)
         if not isinstance(data, dict):
@@ -52,20 +69,24 @@ class Server:
         return data
 
 
-def _known_path(route: str) -> bool:
-    return any(path == route for (_, path) in api.ROUTES)
+def _handler(method: str, route: str) -> api.Handler:
+    """The handler of ``method /api/iop/<route>``; NoRoute or MethodNotAllowed otherwise."""
+    handler = api.ROUTES.get((method, route))
+    if handler is not None:
+        return handler
+    if any(path == route for (_, path) in api.ROUTES):
+        raise MethodNotAllowed(f"{method} is not allowed on /api/iop/{route}")
+    raise NoRoute(f"no route /api/iop/{route}")
 
 
 def _api_routes(server: Server) -> list[BaseRoute]:
+    # Every /api/ route takes every method and authenticates before anything else, so a
+    # stranger learns nothing (not even which routes exist) from 404s and 405s.
     async def iop_route(request: Request) -> Response:
-        route = request.path_params["route"].strip("/")
-        handler = api.ROUTES.get((request.method, route))
-        if handler is None:
-            if _known_path(route):
-                return error(405, f"{request.method} is not allowed on /api/iop/{route}")
-            return error(404, f"no route /api/iop/{route}")
         try:
             user = await server.authenticate(request)
+            handler = _handler(request.method, request.path_params["route"].strip("/"))
+            refuse_foreign_origin(request)
             body: dict[str, Any] = {}
             if request.method in ("POST", "PUT"):
                 body = await server.body(request)
@@ -83,6 +104,8 @@ def _api_routes(server: Server) -> list[BaseRoute]:
     async def openapi_route(request: Request) -> Response:
         try:
             await server.authenticate(request)
+            if request.method != "GET":
+                raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
         except Exception as exc:
             return error_for(exc)
         return JSONResponse(openapi.document())
@@ -90,6 +113,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
     async def atelier_route(request: Request) -> Response:
         try:
             user = await server.authenticate(request)
+            refuse_foreign_origin(request)
             namespace = canonical(request.path_params["namespace"])
             require_namespace(user, namespace)
             payload = await read_json(request, server.max_body_bytes) \
@@ -101,12 +125,20 @@ def _api_routes(server: Server) -> list[BaseRoute]:
             return error_for(exc)
         return JSONResponse(result, status_code=status)
 
+    async def unknown_api_route(request: Request) -> Response:
+        try:
+            await server.authenticate(request)
+            raise NoRoute(f"no route {request.url.path}")
+        except Exception as exc:
+            return error_for(exc)
+
     return [
-        Route("/api/iop/openapi.json", openapi_route, methods=["GET"]),
-        Route("/api/iop/v1/openapi.json", openapi_route, methods=["GET"]),
-        Route("/api/iop/v1/{route:path}", iop_route, methods=_METHODS),
-        Route("/api/iop/{route:path}", iop_route, methods=_METHODS),
-        Route("/api/atelier/v1/{namespace}/{rest:path}", atelier_route, methods=_METHODS),
+        Route("/api/iop/openapi.json", openapi_route, methods=_ANY_METHOD),
+        Route("/api/iop/v1/openapi.json", openapi_route, methods=_ANY_METHOD),
+        Route("/api/iop/v1/{route:path}", iop_route, methods=_ANY_METHOD),
+        Route("/api/iop/{route:path}", iop_route, methods=_ANY_METHOD),
+        Route("/api/atelier/v1/{namespace}/{rest:path}", atelier_route, methods=_ANY_METHOD),
+        Route("/api/{rest:path}", unknown_api_route, methods=_ANY_METHOD),
     ]
 
 
@@ -114,6 +146,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
     if request.url.path.startswith("/api/"):
+        try:  # a method no /api/ route takes (TRACE...): still nothing said to strangers
+            await request.app.state.server.authenticate(request)
+        except Exception as failure:
+            return error_for(failure)
         if status == 405:
             return error(405, f"{request.method} is not allowed on {request.url.path}")
         return error(status, f"no route {request.url.path}" if status == 404 else str(detail))
@@ -124,6 +160,7 @@ def build_app(server: Server | None = None, *, routes: Sequence[BaseRoute] = ())
     """The server's ASGI app: the API, then ``routes`` (the portal mounts itself here)."""
     state = server or Server()
     app = Starlette(routes=[*_api_routes(state), *routes],
-                    exception_handlers={HTTPException: _not_found})
+                    exception_handlers={HTTPException: _not_found},
+                    middleware=[Middleware(BodyLimit, limit_for=state.body_limit)])
     app.state.server = state
     return app

@@ -1,30 +1,99 @@
-"""HTTP plumbing shared by the API routes: bounded JSON bodies and one-line JSON errors."""
+"""HTTP plumbing shared by the API routes: bounded JSON bodies and one-line JSON errors.
+
+``status_for`` is the one place where an exception becomes an HTTP status:
+
+- 400: the request is malformed or its values are refused (``BadRequest``, an invalid
+  upload, production, message or namespace name, and any other ``EngineError``: the
+  engine's errors are the ones a user can fix);
+- 401 / 403: credentials missing or wrong / a namespace or origin not allowed;
+- 404: what the request names does not exist (route, production, item, class, message,
+  namespace); 405: the route exists for other methods;
+- 409: the state forbids it now (already running, not running, not suspended, busy);
+- 413 / 415: the body is over the limit / not JSON;
+- 503: the store cannot be reached or written (``StoreError``);
+- 500: anything else, which is a bug of ours, and is logged with its traceback.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from iop.engine.errors import EngineError
+from iop.client.operator import MessageNotFound
+from iop.engine.errors import (
+    AlreadyRunning,
+    Busy,
+    EngineError,
+    NotRunning,
+    UnknownClass,
+    UnknownItem,
+    UnknownProduction,
+)
+from iop.engine.suspended import NotSuspended
 from iop.messages.codec import MessageError
-from iop.production.errors import ProductionError
+from iop.production.errors import ProductionError, UnknownComponent
+from iop.production.runtime import ProductionNotRunning
 from iop.server.auth import REALM, Forbidden, Unauthorized
-from iop.server.uploads import UploadRejected
+from iop.server.isolated import IsolatedError
+from iop.server.limits import BadLength, TooLarge, read_bounded
+from iop.server.namespaces import InvalidNamespaceName, ReservedNamespace, UnknownNamespace
 from iop.store.errors import StoreError
+
+__all__ = ["BadRequest", "MAX_JSON_DEPTH", "MethodNotAllowed", "NoRoute", "TooLarge",
+           "UnsupportedMediaType", "check_depth", "error", "error_for", "query_int", "read_json",
+           "refuse_foreign_origin", "status_for"]
 
 _log = logging.getLogger("iop.server")
 
-
-class TooLarge(Exception):
-    """The request body is over the server's limit (HTTP 413)."""
+MAX_JSON_DEPTH = 64  # nested arrays/objects in a request body; deeper is refused with 400
 
 
 class BadRequest(Exception):
-    """The request body is not the JSON the route needs (HTTP 400)."""
+    """The request is not what the route needs: its body, a field or a query value (400)."""
+
+
+class UnsupportedMediaType(Exception):
+    """A request body that is not ``application/json`` (HTTP 415)."""
+
+
+class NoRoute(Exception):
+    """No route at this path (HTTP 404); said only to an authenticated caller."""
+
+
+class MethodNotAllowed(Exception):
+    """The path exists, not for this method (HTTP 405); said only to an authenticated caller."""
+
+
+# Most specific first: the first class that matches gives the status.
+_STATUS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
+    (Unauthorized, 401),
+    ((Forbidden, ReservedNamespace), 403),
+    ((TooLarge,), 413),
+    ((UnsupportedMediaType,), 415),
+    ((MethodNotAllowed,), 405),
+    ((BadRequest, BadLength, InvalidNamespaceName), 400),
+    ((NoRoute, UnknownNamespace, UnknownProduction, UnknownItem, UnknownClass, UnknownComponent,
+      MessageNotFound), 404),
+    ((AlreadyRunning, NotRunning, ProductionNotRunning, NotSuspended, Busy), 409),
+    ((EngineError, ProductionError, MessageError), 400),
+    ((StoreError,), 503),
+)
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status that ``exc`` means (500: not a known refusal, so a bug of ours)."""
+    if isinstance(exc, IsolatedError):  # classified by the child that raised it
+        return exc.status
+    for classes, status in _STATUS:
+        if isinstance(exc, classes):
+            return status
+    return 500
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -37,43 +106,90 @@ def _one_line(text: str, fallback: str) -> str:
 
 
 def error_for(exc: Exception) -> JSONResponse:
-    """The JSON error answer for ``exc``: 401/403/413/400 for the caller's mistakes, 500 for
-    what the engine refused (IoP's client shows the ``error`` text either way)."""
-    if isinstance(exc, Unauthorized):
+    """The one-line JSON error answer for ``exc``, with the status ``status_for`` gives."""
+    status = status_for(exc)
+    if status == 401:
         return error(401, str(exc), {"WWW-Authenticate": REALM})
-    if isinstance(exc, Forbidden):
-        return error(403, str(exc))
-    if isinstance(exc, TooLarge):
-        return error(413, str(exc))
-    if isinstance(exc, (BadRequest, UploadRejected)):
-        return error(400, str(exc))
-    if isinstance(exc, (EngineError, StoreError, MessageError, ProductionError)):
-        return error(500, _one_line(str(exc), type(exc).__name__))
-    _log.exception("unexpected error")
-    return error(500, f"internal error: {type(exc).__name__}: {_one_line(str(exc), '')}")
+    if status == 500:
+        _log.error("unexpected error", exc_info=exc)
+        return error(500, f"internal error: {type(exc).__name__}: {_one_line(str(exc), '')}")
+    if status == 503:
+        _log.error("store error: %s", exc)
+    return error(status, _one_line(str(exc), type(exc).__name__))
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def check_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """BadRequest when ``raw`` nests arrays/objects deeper than ``limit`` (brackets inside
+    strings do not count); checked before parsing, which would recurse that deep."""
+    depth = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        if depth > limit:
+            raise BadRequest(f"JSON nested deeper than {limit} levels is refused")
+
+
+MAX_ID = 2**63 - 1  # ids and counts are 64-bit in the store
+
+
+def query_int(query: dict[str, str], key: str, low: int = 0, high: int = MAX_ID) -> int | None:
+    """The whole number ``query[key]`` (None when absent or empty); BadRequest when it is not
+    one or lies outside ``low``..``high``."""
+    text = query.get(key)
+    if text is None or not text.strip():
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BadRequest(f"{key} must be a whole number from {low} to {high}, got {text[:40]!r}")
+    return value
+
+
+STATE_CHANGING = ("POST", "PUT", "DELETE", "PATCH")
+
+
+def refuse_foreign_origin(request: Request) -> None:
+    """Forbidden for a state-changing call whose ``Origin`` is not this server: a page of
+    another site must not drive the API with the browser's credentials. Clients that are
+    not browsers send no Origin and are not concerned."""
+    if request.method not in STATE_CHANGING:
+        return
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "").lower()
+    if not host or origin.split("://", 1)[-1].rstrip("/").lower() != host:
+        raise Forbidden(f"cross-site request refused: Origin {origin[:100]!r} is not this "
+                        "server")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json"
 
 
 async def read_json(request: Request, limit: int) -> Any:
-    """The request's JSON body (``{}`` when empty), read up to ``limit`` bytes."""
-    too_large = TooLarge(f"request body is larger than the server's limit of {limit} bytes")
-    length = request.headers.get("content-length")
-    if length is not None:
-        try:
-            if int(length) > limit:
-                raise too_large
-        except ValueError as exc:
-            raise BadRequest("invalid Content-Length header") from exc
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    """The request's JSON body (``{}`` when empty), read up to ``limit`` bytes; a non-empty
+    body must say it is ``application/json`` (a form or text/plain one is refused)."""
+    raw = await read_bounded(request, limit)
     if not raw.strip():
         return {}
+    if not _is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("request body must be JSON (Content-Type: application/json)")
+    # Checking and parsing megabytes takes a while: off the event loop.
+    return await run_in_threadpool(_parse, raw)
+
+
+def _parse(raw: bytes) -> Any:
+    check_depth(raw)
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError as exc:
+        raise BadRequest("request body nests JSON too deeply") from exc
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer of thousands of digits
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc

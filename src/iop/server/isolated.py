@@ -25,6 +25,14 @@ CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", 
          "resubmit")
 
 
+class IsolatedError(EngineError):
+    """What the child refused; ``status`` is the HTTP status its own error meant there."""
+
+    def __init__(self, message: str, status: Any = 400) -> None:
+        super().__init__(message)
+        self.status = status if isinstance(status, int) and 400 <= status <= 599 else 400
+
+
 def _neutral_folder() -> str:
     # `python -m` puts its working folder first on sys.path: it must not be a folder where a
     # stray settings.py could shadow the uploaded project's.
@@ -56,7 +64,7 @@ def call(namespace: str, method: str, seconds: float, /, **kwargs: Any) -> Any:
         raise EngineError(f"{method} failed (exit code {done.returncode})"
                           + (f": {errors[-1]}" if errors else ""))
     if "error" in answer:
-        raise EngineError(str(answer["error"]))
+        raise IsolatedError(str(answer["error"]), answer.get("status"))
     return answer.get("result")
 
 
@@ -81,8 +89,10 @@ def main() -> int:
         result: dict[str, Any] = {"result": _serve_one(json.loads(sys.stdin.read()))}
         code = 0
     except Exception as exc:  # the server turns this into one JSON error line
+        from iop.server.http import status_for
+
         text = str(exc).strip().splitlines()
-        result = {"error": text[0] if text else type(exc).__name__}
+        result = {"error": text[0] if text else type(exc).__name__, "status": status_for(exc)}
         code = 1
     with os.fdopen(answer_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(result) + "\n")

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from iop.engine.errors import EngineError
+from iop.engine.errors import Busy
 from iop.server import isolated, uploads
 
 DEADLINE_SECONDS = 25.0  # the remote client gives up after 30 s
@@ -46,8 +46,8 @@ def migrate_upload(namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         _log.warning("migrate in %s: %s", namespace, warnings[-1])
     lock = _project_lock(namespace, package)
     if not lock.acquire(timeout=DEADLINE_SECONDS / 2):
-        raise EngineError(f"another migration of package {package} in namespace {namespace} "
-                          "is still running")
+        raise Busy(f"another migration of package {package} in namespace {namespace} "
+                   "is still running")
     try:
         with uploads.replaced_project(namespace, package, files) as folder:
             remaining = DEADLINE_SECONDS - (time.monotonic() - started)

@@ -16,15 +16,23 @@ class UnknownNamespace(EngineError):
     """The namespace has not been created on this server, or cannot be used through it."""
 
 
+class InvalidNamespaceName(UnknownNamespace):
+    """The text given as a namespace is not a namespace name."""
+
+
+class ReservedNamespace(UnknownNamespace):
+    """The namespace exists for the server itself (%SYS: the accounts), not for the API."""
+
+
 def canonical(namespace: str | None) -> str:
     """The upper-case name of a namespace the API may use; UnknownNamespace otherwise."""
     try:
         ns = check_namespace(namespace or DEFAULT_NAMESPACE)
     except StoreError as exc:
-        raise UnknownNamespace(str(exc)) from exc
+        raise InvalidNamespaceName(str(exc)) from exc
     if ns == SYSTEM_NAMESPACE:
-        raise UnknownNamespace(f"namespace {SYSTEM_NAMESPACE} is reserved for the server's "
-                               "accounts")
+        raise ReservedNamespace(f"namespace {SYSTEM_NAMESPACE} is reserved for the server's "
+                                "accounts")
     return ns
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from iop.server.api import API_VERSION, ROUTES
 from iop.server.api_operator import DOCS as _OPERATOR_DOCS
+from iop.server.http import MAX_JSON_DEPTH
 
 _STR = {"type": "string"}
 _INT = {"type": "integer"}
@@ -58,8 +59,9 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
     ("DELETE", "binding"): ("Remove one binding not used by any item", ["class", "classname"],
                             None, {"type": "object", "properties": {"status": _STR,
                                                                     "class": _STR}}),
-    ("GET", "log"): ("Event log: newest `top` entries (newest first) or every entry after "
-                     "`since_id` (oldest first)", ["top", "since_id"], None,
+    ("GET", "log"): ("Event log: newest `top` entries (newest first, top 0..10000) or the "
+                     "entries after `since_id` (oldest first, at most 10000 a call)",
+                     ["top", "since_id"], None,
                      {"type": "array", "items": _LOG_ENTRY}),
     ("GET", "export"): ("A production definition, keyed by its name (IRIS export shape)",
                         ["production"], None, _OBJ),
@@ -136,10 +138,17 @@ def document() -> dict[str, Any]:
                                           "schema": _STR} for p in params],
             "responses": {"200": {"description": "Success", "content": {
                 "application/json": {"schema": response}}},
-                "401": {"description": "Missing or wrong credentials"},
-                "403": {"description": "The user may not use this namespace"},
-                "413": {"description": "Request body over the server's limit"},
-                "500": error},
+                "400": {**error, "description": "Malformed request or refused value"},
+                "401": {**error, "description": "Missing or wrong credentials"},
+                "403": {**error, "description": "The user may not use this namespace, or "
+                                                "a foreign Origin"},
+                "404": {**error, "description": "Unknown namespace, production, item, class "
+                                                "or message"},
+                "409": {**error, "description": "Not possible in the current state"},
+                "413": {**error, "description": "Request body over the server's limit"},
+                "415": {**error, "description": "Request body that is not application/json"},
+                "503": {**error, "description": "The store cannot be reached"},
+                "500": {**error, "description": "A bug of the server"}},
         }
         if request is not None:
             operation["requestBody"] = {"required": True, "content": {
@@ -149,7 +158,9 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "iop-engine remote API", "version": API_VERSION,
                  "description": f"IoP-compatible /api/iop, served by iop-engine {__version__}. "
-                                "Every route is also reachable under /api/iop/v1/."},
+                                "Every route is also reachable under /api/iop/v1/. Request "
+                                "bodies are JSON (application/json), within the server's "
+                                f"size limit, nested at most {MAX_JSON_DEPTH} levels deep."},
         "components": {"securitySchemes": {"basic": {"type": "http", "scheme": "basic"}}},
         "security": [{"basic": []}],
         "paths": paths,

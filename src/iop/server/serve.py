@@ -41,6 +41,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           f"(max body {server.max_body_bytes} bytes)", file=sys.stderr, flush=True)
     app = build_app(server, routes=portal_routes())
     install(app, FileRoots.configured(portal_roots))
-    uvicorn.run(app, host=host, port=port, log_level="warning",
+    # No `server: uvicorn` banner: a stranger need not learn what serves the API.
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False,
                 access_log=False, timeout_graceful_shutdown=5)
     return 0

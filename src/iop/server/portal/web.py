@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from iop.server.auth import Forbidden, require_namespace
+from iop.server.limits import FORM_MAX_BYTES, read_bounded
 from iop.server.namespaces import canonical
 from iop.server.portal.files import FileRoots
 from iop.server.portal.sessions import COOKIE, Session, Sessions
@@ -27,7 +28,7 @@ from iop.store import iop_home
 
 HERE = Path(__file__).parent
 log = logging.getLogger("iop.portal")
-MAX_FORM_BYTES = 1024 * 1024
+MAX_FORM_BYTES = FORM_MAX_BYTES
 
 templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
@@ -126,10 +127,9 @@ def namespaces_of(user: User, current: str) -> list[str]:
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
-    """An urlencoded form body (every value of a repeated key kept)."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise ValueError("form too large")
+    """An urlencoded form body (every value of a repeated key kept); TooLarge (413) as soon
+    as it passes MAX_FORM_BYTES, before the rest is read."""
+    body = await read_bounded(request, MAX_FORM_BYTES)
     return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
