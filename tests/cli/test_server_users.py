@@ -34,13 +34,14 @@ def test_users_are_stored_with_salted_slow_hashes(tmp_path: Path) -> None:
     added = iop(home, "--user-add", "alice", "--password-stdin", "--user-namespace", "dev",
                 stdin="correct horse battery\n")
     assert added.returncode == 0, added.stderr
-    assert added.stdout.strip() == "User alice added (namespaces: DEV)"
+    assert added.stdout.strip() == "User alice added (roles: DEV=viewer)"
     assert iop(home, "--user-add", "bob", "--password-stdin",
                stdin="correct horse battery\n").returncode == 0
 
     meta = stored_meta(home)
     alice, bob = json.loads(meta["user:alice"]), json.loads(meta["user:bob"])
     assert alice["namespaces"] == ["DEV"] and bob["namespaces"] == ["*"]
+    assert alice["roles"] == {"DEV": "viewer"} and bob["roles"] == {"*": "viewer"}
     for account in (alice, bob):
         scheme, n, _r, _p, salt, digest = account["password_hash"].split("$")
         assert scheme == "scrypt" and int(n) >= 2**14 and len(salt) == 32 and len(digest) == 64
@@ -57,6 +58,7 @@ def test_users_are_stored_with_salted_slow_hashes(tmp_path: Path) -> None:
     assert changed.returncode == 0, changed.stderr
     new = json.loads(stored_meta(home)["user:alice"])
     assert new["password_hash"] != alice["password_hash"] and new["namespaces"] == ["DEV"]
+    assert new["roles"] == {"DEV": "viewer"}  # a new password keeps the roles
 
     assert iop(home, "--user-remove", "bob").stdout.strip() == "User bob removed"
     assert [u["name"] for u in json.loads(iop(home, "--user-list").stdout)] == ["alice"]

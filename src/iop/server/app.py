@@ -8,6 +8,7 @@ the ``Server`` (users, namespaces, the authenticator) at ``request.app.state.ser
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from iop.server import api, atelier, openapi
+from iop.server import api, atelier, openapi, roles
 from iop.server.auth import Authenticator, require_namespace
 from iop.server.http import BadRequest, error, error_for, read_json
 from iop.server.namespaces import Namespaces, canonical
@@ -41,9 +42,11 @@ class Server:
 
     async def authenticate(self, request: Request) -> User | None:
         """The caller (None: allowed anonymous); raises Unauthorized. The password hash is
-        slow on purpose, so it runs off the event loop."""
-        return await run_in_threadpool(self.auth.user_for,
-                                       request.headers.get("authorization", ""))
+        slow on purpose, so it runs off the event loop, after the failed-login back-off."""
+        header = request.headers.get("authorization", "")
+        address = request.client.host if request.client else ""
+        await asyncio.sleep(self.auth.delay(header, address))
+        return await run_in_threadpool(self.auth.user_for, header, address)
 
     async def body(self, request: Request) -> dict[str, Any]:
         data = await read_json(request, self.max_body_bytes)
@@ -74,6 +77,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
             wanted = body.get("namespace") if isinstance(body.get("namespace"), str) else None
             namespace = canonical(wanted or query.get("namespace") or None)
             require_namespace(user, namespace)
+            roles.require(user, namespace, request.method, route)
             client = await run_in_threadpool(server.namespaces.client, namespace)
             result = await run_in_threadpool(handler, client, query, body)
         except Exception as exc:  # every failure is one JSON error line
@@ -82,7 +86,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
 
     async def openapi_route(request: Request) -> Response:
         try:
-            await server.authenticate(request)
+            roles.require_any(await server.authenticate(request))
         except Exception as exc:
             return error_for(exc)
         return JSONResponse(openapi.document())
@@ -92,6 +96,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
             user = await server.authenticate(request)
             namespace = canonical(request.path_params["namespace"])
             require_namespace(user, namespace)
+            roles.require_atelier(user, namespace)
             payload = await read_json(request, server.max_body_bytes) \
                 if request.method in ("POST", "PUT") else None
             result, status = await run_in_threadpool(

@@ -13,6 +13,8 @@ from iop.engine.errors import EngineError
 from iop.messages.codec import MessageError
 from iop.production.errors import ProductionError
 from iop.server.auth import REALM, Forbidden, Unauthorized
+from iop.server.login_limits import LoginRefused
+from iop.server.password_pool import Busy
 from iop.server.uploads import UploadRejected
 from iop.store.errors import StoreError
 
@@ -43,6 +45,10 @@ def error_for(exc: Exception) -> JSONResponse:
         return error(401, str(exc), {"WWW-Authenticate": REALM})
     if isinstance(exc, Forbidden):
         return error(403, str(exc))
+    if isinstance(exc, LoginRefused):
+        return error(429, str(exc), {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, Busy):
+        return error(503, str(exc), {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, TooLarge):
         return error(413, str(exc))
     if isinstance(exc, (BadRequest, UploadRejected)):
