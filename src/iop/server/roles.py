@@ -185,9 +185,12 @@ def require_any(user: User | None) -> None:
 
 def markdown_table() -> str:
     """The route → role table of docs/security.md, generated from the tables above."""
-    lines = ["| Role | API (`/api/iop/...`) | Portal (`/ns/<NS>/...`) |", "|---|---|---|"]
+    lines = ["| Role (also all above) | API (`/api/iop/...`) | Portal (`/ns/<NS>/...`) |",
+             "|---|---|---|"]
     for role in Role:
         api = ", ".join(f"`{m} {r}`" for (m, r), need in API.items() if need == role)
+        if role == Role.VIEWER:
+            api += ", `GET openapi.json` (any role in any namespace)"
         if role == ATELIER:
             api += ", `Atelier /api/atelier/v1/<NS>/...` (`iop -i`)"
         portal = ", ".join(f"`{m} {p}`" for (m, p), need in PORTAL.items() if need == role)
