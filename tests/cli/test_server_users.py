@@ -84,3 +84,37 @@ def test_bad_user_commands_are_one_line_errors_and_store_nothing(tmp_path: Path)
     one_error(iop(home, "--user-remove", "nobody"), "does not exist")
     one_error(iop(home, "--user-password", "nobody", "--password-stdin", stdin="long-enough\n"),
               "does not exist")
+
+
+def test_roles_are_given_per_namespace_and_changed_later(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    added = iop(home, "--user-add", "bob", "--password-stdin", "--user-role", "viewer",
+                "--user-role", "dev=developer", "--user-role", "TEST=operator",
+                stdin="long-enough-1\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "User bob added (roles: *=viewer, DEV=developer, " \
+                                   "TEST=operator)"
+    assert iop(home, "--user-add", "ci", "--password-stdin", "--user-namespace", "DEV",
+               "--user-namespace", "QA", "--user-role", "developer", stdin="long-enough-1\n"
+               ).stdout.strip() == "User ci added (roles: DEV=developer, QA=developer)"
+    changed = iop(home, "--user-set-roles", "bob", "--user-role", "admin")
+    assert changed.stdout.strip() == "User bob now has roles *=admin"
+    listed = {u["name"]: u for u in json.loads(iop(home, "--user-list").stdout)}
+    assert listed["bob"]["roles"] == {"*": "admin"}
+    assert listed["bob"]["locked_until"] is None and listed["bob"]["failed_logins"] == 0
+    assert not any("hash" in key for u in listed.values() for key in u)
+    # a wrong role is said before any password prompt (there is no terminal here)
+    one_error(iop(home, "--user-add", "eve", "--user-role", "root", stdin=None),
+              "unknown role 'root': use one of viewer, operator, developer, admin")
+    one_error(iop(home, "--user-add", "eve", "--user-role", "viewer", "--user-role",
+                  "operator", stdin=None), "give one --user-role ROLE")
+    one_error(iop(home, "--user-add", "eve", "--user-role", "=viewer", stdin=None),
+              "name the namespace before '='")
+    one_error(iop(home, "--user-add", "eve", "--user-role", "%SYS=admin", stdin=None),
+              "namespace %SYS is reserved")
+    one_error(iop(home, "--user-set-roles", "bob"), "--user-set-roles needs --user-role")
+    one_error(iop(home, "--user-set-roles", "nobody", "--user-role", "viewer"),
+              "user nobody does not exist")
+    one_error(iop(home, "--user-unlock", "nobody"), "user nobody does not exist")
+    assert set(json.loads(iop(home, "--user-list").stdout)[0]) >= {"name", "roles"}
+    assert [u["name"] for u in json.loads(iop(home, "--user-list").stdout)] == ["bob", "ci"]
