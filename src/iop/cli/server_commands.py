@@ -7,7 +7,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-import time
 from typing import Any
 
 __all__ = ["run"]
@@ -60,23 +59,6 @@ def _roles_text(roles: dict[str, str]) -> str:
     return ", ".join(f"{ns}={role}" for ns, role in sorted(roles.items()))
 
 
-def _listing(users: Any) -> list[dict[str, Any]]:
-    """Each account's public fields, its lockout and its recent failed logins."""
-    from iop.server.login_limits import ACCOUNT_WINDOW
-
-    now = time.time()
-    listed = []
-    for user in users.list():
-        state = users.login_state(user.name)
-        until = float(state.get("locked_until") or 0)
-        recent = [t for t in state.get("failures", []) if isinstance(t, (int, float))
-                  and t > now - ACCOUNT_WINDOW]
-        listed.append({**user.public(), "locked_until": time.strftime(
-            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(until)) if until > now else None,
-            "failed_logins": len(recent)})
-    return listed
-
-
 def run(args: Any) -> int | None:
     """Run the server or account command ``args`` asks for; None if it asks for none."""
     if args.serve:
@@ -96,7 +78,9 @@ def run(args: Any) -> int | None:
     if roles is not None:
         role_map(None, roles)  # a wrong role or namespace is said before any password prompt
     if args.user_list:
-        print(json.dumps(_listing(users), indent=4))
+        from iop.server.login_limits import accounts
+
+        print(json.dumps(accounts(users), indent=4))
         return 0
     if args.user_unlock:
         by = f"{getpass.getuser()} (iop --user-unlock)"

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from iop.server import api, atelier, openapi, roles
+from iop.server import api, api_accounts, atelier, openapi, roles
 from iop.server.auth import Authenticator, require_namespace
 from iop.server.http import BadRequest, error, error_for, read_json
 from iop.server.namespaces import Namespaces, canonical
@@ -109,6 +109,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
     return [
         Route("/api/iop/openapi.json", openapi_route, methods=["GET"]),
         Route("/api/iop/v1/openapi.json", openapi_route, methods=["GET"]),
+        *api_accounts.routes(server),  # admin on every namespace (roles.is_account_admin)
         Route("/api/iop/v1/{route:path}", iop_route, methods=_METHODS),
         Route("/api/iop/{route:path}", iop_route, methods=_METHODS),
         Route("/api/atelier/v1/{namespace}/{rest:path}", atelier_route, methods=_METHODS),

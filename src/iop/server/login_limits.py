@@ -35,6 +35,22 @@ LOCK_SECONDS = 15 * 60.0
 MAX_TRACKED = 10_000  # addresses and unknown names kept in memory
 
 
+def accounts(users: UserStore) -> list[dict[str, Any]]:
+    """Each account's public fields, its lockout (``locked_until``, UTC, or None) and its
+    failed logins of the last 15 minutes: what `--user-list` and the accounts API show."""
+    now = time.time()
+    listed = []
+    for user in users.list():
+        state = users.login_state(user.name)
+        until = float(state.get("locked_until") or 0)
+        recent = [t for t in state.get("failures", []) if isinstance(t, (int, float))
+                  and t > now - ACCOUNT_WINDOW]
+        listed.append({**user.public(), "locked_until": time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(until)) if until > now else None,
+            "failed_logins": len(recent)})
+    return listed
+
+
 class LoginRefused(Exception):
     """Too many failed logins from this address or for this account (HTTP 429)."""
 

@@ -195,6 +195,7 @@ def markdown_table() -> str:
             api += ", `Atelier /api/atelier/v1/<NS>/...` (`iop -i`)"
         portal = ", ".join(f"`{m} {p}`" for (m, p), need in PORTAL.items() if need == role)
         if role == Role.ADMIN:
-            api = "accounts: `--user-*` commands on the server's host (needs admin on `*`)"
+            api = ("with admin on `*`: `GET accounts`, `POST accounts`, `PUT accounts/roles`, "
+                   "`POST accounts/unlock`, `DELETE accounts`, `GET accounts/log`")
         lines.append(f"| {role.label} | {api or '—'} | {portal or '—'} |")
     return "\n".join(lines) + "\n"
