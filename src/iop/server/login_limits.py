@@ -1,8 +1,8 @@
 """Failed-login limits: a back-off per client address, then a lockout per account.
 
-Per address (this process's memory, reset by a restart): from the 6th failure within a
-minute each further attempt waits 0.25 s more (at most 2 s) before its password is checked,
-and from the 30th it is refused at once (HTTP 429) until the minute has passed.
+Per address (this process's memory, reset by a restart): after 5 failures within a minute,
+each further attempt waits before its password is checked, 0.25 s more per failure (at most
+2 s); after 30 it is refused at once (HTTP 429) until the minute has passed.
 
 Per account (the %SYS store, so ``iop --user-unlock`` in another process clears it): 10
 failures within 15 minutes, from any addresses, lock the account for 15 minutes. A locked

@@ -78,10 +78,6 @@ class Page:
     client: ServedClient
     suspended_badge: str = ""  # the navigation's count of suspended messages ("" for none)
 
-    def may(self, role: str) -> bool:
-        """Whether the user holds ``role`` here (templates hide what it may not do)."""
-        return roles.may(self.user, self.namespace, roles.parse_role(role))
-
     def url(self, view: str, **query: Any) -> str:
         base = f"/ns/{self.namespace}/{view}"
         query = {k: v for k, v in query.items() if v not in (None, "")}
