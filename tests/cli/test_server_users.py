@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -118,3 +119,9 @@ def test_roles_are_given_per_namespace_and_changed_later(tmp_path: Path) -> None
     one_error(iop(home, "--user-unlock", "nobody"), "user nobody does not exist")
     assert set(json.loads(iop(home, "--user-list").stdout)[0]) >= {"name", "roles"}
     assert [u["name"] for u in json.loads(iop(home, "--user-list").stdout)] == ["bob", "ci"]
+    events = iop(home, "-L", "20", "-n", "%SYS").stdout
+    assert re.search(r"\[accounts\] INFO: account bob added by .+ \(iop --user-add\) with roles "
+                     r"\{'\*': 'viewer', 'DEV': 'developer', 'TEST': 'operator'\}", events)
+    assert re.search(r"roles of account bob set to \{'\*': 'admin'\} by .+ "
+                     r"\(iop --user-set-roles\)", events)
+    assert "long-enough" not in events

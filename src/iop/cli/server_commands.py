@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from typing import Any
 
@@ -55,6 +56,15 @@ def roles_from(namespaces: list[str] | None, role_args: list[str] | None
     return roles
 
 
+def _by(command: str) -> str:
+    """Who ran ``command``, for the accounts' event log: the OS user of this process."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        who = f"uid {os.getuid()}"
+    return f"{who} (iop {command})"
+
+
 def _roles_text(roles: dict[str, str]) -> str:
     return ", ".join(f"{ns}={role}" for ns, role in sorted(roles.items()))
 
@@ -83,8 +93,7 @@ def run(args: Any) -> int | None:
         print(json.dumps(accounts(users), indent=4))
         return 0
     if args.user_unlock:
-        by = f"{getpass.getuser()} (iop --user-unlock)"
-        if users.unlock(args.user_unlock, by):
+        if users.unlock(args.user_unlock, _by("--user-unlock")):
             print(f"User {args.user_unlock} unlocked")
         else:
             print(f"User {args.user_unlock} was not locked; its failed logins were cleared")
@@ -93,11 +102,14 @@ def run(args: Any) -> int | None:
         if roles is None:
             raise UserError("--user-set-roles needs --user-role (and/or --user-namespace)")
         user = users.set_roles(args.user_set_roles, roles)
+        users.event("info", f"roles of account {user.name} set to {user.roles} by "
+                            f"{_by('--user-set-roles')}")
         print(f"User {user.name} now has roles {_roles_text(user.roles)}")
         return 0
     if args.user_remove:
         if not users.remove(args.user_remove):
             raise UserError(f"user {args.user_remove} does not exist")
+        users.event("info", f"account {args.user_remove} removed by {_by('--user-remove')}")
         print(f"User {args.user_remove} removed")
         return 0
     if args.user_password:
@@ -106,7 +118,10 @@ def run(args: Any) -> int | None:
             raise UserError(f"user {args.user_password} does not exist (add it with "
                             "--user-add)")
         password = _read_password(args, args.user_password)
-        users.add(args.user_password, password, None, roles or current.roles, replace=True)
+        changed = users.add(args.user_password, password, None, roles or current.roles,
+                            replace=True)
+        users.event("info", f"password of account {changed.name} changed by "
+                            f"{_by('--user-password')} (roles {changed.roles})")
         print(f"Password of user {args.user_password} changed")
         return 0
     if users.get(args.user_add) is not None:
@@ -114,5 +129,7 @@ def run(args: Any) -> int | None:
                         "--user-password)")
     password = _read_password(args, args.user_add)
     user = users.add(args.user_add, password, None, roles)
+    users.event("info", f"account {user.name} added by {_by('--user-add')} with roles "
+                        f"{user.roles}")
     print(f"User {user.name} added (roles: {_roles_text(user.roles)})")
     return 0
