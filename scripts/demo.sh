@@ -25,7 +25,7 @@ PASSWORD=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(12))
 if $IOP --user-list | grep -q '"name": "demo"'; then
     echo "$PASSWORD" | $IOP --user-password demo --password-stdin >/dev/null
 else
-    echo "$PASSWORD" | $IOP --user-add demo --password-stdin >/dev/null
+    echo "$PASSWORD" | $IOP --user-add demo --user-role developer --password-stdin >/dev/null
 fi
 nohup $IOP --serve --port "$PORT" >"$IOP_HOME/demo-server.log" 2>&1 &
 echo $! >"$IOP_HOME/demo-server.pid"

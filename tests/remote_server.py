@@ -30,9 +30,19 @@ PYTHON = str(_VENV_PYTHON) if _VENV_PYTHON.exists() else sys.executable
 IOP_CLIENT = REPO / ".venv-iop-client" / "bin" / "iop"
 MAX_BODY_MB = 2
 
-ADMIN = ("admin", "admin-password-1")
-LIMITED = ("limited", "limited-password-1")  # may use only its own namespaces
+ADMIN = ("admin", "admin-password-1")  # admin in every namespace
+LIMITED = ("limited", "limited-password-1")  # developer, in its own namespace only
 LIMITED_NAMESPACE = "LIMITEDNS"
+VIEWER = ("viewer", "viewer-password-1")  # each role below in every namespace
+OPERATOR = ("operator", "operator-password-1")
+DEVELOPER = ("developer", "developer-password-1")
+ACCOUNTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ADMIN: ("--user-role", "admin"),
+    LIMITED: ("--user-namespace", LIMITED_NAMESPACE, "--user-role", "developer"),
+    VIEWER: ("--user-role", "viewer"),
+    OPERATOR: ("--user-role", "operator"),
+    DEVELOPER: ("--user-role", "developer"),
+}
 
 _FOREIGN_ENV = ("IOP_URL", "IOP_SETTINGS", "IOP_NAMESPACE", "IOP_DATABASE_URL", "IOP_USERNAME",
                 "IOP_PASSWORD", "IOP_VERIFY_SSL", "IOP_HOME")
@@ -170,8 +180,7 @@ def start_engine(home: Path, **extra_env: str) -> ServedEngine:
     port = free_port()
     log_path = home.parent / f"serve-{port}.log"
     env = clean_env(IOP_HOME=str(home), **extra_env)
-    for (name, password), extra in ((ADMIN, ()), (LIMITED, ("--user-namespace",
-                                                           LIMITED_NAMESPACE))):
+    for (name, password), extra in ACCOUNTS.items():
         added = subprocess.run([PYTHON, "-m", "iop", "--user-add", name, "--password-stdin",
                                 *extra], env=env, input=password + "\n", capture_output=True,
                                text=True, timeout=60)
@@ -217,7 +226,7 @@ def stop_engine(engine: ServedEngine) -> None:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedEngine]:
-    """One real `iop --serve` (admin and a limited user) for this test directory."""
+    """One real `iop --serve` (the ACCOUNTS above) for this test directory."""
     engine = start_engine(tmp_path_factory.mktemp("served") / "home")
     try:
         yield engine

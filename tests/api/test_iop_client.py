@@ -13,16 +13,25 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from remote_server import ADMIN, IOP_CLIENT, SCENARIO_PRODUCTION, ServedEngine, clean_env
+from remote_server import (
+    DEVELOPER,
+    IOP_CLIENT,
+    SCENARIO_PRODUCTION,
+    VIEWER,
+    ServedEngine,
+    clean_env,
+)
 
 
 class IoPClient:
-    """Runs the real client's `iop` with IOP_URL and credentials, in the project folder."""
+    """Runs the real client's `iop` with IOP_URL and credentials, in the project folder; the
+    account is a developer, the least role that migrates, starts and tests."""
 
-    def __init__(self, served: ServedEngine, namespace: str, cwd: Path) -> None:
+    def __init__(self, served: ServedEngine, namespace: str, cwd: Path,
+                 account: tuple[str, str] = DEVELOPER) -> None:
         assert IOP_CLIENT.exists(), (f"{IOP_CLIENT} is missing: run scripts/setup-test-tools.sh, which "
                                      "installs IoP's client in .venv-iop-client")
-        self.env = clean_env(IOP_URL=served.url, IOP_USERNAME=ADMIN[0], IOP_PASSWORD=ADMIN[1],
+        self.env = clean_env(IOP_URL=served.url, IOP_USERNAME=account[0], IOP_PASSWORD=account[1],
                              IOP_NAMESPACE=namespace, HOME=str(cwd))
         self.cwd = cwd
 
@@ -128,6 +137,12 @@ def test_real_iop_client_drives_the_whole_lifecycle(served: ServedEngine,
     assert failed.returncode == 1
     assert failed.stderr.strip() == (f"Error: no production is running in namespace {ns}; "
                                      "start one before testing (iop -s NAME -D)")
+    # A viewer's client reads but is refused a migration, with the role it lacks.
+    viewer = IoPClient(served, ns, scenario_project, VIEWER)
+    assert viewer.json("-x")["status"] == "stopped"
+    refused = viewer.run("-m", "settings.py", ok=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "needs the developer role in namespace" in refused.stderr, refused.stderr
 
 
 def test_real_iop_client_init_creates_the_namespace(served: ServedEngine, tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ def test_pages_need_a_login_and_a_wrong_password_is_refused(served: ServedEngine
                                           "password": "wrong-password"})
         assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
         assert "iop_session" not in wrong.cookies
+        # forget it, so that wrong passwords across the suite do not lock admin
+        assert served.iop_local("--user-unlock", ADMIN[0]).returncode == 0
         # a login form posted from elsewhere (no token of ours) is refused before any check
         forged = httpx.post(served.url + "/login", data={"username": ADMIN[0],
                                                          "password": ADMIN[1]})

@@ -88,10 +88,21 @@ def assert_error(answer: Any, status: int, *needles: str) -> str:
 # -- authentication ---------------------------------------------------------------------------
 
 
+@pytest.fixture
+def admin_failures_forgotten(served: ServedEngine) -> Iterator[None]:
+    """For tests that send admin wrong passwords on purpose: afterwards its failed logins are
+    cleared (`iop --user-unlock`), so that ten of them across the suite do not lock the
+    account every other test uses (tests/security/test_login_limits.py tests the lockout)."""
+    yield
+    cleared = served.iop_local("--user-unlock", ADMIN[0])
+    assert cleared.returncode == 0, cleared.stderr
+
+
 @pytest.mark.parametrize("authorization", [None, basic("", ""), "Basic !!!notbase64",
                                            "Bearer abc", basic("admin", "")])
 def test_missing_or_malformed_credentials_get_401(served: ServedEngine, ns: str, unchanged: None,
-                                                  authorization: str | None) -> None:
+                                                  authorization: str | None,
+                                                  admin_failures_forgotten: None) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     with served.http(user=None) as http:
         for method, route, body in (("GET", "status", None), ("POST", "start", {}),
@@ -105,7 +116,8 @@ def test_missing_or_malformed_credentials_get_401(served: ServedEngine, ns: str,
 
 
 def test_wrong_password_and_unknown_user_get_401(served: ServedEngine, ns: str,
-                                                 unchanged: None) -> None:
+                                                 unchanged: None,
+                                                 admin_failures_forgotten: None) -> None:
     for user in (("admin", "not-the-password"), ("nobody", ADMIN[1]),
                  ("admin", ADMIN[1] + " ")):
         with served.http(user=user) as http:

@@ -188,6 +188,8 @@ def test_help_init_and_refused_commands(served: ServedEngine, tmp_path: Path) ->
 
     wrong = OurClient(served, ns, tmp_path, tmp_path / "client_home", IOP_PASSWORD="wrong-pass")
     assert wrong.error("-x") == "error: 401 Unauthorized: wrong user name or password"
+    # forget it, so that wrong passwords across the suite do not lock admin
+    assert served.iop_local("--user-unlock", ADMIN[0]).returncode == 0
     assert list(iop.home.iterdir()) == []
 
 

@@ -121,10 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--user-password", metavar="NAME",
                        help="change a user's password (prompts for it)")
     users.add_argument("--user-remove", metavar="NAME", help="remove a user of the server")
-    users.add_argument("--user-list", action="store_true", help="list the server's users")
+    users.add_argument("--user-list", action="store_true",
+                       help="list the server's users with their roles and lockouts")
+    users.add_argument("--user-set-roles", metavar="NAME",
+                       help="replace a user's roles with those of --user-role/--user-namespace")
+    users.add_argument("--user-unlock", metavar="NAME",
+                       help="clear a user's lockout and failed logins")
     users.add_argument("--user-namespace", action="append", metavar="NS",
-                       help="with --user-add/--user-password: a namespace the user may use "
-                            "(repeat for several; default all)")
+                       help="with --user-add/--user-set-roles/--user-password: a namespace the "
+                            "user may use (repeat for several; default all)")
+    users.add_argument("--user-role", action="append", metavar="ROLE|NS=ROLE",
+                       help="viewer, operator, developer or admin: alone, in every "
+                            "--user-namespace (or all namespaces); NS=ROLE, in namespace NS "
+                            "(repeatable; default viewer)")
     users.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of standard input")
     return p

@@ -10,6 +10,7 @@ authentication (``Server.body_limit``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from iop.server import api, atelier, openapi
+from iop.server import api, api_accounts, atelier, openapi, roles
 from iop.server.auth import Authenticator, require_namespace
 from iop.server.http import (
     BadRequest,
@@ -54,9 +55,11 @@ class Server:
 
     async def authenticate(self, request: Request) -> User | None:
         """The caller (None: allowed anonymous); raises Unauthorized. The password hash is
-        slow on purpose, so it runs off the event loop."""
-        return await run_in_threadpool(self.auth.user_for,
-                                       request.headers.get("authorization", ""))
+        slow on purpose, so it runs off the event loop, after the failed-login back-off."""
+        header = request.headers.get("authorization", "")
+        address = request.client.host if request.client else ""
+        await asyncio.sleep(self.auth.delay(header, address))
+        return await run_in_threadpool(self.auth.user_for, header, address)
 
     def body_limit(self, path: str) -> int:
         """The largest body a request to ``path`` may carry: the API's limit, or a form's."""
@@ -85,7 +88,8 @@ def _api_routes(server: Server) -> list[BaseRoute]:
     async def iop_route(request: Request) -> Response:
         try:
             user = await server.authenticate(request)
-            handler = _handler(request.method, request.path_params["route"].strip("/"))
+            route = request.path_params["route"].strip("/")
+            handler = _handler(request.method, route)
             refuse_foreign_origin(request)
             body: dict[str, Any] = {}
             if request.method in ("POST", "PUT"):
@@ -95,6 +99,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
             wanted = body.get("namespace") if isinstance(body.get("namespace"), str) else None
             namespace = canonical(wanted or query.get("namespace") or None)
             require_namespace(user, namespace)
+            roles.require(user, namespace, request.method, route)
             client = await run_in_threadpool(server.namespaces.client, namespace)
             result = await run_in_threadpool(handler, client, query, body)
         except Exception as exc:  # every failure is one JSON error line
@@ -103,7 +108,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
 
     async def openapi_route(request: Request) -> Response:
         try:
-            await server.authenticate(request)
+            roles.require_any(await server.authenticate(request))
             if request.method != "GET":
                 raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
         except Exception as exc:
@@ -116,6 +121,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
             refuse_foreign_origin(request)
             namespace = canonical(request.path_params["namespace"])
             require_namespace(user, namespace)
+            roles.require_atelier(user, namespace)
             payload = await read_json(request, server.max_body_bytes) \
                 if request.method in ("POST", "PUT") else None
             result, status = await run_in_threadpool(
@@ -135,6 +141,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
     return [
         Route("/api/iop/openapi.json", openapi_route, methods=_ANY_METHOD),
         Route("/api/iop/v1/openapi.json", openapi_route, methods=_ANY_METHOD),
+        *api_accounts.routes(server),  # admin on every namespace (roles.is_account_admin)
         Route("/api/iop/v1/{route:path}", iop_route, methods=_ANY_METHOD),
         Route("/api/iop/{route:path}", iop_route, methods=_ANY_METHOD),
         Route("/api/atelier/v1/{namespace}/{rest:path}", atelier_route, methods=_ANY_METHOD),

@@ -1,7 +1,8 @@
 """Who is calling: HTTP Basic credentials checked against the server's users.
 
 The portal reuses ``Authenticator.login`` for its login form and ``require_namespace`` for
-its pages, so the API and the portal grant exactly the same access.
+its pages, so the API and the portal grant exactly the same access. Passwords are checked in
+a bounded pool (password_pool.py) under the failed-login limits (login_limits.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import hashlib
 import threading
 import time
 
-from iop.server.users import User, UserStore
+from iop.server.login_limits import LoginLimits
+from iop.server.password_pool import HashPool
+from iop.server.users import User, UserStore, verify_account
 
 REALM = 'Basic realm="iop"'
 _CACHE_SECONDS = 60.0
@@ -54,12 +57,31 @@ class Authenticator:
         self.allow_anonymous = allow_anonymous
         self._verified: dict[str, tuple[float, str, str]] = {}
         self._lock = threading.Lock()
+        self.limits = LoginLimits(users)
+        self.pool = HashPool()
 
-    def login(self, name: str, password: str) -> User | None:
-        """The user when ``password`` is right (the portal's login form uses this)."""
-        return self.users.check(name, password)
+    def login(self, name: str, password: str, address: str = "") -> User | None:
+        """The user when ``password`` is right (the portal's login form uses this); raises
+        LoginRefused (too many failures) or Busy (too many checks at once)."""
+        user = self.users.get(name)
+        self.limits.check(name, address, user is not None)
+        if not self.pool.run(verify_account, password, user) or user is None:
+            self.limits.failed(name, address, user is not None)
+            return None
+        self.limits.succeeded(name)
+        return user
 
-    def user_for(self, authorization: str) -> User | None:
+    def delay(self, authorization: str, address: str) -> float:
+        """Seconds to hold a request from ``address`` before its password is checked: none
+        for a header verified within the last minute."""
+        key = hashlib.sha256(authorization.encode("utf-8")).hexdigest()
+        with self._lock:
+            cached = self._verified.get(key)
+        if cached is not None and time.monotonic() - cached[0] < _CACHE_SECONDS:
+            return 0.0
+        return self.limits.delay(address)
+
+    def user_for(self, authorization: str, address: str = "") -> User | None:
         """The user an Authorization header proves; None for allowed anonymous access."""
         credentials = parse_basic(authorization) if authorization else None
         if credentials is None or credentials == ("", ""):
@@ -76,7 +98,7 @@ class Authenticator:
             user = self.users.get(cached[1])
             if user is not None and user.password_hash == cached[2]:
                 return user
-        user = self.users.check(name, password)
+        user = self.login(name, password, address)
         if user is None:
             raise Unauthorized("wrong user name or password")
         with self._lock:

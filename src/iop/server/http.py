@@ -42,7 +42,9 @@ from iop.production.runtime import ProductionNotRunning
 from iop.server.auth import REALM, Forbidden, Unauthorized
 from iop.server.isolated import IsolatedError
 from iop.server.limits import BadLength, TooLarge, read_bounded
+from iop.server.login_limits import LoginRefused
 from iop.server.namespaces import InvalidNamespaceName, ReservedNamespace, UnknownNamespace
+from iop.server.password_pool import Busy as HashPoolBusy
 from iop.store.errors import StoreError
 
 __all__ = ["BadRequest", "MAX_JSON_DEPTH", "MethodNotAllowed", "NoRoute", "TooLarge",
@@ -75,6 +77,8 @@ _STATUS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int]
     (Unauthorized, 401),
     ((Forbidden, ReservedNamespace), 403),
     ((TooLarge,), 413),
+    ((LoginRefused,), 429),
+    ((HashPoolBusy,), 503),
     ((UnsupportedMediaType,), 415),
     ((MethodNotAllowed,), 405),
     ((BadRequest, BadLength, InvalidNamespaceName), 400),
@@ -110,6 +114,8 @@ def error_for(exc: Exception) -> JSONResponse:
     status = status_for(exc)
     if status == 401:
         return error(401, str(exc), {"WWW-Authenticate": REALM})
+    if isinstance(exc, (LoginRefused, HashPoolBusy)):
+        return error(status, str(exc), {"Retry-After": str(exc.retry_after)})
     if status == 500:
         _log.error("unexpected error", exc_info=exc)
         return error(500, f"internal error: {type(exc).__name__}: {_one_line(str(exc), '')}")

@@ -18,6 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from iop.server.login_limits import LoginRefused
+from iop.server.password_pool import Busy
 from iop.server.portal import (
     pages_config,
     pages_messages,
@@ -33,7 +35,16 @@ from iop.server.portal.sessions import (
     LOGIN_COOKIE,
     Sessions,
 )
-from iop.server.portal.web import HERE, Portal, first, page, read_form, render, same_origin
+from iop.server.portal.web import (
+    HERE,
+    Handler,
+    Portal,
+    first,
+    page,
+    read_form,
+    render,
+    same_origin,
+)
 from iop.server.users import ALL_NAMESPACES
 from iop.store import DEFAULT_NAMESPACE
 
@@ -65,8 +76,15 @@ async def login(request: Request) -> Response:
     if not same_origin(request) or not token or first(form, "login_token") != token:
         return await login_form(request, "The login form expired; please try again.", 400)
     name, password = first(form, "username").strip(), first(form, "password")
-    user = await run_in_threadpool(request.app.state.server.auth.login, name, password) \
-        if name and password else None
+    auth = request.app.state.server.auth
+    address = request.client.host if request.client else ""
+    try:
+        await asyncio.sleep(auth.limits.delay(address))  # the failed-login back-off
+        user = await run_in_threadpool(auth.login, name, password, address) \
+            if name and password else None
+    except (LoginRefused, Busy) as exc:
+        return await login_form(request, str(exc), 429 if isinstance(exc, LoginRefused)
+                                else 503)
     if user is None:
         await asyncio.sleep(FAILED_LOGIN_DELAY)
         return await login_form(request, "Wrong user name or password.", 401)
@@ -106,9 +124,14 @@ async def switch_namespace(request: Request) -> Response:
     return RedirectResponse(f"/ns/{wanted}/productions" if wanted else "/", status_code=303)
 
 
+def _ns(path: str, handler: Handler, *, post: bool = False) -> Route:
+    """A page or action under /ns/<namespace>, needing the role roles.PORTAL gives it."""
+    return Route(f"/ns/{{ns}}{path}", page(handler, path, post=post),
+                 methods=["POST" if post else "GET"])
+
+
 def portal_routes() -> list[BaseRoute]:
     """The portal's routes, to mount at ``/`` after the API's."""
-    ns = "/ns/{ns}"
     return [
         Route("/", home),
         Route("/login", login_page, methods=["GET"]),
@@ -116,31 +139,26 @@ def portal_routes() -> list[BaseRoute]:
         Route("/logout", logout, methods=["POST"]),
         Route("/switch", switch_namespace),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
-        Route(f"{ns}/productions", page(pages_config.productions)),
-        Route(f"{ns}/productions/action", page(pages_config.production_action, post=True),
-              methods=["POST"]),
-        Route(f"{ns}/config", page(pages_config.configuration_page)),
-        Route(f"{ns}/config/save", page(pages_config.save_configuration, post=True),
-              methods=["POST"]),
-        Route(f"{ns}/config/production",
-              page(pages_config.save_production_settings, post=True), methods=["POST"]),
-        Route(f"{ns}/fs", page(pages_config.file_listing)),
-        Route(f"{ns}/messages", page(pages_messages.messages)),
-        Route(f"{ns}/messages/resend", page(pages_messages.resend, post=True),
-              methods=["POST"]),
-        Route(f"{ns}/messages/{{id}}", page(pages_messages.message)),
-        Route(f"{ns}/trace/{{session}}", page(pages_messages.trace)),
-        Route(f"{ns}/suspended", page(pages_suspended.suspended_page)),
-        Route(f"{ns}/suspended/action", page(pages_suspended.act, post=True),
-              methods=["POST"]),
-        Route(f"{ns}/suspended/edit", page(pages_suspended.edit, post=True), methods=["POST"]),
-        Route(f"{ns}/purge", page(pages_purge.purge_page)),
-        Route(f"{ns}/purge", page(pages_purge.purge, post=True), methods=["POST"]),
-        Route(f"{ns}/log", page(pages_ops.event_log)),
-        Route(f"{ns}/log/tail", page(pages_ops.log_tail)),
-        Route(f"{ns}/queues", page(pages_ops.queues)),
-        Route(f"{ns}/jobs", page(pages_ops.jobs)),
-        Route(f"{ns}/bindings", page(pages_ops.bindings)),
+        _ns("/productions", pages_config.productions),
+        _ns("/productions/action", pages_config.production_action, post=True),
+        _ns("/config", pages_config.configuration_page),
+        _ns("/config/save", pages_config.save_configuration, post=True),
+        _ns("/config/production", pages_config.save_production_settings, post=True),
+        _ns("/fs", pages_config.file_listing),
+        _ns("/messages", pages_messages.messages),
+        _ns("/messages/resend", pages_messages.resend, post=True),
+        _ns("/messages/{id}", pages_messages.message),
+        _ns("/trace/{session}", pages_messages.trace),
+        _ns("/suspended", pages_suspended.suspended_page),
+        _ns("/suspended/action", pages_suspended.act, post=True),
+        _ns("/suspended/edit", pages_suspended.edit, post=True),
+        _ns("/purge", pages_purge.purge_page),
+        _ns("/purge", pages_purge.purge, post=True),
+        _ns("/log", pages_ops.event_log),
+        _ns("/log/tail", pages_ops.log_tail),
+        _ns("/queues", pages_ops.queues),
+        _ns("/jobs", pages_ops.jobs),
+        _ns("/bindings", pages_ops.bindings),
     ]
 
 

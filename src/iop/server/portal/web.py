@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from iop.server import roles
 from iop.server.auth import Forbidden, require_namespace
 from iop.server.limits import FORM_MAX_BYTES, read_bounded
 from iop.server.namespaces import canonical
@@ -54,6 +55,8 @@ def age(seconds: float | None) -> str:
 
 templates.filters["age"] = age
 templates.globals["NAV"] = NAV
+# Each navigation entry shows only to a role that may open its page.
+templates.globals["NAV_ROLES"] = {key: roles.PORTAL[("GET", f"/{key}")].label for key, _ in NAV}
 
 
 @dataclass
@@ -100,8 +103,16 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     context.setdefault("flashes", session.take_flashes() if session is not None else [])
     context.setdefault("csrf", session.csrf if session is not None else "")
     context.setdefault("active", "")
+    context.setdefault("may", _may_for(context.get("user"), context.get("namespace")))
     html = templates.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+
+
+def _may_for(user: User | None, namespace: str | None) -> Callable[[str], bool]:
+    """The templates' ``may(role)``: nothing before a login or without a namespace."""
+    if user is None or not namespace:
+        return lambda role: False
+    return lambda role: roles.may(user, namespace, roles.parse_role(role))
 
 
 _SECURITY_HEADERS = {
@@ -168,9 +179,14 @@ async def suspended_badge(page: Page) -> str:
     return f"{BADGE_LIMIT}+" if found["has_older"] else (str(count) if count else "")
 
 
-def page(handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    """A route needing a login (else: to the login form), a namespace the user may use, and
-    on POST a same-origin request carrying the session's CSRF token."""
+def page(handler: Handler, path: str, *, post: bool = False
+         ) -> Callable[[Request], Awaitable[Response]]:
+    """A route needing a login (else: to the login form), a namespace the user may use, the
+    role roles.PORTAL names for ``path`` there, and on POST a same-origin request carrying
+    the session's CSRF token."""
+    method = "POST" if post else "GET"
+    if (method, path) not in roles.PORTAL:
+        raise KeyError(f"portal route {method} {path} has no role in roles.PORTAL")
 
     async def endpoint(request: Request) -> Response:
         portal: Portal = request.app.state.portal
@@ -185,7 +201,10 @@ def page(handler: Handler, *, post: bool = False) -> Callable[[Request], Awaitab
         try:
             namespace = canonical(request.path_params.get("ns") or session.namespace)
             require_namespace(user, namespace)
+            roles.require_portal(user, namespace, method, path)
         except (Forbidden, Exception) as exc:
+            if wants_json and isinstance(exc, Forbidden):
+                return JSONResponse({"error": str(exc)}, status_code=403)
             return render(request, "error.html", status=403 if isinstance(exc, Forbidden)
                           else 404, session=session, user=user, error=str(exc),
                           namespace=session.namespace, namespaces=namespaces_of(
