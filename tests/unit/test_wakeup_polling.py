@@ -10,14 +10,23 @@ from iop.store.wakeup_sockets import SPIN_SECONDS, poll_briefly
 
 
 def test_polling_stops_as_soon_as_the_answer_is_there() -> None:
-    calls = []
+    # Polling gives up early, on purpose, when another process takes the core during a yield
+    # (a busy machine): so some of the tries may end False, but none may look past the answer
+    # and on a machine that is not saturated all the time at least one finds it.
+    outcomes = []
+    for _ in range(50):
+        calls = []
 
-    def ready() -> bool:
-        calls.append(1)
-        return len(calls) == 3
+        def ready(calls: list[int] = calls) -> bool:
+            calls.append(1)
+            return len(calls) == 3
 
-    assert poll_briefly(ready, 10.0) is True
-    assert len(calls) == 3
+        found = poll_briefly(ready, 10.0)
+        assert len(calls) <= 3
+        outcomes.append((found, len(calls)))
+        if found:
+            break
+    assert outcomes[-1] == (True, 3), outcomes
 
 
 def test_polling_gives_up_when_nothing_comes() -> None:
