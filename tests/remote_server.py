@@ -241,3 +241,13 @@ def scenario_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "settings.py").write_text(SCENARIO_SETTINGS, encoding="utf-8")
     (root / "notes.txt").write_text("not a .py or .cls file: never uploaded\n")
     return root
+
+
+@pytest.fixture
+def admin_failures_forgotten(served: ServedEngine) -> Iterator[None]:
+    """For tests that send admin wrong passwords on purpose: afterwards its failed logins are
+    cleared (`iop --user-unlock`), so that ten of them across the suite do not lock the
+    account every other test uses (tests/security/test_login_limits.py tests the lockout)."""
+    yield
+    cleared = served.iop_local("--user-unlock", ADMIN[0])
+    assert cleared.returncode == 0, cleared.stderr

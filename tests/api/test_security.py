@@ -88,16 +88,6 @@ def assert_error(answer: Any, status: int, *needles: str) -> str:
 # -- authentication ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_failures_forgotten(served: ServedEngine) -> Iterator[None]:
-    """For tests that send admin wrong passwords on purpose: afterwards its failed logins are
-    cleared (`iop --user-unlock`), so that ten of them across the suite do not lock the
-    account every other test uses (tests/security/test_login_limits.py tests the lockout)."""
-    yield
-    cleared = served.iop_local("--user-unlock", ADMIN[0])
-    assert cleared.returncode == 0, cleared.stderr
-
-
 @pytest.mark.parametrize("authorization", [None, basic("", ""), "Basic !!!notbase64",
                                            "Bearer abc", basic("admin", "")])
 def test_missing_or_malformed_credentials_get_401(served: ServedEngine, ns: str, unchanged: None,

@@ -328,7 +328,9 @@ ROUTE_PROBES = [("GET", "/api/iop/nothing"), ("DELETE", "/api/iop/status"),
 
 @pytest.mark.parametrize("authorization", [None, basic("admin", "wrong"), "Bearer x"])
 def test_strangers_get_401_on_every_api_path_whatever_it_is(served: ServedEngine,
-                                                            authorization: str | None) -> None:
+                                                            authorization: str | None,
+                                                            admin_failures_forgotten: None
+                                                            ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     with served.http(user=None) as http:
         for method, path in ROUTE_PROBES:
