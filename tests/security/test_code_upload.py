@@ -1,0 +1,188 @@
+"""Uploaded code is contained (issue 22, finding 1): a namespace-limited account's settings
+module runs against a real `iop --serve`, tries to escape at import time, and fails.
+
+Each hostile module reports what it could do in the migration's error line (it raises with
+its findings as JSON), so the test reads the child's view through the real API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from remote_server import LIMITED, LIMITED_NAMESPACE, ServedEngine
+
+
+VALID_TAIL = '''
+from iop import BusinessOperation, Production
+
+
+class Quiet(BusinessOperation):
+    def on_message(self, request):
+        return request
+
+
+prod = Production("Contained.Demo")
+prod.operation("Quiet", Quiet)
+PRODUCTIONS = [prod]
+'''
+
+
+def upload(http: httpx.Client, settings: str, package: str = "python") -> httpx.Response:
+    body = {"namespace": LIMITED_NAMESPACE, "package": package, "settings_file": "settings.py",
+            "body": [{"name": "settings.py", "data": settings}]}
+    return http.put("/api/iop/migrate", params={"namespace": LIMITED_NAMESPACE}, json=body,
+                    timeout=60)
+
+
+def findings(answer: httpx.Response) -> dict[str, Any]:
+    """The JSON the hostile module raised with, from the migration's one-line error."""
+    assert answer.status_code == 500, answer.text
+    error = answer.json()["error"]
+    assert "\n" not in error
+    return dict(json.loads(error.split("PROBE ", 1)[1]))
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                state = fh.read().rsplit(b") ", 1)[1][:1]
+        except (OSError, IndexError):
+            continue
+        if marker in cmdline and state not in (b"Z", b"X"):
+            found.append(f"{entry}: {cmdline}")
+    return found
+
+
+def test_upload_cannot_read_the_system_store_or_another_namespace(served: ServedEngine) -> None:
+    home = str(served.home)
+    port = int(served.url.rsplit(":", 1)[1])
+    probe = f'''
+import json, os, socket, sqlite3
+
+found = {{"uid": os.getuid(), "iop_env": sorted(k for k in os.environ if k.startswith("IOP_"))}}
+for label, path in (("sys", {home!r} + "/%SYS/store.sqlite3"),
+                    ("user", {home!r} + "/USER/store.sqlite3")):
+    try:
+        with open(path, "rb") as fh:
+            found[label + "_file"] = len(fh.read(100))
+    except OSError as exc:
+        found[label + "_file"] = type(exc).__name__
+    try:
+        con = sqlite3.connect("file:" + path + "?mode=ro", uri=True)
+        found[label + "_sql"] = con.execute("select count(*) from sqlite_master").fetchone()[0]
+    except sqlite3.Error as exc:
+        found[label + "_sql"] = type(exc).__name__
+try:
+    found["home_listing"] = os.listdir({home!r})
+except OSError as exc:
+    found["home_listing"] = type(exc).__name__
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+    found["server_port"] = "connected"
+except OSError as exc:
+    found["server_port"] = type(exc).__name__
+raise RuntimeError("PROBE " + json.dumps(found))
+'''
+    with served.http(LIMITED) as http:
+        seen = findings(upload(http, probe))
+    assert seen["uid"] != 0
+    assert seen["iop_env"] == []  # not even IOP_HOME, let alone a password or database URL
+    for label in ("sys", "user"):
+        assert seen[label + "_file"] in ("FileNotFoundError", "PermissionError"), seen
+        assert isinstance(seen[label + "_sql"], str), seen  # an error name, not a count
+    assert seen["home_listing"] in ([], "PermissionError"), seen
+    assert seen["server_port"] != "connected", seen
+    # The server itself still works on those stores.
+    with served.http() as http:
+        assert http.get("/api/iop/status", params={"namespace": "USER"}).status_code == 200
+
+
+def test_upload_cannot_create_an_account(served: ServedEngine) -> None:
+    home = str(served.home)
+    intruder = f"intruder{uuid.uuid4().hex[:6]}"
+    attack = f'''
+import os, sqlite3, time, json
+
+os.environ["IOP_HOME"] = {home!r}
+try:
+    from iop.server.users import UserStore
+    UserStore().add({intruder!r}, "intruder-password-1")
+except Exception:
+    pass
+try:
+    con = sqlite3.connect({home!r} + "/%SYS/store.sqlite3")
+    con.execute("insert into meta(key, value) values (?, ?)",
+                ("user:{intruder}", json.dumps({{"name": {intruder!r}}})))
+    con.commit()
+except Exception:
+    pass
+''' + VALID_TAIL
+    with served.http(LIMITED) as http:
+        answer = upload(http, attack)
+    # The module itself is a valid migration: it succeeds, and still adds no account.
+    assert answer.status_code == 200, answer.text
+    listed = served.iop_local("--user-list")
+    assert listed.returncode == 0, listed.stderr
+    assert "limited" in listed.stdout
+    assert intruder not in listed.stdout
+
+
+def test_upload_leaves_no_process_behind(served: ServedEngine) -> None:
+    marker = str(4000 + uuid.uuid4().int % 1000) + ".5"  # a sleep length no one else uses
+    daemon = f'''
+import os, subprocess
+
+subprocess.Popen(["sleep", "{marker}"], start_new_session=True)
+if os.fork() == 0:  # a classic daemon: fork, setsid, fork again
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", "{marker}"])
+    os._exit(0)
+''' + VALID_TAIL
+    with served.http(LIMITED) as http:
+        answer = upload(http, daemon, package="daemon")
+    assert answer.status_code == 200, answer.text
+    assert processes_with(f"sleep {marker}") == []
+
+
+def test_a_module_that_loops_forever_is_stopped_at_the_deadline(served: ServedEngine) -> None:
+    marker = str(5000 + uuid.uuid4().int % 1000) + ".5"
+    spin = f'''
+import subprocess
+
+subprocess.Popen(["sleep", "{marker}"], start_new_session=True)
+while True:
+    pass
+'''
+    started = time.monotonic()
+    with served.http(LIMITED) as http:
+        answer = upload(http, spin, package="spin")
+    took = time.monotonic() - started
+    assert answer.status_code == 500, answer.text
+    error = answer.json()["error"]
+    assert "\n" not in error and "did not finish within" in error, error
+    assert took < 30, took  # the remote client gives up after 30 s
+    assert processes_with(f"sleep {marker}") == []
+
+
+def test_a_module_that_allocates_too_much_memory_fails_clearly(served: ServedEngine) -> None:
+    greedy = "hoard = bytearray(64 * 1024 ** 3)\n" + VALID_TAIL
+    started = time.monotonic()
+    with served.http(LIMITED) as http:
+        answer = upload(http, greedy, package="greedy")
+    assert answer.status_code == 500, answer.text
+    error = answer.json()["error"]
+    assert "\n" not in error and "MemoryError" in error, error
+    assert time.monotonic() - started < 30
