@@ -7,16 +7,16 @@ its findings as JSON), so the test reads the child's view through the real API.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import tempfile
 import time
 import uuid
 from typing import Any
 
 import httpx
-import pytest
 from remote_server import LIMITED, LIMITED_NAMESPACE, ServedEngine
-
 
 VALID_TAIL = '''
 from iop import BusinessOperation, Production
@@ -84,6 +84,12 @@ for label, path in (("sys", {home!r} + "/%SYS/store.sqlite3"),
         found[label + "_sql"] = con.execute("select count(*) from sqlite_master").fetchone()[0]
     except sqlite3.Error as exc:
         found[label + "_sql"] = type(exc).__name__
+os.environ["IOP_HOME"] = {home!r}
+try:
+    from iop.store import open_store
+    found["user_messages"] = len(open_store("USER", initialize=False).query_headers(limit=5))
+except Exception as exc:
+    found["user_messages"] = type(exc).__name__
 try:
     found["home_listing"] = os.listdir({home!r})
 except OSError as exc:
@@ -102,6 +108,7 @@ raise RuntimeError("PROBE " + json.dumps(found))
     for label in ("sys", "user"):
         assert seen[label + "_file"] in ("FileNotFoundError", "PermissionError"), seen
         assert isinstance(seen[label + "_sql"], str), seen  # an error name, not a count
+    assert isinstance(seen["user_messages"], str), seen  # an error name, not a count
     assert seen["home_listing"] in ([], "PermissionError"), seen
     assert seen["server_port"] != "connected", seen
     # The server itself still works on those stores.
@@ -151,10 +158,13 @@ if os.fork() == 0:  # a classic daemon: fork, setsid, fork again
         os.execvp("sleep", ["sleep", "{marker}"])
     os._exit(0)
 ''' + VALID_TAIL
+    staged_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "iop-code-*")))
     with served.http(LIMITED) as http:
         answer = upload(http, daemon, package="daemon")
     assert answer.status_code == 200, answer.text
     assert processes_with(f"sleep {marker}") == []
+    # The private copy of the code the child read is gone too.
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "iop-code-*"))) <= staged_before
 
 
 def test_a_module_that_loops_forever_is_stopped_at_the_deadline(served: ServedEngine) -> None:

@@ -123,12 +123,30 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-def _binding(row: Any) -> r.Binding:
+def _classpath(value: Any, code_root: str) -> str:
+    """``value`` if each of its folders is in ``code_root`` (the namespace's projects) or
+    open to every account: a remote migration must not make a later call copy another
+    namespace's files or a private folder where its code can read them."""
+    import os
+
+    from iop.server.containment import open_to_others
+
+    root = os.path.realpath(code_root)
+    for part in _text(value, "classpath").split(os.pathsep):
+        real = os.path.realpath(part) if part else ""
+        if real and not real.startswith(root + os.sep) and not open_to_others(real):
+            raise EngineError(f"classpath {part} is neither in this namespace's projects "
+                              "folder nor a folder every account may read")
+    return str(value)
+
+
+def _binding(row: Any, code_root: str) -> r.Binding:
     fields = {f.name for f in dataclasses.fields(r.Binding)}
     if not isinstance(row, dict) or not set(row) <= fields:
         raise EngineError("the contained child asked to write a malformed binding")
     for name in fields - {"generated"}:
         _text(row.get(name), f"binding {name}")
+    _classpath(row["classpath"], code_root)
     return r.Binding(**row)
 
 
@@ -136,10 +154,11 @@ def _nothing() -> None:
     pass
 
 
-def apply(store: Store, writes: Any, allowed: tuple[str, ...],
+def apply(store: Store, writes: Any, allowed: tuple[str, ...], code_root: str,
           production: str | None = None) -> None:
     """Apply the child's recorded ``writes`` (only the ``allowed`` kinds; a save only of
-    ``production`` when given); if one fails, the ones before it are undone."""
+    ``production`` when given; classpaths under IOP_HOME only in ``code_root``); if one
+    fails, the ones before it are undone."""
     if not isinstance(writes, list):
         raise EngineError("the contained child's writes are malformed")
     steps: list[tuple[Callable[[], Any], Callable[[], Any]]] = []
@@ -149,7 +168,7 @@ def apply(store: Store, writes: Any, allowed: tuple[str, ...],
                               f"({write[0] if isinstance(write, list) and write else write!r})")
         kind, args = write[0], write[1:]
         if kind == "put_binding":
-            binding = _binding(args[0])
+            binding = _binding(args[0], code_root)
             old = store.get_binding(binding.class_name)
             steps.append((partial(store.put_binding, binding),
                           partial(store.put_binding, old) if old is not None else
@@ -172,7 +191,7 @@ def apply(store: Store, writes: Any, allowed: tuple[str, ...],
                           if old_definition is not None else
                           partial(store.delete_production, name)))
         elif kind == "add_classpath":
-            steps.append((partial(store.add_classpath, _text(args[0], "classpath")),
+            steps.append((partial(store.add_classpath, _classpath(args[0], code_root)),
                           partial(_nothing)))
     done: list[Callable[[], Any]] = []
     try:

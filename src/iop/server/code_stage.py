@@ -1,9 +1,10 @@
 """A private temporary folder where the code identity finds a namespace's code.
 
 IOP_HOME is not readable by the identity user code runs as (and is hidden from it), so the
-folders a call needs (the namespace's classpaths, an upload) are copied into a folder owned
-by that identity, bounded in size, and removed after the call. Paths in what the child
-answers are mapped back to the real folders.
+folders a call needs (the upload and classpaths in the namespace's projects folder, and
+private classpaths outside IOP_HOME that a local migration bound) are copied into a folder
+owned by that identity, bounded in size, and removed after the call. Paths in what the
+child answers are mapped back to the real folders.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tempfile
 from typing import Any
 
 from iop.engine.errors import EngineError
-from iop.server.containment import CodeIdentity
+from iop.server.containment import CodeIdentity, open_to_others
 from iop.store import iop_home
 
 STAGE_MB_ENV = "IOP_CODE_STAGE_MB"
@@ -34,8 +35,11 @@ def _inside(path: str, folder: str) -> bool:
 class CodeStage:
     """Copies of code folders for one call; ``workdir`` is the child's working folder."""
 
-    def __init__(self, identity: CodeIdentity | None) -> None:
+    def __init__(self, identity: CodeIdentity | None, code_root: str) -> None:
         self.identity = identity
+        # Only folders under the namespace's own projects folder are ever copied: a classpath
+        # that names another namespace's folder or a store stays where the code cannot see it.
+        self.code_root = os.path.realpath(code_root)
         self.root = tempfile.mkdtemp(prefix="iop-code-", dir=os.environ.get("IOP_CODE_TMP"))
         os.chmod(self.root, 0o700)
         self.workdir = os.path.join(self.root, "work")
@@ -51,13 +55,18 @@ class CodeStage:
         """Where the child finds ``real`` (a file or folder); copied first when needed."""
         if not real or self.identity is None:
             return real  # no identity switch: the child reads the server's own files
-        real = os.path.abspath(real)
-        if not _inside(real, os.path.abspath(iop_home())):
-            return real  # outside IOP_HOME: readable or not, as the system says
-        for folder, copy in self._copies.items():
-            if _inside(real, folder):
-                return copy + real[len(folder):]
+        real = os.path.realpath(real)
         folder = real if os.path.isdir(real) else os.path.dirname(real)
+        if _inside(real, os.path.realpath(iop_home())):
+            if not _inside(real, self.code_root) or real == self.code_root:
+                return real  # hidden from the code: never copied
+        elif open_to_others(folder):
+            return real  # the code identity reads it where it is
+        # Else a private folder outside IOP_HOME: only a local `iop -m` (an administrator)
+        # can have bound it, as remote migrations may only add folders open to others.
+        for done, copy in self._copies.items():
+            if _inside(real, done):
+                return copy + real[len(done):]
         if not os.path.isdir(folder):
             return real
         copy = os.path.join(self.root, f"code{len(self._copies)}")

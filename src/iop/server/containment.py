@@ -180,6 +180,18 @@ def _can_enter(path: str, identity: CodeIdentity) -> bool:
     return bool(st.st_mode & stat.S_IXOTH)
 
 
+def open_to_others(folder: str) -> bool:
+    """Whether any account may list and read ``folder`` (every folder above it enterable)."""
+    try:
+        st = os.stat(folder)
+        parts = os.path.realpath(folder).strip("/").split("/")
+        above = ["/" + "/".join(parts[:depth]) for depth in range(len(parts))]
+        return stat.S_ISDIR(st.st_mode) and st.st_mode & 0o005 == 0o005 and all(
+            os.stat(f).st_mode & stat.S_IXOTH for f in above)
+    except OSError:
+        return False
+
+
 def _closed_ancestor(path: str, identity: CodeIdentity) -> str | None:
     """The outermost folder on the way to ``path`` the identity cannot enter."""
     parts = path.strip("/").split("/")

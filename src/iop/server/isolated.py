@@ -22,6 +22,7 @@ from typing import Any
 from iop.engine.errors import EngineError, NotRunning, UnknownItem
 from iop.server import code_snapshot, containment
 from iop.server.code_stage import CodeStage
+from iop.server.uploads import projects_root
 from iop.store.base import Store
 
 CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", "save_item",
@@ -48,7 +49,7 @@ def contained(store: Store, method: str, deadline: float, paths: dict[str, str] 
     """Run the child's ``method`` on a snapshot of ``store``: (result, recorded writes), with
     staged paths mapped back. ``paths`` are keyword arguments naming files to stage."""
     identity = containment.code_identity()
-    stage = CodeStage(identity)
+    stage = CodeStage(identity, projects_root(store.namespace))
     try:
         for key, value in (paths or {}).items():
             kwargs[key] = stage.path(value)
@@ -93,7 +94,8 @@ def _migrate(store: Store, deadline: float, path: str, strict: bool = False,
     lines, writes = contained(store, "migrate", deadline, paths={"path": path}, strict=strict,
                               dry_run=dry_run)
     try:
-        code_snapshot.apply(store, writes, code_snapshot.MIGRATION_WRITES)
+        code_snapshot.apply(store, writes, code_snapshot.MIGRATION_WRITES,
+                            projects_root(store.namespace))
     except Exception as exc:
         raise EngineError(f"migration of {path} failed while writing ({exc}); the previous "
                           "definitions were restored") from exc
@@ -111,7 +113,8 @@ def _save_item(store: Store, deadline: float, production: str, item: str,
                changes: dict[str, Any]) -> Any:
     result, writes = contained(store, "save_item", deadline, production=production, item=item,
                                changes=changes)
-    code_snapshot.apply(store, writes, ("save_production",), production=production)
+    code_snapshot.apply(store, writes, ("save_production",), projects_root(store.namespace),
+                        production=production)
     return result
 
 
