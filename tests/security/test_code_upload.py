@@ -99,6 +99,16 @@ try:
     found["server_port"] = "connected"
 except OSError as exc:
     found["server_port"] = type(exc).__name__
+for folder in ("/run/postgresql", "/var/run/postgresql"):
+    socket_path = folder + "/.s.PGSQL.5432"
+    unix = socket.socket(socket.AF_UNIX)
+    try:
+        unix.connect(socket_path)
+        found["pg_socket"] = "connected " + socket_path
+    except OSError:
+        pass
+    finally:
+        unix.close()
 raise RuntimeError("PROBE " + json.dumps(found))
 '''
     with served.http(LIMITED) as http:
@@ -111,6 +121,7 @@ raise RuntimeError("PROBE " + json.dumps(found))
     assert isinstance(seen["user_messages"], str), seen  # an error name, not a count
     assert seen["home_listing"] in ([], "PermissionError"), seen
     assert seen["server_port"] != "connected", seen
+    assert "pg_socket" not in seen, seen  # PostgreSQL's local socket is hidden too
     # The server itself still works on those stores.
     with served.http() as http:
         assert http.get("/api/iop/status", params={"namespace": "USER"}).status_code == 200

@@ -33,6 +33,9 @@ from typing import Any
 from iop.engine.errors import EngineError
 
 CODE_USER_ENV = "IOP_CODE_USER"
+HIDE_ENV = "IOP_CODE_HIDE"
+# PostgreSQL's local sockets: reachable as files, not through the network namespace.
+_HIDDEN_ALWAYS = ("/run/postgresql", "/var/run/postgresql", "/tmp/.s.PGSQL.5432")
 MEMORY_ENV = "IOP_CODE_MEMORY_MB"
 DEFAULT_CODE_USER = "nobody"
 DEFAULT_MEMORY_MB = 2048
@@ -88,6 +91,14 @@ def code_identity() -> CodeIdentity | None:
     if identity.uid == 0 or identity.gid == 0:
         raise EngineError(f"{CODE_USER_ENV}={wanted} is root; user code must run unprivileged")
     return identity
+
+
+def hidden_folders(home: str) -> list[str]:
+    """What the code must not see (covered by an empty tmpfs when mount namespaces are
+    available): IOP_HOME, PostgreSQL's socket folders, and ``IOP_CODE_HIDE`` (folders
+    separated by ``:``)."""
+    extra = [f for f in os.environ.get(HIDE_ENV, "").split(os.pathsep) if f.strip()]
+    return [home, *_HIDDEN_ALWAYS, *extra]
 
 
 def memory_limit() -> int:
@@ -233,9 +244,14 @@ def _enter_namespaces(identity: CodeIdentity, hidden: list[str]) -> list[str]:
         done.append("network")
     if _libc.unshare(_CLONE_NEWNS) == 0:
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-        for folder in hidden:
+        for folder in sorted({os.path.realpath(f) for f in hidden}):
             if os.path.isdir(folder):
                 _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0755,size=1m")
+            elif os.path.exists(folder):  # a socket or file: an empty file over it
+                try:
+                    _mount("/dev/null", folder, None, _MS_BIND)
+                except OSError:
+                    pass  # best effort: a PostgreSQL socket still asks for credentials
         iop_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         _expose(sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
                         sys.prefix, iop_root}), identity)

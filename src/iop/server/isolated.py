@@ -59,7 +59,8 @@ def contained(store: Store, method: str, deadline: float, paths: dict[str, str] 
         from iop.store import iop_home
 
         outcome = containment.run(request, deadline - time.monotonic(), identity=identity,
-                                  workdir=stage.workdir, hidden=[iop_home()])
+                                  workdir=stage.workdir,
+                                  hidden=containment.hidden_folders(iop_home()))
         if outcome.timed_out:
             raise EngineError(f"{method} did not finish within "
                               f"{max(1.0, deadline - time.monotonic() + 1):.0f} s: the user "
