@@ -33,9 +33,10 @@ PRODUCTIONS = [prod]
 '''
 
 
-def upload(http: httpx.Client, settings: str, package: str = "python") -> httpx.Response:
-    body = {"namespace": LIMITED_NAMESPACE, "package": package, "settings_file": "settings.py",
-            "body": [{"name": "settings.py", "data": settings}]}
+def upload(http: httpx.Client, settings: str, package: str = "python",
+           module: str = "settings") -> httpx.Response:
+    body = {"namespace": LIMITED_NAMESPACE, "package": package,
+            "settings_file": f"{module}.py", "body": [{"name": f"{module}.py", "data": settings}]}
     return http.put("/api/iop/migrate", params={"namespace": LIMITED_NAMESPACE}, json=body,
                     timeout=60)
 
@@ -209,3 +210,27 @@ def test_a_module_that_allocates_too_much_memory_fails_clearly(served: ServedEng
     error = answer.json()["error"]
     assert "\n" not in error and "MemoryError" in error, error
     assert time.monotonic() - started < 30
+
+
+def test_a_started_production_outlives_its_contained_class_check(served: ServedEngine) -> None:
+    from remote_server import SCENARIO_PRODUCTION, SCENARIO_SETTINGS
+
+    with served.http(LIMITED) as http:
+        # Its own module name: the other tests' settings modules share the namespace.
+        assert upload(http, SCENARIO_SETTINGS, package="scenario",
+                      module="scenario_settings").status_code == 200
+        params = {"namespace": LIMITED_NAMESPACE}
+        started = http.post("/api/iop/start", params=params,
+                            json={"production": SCENARIO_PRODUCTION})
+        assert started.status_code == 200, started.text
+        try:
+            # The supervisor was spawned by the server, after the check's child was killed
+            # with everything below it: the jobs answer a test message.
+            answer = http.post("/api/iop/test", params=params, json={
+                "target": "Router", "classname": "scenario_settings.PingMessage",
+                "body": {"text": "still here"}})
+            assert answer.status_code == 200, answer.text
+            assert json.loads(answer.json()["body"]) == {"text": "STILL HERE"}
+            assert http.get("/api/iop/status", params=params).json()["status"] == "running"
+        finally:
+            assert http.post("/api/iop/stop", params=params, json={}).status_code == 200
