@@ -133,6 +133,7 @@ def run(request: dict[str, Any], seconds: float, *, identity: CodeIdentity | Non
     seconds = max(1.0, seconds)
     order: dict[str, Any] = {"seconds": seconds, "identity": identity.__dict__ if identity else None,
              "workdir": workdir, "hidden": hidden, "memory": memory_limit(),
+             "server_pid": os.getpid(),
              "request": request}
     proc = subprocess.Popen([sys.executable, "-I", "-B", "-m", "iop.server.containment"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -337,7 +338,7 @@ def _warden(order: dict[str, Any]) -> dict[str, Any]:
     _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl subreaper")
     signal.signal(signal.SIGTERM, _on_term)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)  # the server died: clean up
-    if os.getppid() == 1:
+    if os.getppid() != order["server_pid"]:  # the server died before the line above
         raise _Terminated()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     identity = CodeIdentity(**order["identity"]) if order.get("identity") else None
