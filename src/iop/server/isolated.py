@@ -67,14 +67,14 @@ def contained(store: Store, method: str, deadline: float, paths: dict[str, str] 
                               "code was stopped")
         try:
             answer = json.loads(outcome.answer) if outcome.answer else None
-        except json.JSONDecodeError:
+            if isinstance(answer, dict) and "error" not in answer:
+                return stage.real(answer.get("result")), stage.real(answer.get("writes") or [])
+        except (ValueError, RecursionError):  # cut at the size limit, or nested too deep
             answer = None
         if not isinstance(answer, dict):
             raise EngineError(f"{method} failed ({_ended(outcome.returncode)})"
                               + (f": {outcome.error_line}" if outcome.error_line else ""))
-        if "error" in answer:
-            raise EngineError(str(stage.real(answer["error"])))
-        return stage.real(answer.get("result")), stage.real(answer.get("writes") or [])
+        raise EngineError(str(stage.real(answer["error"])))
     finally:
         stage.remove()
 
