@@ -234,3 +234,49 @@ def test_a_started_production_outlives_its_contained_class_check(served: ServedE
             assert http.get("/api/iop/status", params=params).json()["status"] == "running"
         finally:
             assert http.post("/api/iop/stop", params=params, json={}).status_code == 200
+
+
+TYPED_SETTINGS = '''
+from iop import BusinessOperation, Field, PersistentMessage, Production
+
+
+class Invoice(PersistentMessage):
+    Number: str = Field(required=True)
+    Total: float = 0.0
+
+    class Meta:
+        classname = "Contained.Invoice"
+
+
+class Books(BusinessOperation):
+    def on_message(self, request):
+        return None
+
+
+CLASSES = {"Contained.Invoice": Invoice}
+prod = Production("Contained.Typed", testing_enabled=True)
+prod.operation("Books", Books)
+PRODUCTIONS = [prod]
+'''
+
+
+def test_a_test_message_built_in_the_child_keeps_its_typed_row(served: ServedEngine) -> None:
+    import sqlite3
+
+    params = {"namespace": LIMITED_NAMESPACE}
+    with served.http(LIMITED) as http:
+        assert upload(http, TYPED_SETTINGS, package="typed",
+                      module="typed_settings").status_code == 200
+        assert http.post("/api/iop/start", params=params,
+                         json={"production": "Contained.Typed"}).status_code == 200
+        try:
+            answer = http.post("/api/iop/test", params=params, json={
+                "target": "Books", "classname": "Contained.Invoice",
+                "body": {"Number": "I-7", "Total": 3.5}})
+            assert answer.status_code == 200, answer.text
+        finally:
+            assert http.post("/api/iop/stop", params=params, json={}).status_code == 200
+    store = served.home / LIMITED_NAMESPACE / "store.sqlite3"
+    with sqlite3.connect(store) as db:
+        rows = db.execute('SELECT Number, Total FROM "msg_Contained_Invoice"').fetchall()
+    assert ("I-7", 3.5) in rows

@@ -167,14 +167,16 @@ class HostRuntime:
             self._local.listener = listener
         return listener
 
-    def request_encoded(self, target: str, body_class: str, body_text: str,
-                        timeout: float) -> tuple[str, str | None] | None:
+    def request_encoded(self, target: str, body_class: str, body_text: str, timeout: float,
+                        typed: tuple[str, dict[str, str], dict[str, Any]] | None = None
+                        ) -> tuple[str, str | None] | None:
         """Send an already encoded request and wait for its answer, left encoded: the
         server's test call must not import the project's message classes."""
         if target not in self._targets:
             self._check_target(target)
         draft = r.MessageDraft(source=self.item, target=target, body_class=body_class,
-                               body_text=body_text, priority=r.SYNC, session_id=self._session())
+                               body_text=body_text, priority=r.SYNC, session_id=self._session(),
+                               typed=typed)
         try:
             return self._send_sync(draft, timeout, decode=False)  # type: ignore[no-any-return]
         finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -169,13 +170,33 @@ def _test(store: Store, deadline: float, target: str, classname: str | None = No
     remaining = max(1.0, min(timeout - (time.monotonic() - started),
                              deadline - time.monotonic()))
     runtime = HostRuntime(store, TESTING_SOURCE, f"test:{time.time():.0f}")
-    response = runtime.request_encoded(target, built["class_name"], built["text"], remaining)
+    response = runtime.request_encoded(target, built["class_name"], built["text"], remaining,
+                                       typed=_typed_row(built.get("typed")))
     if response is None:
         return {}
     class_name, text = response
     text = text or ""
     return {"classname": class_name, "body": text[:TEST_BODY_LIMIT],
             "truncated": len(text) > TEST_BODY_LIMIT}
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_TYPED_SQL = ("INTEGER", "REAL", "TEXT")
+
+
+def _typed_row(row: Any) -> tuple[str, dict[str, str], dict[str, Any]] | None:
+    """A PersistentMessage's typed-table row from the child, checked: its names become SQL
+    identifiers in the server's store."""
+    if row is None:
+        return None
+    table, types, values = row if isinstance(row, list) and len(row) == 3 else (None, {}, {})
+    if not (isinstance(table, str) and table.startswith("msg_") and _IDENTIFIER.match(table)
+            and isinstance(types, dict) and isinstance(values, dict)
+            and set(values) <= set(types) and "body_id" not in types
+            and all(_IDENTIFIER.match(c) and t in _TYPED_SQL for c, t in types.items())
+            and all(v is None or isinstance(v, (int, float, str)) for v in values.values())):
+        raise EngineError("the test message's typed row from the contained child is malformed")
+    return table, types, values
 
 
 def _resubmit(store: Store, deadline: float, ids: list[int], body: str | None = None) -> Any:
@@ -228,8 +249,9 @@ def _child_call(store: Any, method: str, kwargs: dict[str, Any]) -> Any:
 
         registry.add_classpaths(store.list_classpaths())
         registry.use_message_bindings(store)
-        class_name, text = codec.encode(build_message(kwargs["classname"], kwargs["body"]))
-        return {"class_name": class_name, "text": text}
+        message = build_message(kwargs["classname"], kwargs["body"])
+        class_name, text = codec.encode(message)
+        return {"class_name": class_name, "text": text, "typed": codec.typed_row_of(message)}
     if method == "check_body":
         return _check_body(store, kwargs["body_class"], kwargs["body"])
     raise EngineError(f"{method} is not a call of the contained child")
