@@ -41,9 +41,11 @@ def current_status(store: Store) -> tuple[str, str]:
     return production_status(store)
 
 
-def ensure_startable(store: Store, production: str) -> None:
-    """Raise the error a start would hit, before any process is spawned."""
-    Supervisor(store, production).load()
+def ensure_startable(store: Store, production: str, load_classes: bool = True) -> None:
+    """Raise the error a start would hit, before any process is spawned. The server passes
+    ``load_classes=False`` after checking the classes in its contained child."""
+    if load_classes:
+        Supervisor(store, production).load()
     for state, alive in live_hosts(store):
         if not alive:
             continue
@@ -57,9 +59,9 @@ def ensure_startable(store: Store, production: str) -> None:
                                  "stop it first (iop -S)")
 
 
-def start_detached(store: Store, production: str) -> None:
+def start_detached(store: Store, production: str, load_classes: bool = True) -> None:
     """Start a supervisor on this host in its own session and wait until it runs."""
-    ensure_startable(store, production)
+    ensure_startable(store, production, load_classes)
     logdir = make_private_folder(namespace_dir(store.namespace))
     errname = "supervisor.err"
     if store.host != socket.gethostname():  # several named hosts on one machine
@@ -210,7 +212,8 @@ def _note(text: str) -> r.LogEntry:
                       source_method="recover")
 
 
-def restart(store: Store, fallback: str, stop_timeout: float | None = None) -> str:
+def restart(store: Store, fallback: str, stop_timeout: float | None = None,
+            load_classes: bool = True) -> str:
     """Restart the running production (or start ``fallback``); a stop that takes longer than
     ``stop_timeout`` seconds is forced. When other hosts run it, every host restarts its jobs
     in place, so the production comes back on all of them."""
@@ -230,7 +233,7 @@ def restart(store: Store, fallback: str, stop_timeout: float | None = None) -> s
                               "(see iop -L)")
         return production
     stop(store, stop_timeout)
-    start_detached(store, production)
+    start_detached(store, production, load_classes)
     return production
 
 

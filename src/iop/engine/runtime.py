@@ -167,7 +167,25 @@ class HostRuntime:
             self._local.listener = listener
         return listener
 
-    def _send_sync(self, draft: r.MessageDraft, timeout: float) -> Any:
+    def request_encoded(self, target: str, body_class: str, body_text: str, timeout: float,
+                        typed: tuple[str, dict[str, str], dict[str, Any]] | None = None
+                        ) -> tuple[str, str | None] | None:
+        """Send an already encoded request and wait for its answer, left encoded: the
+        server's test call must not import the project's message classes."""
+        if target not in self._targets:
+            self._check_target(target)
+        draft = r.MessageDraft(source=self.item, target=target, body_class=body_class,
+                               body_text=body_text, priority=r.SYNC, session_id=self._session(),
+                               typed=typed)
+        try:
+            return self._send_sync(draft, timeout, decode=False)  # type: ignore[no-any-return]
+        finally:
+            listener = getattr(self._local, "listener", None)
+            if listener is not None:
+                listener.close()
+                self._local.listener = None
+
+    def _send_sync(self, draft: r.MessageDraft, timeout: float, decode: bool = True) -> Any:
         listener = self._listener()
         listener.drain()
         draft.reply_to = listener.address
@@ -193,7 +211,7 @@ class HostRuntime:
                     listener.drain()
                     found = listener.take_reply(header_id) or self.store.find_response(header_id)
                     if found is not None:
-                        return self._response_value(*found)
+                        return self._response_value(*found, decode=decode)
                     self.store.log([self.entry("error", f"no response from {draft.target} to message "
                                    f"{header_id} within {timeout} s", "send_request_sync")])
                     with self.store.transaction() as tx:
@@ -205,14 +223,17 @@ class HostRuntime:
             listener.wait(wait, spin=True)
             found = listener.take_reply(header_id) or self.store.find_response(header_id)
             if found is not None:
-                return self._response_value(*found)
+                return self._response_value(*found, decode=decode)
 
-    def _response_value(self, header: r.Header, body_text: str | None) -> Any:
+    def _response_value(self, header: r.Header, body_text: str | None,
+                        decode: bool = True) -> Any:
         if header.status == r.ERROR:
             raise RemoteError(f"{header.source} failed on message {header.corresponding_id}: "
                               f"{header.error}")
         if header.body_class is None:
             return None
+        if not decode:
+            return header.body_class, body_text
         return codec.decode(header.body_class, body_text)
 
     def reply(self, host: Any, response: Any) -> None:

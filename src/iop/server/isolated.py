@@ -1,28 +1,34 @@
-"""Calls that import user code run in a short-lived child process, not in the server.
+"""Calls that import user code: the server's half, and the contained child's half.
 
-A long-running, multi-namespace server must not keep user modules in its own ``sys.modules``:
-a re-uploaded project would keep running its old code, and two namespaces that both have a
-``settings`` module would see each other's. So ``migrate``, ``test``, ``connections``,
-``start``/``restart`` (which load the production's classes before spawning it) and an edited
-``resubmit`` (which checks the body against its class) run here:
-``python -m iop.server.isolated`` reads one JSON request on stdin and writes one JSON answer
-on its original stdout; whatever user code prints goes to stderr.
+A long-running, multi-namespace server must not import user modules itself, and the code a
+developer uploads must not reach what the server can reach. So ``migrate``, ``test``,
+``connections``, ``start``/``restart`` (which check the production's classes before the
+supervisor is spawned), ``configuration``/``save_item`` and an edited ``resubmit`` are split:
+the server (``call``) opens the namespace's store, hands a snapshot of its configuration
+(iop.server.code_snapshot) to a child run contained (iop.server.containment) as
+``python -m iop.server.isolated``, and applies what the child answers - checked - itself.
+The child has no store: it imports the code and returns plain JSON. Whatever user code
+prints goes to the child's stderr.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
+import re
 import sys
+import time
 from typing import Any
 
-from iop.engine.errors import EngineError
+from iop.engine.errors import EngineError, NotRunning, UnknownItem
+from iop.server import code_snapshot, containment
+from iop.server.code_stage import CodeStage
+from iop.server.uploads import projects_root
+from iop.store.base import Store
 
-# Variables that would send the child to another server, namespace or user.
-_DROPPED_ENV = ("IOP_URL", "IOP_SETTINGS", "IOP_USERNAME", "IOP_PASSWORD", "IOP_NAMESPACE")
 CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", "save_item",
          "resubmit")
+CLASS_CHECK_SECONDS = 10.0
 
 
 class IsolatedError(EngineError):
@@ -33,69 +39,275 @@ class IsolatedError(EngineError):
         self.status = status if isinstance(status, int) and 400 <= status <= 599 else 400
 
 
-def _neutral_folder() -> str:
-    # `python -m` puts its working folder first on sys.path: it must not be a folder where a
-    # stray settings.py could shadow the uploaded project's.
-    from iop.store import iop_home
-
-    os.makedirs(iop_home(), exist_ok=True)
-    return iop_home()
-
-
+# ------------------------------------------------------------------ server side
 def call(namespace: str, method: str, seconds: float, /, **kwargs: Any) -> Any:
-    """Run ``LocalClient(namespace).<method>(**kwargs)`` in a child; its result or its error."""
-    if method not in CALLS:
-        raise ValueError(f"{method} is not an isolated call")
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-    request = json.dumps({"namespace": namespace, "method": method, "kwargs": kwargs})
-    try:
-        done = subprocess.run([sys.executable, "-m", "iop.server.isolated"], input=request,
-                              capture_output=True, text=True, env=env,
-                              timeout=max(1.0, seconds), cwd=_neutral_folder())
-    except subprocess.TimeoutExpired as exc:
-        raise EngineError(f"{method} did not finish within {seconds:.0f} s") from exc
-    lines = done.stdout.strip().splitlines()
-    try:
-        answer = json.loads(lines[-1]) if lines else None
-    except json.JSONDecodeError:
-        answer = None
-    if not isinstance(answer, dict):
-        errors = [x for x in done.stderr.splitlines() if x.strip()]
-        raise EngineError(f"{method} failed (exit code {done.returncode})"
-                          + (f": {errors[-1]}" if errors else ""))
-    if "error" in answer:
-        raise IsolatedError(str(answer["error"]), answer.get("status"))
-    return answer.get("result")
-
-
-def _serve_one(request: dict[str, Any]) -> Any:
-    from iop.client.local import LocalClient
+    """Run ``method`` of the namespace with its user code contained; its result or error."""
     from iop.store import open_store
 
-    store = open_store(request["namespace"], initialize=False)
-    client = LocalClient(request["namespace"], store=store)
-    method = request["method"]
     if method not in CALLS:
-        raise EngineError(f"{method} is not an isolated call")
-    return getattr(client, method)(**request["kwargs"])
+        raise ValueError(f"{method} is not an isolated call")
+    store = open_store(namespace, initialize=False)
+    try:
+        return _SERVER_HALVES[method](store, time.monotonic() + max(1.0, seconds), **kwargs)
+    finally:
+        store.close()
+
+
+def contained(store: Store, method: str, deadline: float, paths: dict[str, str] | None = None,
+              **kwargs: Any) -> tuple[Any, list[Any]]:
+    """Run the child's ``method`` on a snapshot of ``store``: (result, recorded writes), with
+    staged paths mapped back. ``paths`` are keyword arguments naming files to stage."""
+    identity = containment.code_identity()
+    stage = CodeStage(identity, projects_root(store.namespace))
+    try:
+        for key, value in (paths or {}).items():
+            kwargs[key] = stage.path(value)
+        request = {"method": method, "kwargs": kwargs,
+                   "snapshot": code_snapshot.take(store, stage)}
+        stage.hand_over()
+        from iop.store import iop_home
+
+        outcome = containment.run(request, deadline - time.monotonic(), identity=identity,
+                                  workdir=stage.workdir,
+                                  hidden=containment.hidden_folders(iop_home()))
+        if outcome.timed_out:
+            raise EngineError(f"{method} did not finish within "
+                              f"{max(1.0, deadline - time.monotonic() + 1):.0f} s: the user "
+                              "code was stopped")
+        try:
+            answer = json.loads(outcome.answer) if outcome.answer else None
+            if isinstance(answer, dict) and "error" not in answer:
+                return stage.real(answer.get("result")), stage.real(answer.get("writes") or [])
+        except (ValueError, RecursionError):  # cut at the size limit, or nested too deep
+            answer = None
+        if not isinstance(answer, dict):
+            raise EngineError(f"{method} failed ({_ended(outcome.returncode)})"
+                              + (f": {outcome.error_line}" if outcome.error_line else ""))
+        raise IsolatedError(str(stage.real(answer["error"])), answer.get("status"))
+    finally:
+        stage.remove()
+
+
+def _ended(returncode: int | None) -> str:
+    import signal
+
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name
+        why = {"SIGXCPU": "CPU time limit reached", "SIGKILL": "killed",
+               "SIGXFSZ": "file size limit reached", "SIGSEGV": "crashed"}.get(name, name)
+        return f"the user code's process ended: {why}"
+    return f"exit code {returncode}"
+
+
+def _migrate(store: Store, deadline: float, path: str, strict: bool = False,
+             dry_run: bool = False) -> Any:
+    lines, writes = contained(store, "migrate", deadline, paths={"path": path}, strict=strict,
+                              dry_run=dry_run)
+    try:
+        code_snapshot.apply(store, writes, code_snapshot.MIGRATION_WRITES,
+                            projects_root(store.namespace))
+    except Exception as exc:
+        raise EngineError(f"migration of {path} failed while writing ({exc}); the previous "
+                          "definitions were restored") from exc
+    return lines
+
+
+def _read_only(method: str) -> Any:
+    def half(store: Store, deadline: float, **kwargs: Any) -> Any:
+        return contained(store, method, deadline, **kwargs)[0]
+
+    return half
+
+
+def _save_item(store: Store, deadline: float, production: str, item: str,
+               changes: dict[str, Any]) -> Any:
+    result, writes = contained(store, "save_item", deadline, production=production, item=item,
+                               changes=changes)
+    code_snapshot.apply(store, writes, ("save_production",), projects_root(store.namespace),
+                        production=production)
+    return result
+
+
+def _check_classes(store: Store, deadline: float, production: str) -> None:
+    seconds = min(CLASS_CHECK_SECONDS, (deadline - time.monotonic()) / 2)
+    contained(store, "check_classes", time.monotonic() + seconds, production=production)
+
+
+def _start(store: Store, deadline: float, production: str | None = None) -> Any:
+    from iop.client.local import LocalClient
+    from iop.engine import control
+
+    name = LocalClient(store=store)._production(production)
+    _check_classes(store, deadline, name)
+    # The server spawns the supervisor itself: it must outlive the contained child.
+    control.start_detached(store, name, load_classes=False)
+    return {"status": "started", "production": name}
+
+
+def _restart(store: Store, deadline: float, stop_timeout: float | None = None) -> Any:
+    from iop.engine import control
+
+    fallback = store.get_meta("default_production")
+    running, status = control.current_status(store)
+    name = running if status != "stopped" and running else fallback
+    if name:
+        _check_classes(store, deadline, name)
+    control.restart(store, fallback, stop_timeout, load_classes=False)
+    return {"status": "restarted"}
+
+
+def _test(store: Store, deadline: float, target: str, classname: str | None = None,
+          body: Any = None, restart: bool = False, timeout: float = 25.0) -> Any:
+    from iop.client.local import TEST_BODY_LIMIT, TESTING_SOURCE
+    from iop.engine import control
+    from iop.engine.config import parse_production
+    from iop.engine.runtime import HostRuntime
+
+    production, status = control.current_status(store)
+    if status != "running":
+        raise NotRunning(f"no production is running in namespace {store.namespace}; "
+                         "start one before testing (iop -s NAME -D)")
+    config = parse_production(store.get_production(production) or {"Production": {}})
+    if not target or config.item(target) is None:
+        raise UnknownItem(f"item {target!r} is not in production {production}")
+    started = time.monotonic()
+    built, _ = contained(store, "build_message", min(deadline, started + CLASS_CHECK_SECONDS),
+                         classname=classname, body=body)
+    if restart:
+        control.update(store, timeout / 2)
+    remaining = max(1.0, min(timeout - (time.monotonic() - started),
+                             deadline - time.monotonic()))
+    runtime = HostRuntime(store, TESTING_SOURCE, f"test:{time.time():.0f}")
+    response = runtime.request_encoded(target, built["class_name"], built["text"], remaining,
+                                       typed=_typed_row(built.get("typed")))
+    if response is None:
+        return {}
+    class_name, text = response
+    text = text or ""
+    return {"classname": class_name, "body": text[:TEST_BODY_LIMIT],
+            "truncated": len(text) > TEST_BODY_LIMIT}
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_TYPED_SQL = ("INTEGER", "REAL", "TEXT")
+
+
+def _typed_row(row: Any) -> tuple[str, dict[str, str], dict[str, Any]] | None:
+    """A PersistentMessage's typed-table row from the child, checked: its names become SQL
+    identifiers in the server's store."""
+    if row is None:
+        return None
+    table, types, values = row if isinstance(row, list) and len(row) == 3 else (None, {}, {})
+    if not (isinstance(table, str) and table.startswith("msg_") and _IDENTIFIER.match(table)
+            and isinstance(types, dict) and isinstance(values, dict)
+            and set(values) <= set(types) and "body_id" not in types
+            and all(_IDENTIFIER.match(c) and t in _TYPED_SQL for c, t in types.items())
+            and all(v is None or isinstance(v, (int, float, str)) for v in values.values())):
+        raise EngineError("the test message's typed row from the contained child is malformed")
+    return table, types, values
+
+
+def _resubmit(store: Store, deadline: float, ids: list[int], body: str | None = None) -> Any:
+    from iop.engine import suspended
+
+    if body is None:
+        return suspended.resubmit(store, ids)
+    if len(ids) != 1:
+        raise EngineError("an edited body resubmits exactly one message")
+    header = store.get_header(ids[0])
+    if header is not None and header.body_class:
+        contained(store, "check_body", deadline, body_class=header.body_class, body=body)
+    return suspended.resubmit_edited(store, ids[0], body, check_body=False)
+
+
+_SERVER_HALVES = {
+    "migrate": _migrate, "connections": _read_only("connections"),
+    "configuration": _read_only("configuration"), "save_item": _save_item,
+    "start": _start, "restart": _restart, "test": _test, "resubmit": _resubmit,
+}
+
+
+# ------------------------------------------------------------------ child side
+def _child_call(store: Any, method: str, kwargs: dict[str, Any]) -> Any:
+    from iop.client.local import LocalClient
+
+    if method == "migrate":
+        from iop.migration.loader import migrate_file
+
+        return migrate_file(store, **kwargs)
+    if method == "connections":
+        return LocalClient(store=store).connections(**kwargs)
+    if method == "configuration":
+        from iop.client.item_config import configuration
+
+        return configuration(store, **kwargs)
+    if method == "save_item":
+        from iop.client.item_config import save_item
+
+        return save_item(store, running=store.status, **kwargs)
+    if method == "check_classes":
+        from iop.engine.supervisor import Supervisor
+
+        Supervisor(store, kwargs["production"]).load()
+        return None
+    if method == "build_message":
+        from iop.client.local import build_message
+        from iop.engine import registry
+        from iop.messages import codec
+
+        registry.add_classpaths(store.list_classpaths())
+        registry.use_message_bindings(store)
+        message = build_message(kwargs["classname"], kwargs["body"])
+        class_name, text = codec.encode(message)
+        return {"class_name": class_name, "text": text, "typed": codec.typed_row_of(message)}
+    if method == "check_body":
+        return _check_body(store, kwargs["body_class"], kwargs["body"])
+    raise EngineError(f"{method} is not a call of the contained child")
+
+
+def _check_body(store: Any, body_class: str, body: str) -> None:
+    from iop.engine import registry
+    from iop.messages import codec
+
+    registry.add_classpaths(store.list_classpaths())
+    registry.use_message_bindings(store)
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return  # resubmit_edited names the JSON mistake itself
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        codec.resolve_class(body_class)
+    except codec.MessageError:
+        return  # the class cannot be imported here; the job checks it
+    try:
+        codec.decode(body_class, text)
+    except codec.MessageError as exc:
+        raise EngineError(f"the new body does not fit {body_class}: {exc}") from exc
 
 
 def main() -> int:
+    """Child entry point: one JSON request on stdin, one JSON answer on the original stdout."""
     # Keep the real stdout for the answer; user code that prints writes to stderr instead.
     answer_fd = os.dup(1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    store = None
     try:
-        result: dict[str, Any] = {"result": _serve_one(json.loads(sys.stdin.read()))}
+        request = json.loads(sys.stdin.read())
+        store = code_snapshot.SnapshotStore(request["snapshot"])
+        answer: dict[str, Any] = {"result": _child_call(store, request["method"],
+                                                         request["kwargs"]),
+                                  "writes": store.writes}
         code = 0
-    except Exception as exc:  # the server turns this into one JSON error line
+    except BaseException as exc:  # the server turns this into one JSON error line
         from iop.server.http import status_for
 
         text = str(exc).strip().splitlines()
-        result = {"error": text[0] if text else type(exc).__name__, "status": status_for(exc)}
+        answer = {"error": text[0] if text else type(exc).__name__, "status": status_for(exc)}
         code = 1
     with os.fdopen(answer_fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(result) + "\n")
+        out.write(json.dumps(answer) + "\n")
     return code
 
 
