@@ -43,7 +43,8 @@ def upload(http: httpx.Client, settings: str, package: str = "python",
 
 def findings(answer: httpx.Response) -> dict[str, Any]:
     """The JSON the hostile module raised with, from the migration's one-line error."""
-    assert answer.status_code == 500, answer.text
+    # The user code failed (here on purpose): a caller's problem, 400 by the edge's table.
+    assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert "\n" not in error
     return dict(json.loads(error.split("PROBE ", 1)[1]))
@@ -192,7 +193,7 @@ while True:
     with served.http(LIMITED) as http:
         answer = upload(http, spin, package="spin")
     took = time.monotonic() - started
-    assert answer.status_code == 500, answer.text
+    assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert "\n" not in error and "did not finish within" in error, error
     assert took < 30, took  # the remote client gives up after 30 s
@@ -206,7 +207,7 @@ def test_a_module_that_allocates_too_much_memory_fails_clearly(served: ServedEng
     started = time.monotonic()
     with served.http(LIMITED) as http:
         answer = upload(http, greedy, package="greedy")
-    assert answer.status_code == 500, answer.text
+    assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert "\n" not in error and "MemoryError" in error, error
     assert time.monotonic() - started < 30
