@@ -40,7 +40,10 @@ def _update_if_running(store: Store, name: str) -> bool:
     from iop.engine import control
 
     running, status = control.current_status(store)
-    if running != name or status not in ("running", "troubled", "suspended"):
+    # Only a production whose jobs run can reload items: a suspended one (stopped with
+    # synchronous requests queued) or a troubled one picks the saved definition up at its
+    # next start, so the change saved just before is all there is to do.
+    if running != name or status != "running":
         return False
     control.update(store)
     return True
@@ -136,8 +139,9 @@ def verify_plan(store: Store, plan: ProductionChangePlan) -> VerifyResult:
 
 
 def rollback_backup(store: Store, path: str | os.PathLike[str],
-                    allow_destructive: bool = False) -> dict[str, Any]:
-    """Restore the production export saved in a backup directory (exactly as it was)."""
+                    allow_destructive: bool = False, update: bool = True) -> dict[str, Any]:
+    """Restore the production export saved in a backup directory (exactly as it was); with
+    ``update`` a running production reloads the items that changed."""
     manifest, definition = read_backup(path)
     name = str(manifest.get("production") or "")
     if not allow_destructive:
@@ -162,4 +166,4 @@ def rollback_backup(store: Store, path: str | os.PathLike[str],
         return {"production": name, "restored": False, "deleted": True, "updated_running": False}
     store.save_production(name, definition)
     return {"production": name, "restored": True, "deleted": False,
-            "updated_running": _update_if_running(store, name)}
+            "updated_running": update and _update_if_running(store, name)}

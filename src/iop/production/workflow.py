@@ -162,17 +162,26 @@ class WorkflowMixin:
         return verify_plan(store_of(self), plan)
 
     @classmethod
-    def rollback_backup(cls, path: str | os.PathLike[str], allow_destructive: bool = False,
-                        namespace: str | None = None) -> dict[str, Any]:
+    def rollback_backup(cls, backup_path: str | os.PathLike[str], *, director: Any = None,
+                        namespace: str | None = None, allow_destructive: bool = False,
+                        update: bool = True) -> dict[str, Any]:
         """Restore the production saved in an apply backup directory (its namespace unless
-        ``namespace`` is given); needs ``allow_destructive=True``."""
+        ``namespace`` is given); needs ``allow_destructive=True``, checked before anything is
+        read."""
         from iop.production.apply import read_backup
         from iop.production.deploy import rollback_backup
         from iop.store import open_store
 
-        manifest, _ = read_backup(path)
+        if not allow_destructive:
+            # IoP's exception and text, raised before the backup or the store is touched.
+            raise RuntimeError("Rollback restores a full production export and requires "
+                               "allow_destructive=True.")
+        if getattr(director, "mode", "local") == "remote":
+            raise RuntimeError("Remote production rollback is not supported in v1. "
+                               "Run rollback from a local IRIS environment.")
+        manifest, _ = read_backup(backup_path)
         store = open_store(namespace or manifest.get("namespace"))
-        return rollback_backup(store, path, allow_destructive=allow_destructive)
+        return rollback_backup(store, backup_path, allow_destructive=True, update=update)
 
     def sync(self: Any) -> dict[str, Any]:
         """Register this production and its Python classes with the local engine through the
