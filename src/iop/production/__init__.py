@@ -13,6 +13,8 @@ from iop.production.production import PRODUCTION_SETTING_NAMES, Production
 from iop.production.runtime import ProductionNotRunning
 from iop.production.validation import (
     ProductionValidationError,
+    ProductionValidationIssue,
+    ProductionValidationReport,
     ProductionValidationWarning,
     ValidationIssue,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "ProductionGraph",
     "ProductionNotRunning",
     "ProductionValidationError",
+    "ProductionValidationIssue",
+    "ProductionValidationReport",
     "ProductionValidationWarning",
     "Route",
     "RouteEdge",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from iop.production.diff import ProductionDiff, diff_exports
 from iop.production.graph import GraphEdge, production_edges
 from iop.production.plan import ProductionChangePlan, build_plan
-from iop.production.validation import ValidationIssue, validate_production
+from iop.production.validation import ProductionValidationReport, validate_production
 
 if TYPE_CHECKING:
     from iop.production.apply import ApplyResult, VerifyResult
@@ -58,11 +58,18 @@ def plan_against(desired: Production, current: Mapping[str, Any] | None,
                  source: str | None = None) -> ProductionChangePlan:
     """The plan from ``current`` to ``desired``; routes seen only at runtime (no source setting
     in ``desired``) are listed as unsupported. Refuses a desired production with errors."""
-    from iop.production.validation import ERROR, ProductionValidationError, check_production
+    from iop.production.validation import (
+        ERROR,
+        ProductionValidationError,
+        build_report,
+        check_production,
+    )
 
-    errors = [issue for issue in check_production(desired) if issue.level == ERROR]
-    if errors:
-        raise ProductionValidationError(desired.name or "?", errors)
+    if any(issue.level == ERROR for issue in check_production(desired)):
+        report = build_report(desired)
+        routes = tuple(issue for issue in report.issues if issue.kind == "route")
+        raise ProductionValidationError(ProductionValidationReport(report.production_name,
+                                                                   routes))
     backed = {(e.source, e.target) for e in production_edges(desired) if e.port}
     runtime_only = [pair for pair in observed if pair not in backed]
     return build_plan(desired, current, runtime_routes=runtime_only, namespace=namespace,
@@ -127,10 +134,10 @@ class WorkflowMixin:
              if key in theirs and e[3:] != theirs[key][3:]],
         )
 
-    def validate(self: Any, strict: bool = False) -> list[ValidationIssue]:
-        """Report unknown fields, undeclared or invalid settings and broken routes: as warnings,
-        or (strict) by raising ProductionValidationError."""
-        return validate_production(self, strict)
+    def validate(self: Any, *, strict: bool = False) -> ProductionValidationReport:
+        """IoP's report of unknown fields, undeclared or invalid settings and broken routes:
+        each issue is also warned, or (strict) ProductionValidationError is raised."""
+        return validate_production(self, strict=strict, warn=not strict)
 
     def plan(self: Any, other: Any = None) -> ProductionChangePlan:
         """A conservative granular plan against ``other`` (default: the deployed production)."""
