@@ -175,7 +175,8 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
     plan = desired.plan()
     assert [(op.op, op.name, op.risk) for op in plan.operations] == [
         ("runtime_route", "Router -> Audit", "unsupported")]
-    assert [e.port for e in desired.graph_diff().removed] == [""]
+    assert [c.path for c in desired.graph_diff() if c.action == "remove"] == [
+        "connections.Router"]  # the route seen only in traffic
 
     old_pid = job_pids(store)["Echo"]
     echo = prod.component_ref("Echo")

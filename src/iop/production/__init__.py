@@ -3,7 +3,7 @@ workflow (diff, plan, apply, verify, rollback)."""
 
 from iop.production.apply import ApplyResult, VerifyResult
 from iop.production.component import ComponentRef
-from iop.production.diff import Change, ProductionDiff
+from iop.production.diff import Change, ProductionDiff, ProductionDiffEntry
 from iop.production.errors import ProductionError, UnknownComponent
 from iop.production.graph import GraphEdge, GraphNode, ProductionGraph, RouteEdge
 from iop.production.items import ComponentItem, OperationItem, ProcessItem, Route, ServiceItem
@@ -18,7 +18,6 @@ from iop.production.validation import (
     ProductionValidationWarning,
     ValidationIssue,
 )
-from iop.production.workflow import GraphDiff
 
 __all__ = [
     "PRODUCTION_SETTING_NAMES",
@@ -28,7 +27,6 @@ __all__ = [
     "Change",
     "ComponentItem",
     "ComponentRef",
-    "GraphDiff",
     "GraphEdge",
     "GraphNode",
     "OperationItem",
@@ -39,6 +37,7 @@ __all__ = [
     "Production",
     "ProductionChangePlan",
     "ProductionDiff",
+    "ProductionDiffEntry",
     "ProductionError",
     "ProductionGraph",
     "ProductionNotRunning",

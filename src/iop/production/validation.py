@@ -111,9 +111,10 @@ class ProductionValidationReport:
 class ProductionValidationError(ProductionError):
     """Strict validation found issues; ``report`` holds every one of them."""
 
-    def __init__(self, report: ProductionValidationReport) -> None:
+    def __init__(self, report: ProductionValidationReport, message: str | None = None) -> None:
         self.report = report
-        super().__init__(report.to_text())
+        # The engine's own callers (plan, CLI) give a one-line message; IoP's text otherwise.
+        super().__init__(message or report.to_text())
 
 
 def check_production(production: Production) -> list[ValidationIssue]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from iop.production.diff import ProductionDiff, diff_exports
-from iop.production.graph import GraphEdge, production_edges
+from iop.production.diff import ProductionDiff, diff_productions
+from iop.production.graph import production_edges
 from iop.production.plan import ProductionChangePlan, build_plan
 from iop.production.validation import ProductionValidationReport, validate_production
 
@@ -18,39 +17,7 @@ if TYPE_CHECKING:
     from iop.production.production import Production
     from iop.store.base import Store
 
-__all__ = ["GraphDiff", "WorkflowMixin", "plan_against", "plan_against_store"]
-
-
-@dataclass
-class GraphDiff:
-    """Route edges only in the desired graph (added), only in the other (removed), and in both
-    with different origin or interaction (changed: (desired edge, other edge))."""
-
-    production: str
-    added: list[GraphEdge]
-    removed: list[GraphEdge]
-    changed: list[tuple[GraphEdge, GraphEdge]]
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"production": self.production, "has_changes": self.has_changes,
-                "added": [e._asdict() for e in self.added],
-                "removed": [e._asdict() for e in self.removed],
-                "changed": [{"desired": a._asdict(), "other": b._asdict()}
-                            for a, b in self.changed]}
-
-    def __str__(self) -> str:
-        if not self.has_changes:
-            return f"Graph of {self.production}: no changes"
-        lines = [f"Graph of {self.production}:"]
-        lines += [f"  + {e.source}.{e.port} -> {e.target} [{e.origin}]" for e in self.added]
-        lines += [f"  - {e.source}.{e.port} -> {e.target} [{e.origin}]" for e in self.removed]
-        lines += [f"  ~ {a.source}.{a.port} -> {a.target}: {b.origin}/{b.interaction} -> "
-                  f"{a.origin}/{a.interaction}" for a, b in self.changed]
-        return "\n".join(lines)
+__all__ = ["WorkflowMixin", "plan_against", "plan_against_store"]
 
 
 def plan_against(desired: Production, current: Mapping[str, Any] | None,
@@ -65,11 +32,14 @@ def plan_against(desired: Production, current: Mapping[str, Any] | None,
         check_production,
     )
 
-    if any(issue.level == ERROR for issue in check_production(desired)):
+    errors = [issue for issue in check_production(desired) if issue.level == ERROR]
+    if errors:
         report = build_report(desired)
         routes = tuple(issue for issue in report.issues if issue.kind == "route")
-        raise ProductionValidationError(ProductionValidationReport(report.production_name,
-                                                                   routes))
+        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+        raise ProductionValidationError(
+            ProductionValidationReport(report.production_name, routes),
+            f"production {desired.name} is not valid: {errors[0]}{more}")
     backed = {(e.source, e.target) for e in production_edges(desired) if e.port}
     runtime_only = [pair for pair in observed if pair not in backed]
     return build_plan(desired, current, runtime_routes=runtime_only, namespace=namespace,
@@ -112,27 +82,37 @@ class WorkflowMixin:
             return other
         return other.to_dict()
 
-    def diff(self: Any, other: Any = None) -> ProductionDiff:
-        """Changes that make ``other`` (default: the deployed production) match this one."""
-        return diff_exports(self.to_dict(), self._other_export(other))
+    def _other_production(self: Any, other: Any) -> Any:
+        """``other`` as a Production: the deployed one (an empty one if nothing is deployed
+        yet) for None, rebuilt from an export dict, or as given."""
+        from iop.production.production import Production
 
-    def graph_diff(self: Any, other: Any = None) -> GraphDiff:
-        """Compare route edges with their origin and interaction (default: the deployed one)."""
         if other is None:
             from iop.production.runtime import from_store, store_of
 
-            other = from_store(store_of(self), self.name)
-        elif isinstance(other, Mapping):
-            other = type(self).from_dict(other)
-        mine = {e.route: e for e in production_edges(self)}
-        theirs = {e.route: e for e in production_edges(other)}
-        return GraphDiff(
-            self.name,
-            [e for key, e in mine.items() if key not in theirs],
-            [e for key, e in theirs.items() if key not in mine],
-            [(e, theirs[key]) for key, e in mine.items()
-             if key in theirs and e[3:] != theirs[key][3:]],
-        )
+            store = store_of(self)
+            if store.get_production(self.name) is None:
+                return Production(self.name)
+            return from_store(store, self.name)
+        if isinstance(other, Production):
+            return other
+        if isinstance(other, Mapping):
+            return Production.from_dict(other)
+        raise TypeError("other must be a Production, production dictionary, or None")
+
+    def diff(self: Any, other: Any = None) -> ProductionDiff:
+        """Changes that make ``other`` (default: the deployed production) match this one, blind
+        to import metadata such as route origins."""
+        return diff_productions(self, self._other_production(other))
+
+    def diff_deployable(self: Any, other: Any = None) -> ProductionDiff:
+        """IoP's name for ``diff()``."""
+        return self.diff(other)
+
+    def graph_diff(self: Any, other: Any = None) -> ProductionDiff:
+        """Like ``diff()``, but routes are compared with their origin and interaction."""
+        return diff_productions(self, self._other_production(other),
+                                include_graph_metadata=True)
 
     def validate(self: Any, *, strict: bool = False) -> ProductionValidationReport:
         """IoP's report of unknown fields, undeclared or invalid settings and broken routes:
