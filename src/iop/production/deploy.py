@@ -63,7 +63,7 @@ def apply_plan(
         raise PlanError(f"the plan for {plan.production} was made in namespace {plan.namespace}, "
                         f"not {store.namespace}")
     current = store.get_production(plan.production)
-    if fingerprint(current) != plan.base_fingerprint:
+    if not plan.base_matches(current):
         raise PlanError(
             f"production {plan.production} changed since the plan was made (fingerprint "
             f"{(fingerprint(current) or 'none')[:12]}, plan expects "
@@ -72,7 +72,7 @@ def apply_plan(
     if desired is not None:
         if desired.name != plan.production:
             raise PlanError(f"the plan is for production {plan.production}, not {desired.name}")
-        if plan.desired_fingerprint and fingerprint(desired.to_dict()) != plan.desired_fingerprint:
+        if not plan.desired_matches(desired.to_dict()):
             raise PlanError(f"the Python definition of {plan.production} changed since the plan "
                             "was made; make a new plan")
     chosen, skipped = select_operations(plan, allow_destructive)
@@ -135,7 +135,7 @@ def verify_plan(store: Store, plan: ProductionChangePlan) -> VerifyResult:
     """Re-read the deployed production and report, per operation, whether it converged."""
     current = store.get_production(plan.production)
     return VerifyResult(plan.production, [(op, operation_state(current, op))
-                                          for op in plan.operations])
+                                          for op in plan.operations], plan.id)
 
 
 def rollback_backup(store: Store, path: str | os.PathLike[str],
