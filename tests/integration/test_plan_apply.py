@@ -171,7 +171,9 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
     assert edges[("Router", "", "Audit")] == ("runtime", "async")
     assert edges[("Router", "Next", "Echo")] == ("runtime", "setting")
     desired = load_migration(str(running.settings)).production(MAIN)
-    assert not desired.diff().has_changes
+    # Only the route seen in traffic differs, as IoP lists a runtime-only connection.
+    assert [(c.action, c.path, c.before) for c in desired.diff()] == [
+        ("remove", "connections.Router", ["Audit"])]
     plan = desired.plan()
     assert [(op.op, op.name, op.risk) for op in plan.operations] == [
         ("runtime_route", "Router -> Audit", "unsupported")]

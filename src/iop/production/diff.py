@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from iop.production.production import Production
 
 __all__ = ["Change", "ExportDiff", "ProductionDiff", "ProductionDiffEntry", "canonical_export",
-           "diff_exports", "diff_productions", "index_export"]
+           "diff_exports", "diff_productions", "export_body", "index_export"]
 
 PRODUCTION_ATTRIBUTES = ("@Name", "@TestingEnabled", "@LogGeneralTraceEvents", "Description",
                          "ActorPoolSize")
@@ -120,11 +120,21 @@ class ExportDiff:
         return f"ExportDiff({self.production!r}, {len(self.changes)} changes)"
 
 
+def export_body(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The production entry of an export: under ``"Production"`` (IRIS's shape) or under the
+    production's name (the shape of IoP's ``to_dict()``)."""
+    body = data.get("Production")
+    if body is None and len(data) == 1:
+        body = next(iter(data.values()))
+    return dict(body) if isinstance(body, Mapping) else {}
+
+
 def canonical_export(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The export with flags, numbers and defaults written the way ``to_dict`` writes them."""
+    """The export in IRIS's shape with flags, numbers and defaults written the way ``to_dict``
+    writes them."""
     from iop.production.production import Production
 
-    return Production.from_dict(data).to_dict()
+    return {"Production": export_body(Production.from_dict(data).to_dict())}
 
 
 def _settings(entries: Any) -> dict[tuple[str, str], str]:
@@ -389,13 +399,14 @@ def connection_signature(production: Production, *, include_graph_metadata: bool
     found: dict[tuple[str, str], list[Any]] = {}
     for edge in production_edges(production):
         source, setting, target, origin, interaction = _edge_parts(edge)
-        if not setting and not include_graph_metadata:
-            continue  # seen only in traffic: no setting deploys it, only graph_diff shows it
         values = found.setdefault((source, setting), [])
         value: Any = target
         if include_graph_metadata:
             value = {"target": target, "origin": origin, "interaction": interaction}
-            if origin == "inferred" and setting in production.item(source).host_settings:
+            reported = production._route_metadata.get((source, setting, target))
+            if reported:
+                value["metadata"] = dict(reported)
+            elif origin == "inferred" and setting in production.item(source).host_settings:
                 # An import infers a route from a setting that names items (IoP's wording).
                 value["metadata"] = {"source": "Host setting fallback"}
         if value not in values:
