@@ -52,3 +52,46 @@ SCRIPT = '''
 
 def test_from_dict_with_runtime_connections(tmp_path: Path) -> None:
     differential(COMPONENTS, SCRIPT, tmp_path)
+
+
+SOURCES = {"src_hosts.py": '''
+    from iop import BusinessOperation, BusinessProcess, target
+
+    class Router(BusinessProcess):
+        Next = target()
+        AUDIT = "Audit"
+
+        def on_message(self, request):
+            self.send_request_async(self.AUDIT, request)
+            self.send_request_async("Archive", request)
+            return self.send_request_sync(self.Next, request)
+
+    class Store(BusinessOperation):
+        def on_message(self, request):
+            return request
+'''}
+
+SOURCE_SCRIPT = '''
+    from iop import Production
+
+    export = {"Production": {"@Name": "Src.Production", "Item": [
+        {"@Name": "Router", "@ClassName": "Python.src_hosts.Router",
+         "Setting": [{"@Target": "Host", "@Name": "Next", "#text": "Store"},
+                     {"@Target": "Host", "@Name": "%module", "#text": "src_hosts"},
+                     {"@Target": "Host", "@Name": "%classname", "#text": "Router"}]},
+        {"@Name": "Plain", "@ClassName": "Python.src_hosts.Router"},
+        {"@Name": "Store", "@ClassName": "Python.src_hosts.Store"},
+        {"@Name": "Audit", "@ClassName": "Python.src_hosts.Store"},
+        {"@Name": "Archive", "@ClassName": "Python.src_hosts.Store"}]}}
+    imported = Production.from_dict(export)
+    bare = Production("Src.Production")
+    for name in ("Router", "Plain", "Store", "Audit", "Archive"):
+        router = name in ("Router", "Plain")
+        bare.operation(name, class_name=f"Python.src_hosts.{'Router' if router else 'Store'}")
+    check("routes the sources show", lambda: bare.graph_diff(imported).to_dict())
+    check("deployable diff", lambda: bare.diff(imported).to_dict())
+'''
+
+
+def test_from_dict_infers_routes_from_python_sources(tmp_path: Path) -> None:
+    differential(SOURCES, SOURCE_SCRIPT, tmp_path)

@@ -397,13 +397,18 @@ def connection_signature(production: Production, *, include_graph_metadata: bool
     from iop.production.graph import production_edges
 
     found: dict[tuple[str, str], list[Any]] = {}
-    for edge in production_edges(production):
-        source, setting, target, origin, interaction = _edge_parts(edge)
+    edges = [_edge_parts(edge) for edge in production_edges(production)]
+    edges += [(source, "", target, "inferred", interaction)
+              for (source, target), (interaction, _) in production._source_routes.items()]
+    for source, setting, target, origin, interaction in edges:
+        interaction = production._route_interaction.get((source, setting, target), interaction)
         values = found.setdefault((source, setting), [])
         value: Any = target
         if include_graph_metadata:
             value = {"target": target, "origin": origin, "interaction": interaction}
             reported = production._route_metadata.get((source, setting, target))
+            if not reported and not setting and (source, target) in production._source_routes:
+                reported = production._source_routes[(source, target)][1]
             if reported:
                 value["metadata"] = dict(reported)
             elif origin == "inferred" and setting in production.item(source).host_settings:

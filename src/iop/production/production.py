@@ -91,6 +91,9 @@ class Production(RuntimeMixin, WorkflowMixin):
         self._queue_info: dict[str, dict[str, Any]] = {}
         # Metadata the runtime reported for a route: (source, setting, target) -> metadata.
         self._route_metadata: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Imports: interactions learnt from Python sources, and routes only the sources show.
+        self._route_interaction: dict[tuple[str, str, str], str] = {}
+        self._source_routes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         add_declared_items(self)
 
     # -- production attributes (fluent) -----------------------------------------------
@@ -381,6 +384,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         always a plain Production, whichever subclass this is called on.
         """
         from iop.production.runtime_import import apply_runtime_facts
+        from iop.production.source_routes import infer_source_routes
 
         production = production_from_dict(Production, data, resolve_kind=resolve_kind,
                                           resolve_class=resolve_class)
@@ -389,6 +393,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         if director is not None:
             production.director = director
         apply_runtime_facts(production, connections, queue_info)
+        infer_source_routes(production)
         return production
 
     def __repr__(self) -> str:
