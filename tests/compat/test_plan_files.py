@@ -138,3 +138,20 @@ def test_the_engine_reads_an_iop_backup(tmp_path: Path) -> None:
     assert (manifest["production"], manifest["namespace"]) == ("Plan.Production", "USER")
     assert definition is not None
     assert definition["Production"]["Item"][0]["@ClassName"] == "Demo.Store"
+
+
+OPERATION = '''
+    import json
+    from iop import ProductionChangePlan, ProductionPlanOperation
+
+    plan = ProductionChangePlan.load("plan.json")
+    for op in plan.operations:
+        again = ProductionPlanOperation.from_dict(json.loads(json.dumps(op.to_dict())))
+        check(f"operation {op.id}", lambda: [again.op_type, again.path, again.risk,
+                                             again.to_text()])
+'''
+
+
+def test_operations_read_back_from_their_dict(tmp_path: Path) -> None:
+    iop_plan = _written(IOP, tmp_path / "write")
+    differential({"plan.json": iop_plan}, OPERATION, tmp_path / "read")

@@ -137,6 +137,21 @@ class PlanOperation:
         """Whether apply runs this operation (safe ones always, others only when allowed)."""
         return self.allowed_by_default or (allow_destructive and self.requires_allow_destructive)
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanOperation:
+        """One operation as the engine or IoP wrote it."""
+        if "op" in data:
+            return cls(**{key: value for key, value in data.items()
+                          if key not in _IOP_OPERATION_KEYS})
+        from iop.production.plan_import import operation_from_iop
+
+        return operation_from_iop(data, "operation")
+
+    def to_text(self) -> str:
+        """IoP's one-line form: ``<id> <op_type> <path> [<risk>]: <reason>``."""
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{self.id} {self.op_type} {self.path} [{self.risk}]{reason}"
+
     def to_dict(self) -> dict[str, Any]:
         """The engine's fields, plus IoP's (op_type, action, kind, path, allowed_by_default)."""
         data = asdict(self)

@@ -26,7 +26,7 @@ from iop.production.plan import (
 if TYPE_CHECKING:
     from iop.production.plan import ProductionChangePlan
 
-__all__ = ["IOP_SCHEME", "iop_fingerprint", "plan_from_iop"]
+__all__ = ["IOP_SCHEME", "iop_fingerprint", "operation_from_iop", "plan_from_iop"]
 
 IOP_SCHEME = "iop"
 _FIELD_ATTRIBUTES = {field: attribute for attribute, field in ITEM_FIELDS.items()}
@@ -106,6 +106,13 @@ def _operation(number: int | str, raw: Mapping[str, Any], where: str) -> PlanOpe
     return PlanOperation(number, op_type or "unsupported", UNSUPPORTED, path, before=before,
                          after=after, reason=reason or "not applicable by iop-engine",
                          iop_op_type=op_type, iop_path=path)
+
+
+def operation_from_iop(raw: Mapping[str, Any], where: str) -> PlanOperation:
+    """The engine's operation for one operation of an IoP plan."""
+    if "id" not in raw or "op_type" not in raw:
+        raise PlanError(f"{where} needs an id and an op_type")
+    return _operation(str(raw["id"]), raw, where)
 
 
 def plan_from_iop(cls: type[ProductionChangePlan], data: Mapping[str, Any],
