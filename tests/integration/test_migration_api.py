@@ -179,7 +179,7 @@ def test_in_namespace_and_with_director_choose_where_calls_go(store: Any) -> Non
     through = Production("Demo.Elsewhere").with_director(Director(namespace="OTHERNS"))
     through.operation("Out", "EnsLib.File.PassthroughOperation")
     [change] = through.diff().changes  # compared with what OTHERNS holds
-    assert (change.action, change.item, change.name) == ("remove", "Out", "FilePath")
+    assert (change.action, change.path) == ("remove", "items.Out.settings.Adapter.FilePath")
     assert [op.risk for op in through.plan().operations] == ["blocked"]
 
 

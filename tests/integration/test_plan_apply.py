@@ -171,11 +171,14 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
     assert edges[("Router", "", "Audit")] == ("runtime", "async")
     assert edges[("Router", "Next", "Echo")] == ("runtime", "setting")
     desired = load_migration(str(running.settings)).production(MAIN)
-    assert not desired.diff().has_changes
+    # Only the route seen in traffic differs, as IoP lists a runtime-only connection.
+    assert [(c.action, c.path, c.before) for c in desired.diff()] == [
+        ("remove", "connections.Router", ["Audit"])]
     plan = desired.plan()
     assert [(op.op, op.name, op.risk) for op in plan.operations] == [
         ("runtime_route", "Router -> Audit", "unsupported")]
-    assert [e.port for e in desired.graph_diff().removed] == [""]
+    assert [c.path for c in desired.graph_diff() if c.action == "remove"] == [
+        "connections.Router"]  # the route seen only in traffic
 
     old_pid = job_pids(store)["Echo"]
     echo = prod.component_ref("Echo")

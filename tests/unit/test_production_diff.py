@@ -1,4 +1,6 @@
-"""diff() and graph_diff(): directional, blind to import metadata, aware of route origins."""
+"""diff() and graph_diff(): directional, blind to import metadata, aware of route origins, in
+IoP's ProductionDiff shape (tests/compat/test_plan_diff.py compares them with IoP's); the export
+diff the change plan is built on."""
 
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def test_identical_productions_have_no_changes() -> None:
     assert isinstance(delta, ProductionDiff)
     assert not delta.has_changes and not delta and len(delta) == 0
     assert delta.to_dict() == {"production": "Demo.Diff", "has_changes": False, "changes": []}
-    assert str(delta) == "Production Demo.Diff: no changes"
+    assert str(delta) == "Production diff: Demo.Diff\n  no changes"
 
 
 def test_diff_ignores_import_metadata() -> None:
@@ -51,6 +53,10 @@ def test_diff_ignores_import_metadata() -> None:
     assert {ref.kind for ref in imported} == {"component"}
     assert all(ref.component_class is None for ref in imported)
     assert imported._route_origin == "inferred"
+    # Without the class the import cannot know the Invalid port's target() default.
+    assert [c.path for c in prod.diff(imported)] == ["connections.Router.Invalid"]
+    prod.item("Router").connect("Invalid", "AuditOperation")
+    imported = Production.from_dict(prod.to_dict())
     assert not prod.diff(imported).has_changes
     assert not imported.diff(prod).has_changes
 
@@ -78,23 +84,29 @@ def test_diff_is_directional() -> None:
     deployed.remove("AuditOperation")
     deployed.production_setting("UpdateTimeout", 5)
 
-    changes = {(c.action, c.scope, c.item, c.name): (c.before, c.after) for c in desired.diff(deployed)}
-    assert changes == {
-        ("change", "item_attribute", "OrderOperation", "@PoolSize"): ("1", "2"),
-        ("change", "setting", "FileInput", "CallInterval"): ("9", "2"),
-        ("remove", "setting", "FileInput", "Extra"): ("x", None),
-        ("add", "item", None, "AuditOperation"): (None, desired.to_dict()["Production"]["Item"][3]),
-        ("remove", "item", None, "Legacy"): (
-            deployed.to_dict()["Production"]["Item"][-1], None),
-        ("remove", "production_setting", None, "UpdateTimeout"): ("5", None),
-    }
-    reverse = {(c.action, c.scope, c.item, c.name) for c in deployed.diff(desired)}
-    assert ("add", "item", None, "Legacy") in reverse
-    assert ("remove", "item", None, "AuditOperation") in reverse
+    changes = [(c.action, c.kind, c.path, c.before, c.after) for c in desired.diff(deployed)]
+    assert changes == [
+        ("change", "production", "production.update_timeout", "5", "10"),
+        ("remove", "item", "items.Legacy", _signature(deployed, "Legacy"), None),
+        ("add", "item", "items.AuditOperation", None, _signature(desired, "AuditOperation")),
+        ("remove", "setting", "items.FileInput.settings.Host.Extra", "x", None),
+        ("change", "setting", "items.FileInput.settings.Adapter.CallInterval", "9", "2"),
+        ("change", "item", "items.OrderOperation.pool_size", "1", "2"),
+    ]
+    reverse = {(c.action, c.path) for c in deployed.diff(desired)}
+    assert ("add", "items.Legacy") in reverse
+    assert ("remove", "items.AuditOperation") in reverse
     text = str(desired.diff(deployed))
-    assert text.startswith("Production Demo.Diff: 6 change(s)")
-    assert "~ item FileInput Adapter setting CallInterval: '9' -> '2'" in text
-    assert "- item Legacy [EnsLib.File.PassthroughOperation]" in text
+    assert text.startswith("Production diff: Demo.Diff\n  change production "
+                           "production.update_timeout: '5' -> '10'")
+    assert "  change setting items.FileInput.settings.Adapter.CallInterval: '9' -> '2'" in text
+    assert "  remove item items.Legacy: {" in text
+
+
+def _signature(prod: Production, item: str) -> dict:
+    from iop.production.diff import item_signature
+
+    return item_signature(prod.item(item))
 
 
 def test_diff_against_nothing_adds_the_production() -> None:
@@ -133,18 +145,21 @@ def test_graph_edges_carry_their_origin() -> None:
 
 def test_graph_diff_reports_origin_changes_that_diff_ignores() -> None:
     prod = _production()
+    prod.item("Router").connect("Invalid", "AuditOperation")
     imported = Production.from_dict(prod.to_dict())
     assert not prod.diff(imported).has_changes
     gdiff = prod.graph_diff(imported)
-    assert gdiff.has_changes
-    # Without the class, the import cannot know the Invalid port and its default.
-    assert [(e.source, e.port, e.origin) for e in gdiff.added] == [("Router", "Invalid", "inferred")]
-    assert gdiff.removed == []
-    assert {(a.port, a.origin, b.origin) for a, b in gdiff.changed} == {
-        ("Output", "authored", "inferred"), ("Valid", "authored", "inferred")}
-    assert "~ FileInput.Output -> Router: inferred/setting -> authored/setting" in str(gdiff)
-    assert not prod.graph_diff(_production()).has_changes
-    assert gdiff.to_dict()["has_changes"] is True
+    assert gdiff.has_changes and gdiff.to_dict()["has_changes"] is True
+    assert [(c.action, c.path) for c in gdiff] == [
+        ("change", "connections.FileInput.Output"), ("change", "connections.Router.Invalid"),
+        ("change", "connections.Router.Valid")]
+    assert gdiff.changes[0].before == [{"target": "Router", "origin": "inferred",
+                                        "interaction": "request",
+                                        "metadata": {"source": "Host setting fallback"}}]
+    assert gdiff.changes[0].after == [{"target": "Router", "origin": "authored",
+                                       "interaction": "request"}]
+    assert not prod.graph_diff(_production().item("Router").connect(
+        "Invalid", "AuditOperation").production).has_changes
 
 
 def test_graph_diff_shows_runtime_only_routes() -> None:
@@ -153,6 +168,7 @@ def test_graph_diff_shows_runtime_only_routes() -> None:
     observed._route_origin = "runtime"
     observed._observed_routes = {("FileInput", "AuditOperation"): "async"}
     gdiff = prod.graph_diff(observed)
-    assert [(e.source, e.port, e.target, e.origin, e.interaction) for e in gdiff.removed] == [
-        ("FileInput", "", "AuditOperation", "runtime", "async")]
+    [runtime_only] = [c for c in gdiff if c.path == "connections.FileInput"]
+    assert (runtime_only.action, runtime_only.before) == (
+        "remove", [{"target": "AuditOperation", "origin": "runtime", "interaction": "async"}])
     assert "(async) -> AuditOperation [runtime]" in str(observed.graph())

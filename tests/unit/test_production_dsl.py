@@ -845,7 +845,8 @@ def test_route_to_an_undeclared_item_is_a_validation_error():
     from iop.production import ProductionValidationError
 
     with pytest.raises(ProductionValidationError,
-                       match="item In: port TargetConfigNames routes to Ghost"):
+                       match="TargetConfigNames: Target setting references missing production "
+                             "item 'Ghost'"):
         prod.validate(strict=True)
 
 
@@ -895,7 +896,7 @@ def test_adapter_class_is_bound_under_the_name_the_host_declares():
         "Python.FileInboundAdapter"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert prod.validate() == []
+        assert prod.validate().issues == ()
 
     # A host declaring a built-in adapter, or none, keeps running without the Python one.
     odd = Production("Q")
@@ -903,11 +904,10 @@ def test_adapter_class_is_bound_under_the_name_the_host_declares():
     odd.operation("Out", PlainOperation, adapter_class=FileInboundAdapter)
     assert odd.item("FileInput").adapter_class_name == f"Python.{MODULE}.FileInboundAdapter"
     with pytest.warns(UserWarning):
-        texts = sorted(str(issue) for issue in odd.validate())
+        texts = sorted(issue.message for issue in odd.validate().issues)
     assert texts == [
-        "item FileInput: adapter_class FileInboundAdapter is not the adapter FileService "
-        "declares; the engine uses Ens.InboundAdapter",
-        "item Out: adapter_class FileInboundAdapter is given but "
-        "PlainOperation.get_adapter_type() declares no adapter; the engine runs the host "
-        "without it",
+        "Adapter class FileInboundAdapter is not the adapter FileService.get_adapter_type() "
+        "declares; the engine uses Ens.InboundAdapter.",
+        "Adapter class FileInboundAdapter is not the adapter PlainOperation.get_adapter_type() "
+        "declares; the engine runs the host without it.",
     ]

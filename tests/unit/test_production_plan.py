@@ -165,8 +165,8 @@ def test_backup_round_trip(tmp_path: Path) -> None:
     path = write_backup(tmp_path / "backups", plan, _deployed(), "USER")
     name = Path(path).name
     assert name.endswith("-" + fingerprint(_deployed())[:12]) and name[8] == "T"
-    assert sorted(p.name for p in Path(path).iterdir()) == ["manifest.json", "plan.json",
-                                                             "production.json"]
+    assert sorted(p.name for p in Path(path).iterdir()) == [
+        "manifest.json", "metadata.json", "plan.json", "production.json"]  # metadata: IoP's
     manifest, definition = read_backup(path)
     assert definition == _deployed()
     assert manifest["production"] == "Demo.Plan" and manifest["namespace"] == "USER"

@@ -1,4 +1,5 @@
-"""validate(strict): broken routes, unknown fields and settings that can be checked locally."""
+"""validate(strict=): IoP's report of broken routes, unknown fields and settings that can be
+checked locally (tests/compat/test_validate_report.py compares it with IoP's)."""
 
 from __future__ import annotations
 
@@ -37,21 +38,22 @@ def _valid() -> Production:
 def test_a_valid_production_has_no_issues() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert _valid().validate() == []
-        assert _valid().validate(strict=True) == []
+        assert _valid().validate().issues == ()
+        assert _valid().validate(strict=True).issues == ()
 
 
 def test_route_to_a_missing_item_is_an_error() -> None:
     prod = _valid()
     prod.item("In").connect("Output", "Nowhere")
-    with pytest.warns(ProductionValidationWarning, match="routes to Nowhere"):
-        issues = prod.validate()
-    assert [(i.level, i.item) for i in issues] == [("error", "In")]
+    with pytest.warns(ProductionValidationWarning, match="missing production item 'Nowhere'"):
+        report = prod.validate()
+    assert [(i.kind, i.path) for i in report.issues] == [("route",
+                                                          "items.In.settings.Host.Output")]
     with pytest.raises(ProductionValidationError) as caught:
         prod.validate(strict=True)
-    assert "item In: port Output routes to Nowhere, which is not an item of production " \
-           "Demo.Valid" in str(caught.value)
-    assert caught.value.issues == issues
+    assert "route items.In.settings.Host.Output: Target setting references missing production " \
+           "item 'Nowhere'." in str(caught.value)
+    assert caught.value.report == report
 
 
 def test_settings_checked_against_the_python_class() -> None:
@@ -62,18 +64,16 @@ def test_settings_checked_against_the_python_class() -> None:
     # the engine's scheduled purge settings are known, not reported
     prod.production_setting("PurgeKeepDays", 30).production_setting("PurgeBodies", True)
     with pytest.warns(ProductionValidationWarning):
-        issues = prod.validate()
-    texts = sorted(str(i) for i in issues)
-    assert texts == sorted([
-        "item In: host setting Limit='lots' is not a valid int",
-        "item In: host setting Typo is not declared by Service",
-        "item In: required host setting Directory has no value",
-        "production Demo.Settings: unknown production setting Unknown",
-        "production Demo.Settings: production setting ShutdownTimeout must be an integer, "
-        "not 'soon'",
-    ])
-    assert all(i.level == "warning" for i in issues)
-    with pytest.raises(ProductionValidationError, match=r"and 4 more issue"):
+        report = prod.validate()
+    assert [issue.to_text() for issue in report.issues] == [
+        "production production.settings.Unknown: Unknown production-level setting.",
+        "production production.settings.ShutdownTimeout: Production setting value 'soon' is "
+        "not an integer.",
+        "setting items.In.settings.Host.Limit: Value 'lots' is not a valid int.",
+        "setting items.In.settings.Host.Typo: Unknown setting name.",
+        "setting items.In.settings.Host.Directory: Required setting has no value.",
+    ]
+    with pytest.raises(ProductionValidationError, match=r"Typo: Unknown setting name"):
         prod.validate(strict=True)
 
 
@@ -83,17 +83,22 @@ def test_unknown_export_fields_are_reported() -> None:
     data["Production"]["Item"][0]["@Mystery"] = "y"
     prod = Production.from_dict(data)
     with pytest.warns(ProductionValidationWarning):
-        texts = {str(i) for i in prod.validate()}
-    assert texts == {"production Demo.Valid: unknown production field Custom",
-                     "item Out: unknown item field @Mystery"}
+        texts = {issue.to_text() for issue in prod.validate().issues}
+    assert texts == {"production production.Custom: Unknown production dictionary key.",
+                     "item items.Out.@Mystery: Unknown item dictionary key."}
 
 
-def test_class_name_items_are_not_second_guessed() -> None:
+def test_iris_class_items_are_checked_against_the_engine_built_ins() -> None:
     prod = Production("Demo.Builtins")
     out = prod.operation("FileOut", class_name="EnsLib.File.PassthroughOperation")
-    prod.service("FileIn", class_name="EnsLib.File.PassthroughService") \
-        .adapter_setting("FilePath", "/tmp/in").host_setting("Anything", "1") \
+    service = prod.service("FileIn", class_name="EnsLib.File.PassthroughService") \
+        .adapter_setting("FilePath", "/tmp/in").host_setting("RetryInterval", "5") \
         .connect("TargetConfigNames", out)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert prod.validate(strict=True) == []
+        assert prod.validate(strict=True).issues == ()
+    service.host_setting("Anything", "1").adapter_setting("FilPath", "/tmp")
+    with pytest.raises(ProductionValidationError) as caught:
+        prod.validate(strict=True)
+    assert [issue.path for issue in caught.value.report.issues] == [
+        "items.FileIn.settings.Host.Anything", "items.FileIn.settings.Adapter.FilPath"]

@@ -1,22 +1,33 @@
 """The production authoring DSL: items, settings, routes, the IRIS export shape, and the change
 workflow (diff, plan, apply, verify, rollback)."""
 
-from iop.production.apply import ApplyResult, VerifyResult
+from iop.production.apply import (
+    ApplyResult,
+    ProductionApplyResult,
+    ProductionVerifyResult,
+    VerifyResult,
+)
 from iop.production.component import ComponentRef
-from iop.production.diff import Change, ProductionDiff
+from iop.production.diff import Change, ProductionDiff, ProductionDiffEntry
 from iop.production.errors import ProductionError, UnknownComponent
 from iop.production.graph import GraphEdge, GraphNode, ProductionGraph, RouteEdge
 from iop.production.items import ComponentItem, OperationItem, ProcessItem, Route, ServiceItem
-from iop.production.plan import PlanError, PlanOperation, ProductionChangePlan
+from iop.production.plan import (
+    PlanError,
+    PlanOperation,
+    ProductionChangePlan,
+    ProductionPlanOperation,
+)
 from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port
 from iop.production.production import PRODUCTION_SETTING_NAMES, Production
 from iop.production.runtime import ProductionNotRunning
 from iop.production.validation import (
     ProductionValidationError,
+    ProductionValidationIssue,
+    ProductionValidationReport,
     ProductionValidationWarning,
     ValidationIssue,
 )
-from iop.production.workflow import GraphDiff
 
 __all__ = [
     "PRODUCTION_SETTING_NAMES",
@@ -26,7 +37,6 @@ __all__ = [
     "Change",
     "ComponentItem",
     "ComponentRef",
-    "GraphDiff",
     "GraphEdge",
     "GraphNode",
     "OperationItem",
@@ -35,13 +45,19 @@ __all__ = [
     "Port",
     "ProcessItem",
     "Production",
+    "ProductionApplyResult",
     "ProductionChangePlan",
     "ProductionDiff",
+    "ProductionDiffEntry",
     "ProductionError",
     "ProductionGraph",
     "ProductionNotRunning",
+    "ProductionPlanOperation",
     "ProductionValidationError",
+    "ProductionValidationIssue",
+    "ProductionValidationReport",
     "ProductionValidationWarning",
+    "ProductionVerifyResult",
     "Route",
     "RouteEdge",
     "ServiceItem",

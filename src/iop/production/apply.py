@@ -29,7 +29,7 @@ from iop.production.plan import (
 )
 from iop.store.private import FOLDER_MODE, make_private_folder, open_private
 
-__all__ = ["ApplyResult", "VerifyResult", "apply_operations", "operation_state", "read_backup",
+__all__ = ["ApplyResult", "ProductionApplyResult", "ProductionVerifyResult", "VerifyResult", "apply_operations", "operation_state", "read_backup",
            "select_operations", "write_backup"]
 
 BACKUP_FORMAT = "iop-production-backup"
@@ -47,6 +47,23 @@ class ApplyResult:
     updated_running: bool = False
     # Class names the applied items use that nothing resolves yet (apply without settings).
     unbound: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        """IoP's name: no operation failed (a failing apply raises and changes nothing)."""
+        return True
+
+    @property
+    def production_name(self) -> str:
+        return self.production
+
+    @property
+    def backup_path(self) -> str:
+        return self.backup or ""
+
+    @property
+    def updated_runtime(self) -> bool:
+        return self.updated_running
 
     def to_dict(self) -> dict[str, Any]:
         return {"production": self.production, "applied": [op.id for op in self.applied],
@@ -69,28 +86,70 @@ class ApplyResult:
         return "\n".join(lines)
 
 
+ProductionApplyResult = ApplyResult
+
+
 @dataclass
-class VerifyResult:
-    """Per operation: ``converged`` (the store shows the planned state) or ``pending``."""
+class ProductionVerifyResult:
+    """Per operation: ``converged`` (the store shows the planned state) or ``pending``; IoP's
+    ``success`` and operation lists are derived from it."""
 
     production: str
     states: list[tuple[PlanOperation, str]]
+    plan_id: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def converged(self) -> bool:
         """True when every safe operation shows its planned state."""
         return all(state == "converged" for op, state in self.states if op.risk == SAFE)
 
+    @property
+    def success(self) -> bool:
+        """IoP's name: no safe operation failed to converge."""
+        return self.converged
+
+    @property
+    def production_name(self) -> str:
+        return self.production
+
+    @property
+    def converged_operations(self) -> tuple[str, ...]:
+        return tuple(str(op.id) for op, state in self.states
+                     if op.risk == SAFE and state == "converged")
+
+    @property
+    def failed_operations(self) -> tuple[dict[str, Any], ...]:
+        return tuple(op.to_dict() for op, state in self.states
+                     if op.risk == SAFE and state != "converged")
+
+    @property
+    def residual_operations(self) -> tuple[dict[str, Any], ...]:
+        return tuple(op.to_dict() for op, _ in self.states if op.risk != SAFE)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"production": self.production, "converged": self.converged,
-                "operations": [{"id": op.id, "op": op.op, "risk": op.risk, "state": state}
-                               for op, state in self.states]}
+        """IoP's keys (plan_id, production, success, converged/failed/residual operations) and
+        the engine's per-operation states."""
+        data: dict[str, Any] = {
+            "plan_id": self.plan_id, "production": self.production, "success": self.success,
+            "converged_operations": list(self.converged_operations),
+            "failed_operations": list(self.failed_operations),
+            "residual_operations": list(self.residual_operations),
+            "converged": self.converged,
+            "operations": [{"id": op.id, "op": op.op, "risk": op.risk, "state": state}
+                           for op, state in self.states]}
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
     def __str__(self) -> str:
         verdict = "converged" if self.converged else "NOT converged"
         lines = [f"Production {self.production}: safe operations {verdict}"]
         lines += [f"  {_label(op, state)}: {op.describe()}" for op, state in self.states]
         return "\n".join(lines)
+
+
+VerifyResult = ProductionVerifyResult
 
 
 def _label(op: PlanOperation, state: str) -> str:
@@ -273,6 +332,13 @@ def write_backup(backup_dir: str | os.PathLike[str], plan: ProductionChangePlan,
         "format": BACKUP_FORMAT, "production": plan.production, "namespace": namespace,
         "fingerprint": fingerprint(definition), "created": stamp,
     })
+    # IoP's rollback reads metadata.json (and production.json): written so it can use ours.
+    _write_json(os.path.join(path, "metadata.json"), {
+        "backup_id": os.path.basename(path), "created_at": stamp, "namespace": namespace,
+        "production": plan.production, "plan_id": plan.id,
+        "source_fingerprint": plan.source_fingerprint,
+        "desired_fingerprint": plan.desired_fingerprint or "",
+    })
     return os.path.abspath(path)
 
 
@@ -287,6 +353,9 @@ def read_backup(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise PlanError(f"backup directory {path} does not exist")
+    if not os.path.exists(os.path.join(path, "manifest.json")) and \
+            os.path.exists(os.path.join(path, "metadata.json")):
+        return _read_iop_backup(path)
     try:
         with open(os.path.join(path, "manifest.json"), encoding="utf-8") as fh:
             manifest = json.load(fh)
@@ -302,4 +371,30 @@ def read_backup(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
         if fingerprint(definition) != manifest.get("fingerprint"):
             raise PlanError(f"backup {path}: production.json does not match its fingerprint")
         canonical_export(definition)
+    return manifest, definition
+
+
+def _read_iop_backup(path: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(manifest, export) of a backup IoP's apply wrote: metadata.json names the production and
+    namespace; production.json holds the export, under "Production" or the production's name."""
+    try:
+        with open(os.path.join(path, "metadata.json"), encoding="utf-8") as fh:
+            metadata = json.load(fh)
+        with open(os.path.join(path, "production.json"), encoding="utf-8") as fh:
+            exported = json.load(fh)
+    except OSError as exc:
+        raise PlanError(f"backup {path} is incomplete: {exc.filename} {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"backup {path} has a damaged file: {exc.msg}") from None
+    if not isinstance(metadata, dict) or not isinstance(exported, dict) or not exported:
+        raise PlanError(f"{path} is not a production backup (metadata.json, production.json)")
+    name = str(metadata.get("production") or next(iter(exported)))
+    body = exported.get("Production", exported.get(name, next(iter(exported.values()))))
+    if not isinstance(body, dict):
+        raise PlanError(f"backup {path}: production.json holds no production definition")
+    definition = {"Production": {"@Name": name, **body}}
+    canonical_export(definition)
+    manifest = {"format": BACKUP_FORMAT, "production": name,
+                "namespace": metadata.get("namespace") or None,
+                "fingerprint": fingerprint(definition), "created": metadata.get("created_at")}
     return manifest, definition

@@ -40,7 +40,10 @@ def _update_if_running(store: Store, name: str) -> bool:
     from iop.engine import control
 
     running, status = control.current_status(store)
-    if running != name or status not in ("running", "troubled", "suspended"):
+    # Only a production whose jobs run can reload items: a suspended one (stopped with
+    # synchronous requests queued) or a troubled one picks the saved definition up at its
+    # next start, so the change saved just before is all there is to do.
+    if running != name or status != "running":
         return False
     control.update(store)
     return True
@@ -60,7 +63,7 @@ def apply_plan(
         raise PlanError(f"the plan for {plan.production} was made in namespace {plan.namespace}, "
                         f"not {store.namespace}")
     current = store.get_production(plan.production)
-    if fingerprint(current) != plan.base_fingerprint:
+    if not plan.base_matches(current):
         raise PlanError(
             f"production {plan.production} changed since the plan was made (fingerprint "
             f"{(fingerprint(current) or 'none')[:12]}, plan expects "
@@ -69,7 +72,7 @@ def apply_plan(
     if desired is not None:
         if desired.name != plan.production:
             raise PlanError(f"the plan is for production {plan.production}, not {desired.name}")
-        if plan.desired_fingerprint and fingerprint(desired.to_dict()) != plan.desired_fingerprint:
+        if not plan.desired_matches(desired.to_dict()):
             raise PlanError(f"the Python definition of {plan.production} changed since the plan "
                             "was made; make a new plan")
     chosen, skipped = select_operations(plan, allow_destructive)
@@ -132,12 +135,13 @@ def verify_plan(store: Store, plan: ProductionChangePlan) -> VerifyResult:
     """Re-read the deployed production and report, per operation, whether it converged."""
     current = store.get_production(plan.production)
     return VerifyResult(plan.production, [(op, operation_state(current, op))
-                                          for op in plan.operations])
+                                          for op in plan.operations], plan.id)
 
 
 def rollback_backup(store: Store, path: str | os.PathLike[str],
-                    allow_destructive: bool = False) -> dict[str, Any]:
-    """Restore the production export saved in a backup directory (exactly as it was)."""
+                    allow_destructive: bool = False, update: bool = True) -> dict[str, Any]:
+    """Restore the production export saved in a backup directory (exactly as it was); with
+    ``update`` a running production reloads the items that changed."""
     manifest, definition = read_backup(path)
     name = str(manifest.get("production") or "")
     if not allow_destructive:
@@ -162,4 +166,4 @@ def rollback_backup(store: Store, path: str | os.PathLike[str],
         return {"production": name, "restored": False, "deleted": True, "updated_running": False}
     store.save_production(name, definition)
     return {"production": name, "restored": True, "deleted": False,
-            "updated_running": _update_if_running(store, name)}
+            "updated_running": update and _update_if_running(store, name)}

@@ -29,7 +29,8 @@ from iop.production.ports import split_targets
 if TYPE_CHECKING:
     from iop.production.production import Production
 
-__all__ = ["RISKS", "PlanError", "PlanOperation", "ProductionChangePlan", "build_plan",
+__all__ = ["RISKS", "PlanError", "PlanOperation", "ProductionChangePlan",
+           "ProductionPlanOperation", "build_plan",
            "fingerprint"]
 
 SAFE, DESTRUCTIVE, BLOCKED, UNSUPPORTED = "safe", "destructive", "blocked", "unsupported"
@@ -54,7 +55,7 @@ def fingerprint(definition: Mapping[str, Any] | None) -> str | None:
 class PlanOperation:
     """One granular change: ``op`` on ``item``/``target``/``name``, from ``before`` to ``after``."""
 
-    id: int
+    id: int | str
     op: str
     risk: str
     name: str
@@ -63,6 +64,9 @@ class PlanOperation:
     before: Any = None
     after: Any = None
     reason: str = ""
+    # For an operation read from IoP's plan file: its own op_type and path, kept as IoP wrote them.
+    iop_op_type: str = ""
+    iop_path: str = ""
 
     def describe(self) -> str:
         """One readable line for reviews, e.g. ``#3 [safe] set @PoolSize of item X: '1' -> '2'``."""
@@ -91,8 +95,110 @@ class PlanOperation:
         text = texts[self.op]() if self.op in texts else f"{self.op} {self.name}{of}"
         return f"#{self.id} [{self.risk}] {text}" + (f" ({self.reason})" if self.reason else "")
 
+    # -- IoP's view of the operation (its plan files name operations this way) ----------------
+    @property
+    def op_type(self) -> str:
+        """IoP's operation type (``add_item``, ``delete_item``, ``set_item_field``, ...)."""
+        return self.iop_op_type or _IOP_OP_TYPES.get(self.op, self.op)
+
+    @property
+    def path(self) -> str:
+        """IoP's path of what the operation changes, e.g. ``items.X.settings.Host.Limit``."""
+        return self.iop_path or _iop_path(self)
+
+    @property
+    def action(self) -> str:
+        if self.op in ("remove_item", "remove_setting", "remove_production_setting",
+                       "remove_field"):
+            return "remove"
+        return "add" if self.op in ("add_item", "create_production") else "change"
+
+    @property
+    def kind(self) -> str:
+        if self.op in ("add_item", "remove_item", "set_item_attribute", "replace_item_class"):
+            return "item"
+        if self.op in ("set_setting", "remove_setting"):
+            return "setting"
+        return "connection" if self.op == "runtime_route" else "production"
+
+    @property
+    def supported(self) -> bool:
+        return self.risk != UNSUPPORTED
+
+    @property
+    def allowed_by_default(self) -> bool:
+        return self.risk == SAFE
+
+    @property
+    def requires_allow_destructive(self) -> bool:
+        return self.risk in (DESTRUCTIVE, BLOCKED)
+
+    def can_apply(self, *, allow_destructive: bool = False) -> bool:
+        """Whether apply runs this operation (safe ones always, others only when allowed)."""
+        return self.allowed_by_default or (allow_destructive and self.requires_allow_destructive)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanOperation:
+        """One operation as the engine or IoP wrote it."""
+        if "op" in data:
+            return cls(**{key: value for key, value in data.items()
+                          if key not in _IOP_OPERATION_KEYS})
+        from iop.production.plan_import import operation_from_iop
+
+        return operation_from_iop(data, "operation")
+
+    def to_text(self) -> str:
+        """IoP's one-line form: ``<id> <op_type> <path> [<risk>]: <reason>``."""
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{self.id} {self.op_type} {self.path} [{self.risk}]{reason}"
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The engine's fields, plus IoP's (op_type, action, kind, path, allowed_by_default)."""
+        data = asdict(self)
+        data.update(op_type=self.op_type, action=self.action, kind=self.kind, path=self.path,
+                    allowed_by_default=self.allowed_by_default)
+        return data
+
+
+# IoP's name of the class.
+ProductionPlanOperation = PlanOperation
+
+# Keys to_dict adds for IoP: derived from the engine's fields, so reading ignores them.
+_IOP_OPERATION_KEYS = frozenset({"op_type", "action", "kind", "path", "allowed_by_default"})
+# The engine's operation names -> IoP's, for the plan files both read.
+_IOP_OP_TYPES = {
+    "remove_item": "delete_item", "set_item_attribute": "set_item_field",
+    "set_production_attribute": "set_production_field",
+    "set_production_setting": "set_production_field",
+    "remove_production_setting": "set_production_field", "runtime_route": "set_route_setting",
+    "set_field": "unsupported", "remove_field": "unsupported",
+}
+# Export attribute names <-> IoP's field names.
+ITEM_FIELDS = {"@ClassName": "class_name", "@Category": "category", "@PoolSize": "pool_size",
+               "@Enabled": "enabled", "@Foreground": "foreground", "@Comment": "comment",
+               "@LogTraceEvents": "log_trace_events", "@Schedule": "schedule"}
+PRODUCTION_FIELDS = {"@TestingEnabled": "testing_enabled",
+                     "@LogGeneralTraceEvents": "log_general_trace_events",
+                     "ActorPoolSize": "actor_pool_size", "Description": "description",
+                     "ShutdownTimeout": "shutdown_timeout", "UpdateTimeout": "update_timeout",
+                     "AlertNotificationManager": "alert_notification_manager",
+                     "AlertNotificationOperation": "alert_notification_operation",
+                     "AlertNotificationRecipients": "alert_notification_recipients",
+                     "AlertActionWindow": "alert_action_window"}
+
+
+def _iop_path(op: PlanOperation) -> str:
+    if op.op == "create_production":
+        return "production"
+    if op.op in ("add_item", "remove_item"):
+        return f"items.{op.name}"
+    if op.op in ("set_setting", "remove_setting"):
+        return f"items.{op.item}.settings.{op.target or 'Host'}.{op.name}"
+    if op.op == "runtime_route":
+        return f"connections.{op.item}"
+    if op.item:
+        return f"items.{op.item}.{ITEM_FIELDS.get(op.name, op.name)}"
+    return f"production.{PRODUCTION_FIELDS.get(op.name, op.name)}"
 
 
 def _listed(value: Any) -> list[Any]:
@@ -118,6 +224,28 @@ class ProductionChangePlan:
     source: str | None = None
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                  time.gmtime()))
+    # "iop" for a plan read from IoP's file: its fingerprints follow IoP's formula.
+    fingerprint_scheme: str = "engine"
+    iop_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.namespace = self.namespace or ""  # IoP's "no namespace" is empty text
+
+    def base_matches(self, current: Mapping[str, Any] | None) -> bool:
+        """Whether the deployed definition is still the one the plan was made against."""
+        return self._fingerprint(current) == self.base_fingerprint
+
+    def desired_matches(self, desired: Mapping[str, Any]) -> bool:
+        """Whether the Python definition is still the one the plan was made from."""
+        return not self.desired_fingerprint or \
+            self._fingerprint(desired) == self.desired_fingerprint
+
+    def _fingerprint(self, definition: Mapping[str, Any] | None) -> str | None:
+        if self.fingerprint_scheme == "iop":
+            from iop.production.plan_import import iop_fingerprint
+
+            return iop_fingerprint(definition) or None
+        return fingerprint(definition)
 
     def by_risk(self, *risks: str) -> list[PlanOperation]:
         """Operations of the given risk classes, in plan order."""
@@ -132,17 +260,61 @@ class ProductionChangePlan:
     def has_changes(self) -> bool:
         return bool(self.operations)
 
+    # -- IoP's names ------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """A stable identifier: SHA-256 of the production, fingerprints and operations."""
+        payload = {"production": self.production, "source": self.base_fingerprint,
+                   "desired": self.desired_fingerprint,
+                   "operations": [asdict(op) for op in self.operations]}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return self.iop_id or hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def production_name(self) -> str:
+        return self.production
+
+    @property
+    def created_at(self) -> str:
+        return self.created
+
+    @property
+    def source_fingerprint(self) -> str:
+        return self.base_fingerprint or ""
+
+    @property
+    def safe_operations(self) -> tuple[PlanOperation, ...]:
+        return tuple(op for op in self.operations if op.allowed_by_default)
+
+    @property
+    def blocked_operations(self) -> tuple[PlanOperation, ...]:
+        return tuple(op for op in self.operations if not op.allowed_by_default)
+
+    def operations_for_apply(self, *, allow_destructive: bool = False
+                             ) -> tuple[PlanOperation, ...]:
+        return tuple(op for op in self.operations
+                     if op.can_apply(allow_destructive=allow_destructive))
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON document ``save`` writes."""
-        return {"format": PLAN_FORMAT, "version": PLAN_VERSION, "production": self.production,
-                "namespace": self.namespace, "source": self.source, "created": self.created,
+        """The JSON document ``save`` writes; IoP's ProductionChangePlan.load reads it too."""
+        return {"format": PLAN_FORMAT, "version": PLAN_VERSION, "id": self.id,
+                "production": self.production, "namespace": self.namespace or "",
+                "source": self.source, "created": self.created, "created_at": self.created,
                 "base_fingerprint": self.base_fingerprint,
-                "desired_fingerprint": self.desired_fingerprint, "counts": self.counts,
-                "operations": [op.to_dict() for op in self.operations]}
+                "source_fingerprint": self.source_fingerprint,
+                "desired_fingerprint": self.desired_fingerprint or "",
+                "has_changes": self.has_changes, "counts": self.counts,
+                "operations": [op.to_dict() for op in self.operations],
+                "metadata": {"generator": "iop-engine", "default_policy": "safe-only"},
+                "fingerprint_scheme": self.fingerprint_scheme}
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "plan") -> ProductionChangePlan:
         """Read a plan document; PlanError names what is wrong."""
+        if isinstance(data, Mapping) and "format" not in data and "id" in data:
+            from iop.production.plan_import import plan_from_iop
+
+            return plan_from_iop(cls, data, where)
         if not isinstance(data, Mapping) or data.get("format") != PLAN_FORMAT:
             raise PlanError(f"{where} is not a production change plan (no \"format\": "
                             f"\"{PLAN_FORMAT}\")")
@@ -154,15 +326,18 @@ class ProductionChangePlan:
         operations = []
         for index, raw in enumerate(data.get("operations") or []):
             try:
-                op = PlanOperation(**raw)
+                op = PlanOperation(**{key: value for key, value in raw.items()
+                                      if key not in _IOP_OPERATION_KEYS})
             except TypeError as exc:
                 raise PlanError(f"{where} operation {index + 1} is malformed: {exc}") from None
             if op.risk not in RISKS:
                 raise PlanError(f"{where} operation #{op.id} has unknown risk {op.risk!r}")
             operations.append(op)
+        scheme = data.get("fingerprint_scheme") or "engine"
         return cls(data["production"], operations, data.get("base_fingerprint"),
-                   data.get("desired_fingerprint"), data.get("namespace"), data.get("source"),
-                   data.get("created") or "")
+                   data.get("desired_fingerprint") or None, data.get("namespace") or None,
+                   data.get("source"), data.get("created") or "", str(scheme),
+                   str(data["id"]) if scheme == "iop" else "")
 
     def save(self, path: str | os.PathLike[str]) -> str:
         """Write the plan as JSON; returns the path written."""

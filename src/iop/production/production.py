@@ -87,6 +87,13 @@ class Production(RuntimeMixin, WorkflowMixin):
         # Route metadata: origin of configured routes, and routes seen only in traffic.
         self._route_origin = "authored"
         self._observed_routes: dict[tuple[str, str], str] = {}
+        # Queue counters given to from_dict(queue_info=...), by item.
+        self._queue_info: dict[str, dict[str, Any]] = {}
+        # Metadata the runtime reported for a route: (source, setting, target) -> metadata.
+        self._route_metadata: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Imports: interactions learnt from Python sources, and routes only the sources show.
+        self._route_interaction: dict[tuple[str, str, str], str] = {}
+        self._source_routes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         add_declared_items(self)
 
     # -- production attributes (fluent) -----------------------------------------------
@@ -365,14 +372,28 @@ class Production(RuntimeMixin, WorkflowMixin):
         resolve_kind: Callable[[str], str | None] | None = None,
         *,
         resolve_class: Callable[[str], type | None] | None = None,
+        connections: Any = None,
+        queue_info: Any = None,
+        namespace: str | None = None,
+        director: Any = None,
     ) -> Production:
         """Rebuild a production from the IRIS export shape; kinds and classes come from resolvers.
 
-        The result is always a plain Production, whichever subclass this is called on.
+        ``connections`` and ``queue_info`` are runtime facts in IoP's shapes (see
+        iop.production.runtime_import): reported routes become ``runtime`` edges. The result is
+        always a plain Production, whichever subclass this is called on.
         """
+        from iop.production.runtime_import import apply_runtime_facts
+        from iop.production.source_routes import infer_source_routes
+
         production = production_from_dict(Production, data, resolve_kind=resolve_kind,
                                           resolve_class=resolve_class)
         production._route_origin = "inferred"
+        production.namespace = namespace
+        if director is not None:
+            production.director = director
+        apply_runtime_facts(production, connections, queue_info)
+        infer_source_routes(production)
         return production
 
     def __repr__(self) -> str:

@@ -5,52 +5,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from iop.production.diff import ProductionDiff, diff_exports
-from iop.production.graph import GraphEdge, production_edges
+from iop.production.diff import ProductionDiff, diff_productions
+from iop.production.graph import production_edges
 from iop.production.plan import ProductionChangePlan, build_plan
-from iop.production.validation import ValidationIssue, validate_production
+from iop.production.validation import ProductionValidationReport, validate_production
 
 if TYPE_CHECKING:
     from iop.production.apply import ApplyResult, VerifyResult
     from iop.production.production import Production
     from iop.store.base import Store
 
-__all__ = ["GraphDiff", "WorkflowMixin", "plan_against", "plan_against_store"]
-
-
-@dataclass
-class GraphDiff:
-    """Route edges only in the desired graph (added), only in the other (removed), and in both
-    with different origin or interaction (changed: (desired edge, other edge))."""
-
-    production: str
-    added: list[GraphEdge]
-    removed: list[GraphEdge]
-    changed: list[tuple[GraphEdge, GraphEdge]]
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"production": self.production, "has_changes": self.has_changes,
-                "added": [e._asdict() for e in self.added],
-                "removed": [e._asdict() for e in self.removed],
-                "changed": [{"desired": a._asdict(), "other": b._asdict()}
-                            for a, b in self.changed]}
-
-    def __str__(self) -> str:
-        if not self.has_changes:
-            return f"Graph of {self.production}: no changes"
-        lines = [f"Graph of {self.production}:"]
-        lines += [f"  + {e.source}.{e.port} -> {e.target} [{e.origin}]" for e in self.added]
-        lines += [f"  - {e.source}.{e.port} -> {e.target} [{e.origin}]" for e in self.removed]
-        lines += [f"  ~ {a.source}.{a.port} -> {a.target}: {b.origin}/{b.interaction} -> "
-                  f"{a.origin}/{a.interaction}" for a, b in self.changed]
-        return "\n".join(lines)
+__all__ = ["WorkflowMixin", "plan_against", "plan_against_store"]
 
 
 def plan_against(desired: Production, current: Mapping[str, Any] | None,
@@ -58,11 +25,21 @@ def plan_against(desired: Production, current: Mapping[str, Any] | None,
                  source: str | None = None) -> ProductionChangePlan:
     """The plan from ``current`` to ``desired``; routes seen only at runtime (no source setting
     in ``desired``) are listed as unsupported. Refuses a desired production with errors."""
-    from iop.production.validation import ERROR, ProductionValidationError, check_production
+    from iop.production.validation import (
+        ERROR,
+        ProductionValidationError,
+        build_report,
+        check_production,
+    )
 
     errors = [issue for issue in check_production(desired) if issue.level == ERROR]
     if errors:
-        raise ProductionValidationError(desired.name or "?", errors)
+        report = build_report(desired)
+        routes = tuple(issue for issue in report.issues if issue.kind == "route")
+        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+        raise ProductionValidationError(
+            ProductionValidationReport(report.production_name, routes),
+            f"production {desired.name} is not valid: {errors[0]}{more}")
     backed = {(e.source, e.target) for e in production_edges(desired) if e.port}
     runtime_only = [pair for pair in observed if pair not in backed]
     return build_plan(desired, current, runtime_routes=runtime_only, namespace=namespace,
@@ -105,32 +82,42 @@ class WorkflowMixin:
             return other
         return other.to_dict()
 
-    def diff(self: Any, other: Any = None) -> ProductionDiff:
-        """Changes that make ``other`` (default: the deployed production) match this one."""
-        return diff_exports(self.to_dict(), self._other_export(other))
+    def _other_production(self: Any, other: Any) -> Any:
+        """``other`` as a Production: the deployed one (an empty one if nothing is deployed
+        yet) for None, rebuilt from an export dict, or as given."""
+        from iop.production.production import Production
 
-    def graph_diff(self: Any, other: Any = None) -> GraphDiff:
-        """Compare route edges with their origin and interaction (default: the deployed one)."""
         if other is None:
             from iop.production.runtime import from_store, store_of
 
-            other = from_store(store_of(self), self.name)
-        elif isinstance(other, Mapping):
-            other = type(self).from_dict(other)
-        mine = {e.route: e for e in production_edges(self)}
-        theirs = {e.route: e for e in production_edges(other)}
-        return GraphDiff(
-            self.name,
-            [e for key, e in mine.items() if key not in theirs],
-            [e for key, e in theirs.items() if key not in mine],
-            [(e, theirs[key]) for key, e in mine.items()
-             if key in theirs and e[3:] != theirs[key][3:]],
-        )
+            store = store_of(self)
+            if store.get_production(self.name) is None:
+                return Production(self.name)
+            return from_store(store, self.name)
+        if isinstance(other, Production):
+            return other
+        if isinstance(other, Mapping):
+            return Production.from_dict(other)
+        raise TypeError("other must be a Production, production dictionary, or None")
 
-    def validate(self: Any, strict: bool = False) -> list[ValidationIssue]:
-        """Report unknown fields, undeclared or invalid settings and broken routes: as warnings,
-        or (strict) by raising ProductionValidationError."""
-        return validate_production(self, strict)
+    def diff(self: Any, other: Any = None) -> ProductionDiff:
+        """Changes that make ``other`` (default: the deployed production) match this one, blind
+        to import metadata such as route origins."""
+        return diff_productions(self, self._other_production(other))
+
+    def diff_deployable(self: Any, other: Any = None) -> ProductionDiff:
+        """IoP's name for ``diff()``."""
+        return self.diff(other)
+
+    def graph_diff(self: Any, other: Any = None) -> ProductionDiff:
+        """Like ``diff()``, but routes are compared with their origin and interaction."""
+        return diff_productions(self, self._other_production(other),
+                                include_graph_metadata=True)
+
+    def validate(self: Any, *, strict: bool = False) -> ProductionValidationReport:
+        """IoP's report of unknown fields, undeclared or invalid settings and broken routes:
+        each issue is also warned, or (strict) ProductionValidationError is raised."""
+        return validate_production(self, strict=strict, warn=not strict)
 
     def plan(self: Any, other: Any = None) -> ProductionChangePlan:
         """A conservative granular plan against ``other`` (default: the deployed production)."""
@@ -162,17 +149,26 @@ class WorkflowMixin:
         return verify_plan(store_of(self), plan)
 
     @classmethod
-    def rollback_backup(cls, path: str | os.PathLike[str], allow_destructive: bool = False,
-                        namespace: str | None = None) -> dict[str, Any]:
+    def rollback_backup(cls, backup_path: str | os.PathLike[str], *, director: Any = None,
+                        namespace: str | None = None, allow_destructive: bool = False,
+                        update: bool = True) -> dict[str, Any]:
         """Restore the production saved in an apply backup directory (its namespace unless
-        ``namespace`` is given); needs ``allow_destructive=True``."""
+        ``namespace`` is given); needs ``allow_destructive=True``, checked before anything is
+        read."""
         from iop.production.apply import read_backup
         from iop.production.deploy import rollback_backup
         from iop.store import open_store
 
-        manifest, _ = read_backup(path)
+        if not allow_destructive:
+            # IoP's exception and text, raised before the backup or the store is touched.
+            raise RuntimeError("Rollback restores a full production export and requires "
+                               "allow_destructive=True.")
+        if getattr(director, "mode", "local") == "remote":
+            raise RuntimeError("Remote production rollback is not supported in v1. "
+                               "Run rollback from a local IRIS environment.")
+        manifest, _ = read_backup(backup_path)
         store = open_store(namespace or manifest.get("namespace"))
-        return rollback_backup(store, path, allow_destructive=allow_destructive)
+        return rollback_backup(store, backup_path, allow_destructive=True, update=update)
 
     def sync(self: Any) -> dict[str, Any]:
         """Register this production and its Python classes with the local engine through the
