@@ -10,7 +10,6 @@ from iop.production.items import ComponentItem, OperationItem, ProcessItem, Rout
 from iop.production.plan import PlanError, PlanOperation, ProductionChangePlan
 from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port
 from iop.production.production import PRODUCTION_SETTING_NAMES, Production
-from iop.production.runtime import ProductionNotRunning
 from iop.production.validation import (
     ProductionValidationError,
     ProductionValidationWarning,
@@ -39,7 +38,6 @@ __all__ = [
     "ProductionDiff",
     "ProductionError",
     "ProductionGraph",
-    "ProductionNotRunning",
     "ProductionValidationError",
     "ProductionValidationWarning",
     "Route",
