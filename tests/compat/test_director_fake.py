@@ -213,6 +213,44 @@ SCRIPT = '''
         names = sorted(n for n in vars(DirectorProtocol) if not n.startswith("_"))
         return names
     check("protocol_methods", protocol)
+
+    # the director a Production uses by default takes the same arguments, with the same
+    # defaults, as IoP's local director, and satisfies the protocol
+    def parameters(cls):
+        import inspect
+
+        from iop import DirectorProtocol
+
+        names = sorted(n for n in vars(DirectorProtocol) if not n.startswith("_")
+                       and n != "namespace")
+        return {n: [[p.name, repr(p.default), p.kind.name]
+                    for p in inspect.signature(getattr(cls, n)).parameters.values()]
+                for n in names}
+
+    def default_director():
+        try:
+            from iop.runtime.local import _LocalDirector as LocalDirector  # IoP
+        except ImportError:
+            from iop import Director as LocalDirector  # ours
+        return parameters(LocalDirector)
+    check("default_director_parameters", default_director)
+
+    def protocol_parameters():
+        from iop import DirectorProtocol
+
+        return parameters(DirectorProtocol)
+    check("protocol_parameters", protocol_parameters)
+
+    def fake_satisfies_protocol():
+        from iop import DirectorProtocol
+
+        class Complete:
+            pass
+        for name in vars(DirectorProtocol):
+            if not name.startswith("_"):
+                setattr(Complete, name, lambda self, *a, **k: None)
+        return [isinstance(Complete(), DirectorProtocol), isinstance(object(), DirectorProtocol)]
+    check("protocol_runtime_checkable", fake_satisfies_protocol)
 '''
 
 

@@ -32,12 +32,15 @@ def director_of(production: Any) -> Any:
 
 
 def store_of(production: Production) -> Store:
-    """The store runtime calls use: the director's, else the production's namespace."""
+    """The store runtime calls use: a local Director's, else the production's namespace."""
+    from iop.runtime.director import Director
+    from iop.store import open_store
+
     director = getattr(production, "director", None)
-    store = getattr(director, "store", None)
+    # An injected director of another kind (a user's fake) has no store of ours.
+    store = director.store if isinstance(director, Director) else None
     if store is not None:
         return store
-    from iop.store import open_store
 
     return open_store(production.namespace)
 
