@@ -13,6 +13,7 @@ from iop import Director, Production
 from iop.engine.errors import EngineError, NotRunning
 
 PRODUCTION = "Director.Production"
+OTHER = "Director.Other"
 
 COMPONENTS = '''
 @dataclass
@@ -37,7 +38,9 @@ prod = Production("{PRODUCTION}", testing_enabled=True)
 prod.service("Gateway", Gateway)
 prod.operation("Echo", Echo)
 prod.operation("Off", Echo).disable()
-PRODUCTIONS = [prod]
+other = Production("{OTHER}")
+other.operation("Solo", Echo)
+PRODUCTIONS = [prod, other]
 '''
 
 
@@ -116,3 +119,23 @@ def test_start_and_stop_component_on_a_suspended_production(running: Any, store:
         caller.join(60)
     assert sorted(a.text for a in answers) == ["echo:queued", "echo:slow"]
     assert iop_json("-x")["status"] == "running"
+
+
+def test_component_helpers_of_a_stopped_namespace_act_on_the_default_production(
+        running: Any, run_iop: Any, store: Any) -> None:
+    run_iop("-S")
+    main, other = Production.from_iris(PRODUCTION), Production.from_iris(OTHER)
+    assert main.status() == {"Production": PRODUCTION, "Status": "stopped"}
+    other.set_default()  # the last one run stays Director.Production
+    assert Director().status_production() == {"Production": OTHER, "Status": "stopped"}
+    with pytest.raises(RuntimeError, match=f"Cannot stop component 'Echo' in production "
+                                           f"'{PRODUCTION}': current/default production is "
+                                           f"'{OTHER}'"):
+        main.stop_component("Echo")
+    other.stop_component("Solo")
+    assert Production.from_iris(OTHER).item("Solo").enabled is False
+    assert Production.from_iris(PRODUCTION).item("Echo").enabled is True
+    with pytest.raises(RuntimeError, match=f"Production '{PRODUCTION}' exists but is not "
+                                           f"running \\(current default production is "
+                                           f"'{OTHER}'\\)"):
+        main.test_component("Echo")

@@ -156,9 +156,11 @@ class LocalClient(OperatorViews):
         return {"production": name, "items": items, "warnings": []}
 
     def component(self, action: str, item: str) -> None:
-        """Enable (start), disable (stop) or restart one item; the change persists."""
+        """Enable (start), disable (stop) or restart one item of the live production (else the
+        default one, else the last one run); the change persists."""
         production, status = control.current_status(self.store)
-        name = production if status != "stopped" and production else self.get_default()
+        live = status != "stopped" and production
+        name = production if live else (self.get_default() or production)
         if not name:
             raise UnknownProduction("no running or default production holds the item")
         steps = {"start": [True], "stop": [False], "restart": [False, True]}[action]

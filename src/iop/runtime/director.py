@@ -88,11 +88,14 @@ class Director:
         return self.client.list_productions()
 
     def status_production(self) -> dict[str, Any]:
-        """``{"Production": ..., "Status": ...}``; with nothing running, the production is the
-        last one run, else the default one, as IoP reports."""
+        """``{"Production": ..., "Status": ...}``: the production component calls act on, as
+        IoP reports it: the live one, else the default one (else the last one run)."""
         status = self.client.status()
-        production = status.get("production") or self.get_default_production()
-        return {"Production": production, "Status": status.get("status") or "stopped"}
+        state = status.get("status") or "stopped"
+        production = status.get("production") or ""
+        if state == "stopped":  # start/stop_component then act on the default production
+            production = self.client.get_default() or production
+        return {"Production": production or NOT_DEFINED, "Status": state}
 
     def start_production(self, production_name: str | None = None) -> None:
         """Start a production (the default one when no name is given), detached."""
