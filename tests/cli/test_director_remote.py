@@ -77,7 +77,7 @@ def test_director_works_remotely_when_iop_url_is_set(served: ServedEngine,
                  if line.startswith("["))
     assert shown["mode"] == ["remote", namespace, True]
     assert shown["default"] == SCENARIO_PRODUCTION  # the migration made it the default
-    assert shown["status"] == {"Production": SCENARIO_PRODUCTION, "Status": "running"}
+    assert shown["status"] == {"production": SCENARIO_PRODUCTION, "status": "running"}
     assert shown["listed"] == "Running"
     assert shown["kinds"] == ["process", "operation"]
     assert shown["routes"] == [["Router", "Output", "Echo"]]
@@ -91,5 +91,5 @@ def test_director_works_remotely_when_iop_url_is_set(served: ServedEngine,
         "start it with `prod.start()` before using this lifecycle method.")
     assert shown["service"][0] == "EngineError"
     assert "needs the local engine" in shown["service"][1]
-    assert shown["stopped"] == {"Production": SCENARIO_PRODUCTION, "Status": "stopped"}
+    assert shown["stopped"] == {"production": SCENARIO_PRODUCTION, "status": "stopped"}
     assert not home.exists() or not any(home.rglob("*.db"))  # nothing stored client-side

@@ -117,6 +117,12 @@ SCRIPT = '''
     case("ref_stop", lambda p: p.item("Echo").stop())
     case("ref_restart", lambda p: p.item("Router").restart())
 
+    # names that designate no item: IoP's ValueError texts, before any director call
+    case("unknown_item", lambda p: p.start_component("Nothing"))
+    case("unknown_item_in_path", lambda p: p.test("Nobody.Port"))
+    case("unconnected_port", lambda p: p.stop_component("Echo.Output"))
+    case("unknown_item_inspect", lambda p: p.inspect_component("Nothing"))
+
     # tests: a dataclass message travels as class name and JSON body
     case("test_component", lambda p: p.test_component("Echo", Ping("hi")))
     case("test_alias", lambda p: p.test("Router.Next", Ping("x")))

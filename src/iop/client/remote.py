@@ -74,6 +74,13 @@ class RemoteClient(RemoteOperatorViews):
     def close(self) -> None:
         self._http.close()
 
+    def __del__(self) -> None:
+        # A Director made for one lifecycle call drops its client at once: close the
+        # connections with it rather than leave sockets for the collector.
+        http = self.__dict__.get("_http")
+        if http is not None:
+            http.close()
+
     def _request(self, method: str, path: str, body: Any = None, timeout: float | None = None,
                  **query: Any) -> Any:
         params = {k: v for k, v in query.items() if v is not None}

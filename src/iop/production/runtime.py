@@ -116,6 +116,28 @@ def from_export(exported: Mapping[str, Any], connections: Any = None) -> Product
     return production
 
 
+def runtime_item_name(production: Any, target: Any) -> str:
+    """The item a lifecycle helper acts on: a name, ComponentRef, port or ``"Item.Port"``
+    (the item it sends to); ValueError with IoP's texts when there is none."""
+    if not isinstance(target, str):
+        return production.component_ref(target).name  # type: ignore[no-any-return]
+    if target in production:
+        return target
+    item_name, dot, port = target.rpartition(".")
+    if not dot or item_name not in production:
+        raise ValueError(f"Production item does not exist: {item_name if dot else target}")
+    targets = production.item(item_name).port(port).targets()
+    if not targets:
+        raise ValueError(f"Production target setting is not connected: {target}")
+    if len(targets) > 1:
+        listed = ", ".join(repr(t) for t in targets)
+        raise ValueError(f"Production target setting is ambiguous: {target} resolves to "
+                         f"multiple targets ({listed})")
+    if targets[0] not in production:
+        raise ValueError(f"Production item does not exist: {targets[0]}")
+    return targets[0]
+
+
 def read_status(director: Any, action: str) -> tuple[str, str]:
     """(production, status) as the director reports them; RuntimeError (IoP's text) when it
     cannot say."""
@@ -287,7 +309,7 @@ class RuntimeMixin:
         (a name, ComponentRef, port or ``"Item.Port"``)."""
         from iop.production.graph import production_edges
 
-        ref = self.component_ref(component)
+        ref = self.item(runtime_item_name(self, component))
         edges = [_edge_dict(e) for e in production_edges(self)]
         info: dict[str, Any] = {
             "production": self.name, "name": ref.name, "class_name": ref.class_name or "",
@@ -312,7 +334,7 @@ class RuntimeMixin:
 
     # -- one component -----------------------------------------------------------------------
     def _component_call(self: Any, method: str, component: Any) -> None:
-        name = self.component_ref(component).name
+        name = runtime_item_name(self, component)
         director = director_of(self)
         verb = method.split("_")[0]
         require_current(self, director,
@@ -336,7 +358,7 @@ class RuntimeMixin:
         """Send one message to an item of this running production (a name, ComponentRef, port
         or ``"Item.Port"``); returns the director's answer (locally the response object)."""
         director = director_of(self)
-        target = self.component_ref(target_or_ref).name
+        target = runtime_item_name(self, target_or_ref)
         require_running(self, director)
         if classname is None and body is None and message is not None:
             classname, body = message_to_classname_body(message)

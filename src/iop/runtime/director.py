@@ -88,13 +88,16 @@ class Director:
         return self.client.list_productions()
 
     def status_production(self) -> dict[str, Any]:
-        """``{"Production": ..., "Status": ...}``: the production component calls act on, as
-        IoP reports it: the live one, else the default one (else the last one run)."""
+        """``{"Production": ..., "Status": ...}`` (remotely the server's ``production`` and
+        ``status``, as IoP's remote director answers): the production component calls act
+        on, the live one, else the default one (else the last one run)."""
         status = self.client.status()
         state = status.get("status") or "stopped"
         production = status.get("production") or ""
         if state == "stopped":  # start/stop_component then act on the default production
             production = self.client.get_default() or production
+        if self.store is None:  # IoP's remote director answers with the server's own keys
+            return {**status, "production": production or NOT_DEFINED}
         return {"Production": production or NOT_DEFINED, "Status": state}
 
     def start_production(self, production_name: str | None = None) -> None:
@@ -196,8 +199,12 @@ class Director:
 
     # ------------------------------------------------------------ exports and plans
     def export_production(self, production_name: str) -> dict[str, Any]:
-        """The production's definition in the export shape ``{"Production": {...}}``."""
-        return self.client.export(production_name)
+        """The production's definition: ``{"Production": {...}}`` locally, keyed by its name
+        remotely (the wire's shape, which IoP's remote director returns as is)."""
+        definition = self.client.export(production_name)
+        if self.store is None:
+            return {production_name: definition.get("Production", definition)}
+        return definition
 
     def export_production_connections(self, production_name: str) -> dict[str, Any]:
         """Each item's kind and the items it sends to."""
