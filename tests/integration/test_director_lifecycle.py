@@ -76,6 +76,8 @@ def test_testing_a_disabled_item_fails_at_once_and_queues_nothing(running: Any, 
     # Once enabled, the item that was refused answers too.
     prod.start_component("Off")
     assert prod.test_component("Off", Ping("on")) == Ping("echo:on")
+    prod.kill()  # IoP's shutdown: a stop, forced after 10 s
+    assert Director().status_production() == {"Production": PRODUCTION, "Status": "stopped"}
 
 
 def test_start_and_stop_component_on_a_suspended_production(running: Any, store: Any,

@@ -22,6 +22,7 @@ __all__ = ["Director", "default_client"]
 
 NOT_DEFINED = "Not defined"  # IoP's answer when no default production is set
 FOLLOW_SECONDS = 0.5
+SHUTDOWN_FORCE_SECONDS = 10.0  # IoP's shutdown: StopProduction(10, 1), forced after 10 s
 
 
 def default_client(namespace: str | None = None) -> Client:
@@ -120,10 +121,18 @@ class Director:
         self.client.stop()
 
     def shutdown_production(self) -> None:
-        """Force the running production to stop (IoP's forced StopProduction)."""
-        self.client.kill()
+        """Stop the running production gracefully, forcing it after 10 s (IRIS's
+        StopProduction(10, 1)); remotely the server's kill, as IoP's remote director."""
+        from iop.client.local import LocalClient
 
-    kill_production = shutdown_production
+        if isinstance(self.client, LocalClient):
+            self.client.stop(SHUTDOWN_FORCE_SECONDS)
+        else:
+            self.client.kill()
+
+    def kill_production(self) -> None:
+        """Force the running production to stop at once."""
+        self.client.kill()
 
     def restart_production(self) -> None:
         """Restart the running (or default) production."""
