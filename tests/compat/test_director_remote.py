@@ -65,3 +65,62 @@ def test_remote_helpers_match_iop(served: ServedEngine, tmp_path: Path) -> None:
     script = SCRIPT.format(url=served.url, user=ADMIN[0], password=ADMIN[1],
                            namespace=namespace, name=SCENARIO_PRODUCTION)
     differential({"settings.py": SCENARIO_SETTINGS}, script, tmp_path / "runs")
+
+
+DIRECTOR_SCRIPT = '''
+    import os
+
+    os.environ.update(IOP_URL={url!r}, IOP_USERNAME={user!r}, IOP_PASSWORD={password!r},
+                      IOP_NAMESPACE={namespace!r})
+
+    try:  # IoP 4.1.1: the director its Production helpers use when IOP_URL is set
+        from iop.runtime.remote import _RemoteDirector, get_remote_settings
+
+        director = _RemoteDirector(get_remote_settings())
+    except ImportError:  # ours
+        from iop import Director
+
+        director = Director()
+
+    NAME = {name!r}
+    check("namespace", lambda: director.namespace)
+    check("default_before", director.get_default_production)
+    check("set_default", lambda: director.set_default_production(NAME))
+    check("default", director.get_default_production)
+    check("status_stopped", director.status_production)
+    check("list_stopped", lambda: {{k: v["Status"] for k, v in
+                                    director.list_productions().items()}})
+    check("start", lambda: director.start_production(NAME))
+    check("status_running", director.status_production)
+    check("export", lambda: director.export_production(NAME))
+    check("connections", lambda: director.export_production_connections(NAME))
+    check("queues", lambda: director.export_production_queue_info(NAME))
+    check("stop_component", lambda: director.stop_component("Echo"))
+    check("start_component", lambda: director.start_component("Echo"))
+    check("restart_component", lambda: director.restart_component("Echo"))
+    check("test", lambda: director.test_component(
+        "Router", classname="settings.PingMessage", body={{"text": "dict body"}}))
+    check("test_no_restart", lambda: director.test_component(
+        "Echo", classname="settings.PingMessage", body='{{"text": "s"}}', restart=False))
+    check("test_unknown", lambda: director.test_component("Nothing"))
+    check("bindings", lambda: sorted(b["class"] for b in director.list_bindings()))
+    check("unused_bindings", lambda: director.list_bindings(unused_only=True))
+    check("update", director.update_production)
+    check("stop", director.stop_production)
+    check("status_after", director.status_production)
+    check("stop_again", director.stop_production)
+    check("plan_refused", lambda: director.apply_production_plan({{}}))
+'''
+
+
+def test_remote_director_matches_iop(served: ServedEngine, tmp_path: Path) -> None:  # noqa: F811
+    namespace = served.new_namespace("DRC")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "settings.py").write_text(SCENARIO_SETTINGS, encoding="utf-8")
+    migrated = served.iop_local("-m", str(project / "settings.py"), "-n", namespace)
+    assert migrated.returncode == 0, migrated.stderr
+    served.iop_local("-d", "", "-n", namespace)  # no default production to start with
+    script = DIRECTOR_SCRIPT.format(url=served.url, user=ADMIN[0], password=ADMIN[1],
+                                    namespace=namespace, name=SCENARIO_PRODUCTION)
+    differential({"settings.py": SCENARIO_SETTINGS}, script, tmp_path / "runs")

@@ -199,7 +199,13 @@ class Director:
         """
         store = self.store
         if store is None:
-            return self.client.test(target or "", classname, body, restart)
+            from iop.client.remote import RemoteError
+
+            try:
+                return self.client.test(target or "", classname, body, restart)
+            except RemoteError as exc:  # IoP's remote director: RuntimeError, server's text
+                raise RuntimeError(exc.detail if exc.detail is not None
+                                   else f"Remote test component error: {exc}") from exc
         from iop.client.local import LocalClient, build_message
 
         local = LocalClient(store=store)
