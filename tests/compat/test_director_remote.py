@@ -110,6 +110,10 @@ DIRECTOR_SCRIPT = '''
     check("status_after", director.status_production)
     check("stop_again", director.stop_production)
     check("plan_refused", lambda: director.apply_production_plan({{}}))
+
+    from iop import Production
+
+    check("sync_refused", lambda: Production(NAME, director=director).sync())
 '''
 
 
