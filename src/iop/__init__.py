@@ -5,7 +5,6 @@ from iop.components.operation import BusinessOperation
 from iop.components.process import BusinessProcess
 from iop.components.service import BusinessService, PollingBusinessService
 from iop.components.settings import Category, Setting, controls, setting, target
-from iop.engine.director import Director
 from iop.messages import Field, Message, Model, PersistentMessage, PydanticMessage, handler
 from iop.migration.bindings import (
     bind_component,
@@ -33,12 +32,14 @@ from iop.production import (
     Route,
     ServiceItem,
 )
+from iop.runtime.director import Director
+from iop.runtime.protocol import DirectorProtocol
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BusinessOperation", "BusinessProcess", "BusinessService", "Category", "ComponentItem",
-    "ComponentRef", "Director", "Field", "InboundAdapter", "Message", "Model", "OperationItem",
+    "ComponentRef", "Director", "DirectorProtocol", "Field", "InboundAdapter", "Message", "Model", "OperationItem",
     "OutboundAdapter", "PersistentMessage", "PollingBusinessService", "ProcessItem", "Production",
     "ProductionApplyResult", "ProductionChangePlan", "ProductionDiff", "ProductionDiffEntry", "ProductionPlanOperation", "ProductionValidationError", "ProductionValidationIssue",
     "ProductionValidationReport", "ProductionValidationWarning", "ProductionVerifyResult", "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",

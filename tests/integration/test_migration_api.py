@@ -107,15 +107,14 @@ def test_from_iris_and_queue_name_what_is_missing(store: Any) -> None:
     store.save_production(prod.name, prod.to_dict())
     deployed = Production.from_iris("Demo.Queue")
     assert deployed.item("Out").kind == "operation"  # the built-in's role is known
-    assert deployed.queue() == deployed.queue_info() == {
-        "production": "Demo.Queue",
-        "items": [{"item": "Out", "queue_name": "Out",
-                   "class_name": "EnsLib.File.PassthroughOperation", "exists": False,
-                   "count": 0}],
-        "warnings": []}
+    queue = {"Out": {"queue_name": "Out", "class_name": "EnsLib.File.PassthroughOperation",
+                     "exists": False, "count": 0}}
+    assert deployed.queue() == deployed.queue_info() == queue
     info = deployed.inspect_component("Out")
-    assert info["runtime"] == {"production": "", "status": "stopped", "same_production": False,
-                               "deployed": True, "jobs": []}
+    assert info["runtime"] == {
+        "production_status": {"Production": "Not defined", "Status": "stopped"},
+        "current_production": "Not defined", "status": "stopped",
+        "is_current_production": False, "is_running": False, "queue": queue["Out"]}
 
 
 SCRIPT = '''

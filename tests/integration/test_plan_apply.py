@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from iop import Production, ProductionChangePlan
+from iop.engine.errors import NotRunning
 from iop.migration.loader import load_migration
-from iop.production import ProductionNotRunning
 
 MAIN = "Run.Production"
 OTHER = "Run.Other"
@@ -152,12 +152,13 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
     assert prod.test_component("Front.Output", Ping("c")) == Ping("echo:c")  # via Router
 
     info = prod.inspect_component(prod.item("Router").Next)
-    assert info["item"] == "Echo" and info["runtime"]["same_production"] is True
-    assert info["routes"] == {} and info["host_settings"] == {"Prefix": "echo"}
-    assert len(info["runtime"]["jobs"]) == 1
+    assert info["name"] == "Echo" and info["runtime"]["is_running"] is True
+    assert info["outgoing"] == [] and info["settings"]["Host"] == {"Prefix": "echo"}
+    assert info["runtime"]["queue"]["queue_name"] == "Echo"
     queues = prod.queue()
-    assert {i["item"] for i in queues["items"]} == {"Front", "Router", "Echo", "Audit"}
-    assert prod.queue_info()["production"] == MAIN
+    assert set(queues) == {"Front", "Router", "Echo", "Audit"}
+    assert queues["Echo"]["exists"] is True
+    assert set(prod.queue_info()) == set(queues)
 
     # The async call to Audit has no source setting: a runtime-only route. Audit's adapter is
     # the Python class its host declares, bound by the migration through adapter_class.
@@ -182,10 +183,11 @@ def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any
 
     old_pid = job_pids(store)["Echo"]
     echo = prod.component_ref("Echo")
-    assert echo.stop() == {"item": "Echo", "enabled": "false", "status": "running"}
+    assert echo.stop() is None  # IoP's helpers return nothing; the change persists
     assert "Echo" not in job_pids(store)
     assert Production.from_iris(MAIN).item("Echo").enabled is False
-    assert prod.start_component("Router.Next")["enabled"] == "true"
+    prod.start_component("Router.Next")
+    assert Production.from_iris(MAIN).item("Echo").enabled is True
     new_pid = wait_for(lambda: job_pids(store).get("Echo"), what="Echo restarted")
     assert new_pid != old_pid
     prod.restart_component(prod.item("Router").Next)  # a port designates its target item
@@ -219,21 +221,32 @@ def test_classes_metadata_resolves_incoming_persistent_messages(running: Any, ru
 def test_lifecycle_helpers_act_only_on_the_running_production(running: Any, run_iop: Any) -> None:
     other = Production.from_iris(OTHER)
     main = Production.from_iris(MAIN)
-    for action in (other.stop, other.kill, other.update, other.restart,
-                   lambda: other.start_component("Solo"), lambda: other.stop_component("Solo"),
-                   lambda: other.test_component("Solo")):
-        with pytest.raises(ProductionNotRunning, match=f"runs production {MAIN}, not {OTHER}"):
+    current = f"current/default production is {MAIN!r}"
+    for action, text in ((other.stop, f"Cannot stop production {OTHER!r}: {current}"),
+                         (other.kill, f"Cannot kill production {OTHER!r}: {current}"),
+                         (other.update, f"Cannot update production {OTHER!r}: {current}"),
+                         (other.restart, f"Cannot restart production {OTHER!r}: {current}"),
+                         (lambda: other.start_component("Solo"),
+                          f"Cannot start component 'Solo' in production {OTHER!r}: {current}"),
+                         (lambda: other.stop_component("Solo"),
+                          f"Cannot stop component 'Solo' in production {OTHER!r}: {current}"),
+                         (lambda: other.test_component("Solo"),
+                          f"Production {OTHER!r} exists but is not running \\(currently "
+                          f"running production is {MAIN!r}\\)")):
+        with pytest.raises(RuntimeError, match=text):
             action()
     assert json.loads(run_iop("-x").stdout) == {"production": MAIN, "status": "running"}
     assert json.loads(run_iop("-e", OTHER).stdout)["Production"]["Item"][0]["@Enabled"] == "true"
-    assert other.status() == {"Production": OTHER, "Status": "stopped"}
-    assert main.status() == {"Production": MAIN, "Status": "running"}
+    # status() is the director's: the namespace's current production, as in IoP
+    assert other.status() == main.status() == {"Production": MAIN, "Status": "running"}
     main.update()
     main.stop()
     assert json.loads(run_iop("-x").stdout)["status"] == "stopped"
-    with pytest.raises(ProductionNotRunning, match="is not running"):
+    assert main.status() == {"Production": MAIN, "Status": "stopped"}
+    with pytest.raises(NotRunning, match="no production is running"):
         main.update()
-    with pytest.raises(ProductionNotRunning, match="is not running"):
+    with pytest.raises(RuntimeError, match=f"Production {MAIN!r} exists but is not running "
+                                           "\\(current status is 'stopped'\\)"):
         main.test_component("Echo")
     main.stop()  # nothing runs: a no-op
 

@@ -22,6 +22,7 @@ from iop.store.base import Store
 
 TESTING_SOURCE = "EnsLib.Testing.Service"
 TEST_BODY_LIMIT = 1_000_000
+TEST_TIMEOUT_SECONDS = 25.0
 
 
 class LocalClient(OperatorViews):
@@ -155,9 +156,11 @@ class LocalClient(OperatorViews):
         return {"production": name, "items": items, "warnings": []}
 
     def component(self, action: str, item: str) -> None:
-        """Enable (start), disable (stop) or restart one item; the change persists."""
+        """Enable (start), disable (stop) or restart one item of the live production (else the
+        default one, else the last one run); the change persists."""
         production, status = control.current_status(self.store)
-        name = production if status != "stopped" and production else self.get_default()
+        live = status != "stopped" and production
+        name = production if live else (self.get_default() or production)
         if not name:
             raise UnknownProduction("no running or default production holds the item")
         steps = {"start": [True], "stop": [False], "restart": [False, True]}[action]
@@ -193,31 +196,47 @@ class LocalClient(OperatorViews):
 
     # ------------------------------------------------------------ testing
     def test(self, target: str, classname: str | None = None, body: Any = None,
-             restart: bool = False, timeout: float = 25.0) -> dict[str, Any]:
+             restart: bool = False, timeout: float = TEST_TIMEOUT_SECONDS) -> dict[str, Any]:
         """Send one message to ``target`` and wait for its answer. ``restart`` first makes
         the running production pick up changed code or settings (iop -u), so a test after a
         re-migration runs the new code."""
         started = time.monotonic()
-        production, status = control.current_status(self.store)
-        if status != "running":
-            raise NotRunning(f"no production is running in namespace {self.namespace}; "
-                             "start one before testing (iop -s NAME -D)")
-        config = parse_production(self.store.get_production(production) or {"Production": {}})
-        if not target or config.item(target) is None:
-            raise UnknownItem(f"item {target!r} is not in production {production}")
-        registry.add_classpaths(self.store.list_classpaths())
+        self._check_testable(target)
         registry.use_message_bindings(self.store)
         request = build_message(classname, body)
         if restart:
             control.update(self.store, timeout / 2)
-        timeout = max(1.0, timeout - (time.monotonic() - started))
-        runtime = HostRuntime(self.store, TESTING_SOURCE, f"test:{time.time():.0f}")
-        response = runtime.send(None, target, request, sync=True, timeout=timeout)
+        response = self.test_message(target, request,
+                                     max(1.0, timeout - (time.monotonic() - started)))
         if response is None:
             return {}
         class_name, text = codec.encode(response)
         truncated = len(text) > TEST_BODY_LIMIT
         return {"classname": class_name, "body": text[:TEST_BODY_LIMIT], "truncated": truncated}
+
+    def test_message(self, target: str, request: Any,
+                     timeout: float = TEST_TIMEOUT_SECONDS) -> Any:
+        """Send the message object ``request`` to ``target`` of the running production and
+        return the response object; fails within ``timeout`` seconds."""
+        self._check_testable(target)
+        runtime = HostRuntime(self.store, TESTING_SOURCE, f"test:{time.time():.0f}")
+        return runtime.send(None, target, request, sync=True, timeout=timeout)
+
+    def _check_testable(self, target: str) -> None:
+        # A disabled item has no job: a request sent to it would wait for ever and stay
+        # queued, so refuse before sending anything.
+        production, status = control.current_status(self.store)
+        if status != "running":
+            raise NotRunning(f"no production is running in namespace {self.namespace}; "
+                             "start one before testing (iop -s NAME -D)")
+        config = parse_production(self.store.get_production(production) or {"Production": {}})
+        item = config.item(target) if target else None
+        if item is None:
+            raise UnknownItem(f"item {target!r} is not in production {production}")
+        if not item.enabled:
+            raise NotRunning(f"item {target} is disabled in production {production}; enable it "
+                             "(Production.start_component) before testing")
+        registry.add_classpaths(self.store.list_classpaths())
 
     # ------------------------------------------------------------ migration
     def migrate(self, path: str, dry_run: bool = False, strict: bool = False) -> list[str]:

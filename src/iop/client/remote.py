@@ -21,6 +21,10 @@ INIT_TIMEOUT_SECONDS = 120.0
 class RemoteError(EngineError):
     """The server refused or failed the request; the message is the server's."""
 
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail  # the server's own error text, when it answered with one
+
 
 def read_remote_settings(path: str) -> dict[str, Any] | None:
     """The literal ``REMOTE_SETTINGS = {...}`` of a Python file (with a ``url``), read
@@ -74,6 +78,13 @@ class RemoteClient(RemoteOperatorViews):
     def close(self) -> None:
         self._http.close()
 
+    def __del__(self) -> None:
+        # A Director made for one lifecycle call drops its client at once: close the
+        # connections with it rather than leave sockets for the collector.
+        http = self.__dict__.get("_http")
+        if http is not None:
+            http.close()
+
     def _request(self, method: str, path: str, body: Any = None, timeout: float | None = None,
                  **query: Any) -> Any:
         params = {k: v for k, v in query.items() if v is not None}
@@ -91,10 +102,11 @@ class RemoteClient(RemoteOperatorViews):
         except ValueError:
             data = None
         if response.status_code >= 300:
-            raise RemoteError(f"{response.status_code} {response.reason_phrase}: "
-                              f"{_detail(response, data)}")
+            detail = _detail(response, data)
+            raise RemoteError(f"{response.status_code} {response.reason_phrase}: {detail}",
+                              detail)
         if isinstance(data, dict) and "error" in data:
-            raise RemoteError(str(data["error"]))
+            raise RemoteError(str(data["error"]), str(data["error"]))
         return data
 
     def _call(self, method: str, route: str, body: Any = None, **query: Any) -> Any:

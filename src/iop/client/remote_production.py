@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from iop.production.graph import RUNTIME
-from iop.production.ports import split_targets
 from iop.production.production import Production
+from iop.production.runtime import from_export
 
 
 def from_remote(client: Any, name: str) -> Production:
@@ -22,15 +22,6 @@ def from_remote(client: Any, name: str) -> Production:
         answer = client.connections(name)
     except Exception:  # like IoP's client: carry on with inferred kinds and routes
         answer = {}
-    items = {i.get("item"): i for i in answer.get("items") or [] if isinstance(i, dict)}
-    kinds = {i.get("class_name"): i.get("kind") for i in items.values()
-             if i.get("kind") not in (None, "", "component")}
-    production = Production.from_dict(definition, resolve_kind=kinds.get)
-    for ref in production:
-        targets = set(items.get(ref.name, {}).get("connections") or [])
-        for key, value in list(ref.host_settings.items()):
-            named = split_targets(value)
-            if targets and named and not key.startswith("%") and set(named) <= targets:
-                ref.connect(key, value)
+    production = from_export(definition, answer)
     production._route_origin = RUNTIME  # read from the deployed production (see from_store)
     return production

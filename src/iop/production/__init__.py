@@ -20,7 +20,6 @@ from iop.production.plan import (
 )
 from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port
 from iop.production.production import PRODUCTION_SETTING_NAMES, Production
-from iop.production.runtime import ProductionNotRunning
 from iop.production.validation import (
     ProductionValidationError,
     ProductionValidationIssue,
@@ -51,7 +50,6 @@ __all__ = [
     "ProductionDiffEntry",
     "ProductionError",
     "ProductionGraph",
-    "ProductionNotRunning",
     "ProductionPlanOperation",
     "ProductionValidationError",
     "ProductionValidationIssue",

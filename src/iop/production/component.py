@@ -219,25 +219,27 @@ class ComponentRef:
             raise ProductionError(f"item {self.name} belongs to no production")
         return self.production
 
-    def inspect(self) -> dict[str, Any]:
-        """Settings, routes, queue and runtime status of this item."""
-        return self._owner().inspect_component(self)
+    def inspect(self, *, refresh: bool = True) -> dict[str, Any]:
+        """Settings, routes and (with ``refresh``) runtime status and queue of this item."""
+        return self._owner().inspect_component(self, refresh=refresh)
 
-    def start(self) -> dict[str, str]:
-        """Enable this item and start its jobs if its production runs."""
-        return self._owner().start_component(self)
+    def start(self) -> None:
+        """Enable this item; its jobs start if its production runs."""
+        self._owner().start_component(self)
 
-    def stop(self) -> dict[str, str]:
-        """Disable this item and stop its jobs if its production runs."""
-        return self._owner().stop_component(self)
+    def stop(self) -> None:
+        """Disable this item; its jobs stop if its production runs."""
+        self._owner().stop_component(self)
 
-    def restart(self) -> dict[str, str]:
-        """Restart this item's jobs in its running production."""
-        return self._owner().restart_component(self)
+    def restart(self) -> None:
+        """Restart this item's jobs."""
+        self._owner().restart_component(self)
 
-    def test(self, message: Any = None, **options: Any) -> Any:
-        """Send one message to this item and return the response."""
-        return self._owner().test_component(self, message, **options)
+    def test(self, message: Any = None, *, classname: str | None = None,
+             body: Any = None) -> Any:
+        """Send one message to this item and return the answer."""
+        return self._owner().test_component(self, message=message, classname=classname,
+                                            body=body)
 
     def __getattr__(self, name: str) -> Port:
         # Only reached for names that are not attributes: declared or connected ports.

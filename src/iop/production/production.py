@@ -62,6 +62,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         log_general_trace_events: bool | None = None,
         settings: Mapping[str, Any] | None = None,
         namespace: str | None = None,
+        director: Any = None,
     ) -> None:
         cls = type(self)
         name = name if name is not None else cls.name
@@ -80,7 +81,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         for key, value in {**cls.production_settings, **(settings or {})}.items():
             self.production_setting(key, value)
         self.namespace = namespace
-        self.director: Any = None
+        self.director: Any = director  # None: a Director on the namespace (runtime.director_of)
         self._items: dict[str, ComponentRef] = {}
         # Production attributes read from an export that this model does not know.
         self._extra: dict[str, Any] = {}
@@ -154,7 +155,8 @@ class Production(RuntimeMixin, WorkflowMixin):
         return self
 
     def with_director(self, director: Any) -> Production:
-        """Choose the Director lifecycle calls go through."""
+        """Choose the director lifecycle calls go through (any object with IoP's director
+        protocol; None goes back to the default Director)."""
         self.director = director
         return self
 

@@ -176,5 +176,8 @@ class WorkflowMixin:
         from iop.migration.sync import sync_production
         from iop.production.runtime import store_of
 
-        _check_local(self, "sync")
+        if _remote(self):  # IoP's refusal, type and text, for an injected remote director
+            raise NotImplementedError(
+                "Production.sync() can only register directly with local IRIS. "
+                "Use `iop --migrate <settings_file>` for remote migrations.")
         return sync_production(store_of(self), self)

@@ -38,7 +38,6 @@ from iop.engine.errors import (
 from iop.engine.suspended import NotSuspended
 from iop.messages.codec import MessageError
 from iop.production.errors import ProductionError, UnknownComponent
-from iop.production.runtime import ProductionNotRunning
 from iop.server.auth import REALM, Forbidden, Unauthorized
 from iop.server.isolated import IsolatedError
 from iop.server.limits import BadLength, TooLarge, read_bounded
@@ -84,7 +83,7 @@ _STATUS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int]
     ((BadRequest, BadLength, InvalidNamespaceName), 400),
     ((NoRoute, UnknownNamespace, UnknownProduction, UnknownItem, UnknownClass, UnknownComponent,
       MessageNotFound), 404),
-    ((AlreadyRunning, NotRunning, ProductionNotRunning, NotSuspended, Busy), 409),
+    ((AlreadyRunning, NotRunning, NotSuspended, Busy), 409),
     ((EngineError, ProductionError, MessageError), 400),
     ((StoreError,), 503),
 )
