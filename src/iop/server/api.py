@@ -170,15 +170,15 @@ def migrate(client: LocalClient, query: dict[str, str], body: dict[str, Any]) ->
 
 def messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     """Engine extension (not in IoP's v1): message headers, or counts by status."""
-    if _truthy(query.get("count", "")):
-        return client.message_counts()
     try:
         filters: dict[str, Any] = {
             "session_id": int(query["session_id"]) if query.get("session_id") else None,
             "status": query.get("status") or None, "target": query.get("target") or None,
             "source": query.get("source") or None,
-            "limit": min(10_000, int(query.get("limit") or 100)),
         }
+        if _truthy(query.get("count", "")):
+            return client.message_counts(**filters)
+        filters["limit"] = min(10_000, int(query.get("limit") or 100))
     except ValueError as exc:
         raise EngineError("session_id and limit must be integers") from exc
     return client.messages(**filters)
