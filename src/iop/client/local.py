@@ -316,7 +316,8 @@ def build_message(classname: str | None, body: Any) -> Any:
         try:
             data = json.loads(body)
         except json.JSONDecodeError as exc:
-            if text_field is None:
+            # Text that starts like JSON was meant as JSON: its mistake is reported.
+            if text_field is None or body.lstrip()[:1] in ("{", "[", '"'):
                 raise EngineError(f"test body is not valid JSON: {exc.msg} (line {exc.lineno}, "
                                   f"column {exc.colno})") from exc
             data = {text_field: body}
