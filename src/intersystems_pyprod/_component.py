@@ -109,6 +109,7 @@ class PyprodComponent:
     _pyprod_callbacks: ClassVar[tuple[tuple[str, str], ...]] = COMMON_CALLBACKS
     _pyprod_name: ClassVar[str] = ""
     _iop_init_warning: ClassVar[str | None]
+    _iop_runs_init: ClassVar[bool] = True  # on_init calls __init__(self, iris_host_object)
     iris_host_object: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

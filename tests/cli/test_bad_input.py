@@ -48,7 +48,7 @@ def snapshot(run_iop: Any) -> dict[tuple[str, ...], tuple[int, str]]:
 
 def assert_one_error_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
     assert proc.returncode != 0, f"exit code 0 for bad input; stdout:\n{proc.stdout}"
-    assert proc.returncode == 2, f"user errors exit with 2, got {proc.returncode}"
+    assert proc.returncode == 1, f"user errors exit with 1 (as IoP's), got {proc.returncode}"
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, f"expected one error line, got:\n{proc.stderr}"
@@ -97,7 +97,7 @@ def test_unknown_class_name_does_not_start_anything(project: Any, run_iop: Any, 
     assert_one_error_line(run_iop("-s", GHOST, "-D", check=False), GHOST_CLASS)
     assert store.list_jobs() == []
     assert iop_json("-l")[GHOST]["LastStartTime"] == ""
-    assert iop_json("-x")["status"] == "stopped"
+    assert iop_json("-x")["Status"] == "stopped"
 
 
 def test_settings_file_that_raises_at_import(project: Any, run_iop: Any, tmp_path: Path) -> None:
@@ -171,5 +171,5 @@ def test_second_production_in_the_same_namespace(running: Any, run_iop: Any, iop
     line = assert_one_error_line(run_iop("-s", GOOD, "-D", check=False), GOOD)
     assert "already running" in line
     assert snapshot(run_iop) == before
-    assert iop_json("-x") == {"production": GOOD, "status": "running"}
+    assert iop_json("-x") == {"Production": GOOD, "Status": "running"}
     assert store.get_runtime().supervisor_pid == supervisor

@@ -127,8 +127,8 @@ def test_list_json_shape_through_start_and_stop(project: Any, run_iop: Any, iop_
 
 def test_status_before_any_start(project: Any, iop_json: Any) -> None:
     status = _status(iop_json)
-    assert status["status"] == "stopped"
-    assert set(status) == {"production", "status"}
+    assert status["Status"] == "stopped"
+    assert set(status) == {"Production", "Status"}
 
 
 def test_start_detached_then_status_running(project: Any, run_iop: Any, iop_json: Any,
@@ -136,7 +136,7 @@ def test_start_detached_then_status_running(project: Any, run_iop: Any, iop_json
                                             wait_for: Any) -> None:
     out = run_iop("-s", MAIN, "-D")
     assert out.stdout.strip() == f"Production {MAIN} started"
-    assert _status(iop_json) == {"production": MAIN, "status": "running"}
+    assert _status(iop_json) == {"Production": MAIN, "Status": "running"}
     pids = wait_for(lambda: (p := job_pids(store)) and set(p) == {"Front", "Middle", "Back"}
                     and p, timeout=30, what="every item's job")
     assert all(pid_alive(pid) for pid_list in pids.values() for pid in pid_list)
@@ -146,7 +146,7 @@ def test_start_detached_then_status_running(project: Any, run_iop: Any, iop_json
 def test_start_without_name_uses_the_default(project: Any, run_iop: Any, iop_json: Any) -> None:
     run_iop("-d", OTHER)
     run_iop("-s", "-D")
-    assert _status(iop_json) == {"production": OTHER, "status": "running"}
+    assert _status(iop_json) == {"Production": OTHER, "Status": "running"}
 
 
 def test_second_production_is_refused_while_the_first_runs(
@@ -158,7 +158,7 @@ def test_second_production_is_refused_while_the_first_runs(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("error:") and MAIN in lines[0]
-    assert _status(iop_json) == {"production": MAIN, "status": "running"}
+    assert _status(iop_json) == {"Production": MAIN, "Status": "running"}
     assert job_pids(store) == before
     assert store.get_runtime().supervisor_pid == supervisor
 
@@ -215,7 +215,7 @@ def test_restart_starts_fresh_jobs(started: Any, run_iop: Any, iop_json: Any, st
     supervisor = store.get_runtime().supervisor_pid
     first_start = iop_json("-l")[MAIN]["LastStartTime"]
     run_iop("-r")
-    assert _status(iop_json) == {"production": MAIN, "status": "running"}
+    assert _status(iop_json) == {"Production": MAIN, "Status": "running"}
     assert store.get_runtime().supervisor_pid != supervisor
     wait_for(lambda: not pid_alive(supervisor), timeout=10, what="the old supervisor to exit")
     after = wait_for(lambda: (p := job_pids(store)) and set(p) == set(before) and p,
@@ -232,7 +232,7 @@ def test_stop_then_status_stopped(started: Any, run_iop: Any, iop_json: Any, sto
     supervisor = store.get_runtime().supervisor_pid
     out = run_iop("-S").stdout
     assert "stopped" in out
-    assert _status(iop_json) == {"production": MAIN, "status": "stopped"}
+    assert _status(iop_json) == {"Production": MAIN, "Status": "stopped"}
     assert store.list_jobs() == []
     assert not any(pid_alive(pid) for pid in pids)  # the stop waited for the jobs
     wait_for(lambda: not pid_alive(supervisor), timeout=10, what="the supervisor to exit")
@@ -248,7 +248,7 @@ def test_kill_kills_job_processes(started: Any, run_iop: Any, iop_json: Any, sto
     run_iop("-k")
     wait_for(lambda: not any(pid_alive(pid) for pid in [*pids, supervisor]), timeout=10,
              what="the killed processes to be gone")
-    assert _status(iop_json)["status"] == "stopped"
+    assert _status(iop_json)["Status"] == "stopped"
     assert store.list_jobs() == []
 
 
@@ -319,7 +319,7 @@ def test_foreground_start_stops_on_sigint(project: Any, iop_json: Any, python_ex
         wait_for(lambda: any(f"Production {MAIN} started" in line for line in lines)
                  or proc.poll() is not None, timeout=60, what="the foreground start")
         assert proc.poll() is None, f"foreground iop exited early: {proc.stderr.read()}"
-        assert _status(iop_json) == {"production": MAIN, "status": "running"}
+        assert _status(iop_json) == {"Production": MAIN, "Status": "running"}
         pids = wait_for(lambda: (p := job_pids(store)) and len(p) == 3 and p, timeout=30,
                         what="jobs of the foreground production")
         proc.send_signal(signal.SIGINT)
@@ -330,7 +330,7 @@ def test_foreground_start_stops_on_sigint(project: Any, iop_json: Any, python_ex
             proc.wait()
     reader.join(10)
     assert any(f"Production {MAIN} stopped" in line for line in lines), lines
-    assert _status(iop_json) == {"production": MAIN, "status": "stopped"}
+    assert _status(iop_json) == {"Production": MAIN, "Status": "stopped"}
     assert not any(pid_alive(pid) for pid_list in pids.values() for pid in pid_list)
     assert "Traceback" not in proc.stderr.read()
 

@@ -107,7 +107,7 @@ def store_dump(store: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
-    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
@@ -135,22 +135,20 @@ SCHEMAS = [OrderRequest, PricedOrder]
 ''')
     for flag in ("--dry-run", "--explain"):
         out = run_iop("-M", project.settings, flag).stdout.splitlines()
-        assert out[:3] == ["Mode: LOCAL", "Namespace: USER", f"Settings file: {project.settings}"]
-        sections = [line for line in out if line in ("CLASSES:", "SCHEMAS:", "PRODUCTIONS:")]
-        assert sections == ["CLASSES:", "SCHEMAS:", "PRODUCTIONS:"]
-        text = "\n".join(out)
+        # IoP's layout: a header, then each section followed by a blank line.
+        assert out[:4] == [f"Migration plan: {project.settings}", "Mode: LOCAL",
+                           "Namespace: USER", ""]
+        sections = [line for line in out if line.endswith(":") and not line.startswith(" ")]
+        assert sections == ["CLASSES:", "SCHEMAS:", "PRODUCTIONS:", "VALIDATION:"]
         module = project.module
-        assert (f"  Demo.Msg.OrderMessage -> {module}.OrderMessage (PersistentMessage; "
-                f"IOP_MESSAGE_KIND=persistent, IOP_PYTHON_CLASS={module}.OrderMessage, "
-                f"IOP_PYTHON_CLASSPATH={project.root})") in out
-        assert f"  Python.Orders -> {module}.OrderOperation (component: operation)" in out
-        assert f"  Python.{module}.FileService -> {module}.FileService (component: service; " \
-               "used by a production)" in out
-        assert f"  {module}.OrderRequest (JSON schema, 2 field(s))" in out
-        assert "  Demo.Production: 2 item(s), 1 route(s) (new)" in out
-        assert "  Demo.FileProduction: 2 item(s), 1 route(s) (new)" in out
-        assert out[-1] == "Dry run: nothing was written"
-        assert "Migration succeeded" not in text
+        assert f"  Demo.Msg.OrderMessage -> {module}.OrderMessage (PersistentMessage)" in out
+        assert f"  Python.Orders -> {module}.OrderOperation (component)" in out
+        assert f"  Python.{module}.FileService -> {module}.FileService (component)" in out
+        schemas = out[out.index("SCHEMAS:") + 1:out.index("PRODUCTIONS:") - 1]
+        assert schemas == [f"  {module}.OrderRequest", f"  {module}.PricedOrder"]
+        productions = out[out.index("PRODUCTIONS:") + 1:out.index("VALIDATION:") - 1]
+        assert productions == ["  Demo.Production", "  Demo.FileProduction"]
+        assert out[-1] == "" and "Migration succeeded" not in out
     assert iop_json("-l") == {} and iop_json("--bindings") == []
 
 
@@ -499,7 +497,8 @@ def test_plan_apply_verify_rollback(make_project: Any, run_iop: Any, tmp_path: P
 
     # The deployed production changed since the plan: apply refuses and writes nothing.
     changed = run_iop("-e", "Demo.Production").stdout
-    one_error_line(run_iop("--apply-plan", plan_path, "--backup-dir", backups, check=False),
+    one_error_line(run_iop("--apply-plan", plan_path, "--settings", desired.settings,
+                           "--backup-dir", backups, check=False),
                    "changed since the plan was made")
     assert run_iop("-e", "Demo.Production").stdout == changed and len(list(backups.iterdir())) == 1
 
@@ -544,20 +543,14 @@ def test_plan_of_a_new_production_creates_it(make_project: Any, run_iop: Any,
     assert json.loads(run_iop("-l").stdout) == {}
 
 
-def test_apply_without_settings_warns_about_unbound_classes(make_project: Any, run_iop: Any,
-                                                            tmp_path: Path) -> None:
+def test_apply_without_settings_is_refused_as_iop_does(make_project: Any, run_iop: Any,
+                                                       tmp_path: Path) -> None:
     desired = make_project(COMPONENTS, DESIRED)
     plan_path = tmp_path / "plan.json"
     run_iop("--plan", desired.settings, "--out", plan_path)
-    out = run_iop("--apply-plan", plan_path, "--backup-dir", tmp_path / "b").stdout.splitlines()
-    assert out[0] == "Applied 1 operation(s) to production Demo.Production, skipped 0"
-    module = desired.module
-    assert [line for line in out if line.startswith("warning:")] == [
-        f"warning: class Python.{module}.{cls} is not bound; its items cannot start until a "
-        "migration (or --apply-plan with --settings) binds it"
-        for cls in ("FileService", "OrderOperation")]
-    assert json.loads(run_iop("--bindings").stdout) == []
-    assert "Demo.Production" in json.loads(run_iop("-l").stdout)
+    one_error_line(run_iop("--apply-plan", plan_path, "--backup-dir", tmp_path / "b",
+                           check=False), "--apply-plan requires --settings.")
+    assert not (tmp_path / "b").exists() and json.loads(run_iop("-l").stdout) == {}
 
 
 def test_plan_command_errors(seed: Any, run_iop: Any, tmp_path: Path) -> None:
@@ -575,7 +568,8 @@ def test_plan_command_errors(seed: Any, run_iop: Any, tmp_path: Path) -> None:
         one_error_line(run_iop(*stray, check=False), needle)
     bad = tmp_path / "plan.json"
     bad.write_text("[]")
-    one_error_line(run_iop("--apply-plan", bad, check=False), "not a production change plan")
+    one_error_line(run_iop("--apply-plan", bad, "--settings", seed.settings, check=False),
+                   "not a production change plan")
     one_error_line(run_iop("--rollback-backup", tmp_path / "nope", "--allow-destructive",
                            check=False), "does not exist")
 

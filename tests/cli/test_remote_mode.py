@@ -51,7 +51,7 @@ class OurClient:
         return json.loads(self.out(*args))
 
     def error(self, *args: str) -> str:
-        proc = self.run(*args, code=2)
+        proc = self.run(*args, code=1)
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
         return lines[0]
@@ -85,7 +85,7 @@ def test_our_cli_drives_the_whole_lifecycle_remotely(served: ServedEngine,
     ns = served.new_namespace("OURCLI")
     iop = OurClient(served, ns, scenario_project, tmp_path / "client_home")
 
-    assert iop.json("-x") == {"production": "Not defined", "status": "stopped"}
+    assert iop.json("-x") == {"Production": "Not defined", "Status": "stopped"}
     assert iop.json("-l") == {}
     assert iop.out("-d").strip() == "default production: Not defined"
 
@@ -98,7 +98,7 @@ def test_our_cli_drives_the_whole_lifecycle_remotely(served: ServedEngine,
     assert list(iop.json("-l")) == [NAME]
 
     assert iop.out("-s", NAME, "-D").strip() == f"Production {NAME} started"
-    assert iop.json("-x") == {"production": NAME, "status": "running"}
+    assert iop.json("-x") == {"Production": NAME, "Status": "running"}
     assert [(i["item"], i["exists"]) for i in iop.json("-q")["items"]] == [("Router", True),
                                                                            ("Echo", True)]
 
@@ -125,19 +125,27 @@ def test_our_cli_drives_the_whole_lifecycle_remotely(served: ServedEngine,
                                               "Python.settings.Router"]
     assert iop.json("--bindings", "--unused") == []
     assert iop.json("--messages", "--count")["completed"] >= 2
+    # A failed message: the counts then hold a status named "error", which is no failure.
+    iop.run("-t", "Echo", "-C", "settings.PingMessage", "-B", '{"text": 5}', code=1)
+    counts = iop.json("--messages", "--count")
+    assert counts["error"] >= 1
+    assert iop.json("--messages", "--count", "--status", "error") == {"error": counts["error"]}
+    echo = iop.json("--messages", "--count", "--target", "Echo")
+    assert sum(echo.values()) == len(iop.json("--messages", "--target", "Echo"))
+    assert iop.json("--messages", "--count", "--source", "NoSuchItem") == {}
     assert {m["target"] for m in iop.json("--messages", "--target", "Echo")} == {"Echo"}
 
     assert iop.out("-u").strip() == "Production updated"
-    assert iop.out("-r").strip() == "Production restarted"
-    assert iop.json("-x")["status"] == "running"
+    assert iop.out("-r").strip() == f"Production {NAME} restarted"
+    assert iop.json("-x")["Status"] == "running"
     assert iop.out("-S").strip() == f"Production {NAME} stopped"
-    assert iop.json("-x") == {"production": NAME, "status": "stopped"}
+    assert iop.json("-x") == {"Production": NAME, "Status": "stopped"}
 
     # Foreground start: streams the server's log until Ctrl+C, then stops the production.
     proc = iop.popen("-s", NAME)
     try:
         read_until(proc, f"Production {NAME} started", timeout=60)
-        assert iop.json("-x")["status"] == "running"
+        assert iop.json("-x")["Status"] == "running"
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
@@ -145,7 +153,7 @@ def test_our_cli_drives_the_whole_lifecycle_remotely(served: ServedEngine,
             proc.kill()
     assert proc.returncode == 0, stderr
     assert f"Production {NAME} stopped" in stdout and "Traceback" not in stderr
-    assert iop.json("-x")["status"] == "stopped"
+    assert iop.json("-x")["Status"] == "stopped"
 
     iop.run("-s", NAME, "-D")
     follow = iop.popen("-L")
@@ -157,8 +165,8 @@ def test_our_cli_drives_the_whole_lifecycle_remotely(served: ServedEngine,
         if follow.poll() is None:
             follow.kill()
     assert follow.returncode == 0
-    assert iop.out("-k").strip() == "Production killed"
-    assert iop.json("-x")["status"] == "stopped"
+    assert iop.out("-k").strip() == f"Production {NAME} killed"
+    assert iop.json("-x")["Status"] == "stopped"
 
     # Nothing was written on the client's side: remote mode never opens a local store.
     assert list(iop.home.iterdir()) == []
@@ -176,11 +184,11 @@ def test_help_init_and_refused_commands(served: ServedEngine, tmp_path: Path) ->
     assert not (served.home / fresh).exists()
     assert f"Namespace {fresh} initialised" in iop.out("-i", "-n", fresh)
     assert (served.home / fresh / "store.sqlite3").exists()
-    assert iop.json("-x", "-n", fresh) == {"production": "Not defined", "status": "stopped"}
+    assert iop.json("-x", "-n", fresh) == {"Production": "Not defined", "Status": "stopped"}
 
     plan = tmp_path / "plan.json"
     plan.write_text("{}")
-    assert "blocked in v1" in iop.error("--apply-plan", str(plan))
+    assert "blocked in v1" in iop.error("--apply-plan", str(plan), "--settings", str(plan))
     assert "blocked in v1" in iop.error("--rollback-backup", str(tmp_path),
                                         "--allow-destructive")
     missing = f"MISSING{ns[-6:]}"
@@ -229,7 +237,7 @@ def test_mode_selection_follows_seed_000_order(served: ServedEngine, mode_dir: P
     # 2. -R beats IOP_SETTINGS; its dict carries the credentials.
     proc = iop({"IOP_SETTINGS": str(env_file)}, "-x", "-R", str(r_file))
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["status"] in ("stopped", "running")
+    assert json.loads(proc.stdout)["Status"] in ("stopped", "running")
     # 3. IOP_SETTINGS alone.
     assert mode_line(iop({"IOP_SETTINGS": str(env_file)}, "-h")) == f"Mode: REMOTE ({other})"
     # 4. REMOTE_SETTINGS in the -m file (a dry run sends nothing).
@@ -248,5 +256,5 @@ def test_mode_selection_follows_seed_000_order(served: ServedEngine, mode_dir: P
     plain = mode_dir / "plain.py"
     plain.write_text("x = 1\n")
     proc = iop({}, "-x", "-R", str(plain))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert proc.stderr.strip() == f"error: {plain} has no literal REMOTE_SETTINGS dict with a \"url\""

@@ -21,7 +21,7 @@ def iop(home: Path, *args: str, stdin: str | None = "") -> subprocess.CompletedP
 
 
 def one_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.returncode == 1, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and needle in proc.stderr, proc.stderr
 
 

@@ -98,7 +98,7 @@ def test_sigkilled_job_is_restarted_and_no_request_is_lost(
     assert restarts, "the event log must mention the restart of the killed job"
     assert any("Recorder" in line and "restart" in line
                for line in run_iop("-L", "500").stdout.splitlines())
-    assert iop_json("-x") == {"production": PRODUCTION, "status": "running"}
+    assert iop_json("-x") == {"Production": PRODUCTION, "Status": "running"}
 
 
 def test_jobs_do_not_outlive_a_killed_supervisor(make_project: Any, store: Any,
@@ -129,7 +129,7 @@ def test_jobs_do_not_outlive_a_killed_supervisor(make_project: Any, store: Any,
     starting = wait_for(replacement, timeout=30, interval=0.002, what="the replacement job")
     os.kill(supervisor, signal.SIGKILL)
 
-    assert iop_json("-x")["status"] == "troubled"
+    assert iop_json("-x")["Status"] == "troubled"
     try:
         wait_for(lambda: not home_processes(), timeout=10,
                  what="every job to exit after its supervisor died")

@@ -210,7 +210,7 @@ def test_a_broken_remote_suspends_alerts_and_the_operator_resubmits_or_discards(
 
     # A message that is not suspended cannot be resubmitted; nothing changes.
     refused = run_iop("--resubmit", ids[0], check=False)
-    assert refused.returncode == 2 and "is completed, not suspended" in refused.stderr
+    assert refused.returncode == 1 and "is completed, not suspended" in refused.stderr
     # Every request accounted for: 4 suspended → 2 completed again, 1 discarded, 1 edited
     # (original discarded, copy completed); the invalid one failed.
     assert _statuses(store, "Strict") == {"completed": 3, "discarded": 2, "error": 1}
@@ -290,8 +290,8 @@ def test_a_malformed_reply_code_actions_setting_stops_the_start_with_one_line(
     project = make_project(COMPONENTS, settings(tmp_path, "http://127.0.0.1:9/", extra=extra))
     project.migrate()
     started = run_iop("-s", PRODUCTION, "-D", check=False)
-    assert started.returncode == 2 and "Traceback" not in started.stderr
+    assert started.returncode == 1 and "Traceback" not in started.stderr
     lines = [line for line in started.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "item Picky" in lines[0] and "ReplyCodeActions" in lines[0]
     assert "must be letters among C, W, R, S, D, F" in lines[0]
-    assert iop_json("-x")["status"] == "stopped" and store.list_jobs() == []
+    assert iop_json("-x")["Status"] == "stopped" and store.list_jobs() == []

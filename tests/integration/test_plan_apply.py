@@ -136,7 +136,7 @@ def test_apply_and_rollback_update_the_running_production(running: Any, run_iop:
                                 f"Running production {MAIN} updated"]
     assert run_iop("-e", MAIN).stdout == before_export
     assert _echo(run_iop, running, "y") == {"text": "echo:y"}
-    assert json.loads(run_iop("-x").stdout)["status"] == "running"
+    assert json.loads(run_iop("-x").stdout)["Status"] == "running"
 
 
 def test_component_lifecycle_and_runtime_reconstruction(running: Any, store: Any,
@@ -215,7 +215,7 @@ def test_classes_metadata_resolves_incoming_persistent_messages(running: Any, ru
     assert out.splitlines()[0] == "classname: Run.Msg.Note"
     assert json.loads(out.split("body:", 1)[1]) == {"Text": "echo:n"}
     bad = run_iop("-t", "Echo", "-C", "Run.Msg.Nothing", "-B", "{}", check=False)
-    assert bad.returncode == 2 and "Run.Msg.Nothing" in bad.stderr
+    assert bad.returncode == 1 and "Run.Msg.Nothing" in bad.stderr
 
 
 def test_lifecycle_helpers_act_only_on_the_running_production(running: Any, run_iop: Any) -> None:
@@ -235,13 +235,13 @@ def test_lifecycle_helpers_act_only_on_the_running_production(running: Any, run_
                           f"running production is {MAIN!r}\\)")):
         with pytest.raises(RuntimeError, match=text):
             action()
-    assert json.loads(run_iop("-x").stdout) == {"production": MAIN, "status": "running"}
+    assert json.loads(run_iop("-x").stdout) == {"Production": MAIN, "Status": "running"}
     assert json.loads(run_iop("-e", OTHER).stdout)["Production"]["Item"][0]["@Enabled"] == "true"
     # status() is the director's: the namespace's current production, as in IoP
     assert other.status() == main.status() == {"Production": MAIN, "Status": "running"}
     main.update()
     main.stop()
-    assert json.loads(run_iop("-x").stdout)["status"] == "stopped"
+    assert json.loads(run_iop("-x").stdout)["Status"] == "stopped"
     assert main.status() == {"Production": MAIN, "Status": "stopped"}
     with pytest.raises(NotRunning, match="no production is running"):
         main.update()

@@ -77,7 +77,7 @@ def test_purge_keeps_sessions_in_progress_and_ids_never_repeat(
     assert store.queue_counts() == {"Sink": 1}
 
     refused = run_iop("--purge", "-1", check=False)
-    assert refused.returncode == 2 and refused.stderr.strip().startswith("error: purge keeps")
+    assert refused.returncode == 1 and refused.stderr.strip().startswith("error: purge keeps")
     assert "Traceback" not in refused.stderr
 
 

@@ -74,11 +74,11 @@ def test_a_killed_supervisor_is_troubled_then_recovered_and_nothing_is_lost(
     supervisor = store.get_runtime().supervisor_pid
     os.killpg(supervisor, signal.SIGKILL)  # the supervisor and its jobs, mid-flow
     wait_for(lambda: not home_processes(), timeout=30, what="every engine process to be gone")
-    assert iop_json("-x") == {"production": PRODUCTION, "status": "troubled"}
+    assert iop_json("-x") == {"Production": PRODUCTION, "Status": "troubled"}
     assert _counts(store).get("completed", 0) < 300, "everything finished before the kill"
 
     assert iop_json("--recover") == {"production": PRODUCTION, "status": "stopped"}
-    assert iop_json("-x")["status"] == "stopped"
+    assert iop_json("-x")["Status"] == "stopped"
     assert store.list_jobs() == []
     assert any("recovered after its supervisor died" in e.text for e in store.log_since(0))
 
@@ -132,7 +132,7 @@ def test_a_stop_with_synchronous_callers_waiting_leaves_the_production_suspended
              timeout=30, what="the second call to be queued")
     run_iop("-S")
     status = iop_json("-x")
-    assert status == {"production": PRODUCTION, "status": "suspended"}
+    assert status == {"Production": PRODUCTION, "Status": "suspended"}
     assert iop_json("-l")[PRODUCTION]["Status"] == "Suspended"
     assert any("synchronous request(s) still queued" in e.text for e in store.log_since(0))
 
@@ -141,7 +141,7 @@ def test_a_stop_with_synchronous_callers_waiting_leaves_the_production_suspended
         caller.join(60)
     assert sorted(a.n for a in answers) == [1, 2]
     run_iop("-S")
-    assert iop_json("-x")["status"] == "stopped"
+    assert iop_json("-x")["Status"] == "stopped"
 
 
 def test_a_job_that_hits_a_full_disk_dies_and_its_messages_are_delivered_again(
@@ -204,7 +204,7 @@ def test_a_stop_waits_for_shutdown_timeout_then_ends_a_stuck_job(
     started = time.monotonic()
     run_iop("-S")
     assert time.monotonic() - started < 20  # ShutdownTimeout 2 s, not the handler's minute
-    assert iop_json("-x")["status"] == "stopped"
+    assert iop_json("-x")["Status"] == "stopped"
     assert any("did not stop within the production's ShutdownTimeout (2 s); killing it" in e.text
                for e in store.log_since(0))
     run_iop("-s", PRODUCTION, "-D")

@@ -348,8 +348,13 @@ def test_pydantic_message_body_is_validated(seed: Any, run_iop: Any) -> None:
     assert '"my_string": "generic MyPydanticRequest"' in ok
     bad = run_iop("-t", "MyBusinessOperation", "-C", seed.message_class("MyPydanticRequest"),
                   "-B", '{"model": 42}', check=False)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
-    assert "model" in bad.stderr and "Traceback" not in bad.stderr
+    # Besides the one error line, only IoP's RuntimeWarning for the module's Constructed
+    # (its __init__), given when the CLI imports the module to build the message.
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
+    assert bad.returncode == 1 and len(errors) == 1 and "model" in errors[0]
+    assert "Traceback" not in bad.stderr
+    others = [line for line in bad.stderr.splitlines() if not line.startswith("error:")]
+    assert all("Constructed" in line for line in others), others
 
 
 def test_missing_required_setting_fails_the_start_naming_item_and_setting(
@@ -364,7 +369,7 @@ def test_missing_required_setting_fails_the_start_naming_item_and_setting(
         ''')
     project.migrate()
     result = run_iop("-s", "Seed.Required", "-D", check=False)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr.strip() == "error: item Sender: required setting Target has no value"
     assert store.get_runtime().status == "stopped"
 

@@ -203,7 +203,7 @@ def test_iop_m_refuses_hostile_item_names_in_one_line(
     project = make_project(ECHO, "prod = Production('Sec.Hostile')\nPRODUCTIONS = [prod]\n"
                            + declaration.format(name=name) + "\n")
     migrated = _iop(iop_home, "-m", project.settings)
-    assert migrated.returncode == 2, migrated.stdout + migrated.stderr
+    assert migrated.returncode == 1, migrated.stdout + migrated.stderr
     lines = migrated.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), migrated.stderr
     assert "invalid item name" in lines[0] and "Traceback" not in migrated.stderr
@@ -246,7 +246,7 @@ def test_a_hostile_name_already_stored_never_writes_outside_iop_home(
 @pytest.mark.parametrize("name", ["../../tmp/p", "Demo.Production\n", "a/b"])
 def test_a_hostile_default_production_is_refused(name: str, iop_home: Path) -> None:
     refused = _iop(iop_home, "-d", name)
-    assert refused.returncode == 2
+    assert refused.returncode == 1
     assert refused.stderr.startswith("error: invalid production name ")
     assert len(refused.stderr.splitlines()) == 1
     assert "Not defined" in _iop(iop_home, "-d").stdout
@@ -260,7 +260,7 @@ def test_a_hostile_default_production_is_refused(name: str, iop_home: Path) -> N
 def test_hostile_namespace_names_are_refused_and_make_no_folder(
         namespace: str, fresh_home: Path) -> None:
     listed = _iop(fresh_home, "-l", "-n", namespace)
-    assert listed.returncode == 2, listed.stdout + listed.stderr
+    assert listed.returncode == 1, listed.stdout + listed.stderr
     assert listed.stderr.startswith("error: invalid namespace name")
     assert len(listed.stderr.splitlines()) == 1
     made = [p.name for p in fresh_home.iterdir()] if fresh_home.exists() else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import json
@@ -13,6 +14,7 @@ import pytest
 
 from iop import Field, Message, PersistentMessage, PydanticMessage
 from iop.messages import MessageError, codec
+from iop.messages.codec import SerializationError
 from iop.messages.persistent import decode_class_name, encode_class_name
 
 
@@ -105,12 +107,35 @@ def test_encoded_class_name_is_the_python_path() -> None:
     assert codec.resolve_class(class_name) is Order
 
 
-def test_decode_rejects_unknown_field_and_bad_json() -> None:
+def test_decode_keeps_unknown_keys_as_attributes_and_rejects_bad_json() -> None:
+    # As IoP's dataclass_from_dict: a stored key that is not a field becomes an attribute.
     class_name, _ = codec.encode(Order())
-    with pytest.raises(MessageError, match="no_such_field"):
-        codec.decode(class_name, '{"no_such_field": 1}')
+    assert codec.decode(class_name, '{"no_such_field": 1}').no_such_field == 1
+    with pytest.raises(MessageError, match="no field 'no_such_field'"):
+        codec.build(Order, {"no_such_field": 1})  # a user's input (iop -t -B) stays strict
     with pytest.raises(MessageError, match="not valid JSON"):
         codec.decode(class_name, "{broken")
+
+
+def test_attributes_added_after_construction_survive_the_round_trip() -> None:
+    order = Order()
+    order.note = "rush"
+    order.lines_seen = [1, 2]
+    order._private = "not stored"
+    class_name, text = codec.encode(order)
+    assert json.loads(text)["note"] == "rush"
+    back = codec.decode(class_name, text)
+    assert back == order and back.note == "rush" and back.lines_seen == [1, 2]
+    assert not hasattr(back, "_private")
+
+
+def test_dataclass_on_a_pydantic_message_is_a_clear_error() -> None:
+    with pytest.raises(SerializationError, match="combines @dataclass with PydanticMessage"):
+        @dataclasses.dataclass
+        class Mixed(PydanticMessage):
+            a: int = 0
+
+        Mixed(a=1)
 
 
 def test_decode_of_unknown_class_is_a_message_error() -> None:

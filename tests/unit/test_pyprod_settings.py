@@ -137,3 +137,14 @@ def test_settings_exported_from_iris_under_pascal_names_are_adopted() -> None:
     service.on_init()
     assert (service.target_name, service.batch_size) == ("Router", 7)
     assert "TargetName" not in service.__dict__
+
+
+def test_target_category_gets_the_item_picker() -> None:
+    from iop.components.widgets import widget_for
+
+    target = _by_name(Feed)["target"]
+    widget = widget_for(target.control, target.python_type or "str", target.is_target,
+                        target.category)
+    assert (widget.kind, widget.targets, widget.multi) == ("item", True, False)
+    limit = _by_name(Feed)["limit"]
+    assert widget_for(limit.control, "int", limit.is_target, limit.category).kind == "number"

@@ -6,10 +6,11 @@ this host's store) and in remote mode (against a server's /api/iop; see ``cli.mo
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from iop.cli import operations_commands, production_commands, server_commands
 from iop.cli.arguments import CliError, print_json, read_body
@@ -23,14 +24,15 @@ from iop.messages.codec import MessageError
 from iop.production.errors import ProductionError
 from iop.store.errors import StoreError
 
-EXIT_USER_ERROR = 2
+# IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
+# usage errors keep exit code 2.
+EXIT_USER_ERROR = 1
 
+# Running states: a stop, kill or restart has something to act on.
+_ACTIVE = ("running", "troubled")
 
 _USER_ERRORS = (EngineError, StoreError, MessageError, CliError, ProductionError, ModeError,
                 server_commands.PasswordError)
-
-
-
 
 
 def _restore_interrupts() -> None:
@@ -42,10 +44,16 @@ def _restore_interrupts() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run one command line and exit with its code, as IoP's ``main`` does (SystemExit)."""
+    sys.exit(_exit_code(argv))
+
+
+def _exit_code(argv: list[str] | None) -> int:
     _restore_interrupts()
     parser = build_parser()
     args = parser.parse_args(argv)
+    _refuse_two_commands(parser, args)
     try:
         return run(parser, args)
     except _USER_ERRORS as exc:
@@ -55,6 +63,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+# IoP's commands are mutually exclusive (one argparse group); --status with --messages is
+# the engine's message filter, so it only counts as a command without --messages.
+_EXCLUSIVE = ("default", "list", "start", "stop", "kill", "restart", "status", "migrate",
+              "export", "version", "log", "queue", "init", "bindings", "unbind", "test",
+              "update", "plan", "review_plan", "apply_plan", "verify_plan", "rollback_backup")
+
+
+def _refuse_two_commands(parser: argparse.ArgumentParser, args: Any) -> None:
+    if isinstance(args.status, str) and not args.messages:
+        # -x takes a value only as the --messages status filter; alone it takes none (IoP).
+        parser.error(f"unrecognized arguments: {args.status}")
+    given = [dest for dest in _EXCLUSIVE if getattr(args, dest, None) not in (None, False)
+             and not (dest == "status" and args.messages)]
+    if len(given) > 1:
+        options = {action.dest: "/".join(action.option_strings) for action in parser._actions}
+        parser.error(f"argument {options[given[1]]}: not allowed with argument "
+                     f"{options[given[0]]}")
 
 
 def _help(parser: Any, client: Client) -> int:
@@ -82,9 +109,16 @@ def run(parser: Any, args: Any) -> int:
     if handled is not None:
         return handled
     client = select_client(args)
+    if args.namespace == "" and not _has_command(args):
+        print(client.namespace)  # IoP: `iop -n` alone prints the namespace in use
+        return 0
     if args.help:
         return _help(parser, client)
     if args.init is not None:
+        if args.init:
+            # IoP loads the ObjectScript classes of DIR; the engine has none to load.
+            print(f"{args.init}: not used; the engine has no IRIS classes to load, so -i only "
+                  f"creates or upgrades the store of namespace {client.namespace}")
         for line in client.initialize():
             print(line)
         return 0
@@ -114,17 +148,16 @@ def run(parser: Any, args: Any) -> int:
             print(f"Production {name} started")
             return 0
         return start_foreground(client, name)
-    if args.stop:
-        client.stop()
-        print(f"Production {client.get_default() or ''} stopped".replace("  ", " "))
-        return 0
-    if args.kill:
-        client.kill()
-        print("Production killed")
-        return 0
+    if args.stop or args.kill:
+        return _stop(client, kill=args.kill)
     if args.restart:
+        production, status = _current(client)
+        if status not in _ACTIVE:
+            # IRIS's RestartProduction refuses when nothing runs; it never starts one.
+            raise CliError(f"no production is running in namespace {client.namespace}; "
+                           "start one with iop -s NAME")
         client.restart()
-        print("Production restarted")
+        print(f"Production {production} restarted")
         return 0
     if args.update:
         client.update()
@@ -133,10 +166,10 @@ def run(parser: Any, args: Any) -> int:
     if args.messages:
         return _messages(client, args)
     if args.status:
-        status = client.status()
-        if not status.get("production"):
-            status["production"] = client.get_default() or "Not defined"
-        print_json(status)
+        production, status = _current(client)
+        # Seed 000 shows IRIS's keys, "Production" and "Status".
+        print_json({"Production": production or client.get_default() or "Not defined",
+                    "Status": status})
         return 0
     if args.export is not None:
         print_json(client.export(args.export or None))
@@ -152,7 +185,9 @@ def run(parser: Any, args: Any) -> int:
     if args.bindings:
         print_json(client.bindings(unused=args.unused))
         return 0
-    if args.unbind:
+    if args.unbind is not None:
+        if not args.unbind:
+            raise CliError("IRIS class name is required.")  # IoP's text
         client.unbind(args.unbind)
         print(f"Removed binding {args.unbind}.")
         return 0
@@ -161,13 +196,47 @@ def run(parser: Any, args: Any) -> int:
     return _help(parser, client)
 
 
-def _messages(client: Client, args: Any) -> int:
-    if args.count:
-        print_json(client.message_counts())
+_PRIMARY = ("default", "start", "export", "migrate", "log", "queue", "init", "unbind", "test",
+            "plan", "review_plan", "apply_plan", "verify_plan", "rollback_backup", "purge",
+            "resubmit", "discard")
+_PRIMARY_FLAGS = ("list", "stop", "kill", "restart", "status", "update", "messages", "jobs",
+                  "bindings", "suspended", "recover", "version", "help")
+
+
+def _has_command(args: Any) -> bool:
+    return (any(getattr(args, name, None) is not None for name in _PRIMARY)
+            or any(getattr(args, name, False) for name in _PRIMARY_FLAGS))
+
+
+def _current(client: Client) -> tuple[str, str]:
+    status = client.status()
+    return str(status.get("production") or ""), str(status.get("status") or "stopped")
+
+
+def _stop(client: Client, kill: bool) -> int:
+    """-S / -k: name the production acted on, or say that nothing was running."""
+    production, status = _current(client)
+    if status not in _ACTIVE:
+        print(f"No production is running in namespace {client.namespace}; nothing to "
+              f"{'kill' if kill else 'stop'}")
         return 0
+    if kill:
+        client.kill()
+        print(f"Production {production} killed")
+    else:
+        client.stop()
+        print(f"Production {production} stopped")
+    return 0
+
+
+def _messages(client: Client, args: Any) -> int:
     status = args.status if isinstance(args.status, str) else None
-    print_json(client.messages(session_id=args.session, status=status, target=args.target,
-                                source=args.source, limit=args.limit))
+    filters = {"session_id": args.session, "status": status, "target": args.target,
+               "source": args.source}
+    if args.count:
+        print_json(client.message_counts(**filters))
+        return 0
+    print_json(client.messages(**filters, limit=args.limit))
     return 0
 
 
@@ -178,7 +247,9 @@ def _log(client: Client, value: str) -> int:
             top = int(value)
         except ValueError as exc:
             raise CliError(f"-L takes a number of entries, got {value!r}") from exc
-        for entry in reversed(client.log(top=top)):
+        # The newest N, printed in time order (ids order entries logged in the same instant).
+        newest = client.log(top=top)
+        for entry in sorted(newest, key=lambda e: (str(e.get("time_logged", "")), int(e["id"]))):
             print(format_log_line(entry, production))
         return 0
     return follow_log(client, production)
@@ -203,4 +274,4 @@ def _test(client: Client, args: Any) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Reports a command-line mistake in one line (argparse's exit code 2, as IoP's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see iop -h)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="iop", add_help=False,
+    p = _OneLineParser(prog="iop", add_help=False,
                                 description="Interoperability productions on the iop engine.")
     p.add_argument("-h", "--help", action="store_true", help="display help and default production name")
     p.add_argument("-d", "--default", nargs="?", const="", default=None, metavar="DEFAULT",
@@ -37,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unbind", metavar="UNBIND", help="remove a class binding")
     p.add_argument("-t", "--test", nargs="?", const="", default=None, metavar="TEST",
                    help="send a test message to an item")
-    p.add_argument("-n", "--namespace", help="namespace to operate in (default USER)")
+    p.add_argument("-n", "--namespace", nargs="?", const="",
+                   help="namespace to operate in (default USER); alone, print it")
     p.add_argument("-R", "--remote-settings", metavar="FILE",
                    help="path to a settings.py containing REMOTE_SETTINGS (overrides the "
                         "IOP_SETTINGS env var)")

@@ -151,13 +151,15 @@ def _apply(client: Any, args: Any) -> int:
     from iop.migration.loader import load_migration
     from iop.production.deploy import apply_plan
 
+    if not args.settings:
+        # IoP applies a plan to the Production its settings file defines; same refusal.
+        raise ProductionCommandError("--apply-plan requires --settings.")
     _require_local(client, "apply")
     plan = ProductionChangePlan.load(args.apply_plan)
     if plan.namespace and plan.namespace != client.namespace:
         raise ProductionCommandError(f"plan {args.apply_plan} is for namespace {plan.namespace}, "
                                      f"not {client.namespace}")
-    desired = load_migration(args.settings).production(plan.production) if args.settings \
-        else None
+    desired = load_migration(args.settings).production(plan.production)
     result = apply_plan(client.store, plan, desired=desired,
                         allow_destructive=args.allow_destructive,
                         backup_dir=args.backup_dir or DEFAULT_BACKUP_DIR)

@@ -53,7 +53,8 @@ def _definition(store: Store, production: str) -> dict[str, Any]:
 def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         widget = widget_for(row.get("control"), row.get("python_type") or "str",
-                            bool(row.get("is_target")) or row["name"] in _TARGET_NAMES)
+                            bool(row.get("is_target")) or row["name"] in _TARGET_NAMES,
+                            row.get("category"))
         row["widget"] = {"kind": widget.kind, "targets": widget.targets, "multi": widget.multi}
         if row["name"] == "ReplyCodeActions" and widget.kind == "text":
             row["widget"]["kind"] = "reply_actions"

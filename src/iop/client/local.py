@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
 
+from pydantic import BaseModel
+
 from iop.client.operator import OperatorViews
+from iop.components import kinds
 from iop.engine import control, maintenance, registry
 from iop.engine import suspended as suspended_messages
 from iop.engine.config import parse_production
@@ -230,13 +234,24 @@ class LocalClient(OperatorViews):
             raise NotRunning(f"no production is running in namespace {self.namespace}; "
                              "start one before testing (iop -s NAME -D)")
         config = parse_production(self.store.get_production(production) or {"Production": {}})
-        item = config.item(target) if target else None
+        registry.add_classpaths(self.store.list_classpaths())
+        if not target:
+            raise UnknownItem(f"iop -t needs the item to test: iop -t ITEM [-C CLASS] [-B BODY]; "
+                              f"items of production {production}: "
+                              f"{', '.join(self._testable(config)) or 'none'}")
+        item = config.item(target)
         if item is None:
             raise UnknownItem(f"item {target!r} is not in production {production}")
         if not item.enabled:
             raise NotRunning(f"item {target} is disabled in production {production}; enable it "
                              "(Production.start_component) before testing")
-        registry.add_classpaths(self.store.list_classpaths())
+        if self._kind(item.class_name) == kinds.SERVICE:
+            # A service has no queue: a test request to it would wait there for ever and keep
+            # the production "suspended" at every later stop.
+            raise EngineError(f"item {target} is a business service, which takes its input from "
+                              "its adapter, not from test messages; test the process or "
+                              "operation it sends to, or the service through "
+                              "Director.create_business_service()")
 
     # ------------------------------------------------------------ migration
     def migrate(self, path: str, dry_run: bool = False, strict: bool = False) -> list[str]:
@@ -245,11 +260,23 @@ class LocalClient(OperatorViews):
         return migrate_file(self.store, path, dry_run=dry_run, strict=strict)
 
     # ------------------------------------------------------------ messages
+    def _kind(self, class_name: str) -> str | None:
+        try:
+            return kinds.kind_of(registry.resolve(self.store, class_name))
+        except Exception:  # an unloadable class is reported when the item runs, not here
+            return None
+
+    def _testable(self, config: Any) -> list[str]:
+        return [item.name for item in config.items
+                if self._kind(item.class_name) != kinds.SERVICE]
+
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
         return [h.to_dict() for h in self.store.query_headers(**filters)]
 
-    def message_counts(self) -> dict[str, int]:
-        return self.store.count_by_status()
+    def message_counts(self, **filters: Any) -> dict[str, int]:
+        """Messages by status among those matching ``filters`` (session_id, status, target,
+        source), as ``messages`` takes them."""
+        return self.store.count_by_status(**filters)
 
     # ------------------------------------------------------------ operations
     def suspended(self) -> list[dict[str, Any]]:
@@ -281,19 +308,41 @@ class LocalClient(OperatorViews):
         return {"production": self.store.get_runtime().production, "status": status}
 
 
+def _single_text_field(cls: type) -> str | None:
+    """The one field of a message class holding a string (Ens.StringRequest's StringValue),
+    or None when the class has another shape."""
+    if issubclass(cls, BaseModel):
+        names = [n for n, f in cls.model_fields.items() if f.annotation is str]
+        return names[0] if len(names) == 1 and len(cls.model_fields) == 1 else None
+    if not dataclasses.is_dataclass(cls):
+        return None
+    fields = dataclasses.fields(cls)
+    if len(fields) == 1 and fields[0].type in (str, "str"):
+        return fields[0].name
+    return None
+
+
 def build_message(classname: str | None, body: Any) -> Any:
-    """Make a message of ``classname`` from a JSON string or object (empty → defaults)."""
+    """Make a message of ``classname`` from a JSON string or object (empty → defaults); plain
+    text fills a class whose one field is a string, as IRIS's ``_New(body)`` does."""
     if not classname:
         return Request()
-    cls = codec.resolve_class(classname)
+    # IoP's CLI marks IRIS classes with "iris." (iop -t X -C iris.Ens.StringRequest).
+    cls = codec.resolve_class(classname.removeprefix("iris."))
+    text_field = _single_text_field(cls)
     if body is None or body == "":
         data: Any = {}
     elif isinstance(body, str):
         try:
             data = json.loads(body)
         except json.JSONDecodeError as exc:
-            raise EngineError(f"test body is not valid JSON: {exc.msg} (line {exc.lineno}, "
-                              f"column {exc.colno})") from exc
+            # Text that starts like JSON was meant as JSON: its mistake is reported.
+            if text_field is None or body.lstrip()[:1] in ("{", "[", '"'):
+                raise EngineError(f"test body is not valid JSON: {exc.msg} (line {exc.lineno}, "
+                                  f"column {exc.colno})") from exc
+            data = {text_field: body}
+        if isinstance(data, str) and text_field is not None:
+            data = {text_field: data}
     else:
         data = body
     try:

@@ -18,8 +18,8 @@ class InboundAdapter(_Component):
                            description="Seconds between two calls of on_task")
 
     def on_task(self) -> None:
-        """Check for new data; the default hands ``None`` to the service's on_process_input."""
-        self.business_host_process_input(None)
+        """Check for new data and hand it to ``business_host_process_input``; by default it
+        does nothing (seed 001), as IoP's."""
 
     def business_host_process_input(self, data: Any) -> Any:
         """Pass ``data`` to the business service, as IRIS's ProcessInput does."""

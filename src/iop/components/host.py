@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from iop.components import settings as _settings
 from iop.components.runtime import HostRuntime, NotRunning
 from iop.components.settings import Category, setting
+from iop.messages.base import is_message_class
 
 _fallback_log = logging.getLogger("iop")
 _FALLBACK_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR,
                     "alert": logging.CRITICAL, "trace": logging.DEBUG, "assert": logging.ERROR}
+
+
+def check_message(request: Any) -> None:
+    """Refuse, at the sender, a request that is not a message (IoP's TypeError and text)."""
+    if request is None or is_message_class(type(request)) or isinstance(request, BaseModel):
+        return
+    if isinstance(request, str) and not request:  # IoP passes "" on untouched
+        return
+    if hasattr(request, "__iter__"):
+        raise TypeError("You may have tried to invoke a generator function without using the "
+                        "'send_generator_request' method. Please use that method to handle "
+                        "generator functions.")
+    raise TypeError("The message must be an instance of a class that is a subclass of Message "
+                    "or IRISObject %Persistent class.")
+
+
+def _defines_init(cls: type) -> bool:
+    """True when ``cls`` or a base other than ``object`` has its own ``__init__``."""
+    return any("__init__" in vars(base) for base in cls.__mro__ if base is not object)
 
 
 class _Component:
@@ -22,15 +45,23 @@ class _Component:
     _iop_runtime: HostRuntime | None = None
     _iop_init_warning: ClassVar[str | None] = None
 
+    # A framework that calls __init__ itself (pyprod) sets this, so no warning is given.
+    _iop_runs_init: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _settings.install_annotated_defaults(cls)
-        if "__init__" in cls.__dict__:
-            # The engine allocates instances with __new__, as IRIS does; say so where it is seen.
+        cls._iop_init_warning = None
+        if _defines_init(cls) and not cls._iop_runs_init:
+            # The engine allocates instances with __new__, as IRIS does: IoP's warning, at
+            # class definition and again in the event log when a job creates the host.
             cls._iop_init_warning = (
-                f"{cls.__qualname__} defines __init__, which the engine does not call; "
-                "move start-up code to on_init()"
+                f"{cls.__module__}.{cls.__qualname__} defines or inherits __init__(), but "
+                "IoP/IRIS instantiates components with __new__() and does not call "
+                "__init__(). Move startup logic to on_init(); use class attributes or "
+                "iop.Setting for configurable defaults."
             )
+            warnings.warn(cls._iop_init_warning, RuntimeWarning, stacklevel=2)
 
     # -- lifecycle hooks ------------------------------------------------------
     def on_init(self) -> None:
@@ -96,11 +127,13 @@ class _BusinessHost(_Component):
     def send_request_sync(self, target: str, request: Any, timeout: float = -1,
                           description: str | None = None) -> Any:
         """Send ``request`` to the item ``target`` and wait for its response."""
+        check_message(request)
         return self._runtime().send(self, target, request, sync=True, timeout=timeout,
                                     description=description)
 
     def send_request_async(self, target: str, request: Any, description: str | None = None) -> None:
         """Queue ``request`` for the item ``target`` without waiting."""
+        check_message(request)
         self._runtime().send(self, target, request, sync=False, response_required=False,
                              description=description)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from iop.components import kinds
@@ -25,7 +26,12 @@ class BusinessOperation(_QueuedHost):
                                          "action; -1 retries forever")
 
     def on_message(self, request: Any) -> Any:
-        """Handle a request no handler claimed; return the response or None."""
+        """Handle a request no handler claimed; return the response or None. This default
+        ignores it with IoP's RuntimeWarning (the engine logs it as a warning)."""
+        warnings.warn(
+            f"{self.__class__.__name__} did not override on_message(); the incoming operation "
+            "message was ignored. This default no-op handler will raise NotImplementedError "
+            "in v5.0.", RuntimeWarning, stacklevel=2)
         return None
 
     def on_keepalive(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from iop.components import kinds
-from iop.components.host import _QueuedHost
+from iop.components.host import _QueuedHost, check_message
 
 
 class BusinessProcess(_QueuedHost):
@@ -40,6 +40,7 @@ class BusinessProcess(_QueuedHost):
                            completion_key: str | None = None,
                            description: str | None = None) -> None:
         """Queue ``request``; when a response is required it comes back to ``on_response``."""
+        check_message(request)
         self._runtime().send(self, target, request, sync=False,
                              response_required=response_required,
                              completion_key=completion_key, description=description)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from iop.components import kinds
@@ -16,7 +17,12 @@ class BusinessService(_BusinessHost):
     adapter: Any = None
 
     def on_message(self, request: Any) -> Any:
-        """Handle one input; return an optional response."""
+        """Handle one input; return an optional response. This default ignores it with IoP's
+        RuntimeWarning."""
+        warnings.warn(
+            f"{self.__class__.__name__} did not override on_message() or on_process_input(); "
+            "the incoming service message was ignored. This default no-op handler will raise "
+            "NotImplementedError in v5.0.", RuntimeWarning, stacklevel=2)
         return None
 
     def on_process_input(self, message_input: Any = None) -> Any:

@@ -47,8 +47,10 @@ _CONTEXTS = {"Ens.ContextSearch/CharacterSets": "charset",
              "Ens.ContextSearch/SearchTableClasses": "search_table"}
 
 
-def widget_for(control: str | None, python_type: str = "str", is_target: bool = False) -> Widget:
-    """The editor for a setting with ``control`` (a controls helper's string) and type."""
+def widget_for(control: str | None, python_type: str = "str", is_target: bool = False,
+               category: str | None = None) -> Widget:
+    """The editor for a setting with ``control`` (a controls helper's string), type and
+    category."""
     if control:
         if control in _SIMPLE:
             return Widget(_SIMPLE[control], context=control)
@@ -64,7 +66,9 @@ def widget_for(control: str | None, python_type: str = "str", is_target: bool = 
                 if name in _CONTEXTS:
                     return Widget(_CONTEXTS[name], context=control)
         return Widget("text", context=control)
-    if is_target:
+    # pyprod's IRISProperty(settings="Target") names the category only; seed 002 has the
+    # user pick the destination item in the portal, so it gets the item picker.
+    if is_target or (category or "").strip().lower() == "target":
         return Widget("item")
     if python_type == "bool":
         return Widget("bool")

@@ -101,6 +101,9 @@ class FilePassthroughOperation(BusinessOperation):
 class DefaultInboundAdapter(InboundAdapter):
     """Ens.InboundAdapter: calls its service every CallInterval seconds with no input."""
 
+    def on_task(self) -> None:
+        self.business_host_process_input(None)
+
 
 for _name, _cls in BUILTIN_MESSAGES.items():
     register_builtin(_name, _cls)

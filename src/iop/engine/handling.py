@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import pickle
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,7 +171,15 @@ class Handler:
         previous = runtime.enter(scope)
         try:
             method = self._method_for(message)
-            result = method(message)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = method(message)
+            for warned in caught:
+                # e.g. the default on_message's "message was ignored": a warning in the
+                # event log, where the operator looks, rather than on a job's stderr.
+                self.runtime.logs.append(self.runtime.entry(
+                    "warning", f"{warned.category.__name__}: {warned.message}",
+                    method.__name__, self.live.host))
             if self.is_process:
                 return self._after_process_step(outcome, scope, header, message, result, False)
             encoded = _encode_response(result)

@@ -89,7 +89,9 @@ def make_host(store: Store, item: ItemConfig, runtime: HostRuntime) -> LiveHost:
     if adapter is not None:
         adapter.on_init()
     host.on_init()
-    # Connections (the adapter's) are set up by on_init; tell the host they are ready.
+    # Connections (the adapter's) are set up by on_init; tell both that they are ready.
+    if adapter is not None:
+        adapter.on_connected()
     host.on_connected()
     runtime.flush_logs()
     return LiveHost(item, host, adapter, runtime, dispatch)

@@ -32,6 +32,15 @@ class PydanticMessage(BaseModel):
                 data.setdefault(name, value)
         super().__init__(**data)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # @dataclass replaces __init__ with one that sets fields before pydantic is ready;
+        # say what is wrong (IoP's text) instead of pydantic's AttributeError.
+        if "__dataclass_fields__" in type(self).__dict__:
+            from iop.messages.codec import SerializationError, mixed_dataclass_text
+
+            raise SerializationError(mixed_dataclass_text(type(self)))
+        super().__setattr__(name, value)
+
 
 def is_message_class(cls: object) -> bool:
     """True when ``cls`` is a message class the engine can persist."""

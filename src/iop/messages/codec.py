@@ -27,6 +27,17 @@ class MessageError(ValueError):
     """A message body cannot be encoded, decoded, or its class cannot be found."""
 
 
+class SerializationError(MessageError):
+    """A message class that cannot be serialised at all (IoP's name for the error)."""
+
+
+def mixed_dataclass_text(cls: type) -> str:
+    """IoP's text for a PydanticMessage that was also decorated with @dataclass."""
+    return (f"Class '{cls.__name__}' combines @dataclass with PydanticMessage, which are "
+            "incompatible. Use either 'class HelloMessage(PydanticMessage): ...' (no @dataclass) "
+            "or '@dataclass\nclass HelloMessage(Message): ...' (dataclass with Message).")
+
+
 # Engine-wide names for message classes that are not importable by their Python path
 # (built-ins such as Ens.StringRequest, PersistentMessage Meta.classname values).
 _named: dict[str, type] = {}
@@ -122,6 +133,12 @@ def _encode_dataclass(value: Any) -> dict[str, Any]:
     for name in names:
         item = getattr(value, name)
         out[name] = item if type(item) in _SCALARS else _encode_value(item)
+    attributes = getattr(value, "__dict__", None)
+    if attributes is not None and len(attributes) > len(names):
+        # Attributes set after construction travel too, as IoP keeps them.
+        for name, item in attributes.items():
+            if name not in out and not name.startswith("_"):
+                out[name] = _encode_value(item)
     return out
 
 
@@ -161,6 +178,8 @@ _class_names: dict[type, str] = {}
 def encode(message: Any) -> tuple[str, str]:
     """Return ``(class name, JSON text)`` for a message object."""
     cls = type(message)
+    if isinstance(message, BaseModel) and dataclasses.is_dataclass(message):
+        raise SerializationError(mixed_dataclass_text(cls))
     if isinstance(message, BaseModel):
         data = message.model_dump(mode="json")
     else:
@@ -255,8 +274,10 @@ def _plan(cls: type) -> list[tuple[str, Decoder, bool]]:
     return plan
 
 
-def build(cls: type, data: Any) -> Any:
-    """Make an instance of ``cls`` from decoded JSON ``data``."""
+def build(cls: type, data: Any, keep_extra: bool = False) -> Any:
+    """Make an instance of ``cls`` from decoded JSON ``data``; keys that are not fields are
+    refused, or with ``keep_extra`` set as attributes of a dataclass message (IoP keeps
+    them)."""
     if issubclass(cls, BaseModel):
         try:
             return cls.model_validate(data)
@@ -269,9 +290,12 @@ def build(cls: type, data: Any) -> Any:
         obj = cls.__new__(cls)
         obj.__dict__.update(data)
         return obj
+    extra: dict[str, Any] = {}
     if not _plan_names[cls].issuperset(data):
         unknown = set(data) - _plan_names[cls]
-        raise MessageError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
+        if not (keep_extra and dataclasses.is_dataclass(cls)):
+            raise MessageError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
+        extra = {name: data[name] for name in unknown}
     init_args: dict[str, Any] = {}
     late: dict[str, Any] = {}
     for name, decode_field, in_init in plan:
@@ -284,18 +308,22 @@ def build(cls: type, data: Any) -> Any:
     obj = cls(**init_args)
     for name, value in late.items():
         setattr(obj, name, value)
+    for name, value in extra.items():
+        setattr(obj, name, value)
     return obj
 
 
 def decode(class_name: str, text: str | None) -> Any:
     """Rebuild the message object stored as ``(class_name, text)``."""
     cls = resolve_class(class_name)
+    if dataclasses.is_dataclass(cls) and issubclass(cls, BaseModel):
+        raise SerializationError(mixed_dataclass_text(cls))
     try:
         data = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
         raise MessageError(f"body of {class_name} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
     try:
-        return build(cls, data)
+        return build(cls, data, keep_extra=True)
     except MessageError:
         raise
     except Exception as exc:  # validation errors from user classes or pydantic

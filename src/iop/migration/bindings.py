@@ -104,6 +104,9 @@ def list_bindings(unused_only: bool = False, store: Store | None = None) -> list
 
 def unregister_component(classname: str, store: Store | None = None) -> None:
     """Remove a binding; refused while a production item still uses it."""
+    classname = str(classname or "").strip()
+    if not classname:
+        raise ValueError("IRIS class name is required.")  # IoP's check, before any store
     store = _store(store)
     if store.get_binding(classname) is None:
         raise UnknownClass(f"class {classname} is not bound in namespace {store.namespace}")

@@ -197,13 +197,12 @@ def load_migration(path: str) -> MigrationPlan:
 def migrate_file(store: Any, path: str, dry_run: bool = False, strict: bool = False,
                  **_: Any) -> list[str]:
     """Apply a settings file to the store (or only explain it); returns the lines to print."""
-    from iop.migration.writer import explain, write
+    from iop.migration.writer import explain, plan_text, write
 
     plan = load_migration(path)
-    lines = explain(plan, store, strict=strict, dry_run=dry_run)
     if dry_run:
-        lines.append("Dry run: nothing was written")
-        return lines
+        return plan_text(plan, store, strict=strict)
+    lines = explain(plan, store, strict=strict)
     write(plan, store)
     lines.append("Migration succeeded")
     return lines

@@ -15,7 +15,7 @@ from iop.production.graph import production_routes
 from iop.production.validation import ERROR, WARNING, ValidationIssue, check_production
 from iop.store.base import Store
 
-__all__ = ["explain", "production_issues", "write"]
+__all__ = ["explain", "plan_text", "production_issues", "write"]
 
 
 def _class_is_known(store: Store, plan: MigrationPlan, class_name: str) -> bool:
@@ -80,15 +80,48 @@ def explain(plan: MigrationPlan, store: Store, *, strict: bool = False,
         failures += [i for i in issues if i.level == ERROR or strict]
     if not plan.productions:
         lines.append("  (none)")
-    if failures:
-        failures.sort(key=lambda issue: issue.level != ERROR)  # a real error is named first
-        first = failures[0]
-        more = f" (and {len(failures) - 1} more issue(s))" if len(failures) > 1 else ""
-        mode = "strict production validation failed" if first.level == WARNING \
-            else "production validation failed"
-        raise MigrationError(f"{mode}: production {first.production}: {first}{more}; "
-                             "nothing was written")
+    _refuse(failures)
     return lines
+
+
+def _refuse(failures: list[ValidationIssue]) -> None:
+    """Raise MigrationError naming the first failure (a real error first), if any."""
+    if not failures:
+        return
+    failures.sort(key=lambda issue: issue.level != ERROR)  # a real error is named first
+    first = failures[0]
+    more = f" (and {len(failures) - 1} more issue(s))" if len(failures) > 1 else ""
+    mode = "strict production validation failed" if first.level == WARNING \
+        else "production validation failed"
+    raise MigrationError(f"{mode}: production {first.production}: {first}{more}; "
+                         "nothing was written")
+
+
+def _section(title: str, entries: list[str]) -> list[str]:
+    return [f"{title}:", *([f"  {entry}" for entry in entries] or ["  none"]), ""]
+
+
+def plan_text(plan: MigrationPlan, store: Store, *, strict: bool = False) -> list[str]:
+    """``iop -m FILE --explain``: the plan in IoP's layout (CLASSES, SCHEMAS, PRODUCTIONS,
+    VALIDATION); raises MigrationError as ``explain`` does."""
+    classes = [f"{entry.class_name} -> {entry.binding.module}.{entry.binding.classname} "
+               f"({'PersistentMessage' if entry.is_message else 'component'})"
+               for entry in plan.classes]
+    classes += [f"{b.class_name} -> {b.module}.{b.classname} (component)"
+                for b in plan.production_bindings]
+    validation: list[str] = []
+    failures: list[ValidationIssue] = []
+    for entry in plan.productions:
+        issues = production_issues(store, plan, entry)
+        validation += [f"{entry.name}: {issue.level}: {issue}" for issue in issues]
+        failures += [i for i in issues if i.level == ERROR or strict]
+    _refuse(failures)
+    return [f"Migration plan: {os.path.abspath(plan.path)}", "Mode: LOCAL",
+            f"Namespace: {store.namespace}", "",
+            *_section("CLASSES", classes),
+            *_section("SCHEMAS", [schema.name for schema in plan.schemas]),
+            *_section("PRODUCTIONS", [entry.name for entry in plan.productions]),
+            *_section("VALIDATION", validation)]
 
 
 def _snapshot(store: Store, plan: MigrationPlan) -> list[Callable[[], Any]]:

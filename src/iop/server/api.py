@@ -180,14 +180,15 @@ def migrate(client: LocalClient, query: dict[str, str], body: dict[str, Any]) ->
 
 def messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     """Engine extension (not in IoP's v1): message headers, or counts by status."""
-    if _truthy(query.get("count", "")):
-        return client.message_counts()
-    limit = query_int(query, "limit", 1, MAX_ROWS)
     filters: dict[str, Any] = {
         "session_id": query_int(query, "session_id"),
         "status": query.get("status") or None, "target": query.get("target") or None,
-        "source": query.get("source") or None, "limit": 100 if limit is None else limit,
+        "source": query.get("source") or None,
     }
+    if _truthy(query.get("count", "")):
+        return client.message_counts(**filters)
+    limit = query_int(query, "limit", 1, MAX_ROWS)
+    filters["limit"] = 100 if limit is None else limit
     return client.messages(**filters)
 
 

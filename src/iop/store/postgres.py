@@ -43,7 +43,7 @@ from iop.store.postgres_tx import (
     header,
     plain_claim,
 )
-from iop.store.queries import header_list_sql
+from iop.store.queries import header_count_sql, header_list_sql
 
 VACUUM_SECONDS = 1.0  # how often the supervisor vacuums the queue (see checkpoint)
 
@@ -354,13 +354,13 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
             source=source, type=type, before_id=before_id, limit=limit, oldest_first=oldest_first)
         return [header(row) for row in self._query(query, args)]
 
-    def count_by_status(self, *, type: str | None = None) -> dict[str, int]:
-        query = "SELECT status, COUNT(*) FROM headers"
-        args: list[Any] = []
-        if type:
-            query += " WHERE type = %s"
-            args.append(type)
-        return {status: int(n) for status, n in self._query(query + " GROUP BY status", args)}
+    def count_by_status(self, *, session_id: int | None = None, status: str | None = None,
+                        target: str | None = None, source: str | None = None,
+                        type: str | None = None) -> dict[str, int]:
+        """Messages by status among those matching every given filter."""
+        query, args = header_count_sql("%s", session_id=session_id, status=status,
+                                       target=target, source=source, type=type)
+        return {found: int(n) for found, n in self._query(query, args)}
 
     def load_context(self, context_id: int) -> r.Context | None:
         rows = self._query(

@@ -135,19 +135,37 @@ def log_search_sql(f: LogFilter, mark: str, like: str, columns: str,
     return sql, args, order == "ASC"
 
 
+def _header_filters(mark: str, **equal: Any) -> tuple[list[str], list[Any]]:
+    """WHERE terms and args for the header columns given a value (None: no filter)."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    return where, args
+
+
+def header_count_sql(mark: str, *, session_id: int | None, status: str | None,
+                     target: str | None, source: str | None, type: str | None
+                     ) -> tuple[str, list[Any]]:
+    """(SQL, args) of ``Store.count_by_status``: (status, count) rows of the matching headers."""
+    where, args = _header_filters(mark, session_id=session_id, status=status, target=target,
+                                  source=source, type=type)
+    sql = "SELECT status, COUNT(*) FROM headers"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql + " GROUP BY status", args
+
+
 def header_list_sql(mark: str, columns: str, *, session_id: int | None, status: str | None,
                     target: str | None, source: str | None, type: str | None,
                     before_id: int | None, limit: int, oldest_first: bool
                     ) -> tuple[str, list[Any]]:
     """(SQL, args) of ``Store.query_headers``: equality filters, ids below ``before_id``,
     newest first unless ``oldest_first``; ``limit`` <= 0 means no limit."""
-    where: list[str] = []
-    args: list[Any] = []
-    for column, value in (("session_id", session_id), ("status", status),
-                          ("target", target), ("source", source), ("type", type)):
-        if value is not None:
-            where.append(f"{column} = {mark}")
-            args.append(value)
+    where, args = _header_filters(mark, session_id=session_id, status=status, target=target,
+                                  source=source, type=type)
     if before_id is not None:
         where.append(f"id < {mark}")
         args.append(before_id)

@@ -22,7 +22,7 @@ from iop.store import records as r
 from iop.store.errors import StoreError
 from iop.store.group_commit import GroupCommit, PendingSend
 from iop.store.private import create_private_file, make_private_folder
-from iop.store.queries import header_list_sql
+from iop.store.queries import header_count_sql, header_list_sql
 from iop.store.sqlite_query import SQLiteQueries
 from iop.store.sqlite_runtime import SQLiteRuntimeMixin
 from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -653,13 +653,13 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
             source=source, type=type, before_id=before_id, limit=limit, oldest_first=oldest_first)
         return [_header(row) for row in self.conn.execute(sql, args)]
 
-    def count_by_status(self, *, type: str | None = None) -> dict[str, int]:
-        sql = "SELECT status, COUNT(*) FROM headers"
-        args: list[Any] = []
-        if type:
-            sql += " WHERE type = ?"
-            args.append(type)
-        return dict(self.conn.execute(sql + " GROUP BY status", args).fetchall())
+    def count_by_status(self, *, session_id: int | None = None, status: str | None = None,
+                        target: str | None = None, source: str | None = None,
+                        type: str | None = None) -> dict[str, int]:
+        """Messages by status among those matching every given filter."""
+        sql, args = header_count_sql("?", session_id=session_id, status=status, target=target,
+                                     source=source, type=type)
+        return dict(self.conn.execute(sql, args).fetchall())
 
     def load_context(self, context_id: int) -> r.Context | None:
         row = self.conn.execute(
