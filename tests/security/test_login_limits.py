@@ -106,7 +106,7 @@ def test_twenty_wrong_passwords_lock_the_account_until_an_admin_unlocks_it(
     assert WRONG not in log and password not in log
     assert WRONG not in engine.server_log() and password not in engine.server_log()
     missing = engine.iop_local("--user-unlock", "nobody")
-    assert missing.returncode == 2 and missing.stderr.strip() == "error: user nobody does not exist"
+    assert missing.returncode == 1 and missing.stderr.strip() == "error: user nobody does not exist"
 
 
 def test_a_name_that_is_no_account_is_answered_like_a_locked_account(

@@ -100,7 +100,7 @@ def test_a_role_in_one_namespace_adds_to_the_role_in_all(served: ServedEngine,
         refused = http.get("/api/iop/status", params={"namespace": "USER"})
         assert refused.status_code == 403 and "may not use namespace USER" in refused.text
     bad = served.iop_local("--user-set-roles", name, "--user-role", "root")
-    assert bad.returncode == 2 and bad.stderr.strip() == (
+    assert bad.returncode == 1 and bad.stderr.strip() == (
         "error: unknown role 'root': use one of viewer, operator, developer, admin")
 
 
