@@ -22,6 +22,7 @@ from iop.production import (
     Production,
     ProductionChangePlan,
     ProductionValidationError,
+    ProductionValidationWarning,
     Route,
     ServiceItem,
 )
@@ -32,7 +33,8 @@ __all__ = [
     "BusinessOperation", "BusinessProcess", "BusinessService", "Category", "ComponentItem",
     "ComponentRef", "Director", "Field", "InboundAdapter", "Message", "Model", "OperationItem",
     "OutboundAdapter", "PersistentMessage", "PollingBusinessService", "ProcessItem", "Production",
-    "ProductionChangePlan", "ProductionValidationError", "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",
+    "ProductionChangePlan", "ProductionValidationError",
+    "ProductionValidationWarning", "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",
     "list_bindings", "register_component", "setting", "target", "unbind_component",
     "unregister_component",
 ]

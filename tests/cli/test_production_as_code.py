@@ -144,7 +144,7 @@ SCHEMAS = [OrderRequest, PricedOrder]
                 f"IOP_MESSAGE_KIND=persistent, IOP_PYTHON_CLASS={module}.OrderMessage, "
                 f"IOP_PYTHON_CLASSPATH={project.root})") in out
         assert f"  Python.Orders -> {module}.OrderOperation (component: operation)" in out
-        assert f"  Python.{module}.FileService -> {module}.FileService (component: service; " \
+        assert f"  Python.{module.replace('_', '')}.FileService -> {module}.FileService (component: service; " \
                "used by a production)" in out
         assert f"  {module}.OrderRequest (JSON schema, 2 field(s))" in out
         assert "  Demo.Production: 2 item(s), 1 route(s) (new)" in out
@@ -174,7 +174,7 @@ SCHEMAS = [PricedOrder]
         "IOP_PYTHON_CLASS": f"{project.module}.OrderMessage",
         "IOP_PYTHON_CLASSPATH": str(project.root),
     }
-    service = bindings[f"Python.{project.module}.FileService"]
+    service = bindings[f"Python.{project.module.replace('_', '')}.FileService"]
     assert service["super"] == "IOP.BusinessService" and service["used"] is True
     assert service["used_by"] == [{"production": "Demo.Production", "item": "FileInput"}]
     schema = json.loads(store.get_meta(f"schema:{project.module}.PricedOrder"))
@@ -431,10 +431,10 @@ prod.service("FileInput", FileService).connect("Output", "OrderOperation") \\
 prod.operation("OrderOperation", OrderOperation).host_setting("Limit", "5")
 prod.operation("LegacyOperation", "EnsLib.File.PassthroughOperation") \\
     .adapter_setting("FilePath", "/legacy")
-prod.production_setting("AlertActionWindow", "60")
+prod.production_setting("AlertActionWindow", "90")
 # Deployed as an IRIS export with a field the Python model does not know.
 deployed = prod.to_dict()
-deployed["Production"]["Item"][0]["@InactivityTimeout"] = "30"
+deployed["Demo.Production"]["Item"][0]["@InactivityTimeout"] = "30"
 PRODUCTIONS = [deployed]
 '''
 
@@ -488,7 +488,7 @@ def test_plan_apply_verify_rollback(make_project: Any, run_iop: Any, tmp_path: P
     assert items["LegacyOperation"] == json.loads(before)["Production"]["Item"][2]
     assert items["FileInput"]["@InactivityTimeout"] == "30"
     assert {"@Target": "Host", "@Name": "Legacy", "#text": "keep me"} in items["FileInput"]["Setting"]
-    assert {"@Target": "Production", "@Name": "AlertActionWindow", "#text": "60"} in after["Setting"]
+    assert {"@Name": "AlertActionWindow", "#text": "90"} in after["Setting"]
     assert items["OrderOperation"]["@PoolSize"] == "2"
     assert {"@Target": "Adapter", "@Name": "CallInterval", "#text": "5"} in \
         items["FileInput"]["Setting"]
@@ -536,7 +536,7 @@ def test_plan_of_a_new_production_creates_it(make_project: Any, run_iop: Any,
     run_iop("--apply-plan", plan_path, "--settings", desired.settings, "--backup-dir",
             tmp_path / "b")
     bindings = {b["class"] for b in json.loads(run_iop("--bindings").stdout)}
-    assert f"Python.{desired.module}.FileService" in bindings
+    assert f"Python.{desired.module.replace('_', '')}.FileService" in bindings
     [backup] = list((tmp_path / "b").iterdir())
     assert json.loads((backup / "production.json").read_text()) is None
     out = run_iop("--rollback-backup", backup, "--allow-destructive").stdout
@@ -553,7 +553,7 @@ def test_apply_without_settings_warns_about_unbound_classes(make_project: Any, r
     assert out[0] == "Applied 1 operation(s) to production Demo.Production, skipped 0"
     module = desired.module
     assert [line for line in out if line.startswith("warning:")] == [
-        f"warning: class Python.{module}.{cls} is not bound; its items cannot start until a "
+        f"warning: class Python.{module.replace('_', '')}.{cls} is not bound; its items cannot start until a "
         "migration (or --apply-plan with --settings) binds it"
         for cls in ("FileService", "OrderOperation")]
     assert json.loads(run_iop("--bindings").stdout) == []
@@ -589,7 +589,7 @@ def test_bindings_listing_and_unbind(seed: Any, run_iop: Any, iop_json: Any) -> 
     seed.migrate()
     unused = [b["class"] for b in iop_json("--bindings", "--unused")]
     assert unused == ["Python.Spare"]
-    used = f"Python.{module}.OrderOperation"
+    used = f"Python.{module.replace('_', '')}.OrderOperation"
     line = one_error_line(run_iop("--unbind", used, check=False), used)
     assert "Demo.Production/OrderOperation" in line
     assert used in {b["class"] for b in iop_json("--bindings")}

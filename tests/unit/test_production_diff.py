@@ -7,6 +7,7 @@ import copy
 from iop import BusinessOperation, BusinessProcess, PollingBusinessService, Production, target
 from iop.production import ProductionDiff
 from iop.production.diff import canonical_export, diff_exports
+from iop.production.export_shape import production_export
 
 
 class FileService(PollingBusinessService):
@@ -56,12 +57,12 @@ def test_diff_ignores_import_metadata() -> None:
 
 
 def test_diff_ignores_order_and_flag_spelling() -> None:
-    data = _production().to_dict()
+    data = production_export(_production())
     shuffled = copy.deepcopy(data)
     body = shuffled["Production"]
     body["Item"].reverse()
     for item in body["Item"]:
-        item["Setting"].reverse()
+        item.get("Setting", []).reverse()
         item["@Enabled"] = "1"
     body["@TestingEnabled"] = "1"
     del body["Description"]
@@ -83,9 +84,9 @@ def test_diff_is_directional() -> None:
         ("change", "item_attribute", "OrderOperation", "@PoolSize"): ("1", "2"),
         ("change", "setting", "FileInput", "CallInterval"): ("9", "2"),
         ("remove", "setting", "FileInput", "Extra"): ("x", None),
-        ("add", "item", None, "AuditOperation"): (None, desired.to_dict()["Production"]["Item"][3]),
+        ("add", "item", None, "AuditOperation"): (None, desired.to_dict().popitem()[1]["Item"][3]),
         ("remove", "item", None, "Legacy"): (
-            deployed.to_dict()["Production"]["Item"][-1], None),
+            deployed.to_dict().popitem()[1]["Item"][-1], None),
         ("remove", "production_setting", None, "UpdateTimeout"): ("5", None),
     }
     reverse = {(c.action, c.scope, c.item, c.name) for c in deployed.diff(desired)}
@@ -98,14 +99,14 @@ def test_diff_is_directional() -> None:
 
 
 def test_diff_against_nothing_adds_the_production() -> None:
-    delta = diff_exports(_production().to_dict(), None)
+    delta = diff_exports(production_export(_production()), None)
     [change] = delta.changes
     assert (change.action, change.scope, change.name) == ("add", "production", "Demo.Diff")
     assert change.after["Production"]["@Name"] == "Demo.Diff"
 
 
 def test_unknown_export_fields_are_compared() -> None:
-    data = _production().to_dict()
+    data = production_export(_production())
     other = copy.deepcopy(data)
     other["Production"]["Item"][0]["@Custom"] = "x"
     other["Production"]["Extra"] = {"a": 1}
@@ -122,13 +123,14 @@ def test_graph_edges_carry_their_origin() -> None:
     assert origins == {
         ("FileInput", "Output", "Router"): "authored",
         ("Router", "Valid", "OrderOperation"): "authored",
-        ("Router", "Invalid", "AuditOperation"): "inferred",  # the target() default
+        # A target() default is written into the item's settings, as IoP does: authored.
+        ("Router", "Invalid", "AuditOperation"): "authored",
     }
     assert all(e.interaction == "setting" for e in prod.graph().graph_edges)
-    assert "Invalid -> AuditOperation [inferred]" in str(prod.graph())
+    assert "Invalid -> AuditOperation\n" in str(prod.graph()) + "\n"
     data = prod.graph().to_dict()
     assert {"source": "Router", "port": "Invalid", "target": "AuditOperation",
-            "origin": "inferred", "interaction": "setting"} in data["edges"]
+            "origin": "authored", "interaction": "setting"} in data["edges"]
 
 
 def test_graph_diff_reports_origin_changes_that_diff_ignores() -> None:
@@ -137,11 +139,11 @@ def test_graph_diff_reports_origin_changes_that_diff_ignores() -> None:
     assert not prod.diff(imported).has_changes
     gdiff = prod.graph_diff(imported)
     assert gdiff.has_changes
-    # Without the class, the import cannot know the Invalid port and its default.
-    assert [(e.source, e.port, e.origin) for e in gdiff.added] == [("Router", "Invalid", "inferred")]
-    assert gdiff.removed == []
+    # The target() default is in the export's settings, so the import infers all three routes.
+    assert gdiff.added == [] and gdiff.removed == []
     assert {(a.port, a.origin, b.origin) for a, b in gdiff.changed} == {
-        ("Output", "authored", "inferred"), ("Valid", "authored", "inferred")}
+        ("Output", "authored", "inferred"), ("Valid", "authored", "inferred"),
+        ("Invalid", "authored", "inferred")}
     assert "~ FileInput.Output -> Router: inferred/setting -> authored/setting" in str(gdiff)
     assert not prod.graph_diff(_production()).has_changes
     assert gdiff.to_dict()["has_changes"] is True

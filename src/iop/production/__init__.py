@@ -1,6 +1,8 @@
 """The production authoring DSL: items, settings, routes, the IRIS export shape, and the change
 workflow (diff, plan, apply, verify, rollback)."""
 
+from iop.components.settings import PortDeclaration as TargetSetting
+from iop.components.settings import target
 from iop.production.apply import ApplyResult, VerifyResult
 from iop.production.component import ComponentRef
 from iop.production.diff import Change, ProductionDiff
@@ -8,7 +10,7 @@ from iop.production.errors import ProductionError, UnknownComponent
 from iop.production.graph import GraphEdge, GraphNode, ProductionGraph, RouteEdge
 from iop.production.items import ComponentItem, OperationItem, ProcessItem, Route, ServiceItem
 from iop.production.plan import PlanError, PlanOperation, ProductionChangePlan
-from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port
+from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port, TargetSettingRef
 from iop.production.production import PRODUCTION_SETTING_NAMES, Production
 from iop.production.runtime import ProductionNotRunning
 from iop.production.validation import (
@@ -45,7 +47,10 @@ __all__ = [
     "Route",
     "RouteEdge",
     "ServiceItem",
+    "TargetSetting",
+    "TargetSettingRef",
     "UnknownComponent",
     "ValidationIssue",
     "VerifyResult",
+    "target",
 ]

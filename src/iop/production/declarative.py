@@ -63,8 +63,9 @@ def _add(production: Production, item: ComponentItem, kind: str | None) -> None:
         category=item.category,
         log_trace_events=item.log_trace_events,
         schedule=item.schedule,
-        host_settings=item.host_settings,
-        adapter_settings=item.adapter_settings,
+        host_settings=item.host_setting_values,
+        adapter_settings=item.adapter_setting_values,
+        adapter_class_name=item.adapter_class_name,
     )
     for target, name, value in item.other_settings:
         ref.other_setting(target, name, value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from iop.components import kinds
@@ -11,7 +13,7 @@ if TYPE_CHECKING:
     from iop.production.production import Production
 
 __all__ = ["AUTHORED", "INFERRED", "RUNTIME", "GraphEdge", "GraphNode", "ProductionGraph",
-           "RouteEdge", "production_edges", "production_routes"]
+           "RouteEdge", "production_edges", "production_mermaid", "production_routes"]
 
 # Where a graph edge comes from (seed 001: "origin (authored, runtime, or inferred)").
 AUTHORED = "authored"   # set by the Python definition
@@ -34,6 +36,16 @@ class RouteEdge(NamedTuple):
     port: str
     target: str
 
+    @property
+    def source_item(self) -> str:
+        """The sending item (IoP's name)."""
+        return self.source
+
+    @property
+    def source_target_setting(self) -> str:
+        """The port the route leaves by (IoP's name)."""
+        return self.port
+
 
 class GraphEdge(NamedTuple):
     """A route edge with its metadata: where it comes from and how it was established."""
@@ -43,6 +55,16 @@ class GraphEdge(NamedTuple):
     target: str
     origin: str
     interaction: str
+
+    @property
+    def source_item(self) -> str:
+        """The sending item (IoP's name)."""
+        return self.source
+
+    @property
+    def source_target_setting(self) -> str:
+        """The port the edge leaves by, empty for a route seen only in traffic (IoP's name)."""
+        return self.port
 
     @property
     def route(self) -> RouteEdge:
@@ -152,3 +174,79 @@ class ProductionGraph:
 
     def __repr__(self) -> str:
         return f"ProductionGraph({self.name!r}, {len(self.nodes)} items, {len(self.edges)} routes)"
+
+
+_MERMAID_GROUPS = (("service", "Services"), ("process", "Processes"),
+                   ("operation", "Operations"), ("component", "Other Components"))
+_DIRECTIONS = frozenset({"TB", "TD", "BT", "RL", "LR"})
+
+
+def _mermaid_text(value: str) -> str:
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    return html.escape(" ".join(part.strip() for part in text.split("\n")), quote=True)
+
+
+def _mermaid_ids(names: list[str]) -> dict[str, str]:
+    used: set[str] = set()
+    ids: dict[str, str] = {}
+    for name in names:
+        base = "node_" + (re.sub(r"\W+", "_", name).strip("_") or "node")
+        candidate, index = base, 2
+        while candidate in used:
+            candidate, index = f"{base}_{index}", index + 1
+        used.add(candidate)
+        ids[name] = candidate
+    return ids
+
+
+def _group_of(kind: str) -> str:
+    return kind if kind in kinds.HOST_KINDS else "component"
+
+
+def production_mermaid(production: Production, direction: str = "LR") -> str:
+    """The production as a Mermaid flowchart: items grouped by kind, one arrow per route,
+    laid out as IoP lays it out."""
+    chosen = str(direction or "").strip().upper()
+    if chosen not in _DIRECTIONS:
+        raise ValueError(f"Unsupported Mermaid flowchart direction: {direction!r}")
+    nodes = list(production)
+    edges = production_edges(production)
+    names = [ref.name for ref in nodes]
+    for edge in edges:
+        names += [n for n in (edge.source, edge.target) if n not in names]
+    ids = _mermaid_ids(names)
+    lines = [f"flowchart {chosen}", f"  %% Production: {str(production.name).replace(chr(10), ' ')}"]
+    first: list[str] = []
+    for kind, title in _MERMAID_GROUPS:
+        group = [ref for ref in nodes if _group_of(ref.kind) == kind]
+        if not group:
+            continue
+        first.append(ids[group[0].name])
+        lines += [f'  subgraph group_{kind}["{title}"]', "    direction TB"]
+        for ref in group:
+            label = _mermaid_text(ref.name)
+            if ref.class_name:
+                label += f"<br/>{_mermaid_text(ref.class_name)}"
+            lines.append(f'    {ids[ref.name]}["{label}"]')
+        lines.append("  end")
+    known = set(production.item_names())
+    for name in sorted({n for e in edges for n in (e.source, e.target) if n not in known}):
+        lines.append(f'  {ids[name]}["{_mermaid_text(name)}<br/>(unresolved)"]')
+    lines += [f"  {left} ~~~ {right}" for left, right in zip(first, first[1:], strict=False)]
+    for edge in sorted(edges, key=lambda e: (e.source, e.port, e.target, e.origin,
+                                              _interaction(e))):
+        parts = [edge.port or "(runtime)"]
+        if edge.origin != AUTHORED:
+            parts.append(edge.origin)
+        interaction = _interaction(edge)
+        if interaction not in ("", "request"):
+            parts.append(interaction)
+        label = _mermaid_text(" | ".join(parts))
+        arrow = "<--" if interaction.lower() == "sync" else "--"
+        lines.append(f'  {ids[edge.source]} {arrow} "{label}" --> {ids[edge.target]}')
+    return "\n".join(lines) + "\n"
+
+
+def _interaction(edge: GraphEdge) -> str:
+    # A route configured by a setting is what IoP calls a request route.
+    return "request" if edge.interaction == SETTING_INTERACTION else edge.interaction

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from iop.components import kinds
 from iop.components.settings import PortDeclaration
 from iop.names import CLASS, ITEM, check_name
+from iop.production.component import setting_key
 from iop.production.errors import ProductionError
 from iop.production.ports import item_name_of, normalize_port_name
 from iop.production.values import setting_text
@@ -24,9 +25,11 @@ def _target_names(targets: Any) -> tuple[str, ...]:
 class Route:
     """Wires one port of a declared item to target items; several targets mean fan-out."""
 
-    __slots__ = ("port_name", "port_owner", "target_names")
+    __slots__ = ("port_name", "port_owner", "target_names", "target_setting", "targets")
 
     def __init__(self, port: str | PortDeclaration, targets: Any) -> None:
+        self.target_setting = port
+        self.targets = targets
         if isinstance(port, PortDeclaration):
             self.port_name = normalize_port_name(port.name or "")
             self.port_owner: type | None = port.owner
@@ -38,6 +41,16 @@ class Route:
         self.target_names = _target_names(targets)
         if not self.target_names:
             raise ProductionError(f"Route {self.port_name} has no target")
+
+    @property
+    def target_setting_name(self) -> str:
+        """The IRIS setting name of the route's port (IoP's name)."""
+        return self.port_name
+
+    @property
+    def target_setting_owner(self) -> type | None:
+        """The class declaring the port, for a ``target()`` declaration (IoP's name)."""
+        return self.port_owner
 
     def __repr__(self) -> str:
         return f"Route({self.port_name!r}, {list(self.target_names)!r})"
@@ -67,6 +80,7 @@ class ComponentItem:
         log_trace_events: bool = False,
         schedule: str = "",
         adapter_class: type | str | None = None,
+        adapter_class_name: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ProductionError(f"an item needs a non-empty name, not {name!r}")
@@ -84,11 +98,19 @@ class ComponentItem:
             raise ProductionError(f"item {name} needs a component class or a class name")
         self.class_name = None if class_name is None else check_name(CLASS, class_name,
                                                                        ProductionError)
-        self.host_settings = _merge_host_settings(name, settings, host_settings)
-        self.adapter_settings = {k: setting_text(v) for k, v in (adapter_settings or {}).items()
-                                 if v is not None}
+        self.component = component
+        self.settings = settings
+        # The settings as given (10, True...), kept for drafts; the text forms follow.
+        self.host_setting_values = _merge_host_settings(name, settings, host_settings)
+        self.adapter_setting_values = {setting_key(k): v for k, v in
+                                       (adapter_settings or {}).items() if v is not None}
+        self.host_settings = {k: setting_text(v) for k, v in self.host_setting_values.items()}
+        self.adapter_settings = {k: setting_text(v)
+                                 for k, v in self.adapter_setting_values.items()}
+        self.adapter_class_name = adapter_class_name
         self.other_settings = tuple(_other_setting(name, entry) for entry in other_settings)
         self.routes = (routes,) if isinstance(routes, Route) else tuple(routes)
+        self.route_values = self.routes
         self.pool_size = pool_size
         self.enabled = enabled
         self.foreground = foreground
@@ -98,6 +120,11 @@ class ComponentItem:
         self.schedule = schedule
         self.adapter_class = adapter_class
         self._check_routes()
+
+    @property
+    def other_setting_values(self) -> list[dict[str, str]]:
+        """The other settings in the export shape (IoP's name)."""
+        return [{"@Target": t, "@Name": n, "#text": v} for t, n, v in self.other_settings]
 
     @property
     def kind(self) -> str:
@@ -128,15 +155,15 @@ class ComponentItem:
 
 def _merge_host_settings(
     name: str, settings: Mapping[str, Any] | None, host_settings: Mapping[str, Any] | None
-) -> dict[str, str]:
-    merged: dict[str, str] = {}
+) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
     for source in (settings or {}, host_settings or {}):
         for key, value in source.items():
-            key = normalize_port_name(key)
+            key = normalize_port_name(setting_key(key))
             if key in merged:
                 raise ProductionError(f"item {name}: host setting {key} is given twice")
             if value is not None:  # None leaves the setting unset, as in the fluent methods
-                merged[key] = setting_text(value)
+                merged[key] = value
     return merged
 
 

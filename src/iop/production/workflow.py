@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from iop.production.diff import ProductionDiff, diff_exports
+from iop.production.export_shape import production_export
 from iop.production.graph import GraphEdge, production_edges
 from iop.production.plan import ProductionChangePlan, build_plan
 from iop.production.validation import ValidationIssue, validate_production
@@ -103,11 +104,11 @@ class WorkflowMixin:
             return store_of(self).get_production(self.name)
         if isinstance(other, Mapping):
             return other
-        return other.to_dict()
+        return production_export(other)
 
     def diff(self: Any, other: Any = None) -> ProductionDiff:
         """Changes that make ``other`` (default: the deployed production) match this one."""
-        return diff_exports(self.to_dict(), self._other_export(other))
+        return diff_exports(production_export(self), self._other_export(other))
 
     def graph_diff(self: Any, other: Any = None) -> GraphDiff:
         """Compare route edges with their origin and interaction (default: the deployed one)."""
