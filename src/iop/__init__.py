@@ -21,10 +21,13 @@ from iop.production import (
     ProcessItem,
     Production,
     ProductionChangePlan,
+    ProductionGraph,
     ProductionValidationError,
     ProductionValidationWarning,
     Route,
     ServiceItem,
+    TargetSetting,
+    TargetSettingRef,
 )
 
 __version__ = "0.1.0"
@@ -34,7 +37,9 @@ __all__ = [
     "ComponentRef", "Director", "Field", "InboundAdapter", "Message", "Model", "OperationItem",
     "OutboundAdapter", "PersistentMessage", "PollingBusinessService", "ProcessItem", "Production",
     "ProductionChangePlan", "ProductionValidationError",
-    "ProductionValidationWarning", "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",
+    "ProductionValidationWarning", "PydanticMessage", "Route", "ServiceItem", "Setting",
+    "ProductionGraph", "TargetSetting", "TargetSettingRef",
+    "bind_component", "controls", "handler",
     "list_bindings", "register_component", "setting", "target", "unbind_component",
     "unregister_component",
 ]

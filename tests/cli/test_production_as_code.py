@@ -409,15 +409,15 @@ def test_demo_example_round_trips(run_iop: Any, store: Any, tmp_path: Path) -> N
 
 def test_graph_and_mermaid_exports(seed: Any, run_iop: Any) -> None:
     graph = run_iop("-e", "Demo.Production", "--format", "graph").stdout.splitlines()
-    assert graph[0] == "Production Demo.Production"
-    assert "      Output -> OrderOperation [runtime]" in graph
+    assert graph[0] == "Demo.Production"  # IoP's ProductionGraph.to_text()
+    assert "    Output -> OrderOperation [runtime]" in graph
     mermaid = run_iop("-e", "Demo.FileProduction", "--format", "mermaid").stdout.splitlines()
     assert mermaid[0] == "flowchart LR"
     assert '    n0 -->|"TargetConfigNames"| n1' in mermaid
     assert mermaid.index("    subgraph services[Services]") < \
         mermaid.index("    subgraph operations[Operations]")
     run_iop("-d", "Demo.FileProduction")
-    assert run_iop("-e", "--format", "graph").stdout.startswith("Production Demo.FileProduction")
+    assert run_iop("-e", "--format", "graph").stdout.startswith("Demo.FileProduction\n")
     one_error_line(run_iop("-e", "No.Such", "--format", "python", check=False), "No.Such")
 
 

@@ -106,6 +106,13 @@ check("to_python", lambda: prod.to_python())
 check("to_class", lambda: prod.to_class())
 check("to_mermaid TB", lambda: prod.to_mermaid(direction="TB"))
 check("to_mermaid bad direction", value_error(lambda: prod.to_mermaid(direction="up")))
+prod.connect(router.Valid, orders)
+poller.connect("Output", router).connect("Output", "Orders", mode="append")
+check("graph text", lambda: str(prod.graph()))
+check("graph dict", lambda: prod.graph().to_dict())
+check("graph names", lambda: [prod.graph().production_name, len(prod.graph().edges),
+                              [node.kind for node in prod.graph().nodes]])
+check("mermaid with fan-out", lambda: prod.to_mermaid())
 
 
 def update(production):
@@ -137,4 +144,6 @@ STORED_AS_TEXT = "ComponentRef settings hold the stored text ('9', 'true'), as t
 
 def test_dsl_behaviour(tmp_path: Path) -> None:
     differential(COMPONENTS, SCRIPT, tmp_path, intended={
-        "setting by descriptor": STORED_AS_TEXT, "setting values": STORED_AS_TEXT})
+        "setting by descriptor": STORED_AS_TEXT, "setting values": STORED_AS_TEXT,
+        "graph dict": "the same edges, listed in item order (the engine derives them from the "
+                      "items' target settings); IoP lists them in the order connect() was called"})

@@ -129,8 +129,9 @@ def test_graph_edges_carry_their_origin() -> None:
     assert all(e.interaction == "setting" for e in prod.graph().graph_edges)
     assert "Invalid -> AuditOperation\n" in str(prod.graph()) + "\n"
     data = prod.graph().to_dict()
-    assert {"source": "Router", "port": "Invalid", "target": "AuditOperation",
-            "origin": "authored", "interaction": "setting"} in data["edges"]
+    assert {"source": "Router.Invalid", "source_item": "Router", "source_target_setting":
+            "Invalid", "target": "AuditOperation", "origin": "authored",
+            "interaction": "request"} in data["edges"]
 
 
 def test_graph_diff_reports_origin_changes_that_diff_ignores() -> None:
@@ -157,4 +158,4 @@ def test_graph_diff_shows_runtime_only_routes() -> None:
     gdiff = prod.graph_diff(observed)
     assert [(e.source, e.port, e.target, e.origin, e.interaction) for e in gdiff.removed] == [
         ("FileInput", "", "AuditOperation", "runtime", "async")]
-    assert "(async) -> AuditOperation [runtime]" in str(observed.graph())
+    assert "(runtime) -> AuditOperation [runtime, async]" in str(observed.graph())

@@ -702,22 +702,24 @@ def test_from_dict_errors_name_the_problem(data, message):
 # -- graph ----------------------------------------------------------------------------------------
 
 
-def test_graph_lists_items_by_kind_with_edges():
+def test_graph_lists_items_with_their_routes():
     prod = _rich_production()
     text = str(prod.graph())
-    assert text.splitlines()[0] == "Production Demo.Rich"
-    assert "  services:" in text and "  operations:" in text and "  components:" in text
-    assert "      Output -> OrderOperation" in text
-    assert "      TargetConfigNames -> Audit (not in production)" in text
-    assert "(disabled)" in text
-    assert text.index("services:") < text.index("operations:") < text.index("components:")
+    assert text.splitlines()[0] == "Demo.Rich"
+    assert "  FileInput [Python.testproductiondsl.FileService]\n    Output -> OrderOperation" \
+        in text
+    assert "    TargetConfigNames -> Audit (unresolved)" in text
     data = prod.graph().to_dict()
     assert data["production"] == "Demo.Rich"
-    assert {"source": "FileIn", "port": "TargetConfigNames", "target": "Audit"} in data["routes"]
+    assert {"source": "FileIn.TargetConfigNames", "source_item": "FileIn",
+            "source_target_setting": "TargetConfigNames", "target": "Audit",
+            "origin": "authored", "interaction": "request"} in data["edges"]
+    assert {"name": "OrderOperation", "class_name": "Python.testproductiondsl.OrderOperation",
+            "kind": "operation", "enabled": False, "category": ""} in data["nodes"]
 
 
 def test_graph_of_an_empty_production():
-    assert str(Production("Empty").graph()) == "Production Empty\n  (no items)"
+    assert str(Production("Empty").graph()) == "Empty"
 
 
 def test_package_exports():

@@ -21,13 +21,6 @@ RUNTIME = "runtime"     # read from the deployed production, or seen in its mess
 INFERRED = "inferred"   # derived without a configured value: a target() default, an import
 SETTING_INTERACTION = "setting"
 
-_GROUPS = (
-    (kinds.SERVICE, "services"),
-    (kinds.PROCESS, "processes"),
-    (kinds.OPERATION, "operations"),
-    ("component", "components"),
-)
-
 
 class RouteEdge(NamedTuple):
     """A possible route: ``source`` item sends through ``port`` to ``target`` item."""
@@ -73,12 +66,23 @@ class GraphEdge(NamedTuple):
 
 
 class GraphNode(NamedTuple):
-    """One item as the graph shows it."""
+    """One item as the graph shows it (IoP's fields)."""
 
     name: str
-    kind: str
     class_name: str
-    enabled: bool
+    kind: str = "component"
+    enabled: bool = True
+    category: str = ""
+    adapter_class_name: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """The node as IoP's graph dict lists it."""
+        data: dict[str, object] = {"name": self.name, "class_name": self.class_name,
+                                   "kind": self.kind, "enabled": self.enabled,
+                                   "category": self.category}
+        if self.adapter_class_name:
+            data["adapter_class_name"] = self.adapter_class_name
+        return data
 
 
 def production_routes(production: Production) -> list[RouteEdge]:
@@ -123,57 +127,86 @@ def production_edges(production: Production) -> list[GraphEdge]:
 
 
 class ProductionGraph:
-    """Items grouped by kind with their outgoing routes; ``str()`` gives a readable listing."""
+    """Items and their route edges; ``str()`` lists each item with its outgoing routes, as
+    IoP's ``to_text()`` does."""
 
     def __init__(self, name: str, nodes: list[GraphNode], edges: list[RouteEdge],
                  graph_edges: list[GraphEdge] | None = None) -> None:
         self.name = name
-        self.nodes = nodes
-        self.edges = edges
+        self.nodes = tuple(nodes)
+        self.routes = edges
         # The same routes with origin and interaction, plus routes seen only in traffic.
         self.graph_edges = graph_edges if graph_edges is not None else [
             GraphEdge(*edge, AUTHORED, SETTING_INTERACTION) for edge in edges]
+        self.warnings: tuple[str, ...] = ()
+
+    @property
+    def production_name(self) -> str:
+        """The production's name (IoP's attribute)."""
+        return self.name
+
+    @property
+    def edges(self) -> tuple[GraphEdge, ...]:
+        """Every edge with its origin and interaction."""
+        return tuple(self.graph_edges)
 
     @classmethod
     def of(cls, production: Production) -> ProductionGraph:
         """The graph of a production as it is now."""
-        nodes = [GraphNode(r.name, r.kind, r.class_name, r.enabled) for r in production]
+        nodes = [GraphNode(r.name, r.class_name, r.kind, r.enabled, r.category,
+                           r.adapter_class_name or "") for r in production]
         return cls(production.name or "", nodes, production_routes(production),
                    production_edges(production))
 
     def to_dict(self) -> dict[str, object]:
-        """Plain data for JSON output."""
-        return {
-            "production": self.name,
-            "items": [node._asdict() for node in self.nodes],
-            "routes": [edge._asdict() for edge in self.edges],
-            "edges": [edge._asdict() for edge in self.graph_edges],
-        }
+        """Plain data for JSON output, in IoP's shape."""
+        data: dict[str, object] = {"production": self.name,
+                                   "nodes": [node.to_dict() for node in self.nodes],
+                                   "edges": [edge_dict(edge) for edge in self.graph_edges]}
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
-    def __str__(self) -> str:
+    def to_text(self) -> str:
+        """Each item with its class, then its outgoing routes by port."""
         known = {node.name for node in self.nodes}
-        lines = [f"Production {self.name}"]
-        for kind, title in _GROUPS:
-            group = [n for n in self.nodes if n.kind == kind or
-                     (kind == "component" and n.kind not in kinds.HOST_KINDS)]
-            if not group:
-                continue
-            lines.append(f"  {title}:")
-            for node in group:
-                state = "" if node.enabled else " (disabled)"
-                lines.append(f"    {node.name} [{node.class_name}]{state}")
-                for edge in self.graph_edges:
-                    if edge.source == node.name:
-                        missing = "" if edge.target in known else " (not in production)"
-                        origin = "" if edge.origin == AUTHORED else f" [{edge.origin}]"
-                        port = edge.port or f"({edge.interaction})"
-                        lines.append(f"      {port} -> {edge.target}{missing}{origin}")
-        if not self.nodes:
-            lines.append("  (no items)")
+        lines = [self.name]
+        for node in self.nodes:
+            lines.append(f"  {node.name}" + (f" [{node.class_name}]" if node.class_name else ""))
+            leaving = sorted((e for e in self.graph_edges if e.source == node.name),
+                             key=lambda e: (e.port, e.target))
+            for edge in leaving:
+                labels = [edge.origin] if edge.origin != AUTHORED else []
+                if interaction_of(edge) not in ("", "request"):
+                    labels.append(interaction_of(edge))
+                lines.append(f"    {edge.port or '(runtime)'} -> {edge.target}"
+                             + ("" if edge.target in known else " (unresolved)")
+                             + (f" [{', '.join(labels)}]" if labels else ""))
+        if self.warnings:
+            lines += ["  warnings:", *(f"    {warning}" for warning in self.warnings)]
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.to_text()
+
     def __repr__(self) -> str:
-        return f"ProductionGraph({self.name!r}, {len(self.nodes)} items, {len(self.edges)} routes)"
+        return f"ProductionGraph({self.name!r}, {len(self.nodes)} items, {len(self.routes)} routes)"
+
+
+def interaction_of(edge: GraphEdge) -> str:
+    """The edge's interaction as IoP names it: a route configured by a setting is a request."""
+    return "request" if edge.interaction == SETTING_INTERACTION else edge.interaction
+
+
+def edge_dict(edge: GraphEdge) -> dict[str, object]:
+    """One edge as IoP's graph dict lists it."""
+    data: dict[str, object] = {
+        "source": f"{edge.source}.{edge.port}" if edge.port else edge.source,
+        "source_item": edge.source, "source_target_setting": edge.port, "target": edge.target,
+        "origin": edge.origin, "interaction": interaction_of(edge)}
+    if edge.origin in (RUNTIME, INFERRED):
+        data[edge.origin] = True
+    return data
 
 
 _MERMAID_GROUPS = (("service", "Services"), ("process", "Processes"),
@@ -234,11 +267,11 @@ def production_mermaid(production: Production, direction: str = "LR") -> str:
         lines.append(f'  {ids[name]}["{_mermaid_text(name)}<br/>(unresolved)"]')
     lines += [f"  {left} ~~~ {right}" for left, right in zip(first, first[1:], strict=False)]
     for edge in sorted(edges, key=lambda e: (e.source, e.port, e.target, e.origin,
-                                              _interaction(e))):
+                                              interaction_of(e))):
         parts = [edge.port or "(runtime)"]
         if edge.origin != AUTHORED:
             parts.append(edge.origin)
-        interaction = _interaction(edge)
+        interaction = interaction_of(edge)
         if interaction not in ("", "request"):
             parts.append(interaction)
         label = _mermaid_text(" | ".join(parts))
@@ -247,6 +280,3 @@ def production_mermaid(production: Production, direction: str = "LR") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _interaction(edge: GraphEdge) -> str:
-    # A route configured by a setting is what IoP calls a request route.
-    return "request" if edge.interaction == SETTING_INTERACTION else edge.interaction
