@@ -269,11 +269,10 @@ class ComponentRef:
             return port.name
         if isinstance(port, PortDeclaration):
             owner, cls = port.owner, self.component_class
-            if owner is not None and cls is not None and not issubclass(cls, owner):
-                raise ProductionError(
-                    f"port {port} belongs to {owner.__qualname__}, not to item {self.name} "
-                    f"({cls.__qualname__})"
-                )
+            if owner is not None and (cls is None or not issubclass(cls, owner)):
+                where = f"{cls.__module__}.{cls.__qualname__}" if cls else self.class_name
+                raise ProductionError(f"target setting {port.name!r} belongs to "
+                                      f"{owner.__module__}.{owner.__qualname__}, not {where}")
             return normalize_port_name(port.name or "")
         if isinstance(port, str) and port:
             return normalize_port_name(port)
