@@ -306,7 +306,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         ref.adapter_settings_update(adapter_settings or {})
         self._check_class_name_clash(ref)
         self._items[name] = ref
-        self._apply_target_defaults()
+        self._apply_target_defaults(ref)
         return ref
 
     def _check_class_name_clash(self, ref: ComponentRef) -> None:
@@ -321,18 +321,17 @@ class Production(RuntimeMixin, WorkflowMixin):
                     f"name {ref.class_name!r}. Rename one of the Python classes or supply an "
                     "explicit class_name= to resolve the collision.")
 
-    def _apply_target_defaults(self) -> None:
+    def _apply_target_defaults(self, ref: ComponentRef) -> None:
         # A class's target("Item") default is written into the item's Host settings once, as
         # IoP does, so exports and the running item see the same route.
-        for ref in self._items.values():
-            for port_name, default in ref.declared_targets().items():
-                text = setting_text(default)
-                key = (ref.name, port_name)
-                if not text or key in self._defaults_applied:
-                    continue
-                self._defaults_applied.add(key)
-                if port_name not in ref.host_settings:
-                    ref.host_settings[port_name] = text
+        for port_name, default in ref.declared_targets().items():
+            text = setting_text(default)
+            key = (ref.name, port_name)
+            if not text or key in self._defaults_applied:
+                continue
+            self._defaults_applied.add(key)
+            if port_name not in ref.host_settings:
+                ref.host_settings[port_name] = text
 
     def add_component(self, *args: Any, **kwargs: Any) -> ComponentRef:
         """Add an item (IoP's name for ``component``)."""
@@ -387,6 +386,7 @@ class Production(RuntimeMixin, WorkflowMixin):
         """Remove an item and return it; routes pointing at it are left for validation to report."""
         ref = self.item(name)
         del self._items[name]
+        self._defaults_applied = {key for key in self._defaults_applied if key[0] != name}
         ref.production = None
         return ref
 
@@ -645,5 +645,5 @@ def update_item(production: Production, ref: ComponentRef, changes: dict[str, An
             ref.other_setting(str(entry["@Target"]), str(entry["@Name"]), entry.get("#text"))
     for port_name in changes.get("target_settings") or ():
         ref.target_setting(str(port_name))
-    production._apply_target_defaults()
+    production._apply_target_defaults(ref)
     return ref
