@@ -937,3 +937,27 @@ def test_adapter_class_is_bound_under_the_name_the_host_declares():
         "PlainOperation.get_adapter_type() declares no adapter; the engine runs the host "
         "without it",
     ]
+
+
+def test_store_shape_holds_the_same_definition_as_to_dict():
+    from iop.production.export_shape import production_export
+
+    prod = _rich_production()
+    # The store, plans and diffs keep {"Production": ...}; to_dict is IoP's {name: ...}.
+    assert production_export(prod) == {"Production": prod.to_dict()["Demo.Rich"]}
+    assert Production.from_dict(prod.to_dict()).to_dict() == \
+        Production.from_dict(production_export(prod)).to_dict()
+
+
+def test_auto_class_names_drop_underscores_and_bind_the_class():
+    from iop import BusinessOperation
+
+    class Order_Op(BusinessOperation):
+        pass
+
+    prod = Production("P")
+    ref = prod.operation(Order_Op)
+    # As IoP: Python.<module>.<Class> without underscores (my_mod.Order_Op -> mymod.OrderOp).
+    assert ref.class_name.startswith(f"Python.{MODULE}.") and ref.class_name.endswith(".OrderOp")
+    assert "_" not in ref.class_name
+    assert prod.python_classes() == {ref.class_name: Order_Op}  # what migration binds
