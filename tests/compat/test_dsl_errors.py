@@ -58,6 +58,8 @@ cases = {
     "routes holding text": lambda: make(services=(ServiceItem("S", "X.S", routes=("x",)),)),
     "connect a port of another class": lambda: Production("Q").operation(Op).connect(
         Router.Out, "Op"),
+    "connect from an item, not a port": lambda: (lambda q: q.connect(
+        q.operation(Op), q.operation("B", class_name="X.B")))(Production("Q")),
     "route to an item the production lacks": lambda: make(services=(ServiceItem(
         "S", "X.S", routes=(Route("TargetConfigNames", "Ghost"),)),)),
     "negative pool size": lambda: Production("Q").operation(Op).pool(-1),

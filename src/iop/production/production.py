@@ -466,7 +466,8 @@ class Production(RuntimeMixin, WorkflowMixin):
             item_name, dot, port_name = port.rpartition(".")
             if dot and item_name in self._items and port_name:
                 return self._items[item_name], self._items[item_name].port(port_name).name
-        raise ProductionError(f"{port!r} does not name a port as Item.Port")
+            raise ProductionError(f"{port!r} does not name a port as Item.Port")
+        raise TypeError("source must be a TargetSettingRef returned from a ComponentRef")
 
     def _unique_owner_item(self, declaration: PortDeclaration) -> ComponentRef:
         owner = declaration.owner
