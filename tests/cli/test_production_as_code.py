@@ -239,7 +239,7 @@ PRODUCTIONS = [prod]
      "    name = 'Demo.Odd'\n"
      "    services = ('FileIn',)\n"
      "PRODUCTIONS = [Odd]\n",
-     ("PRODUCTIONS[0]: Odd() failed: TypeError: Odd.services must hold item declarations",)),
+     ("PRODUCTIONS[0]: Odd() failed: TypeError: services must contain production item declarations",)),
     ("from iop import Production\nPRODUCTIONS = ['Demo.Production']\n",
      ("PRODUCTIONS[0] is a str, not a Production",)),
     ("from iop import Production\nPRODUCTIONS = [{'Production': {'@Name': 'X', "
