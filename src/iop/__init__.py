@@ -23,6 +23,7 @@ from iop.production import (
     ProductionChangePlan,
     ProductionDiff,
     ProductionDiffEntry,
+    ProductionGraph,
     ProductionPlanOperation,
     ProductionValidationError,
     ProductionValidationIssue,
@@ -31,6 +32,8 @@ from iop.production import (
     ProductionVerifyResult,
     Route,
     ServiceItem,
+    TargetSetting,
+    TargetSettingRef,
 )
 from iop.runtime.director import Director
 from iop.runtime.protocol import DirectorProtocol
@@ -39,10 +42,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BusinessOperation", "BusinessProcess", "BusinessService", "Category", "ComponentItem",
-    "ComponentRef", "Director", "DirectorProtocol", "Field", "InboundAdapter", "Message", "Model", "OperationItem",
+    "ComponentRef", "Director", "DirectorProtocol", "Field", "InboundAdapter", "Message", "Model",
+    "OperationItem",
     "OutboundAdapter", "PersistentMessage", "PollingBusinessService", "ProcessItem", "Production",
-    "ProductionApplyResult", "ProductionChangePlan", "ProductionDiff", "ProductionDiffEntry", "ProductionPlanOperation", "ProductionValidationError", "ProductionValidationIssue",
-    "ProductionValidationReport", "ProductionValidationWarning", "ProductionVerifyResult", "PydanticMessage", "Route", "ServiceItem", "Setting", "bind_component", "controls", "handler",
+    "ProductionApplyResult", "ProductionChangePlan", "ProductionDiff", "ProductionDiffEntry",
+    "ProductionGraph", "ProductionPlanOperation", "ProductionValidationError",
+    "ProductionValidationIssue", "ProductionValidationReport", "ProductionValidationWarning",
+    "ProductionVerifyResult", "PydanticMessage", "Route", "ServiceItem", "Setting",
+    "TargetSetting", "TargetSettingRef", "bind_component", "controls", "handler",
     "list_bindings", "register_component", "setting", "target", "unbind_component",
     "unregister_component",
 ]

@@ -270,7 +270,7 @@ def test_queues_jobs_and_bindings(portal: Portal) -> None:
     assert pids == {j.pid for j in portal.store().list_jobs()}
     portal.shot("14-jobs")
     page.goto(portal.url + "/ns/USER/bindings")
-    assert "Python.demo_components.OrderProcess" in page.inner_text("#binding-table")
+    assert "Python.democomponents.OrderProcess" in page.inner_text("#binding-table")
     portal.shot("15-bindings")
 
     page.goto(portal.url + "/ns/USER/productions")

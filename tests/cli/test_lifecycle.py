@@ -275,7 +275,8 @@ def test_export_json_shape(project: Any, iop_json: Any) -> None:
         for key in ("@ClassName", "@PoolSize", "@Enabled", "@Foreground", "@Comment",
                     "@Category", "@LogTraceEvents", "@Schedule"):
             assert isinstance(item[key], str), (item["@Name"], key)
-        assert item["@ClassName"] == f"Python.{project.module}.{item['@Name']}"
+        # IoP's proxy class names drop the module's underscores.
+        assert item["@ClassName"] == f"Python.{project.module.replace('_', '')}.{item['@Name']}"
     back = next(item for item in items if item["@Name"] == "Back")
     assert {"@Target": "Host", "@Name": "Greeting", "#text": "hello"} in back["Setting"]
     assert iop_json("-e", OTHER)["Production"]["@Name"] == OTHER

@@ -143,7 +143,8 @@ SCHEMAS = [OrderRequest, PricedOrder]
         module = project.module
         assert f"  Demo.Msg.OrderMessage -> {module}.OrderMessage (PersistentMessage)" in out
         assert f"  Python.Orders -> {module}.OrderOperation (component)" in out
-        assert f"  Python.{module}.FileService -> {module}.FileService (component)" in out
+        assert f"  Python.{module.replace('_', '')}.FileService -> {module}.FileService " \
+               "(component)" in out
         schemas = out[out.index("SCHEMAS:") + 1:out.index("PRODUCTIONS:") - 1]
         assert schemas == [f"  {module}.OrderRequest", f"  {module}.PricedOrder"]
         productions = out[out.index("PRODUCTIONS:") + 1:out.index("VALIDATION:") - 1]
@@ -172,7 +173,7 @@ SCHEMAS = [PricedOrder]
         "IOP_PYTHON_CLASS": f"{project.module}.OrderMessage",
         "IOP_PYTHON_CLASSPATH": str(project.root),
     }
-    service = bindings[f"Python.{project.module}.FileService"]
+    service = bindings[f"Python.{project.module.replace('_', '')}.FileService"]
     assert service["super"] == "IOP.BusinessService" and service["used"] is True
     assert service["used_by"] == [{"production": "Demo.Production", "item": "FileInput"}]
     schema = json.loads(store.get_meta(f"schema:{project.module}.PricedOrder"))
@@ -237,7 +238,7 @@ PRODUCTIONS = [prod]
      "    name = 'Demo.Odd'\n"
      "    services = ('FileIn',)\n"
      "PRODUCTIONS = [Odd]\n",
-     ("PRODUCTIONS[0]: Odd() failed: TypeError: Odd.services must hold item declarations",)),
+     ("PRODUCTIONS[0]: Odd() failed: TypeError: services must contain production item declarations",)),
     ("from iop import Production\nPRODUCTIONS = ['Demo.Production']\n",
      ("PRODUCTIONS[0] is a str, not a Production",)),
     ("from iop import Production\nPRODUCTIONS = [{'Production': {'@Name': 'X', "
@@ -407,15 +408,15 @@ def test_demo_example_round_trips(run_iop: Any, store: Any, tmp_path: Path) -> N
 
 def test_graph_and_mermaid_exports(seed: Any, run_iop: Any) -> None:
     graph = run_iop("-e", "Demo.Production", "--format", "graph").stdout.splitlines()
-    assert graph[0] == "Production Demo.Production"
-    assert "      Output -> OrderOperation [runtime]" in graph
+    assert graph[0] == "Demo.Production"  # IoP's ProductionGraph.to_text()
+    assert "    Output -> OrderOperation [runtime]" in graph
     mermaid = run_iop("-e", "Demo.FileProduction", "--format", "mermaid").stdout.splitlines()
     assert mermaid[0] == "flowchart LR"
     assert '    n0 -->|"TargetConfigNames"| n1' in mermaid
     assert mermaid.index("    subgraph services[Services]") < \
         mermaid.index("    subgraph operations[Operations]")
     run_iop("-d", "Demo.FileProduction")
-    assert run_iop("-e", "--format", "graph").stdout.startswith("Production Demo.FileProduction")
+    assert run_iop("-e", "--format", "graph").stdout.startswith("Demo.FileProduction\n")
     one_error_line(run_iop("-e", "No.Such", "--format", "python", check=False), "No.Such")
 
 
@@ -429,10 +430,10 @@ prod.service("FileInput", FileService).connect("Output", "OrderOperation") \\
 prod.operation("OrderOperation", OrderOperation).host_setting("Limit", "5")
 prod.operation("LegacyOperation", "EnsLib.File.PassthroughOperation") \\
     .adapter_setting("FilePath", "/legacy")
-prod.production_setting("AlertActionWindow", "60")
+prod.production_setting("AlertActionWindow", "90")
 # Deployed as an IRIS export with a field the Python model does not know.
 deployed = prod.to_dict()
-deployed["Production"]["Item"][0]["@InactivityTimeout"] = "30"
+deployed["Demo.Production"]["Item"][0]["@InactivityTimeout"] = "30"
 PRODUCTIONS = [deployed]
 '''
 
@@ -486,7 +487,7 @@ def test_plan_apply_verify_rollback(make_project: Any, run_iop: Any, tmp_path: P
     assert items["LegacyOperation"] == json.loads(before)["Production"]["Item"][2]
     assert items["FileInput"]["@InactivityTimeout"] == "30"
     assert {"@Target": "Host", "@Name": "Legacy", "#text": "keep me"} in items["FileInput"]["Setting"]
-    assert {"@Target": "Production", "@Name": "AlertActionWindow", "#text": "60"} in after["Setting"]
+    assert {"@Name": "AlertActionWindow", "#text": "90"} in after["Setting"]
     assert items["OrderOperation"]["@PoolSize"] == "2"
     assert {"@Target": "Adapter", "@Name": "CallInterval", "#text": "5"} in \
         items["FileInput"]["Setting"]
@@ -535,7 +536,7 @@ def test_plan_of_a_new_production_creates_it(make_project: Any, run_iop: Any,
     run_iop("--apply-plan", plan_path, "--settings", desired.settings, "--backup-dir",
             tmp_path / "b")
     bindings = {b["class"] for b in json.loads(run_iop("--bindings").stdout)}
-    assert f"Python.{desired.module}.FileService" in bindings
+    assert f"Python.{desired.module.replace('_', '')}.FileService" in bindings
     [backup] = list((tmp_path / "b").iterdir())
     assert json.loads((backup / "production.json").read_text()) is None
     out = run_iop("--rollback-backup", backup, "--allow-destructive").stdout
@@ -583,7 +584,7 @@ def test_bindings_listing_and_unbind(seed: Any, run_iop: Any, iop_json: Any) -> 
     seed.migrate()
     unused = [b["class"] for b in iop_json("--bindings", "--unused")]
     assert unused == ["Python.Spare"]
-    used = f"Python.{module}.OrderOperation"
+    used = f"Python.{module.replace('_', '')}.OrderOperation"
     line = one_error_line(run_iop("--unbind", used, check=False), used)
     assert "Demo.Production/OrderOperation" in line
     assert used in {b["class"] for b in iop_json("--bindings")}

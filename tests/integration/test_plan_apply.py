@@ -259,10 +259,12 @@ def test_python_api_sync_plan_apply_verify_rollback(make_project: Any, store: An
     echo = prod.operation("Echo", module.Echo)
     prod.process("Router", module.Router).connect("Next", echo)
     summary = prod.sync()
-    assert summary["bindings"] == [f"Python.{project.module}.Echo",
-                                   f"Python.{project.module}.Router"]
-    assert store.get_production("Api.Production") == prod.to_dict()
-    assert store.get_binding(f"Python.{project.module}.Echo").classpath == str(project.root)
+    assert summary["bindings"] == [f"Python.{project.module.replace('_', '')}.Echo",
+                                   f"Python.{project.module.replace('_', '')}.Router"]
+    # The store keeps the export shape, {"Production": ...}; to_dict is IoP's {name: ...}.
+    assert store.get_production("Api.Production") == {"Production": prod.to_dict()["Api.Production"]}
+    proxy_module = project.module.replace("_", "")  # IoP's class names drop underscores
+    assert store.get_binding(f"Python.{proxy_module}.Echo").classpath == str(project.root)
     assert not prod.diff().has_changes
 
     deployed = store.get_production("Api.Production")

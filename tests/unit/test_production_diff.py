@@ -9,6 +9,7 @@ import copy
 from iop import BusinessOperation, BusinessProcess, PollingBusinessService, Production, target
 from iop.production import ProductionDiff
 from iop.production.diff import canonical_export, diff_exports
+from iop.production.export_shape import production_export
 
 
 class FileService(PollingBusinessService):
@@ -62,12 +63,12 @@ def test_diff_ignores_import_metadata() -> None:
 
 
 def test_diff_ignores_order_and_flag_spelling() -> None:
-    data = _production().to_dict()
+    data = production_export(_production())
     shuffled = copy.deepcopy(data)
     body = shuffled["Production"]
     body["Item"].reverse()
     for item in body["Item"]:
-        item["Setting"].reverse()
+        item.get("Setting", []).reverse()
         item["@Enabled"] = "1"
     body["@TestingEnabled"] = "1"
     del body["Description"]
@@ -110,14 +111,14 @@ def _signature(prod: Production, item: str) -> dict:
 
 
 def test_diff_against_nothing_adds_the_production() -> None:
-    delta = diff_exports(_production().to_dict(), None)
+    delta = diff_exports(production_export(_production()), None)
     [change] = delta.changes
     assert (change.action, change.scope, change.name) == ("add", "production", "Demo.Diff")
     assert change.after["Production"]["@Name"] == "Demo.Diff"
 
 
 def test_unknown_export_fields_are_compared() -> None:
-    data = _production().to_dict()
+    data = production_export(_production())
     other = copy.deepcopy(data)
     other["Production"]["Item"][0]["@Custom"] = "x"
     other["Production"]["Extra"] = {"a": 1}
@@ -134,13 +135,15 @@ def test_graph_edges_carry_their_origin() -> None:
     assert origins == {
         ("FileInput", "Output", "Router"): "authored",
         ("Router", "Valid", "OrderOperation"): "authored",
-        ("Router", "Invalid", "AuditOperation"): "inferred",  # the target() default
+        # A target() default is written into the item's settings, as IoP does: authored.
+        ("Router", "Invalid", "AuditOperation"): "authored",
     }
     assert all(e.interaction == "setting" for e in prod.graph().graph_edges)
-    assert "Invalid -> AuditOperation [inferred]" in str(prod.graph())
+    assert "Invalid -> AuditOperation\n" in str(prod.graph()) + "\n"
     data = prod.graph().to_dict()
-    assert {"source": "Router", "port": "Invalid", "target": "AuditOperation",
-            "origin": "inferred", "interaction": "setting"} in data["edges"]
+    assert {"source": "Router.Invalid", "source_item": "Router", "source_target_setting":
+            "Invalid", "target": "AuditOperation", "origin": "authored",
+            "interaction": "request"} in data["edges"]
 
 
 def test_graph_diff_reports_origin_changes_that_diff_ignores() -> None:

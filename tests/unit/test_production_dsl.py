@@ -22,7 +22,8 @@ from iop.production import (
     UnknownComponent,
 )
 
-MODULE = __name__
+# IoP names a Python class Python.<module>.<Class> without underscores.
+MODULE = __name__.replace("_", "")
 
 
 class FileService:
@@ -108,8 +109,12 @@ def test_port_identity_and_resolve():
 def test_unconnected_declared_port_resolves_to_its_default():
     prod = Production("P")
     router = prod.process(RouterProcess)
-    assert router.Valid.resolve() == ""
+    with pytest.raises(ValueError, match="^Production target setting is not connected: "
+                                         "RouterProcess.Valid$"):
+        router.Valid.resolve()
     assert router.Invalid.resolve() == "AuditOperation"
+    # As in IoP, a target("X") default is written into the item's Host settings.
+    assert router.host_settings == {"Invalid": "AuditOperation"}
     assert prod.routes() == [RouteEdge("RouterProcess", "Invalid", "AuditOperation")]
 
 
@@ -147,7 +152,7 @@ def test_component_fluent_flags():
     assert (ref.comment, ref.category) == ("night off", "orders,files")
     assert ref.enable().enabled is True
     ref.setting("Flag", True).settings_update({"Count": 3, "Empty": "", "Unset": None})
-    assert ref.host_settings == {"Flag": "1", "Count": "3", "Empty": ""}
+    assert ref.host_settings == {"Flag": "true", "Count": "3", "Empty": ""}
     ref.adapter_settings_update({"A": 1}).host_settings_update({"B": 2.5})
     assert (ref.adapter_settings, ref.host_settings["B"]) == ({"A": "1"}, "2.5")
 
@@ -188,14 +193,19 @@ def test_production_connect_with_a_manual_port():
     prod = Production("P")
     file = prod.service("FileIn", class_name="EnsLib.File.PassthroughService")
     out = prod.operation("FileOut", class_name="EnsLib.File.PassthroughOperation")
-    assert prod.connect(file.port("TargetConfigNames"), out) is prod
+    assert prod.connect(file.port("TargetConfigNames"), out) is None
+    prod.operation("Other", class_name="EnsLib.File.PassthroughOperation")
     prod.connect("FileIn.target_config_names", "Other")
     assert file.host_settings == {"TargetConfigNames": "Other"}
+    with pytest.raises(ValueError, match="^Production item does not exist: Nowhere$"):
+        prod.connect(file.port("TargetConfigNames"), "Nowhere")
 
 
 def test_connect_add_fans_out_without_duplicates():
     prod = Production("P")
     file = prod.service("FileIn", class_name="EnsLib.File.PassthroughService")
+    prod.operation("A", class_name="Demo.A")
+    prod.operation("B", class_name="Demo.B")
     file.connect_add("TargetConfigNames", "A").connect_add("TargetConfigNames", "B")
     prod.connect_add("FileIn.TargetConfigNames", "A")
     assert file.host_settings["TargetConfigNames"] == "A,B"
@@ -209,8 +219,8 @@ def test_class_name_override_and_string_class():
     assert (ref.class_name, ref.component_class) == ("Python.OrderOperation", OrderOperation)
     plain = prod.operation("Out", "EnsLib.File.PassthroughOperation")
     assert plain.class_name == "EnsLib.File.PassthroughOperation"
-    named_only = prod.operation("Python.FileOperation")
-    assert named_only.class_name == "Python.FileOperation"
+    with pytest.raises(ValueError, match="^component_class or class_name is required$"):
+        prod.operation("Python.FileOperation")
 
 
 def test_kind_mismatch_and_adapter_items_are_refused():
@@ -226,7 +236,7 @@ def test_kind_mismatch_and_adapter_items_are_refused():
 def test_duplicate_item_names_are_refused():
     prod = Production("P")
     prod.operation(OrderOperation)
-    with pytest.raises(ProductionError, match="already has an item named OrderOperation"):
+    with pytest.raises(ProductionError, match="^Production item already exists: OrderOperation$"):
         prod.operation(OrderOperation)
 
 
@@ -255,9 +265,8 @@ def test_python_classes_lists_items_and_adapters():
 def test_python_classes_refuses_one_class_name_for_two_classes():
     prod = Production("P")
     prod.operation("A", OrderOperation, class_name="Python.Same")
-    prod.operation("B", AuditOperation, class_name="Python.Same")
-    with pytest.raises(ProductionError, match="Python.Same"):
-        prod.python_classes()
+    with pytest.raises(ProductionError, match="produce the same IRIS proxy class name 'Python.Same'"):
+        prod.operation("B", AuditOperation, class_name="Python.Same")
 
 
 def test_production_level_settings():
@@ -305,21 +314,23 @@ def test_component_ref_lookups():
 
 def test_dotted_item_names_win_over_port_paths():
     prod = Production("P")
-    ref = prod.operation("Python.FileOperation")
+    ref = prod.operation("Python.FileOperation", class_name="Demo.FileOperation")
     assert prod.component_ref("Python.FileOperation") is ref
 
 
 def test_lookup_errors_name_the_problem():
     prod = _seed_instance_production()
-    with pytest.raises(UnknownComponent, match="no item 'Missing'"):
+    with pytest.raises(UnknownComponent, match="^Production item does not exist: Missing$"):
         prod.item("Missing")
-    with pytest.raises(UnknownComponent, match="FileInput, OrderOperation"):
+    with pytest.raises(UnknownComponent, match="^Production item does not exist: Missing$"):
         prod.component_ref("Missing")
+    prod.operation("Other", OrderOperation, class_name="Demo.Other")
     prod.item("FileInput").connect_add("Output", "Other")
-    with pytest.raises(ProductionError, match="sends to OrderOperation, Other"):
+    with pytest.raises(ProductionError, match="ambiguous: FileInput.Output resolves to multiple "
+                                              "targets \\('OrderOperation', 'Other'\\)"):
         prod.component_ref("FileInput.Output")
     router = prod.process("Router", RouterProcess)
-    with pytest.raises(UnknownComponent, match="Router.Valid is not connected"):
+    with pytest.raises(UnknownComponent, match="not connected: Router.Valid$"):
         prod.component_ref(router.Valid)
     with pytest.raises(ProductionError, match="Item.Port"):
         prod.connect("NoSuchItem.Port", "X")
@@ -334,7 +345,7 @@ def test_unknown_port_attribute():
 def test_port_of_another_class_is_refused():
     prod = Production("P")
     orders = prod.operation(OrderOperation)
-    with pytest.raises(ProductionError, match="belongs to FileService"):
+    with pytest.raises(ProductionError, match="belongs to test_production_dsl.FileService, not "):
         orders.connect(FileService.Output, "X")
     file = prod.service("FileInput", FileService)
     with pytest.raises(ProductionError, match="does not belong to item OrderOperation"):
@@ -392,13 +403,13 @@ def test_class_style_matches_instance_style():
 
 def test_class_style_with_builtin_class_names():
     prod = FileProduction()
-    data = prod.to_dict()["Production"]
+    data = prod.to_dict()["Demo.FileProduction"]
     assert [i["@ClassName"] for i in data["Item"]] == [
         "EnsLib.File.PassthroughService", "EnsLib.File.PassthroughOperation",
     ]
     assert data["Item"][0]["Setting"] == [
-        {"@Target": "Adapter", "@Name": "FilePath", "#text": "/tmp/in"},
         {"@Target": "Host", "@Name": "TargetConfigNames", "#text": "FileOut"},
+        {"@Target": "Adapter", "@Name": "FilePath", "#text": "/tmp/in"},
     ]
     assert prod.item("FileIn").kind == "service"
     assert prod.routes() == [RouteEdge("FileIn", "TargetConfigNames", "FileOut")]
@@ -425,12 +436,13 @@ def test_route_aliases_and_targets():
     assert route.target_names == ("A", "OrderOperation")
     assert Route(FileService.Output, "X").port_owner is FileService
     assert Route("Other_name", "X").port_name == "Other_name"  # only known aliases change
-    with pytest.raises(ProductionError, match="no target"):
+    with pytest.raises(ProductionError, match="requires at least one target"):
         Route("TargetConfigNames", ())
 
 
 def test_port_in_host_settings_and_route_is_an_error():
-    message = "item FileIn: Host settings may not also declare a route port (TargetConfigNames)"
+    message = ("Service item 'FileIn' declares route target setting(s) in Host settings: "
+               "'TargetConfigNames'. Declare route target settings with Route only.")
     with pytest.raises(ProductionError, match=re.escape(message)):
         ServiceItem(
             "FileIn",
@@ -443,7 +455,7 @@ def test_port_in_host_settings_and_route_is_an_error():
         ServiceItem("FileIn", "EnsLib.File.PassthroughService",
                     host_settings={"target_config_names": "FileOut"},
                     routes=(Route("TargetConfigNames", FILE_OUT),))
-    with pytest.raises(ProductionError, match=r"item FileInput: Host settings .* \(Output\)"):
+    with pytest.raises(ProductionError, match="in Host settings: 'Output'"):
         ServiceItem("FileInput", FileService, host_settings={"Output": "X"},
                     routes=(Route(FileService.Output, "Y"),))
     # Non-route host settings sit next to routes.
@@ -459,16 +471,16 @@ def test_two_routes_for_one_port_are_refused():
 
 
 def test_item_declaration_checks():
-    with pytest.raises(ProductionError, match="needs a component class or a class name"):
+    with pytest.raises(ProductionError, match="requires a component class or class_name"):
         OperationItem("X")
-    with pytest.raises(ProductionError, match="disagree"):
+    with pytest.raises(ProductionError, match="declares conflicting component and class_name values"):
         OperationItem("X", "A.B", class_name="C.D")
-    with pytest.raises(ProductionError, match="host setting Limit is given twice"):
+    with pytest.raises(ProductionError, match="declares duplicate Host setting keys: 'Limit'"):
         OperationItem("X", "A.B", settings={"Limit": 1}, host_settings={"Limit": 2})
     item = ComponentItem("X", OrderOperation, settings={"A": 1}, host_settings={"B": True},
                          routes=Route("Out", "Y"))
     assert item.kind == "operation"
-    assert item.host_settings == {"A": "1", "B": "1"}
+    assert item.host_settings == {"A": "1", "B": "true"}
     assert ComponentItem("Y", "Some.Class").kind == "component"
     assert ProcessItem("Z", "Some.Class").kind == "process"
 
@@ -478,7 +490,7 @@ def test_declaration_group_must_match_the_item_kind():
         name = "Wrong"
         services = (OperationItem("Out", "EnsLib.File.PassthroughOperation"),)
 
-    with pytest.raises(ProductionError, match="Wrong.services"):
+    with pytest.raises(TypeError, match="^services must contain ServiceItem declarations$"):
         Wrong()
 
 
@@ -514,9 +526,12 @@ def test_class_style_items_keep_every_attribute():
     ]
 
 
-def test_production_needs_a_name():
-    with pytest.raises(ProductionError, match="needs a name"):
-        Production()
+def test_production_without_a_name_is_named_after_its_class():
+    class Unnamed(Production):
+        pass
+
+    assert Unnamed().name == f"{__name__}.Unnamed"
+    assert Production().name == "iop.production.production.Production"
 
 
 def test_shared_declarations_are_not_mutated():
@@ -531,14 +546,14 @@ def test_shared_declarations_are_not_mutated():
 def test_to_dict_is_the_iris_export_shape():
     prod = Production("IoP.Production", testing_enabled=True).actor_pool(2)
     (
-        prod.operation("Python.FileOperation")
+        prod.operation("Python.FileOperation", class_name="Python.FileOperation")
         .trace()
         .adapter_setting("Charset", "utf-8")
         .adapter_setting("FilePath", "/irisdev/app/output/")
         .host_setting("%settings", "path=/irisdev/app/output/")
     )
     assert prod.to_dict() == {
-        "Production": {
+        "IoP.Production": {
             "@Name": "IoP.Production",
             "@TestingEnabled": "true",
             "@LogGeneralTraceEvents": "false",
@@ -556,11 +571,11 @@ def test_to_dict_is_the_iris_export_shape():
                     "@LogTraceEvents": "true",
                     "@Schedule": "",
                     "Setting": [
+                        {"@Target": "Host", "@Name": "%settings",
+                         "#text": "path=/irisdev/app/output/"},
                         {"@Target": "Adapter", "@Name": "Charset", "#text": "utf-8"},
                         {"@Target": "Adapter", "@Name": "FilePath",
                          "#text": "/irisdev/app/output/"},
-                        {"@Target": "Host", "@Name": "%settings",
-                         "#text": "path=/irisdev/app/output/"},
                     ],
                 }
             ],
@@ -569,13 +584,16 @@ def test_to_dict_is_the_iris_export_shape():
 
 
 def test_to_dict_production_settings_and_empty_values():
-    prod = Production("P").timeouts(shutdown=120)
+    # As IoP: a production setting at IRIS's default is left out; one that differs has no
+    # @Target; an empty setting keeps an empty #text; an item without settings has no Setting.
+    prod = Production("P").timeouts(shutdown=120, update=5)
     prod.operation(OrderOperation).host_setting("Empty", "")
-    data = prod.to_dict()["Production"]
-    assert data["Setting"] == [{"@Target": "Production", "@Name": "ShutdownTimeout",
-                                "#text": "120"}]
-    assert data["Item"][0]["Setting"] == [{"@Target": "Host", "@Name": "Empty"}]
-    assert "Setting" not in Production("Q").to_dict()["Production"]
+    prod.operation("Bare", class_name="Demo.Bare")
+    data = prod.to_dict().popitem()[1]
+    assert data["Setting"] == [{"@Name": "UpdateTimeout", "#text": "5"}]
+    assert data["Item"][0]["Setting"] == [{"@Target": "Host", "@Name": "Empty", "#text": ""}]
+    assert "Setting" not in data["Item"][1]
+    assert "Setting" not in Production("Q").to_dict().popitem()[1]
 
 
 def _rich_production():
@@ -654,7 +672,7 @@ def test_from_dict_kind_and_class_resolvers():
 def test_from_dict_keeps_unknown_fields():
     data = {"Production": {"@Name": "E", "@Extra": "x",
                            "Item": [_item("A", "B.C", **{"@InactivityTimeout": "0"})]}}
-    out = Production.from_dict(data).to_dict()["Production"]
+    out = Production.from_dict(data).to_dict().popitem()[1]
     assert out["@Extra"] == "x"
     assert out["Item"][0]["@InactivityTimeout"] == "0"
 
@@ -685,22 +703,24 @@ def test_from_dict_errors_name_the_problem(data, message):
 # -- graph ----------------------------------------------------------------------------------------
 
 
-def test_graph_lists_items_by_kind_with_edges():
+def test_graph_lists_items_with_their_routes():
     prod = _rich_production()
     text = str(prod.graph())
-    assert text.splitlines()[0] == "Production Demo.Rich"
-    assert "  services:" in text and "  operations:" in text and "  components:" in text
-    assert "      Output -> OrderOperation" in text
-    assert "      TargetConfigNames -> Audit (not in production)" in text
-    assert "(disabled)" in text
-    assert text.index("services:") < text.index("operations:") < text.index("components:")
+    assert text.splitlines()[0] == "Demo.Rich"
+    assert "  FileInput [Python.testproductiondsl.FileService]\n    Output -> OrderOperation" \
+        in text
+    assert "    TargetConfigNames -> Audit (unresolved)" in text
     data = prod.graph().to_dict()
     assert data["production"] == "Demo.Rich"
-    assert {"source": "FileIn", "port": "TargetConfigNames", "target": "Audit"} in data["routes"]
+    assert {"source": "FileIn.TargetConfigNames", "source_item": "FileIn",
+            "source_target_setting": "TargetConfigNames", "target": "Audit",
+            "origin": "authored", "interaction": "request"} in data["edges"]
+    assert {"name": "OrderOperation", "class_name": "Python.testproductiondsl.OrderOperation",
+            "kind": "operation", "enabled": False, "category": ""} in data["nodes"]
 
 
 def test_graph_of_an_empty_production():
-    assert str(Production("Empty").graph()) == "Production Empty\n  (no items)"
+    assert str(Production("Empty").graph()) == "Empty"
 
 
 def test_package_exports():
@@ -723,19 +743,19 @@ def test_every_production_fluent_method_returns_the_production_and_shows_in_the_
     ]
     for method, args, kwargs in calls:
         assert getattr(prod, method)(*args, **kwargs) is prod, method
-    body = prod.to_dict()["Production"]
+    body = prod.to_dict().popitem()[1]
     assert (body["@TestingEnabled"], body["@LogGeneralTraceEvents"]) == ("true", "true")
     assert (body["ActorPoolSize"], body["Description"]) == ("5", "Order ingestion")
-    assert {s["@Name"]: s["#text"] for s in body["Setting"]} == {
-        "ShutdownTimeout": "120", "UpdateTimeout": "10",
-        "AlertNotificationManager": "Alerts.Manager",
-        "AlertNotificationOperation": "Alerts.Operation",
-        "AlertNotificationRecipients": "ops@example.com", "AlertActionWindow": "60",
-    }
-    assert {s["@Target"] for s in body["Setting"]} == {"Production"}
+    # As IoP writes them: settings at IRIS's defaults (120, 10, 60) are left out.
+    assert body["Setting"] == [
+        {"@Name": "AlertNotificationManager", "#text": "Alerts.Manager"},
+        {"@Name": "AlertNotificationOperation", "#text": "Alerts.Operation"},
+        {"@Name": "AlertNotificationRecipients", "#text": "ops@example.com"},
+    ]
+    assert (prod.shutdown_timeout, prod.alert_action_window) == (120, 60)
     assert (prod.namespace, prod.director) == ("DEMO", director)
     prod.testing(False).tracing(False)
-    body = prod.to_dict()["Production"]
+    body = prod.to_dict().popitem()[1]
     assert (body["@TestingEnabled"], body["@LogGeneralTraceEvents"]) == ("false", "false")
 
 
@@ -757,20 +777,20 @@ def test_every_component_fluent_method_returns_the_ref_and_shows_in_the_export()
     ]
     for method, args, kwargs in calls:
         assert getattr(ref, method)(*args, **kwargs) is ref, method
-    entry = prod.to_dict()["Production"]["Item"][1]
+    entry = prod.to_dict().popitem()[1]["Item"][1]
     assert {k: entry[k] for k in ("@PoolSize", "@Enabled", "@Foreground", "@LogTraceEvents",
                                   "@Schedule", "@Comment", "@Category")} == {
         "@PoolSize": "3", "@Enabled": "true", "@Foreground": "true", "@LogTraceEvents": "true",
         "@Schedule": "START:*-*-*T08:00:00", "@Comment": "nightly", "@Category": "files,in",
     }
     assert entry["Setting"] == [
-        {"@Target": "Adapter", "@Name": "FilePath", "#text": "/tmp/in"},
-        {"@Target": "Adapter", "@Name": "FileSpec", "#text": "*.txt"},
         {"@Target": "Host", "@Name": "Limit", "#text": "10"},
-        {"@Target": "Host", "@Name": "Retry", "#text": "1"},
+        {"@Target": "Host", "@Name": "Retry", "#text": "true"},
         {"@Target": "Host", "@Name": "ArchivePath", "#text": "/arch"},
         {"@Target": "Host", "@Name": "Count", "#text": "2"},
         {"@Target": "Host", "@Name": "TargetConfigNames", "#text": "Orders,Audit"},
+        {"@Target": "Adapter", "@Name": "FilePath", "#text": "/tmp/in"},
+        {"@Target": "Adapter", "@Name": "FileSpec", "#text": "*.txt"},
         {"@Target": "Custom", "@Name": "Mode", "#text": "x"},
     ]
     assert ref.disable() is ref and ref.enabled is False
@@ -789,7 +809,7 @@ def test_component_ref_settings_and_foreground_are_public_data_attributes():
     assert ref.foreground is True
     ref.host_settings["Direct"] = "2"
     ref.foreground = False
-    entry = prod.to_dict()["Production"]["Item"][0]
+    entry = prod.to_dict().popitem()[1]["Item"][0]
     assert {"@Target": "Host", "@Name": "Direct", "#text": "2"} in entry["Setting"]
     assert entry["@Foreground"] == "false"
     for method in ("host_settings_update", "adapter_settings_update", "run_foreground"):
@@ -804,10 +824,16 @@ def test_port_string_is_the_authoring_identity_and_resolve_the_dispatch_target()
     port = inp.port("target_config_names")
     assert str(port) == "FileIn.TargetConfigNames" and repr(port) == \
         "Port('FileIn.TargetConfigNames')"
-    assert port.resolve() == ""
-    inp.connect(port, "A").connect_add(port, "B")
+    with pytest.raises(ValueError, match="not connected: FileIn.TargetConfigNames"):
+        port.resolve()
+    inp.connect(port, "A")
+    assert port.resolve() == "A"
+    inp.connect_add(port, "B")
     assert str(port) == "FileIn.TargetConfigNames"  # unchanged by the routes
-    assert port.resolve() == "A,B" and port.targets() == ["A", "B"]
+    assert port.targets() == ["A", "B"]
+    with pytest.raises(ValueError, match="ambiguous: FileIn.TargetConfigNames resolves to "
+                                         "multiple targets \\('A', 'B'\\)"):
+        port.resolve()
     assert f"{port}" == "FileIn.TargetConfigNames"
 
 
@@ -825,11 +851,11 @@ def test_class_style_route_fan_out_with_a_declared_port():
     prod = Fan()
     router = prod.item("Router")
     assert router.host_settings == {"Valid": "Valid,Copy", "Invalid": "Copy"}
-    assert router.Valid.resolve() == "Valid,Copy"
+    assert router.Valid.targets() == ["Valid", "Copy"]
     assert prod.routes() == [RouteEdge("Router", "Valid", "Valid"),
                              RouteEdge("Router", "Valid", "Copy"),
                              RouteEdge("Router", "Invalid", "Copy")]
-    with pytest.raises(ProductionError, match="sends to Valid, Copy"):
+    with pytest.raises(ProductionError, match="Router.Valid resolves to multiple targets"):
         prod.component_ref("Router.Valid")
     assert prod.get_component("Router.Invalid") is prod.item("Copy")
 
@@ -858,8 +884,8 @@ def test_none_unsets_a_setting():
                                                                                   None)
     prod.production_setting("ShutdownTimeout", None)
     assert (ref.host_settings, ref.adapter_settings, ref.other_settings) == ({}, {}, [])
-    assert prod.to_dict()["Production"]["Item"][0]["Setting"] == []
-    assert "Setting" not in prod.to_dict()["Production"]
+    assert "Setting" not in prod.to_dict().popitem()[1]["Item"][0]
+    assert "Setting" not in prod.to_dict().popitem()[1]
     item = OperationItem("X", "Demo.Op", settings={"A": None, "B": ""}, adapter_settings={"C": None},
                          other_settings=({"@Target": "Custom", "@Name": "D", "#text": "d"},
                                          ("Custom", "E", 5)))
@@ -911,3 +937,27 @@ def test_adapter_class_is_bound_under_the_name_the_host_declares():
         "Adapter class FileInboundAdapter is not the adapter PlainOperation.get_adapter_type() "
         "declares; the engine runs the host without it.",
     ]
+
+
+def test_store_shape_holds_the_same_definition_as_to_dict():
+    from iop.production.export_shape import production_export
+
+    prod = _rich_production()
+    # The store, plans and diffs keep {"Production": ...}; to_dict is IoP's {name: ...}.
+    assert production_export(prod) == {"Production": prod.to_dict()["Demo.Rich"]}
+    assert Production.from_dict(prod.to_dict()).to_dict() == \
+        Production.from_dict(production_export(prod)).to_dict()
+
+
+def test_auto_class_names_drop_underscores_and_bind_the_class():
+    from iop import BusinessOperation
+
+    class Order_Op(BusinessOperation):
+        pass
+
+    prod = Production("P")
+    ref = prod.operation(Order_Op)
+    # As IoP: Python.<module>.<Class> without underscores (my_mod.Order_Op -> mymod.OrderOp).
+    assert ref.class_name.startswith(f"Python.{MODULE}.") and ref.class_name.endswith(".OrderOp")
+    assert "_" not in ref.class_name
+    assert prod.python_classes() == {ref.class_name: Order_Op}  # what migration binds

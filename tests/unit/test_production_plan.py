@@ -16,6 +16,7 @@ from iop.production.apply import (
     select_operations,
     write_backup,
 )
+from iop.production.export_shape import production_export
 from iop.production.plan import build_plan, fingerprint
 
 
@@ -44,7 +45,7 @@ def _deployed() -> dict:
         .adapter_setting("Legacy", "x").connect("Output", a).connect_add("Output", b) \
         .connect_add("Output", "Old")
     prod.operation("Old", "EnsLib.File.PassthroughOperation")
-    data = prod.to_dict()
+    data = production_export(prod)  # the stored shape: {"Production": {...}}
     data["Production"]["Item"][0]["@Custom"] = "kept"
     return data
 
@@ -70,7 +71,7 @@ def test_risk_classes() -> None:
     }
     assert plan.counts == {"safe": 5, "destructive": 2, "blocked": 4, "unsupported": 0}
     assert plan.base_fingerprint == fingerprint(_deployed())
-    assert plan.desired_fingerprint == fingerprint(_desired().to_dict())
+    assert plan.desired_fingerprint == fingerprint(production_export(_desired()))
     text = str(plan)
     assert "BLOCKED: kept unless --allow-destructive" in text
     assert "[destructive] set Host setting Output of item In: 'A,B,Old' -> 'A,B' " \
@@ -83,7 +84,7 @@ def test_plan_against_nothing_creates_the_production() -> None:
     assert [(op.op, op.risk) for op in plan.operations] == [("create_production", "safe")]
     assert plan.base_fingerprint is None
     assert "create production Demo.Plan with 4 item(s)" in str(plan)
-    assert apply_operations(None, plan.operations) == _desired().to_dict()
+    assert apply_operations(None, plan.operations) == production_export(_desired())
 
 
 def test_runtime_only_routes_are_unsupported() -> None:

@@ -126,7 +126,7 @@ def test_python_draft_uses_component_and_connect() -> None:
     assert "file_input = prod.component(\n    'FileInput',\n    class_name='Python." in draft
     assert "    kind='service',\n" in draft
     assert "prod.connect(file_input.port('Output'), order_operation)" in draft
-    assert "# TODO: Python.test_production_render.FileService is a Python component:" in draft
+    assert "# TODO: Python.testproductionrender.FileService is a Python component:" in draft
     assert draft.rstrip().endswith("PRODUCTIONS = [prod]")
 
 
@@ -135,7 +135,7 @@ def test_python_draft_connects_fan_out() -> None:
     assert "prod.connect(router.port('TargetConfigNames'), order_operation)" in draft
     assert "prod.connect_add(router.port('TargetConfigNames'), audit_op_2)" in draft
     assert "spaces.host_setting('TargetConfigNames', 'A, B')" in draft  # kept verbatim
-    assert "prod.connect(dangling.port('TargetConfigNames'), 'Nowhere')" in draft
+    assert "dangling.connect('TargetConfigNames', 'Nowhere')" in draft
     assert "item_class = prod.component('class', class_name='Demo.Keyword')" in draft
 
 
@@ -181,12 +181,14 @@ def test_mermaid_groups_roles_left_to_right() -> None:
     assert f'    {ids["Dangling"]} -->|"TargetConfigNames"| {missing}' in lines
 
 
-def test_mermaid_marks_inferred_routes() -> None:
+def test_mermaid_shows_target_defaults_as_configured_routes() -> None:
     class Router(PollingBusinessService):
         Next = target("OrderOperation")
 
     prod = Production("Demo.Inferred")
     prod.operation(OrderOperation)
     prod.service("Router", Router)
+    # As in IoP, the target("OrderOperation") default is written into Router's settings.
+    assert prod.item("Router").host_settings == {"Next": "OrderOperation"}
     text = render_mermaid(prod)
-    assert '    n1 -.->|"Next (inferred)"| n0' in text.splitlines()
+    assert '    n1 -->|"Next"| n0' in text.splitlines()

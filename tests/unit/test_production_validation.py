@@ -79,8 +79,8 @@ def test_settings_checked_against_the_python_class() -> None:
 
 def test_unknown_export_fields_are_reported() -> None:
     data = _valid().to_dict()
-    data["Production"]["Custom"] = "x"
-    data["Production"]["Item"][0]["@Mystery"] = "y"
+    data["Demo.Valid"]["Custom"] = "x"
+    data["Demo.Valid"]["Item"][0]["@Mystery"] = "y"
     prod = Production.from_dict(data)
     with pytest.warns(ProductionValidationWarning):
         texts = {issue.to_text() for issue in prod.validate().issues}

@@ -26,6 +26,7 @@ from iop.migration.classes import (
 )
 from iop.names import check_definition_names
 from iop.production.errors import ProductionError
+from iop.production.export_shape import production_export
 from iop.production.production import Production
 from iop.store import records as r
 
@@ -170,7 +171,7 @@ def collect(module: ModuleType, path: str) -> MigrationPlan:
             raise MigrationError(f"PRODUCTIONS declares production {prod.name} twice")
         try:
             classes = prod.python_classes()
-            definition = prod.to_dict()
+            definition = production_export(prod)
         except ProductionError as exc:
             raise MigrationError(f"production {prod.name}: {exc}") from None
         # Again on what will be stored: attributes may have been changed after declaration.

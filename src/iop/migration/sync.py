@@ -9,6 +9,7 @@ from iop.migration.classes import MigrationError, classpath_of, component_bindin
 from iop.migration.loader import MigrationPlan, ProductionEntry
 from iop.migration.writer import explain, write
 from iop.production.errors import ProductionError
+from iop.production.export_shape import production_export
 from iop.production.production import Production
 from iop.store.base import Store
 
@@ -19,7 +20,7 @@ def sync_production(store: Store, production: Production) -> dict[str, Any]:
     """Validate, then write the production's bindings and definition; returns a summary."""
     try:
         classes = production.python_classes()
-        definition = production.to_dict()
+        definition = production_export(production)
     except ProductionError as exc:
         raise MigrationError(f"production {production.name}: {exc}") from None
     folder = os.getcwd()

@@ -1,6 +1,8 @@
 """The production authoring DSL: items, settings, routes, the IRIS export shape, and the change
 workflow (diff, plan, apply, verify, rollback)."""
 
+from iop.components.settings import PortDeclaration as TargetSetting
+from iop.components.settings import target
 from iop.production.apply import (
     ApplyResult,
     ProductionApplyResult,
@@ -18,7 +20,7 @@ from iop.production.plan import (
     ProductionChangePlan,
     ProductionPlanOperation,
 )
-from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port
+from iop.production.ports import ROUTE_ALIASES, ROUTE_SETTING_NAMES, Port, TargetSettingRef
 from iop.production.production import PRODUCTION_SETTING_NAMES, Production
 from iop.production.validation import (
     ProductionValidationError,
@@ -59,7 +61,10 @@ __all__ = [
     "Route",
     "RouteEdge",
     "ServiceItem",
+    "TargetSetting",
+    "TargetSettingRef",
     "UnknownComponent",
     "ValidationIssue",
     "VerifyResult",
+    "target",
 ]

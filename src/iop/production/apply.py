@@ -200,7 +200,9 @@ def _find_item(body: dict[str, Any], name: str | None) -> dict[str, Any]:
 
 def _set_setting(owner: dict[str, Any], target: str, name: str, value: str | None) -> None:
     entries = _settings(owner)
-    matches = [e for e in entries if (e.get("@Target") or "Host") == target
+    # Production-level settings carry no @Target in IoP's shape; item settings default to Host.
+    implied = "Production" if target == "Production" else "Host"
+    matches = [e for e in entries if (e.get("@Target") or implied) == target
                and e.get("@Name") == name]
     if value is None:
         owner["Setting"] = [e for e in entries if e not in matches]

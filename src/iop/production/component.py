@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from iop.components.settings import PortDeclaration, describe_settings
+from iop.components.settings import PortDeclaration, Setting, describe_settings
 from iop.production.errors import ProductionError
 from iop.production.ports import (
     ROUTE_SETTING_NAMES,
@@ -15,12 +15,12 @@ from iop.production.ports import (
     normalize_port_name,
     split_targets,
 )
-from iop.production.values import setting_text
+from iop.production.values import flag, setting_text
 
 if TYPE_CHECKING:
     from iop.production.production import Production
 
-__all__ = ["ComponentRef", "HOST", "ADAPTER"]
+__all__ = ["ADAPTER", "HOST", "ComponentRef", "connection_mode", "setting_key"]
 
 HOST = "Host"
 ADAPTER = "Adapter"
@@ -62,6 +62,11 @@ class ComponentRef:
         self.adapter_class_name = adapter_class_name
         self.host_settings: dict[str, str] = {}
         self.adapter_settings: dict[str, str] = {}
+        # The values as the author gave them (10, True...), for Python drafts that write them
+        # back as given; the settings above hold the text IRIS stores.
+        self._given: dict[tuple[str, str], Any] = {}
+        # Data attached by a runtime reconstruction (queue, status), as IoP keeps it.
+        self.runtime_metadata: dict[str, Any] = {}
         # Settings aimed at neither the host nor its adapter: (target, name, value).
         self.other_settings: list[tuple[str, str, str]] = []
         self.production = production
@@ -77,9 +82,9 @@ class ComponentRef:
         self.pool_size = size
         return self
 
-    def enable(self, enabled: bool = True) -> ComponentRef:
+    def enable(self, enabled: bool | str = True) -> ComponentRef:
         """Mark the item enabled."""
-        self.enabled = bool(enabled)
+        self.enabled = flag(enabled)
         return self
 
     def disable(self) -> ComponentRef:
@@ -87,14 +92,14 @@ class ComponentRef:
         self.enabled = False
         return self
 
-    def run_foreground(self, foreground: bool = True) -> ComponentRef:
+    def run_foreground(self, enabled: bool | str = True) -> ComponentRef:
         """Run the item's jobs in the foreground."""
-        self.foreground = bool(foreground)
+        self.foreground = flag(enabled)
         return self
 
-    def trace(self, enabled: bool = True) -> ComponentRef:
+    def trace(self, enabled: bool | str = True) -> ComponentRef:
         """Log trace events for this item."""
-        self.log_trace_events = bool(enabled)
+        self.log_trace_events = flag(enabled)
         return self
 
     def schedule_on(self, schedule: str) -> ComponentRef:
@@ -102,9 +107,9 @@ class ComponentRef:
         self.schedule = schedule
         return self
 
-    def comment_as(self, comment: str) -> ComponentRef:
+    def comment_as(self, text: str) -> ComponentRef:
         """Set the item's comment."""
-        self.comment = comment
+        self.comment = text
         return self
 
     def category_as(self, category: str) -> ComponentRef:
@@ -116,7 +121,9 @@ class ComponentRef:
     def host_setting(self, name: str, value: Any) -> ComponentRef:
         """Set one Host setting; the value is stored as text, as IRIS stores it. None removes
         the setting (``""`` keeps it, empty)."""
-        _update(self.host_settings, normalize_port_name(name), value)
+        name = normalize_port_name(setting_key(name))
+        _update(self.host_settings, name, value)
+        self._remember_given(HOST, name, value)
         return self
 
     def host_settings_update(self, settings: Mapping[str, Any]) -> ComponentRef:
@@ -130,8 +137,27 @@ class ComponentRef:
 
     def adapter_setting(self, name: str, value: Any) -> ComponentRef:
         """Set one Adapter setting; keys are kept exactly as given. None removes it."""
+        name = setting_key(name)
         _update(self.adapter_settings, name, value)
+        self._remember_given(ADAPTER, name, value)
         return self
+
+    def set_host_setting(self, name: str, value: Any) -> None:
+        """Set one Host setting (IoP's non-fluent spelling)."""
+        self.host_setting(name, value)
+
+    def _remember_given(self, target: str, name: str, value: Any) -> None:
+        if value is None:
+            self._given.pop((target, name), None)
+        else:
+            self._given[(target, name)] = value
+
+    def given_value(self, target: str, name: str) -> Any:
+        """A setting's value as the author gave it, or its stored text when set otherwise."""
+        settings = self.host_settings if target == HOST else self.adapter_settings
+        text = settings[name]
+        given = self._given.get((target, name), text)
+        return given if setting_text(given) == text else text
 
     def adapter_settings_update(self, settings: Mapping[str, Any]) -> ComponentRef:
         """Set several Adapter settings."""
@@ -174,12 +200,51 @@ class ComponentRef:
         names += [n for n in self.host_settings if n in ROUTE_SETTING_NAMES and n not in names]
         return names
 
-    def connect(self, port: str | PortDeclaration | Port, component: Any) -> ComponentRef:
-        """Point ``port`` at one item (a ComponentRef, item declaration or item name)."""
+    def target_setting(self, name: str) -> Port:
+        """The bound port ``Item.<name>``, remembered as one of this item's target settings."""
+        port_name = self._port_name(name)
+        self._remember_port(port_name)
+        return Port(self, port_name)
+
+    @property
+    def target_setting_names(self) -> set[str]:
+        """Names of this item's target settings (declared, connected or named)."""
+        return set(self.route_ports())
+
+    def connect(self, port: str | PortDeclaration | Port, component: Any = None,
+                *, mode: str = "replace") -> ComponentRef:
+        """Point ``port`` at one item (a ComponentRef, item declaration or item name);
+        ``mode="add"`` adds a fan-out target, ``mode="remove"`` removes one (or all)."""
+        chosen = connection_mode(mode)
+        if chosen == "add":
+            return self.connect_add(port, _required_target(component))
+        if chosen == "remove":
+            self._disconnect(self._port_name(port), component)
+            return self
         name = self._port_name(port)
-        self.host_settings[name] = item_name_of(component)
+        self.host_settings[name] = item_name_of(_required_target(component))
+        self._given.pop((HOST, name), None)
         self._remember_port(name)
         return self
+
+    def _disconnect(self, name: str, component: Any = None) -> None:
+        path = f"{self.name}.{name}"
+        targets = split_targets(self.host_settings.get(name))
+        if component is None:
+            if not targets:
+                raise ProductionError(f"Production target setting is not connected: {path}")
+            self.host_settings.pop(name, None)
+        else:
+            target = item_name_of(component)
+            if target not in targets:
+                raise ProductionError(
+                    f"Production target setting is not connected: {path} -> {target}")
+            remaining = [t for t in targets if t != target]
+            if remaining:
+                self.host_settings[name] = join_targets(remaining)
+            else:
+                self.host_settings.pop(name, None)
+        self._given.pop((HOST, name), None)
 
     def connect_add(self, port: str | PortDeclaration | Port, component: Any) -> ComponentRef:
         """Add one more target to ``port`` (fan-out), keeping the ones already configured."""
@@ -189,6 +254,7 @@ class ComponentRef:
         if target not in targets:
             targets.append(target)
         self.host_settings[name] = join_targets(targets)
+        self._given.pop((HOST, name), None)
         self._remember_port(name)
         return self
 
@@ -203,11 +269,10 @@ class ComponentRef:
             return port.name
         if isinstance(port, PortDeclaration):
             owner, cls = port.owner, self.component_class
-            if owner is not None and cls is not None and not issubclass(cls, owner):
-                raise ProductionError(
-                    f"port {port} belongs to {owner.__qualname__}, not to item {self.name} "
-                    f"({cls.__qualname__})"
-                )
+            if owner is not None and (cls is None or not issubclass(cls, owner)):
+                where = f"{cls.__module__}.{cls.__qualname__}" if cls else self.class_name
+                raise ProductionError(f"target setting {port.name!r} belongs to "
+                                      f"{owner.__module__}.{owner.__qualname__}, not {where}")
             return normalize_port_name(port.name or "")
         if isinstance(port, str) and port:
             return normalize_port_name(port)
@@ -222,6 +287,12 @@ class ComponentRef:
     def inspect(self, *, refresh: bool = True) -> dict[str, Any]:
         """Settings, routes and (with ``refresh``) runtime status and queue of this item."""
         return self._owner().inspect_component(self, refresh=refresh)
+
+    def to_dict(self) -> dict[str, Any]:
+        """This item's ``Item`` entry in the IRIS export shape."""
+        from iop.production.export_shape import item_to_dict
+
+        return item_to_dict(self)
 
     def start(self) -> None:
         """Enable this item; its jobs start if its production runs."""
@@ -252,6 +323,9 @@ class ComponentRef:
             f"use .port({name!r}) for a port its class does not declare"
         )
 
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self.route_ports()))
+
     def __repr__(self) -> str:
         return f"ComponentRef({self.name!r}, class_name={self.class_name!r}, kind={self.kind!r})"
 
@@ -262,3 +336,27 @@ def _update(settings: dict[str, str], name: str, value: Any) -> None:
         settings.pop(name, None)
     else:
         settings[name] = setting_text(value)
+
+
+def setting_key(name: Any) -> str:
+    """A setting's name, also when given as a declared setting (``MyClass.Limit``)."""
+    if isinstance(name, Setting) and name.name:
+        return name.name
+    return str(name)
+
+
+def connection_mode(mode: str) -> str:
+    """``replace``, ``add`` or ``remove`` (IoP also accepts set, append, delete, disconnect)."""
+    chosen = {"replace": "replace", "set": "replace", "add": "add", "append": "add",
+              "remove": "remove", "delete": "remove", "disconnect": "remove"}.get(
+        str(mode or "").strip().lower())
+    if chosen is None:
+        raise ValueError(f"Unsupported connection mode: {mode!r}. "
+                         "Expected 'replace', 'add', or 'remove'.")
+    return chosen
+
+
+def _required_target(component: Any) -> Any:
+    if component is None:
+        raise ValueError("target_component is required unless mode='remove'")
+    return component

@@ -29,10 +29,7 @@ def add_declared_items(production: Production) -> None:
     for attribute, expected in DECLARATION_GROUPS:
         for item in _declarations(cls, attribute):
             if expected is not None and item.declared_kind not in (None, expected):
-                raise ProductionError(
-                    f"{cls.__qualname__}.{attribute} holds {item!r}, "
-                    f"which is a {item.declared_kind}"
-                )
+                raise TypeError(f"{attribute} must contain {expected.title()}Item declarations")
             _add(production, item, item.declared_kind or expected)
             declared.append(item)
     for item in declared:
@@ -44,8 +41,7 @@ def _declarations(cls: type, attribute: str) -> tuple[ComponentItem, ...]:
     items = (value,) if isinstance(value, ComponentItem) else tuple(value)
     for item in items:
         if not isinstance(item, ComponentItem):
-            raise TypeError(f"{cls.__qualname__}.{attribute} must hold item declarations, "
-                            f"not {item!r}")
+            raise TypeError(f"{attribute} must contain production item declarations")
     return items
 
 
@@ -63,8 +59,9 @@ def _add(production: Production, item: ComponentItem, kind: str | None) -> None:
         category=item.category,
         log_trace_events=item.log_trace_events,
         schedule=item.schedule,
-        host_settings=item.host_settings,
-        adapter_settings=item.adapter_settings,
+        host_settings=item.host_setting_values,
+        adapter_settings=item.adapter_setting_values,
+        adapter_class_name=item.adapter_class_name,
     )
     for target, name, value in item.other_settings:
         ref.other_setting(target, name, value)
@@ -76,9 +73,8 @@ def _connect_routes(production: Production, item: ComponentItem) -> None:
         owner, cls = route.port_owner, ref.component_class
         if owner is not None and cls is not None and not issubclass(cls, owner):
             raise ProductionError(
-                f"item {ref.name}: port {route.port_name} belongs to {owner.__qualname__}, "
-                f"not {cls.__qualname__}"
-            )
+                f"Route target setting {route.port_name!r} belongs to "
+                f"{owner.__module__}.{owner.__qualname__}, not {cls.__module__}.{cls.__qualname__}")
         port = ref.port(route.port_name)
         ref.connect(port, route.target_names[0])
         for name in route.target_names[1:]:

@@ -22,6 +22,7 @@ from iop.production.apply import (
     write_backup,
 )
 from iop.production.errors import ProductionError
+from iop.production.export_shape import production_export
 from iop.production.plan import PlanError, PlanOperation, ProductionChangePlan, fingerprint
 from iop.store.private import open_private
 
@@ -72,7 +73,7 @@ def apply_plan(
     if desired is not None:
         if desired.name != plan.production:
             raise PlanError(f"the plan is for production {plan.production}, not {desired.name}")
-        if not plan.desired_matches(desired.to_dict()):
+        if not plan.desired_matches(production_export(desired)):
             raise PlanError(f"the Python definition of {plan.production} changed since the plan "
                             "was made; make a new plan")
     chosen, skipped = select_operations(plan, allow_destructive)

@@ -130,11 +130,11 @@ def export_body(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def canonical_export(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The export in IRIS's shape with flags, numbers and defaults written the way ``to_dict``
-    writes them."""
+    """The export with flags, numbers and defaults written the way ``to_dict`` writes them."""
+    from iop.production.export_shape import production_export
     from iop.production.production import Production
 
-    return {"Production": export_body(Production.from_dict(data).to_dict())}
+    return production_export(Production.from_dict(data))
 
 
 def _settings(entries: Any) -> dict[tuple[str, str], str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape, quoteattr
 
 from iop.components import kinds
 from iop.production.component import ADAPTER, HOST, ComponentRef
@@ -16,7 +17,8 @@ from iop.production.values import bool_text, parse_bool, parse_int, setting_text
 if TYPE_CHECKING:
     from iop.production.production import Production
 
-__all__ = ["item_to_dict", "production_from_dict", "production_to_dict"]
+__all__ = ["item_to_dict", "production_body", "production_export", "production_from_dict",
+           "production_to_dict", "production_to_xml"]
 
 PRODUCTION_TARGET = "Production"
 _PRODUCTION_KEYS = frozenset({
@@ -30,37 +32,53 @@ _ITEM_KEYS = frozenset({
 
 
 def _setting(target: str, name: str, value: str) -> dict[str, str]:
-    entry = {"@Target": target, "@Name": name}
-    if value != "":
-        entry["#text"] = value
-    return entry
+    return {"@Target": target, "@Name": name, "#text": value}
 
 
-def production_to_dict(production: Production) -> dict[str, Any]:
-    """``{"Production": {...}}`` with items in insertion order."""
+def production_body(production: Production) -> dict[str, Any]:
+    """The production's definition: attributes, non-default settings, then items in order."""
+    from iop.production.production import PRODUCTION_SETTING_DEFAULTS
+
     body: dict[str, Any] = {
         "@Name": production.name,
         "@TestingEnabled": bool_text(production.testing_enabled),
         "@LogGeneralTraceEvents": bool_text(production.log_general_trace_events),
         "Description": production.description or "",
-        "ActorPoolSize": str(production.actor_pool_size),
+        "ActorPoolSize": setting_text(production.actor_pool_size),
     }
-    settings = [_setting(PRODUCTION_TARGET, k, v) for k, v in production.production_settings.items()]
+    # As IoP: a production setting equal to the value IRIS uses without it is left out.
+    settings = [{"@Name": key, "#text": value}
+                for key, value in production.production_settings.items()
+                if key not in PRODUCTION_SETTING_DEFAULTS
+                or value != setting_text(PRODUCTION_SETTING_DEFAULTS[key])]
     if settings:
         body["Setting"] = settings
-    body["Item"] = [item_to_dict(ref) for ref in production]
+    items = [item_to_dict(ref) for ref in production]
+    if items:
+        body["Item"] = items
     for key, value in production._extra.items():
         body.setdefault(key, value)
-    return {"Production": body}
+    return body
+
+
+def production_to_dict(production: Production) -> dict[str, Any]:
+    """``{name: definition}``: IoP's legacy ``PRODUCTIONS`` entry shape."""
+    return {production.name or "": production_body(production)}
+
+
+def production_export(production: Production) -> dict[str, Any]:
+    """``{"Production": definition}``: the shape the store keeps and diffs compare."""
+    return {PRODUCTION_TARGET: production_body(production)}
 
 
 def item_to_dict(ref: ComponentRef) -> dict[str, Any]:
-    """One ``Item`` entry; Adapter settings come first, as IRIS exports them."""
+    """One ``Item`` entry; Host settings, then Adapter ones, then others; no ``Setting`` key
+    for an item without settings (as IoP writes it)."""
     entry: dict[str, Any] = {
         "@Name": ref.name,
         "@Category": ref.category or "",
         "@ClassName": ref.class_name,
-        "@PoolSize": str(ref.pool_size),
+        "@PoolSize": setting_text(ref.pool_size),
         "@Enabled": bool_text(ref.enabled),
         "@Foreground": bool_text(ref.foreground),
         "@Comment": ref.comment or "",
@@ -69,11 +87,13 @@ def item_to_dict(ref: ComponentRef) -> dict[str, Any]:
     }
     for key, value in ref._extra.items():
         entry.setdefault(key, value)
-    entry["Setting"] = (
-        [_setting(ADAPTER, k, v) for k, v in ref.adapter_settings.items()]
-        + [_setting(HOST, k, v) for k, v in ref.host_settings.items()]
+    settings = (
+        [_setting(HOST, k, v) for k, v in ref.host_settings.items()]
+        + [_setting(ADAPTER, k, v) for k, v in ref.adapter_settings.items()]
         + [_setting(t, k, v) for t, k, v in ref.other_settings]
     )
+    if settings:
+        entry["Setting"] = settings
     return entry
 
 
@@ -115,7 +135,7 @@ def production_from_dict(
     what = f"production {name}"
     production = production_class(
         name,
-        parse_bool(body.get("@TestingEnabled"), False, f"{what} @TestingEnabled"),
+        testing_enabled=parse_bool(body.get("@TestingEnabled"), False, f"{what} @TestingEnabled"),
         description=str(body.get("Description") or ""),
         actor_pool_size=parse_int(body.get("ActorPoolSize"), 2, f"{what} ActorPoolSize"),
         log_general_trace_events=parse_bool(
@@ -183,3 +203,26 @@ def _add_item(
         else:
             ref.other_setting(target, setting_name, _text(setting))
     ref._extra = {k: v for k, v in entry.items() if k not in _ITEM_KEYS}
+
+
+def production_to_xml(production: Production) -> str:
+    """The production as IRIS's ``<Production>`` XML, indented with tabs as IoP writes it."""
+    return "\n".join(_xml_element("Production", production_body(production), 0))
+
+
+def _xml_element(tag: str, value: Any, depth: int) -> list[str]:
+    indent = "\t" * depth
+    if not isinstance(value, Mapping):
+        return [f"{indent}<{tag}>{escape('' if value is None else str(value))}</{tag}>"]
+    attributes = "".join(f" {key[1:]}={quoteattr(str(item))}"
+                         for key, item in value.items() if key.startswith("@"))
+    text = escape(str(value.get("#text") or ""))
+    children = [(key, item) for key, item in value.items()
+                if not key.startswith("@") and key != "#text"]
+    if not children:
+        return [f"{indent}<{tag}{attributes}>{text}</{tag}>"]
+    lines = [f"{indent}<{tag}{attributes}>{text}"]
+    for key, item in children:
+        for entry in item if isinstance(item, list) else [item]:
+            lines += _xml_element(key, entry, depth + 1)
+    return [*lines, f"{indent}</{tag}>"]

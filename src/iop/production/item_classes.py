@@ -10,10 +10,17 @@ from iop.production.errors import ProductionError
 if TYPE_CHECKING:
     from iop.production.component import ComponentRef
 
-__all__ = ["BUILTIN_PREFIXES", "declared_adapter", "item_kind", "set_adapter"]
+__all__ = ["BUILTIN_PREFIXES", "auto_class_name", "declared_adapter", "item_kind", "set_adapter"]
 
 # Class names IRIS (and the engine's built-ins) own; a Python class is never bound over them.
 BUILTIN_PREFIXES = ("Ens.", "EnsLib.")
+
+
+def auto_class_name(component_class: type) -> str:
+    """The class name an item gets for a Python class, as IoP names it:
+    ``Python.<module>.<Class>`` without underscores (``my_mod.Order_Op`` gives
+    ``Python.mymod.OrderOp``); migration binds that name to the class."""
+    return kinds.python_class_name(component_class).replace("_", "")
 
 
 def item_kind(name: str, component_class: type | None, requested: str | None) -> str:
@@ -43,7 +50,7 @@ def set_adapter(ref: ComponentRef, adapter_class: type | str | None) -> None:
         # adapter is bound under that name (never over a built-in one).
         builtin = declared is not None and declared.startswith(BUILTIN_PREFIXES)
         ref.adapter_class_name = declared if declared and not builtin \
-            else kinds.python_class_name(adapter_class)
+            else auto_class_name(adapter_class)
     elif isinstance(adapter_class, str):
         ref.adapter_class_name = adapter_class
     elif adapter_class is not None:

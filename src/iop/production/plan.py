@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from iop.production import diff as d
 from iop.production.errors import ProductionError
+from iop.production.export_shape import production_export
 from iop.production.ports import split_targets
 
 if TYPE_CHECKING:
@@ -434,7 +435,7 @@ def build_plan(
     ``runtime_routes`` are (source, target) routes seen at runtime with no source setting; they
     are listed as unsupported.
     """
-    wanted = desired.to_dict()
+    wanted = production_export(desired)
     delta = d.diff_exports(wanted, current)
     ports = {ref.name: set(ref.route_ports()) for ref in desired}
     operations: list[PlanOperation] = []

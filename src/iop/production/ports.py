@@ -14,6 +14,7 @@ __all__ = [
     "ROUTE_ALIASES",
     "ROUTE_SETTING_NAMES",
     "Port",
+    "TargetSettingRef",
     "item_name_of",
     "join_targets",
     "normalize_port_name",
@@ -69,19 +70,39 @@ class Port:
         """Name of the item the port belongs to."""
         return self.component.name
 
+    @property
+    def production(self) -> Any:
+        """The production the port's item belongs to (None for a detached item)."""
+        return self.component.production
+
+    @property
+    def path(self) -> str:
+        """The port's stable identity, ``Item.Port``."""
+        return f"{self.component.name}.{self.name}"
+
     def resolve(self) -> str:
-        """The configured target value (comma-joined for fan-out), else the declared default."""
-        configured = self.component.host_settings.get(self.name)
-        if configured is not None:
-            return configured
-        return self.component.declared_target_default(self.name)
+        """The one item this port sends to; a ValueError names the port when it is not
+        connected or sends to several items (fan-out)."""
+        targets = self.targets()
+        if not targets:
+            raise ValueError(f"Production target setting is not connected: {self.path}")
+        if len(targets) > 1:
+            listed = ", ".join(repr(target) for target in targets)
+            raise ValueError(f"Production target setting is ambiguous: {self.path} resolves "
+                             f"to multiple targets ({listed})")
+        return targets[0]
+
+    def configured(self) -> str:
+        """The configured target text (comma-joined for fan-out). A class's ``target("X")``
+        default counts once the production has written it into the item's settings."""
+        return str(self.component.host_settings.get(self.name) or "")
 
     def targets(self) -> list[str]:
         """Item names the port currently sends to."""
-        return split_targets(self.resolve())
+        return split_targets(self.configured())
 
     def __str__(self) -> str:
-        return f"{self.component.name}.{self.name}"
+        return self.path
 
     def __repr__(self) -> str:
         return f"Port({str(self)!r})"
@@ -93,3 +114,7 @@ class Port:
 
     def __hash__(self) -> int:
         return hash((self.component.name, self.name))
+
+
+# IoP's name for a bound port: the same object.
+TargetSettingRef = Port

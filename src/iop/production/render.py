@@ -144,8 +144,10 @@ def render_python(production: Production) -> str:
         for port, targets in routes.items():
             for index, target in enumerate(targets):
                 method = "connect" if index == 0 else "connect_add"
-                dest = names.get(target, repr(target))
-                connects.append(f"prod.{method}({var}.port({port!r}), {dest})")
+                if target in names:
+                    connects.append(f"prod.{method}({var}.port({port!r}), {names[target]})")
+                else:  # the production refuses to connect to an item it lacks; the item keeps it
+                    connects.append(f"{var}.{method}({port!r}, {target!r})")
     lines += connects + ([""] if connects else []) + ["PRODUCTIONS = [prod]", ""]
     return "\n".join(lines)
 

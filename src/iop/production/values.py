@@ -6,21 +6,32 @@ from typing import Any
 
 from iop.production.errors import ProductionError
 
-__all__ = ["bool_text", "parse_bool", "parse_int", "setting_text"]
+__all__ = ["bool_text", "flag", "parse_bool", "parse_int", "setting_text"]
 
 
 def setting_text(value: Any) -> str:
-    """A setting value as stored: booleans as ``1``/``0``, None as empty text."""
+    """A setting value as stored: booleans as ``true``/``false`` (as IoP writes them), None as
+    empty text."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return bool_text(value)
     return value if isinstance(value, str) else str(value)
 
 
-def bool_text(value: bool) -> str:
-    """An item or production attribute flag as stored: ``true`` or ``false``."""
+def bool_text(value: Any) -> str:
+    """An item or production attribute flag as stored: ``true`` or ``false``; text such as
+    ``yes``/``off`` is normalized the way IoP normalizes it."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        return {"1": "true", "yes": "true", "on": "true",
+                "0": "false", "no": "false", "off": "false"}.get(lowered, lowered)
     return "true" if value else "false"
+
+
+def flag(value: Any) -> bool:
+    """A flag given as a bool or as text (``true``, ``yes``, ``0``...)."""
+    return bool_text(value) == "true" if isinstance(value, str) else bool(value)
 
 
 def parse_bool(value: Any, default: bool, what: str) -> bool:

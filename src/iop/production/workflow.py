@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from iop.production.diff import ProductionDiff, diff_productions
+from iop.production.export_shape import production_export
 from iop.production.graph import production_edges
 from iop.production.plan import ProductionChangePlan, build_plan
 from iop.production.validation import ProductionValidationReport, validate_production
@@ -80,7 +81,7 @@ class WorkflowMixin:
             return store_of(self).get_production(self.name)
         if isinstance(other, Mapping):
             return other
-        return other.to_dict()
+        return production_export(other)
 
     def _other_production(self: Any, other: Any) -> Any:
         """``other`` as a Production: the deployed one (an empty one if nothing is deployed
