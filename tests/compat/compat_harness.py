@@ -65,6 +65,32 @@ sys.__stdout__.write("\n@@compat@@" + json.dumps(_records) + "\n")
 '''
 
 
+# A component module several cases import (under a name of their own): a polling service
+# with a target and a setting, a router process and a store operation.
+SHARED_COMPONENTS = '''
+    from iop import BusinessOperation, BusinessProcess, PollingBusinessService, setting, target
+
+    class Poller(PollingBusinessService):
+        Output = target()
+        Limit = setting(5)
+
+        def on_poll(self):
+            pass
+
+    class Router(BusinessProcess):
+        Next = target()
+
+        def on_message(self, request):
+            return request
+
+    class Store(BusinessOperation):
+        Folder = setting("/tmp")
+
+        def on_message(self, request):
+            return request
+'''
+
+
 class HarnessError(AssertionError):
     """A differential run that did not produce its records (the script itself failed)."""
 

@@ -5,23 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compat_harness import differential
+from compat_harness import SHARED_COMPONENTS, differential
 
-COMPONENTS = {"diff_components.py": '''
-    from iop import BusinessOperation, BusinessProcess, setting, target
-
-    class Router(BusinessProcess):
-        Next = target()
-
-        def on_message(self, request):
-            return request
-
-    class Store(BusinessOperation):
-        Folder = setting("/tmp")
-
-        def on_message(self, request):
-            return request
-'''}
+COMPONENTS = {"diff_components.py": SHARED_COMPONENTS}
 
 SCRIPT = '''
     from iop import Production, ProductionDiff, ProductionDiffEntry

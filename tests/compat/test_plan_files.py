@@ -8,23 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from compat_harness import IOP, OURS, differential, run
+from compat_harness import IOP, OURS, SHARED_COMPONENTS, differential, run
 
-COMPONENTS = {"plan_components.py": '''
-    from iop import BusinessOperation, BusinessProcess, setting, target
-
-    class Router(BusinessProcess):
-        Next = target()
-
-        def on_message(self, request):
-            return request
-
-    class Store(BusinessOperation):
-        Folder = setting("/tmp")
-
-        def on_message(self, request):
-            return request
-
+COMPONENTS = {"plan_components.py": SHARED_COMPONENTS + '''
     def build(folder, pool, extra):
         from iop import Production
 

@@ -5,30 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compat_harness import differential
+from compat_harness import SHARED_COMPONENTS, differential
 
-COMPONENTS = {"val_components.py": '''
-    from iop import BusinessOperation, BusinessProcess, PollingBusinessService, setting, target
-
-    class Poller(PollingBusinessService):
-        Output = target()
-        Limit = setting(5)
-
-        def on_poll(self):
-            pass
-
-    class Router(BusinessProcess):
-        Next = target()
-
-        def on_message(self, request):
-            return request
-
-    class Store(BusinessOperation):
-        Folder = setting("/tmp")
-
-        def on_message(self, request):
-            return request
-'''}
+COMPONENTS = {"val_components.py": SHARED_COMPONENTS}
 
 INSTANCE_STYLE = '''
     from iop import (Production, ProductionValidationError, ProductionValidationIssue,
