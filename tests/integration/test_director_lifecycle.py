@@ -104,7 +104,7 @@ def test_start_and_stop_component_on_a_suspended_production(running: Any, store:
     wait_for(lambda: len(store.query_headers(target="Echo", type="request", limit=0)) == 2,
              what="the second call to be queued")
     run_iop("-S")
-    assert iop_json("-x") == {"production": PRODUCTION, "status": "suspended"}
+    assert iop_json("-x") == {"Production": PRODUCTION, "Status": "suspended"}
 
     prod = Production.from_iris(PRODUCTION)
     prod.stop_component("Off")  # already disabled: saved again, no error
@@ -114,13 +114,13 @@ def test_start_and_stop_component_on_a_suspended_production(running: Any, store:
     prod.start_component("Off")
     deployed = Production.from_iris(PRODUCTION)
     assert (deployed.item("Echo").enabled, deployed.item("Off").enabled) == (True, True)
-    assert iop_json("-x") == {"production": PRODUCTION, "status": "suspended"}
+    assert iop_json("-x") == {"Production": PRODUCTION, "Status": "suspended"}
 
     prod.start()  # the suspended production starts again and answers its waiting callers
     for caller in callers:
         caller.join(60)
     assert sorted(a.text for a in answers) == ["echo:queued", "echo:slow"]
-    assert iop_json("-x")["status"] == "running"
+    assert iop_json("-x")["Status"] == "running"
 
 
 def test_component_helpers_of_a_stopped_namespace_act_on_the_default_production(

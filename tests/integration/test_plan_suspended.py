@@ -77,7 +77,7 @@ def test_apply_and_rollback_succeed_on_a_suspended_production(
     project = make_project(COMPONENTS, _settings(1))
     answers: list[Any] = []
     callers = _suspend(project, store, wait_for, run_iop, answers)
-    assert iop_json("-x") == {"production": PRODUCTION, "status": "suspended"}
+    assert iop_json("-x") == {"Production": PRODUCTION, "Status": "suspended"}
 
     project.write_settings(_settings(2))
     plan_path = tmp_path / "plan.json"
@@ -94,7 +94,7 @@ def test_apply_and_rollback_succeed_on_a_suspended_production(
     assert rolled.returncode == 0, rolled.stderr
     assert rolled.stdout.splitlines() == [f"Production {PRODUCTION} restored from {backup}"]
     assert iop_json("-e", PRODUCTION)["Production"]["Item"][1]["@PoolSize"] == "1"
-    assert iop_json("-x") == {"production": PRODUCTION, "status": "suspended"}
+    assert iop_json("-x") == {"Production": PRODUCTION, "Status": "suspended"}
 
     run_iop("-s", PRODUCTION, "-D")  # the queued call is answered after the restart
     for caller in callers:
