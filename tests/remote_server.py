@@ -103,6 +103,24 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+def processes_running(marker: str) -> dict[int, str]:
+    """Live (not zombie) processes whose command line holds ``marker``: pid -> command line."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                state = fh.read().rsplit(b") ", 1)[1][:1]
+        except (OSError, IndexError):
+            continue
+        if marker in cmdline and state not in (b"Z", b"X"):
+            found[int(entry)] = cmdline
+    return found
+
+
 def _processes_with_home(home: Path) -> dict[int, str]:
     marker = b"IOP_HOME=" + str(home).encode() + b"\0"
     found = {}

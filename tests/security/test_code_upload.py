@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 import httpx
-from remote_server import LIMITED, LIMITED_NAMESPACE, ServedEngine
+from remote_server import LIMITED, LIMITED_NAMESPACE, ServedEngine, processes_running
 
 VALID_TAIL = '''
 from iop import BusinessOperation, Production
@@ -49,22 +49,6 @@ def findings(answer: httpx.Response) -> dict[str, Any]:
     assert "\n" not in error
     return dict(json.loads(error.split("PROBE ", 1)[1]))
 
-
-def processes_with(marker: str) -> list[str]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                state = fh.read().rsplit(b") ", 1)[1][:1]
-        except (OSError, IndexError):
-            continue
-        if marker in cmdline and state not in (b"Z", b"X"):
-            found.append(f"{entry}: {cmdline}")
-    return found
 
 
 def test_upload_cannot_read_the_system_store_or_another_namespace(served: ServedEngine) -> None:
@@ -175,7 +159,7 @@ if os.fork() == 0:  # a classic daemon: fork, setsid, fork again
     with served.http(LIMITED) as http:
         answer = upload(http, daemon, package="daemon")
     assert answer.status_code == 200, answer.text
-    assert processes_with(f"sleep {marker}") == []
+    assert processes_running(f"sleep {marker}") == {}
     # The private copy of the code the child read is gone too.
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "iop-code-*"))) <= staged_before
 
@@ -197,7 +181,7 @@ while True:
     error = answer.json()["error"]
     assert "\n" not in error and "did not finish within" in error, error
     assert took < 30, took  # the remote client gives up after 30 s
-    assert processes_with(f"sleep {marker}") == []
+    assert processes_running(f"sleep {marker}") == {}
 
 
 def test_a_module_that_allocates_too_much_memory_fails_clearly(served: ServedEngine) -> None:

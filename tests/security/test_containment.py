@@ -10,6 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
+from remote_server import processes_running
+
 from iop.server import containment
 
 
@@ -24,22 +26,6 @@ def migrate_request(folder: Path, code: str) -> dict[str, object]:
     return {"method": "migrate", "kwargs": {"path": str(folder / "settings.py")},
             "snapshot": snapshot()}
 
-
-def alive_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                state = fh.read().rsplit(b") ", 1)[1][:1]
-        except (OSError, IndexError):
-            continue
-        if marker in cmdline and state not in (b"Z", b"X"):
-            found.append(int(entry))
-    return found
 
 
 def test_without_the_switch_descendants_die_with_the_call(tmp_path: Path) -> None:
@@ -67,7 +53,7 @@ raise RuntimeError("PROBE " + json.dumps(seen))
         "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PATH", "PYTHONIOENCODING", "TMPDIR"}
     assert seen["cpu"] == 11 and seen["files"] == containment.OPEN_FILES and seen["core"] == 0
     assert seen["session"] is True  # not in the caller's session
-    assert alive_with(f"sleep {marker}") == []
+    assert processes_running(f"sleep {marker}") == {}
 
 
 def test_without_the_switch_the_deadline_ends_everything(tmp_path: Path) -> None:
@@ -84,4 +70,4 @@ while True:
                               workdir=str(tmp_path), hidden=[])
     assert outcome.timed_out
     assert time.monotonic() - started < 8
-    assert alive_with(f"sleep {marker}") == []
+    assert processes_running(f"sleep {marker}") == {}
