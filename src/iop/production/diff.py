@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from iop.production.component import ComponentRef
@@ -82,13 +82,13 @@ class Change:
         return asdict(self)
 
 
-class ExportDiff:
-    """The export changes that make the current production match the desired one, in a stable
-    order."""
+_Entry = TypeVar("_Entry")
 
-    def __init__(self, production: str, changes: list[Change]) -> None:
-        self.production = production
-        self.changes = changes
+
+class _ChangeList(Generic[_Entry]):
+    """What both diffs answer about their ``changes``: truth, length and iteration."""
+
+    changes: Any
 
     @property
     def has_changes(self) -> bool:
@@ -101,8 +101,17 @@ class ExportDiff:
     def __len__(self) -> int:
         return len(self.changes)
 
-    def __iter__(self) -> Iterator[Change]:
+    def __iter__(self) -> Iterator[_Entry]:
         return iter(self.changes)
+
+
+class ExportDiff(_ChangeList[Change]):
+    """The export changes that make the current production match the desired one, in a stable
+    order."""
+
+    def __init__(self, production: str, changes: list[Change]) -> None:
+        self.production = production
+        self.changes = changes
 
     def to_dict(self) -> dict[str, Any]:
         """``{"production", "has_changes", "changes": [...]}``."""
@@ -303,26 +312,13 @@ def _value_text(value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class ProductionDiff:
+class ProductionDiff(_ChangeList[ProductionDiffEntry]):
     """What would change to make the current (deployed or imported) production match the
     desired Python one."""
 
     production_name: str
     changes: tuple[ProductionDiffEntry, ...]
     warnings: tuple[str, ...] = ()
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.changes)
-
-    def __bool__(self) -> bool:
-        return self.has_changes
-
-    def __len__(self) -> int:
-        return len(self.changes)
-
-    def __iter__(self) -> Iterator[ProductionDiffEntry]:
-        return iter(self.changes)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"production": self.production_name,
