@@ -372,7 +372,7 @@ def drop_namespaces(url: str) -> None:
     import psycopg
 
     from bench.pg_limit import drop
-    from iop.store.postgres_schema import schema_for
+    from iop.store.postgres.schema import schema_for
 
     drop(url)
     with psycopg.connect(url, autocommit=True) as conn:

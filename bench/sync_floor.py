@@ -40,7 +40,7 @@ def _bind(address: bytes) -> socket.socket:
 
 def _receive(sock: socket.socket, size: int) -> tuple[bytes, Any]:
     """Poll for a moment, then sleep: the engine's own way of waiting for an answer."""
-    from iop.store.wakeup_sockets import SPIN_SECONDS, poll_briefly
+    from iop.store.wakeups.sockets import SPIN_SECONDS, poll_briefly
 
     received: list[tuple[bytes, Any]] = []
 
@@ -83,7 +83,7 @@ def sync_floor(budget: Budget) -> dict[str, Any]:
     """Round trips/s of store writes and wake-ups alone (see the module docstring)."""
     from iop.store import open_store
     from iop.store import records as r
-    from iop.store.sqlite import SQLiteTx
+    from iop.store.sqlite.store import SQLiteTx
 
     namespace = "SYNC_FLOOR"
     progress("sync_floor: the store's own synchronous round trip, no engine")

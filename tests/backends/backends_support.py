@@ -64,7 +64,7 @@ def drop_schema(namespace: str) -> None:
     import psycopg
     from psycopg import sql
 
-    from iop.store.postgres_schema import schema_for
+    from iop.store.postgres.schema import schema_for
 
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute("SET lock_timeout = '2s'")

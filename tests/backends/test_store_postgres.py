@@ -15,7 +15,7 @@ from iop.store import records as r
 from iop.store.base import Store
 from iop.store.errors import StoreError
 from iop.store.postgres import PostgresStore
-from iop.store.postgres_conn import redact
+from iop.store.postgres.conn import redact
 from iop.store.queries import MessageFilter, message_search_sql
 
 # The PostgreSQL case of the backend fixture only.

@@ -192,7 +192,7 @@ def _version_one_store(backend: Backend, namespace: str) -> set[str]:
         import sqlite3
 
         from iop.store import namespace_dir
-        from iop.store.sqlite_schema import MIGRATIONS as SQLITE_STEPS
+        from iop.store.sqlite.schema import MIGRATIONS as SQLITE_STEPS
 
         os.makedirs(namespace_dir(namespace), exist_ok=True)
         conn = sqlite3.connect(os.path.join(namespace_dir(namespace), "store.sqlite3"))
@@ -205,8 +205,8 @@ def _version_one_store(backend: Backend, namespace: str) -> set[str]:
         from backends_support import PG_URL
         from psycopg import sql
 
-        from iop.store.postgres_schema import MIGRATIONS as PG_STEPS
-        from iop.store.postgres_schema import schema_for
+        from iop.store.postgres.schema import MIGRATIONS as PG_STEPS
+        from iop.store.postgres.schema import schema_for
 
         backend.namespaces.add(namespace)
         with psycopg.connect(PG_URL, autocommit=True) as conn:

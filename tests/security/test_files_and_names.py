@@ -107,7 +107,7 @@ def test_with_postgresql_the_local_files_are_private_too(fresh_home: Path, echo_
     import psycopg
     from psycopg import sql
 
-    from iop.store.postgres_schema import schema_for
+    from iop.store.postgres.schema import schema_for
 
     url = os.environ.get("IOP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     try:

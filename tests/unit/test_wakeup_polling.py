@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from iop.store.wakeup_sockets import SPIN_SECONDS, poll_briefly
+from iop.store.wakeups.sockets import SPIN_SECONDS, poll_briefly
 
 
 def test_polling_stops_as_soon_as_the_answer_is_there() -> None:

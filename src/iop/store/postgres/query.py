@@ -7,7 +7,7 @@ from typing import Any
 
 from iop.store import queries as q
 from iop.store import records as r
-from iop.store.postgres_tx import HEADER_COLUMNS_H, header
+from iop.store.postgres.tx import HEADER_COLUMNS_H, header
 
 _LOG_COLUMNS = ("type, text, item, job, session_id, message_id, source_class, source_method, "
                 "time, id")

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from iop.store import records as r
 from iop.store.base import Listener
-from iop.store.carried import find_reply, pack_header, unpack_header
-from iop.store.wake_flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
+from iop.store.wakeups.carried import find_reply, pack_header, unpack_header
+from iop.store.wakeups.flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
 
 _MAX_SLOTS = 64
 _URGENT = b"!"

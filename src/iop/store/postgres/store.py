@@ -26,14 +26,12 @@ from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
 from iop.store.group_commit import GroupCommit, PendingSend
-from iop.store.postgres_conn import connect, lock_key, redact
-from iop.store.postgres_locks import AdvisoryDuty
-from iop.store.postgres_notify import PostgresNotifier
-from iop.store.postgres_query import PostgresQueries
-from iop.store.postgres_relay import relay_address
-from iop.store.postgres_runtime import RuntimeMixin
-from iop.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, schema_for
-from iop.store.postgres_tx import (
+from iop.store.postgres.conn import connect, lock_key, redact
+from iop.store.postgres.locks import AdvisoryDuty
+from iop.store.postgres.query import PostgresQueries
+from iop.store.postgres.runtime import RuntimeMixin
+from iop.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION, schema_for
+from iop.store.postgres.tx import (
     CLAIM_ALONE,
     HEADER_COLUMNS,
     HEADER_COLUMNS_H,
@@ -44,6 +42,8 @@ from iop.store.postgres_tx import (
     plain_claim,
 )
 from iop.store.queries import header_count_sql, header_list_sql
+from iop.store.wakeups.pg_notify import PostgresNotifier
+from iop.store.wakeups.pg_relay import relay_address
 
 VACUUM_SECONDS = 1.0  # how often the supervisor vacuums the queue (see checkpoint)
 
@@ -298,7 +298,7 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
     def purge(self, before: float, *, bodies: bool = False,
               include_incomplete: bool = False) -> dict[str, int]:
         """Delete complete sessions and log lines older than ``before`` (epoch seconds)."""
-        from iop.store import postgres_purge
+        from iop.store.postgres import purge as postgres_purge
 
         return postgres_purge.purge(self, before, bodies=bodies,
                                     include_incomplete=include_incomplete)

@@ -24,8 +24,8 @@ import psycopg
 from psycopg import sql
 
 from iop.store import records as r
-from iop.store.carried import find_reply
 from iop.store.errors import StoreError
+from iop.store.wakeups.carried import find_reply
 
 Connect = Callable[[], psycopg.Connection]
 Classify = Callable[[bytes], tuple[bool, bool]]  # payload -> (urgent, carries a reply)

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from iop.store import records as r
 from iop.store.errors import StoreError
-from iop.store.postgres_conn import lock_key
-from iop.store.postgres_tx import NOW
+from iop.store.postgres.conn import lock_key
+from iop.store.postgres.tx import NOW
 
 if TYPE_CHECKING:
-    from iop.store.postgres_tx import PostgresTx
+    from iop.store.postgres.tx import PostgresTx
 
 _RUNTIME_COLUMNS = (f"production, status, supervisor_pid, host, heartbeat, requested, "
                     f"{NOW} - heartbeat")

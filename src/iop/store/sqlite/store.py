@@ -23,10 +23,10 @@ from iop.store.errors import StoreError
 from iop.store.group_commit import GroupCommit, PendingSend
 from iop.store.private import create_private_file, make_private_folder
 from iop.store.queries import header_count_sql, header_list_sql
-from iop.store.sqlite_query import SQLiteQueries
-from iop.store.sqlite_runtime import SQLiteRuntimeMixin
-from iop.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
-from iop.store.wakeup_sockets import SocketNotifier
+from iop.store.sqlite.query import SQLiteQueries
+from iop.store.sqlite.runtime import SQLiteRuntimeMixin
+from iop.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
+from iop.store.wakeups.sockets import SocketNotifier
 
 _HEADER_COLUMNS = (
     "id, session_id, corresponding_id, source, target, body_class, body_id, type, priority, "
@@ -589,7 +589,7 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
     def purge(self, before: float, *, bodies: bool = False,
               include_incomplete: bool = False) -> dict[str, int]:
         """Delete complete sessions and log lines older than ``before`` (epoch seconds)."""
-        from iop.store import sqlite_purge
+        from iop.store.sqlite import purge as sqlite_purge
 
         return sqlite_purge.purge(self, before, bodies=bodies,
                                   include_incomplete=include_incomplete)
@@ -604,7 +604,7 @@ class SQLiteStore(SQLiteQueries, SQLiteRuntimeMixin):
 
     def compact(self) -> bool:
         """Give free pages back to the file system when many are free; True when it did."""
-        from iop.store import sqlite_purge
+        from iop.store.sqlite import purge as sqlite_purge
 
         return sqlite_purge.compact(self)
 

@@ -12,8 +12,8 @@ known the item's channel wakes them all.
 so it never rings for a rolled-back write; a ring that carries a response is built from the
 committed response itself (:data:`NOTIFY_ANSWERS_SQL`). Jobs and waiting callers on a host
 whose supervisor runs a relay are rung through its one listening connection
-(iop.store.postgres_relay); elsewhere a job listens on a connection of its own and the
-waiting callers of one process share one (iop.store.postgres_listen_hub). Wake-ups only cut
+(iop.store.wakeups.pg_relay); elsewhere a job listens on a connection of its own and the
+waiting callers of one process share one (iop.store.wakeups.pg_listen_hub). Wake-ups only cut
 latency: jobs also poll, so a lost one (or one that reaches a busy job) costs time, never a
 message.
 """
@@ -33,13 +33,13 @@ from psycopg import sql
 
 from iop.store import records as r
 from iop.store.base import Listener
-from iop.store.carried import find_reply, pack_header
-from iop.store.postgres_listen_hub import ListenHub, private_channel
-from iop.store.postgres_relay import HostRelay, RelayedListener, start_relay
+from iop.store.wakeups.carried import find_reply, pack_header
+from iop.store.wakeups.pg_listen_hub import ListenHub, private_channel
+from iop.store.wakeups.pg_relay import HostRelay, RelayedListener, start_relay
 
 URGENT = "!"
 NORMAL = "."
-_REPLY = b"R"  # followed by the stored response (iop.store.carried): the caller skips a read
+_REPLY = b"R"  # followed by the stored response (iop.store.wakeups.carried): the caller skips a read
 # PostgreSQL refuses payloads of 8,000 bytes or more; a larger response is read by the caller.
 MAX_PAYLOAD_BYTES = 7900
 
@@ -50,7 +50,7 @@ _ALONE = ", set_config('synchronous_commit', 'off', true)"
 NOTIFY_ALONE_SQL = NOTIFY_SQL.replace("pg_notify(c, p)", "pg_notify(c, p)" + _ALONE)
 # After a commit that answered requests: each waiting caller's ring carries the response
 # as stored (read back in the same statement, so its id need not be known beforehand), in
-# the form iop.store.carried reads; a response too big for a payload rings plainly. Only a
+# the form iop.store.wakeups.carried reads; a response too big for a payload rings plainly. Only a
 # committed, undiscarded response to a request whose caller still waits is rung.
 _CARRIED = (f"'{_REPLY.decode()}' || json_build_array("
             + ", ".join(f"h.{name}" for name in r.Header.__dataclass_fields__) + ", b.data)::text")
@@ -189,7 +189,7 @@ class PostgresNotifier:
         self._shared = shared  # the calling thread's store connection, for NOTIFY
         self._scope = scope
         self._host = host  # this process's host: part of its jobs' channels
-        self._relay = relay  # the socket address of this host's relay (iop.store.postgres_relay)
+        self._relay = relay  # the socket address of this host's relay (iop.store.wakeups.pg_relay)
         self._jobs: dict[str, tuple[float, list[str]]] = {}  # item -> (read at, job channels)
         self._turn = itertools.count()
         self._lock = threading.Lock()

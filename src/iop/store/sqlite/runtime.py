@@ -20,7 +20,7 @@ from iop.store.private import FILE_MODE, make_private_folder
 if TYPE_CHECKING:
     import sqlite3
 
-    from iop.store.sqlite import SQLiteTx
+    from iop.store.sqlite.store import SQLiteTx
 
 _RUNTIME_COLUMNS = "production, status, supervisor_pid, host, heartbeat, requested"
 _RUNTIME_FIELDS = frozenset({"production", "status", "supervisor_pid", "host", "heartbeat",

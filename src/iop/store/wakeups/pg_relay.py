@@ -35,7 +35,7 @@ from psycopg import sql
 from iop.store import records as r
 from iop.store.base import Listener
 from iop.store.errors import StoreError
-from iop.store.wakeup_sockets import SocketListener, is_bound
+from iop.store.wakeups.sockets import SocketListener, is_bound
 
 _LISTEN = b"L"  # job -> relay: listen on these channels for my socket
 _UNLISTEN = b"U"  # job -> relay: I am going away

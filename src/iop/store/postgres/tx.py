@@ -15,9 +15,9 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from iop.store import records as r
-from iop.store.postgres_conn import lock_key
-from iop.store.postgres_notify import URGENT, notify, notify_answers, notify_committed
-from iop.store.postgres_schema import TYPED_SQL_TYPES, identifier
+from iop.store.postgres.conn import lock_key
+from iop.store.postgres.schema import TYPED_SQL_TYPES, identifier
+from iop.store.wakeups.pg_notify import URGENT, notify, notify_answers, notify_committed
 
 if TYPE_CHECKING:
     from iop.store.postgres import PostgresStore
