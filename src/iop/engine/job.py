@@ -23,7 +23,7 @@ from iop.engine.hosts import LiveHost, make_host
 from iop.engine.reply_policy import ReplyPolicy
 from iop.engine.runtime import HostRuntime
 from iop.store import records as r
-from iop.store.base import Duty, Store
+from iop.store.base import Duty, Listener, Store
 from iop.store.errors import StoreError
 
 LEASE_SECONDS = 60.0
@@ -68,7 +68,7 @@ class Job:
             maxlen=RECENT_ENTRIES)
         self._recent_set: set[tuple[int, int]] = set()
         self._handling_seconds = 0.0  # moving average of one message's handling time
-        self._mark_asleep: Any = lambda asleep: None
+        self._mark_asleep: Callable[[bool], None] = lambda asleep: None
 
     def request_stop(self, *_: Any) -> None:
         self.stopping = True
@@ -118,7 +118,7 @@ class Job:
             listener.close()
         return 0
 
-    def _listen(self) -> Any:
+    def _listen(self) -> Listener | None:
         # A job of a supervisor that just died may still hold this slot's address for the
         # few seconds it takes to notice; wait for it rather than fail at once.
         deadline = time.monotonic() + 2 * HEARTBEAT_SECONDS + 1
@@ -186,17 +186,14 @@ class Job:
         while not self.stopping:  # claim nothing more; the update ends this job
             self._pause(1.0)
 
-    def _run_queue(self, listener: Any) -> None:
+    def _run_queue(self, listener: Listener) -> None:
         assert self.live is not None and self.policy is not None
         policy = self.policy
         rung = False
         keepalive = self._keepalive_interval()
         next_keepalive = time.monotonic() + keepalive if keepalive > 0 else float("inf")
-        mark = self._mark_asleep = getattr(listener, "set_asleep", None) or (lambda asleep: None)
-        take_handoffs = getattr(listener, "take_handoffs", None)
-        offer = getattr(listener, "offer_handoffs", None)
-        if offer is not None and take_handoffs is not None:
-            offer(self.job_id)  # callers may lease synchronous requests to us while we sleep
+        mark = self._mark_asleep = listener.set_asleep
+        listener.offer_handoffs(self.job_id)  # callers may lease synchronous requests to us
         deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
         # Just after a message was handled the next one often follows at once (a caller's
         # next synchronous request): the first wait then polls for a moment before sleeping.
@@ -210,17 +207,15 @@ class Job:
                 # Say we sleep, then look once more: a sender that committed before this mark
                 # was set is seen by this look; one that commits after it sees the mark.
                 mark(True)
-                if take_handoffs is not None:
-                    listener.drain()  # requests handed to us since we last looked
-                    deliveries = self._fresh(take_handoffs())
-                    if deliveries:
-                        mark(False)
-                        continue
+                deliveries = self._fresh(listener.handoffs_before_sleep())
+                if deliveries:
+                    mark(False)
+                    continue
                 # (Not what is leased to us: a request handed over is in a datagram on its
                 # way; the claim after an unrung wait picks it up if that datagram is lost.)
-                # Where nothing is handed over (PostgreSQL), the claim that just came back
-                # empty was that look: a ring for anything sent since is waiting for us.
-                if take_handoffs is not None and self.store.has_work(self.item.name):
+                # Where every job is rung (PostgreSQL), the claim that just came back empty
+                # was that look: a ring for anything sent since is waiting for us.
+                if listener.look_again(lambda: self.store.has_work(self.item.name)):
                     mark(False)
                     deliveries = self.store.claim(self.item.name, self.job_id, BATCH,
                                                   LEASE_SECONDS)
@@ -230,10 +225,9 @@ class Job:
                                      spin=worked)
                 worked = False
                 mark(False)
-                if take_handoffs is not None:
-                    deliveries = self._fresh(take_handoffs())
-                    if deliveries:
-                        continue  # handed over, already leased to us: no claim needed
+                deliveries = self._fresh(listener.take_handoffs())
+                if deliveries:
+                    continue  # handed over, already leased to us: no claim needed
                 # After a ring there is almost surely work: skip the read and claim at once.
                 # After a quiet wait, also take requests handed to us whose datagram was lost.
                 deliveries = self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS,
@@ -332,7 +326,7 @@ class Job:
                 "another job delivers them again", "commit")])
         return following
 
-    def _run_service(self, listener: Any) -> None:
+    def _run_service(self, listener: Listener) -> None:
         assert self.live is not None
         adapter = self.live.adapter
         if adapter is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -10,20 +11,56 @@ from iop.store import queries as q
 from iop.store import records as r
 
 
-class Listener(Protocol):
-    """Something a process sleeps on until rung."""
+class Listener(ABC):
+    """Something a process sleeps on until rung: a job or a waiting caller.
 
-    address: str
+    Every transport (iop.store.wakeups) derives from this class. The hooks below the line
+    serve what only some transports do (a job slot's sleep flag, requests handed straight
+    to a sleeping job); here they do nothing, so a job calls them whatever its store.
+    """
 
+    address: str = ""
+
+    @abstractmethod
     def wait(self, timeout: float, urgent_only: bool = False, spin: bool = False) -> bool:
         """Sleep until rung or ``timeout`` seconds pass; True when rung. ``spin``: an answer
         is expected at once, so poll for a moment before sleeping (where that is cheaper)."""
-        ...
-    def drain(self) -> bool: ...
+
+    @abstractmethod
+    def drain(self) -> bool:
+        """Take the rings received so far; True when one of them was urgent."""
+
     def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
         """The response to ``request_id`` if it came with a ring (it is stored already)."""
-        ...
-    def close(self) -> None: ...
+        return None
+
+    def close(self) -> None:
+        """Stop listening."""
+        return None
+
+    # ------------------------------------------------------------ a job's listener only
+    def offer_handoffs(self, job_id: str) -> None:
+        """Let callers hand synchronous requests straight to job ``job_id`` while it sleeps."""
+        return None
+
+    def set_asleep(self, asleep: bool) -> None:
+        """Publish whether the job sleeps (where senders ring only sleeping jobs)."""
+        return None
+
+    def take_handoffs(self) -> list[r.Delivery]:
+        """Requests handed to the job since the last call (already leased to it)."""
+        return []
+
+    def handoffs_before_sleep(self) -> list[r.Delivery]:
+        """Just after :meth:`set_asleep` (True): the requests handed over meanwhile."""
+        return []
+
+    def look_again(self, has_work: Callable[[], bool]) -> bool:
+        """Just after :meth:`set_asleep` (True), with nothing handed over: whether the job
+        must claim rather than sleep. Where senders ring only sleeping jobs, one that
+        committed before the mark was set did not ring, so ``has_work`` is asked; where
+        every job is rung, the claim that just came back empty was that look (False)."""
+        return False
 
 
 class Notifier(Protocol):

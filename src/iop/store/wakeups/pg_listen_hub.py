@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from iop.store import records as r
+from iop.store.base import Listener
 from iop.store.errors import StoreError
 from iop.store.wakeups.carried import find_reply
 
@@ -36,7 +37,7 @@ def private_channel() -> str:
     return f"iopp_{uuid.uuid4().hex}"
 
 
-class SharedListener:
+class SharedListener(Listener):
     """A caller thread's private channel on its process's shared connection."""
 
     def __init__(self, hub: ListenHub, address: str) -> None:

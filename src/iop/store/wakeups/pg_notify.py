@@ -73,7 +73,7 @@ _JOBS_CACHE_SECONDS = 1.0
 RELAY_CONFIRM_SECONDS = 2.0
 
 
-class PostgresListener:
+class PostgresListener(Listener):
     """A connection listening on its channels, that a job or a waiting caller sleeps on."""
 
     def __init__(self, connect: Connect, channel: str, *more: str) -> None:
@@ -161,10 +161,8 @@ class PostgresListener:
         self._conn.close()
 
 
-class Sleeper:
+class Sleeper(Listener):
     """A listener nothing can ring: it only sleeps (see PostgresNotifier.service_listener)."""
-
-    address = ""
 
     def wait(self, timeout: float, urgent_only: bool = False, spin: bool = False) -> bool:
         time.sleep(max(timeout, 0.0))
@@ -172,12 +170,6 @@ class Sleeper:
 
     def drain(self) -> bool:
         return False
-
-    def take_reply(self, request_id: int) -> tuple[r.Header, str | None] | None:
-        return None
-
-    def close(self) -> None:
-        pass
 
 
 class PostgresNotifier:

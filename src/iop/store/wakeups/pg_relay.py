@@ -225,7 +225,7 @@ class HostRelay:
             self._remove(job, [channel for channel, jobs in self._jobs.items() if job in jobs])
 
 
-class RelayedListener:
+class RelayedListener(Listener):
     """A listener that sleeps on a local socket the host's relay forwards its rings to: a
     job's (its channel and its item's) or a waiting caller's (one private channel, whose
     rings may carry the response)."""

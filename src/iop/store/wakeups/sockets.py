@@ -64,7 +64,7 @@ def poll_briefly(ready: Callable[[], bool], seconds: float) -> bool:
         _spinning.release()
 
 
-class SocketListener:
+class SocketListener(Listener):
     """A bound datagram socket that a job or a waiting caller sleeps on."""
 
     def __init__(self, address: bytes, flag: WakeFlag | None = None) -> None:
@@ -150,6 +150,16 @@ class SocketListener:
         """Publish whether this job sleeps (job listeners only)."""
         if self.flag is not None:
             self.flag.asleep() if asleep else self.flag.working()
+
+    def handoffs_before_sleep(self) -> list[r.Delivery]:
+        """Requests handed to this job since it last looked (their rings drained)."""
+        self.drain()
+        return self.take_handoffs()
+
+    def look_again(self, has_work: Callable[[], bool]) -> bool:
+        """Senders ring a job only when its flag says it sleeps: one that committed before
+        the flag said so did not ring, so look at the queue once more."""
+        return has_work()
 
     def fileno(self) -> int:
         return self._sock.fileno()
