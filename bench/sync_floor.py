@@ -83,7 +83,7 @@ def sync_floor(budget: Budget) -> dict[str, Any]:
     """Round trips/s of store writes and wake-ups alone (see the module docstring)."""
     from iop.store import open_store
     from iop.store import records as r
-    from iop.store.sqlite.store import SQLiteTx
+    from iop.store.sqlite.tx import SQLiteTx
 
     namespace = "SYNC_FLOOR"
     progress("sync_floor: the store's own synchronous round trip, no engine")

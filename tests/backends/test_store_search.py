@@ -132,7 +132,7 @@ def test_schema_2_indexes_serve_the_viewer(store: Store) -> None:
             "LIMIT 50"))
         assert "headers_trouble" in plan
     else:
-        names = {row[0] for row in store._query(  # type: ignore[attr-defined]
+        names = {row[0] for row in store._rows(  # type: ignore[attr-defined]
             "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
     assert {"headers_target", "headers_source", "headers_created", "headers_trouble",
             "log_session"} <= names

@@ -8,13 +8,12 @@ uses its own autocommit connection; transactions are explicit.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -25,30 +24,44 @@ from psycopg.pq import TransactionStatus
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
-from iop.store.group_commit import GroupCommit, PendingSend
+from iop.store.group_commit import PendingSend
+from iop.store.postgres import purge
 from iop.store.postgres.conn import connect, lock_key, redact
 from iop.store.postgres.locks import AdvisoryDuty
-from iop.store.postgres.query import PostgresQueries
-from iop.store.postgres.runtime import RuntimeMixin
 from iop.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION, schema_for
-from iop.store.postgres.tx import (
-    CLAIM_ALONE,
-    HEADER_COLUMNS,
-    HEADER_COLUMNS_H,
-    NOW,
-    PostgresTx,
-    claim_params,
-    header,
-    plain_claim,
-)
-from iop.store.queries import header_count_sql, header_list_sql
+from iop.store.postgres.tx import CLAIM_ALONE, NOW, POSTGRES, PostgresTx, claim_params, plain_claim
+from iop.store.sql import SQLStore
 from iop.store.wakeups.pg_notify import PostgresNotifier
 from iop.store.wakeups.pg_relay import relay_address
 
 VACUUM_SECONDS = 1.0  # how often the supervisor vacuums the queue (see checkpoint)
 
-_LOG_COLUMNS = ("type, text, item, job, session_id, message_id, source_class, source_method, "
-                "time, id")
+_RUNTIME_COLUMNS = (f"production, status, supervisor_pid, host, heartbeat, requested, "
+                    f"{NOW} - heartbeat")
+_LIVE = "status IN ('starting', 'running')"  # a supervisor runs (troubled: fenced already)
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"
+
+
+def release_host_in(tx: PostgresTx, host: str) -> list[int]:
+    """Inside ``tx``: free every lease and context of ``host``'s jobs, forget those jobs.
+
+    Owners are the jobs recorded for the host and any owner named ``host:...`` (the engine's
+    job id format), which covers a job that died before its row was written.
+    """
+    owners = [row[0] for row in tx.execute("DELETE FROM jobs WHERE host = %s RETURNING id",
+                                           (host,))]
+    prefix = _like_prefix(host)
+    rows = tx.execute(
+        "UPDATE queue SET lease_owner = NULL, lease_until = NULL "
+        "WHERE lease_owner = ANY(%s::text[]) OR lease_owner LIKE %s RETURNING header_id, item",
+        (owners, prefix)).fetchall()
+    tx.execute("UPDATE contexts SET owner = NULL, owner_until = NULL "
+               "WHERE owner = ANY(%s::text[]) OR owner LIKE %s", (owners, prefix))
+    tx.items_to_wake.update({item: True for _, item in rows})
+    return sorted(row[0] for row in rows)
 
 
 def _awaited(draft: r.MessageDraft) -> bool:
@@ -59,30 +72,35 @@ def _awaited(draft: r.MessageDraft) -> bool:
     return draft.type == r.REQUEST and draft.reply_to is not None
 
 
-class PostgresStore(RuntimeMixin, PostgresQueries):
-    """Store backend on PostgreSQL, one schema per namespace (DESIGN.md, "The store")."""
+class PostgresStore(SQLStore[PostgresTx]):
+    """Store backend on PostgreSQL, one schema per namespace (DESIGN.md, "The store").
+
+    Runtime state has one row per host, so several hosts can run one production:
+    ``get_runtime``, ``update_runtime`` and ``heartbeat_runtime`` act on *this host's* row
+    (the store's ``host``); ``list_runtimes`` and ``list_jobs`` show every host. Heartbeats
+    and their ages use the database server's clock, so hosts with skewed clocks agree on who
+    is stale. Recovery from a dead host (``fence_stale_hosts``, ``release_host``) frees the
+    leases its jobs held, so the surviving hosts' jobs deliver those messages again.
+    """
 
     backend = "postgresql"
     claims_after_commit = True
+    _runtime_fields = frozenset({"production", "status", "supervisor_pid", "heartbeat",
+                                 "requested"})
 
     def __init__(self, url: str, namespace: str = "USER", *, host: str | None = None) -> None:
+        super().__init__(POSTGRES, namespace, redact(url), host or host_name())
         self.url = url
-        self.namespace = namespace
         self.schema = schema_for(namespace)
-        self.location = redact(url)
-        self.host = host or host_name()  # whose runtime row this store reads and writes
         self.lock_space = lock_key("iop", self.schema)  # first half of every advisory lock key
         self.log_lock = (self.lock_space, lock_key("log"))
         self.notifier = PostgresNotifier(self._connect, lambda: self.conn, self.schema, self.host,
                                          relay_address(url, self.schema, self.host))
-        self.db_seconds = 0.0  # time spent inside write transactions, for bench/
-        self._local = threading.local()
         # Connection -> pid that opened it. Weak: a thread that ends takes its connection
         # with it (closed when collected); a forked child never closes its parent's.
         self._conns: weakref.WeakKeyDictionary[psycopg.Connection, int] = \
             weakref.WeakKeyDictionary()
         self._conns_lock = threading.Lock()
-        self._group = GroupCommit(self._commit_sends)
         os.register_at_fork(after_in_child=self._group.reset)
         self._typed: dict[str, set[str]] = {}
         self._vacuumed = 0.0  # when checkpoint() last vacuumed (monotonic)
@@ -103,11 +121,15 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
                 self._conns[conn] = os.getpid()
         return conn
 
+    def _housekeeping(self) -> AbstractContextManager[PostgresTx]:
+        """A transaction that does not wait for the server's WAL flush (see transaction)."""
+        return self.transaction(durable=False)
+
     def _fail(self, exc: psycopg.Error) -> StoreError:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return StoreError(f"store {self.location} (schema {self.schema}): {first}")
 
-    def _query(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
+    def _rows(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
         """Run a read and return its rows; database errors become StoreError."""
         try:
             return self.conn.execute(query, params).fetchall()
@@ -193,15 +215,6 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
             self.db_seconds += time.perf_counter() - started
         self._typed.update(tx.typed_known)
 
-    def send(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry] | None = None) -> list[int]:
-        """Store messages (and log lines) durably; returns their header ids.
-
-        Concurrent callers in this process share commits (group commit): one caller at a time
-        leads, committing every send queued so far; the others sleep until theirs is in, so
-        a caller whose send was committed returns without waiting for the next commit.
-        """
-        return self._group.send(drafts, logs or [])
-
     def _commit_sends(self, batch: list[PendingSend]) -> list[int]:
         conn = self.conn
         if conn.info.transaction_status != TransactionStatus.IDLE:
@@ -231,17 +244,11 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
         finally:
             self.db_seconds += time.perf_counter() - started
 
-    def log(self, entries: list[r.LogEntry]) -> None:
-        """Append event log entries in their own transaction."""
-        if entries:
-            with self.transaction() as tx:
-                tx.log(entries)
-
     # ------------------------------------------------------------ queues
     def has_work(self, item: str, owner: str | None = None) -> bool:
         """Cheap read: is anything claimable in ``item``'s queue? (``owner``: requests are
         never handed straight to a job here, so nothing is leased to one before its claim.)"""
-        return bool(self._query(
+        return bool(self._rows(
             f"SELECT 1 FROM queue WHERE item = %s AND (lease_until IS NULL OR lease_until < {NOW}) "
             "LIMIT 1", (item,)))
 
@@ -278,30 +285,10 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
             tx.items_to_wake.update({item: True for _, item in rows})
         return sorted(row[0] for row in rows)
 
-    def queue_counts(self) -> dict[str, int]:
-        """Entries waiting (or in progress) per item."""
-        return {item: int(n) for item, n in self._query(
-            "SELECT item, COUNT(*) FROM queue GROUP BY item")}
-
-    def queue_stats(self) -> dict[str, tuple[int, float]]:
-        """Per item: entries in its queue and when the oldest of them was queued."""
-        return {item: (int(n), float(oldest)) for item, n, oldest in self._query(
-            "SELECT item, COUNT(*), MIN(enqueued) FROM queue GROUP BY item")}
-
-    def pending_sync_requests(self) -> int:
-        """Synchronous requests still queued, whose callers wait for an answer."""
-        return int(self._query(
-            "SELECT COUNT(*) FROM queue q JOIN headers h ON h.id = q.header_id "
-            "WHERE h.priority = 'sync' AND h.type = 'request'")[0][0])
-
     # ------------------------------------------------------------ maintenance
-    def purge(self, before: float, *, bodies: bool = False,
-              include_incomplete: bool = False) -> dict[str, int]:
-        """Delete complete sessions and log lines older than ``before`` (epoch seconds)."""
-        from iop.store.postgres import purge as postgres_purge
-
-        return postgres_purge.purge(self, before, bodies=bodies,
-                                    include_incomplete=include_incomplete)
+    def _purge_sessions(self, tx: PostgresTx, sessions: list[int], before: float,
+                        bodies: bool, include_incomplete: bool, counts: dict[str, int]) -> None:
+        purge.purge_sessions(tx, sessions, before, bodies, include_incomplete, counts)
 
     def checkpoint(self) -> None:
         """Vacuum the tables every message passes through (at most once a second).
@@ -324,144 +311,81 @@ class PostgresStore(RuntimeMixin, PostgresQueries):
         """Autovacuum gives space back on PostgreSQL; nothing to do here."""
         return False
 
-    # ------------------------------------------------------------ messages
-    def get_header(self, header_id: int) -> r.Header | None:
-        rows = self._query(f"SELECT {HEADER_COLUMNS} FROM headers WHERE id = %s", (header_id,))
-        return header(rows[0]) if rows else None
+    # ------------------------------------------------------------ runtime state
+    def get_runtime(self) -> r.RuntimeState:
+        """This host's supervisor state (a stopped default when it never ran one)."""
+        rows = self._rows(f"SELECT {_RUNTIME_COLUMNS} FROM runtime WHERE host = %s", (self.host,))
+        return r.RuntimeState(*rows[0]) if rows else r.RuntimeState()
 
-    def get_body(self, header: r.Header) -> str | None:
-        """The JSON text of a header's body."""
-        if header.body_id is None:
-            return None
-        rows = self._query("SELECT data FROM bodies WHERE id = %s", (header.body_id,))
-        return rows[0][0] if rows else None
+    def list_runtimes(self) -> list[r.RuntimeState]:
+        """Every host's supervisor state, by host name."""
+        return [r.RuntimeState(*row) for row in self._rows(
+            f"SELECT {_RUNTIME_COLUMNS} FROM runtime ORDER BY host")]
 
-    def find_response(self, request_id: int) -> tuple[r.Header, str | None] | None:
-        """The response header written for ``request_id`` and its body text, if any."""
-        rows = self._query(
-            f"SELECT {HEADER_COLUMNS_H}, b.data FROM headers q JOIN headers h "
-            "ON h.id = q.corresponding_id LEFT JOIN bodies b ON b.id = h.body_id "
-            "WHERE q.id = %s AND h.type = 'response'", (request_id,))
-        return (header(rows[0][:-1]), rows[0][-1]) if rows else None
+    def claim_runtime(self, production: str, pid: int, host: str,
+                      is_alive: Any) -> r.RuntimeState | None:
+        """Become ``host``'s supervisor unless a live one runs there, or another host runs a
+        different production; returns the blocker if any.
 
-    def query_headers(self, *, session_id: int | None = None, status: str | None = None,
-                      target: str | None = None, source: str | None = None,
-                      type: str | None = None, before_id: int | None = None,
-                      limit: int = 100, oldest_first: bool = False) -> list[r.Header]:
-        """Headers matching every given filter, newest first unless ``oldest_first``."""
-        query, args = header_list_sql(
-            "%s", HEADER_COLUMNS, session_id=session_id, status=status, target=target,
-            source=source, type=type, before_id=before_id, limit=limit, oldest_first=oldest_first)
-        return [header(row) for row in self._query(query, args)]
-
-    def count_by_status(self, *, session_id: int | None = None, status: str | None = None,
-                        target: str | None = None, source: str | None = None,
-                        type: str | None = None) -> dict[str, int]:
-        """Messages by status among those matching every given filter."""
-        query, args = header_count_sql("%s", session_id=session_id, status=status,
-                                       target=target, source=source, type=type)
-        return {found: int(n) for found, n in self._query(query, args)}
-
-    def load_context(self, context_id: int) -> r.Context | None:
-        rows = self._query(
-            "SELECT id, item, request_id, state, response_class, response_text, pending, replied, "
-            "failed FROM contexts WHERE id = %s", (context_id,))
-        return r.Context(*rows[0]) if rows else None
-
-    # ------------------------------------------------------------ event log
-    def log_since(self, last_id: int, limit: int | None = None) -> list[r.LogEntry]:
-        """Entries with id greater than ``last_id``, oldest first."""
-        query = f"SELECT {_LOG_COLUMNS} FROM log WHERE id > %s ORDER BY id"
-        args: list[Any] = [last_id]
-        if limit:
-            query += " LIMIT %s"
-            args.append(limit)
-        return [r.LogEntry(*row) for row in self._query(query, args)]
-
-    def log_top(self, count: int) -> list[r.LogEntry]:
-        """The newest ``count`` entries, newest first."""
-        return [r.LogEntry(*row) for row in self._query(
-            f"SELECT {_LOG_COLUMNS} FROM log ORDER BY id DESC LIMIT %s", (count,))]
-
-    # ------------------------------------------------------------ productions
-    def save_production(self, name: str, definition: dict[str, Any]) -> None:
-        text = json.dumps(definition)  # text, not jsonb: the export keeps its key order
+        Another host running the same production is no blocker: the hosts share its queues.
+        Only leases of ``host``'s former jobs are reset; other hosts' jobs keep theirs.
+        """
         with self.transaction() as tx:
+            tx.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                       (self.lock_space, lock_key("runtime")))
+            states = [r.RuntimeState(*row) for row in tx.execute(
+                f"SELECT {_RUNTIME_COLUMNS} FROM runtime ORDER BY host")]
+            for state in states:
+                if state.host == host and state.live and is_alive(state):
+                    return state
+            for state in states:
+                if state.host != host and state.live and state.production != production \
+                        and is_alive(state):
+                    return state
             tx.execute(
-                "INSERT INTO productions (name, definition, updated) VALUES (%s, %s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, "
-                "updated = excluded.updated", (name, text, tx.now))
+                "INSERT INTO runtime (host, production, status, supervisor_pid, heartbeat, "
+                f"requested) VALUES (%s, %s, 'starting', %s, {NOW}, '') "
+                "ON CONFLICT (host) DO UPDATE SET production = excluded.production, "
+                "status = excluded.status, "
+                "supervisor_pid = excluded.supervisor_pid, heartbeat = excluded.heartbeat, "
+                "requested = ''", (host, production, pid))
+            # No job survives its supervisor, so leases of this host's jobs are stale.
+            release_host_in(tx, host)
+        return None
 
-    def get_production(self, name: str) -> dict[str, Any] | None:
-        rows = self._query("SELECT definition FROM productions WHERE name = %s", (name,))
-        return json.loads(rows[0][0]) if rows else None
+    def _runtime_row(self, tx: PostgresTx, of_host: str | None) -> tuple[str, list[Any]]:
+        """This host's row (made if it has none yet), or ``of_host``'s if it has one."""
+        host = of_host or self.host
+        if host == self.host:
+            tx.execute("INSERT INTO runtime (host) VALUES (%s) ON CONFLICT (host) DO NOTHING",
+                       (host,))
+        return "host = ?", [host]
 
-    def list_productions(self) -> list[dict[str, Any]]:
-        rows = self._query(
-            "SELECT name, last_start, last_stop, auto_start FROM productions ORDER BY name")
-        return [{"name": n, "last_start": s, "last_stop": e, "auto_start": int(a)}
-                for n, s, e, a in rows]
+    def heartbeat_runtime(self) -> None:
+        """Stamp this host's row with the database's clock: its supervisor is alive."""
+        with self.transaction(durable=False) as tx:
+            tx.execute(f"UPDATE runtime SET heartbeat = {NOW} WHERE host = %s", (self.host,))
 
-    def delete_production(self, name: str) -> bool:
+    # ------------------------------------------------------------ recovery
+    def release_host(self, host: str) -> list[int]:
+        """Free the leases of every job of ``host`` and forget those jobs (its supervisor and
+        jobs are gone); returns the header ids that will be delivered again."""
         with self.transaction() as tx:
-            return tx.execute("DELETE FROM productions WHERE name = %s", (name,)).rowcount == 1
+            return release_host_in(tx, host)
 
-    def mark_production(self, name: str, *, started: bool = False, stopped: bool = False,
-                        applied: dict[str, Any] | None = None) -> None:
-        """Record start/stop times and the definition the running supervisor applied."""
+    def fence_stale_hosts(self, stale_seconds: float) -> dict[str, list[int]]:
+        """Mark *other* hosts whose supervisor missed heartbeats for ``stale_seconds`` as
+        troubled and free their jobs' leases; host → header ids to deliver again.
+
+        A fenced host whose supervisor was only stalled sees ``troubled`` on its own row and
+        restarts its jobs; their late completions are refused (their leases are gone).
+        """
         with self.transaction() as tx:
-            if started:
-                tx.execute("UPDATE productions SET last_start = %s WHERE name = %s", (tx.now, name))
-            if stopped:
-                tx.execute("UPDATE productions SET last_stop = %s WHERE name = %s", (tx.now, name))
-            if applied is not None:
-                tx.execute("UPDATE productions SET applied = %s WHERE name = %s",
-                           (json.dumps(applied), name))
-
-    def get_meta(self, key: str, default: str = "") -> str:
-        rows = self._query("SELECT value FROM meta WHERE key = %s", (key,))
-        return rows[0][0] if rows else default
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.transaction() as tx:
-            tx.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
-
-    # ------------------------------------------------------------ class registry
-    def put_binding(self, b: r.Binding) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO bindings (class_name, module, classname, classpath, kind, generated, "
-                "created) VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (class_name) DO UPDATE SET "
-                "module = excluded.module, classname = excluded.classname, "
-                "classpath = excluded.classpath, kind = excluded.kind, "
-                "generated = excluded.generated, created = excluded.created",
-                (b.class_name, b.module, b.classname, b.classpath, b.kind, bool(b.generated),
-                 tx.now))
-
-    def get_binding(self, class_name: str) -> r.Binding | None:
-        rows = self._query(
-            "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
-            "WHERE class_name = %s", (class_name,))
-        return r.Binding(*rows[0]) if rows else None
-
-    def list_bindings(self) -> list[r.Binding]:
-        return [r.Binding(*row) for row in self._query(
-            "SELECT class_name, module, classname, classpath, kind, generated FROM bindings "
-            "ORDER BY class_name")]
-
-    def delete_binding(self, class_name: str) -> bool:
-        with self.transaction() as tx:
-            return tx.execute("DELETE FROM bindings WHERE class_name = %s",
-                              (class_name,)).rowcount == 1
-
-    def add_classpath(self, path: str) -> None:
-        with self.transaction() as tx:
-            tx.execute("INSERT INTO classpaths (path) VALUES (%s) ON CONFLICT (path) DO NOTHING",
-                       (path,))
-
-    def list_classpaths(self) -> list[str]:
-        return [row[0] for row in self._query("SELECT path FROM classpaths ORDER BY seq")]
+            hosts = [row[0] for row in tx.execute(
+                f"UPDATE runtime SET status = 'troubled' WHERE {_LIVE} AND host <> %s "
+                f"AND heartbeat < {NOW} - %s::float8 RETURNING host",
+                (self.host, stale_seconds))]
+            return {host: release_host_in(tx, host) for host in sorted(hosts)}
 
     # ------------------------------------------------------------ single-instance duties
     def duty(self, name: str) -> AdvisoryDuty:

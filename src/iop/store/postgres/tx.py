@@ -17,18 +17,13 @@ from psycopg.pq import TransactionStatus
 from iop.store import records as r
 from iop.store.postgres.conn import lock_key
 from iop.store.postgres.schema import TYPED_SQL_TYPES, identifier
+from iop.store.sql import HEADER_COLUMNS, HEADER_FIELDS, Dialect, SQLTx, header
 from iop.store.wakeups.pg_notify import URGENT, notify, notify_answers, notify_committed
 
 if TYPE_CHECKING:
     from iop.store.postgres import PostgresStore
 
-HEADER_FIELDS = (
-    "id", "session_id", "corresponding_id", "source", "target", "body_class", "body_id", "type",
-    "priority", "status", "error", "created", "processed", "attempts", "reply_to",
-    "response_required", "context_id", "completion_key", "description",
-)
-HEADER_COLUMNS = ", ".join(HEADER_FIELDS)
-HEADER_COLUMNS_H = ", ".join("h." + c for c in HEADER_FIELDS)
+POSTGRES = Dialect(mark="%s", like="ILIKE", insertion_order="seq", trouble_column=True)
 
 NOW = "extract(epoch from now())::float8"
 
@@ -67,7 +62,7 @@ _INSERT_HEADER = (
 # join, which reads every entry of the item before sorting; this way the entries are read in
 # queue_item's order and the scan stops at the LIMIT, however long the backlog (a claim of
 # 32 from 40,000 queued: 46 ms -> 2.6 ms). Connections also keep the planner off bitmap
-# scans (postgres_conn.connect), which would sort the whole backlog too.
+# scans (iop.store.postgres.conn.connect), which would sort the whole backlog too.
 _CONTEXT_FREE = f"""(q.context_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM contexts c WHERE c.id = q.context_id
     AND c.owner IS NOT NULL AND c.owner_until >= {NOW}))"""
@@ -187,11 +182,6 @@ def plain_claim(rows: list[tuple[Any, ...]]) -> list[r.Delivery] | None:
                        attempts=row[2]) for row in rows if row[1] is not None]
 
 
-def header(row: tuple[Any, ...] | Any) -> r.Header:
-    """A Header from a row of HEADER_FIELDS."""
-    return r.Header(*row)
-
-
 class _Completion:
     """One delivery's completion (:data:`_COMPLETE`) and its answer, if any, sent in a
     pipeline; their results are read once the pipeline is done."""
@@ -256,7 +246,7 @@ class _Completion:
         return bool(row[0]), bool(row[1]), answer_id
 
 
-class PostgresTx:
+class PostgresTx(SQLTx):
     """Writes made inside one transaction; log lines, deferred completions and ``NOTIFY``
     go out with the commit.
 
@@ -264,6 +254,8 @@ class PostgresTx:
     at commit, ``COMMIT`` and then the wake-ups travel together (pipeline mode), so a job's
     completion transaction is usually one round trip.
     """
+
+    dialect = POSTGRES
 
     def __init__(self, conn: psycopg.Connection, store: PostgresStore,
                  begun: bool = False, durable: bool = True) -> None:
@@ -479,12 +471,6 @@ class PostgresTx:
         return existing
 
     # ------------------------------------------------------------ deliveries
-    def finish_delivery(self, queue_id: int, owner: str) -> bool:
-        """Remove a claimed queue entry; False when the lease was lost to another job."""
-        cur = self.execute("DELETE FROM queue WHERE id = %s AND lease_owner = %s",
-                           (queue_id, owner))
-        return cur.rowcount == 1
-
     def complete_delivery(self, queue_id: int, owner: str, header_id: int, status: str | None,
                           error: str | None = None, answer: r.MessageDraft | None = None,
                           defer: bool = False) -> tuple[bool, bool]:
@@ -531,14 +517,6 @@ class PostgresTx:
                          (r.DISCARDED, answer_id))
         return finished, status_set
 
-    def change_status(self, header_id: int, expected: str, status: str,
-                      error: str | None = None) -> bool:
-        """Move a header from ``expected`` to ``status``; False when it is not ``expected``."""
-        cur = self.execute("UPDATE headers SET status = %s, error = COALESCE(%s, error), "
-                           "processed = %s WHERE id = %s AND status = %s",
-                           (status, error, self.now, header_id, expected))
-        return cur.rowcount == 1
-
     def requeue(self, header_id: int) -> bool:
         """Put a suspended request back at the end of its target's queue."""
         row = self.execute("UPDATE headers SET status = 'queued', processed = NULL "
@@ -550,43 +528,6 @@ class PostgresTx:
                      "VALUES (%s, %s, NULL, %s)", (row[0], header_id, self.now))
         self.items_to_wake.setdefault(row[0], False)
         return True
-
-    def release_delivery(self, queue_id: int, header_id: int, owner: str) -> bool:
-        """Put a claimed entry back at its place in the queue, claimable again."""
-        cur = self.execute("UPDATE queue SET lease_owner = NULL, lease_until = NULL "
-                           "WHERE id = %s AND lease_owner = %s", (queue_id, owner))
-        if cur.rowcount != 1:
-            return False
-        self.execute("UPDATE headers SET status = 'queued' WHERE id = %s AND status = 'delivered'",
-                     (header_id,))
-        return True
-
-    def set_status(self, header_id: int, status: str, error: str | None = None) -> bool:
-        """Record a header's new status; False when its caller had timed out (status kept)."""
-        cur = self.execute(
-            "UPDATE headers SET status = %s, error = COALESCE(%s, error), processed = %s "
-            "WHERE id = %s AND NOT (status = 'error' AND error LIKE %s)",
-            (status, error, self.now, header_id, r.TIMED_OUT + "%"),
-        )
-        return cur.rowcount == 1
-
-    def save_context(self, ctx: r.Context) -> None:
-        """Insert or replace a business process context, releasing its owner."""
-        self.execute(
-            "INSERT INTO contexts (id, item, request_id, state, response_class, response_text, "
-            "pending, replied, failed, owner, owner_until, updated) "
-            "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,NULL,NULL,%s) ON CONFLICT (id) DO UPDATE SET "
-            "item = excluded.item, request_id = excluded.request_id, state = excluded.state, "
-            "response_class = excluded.response_class, response_text = excluded.response_text, "
-            "pending = excluded.pending, replied = excluded.replied, failed = excluded.failed, "
-            "owner = NULL, owner_until = NULL, updated = excluded.updated",
-            (ctx.id, ctx.item, ctx.request_id, ctx.state, ctx.response_class, ctx.response_text,
-             ctx.pending, bool(ctx.replied), ctx.failed, self.now),
-        )
-
-    def delete_context(self, context_id: int) -> None:
-        """Forget a finished business process instance."""
-        self.execute("DELETE FROM contexts WHERE id = %s", (context_id,))
 
     def log(self, entries: list[r.LogEntry]) -> None:
         """Append event log entries (written at commit, so log ids follow commit order)."""

@@ -1,39 +1,22 @@
-"""Purge for the embedded store: old complete sessions, their bodies, old event log lines.
+"""Purge for the embedded store: one batch of old complete sessions and their bodies (the
+loop over batches, and the log lines, are iop.store.sql's); VACUUM when much is free.
 
-Work goes in batches of sessions, one short transaction each, so a running production keeps
-committing in between. The newest header and log line are always kept, so ids (handed out as
-the highest id + 1) never repeat after a purge.
+The newest header is always kept, so ids (handed out as the highest id + 1) never repeat.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sqlite3
+from typing import TYPE_CHECKING
 
-from iop.store.queries import purge_candidates_sql, purge_ids_sql
+from iop.store.queries import purge_ids_sql
 
-_BATCH = 2000
-
-
-def purge(store: Any, before: float, *, bodies: bool, include_incomplete: bool) -> dict[str, int]:
-    counts = {"sessions": 0, "headers": 0, "bodies": 0, "log": 0}
-    candidates = purge_candidates_sql("?", include_incomplete)
-    last = 0
-    while True:
-        sessions = [row[0] for row in store.conn.execute(candidates, (last, before, _BATCH))]
-        if not sessions:
-            break
-        last = sessions[-1]
-        with store.transaction() as tx:
-            _purge_sessions(tx.conn, sessions, before, bodies, include_incomplete, counts)
-    with store.transaction() as tx:
-        counts["log"] = tx.conn.execute(
-            "DELETE FROM log WHERE time < ? AND id < (SELECT MAX(id) FROM log)",
-            (before,)).rowcount
-    return counts
+if TYPE_CHECKING:
+    from iop.store.sqlite.store import SQLiteStore
 
 
-def _purge_sessions(conn: Any, sessions: list[int], before: float, bodies: bool,
-                    include_incomplete: bool, counts: dict[str, int]) -> None:
+def purge_sessions(conn: sqlite3.Connection, sessions: list[int], before: float, bodies: bool,
+                   include_incomplete: bool, counts: dict[str, int]) -> None:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS purge_ids (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM purge_ids")
     marks = ",".join("?" * len(sessions))
@@ -59,7 +42,7 @@ def _purge_sessions(conn: Any, sessions: list[int], before: float, bodies: bool,
         "DELETE FROM headers WHERE id IN (SELECT id FROM purge_ids)").rowcount
 
 
-def compact(store: Any) -> bool:
+def compact(store: SQLiteStore) -> bool:
     """VACUUM when a quarter or more of the file is free pages; True when it ran."""
     pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
     free = store.conn.execute("PRAGMA freelist_count").fetchone()[0]
