@@ -17,7 +17,7 @@ from iop.store import records as r
 # Statuses an operator looks for; a partial index holds exactly these rows, so finding the
 # few errors among 100,000 completed messages needs no scan, and the common status changes
 # (queued → delivered → completed) never touch that index. (PostgreSQL's index is on a
-# column generated from the status, see postgres_schema's version 3.)
+# column generated from the status, see iop.store.postgres.schema, version 3.)
 TROUBLE_STATUSES = (r.ERROR, r.DISCARDED, r.SUSPENDED, r.ABORTED)
 TROUBLE_SQL = "status IN ('error', 'discarded', 'suspended', 'aborted')"
 
@@ -60,17 +60,24 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _page(where: list[str], args: list[Any], mark: str, before_id: int | None,
-          after_id: int | None, column: str) -> str:
+def _page(select: str, where: list[str], args: list[Any], mark: str, before_id: int | None,
+          after_id: int | None, limit: int, column: str) -> tuple[str, list[Any], bool]:
+    """``select`` with the ``where`` terms and one keyset page by ``column``: (SQL, args,
+    reversed). A page after a known id is read oldest first (so it starts next to that id)
+    and must be turned back to newest first by the caller (``reversed``)."""
     if before_id is not None:
         where.append(f"{column} < {mark}")
         args.append(before_id)
     if after_id is not None:
         where.append(f"{column} > {mark}")
         args.append(after_id)
-    # A page after a known id is read oldest first (so it starts next to that id) and
-    # turned back to newest first by the caller.
-    return "ASC" if after_id is not None and before_id is None else "DESC"
+    order = "ASC" if after_id is not None and before_id is None else "DESC"
+    sql = select
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {column} {order} LIMIT {mark}"
+    args.append(max(1, min(MAX_PAGE, limit)))
+    return sql, args, order == "ASC"
 
 
 def message_search_sql(f: MessageFilter, mark: str, like: str, columns: str,
@@ -103,13 +110,8 @@ def message_search_sql(f: MessageFilter, mark: str, like: str, columns: str,
         where.append(f"EXISTS (SELECT 1 FROM bodies b WHERE b.id = h.body_id "
                      f"AND b.data {like} {mark} ESCAPE '\\')")
         args.append(like_pattern(f.text))
-    order = _page(where, args, mark, before_id, after_id, "h.id")
-    sql = f"SELECT {columns} FROM headers h"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY h.id {order} LIMIT {mark}"
-    args.append(max(1, min(MAX_PAGE, limit)))
-    return sql, args, order == "ASC"
+    return _page(f"SELECT {columns} FROM headers h", where, args, mark, before_id, after_id,
+                 limit, "h.id")
 
 
 def log_search_sql(f: LogFilter, mark: str, like: str, columns: str,
@@ -126,13 +128,8 @@ def log_search_sql(f: LogFilter, mark: str, like: str, columns: str,
     if f.text:
         where.append(f"text {like} {mark} ESCAPE '\\'")
         args.append(like_pattern(f.text))
-    order = _page(where, args, mark, before_id, after_id, "id")
-    sql = f"SELECT {columns} FROM log"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY id {order} LIMIT {mark}"
-    args.append(max(1, min(MAX_PAGE, limit)))
-    return sql, args, order == "ASC"
+    return _page(f"SELECT {columns} FROM log", where, args, mark, before_id, after_id, limit,
+                 "id")
 
 
 def _header_filters(mark: str, **equal: Any) -> tuple[list[str], list[Any]]:
