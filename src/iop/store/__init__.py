@@ -1,4 +1,11 @@
-"""Persistent state of a namespace; ``open_store`` picks the backend in one place."""
+"""Persistent state of a namespace; ``open_store`` picks the backend in one place.
+
+- ``base``: the contract every backend keeps (Store, Tx, Notifier, Duty) and the Listener base.
+- ``sql``: what both SQL backends share (SQLStore, SQLTx) and the Dialect that tells them apart.
+- ``sqlite/``, ``postgres/``: each backend's store, transaction, schema and locks.
+- ``wakeups/``: how a sender rings a sleeping job or a waiting caller.
+- ``records``, ``queries``, ``group_commit``, ``private``: rows, searches, shared commits, files.
+"""
 
 from __future__ import annotations
 
