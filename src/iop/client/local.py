@@ -227,8 +227,6 @@ class LocalClient(OperatorViews):
         return runtime.send(None, target, request, sync=True, timeout=timeout)
 
     def _check_testable(self, target: str) -> None:
-        # A disabled item has no job: a request sent to it would wait for ever and stay
-        # queued, so refuse before sending anything.
         production, status = control.current_status(self.store)
         if status != "running":
             raise NotRunning(f"no production is running in namespace {self.namespace}; "
@@ -242,16 +240,7 @@ class LocalClient(OperatorViews):
         item = config.item(target)
         if item is None:
             raise UnknownItem(f"item {target!r} is not in production {production}")
-        if not item.enabled:
-            raise NotRunning(f"item {target} is disabled in production {production}; enable it "
-                             "(Production.start_component) before testing")
-        if self._kind(item.class_name) == kinds.SERVICE:
-            # A service has no queue: a test request to it would wait there for ever and keep
-            # the production "suspended" at every later stop.
-            raise EngineError(f"item {target} is a business service, which takes its input from "
-                              "its adapter, not from test messages; test the process or "
-                              "operation it sends to, or the service through "
-                              "Director.create_business_service()")
+        refuse_untestable(item, production, self._kind(item.class_name))
 
     # ------------------------------------------------------------ migration
     def migrate(self, path: str, dry_run: bool = False, strict: bool = False) -> list[str]:
@@ -306,6 +295,20 @@ class LocalClient(OperatorViews):
         """Clean up a troubled production (its supervisor died) so it can start again."""
         status = control.recover(self.store)
         return {"production": self.store.get_runtime().production, "status": status}
+
+
+def refuse_untestable(item: Any, production: str, kind: str | None) -> None:
+    """Refuse a test message to an item that would never answer it, before anything is sent
+    (LocalClient and the server's test route both check): a disabled item has no job, and a
+    business service (``kind``) has no queue, so the request would wait there for ever and keep
+    the production "suspended" at every later stop."""
+    if not item.enabled:
+        raise NotRunning(f"item {item.name} is disabled in production {production}; enable it "
+                         "(Production.start_component) before testing")
+    if kind == kinds.SERVICE:
+        raise EngineError(f"item {item.name} is a business service, which takes its input from "
+                          "its adapter, not from test messages; test the process or operation "
+                          "it sends to, or the service through Director.create_business_service()")
 
 
 def _single_text_field(cls: type) -> str | None:

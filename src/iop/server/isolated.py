@@ -158,7 +158,7 @@ def _restart(store: Store, deadline: float, stop_timeout: float | None = None) -
 
 def _test(store: Store, deadline: float, target: str, classname: str | None = None,
           body: Any = None, restart: bool = False, timeout: float = 25.0) -> Any:
-    from iop.client.local import TEST_BODY_LIMIT, TESTING_SOURCE
+    from iop.client.local import TEST_BODY_LIMIT, TESTING_SOURCE, refuse_untestable
     from iop.engine import control
     from iop.engine.config import parse_production
     from iop.engine.runtime import HostRuntime
@@ -168,11 +168,13 @@ def _test(store: Store, deadline: float, target: str, classname: str | None = No
         raise NotRunning(f"no production is running in namespace {store.namespace}; "
                          "start one before testing (iop -s NAME -D)")
     config = parse_production(store.get_production(production) or {"Production": {}})
-    if not target or config.item(target) is None:
+    item = config.item(target) if target else None
+    if item is None:
         raise UnknownItem(f"item {target!r} is not in production {production}")
     started = time.monotonic()
     built, _ = contained(store, "build_message", min(deadline, started + CLASS_CHECK_SECONDS),
-                         classname=classname, body=body)
+                         classname=classname, body=body, target_class=item.class_name)
+    refuse_untestable(item, production, built.get("target_kind"))
     if restart:
         control.update(store, timeout / 2)
     remaining = max(1.0, min(timeout - (time.monotonic() - started),
@@ -259,7 +261,10 @@ def _child_call(store: Any, method: str, kwargs: dict[str, Any]) -> Any:
         registry.use_message_bindings(store)
         message = build_message(kwargs["classname"], kwargs["body"])
         class_name, text = codec.encode(message)
-        return {"class_name": class_name, "text": text, "typed": codec.typed_row_of(message)}
+        # The target's kind, which only importing its class tells (a service is refused).
+        target_kind = LocalClient(store=store)._kind(kwargs["target_class"])
+        return {"class_name": class_name, "text": text, "typed": codec.typed_row_of(message),
+                "target_kind": target_kind}
     if method == "check_body":
         return _check_body(store, kwargs["body_class"], kwargs["body"])
     raise EngineError(f"{method} is not a call of the contained child")
