@@ -11,8 +11,8 @@ from typing import Any
 
 from iop.components import kinds
 from iop.engine.alerts import ALERT_ITEM
+from iop.engine.host_runtime import HandlerScope
 from iop.engine.hosts import LiveHost
-from iop.engine.runtime import HandlerScope
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Store, Tx
