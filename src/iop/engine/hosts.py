@@ -10,7 +10,7 @@ from iop.engine import registry
 from iop.engine.config import ItemConfig
 from iop.engine.errors import EngineError
 from iop.engine.host_runtime import HostRuntime
-from iop.engine.reply_actions import BadReplyCodeActions, ReplyCodeActions
+from iop.engine.outcomes.reply_code_actions import BadReplyCodeActions, ReplyCodeActions
 from iop.messages.dispatch import DispatchTable, build_dispatch_table
 from iop.store.base import Store
 
