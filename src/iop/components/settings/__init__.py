@@ -6,12 +6,13 @@ Pure metadata and conversion; nothing here touches the store or the engine. The 
   ``Category``, ``Annotated[T, Setting(...)]``);
 - :mod:`.editor_controls`: the portal's editor controls for a setting (``controls.file()``, ...);
 - :mod:`.description`: what a class declares, as ``SettingInfo`` records in declaration order;
-- :mod:`.values`: text coerced to a setting's type, values applied to an instance, required
+- :mod:`.coercion`: text coerced to a setting's type, values applied to an instance, required
   settings without a value.
 """
 
 from __future__ import annotations
 
+from iop.components.settings.coercion import apply_settings, coerce_setting_value, missing_required
 from iop.components.settings.declaration import (
     Category,
     PortDeclaration,
@@ -27,7 +28,6 @@ from iop.components.settings.description import (
     describe_settings,
 )
 from iop.components.settings.editor_controls import controls
-from iop.components.settings.values import apply_settings, coerce_setting_value, missing_required
 
 __all__ = [
     "EXCLUDED_NAMES",

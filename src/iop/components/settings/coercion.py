@@ -1,5 +1,5 @@
-"""Setting values: text from a production coerced to the declared type, configured values
-applied to a component instance, and required settings left without a value.
+"""Value coercion: setting values configured as text, coerced to the declared type and applied
+to a component instance; and the required settings left without a value.
 """
 
 from __future__ import annotations
