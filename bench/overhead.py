@@ -15,9 +15,10 @@ def engine_overhead(budget: Budget, *, respond: bool, profile: bool = False) -> 
     """send → claim → handle → commit in one process; time outside store methods per hop."""
     from bench.components import BenchRequest
     from iop.engine.config import parse_production
-    from iop.engine.handling import Handler, apply_outcome
+    from iop.engine.host_runtime import HostRuntime
     from iop.engine.hosts import make_host
-    from iop.engine.runtime import HostRuntime
+    from iop.engine.outcomes.handler import Handler
+    from iop.engine.outcomes.outcome import apply_outcome
     from iop.store import open_store
 
     operation = "EchoOperation" if respond else "SinkOperation"

@@ -16,10 +16,10 @@ from intersystems_pyprod._component import (
 from intersystems_pyprod._messages import not_persistable
 from intersystems_pyprod._properties import IRISParameter
 from intersystems_pyprod._status import Status, split_result
+from iop.components.engine_services import NotRunning
 from iop.components.host import _BusinessHost
 from iop.components.operation import BusinessOperation as _IopOperation
 from iop.components.process import BusinessProcess as _IopProcess
-from iop.components.runtime import NotRunning
 from iop.components.service import BusinessService as _IopService
 from iop.messages.codec import message_class_name
 

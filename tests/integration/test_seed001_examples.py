@@ -319,7 +319,7 @@ def test_keepalive_runs_at_the_adapter_interval(seed: Any, store: Any, wait_for:
 
 
 def test_persistent_message_typed_table_and_class_name(seed: Any, store: Any) -> None:
-    from iop.engine.runtime import HostRuntime
+    from iop.engine.host_runtime import HostRuntime
     from iop.messages.persistent import decode_class_name
 
     module = seed.module_obj

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from iop import Field, PersistentMessage
-from iop.engine.runtime import HostRuntime
+from iop.engine.host_runtime import HostRuntime
 
 
 def test_a_new_field_adds_a_column_and_keeps_old_rows(store: Any) -> None:

@@ -153,7 +153,7 @@ def test_service_without_callback_says_so() -> None:
 
 
 def test_sending_needs_a_running_production() -> None:
-    from iop.components.runtime import NotRunning
+    from iop.components.engine_services import NotRunning
 
     with pytest.raises(NotRunning):
         WithInit(None).SendRequestSync("Target", Ask("x"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from iop.engine.reply_actions import BadReplyCodeActions, Failure, ReplyCodeActions
+from iop.engine.outcomes.reply_code_actions import BadReplyCodeActions, Failure, ReplyCodeActions
 
 ERROR = Failure("ConnectionError: refused")
 CODED = Failure("ERROR #6301: SAX parser error", None)

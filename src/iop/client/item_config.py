@@ -22,7 +22,7 @@ from iop.engine import registry
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownItem, UnknownProduction
 from iop.engine.introspect import item_settings
-from iop.engine.reply_actions import BadReplyCodeActions, ReplyCodeActions
+from iop.engine.outcomes.reply_code_actions import BadReplyCodeActions, ReplyCodeActions
 from iop.names import ITEM, PRODUCTION, check_name
 from iop.production.values import bool_text
 from iop.store.base import Store

@@ -15,7 +15,7 @@ from iop.engine import control, maintenance, registry
 from iop.engine import suspended as suspended_messages
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
-from iop.engine.runtime import HostRuntime
+from iop.engine.host_runtime import HostRuntime
 from iop.messages import codec
 from iop.messages.builtin import Request
 from iop.names import PRODUCTION, check_name

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from iop.components import settings as _settings
-from iop.components.runtime import HostRuntime, NotRunning
+from iop.components.engine_services import EngineServices, NotRunning
 from iop.components.settings import Category, setting
 from iop.messages.base import is_message_class
 
@@ -42,7 +42,7 @@ class _Component:
     """Base of hosts and adapters: settings from class attributes, logging, lifecycle hooks."""
 
     _iop_kind: ClassVar[str | None] = None
-    _iop_runtime: HostRuntime | None = None
+    _iop_runtime: EngineServices | None = None
     _iop_init_warning: ClassVar[str | None] = None
 
     # A framework that calls __init__ itself (pyprod) sets this, so no warning is given.
@@ -106,7 +106,7 @@ class _Component:
         """Write an Assert entry to the event log."""
         self._log("assert", message)
 
-    def _runtime(self) -> HostRuntime:
+    def _runtime(self) -> EngineServices:
         if self._iop_runtime is None:
             raise NotRunning(
                 f"{type(self).__name__} is not running in a production; "

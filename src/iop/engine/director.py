@@ -10,8 +10,8 @@ from typing import Any
 from iop.engine import control
 from iop.engine.config import parse_production
 from iop.engine.errors import UnknownItem, UnknownProduction
+from iop.engine.host_runtime import HostRuntime
 from iop.engine.hosts import make_host
-from iop.engine.runtime import HostRuntime
 from iop.store.base import Store
 
 

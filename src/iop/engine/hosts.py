@@ -9,8 +9,8 @@ from iop.components import settings as host_settings
 from iop.engine import registry
 from iop.engine.config import ItemConfig
 from iop.engine.errors import EngineError
-from iop.engine.reply_actions import BadReplyCodeActions, ReplyCodeActions
-from iop.engine.runtime import HostRuntime
+from iop.engine.host_runtime import HostRuntime
+from iop.engine.outcomes.reply_code_actions import BadReplyCodeActions, ReplyCodeActions
 from iop.messages.dispatch import DispatchTable, build_dispatch_table
 from iop.store.base import Store
 

@@ -18,10 +18,11 @@ from iop.components import kinds
 from iop.engine.config import ItemConfig
 from iop.engine.control import request_update, set_item_enabled
 from iop.engine.errors import EngineError
-from iop.engine.handling import Handler, Outcome, apply_outcome
+from iop.engine.host_runtime import HostRuntime
 from iop.engine.hosts import LiveHost, make_host
-from iop.engine.reply_policy import ReplyPolicy
-from iop.engine.runtime import HostRuntime
+from iop.engine.outcomes.handler import Handler
+from iop.engine.outcomes.outcome import Outcome, apply_outcome
+from iop.engine.outcomes.reply_policy import ReplyPolicy
 from iop.store import records as r
 from iop.store.base import Duty, Listener, Store
 from iop.store.errors import StoreError

@@ -118,7 +118,7 @@ def worker_env(home: str) -> dict[str, str]:
 
 # ------------------------------------------------------------------ server side
 @dataclass
-class Outcome:
+class WorkerOutcome:
     """What the warden reports about one worker."""
 
     returncode: int | None
@@ -128,7 +128,7 @@ class Outcome:
 
 
 def run(request: dict[str, Any], seconds: float, *, identity: CodeIdentity | None,
-        workdir: str, hidden: list[str]) -> Outcome:
+        workdir: str, hidden: list[str]) -> WorkerOutcome:
     """Run ``python -m iop.server.isolated`` on ``request`` contained; the worker's outcome."""
     seconds = max(1.0, seconds)
     order: dict[str, Any] = {"seconds": seconds, "identity": identity.__dict__ if identity else None,
@@ -160,7 +160,7 @@ def run(request: dict[str, Any], seconds: float, *, identity: CodeIdentity | Non
                           + (f": {lines[-1]}" if lines else "")) from None
     if "warden_error" in report:
         raise EngineError(str(report["warden_error"]))
-    return Outcome(report.get("returncode"), bool(report.get("timed_out")),
+    return WorkerOutcome(report.get("returncode"), bool(report.get("timed_out")),
                    str(report.get("answer", "")), str(report.get("error_line", "")))
 
 

@@ -161,7 +161,7 @@ def _test(store: Store, deadline: float, target: str, classname: str | None = No
     from iop.client.local import TEST_BODY_LIMIT, TESTING_SOURCE, refuse_untestable
     from iop.engine import control
     from iop.engine.config import parse_production
-    from iop.engine.runtime import HostRuntime
+    from iop.engine.host_runtime import HostRuntime
 
     production, status = control.current_status(store)
     if status != "running":

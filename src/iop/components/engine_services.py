@@ -1,11 +1,12 @@
-"""The runtime a business host talks to; the engine provides it, authoring code only calls it."""
+"""The engine services a business host calls (send, reply, log): authoring code only calls them,
+the engine provides them (:class:`iop.engine.host_runtime.HostRuntime`)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 
-class HostRuntime(Protocol):
+class EngineServices(Protocol):
     """What a running business host can ask of the engine."""
 
     def send(

@@ -14,8 +14,9 @@ from typing import Any
 
 from iop.components import kinds
 from iop.engine.alerts import ALERT_ITEM, alert_draft
-from iop.engine.handling import _EMPTY, Handler, Outcome
-from iop.engine.reply_actions import Decision, Failure, ReplyCodeActions
+from iop.engine.outcomes.handler import Handler
+from iop.engine.outcomes.outcome import EMPTY, Outcome
+from iop.engine.outcomes.reply_code_actions import Decision, Failure, ReplyCodeActions
 from iop.store import records as r
 
 # Retries logged one by one up to this attempt, then every LOG_EVERY-th, so a message retried
@@ -118,16 +119,16 @@ class ReplyPolicy:
         if action == "C":
             if outcome.status == r.ERROR:
                 outcome.status, outcome.error = r.COMPLETED, None
-                outcome.responses = [(header, _EMPTY, None)]
+                outcome.responses = [(header, EMPTY, None)]
             return outcome
         if outcome.status != r.ERROR:
             outcome.status, outcome.error = r.ERROR, outcome.error or "no reply message"
-            outcome.responses = [(header, _EMPTY, outcome.error)]
+            outcome.responses = [(header, EMPTY, outcome.error)]
         if not alerted:
             self._alert(outcome, outcome.error or "")
         if action == "S":
             outcome.status = r.SUSPENDED
-            outcome.responses = [(header, _EMPTY, f"suspended: {outcome.error}")]
+            outcome.responses = [(header, EMPTY, f"suspended: {outcome.error}")]
             self._note(outcome, "error", f"message {header.id} to {self.item} suspended: "
                        f"{outcome.error}; resubmit or discard it (iop --suspended)")
         elif action == "D":

@@ -34,7 +34,8 @@ class HandlerScope:
 
 
 class HostRuntime:
-    """Implements :class:`iop.components.runtime.HostRuntime` for one item in one process."""
+    """Implements :class:`iop.components.engine_services.EngineServices` for one item in one
+    process."""
 
     def __init__(self, store: Store, item: str, job_id: str, production: str | None = None) -> None:
         self.store = store
