@@ -25,6 +25,12 @@ SHARED_MODULE_NAMES = {
     # services it creates and the log line format. Renaming the engine's module belongs with the
     # lifecycle restructuring of issue 24, which owns both; not part of the renames here.
     "director": "the Director (iop.runtime) and the services it starts in-process (iop.engine)",
+    # The two backend packages, iop.store.sqlite and iop.store.postgres, hold the same parts
+    # each for its own database: the store class, its transaction, its schema, its purge batch.
+    "store": "the store class of each backend package",
+    "tx": "the transaction of each backend package",
+    "schema": "the schema of each backend package",
+    "purge": "the purge batch of each backend package",
 }
 
 # Class names more than one class may have, and why.
