@@ -6,7 +6,6 @@ IRIS with IoP alike.
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 import httpx
@@ -24,31 +23,6 @@ class RemoteError(EngineError):
     def __init__(self, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.detail = detail  # the server's own error text, when it answered with one
-
-
-def read_remote_settings(path: str) -> dict[str, Any] | None:
-    """The literal ``REMOTE_SETTINGS = {...}`` of a Python file (with a ``url``), read
-    without running the file; None when it has none."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            tree = ast.parse(fh.read(), filename=path)
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        if any(isinstance(t, ast.Name) and t.id == "REMOTE_SETTINGS" for t in targets):
-            try:
-                settings = ast.literal_eval(value)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                return None
-            ok = isinstance(settings, dict) and isinstance(settings.get("url"), str)
-            return settings if ok and settings["url"] else None
-    return None
 
 
 def _detail(response: httpx.Response, data: Any) -> str:

@@ -8,38 +8,23 @@ unless remote settings are set (``IOP_URL``, or ``IOP_SETTINGS`` naming a file w
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
 
 from iop.client.base import Client
+from iop.client.connection import default_client
+from iop.client.local import LocalClient, build_message
+from iop.client.remote import RemoteError
 from iop.engine.director import create_business_service, format_log_line
 from iop.engine.errors import EngineError, UnknownProduction
 from iop.store.base import Store
 
-__all__ = ["Director", "default_client"]
+__all__ = ["Director"]
 
 NOT_DEFINED = "Not defined"  # IoP's answer when no default production is set
 FOLLOW_SECONDS = 0.5
 SHUTDOWN_FORCE_SECONDS = 10.0  # IoP's shutdown: StopProduction(10, 1), forced after 10 s
-
-
-def default_client(namespace: str | None = None) -> Client:
-    """The client a Director uses when given none: remote when remote settings are set (the
-    namespace overriding theirs), else local on ``namespace``'s store."""
-    from iop.cli.mode import remote_settings
-
-    settings = remote_settings(None, os.environ)
-    if settings is not None:
-        from iop.client.remote import RemoteClient
-
-        return RemoteClient(settings["url"], str(settings["username"] or ""),
-                            str(settings["password"] or ""),
-                            namespace or settings["namespace"], settings["verify_ssl"])
-    from iop.client.local import LocalClient
-
-    return LocalClient(namespace)
 
 
 class Director:
@@ -48,8 +33,6 @@ class Director:
     def __init__(self, namespace: str | None = None, store: Store | None = None,
                  client: Client | None = None) -> None:
         if client is None and store is not None:
-            from iop.client.local import LocalClient
-
             client = LocalClient(store=store)
         self.client: Client = client if client is not None else default_client(namespace)
         self._services: dict[str, Any] = {}
@@ -66,7 +49,7 @@ class Director:
     @property
     def store(self) -> Store | None:
         """The local store, or None in remote mode."""
-        return getattr(self.client, "store", None)
+        return self.client.store if isinstance(self.client, LocalClient) else None
 
     def _local_store(self, what: str) -> Store:
         store = self.store
@@ -123,8 +106,6 @@ class Director:
     def shutdown_production(self) -> None:
         """Stop the running production gracefully, forcing it after 10 s (IRIS's
         StopProduction(10, 1)); remotely the server's kill, as IoP's remote director."""
-        from iop.client.local import LocalClient
-
         if isinstance(self.client, LocalClient):
             self.client.stop(SHUTDOWN_FORCE_SECONDS)
         else:
@@ -197,20 +178,14 @@ class Director:
         remotely ``message`` cannot travel, and the answer is the server's
         ``{"classname", "body", "truncated"}``.
         """
-        store = self.store
-        if store is None:
-            from iop.client.remote import RemoteError
-
-            try:
-                return self.client.test(target or "", classname, body, restart)
-            except RemoteError as exc:  # IoP's remote director: RuntimeError, server's text
-                raise RuntimeError(exc.detail if exc.detail is not None
-                                   else f"Remote test component error: {exc}") from exc
-        from iop.client.local import LocalClient, build_message
-
-        local = LocalClient(store=store)
-        request = message if message is not None else build_message(classname, body)
-        return local.test_message(target or "", request)
+        if isinstance(self.client, LocalClient):
+            request = message if message is not None else build_message(classname, body)
+            return self.client.test_message(target or "", request)
+        try:
+            return self.client.test(target or "", classname, body, restart)
+        except RemoteError as exc:  # IoP's remote director: RuntimeError, server's text
+            raise RuntimeError(exc.detail if exc.detail is not None
+                               else f"Remote test component error: {exc}") from exc
 
     # ------------------------------------------------------------ exports and plans
     def export_production(self, production_name: str) -> dict[str, Any]:
