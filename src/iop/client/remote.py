@@ -6,10 +6,13 @@ IRIS with IoP alike.
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
 import httpx
 
+from iop.client.event_log import follow_log
 from iop.client.remote_operator import RemoteOperatorViews
 from iop.engine.errors import EngineError
 
@@ -114,6 +117,23 @@ class RemoteClient(RemoteOperatorViews):
             raise RemoteError("no production given and no default production is set "
                               "(iop -d NAME)")
         return self._object("POST", "start", {"production": name})  # type: ignore[no-any-return]
+
+    def run_foreground(self, production: str) -> None:
+        """Start the production on the server, print its event log until Ctrl+C or SIGTERM,
+        then stop it."""
+        top = self.log(top=1)
+        last = int(top[0]["id"]) if top else 0
+        self.start(production)
+        print(f"Production '{production}' started. Streaming log — Ctrl-C to stop.", flush=True)
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            follow_log(self, production, stop, last)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        self.stop()
+        print(f"Production {production} stopped", flush=True)
 
     def stop(self) -> dict[str, str]:
         return self._object("POST", "stop", {})  # type: ignore[no-any-return]

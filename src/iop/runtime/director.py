@@ -14,10 +14,11 @@ from typing import Any
 
 from iop.client.base import Client
 from iop.client.connection import default_client
+from iop.client.event_log import format_log_line
 from iop.client.local import LocalClient, build_message
 from iop.client.remote import RemoteError
-from iop.engine.director import create_business_service, format_log_line
 from iop.engine.errors import EngineError, UnknownProduction
+from iop.engine.in_process_service import create_business_service
 from iop.store.base import Store
 
 __all__ = ["Director"]
