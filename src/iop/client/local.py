@@ -37,9 +37,13 @@ class LocalClient(OperatorViews):
 
     mode = "local"
 
-    def __init__(self, namespace: str | None = None, store: Store | None = None) -> None:
+    def __init__(self, namespace: str | None = None, store: Store | None = None, *,
+                 load_classes: bool = True) -> None:
         self.store = store or open_store(namespace)
         self.namespace = self.store.namespace
+        # False in a process that must not import user code (the server, after a contained
+        # child checked the classes): start and restart then skip loading them here.
+        self.load_classes = load_classes
 
     def describe(self) -> str:
         return f"Mode: LOCAL (namespace {self.namespace}, store {self.store.location})"
@@ -79,7 +83,7 @@ class LocalClient(OperatorViews):
 
     def start(self, production: str | None = None) -> dict[str, str]:
         name = self._production(production)
-        control.start_detached(self.store, name)
+        control.start_detached(self.store, name, self.load_classes)
         return {"status": "started", "production": name}
 
     def run_foreground(self, production: str) -> None:
@@ -106,7 +110,7 @@ class LocalClient(OperatorViews):
         return {"status": "killed"}
 
     def restart(self, stop_timeout: float | None = None) -> dict[str, str]:
-        control.restart(self.store, self.get_default(), stop_timeout)
+        control.restart(self.store, self.get_default(), stop_timeout, self.load_classes)
         return {"status": "restarted"}
 
     def update(self, timeout: float = control.WAIT_SECONDS) -> dict[str, str]:
