@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iop.client.base import Client
-from iop.client.connection import default_client
 from iop.client.event_log import format_log_line
-from iop.client.local import LocalClient, build_message
-from iop.client.remote import RemoteError
 from iop.engine.errors import EngineError, UnknownProduction
 from iop.engine.in_process_service import create_business_service
 from iop.store.base import Store
+
+if TYPE_CHECKING:
+    from iop.client.local import LocalClient
+
+# The clients are imported when first used: ``import iop`` (and so every job process) loads
+# this module, and needs neither the HTTP client nor the local client's modules.
 
 __all__ = ["Director"]
 
@@ -33,9 +36,16 @@ class Director:
 
     def __init__(self, namespace: str | None = None, store: Store | None = None,
                  client: Client | None = None) -> None:
-        if client is None and store is not None:
-            client = LocalClient(store=store)
-        self.client: Client = client if client is not None else default_client(namespace)
+        if client is None:
+            if store is not None:
+                from iop.client.local import LocalClient
+
+                client = LocalClient(store=store)
+            else:
+                from iop.client.connection import default_client
+
+                client = default_client(namespace)
+        self.client: Client = client
         self._services: dict[str, Any] = {}
 
     @property
@@ -50,7 +60,16 @@ class Director:
     @property
     def store(self) -> Store | None:
         """The local store, or None in remote mode."""
-        return self.client.store if isinstance(self.client, LocalClient) else None
+        local = self._local_client()
+        return local.store if local is not None else None
+
+    def _local_client(self) -> LocalClient | None:
+        """The client as a LocalClient, or None in remote mode."""
+        if self.client.mode != "local":
+            return None
+        from iop.client.local import LocalClient
+
+        return self.client if isinstance(self.client, LocalClient) else None
 
     def _local_store(self, what: str) -> Store:
         store = self.store
@@ -107,8 +126,9 @@ class Director:
     def shutdown_production(self) -> None:
         """Stop the running production gracefully, forcing it after 10 s (IRIS's
         StopProduction(10, 1)); remotely the server's kill, as IoP's remote director."""
-        if isinstance(self.client, LocalClient):
-            self.client.stop(SHUTDOWN_FORCE_SECONDS)
+        local = self._local_client()
+        if local is not None:
+            local.stop(SHUTDOWN_FORCE_SECONDS)
         else:
             self.client.kill()
 
@@ -179,9 +199,14 @@ class Director:
         remotely ``message`` cannot travel, and the answer is the server's
         ``{"classname", "body", "truncated"}``.
         """
-        if isinstance(self.client, LocalClient):
+        local = self._local_client()
+        if local is not None:
+            from iop.client.local import build_message
+
             request = message if message is not None else build_message(classname, body)
-            return self.client.test_message(target or "", request)
+            return local.test_message(target or "", request)
+        from iop.client.remote import RemoteError
+
         try:
             return self.client.test(target or "", classname, body, restart)
         except RemoteError as exc:  # IoP's remote director: RuntimeError, server's text
