@@ -35,10 +35,15 @@ from iop.production import (
     TargetSetting,
     TargetSettingRef,
 )
+from iop.production.lifecycle import use_director_class
 from iop.runtime.director import Director
 from iop.runtime.protocol import DirectorProtocol
+from iop.version import __version__ as __version__
 
-__version__ = "0.1.0"
+# A Production's lifecycle calls go through a Director on its namespace unless it was given
+# a director: the production layer cannot import the Director (which works through the
+# client layer above it), so the package wires it in here.
+use_director_class(Director)
 
 __all__ = [
     "BusinessOperation", "BusinessProcess", "BusinessService", "Category", "ComponentItem",

@@ -5,9 +5,11 @@ client's side."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from remote_server import (
     ADMIN,
     PYTHON,
@@ -15,7 +17,10 @@ from remote_server import (
     SCENARIO_SETTINGS,
     ServedEngine,
     clean_env,
+    processes_running,
 )
+
+from iop import Director, Production
 
 SCRIPT = f'''
 import json
@@ -93,3 +98,65 @@ def test_director_works_remotely_when_iop_url_is_set(served: ServedEngine,
     assert "needs the local engine" in shown["service"][1]
     assert shown["stopped"] == {"production": SCENARIO_PRODUCTION, "status": "stopped"}
     assert not home.exists() or not any(home.rglob("*.db"))  # nothing stored client-side
+
+
+def _server_status(served: ServedEngine, namespace: str) -> dict[str, str]:
+    """The production state as the server's own store holds it (`iop -x` on its host)."""
+    shown = served.iop_local("-x", "-n", namespace)
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)  # type: ignore[no-any-return]
+
+
+def _supervisors(namespace: str) -> list[int]:
+    """The server host's supervisor processes of the scenario production in ``namespace``."""
+    return sorted(processes_running(f"supervisor {namespace} {SCENARIO_PRODUCTION}"))
+
+
+def test_director_and_production_drive_the_servers_production(
+        served: ServedEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In this process, with only IOP_URL and its companions set: Director() and a Production's
+    # lifecycle methods start, restart and stop the production on the server, whose own
+    # store and processes show each step.
+    namespace = served.new_namespace("DLC")
+    (tmp_path / "settings.py").write_text(SCENARIO_SETTINGS, encoding="utf-8")
+    migrated = served.iop_local("-m", str(tmp_path / "settings.py"), "-n", namespace)
+    assert migrated.returncode == 0, migrated.stderr
+    for name in set(os.environ) - set(clean_env()):  # a server, namespace or backend set
+        monkeypatch.delenv(name)
+    remote = {"IOP_URL": served.url, "IOP_USERNAME": ADMIN[0], "IOP_PASSWORD": ADMIN[1],
+              "IOP_NAMESPACE": namespace, "IOP_HOME": str(tmp_path / "client-home")}
+    for name, value in remote.items():
+        monkeypatch.setenv(name, value)
+
+    director = Director()
+    assert (director.mode, director.namespace, director.store) == ("remote", namespace, None)
+    try:
+        director.start_production(SCENARIO_PRODUCTION)
+        assert _server_status(served, namespace) == {"Production": SCENARIO_PRODUCTION,
+                                                     "Status": "running"}
+        first = _supervisors(namespace)
+        assert len(first) == 1
+        assert director.status_production() == {"production": SCENARIO_PRODUCTION,
+                                                 "status": "running"}
+        assert director.list_productions()[SCENARIO_PRODUCTION]["Status"] == "Running"
+
+        production = Production(SCENARIO_PRODUCTION)  # no director given: a remote Director
+        production.restart()
+        assert _server_status(served, namespace)["Status"] == "running"
+        restarted = _supervisors(namespace)
+        assert len(restarted) == 1 and restarted != first
+
+        production.stop()
+        assert _server_status(served, namespace) == {"Production": SCENARIO_PRODUCTION,
+                                                     "Status": "stopped"}
+        assert _supervisors(namespace) == []
+        assert production.status() == {"production": SCENARIO_PRODUCTION, "status": "stopped"}
+
+        production.start()
+        assert _server_status(served, namespace)["Status"] == "running"
+        director.shutdown_production()  # remotely the server's kill, as IoP's remote director
+        assert _server_status(served, namespace)["Status"] == "stopped"
+        assert _supervisors(namespace) == []
+    finally:
+        served.iop_local("-k", "-n", namespace)
+    assert not (tmp_path / "client-home").exists()  # nothing was stored client-side

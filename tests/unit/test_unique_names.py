@@ -21,10 +21,6 @@ SHARED_MODULE_NAMES = {
     "base": "the abstract base of its package",
     # Each layer's own exceptions (engine, production, store), until they join one tree.
     "errors": "the exceptions of its layer",
-    # iop.runtime.director holds the Director; iop.engine.director the in-process business
-    # services it creates and the log line format. Renaming the engine's module belongs with the
-    # lifecycle restructuring of issue 24, which owns both; not part of the renames here.
-    "director": "the Director (iop.runtime) and the services it starts in-process (iop.engine)",
     # The two backend packages, iop.store.sqlite and iop.store.postgres, hold the same parts
     # each for its own database: the store class, its transaction, its schema, its purge batch.
     "store": "the store class of each backend package",
@@ -42,10 +38,6 @@ SHARED_CLASS_NAMES = {
     "BusinessOperation": "public in iop and in intersystems_pyprod",
     "InboundAdapter": "public in iop and in intersystems_pyprod",
     "OutboundAdapter": "public in iop and in intersystems_pyprod",
-    # Not public: the store's PostgreSQL mixin and the Production's lifecycle mixin. Both go
-    # with the store and lifecycle restructuring of issue 24 (store backends without mixins),
-    # which owns those modules; not renamed here.
-    "RuntimeMixin": "store.postgres_runtime and production.runtime, restructured elsewhere",
 }
 
 

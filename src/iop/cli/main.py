@@ -14,11 +14,10 @@ from typing import Any, NoReturn
 
 from iop.cli import operations_commands, production_commands, server_commands
 from iop.cli.arguments import CliError, print_json, read_body
-from iop.cli.follow import follow_log, start_foreground
 from iop.cli.mode import ModeError, select_client
 from iop.cli.parser import build_parser
 from iop.client.base import Client
-from iop.engine.director import format_log_line
+from iop.client.event_log import follow_log, format_log_line
 from iop.engine.errors import EngineError
 from iop.messages.codec import MessageError
 from iop.production.errors import ProductionError
@@ -147,7 +146,8 @@ def run(parser: Any, args: Any) -> int:
             client.start(name)
             print(f"Production {name} started")
             return 0
-        return start_foreground(client, name)
+        client.run_foreground(name)
+        return 0
     if args.stop or args.kill:
         return _stop(client, kill=args.kill)
     if args.restart:

@@ -92,7 +92,7 @@ def reconstruct(client: Any, name: str) -> Production:
     resolved, runtime routes included), from its export otherwise."""
     store = getattr(client, "store", None)
     if store is not None:
-        from iop.production.runtime import from_store
+        from iop.production.deployed import from_store
 
         return from_store(store, name)
     from iop.client.remote_production import from_remote

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import time
 from typing import Any
 
 from pydantic import BaseModel
 
+from iop.client.event_log import StoreTail
 from iop.client.operator import OperatorViews
 from iop.components import kinds
 from iop.engine import control, maintenance, registry
@@ -16,6 +18,7 @@ from iop.engine import suspended as suspended_messages
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
 from iop.engine.host_runtime import HostRuntime
+from iop.engine.supervisor import Supervisor
 from iop.messages import codec
 from iop.messages.builtin import Request
 from iop.names import PRODUCTION, check_name
@@ -34,9 +37,13 @@ class LocalClient(OperatorViews):
 
     mode = "local"
 
-    def __init__(self, namespace: str | None = None, store: Store | None = None) -> None:
+    def __init__(self, namespace: str | None = None, store: Store | None = None, *,
+                 load_classes: bool = True) -> None:
         self.store = store or open_store(namespace)
         self.namespace = self.store.namespace
+        # False in a process that must not import user code (the server, after a contained
+        # child checked the classes): start and restart then skip loading them here.
+        self.load_classes = load_classes
 
     def describe(self) -> str:
         return f"Mode: LOCAL (namespace {self.namespace}, store {self.store.location})"
@@ -76,8 +83,23 @@ class LocalClient(OperatorViews):
 
     def start(self, production: str | None = None) -> dict[str, str]:
         name = self._production(production)
-        control.start_detached(self.store, name)
+        control.start_detached(self.store, name, self.load_classes)
         return {"status": "started", "production": name}
+
+    def run_foreground(self, production: str) -> None:
+        """Run the supervisor in this process, printing the event log, until SIGINT/SIGTERM."""
+        control.ensure_startable(self.store, production)
+        supervisor = Supervisor(self.store, production)
+        signal.signal(signal.SIGINT, supervisor.request_stop)
+        signal.signal(signal.SIGTERM, supervisor.request_stop)
+        top = self.store.log_top(1)
+        tail = StoreTail(self.store, top[0].id if top else 0, production)
+        tail.start()
+        try:
+            supervisor.start()
+            supervisor.run()
+        finally:
+            tail.finish()
 
     def stop(self, timeout: float | None = None) -> dict[str, str]:
         control.stop(self.store, timeout)
@@ -88,7 +110,7 @@ class LocalClient(OperatorViews):
         return {"status": "killed"}
 
     def restart(self, stop_timeout: float | None = None) -> dict[str, str]:
-        control.restart(self.store, self.get_default(), stop_timeout)
+        control.restart(self.store, self.get_default(), stop_timeout, self.load_classes)
         return {"status": "restarted"}
 
     def update(self, timeout: float = control.WAIT_SECONDS) -> dict[str, str]:

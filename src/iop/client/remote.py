@@ -6,11 +6,13 @@ IRIS with IoP alike.
 
 from __future__ import annotations
 
-import ast
+import signal
+import threading
 from typing import Any
 
 import httpx
 
+from iop.client.event_log import follow_log
 from iop.client.remote_operator import RemoteOperatorViews
 from iop.engine.errors import EngineError
 
@@ -24,31 +26,6 @@ class RemoteError(EngineError):
     def __init__(self, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.detail = detail  # the server's own error text, when it answered with one
-
-
-def read_remote_settings(path: str) -> dict[str, Any] | None:
-    """The literal ``REMOTE_SETTINGS = {...}`` of a Python file (with a ``url``), read
-    without running the file; None when it has none."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            tree = ast.parse(fh.read(), filename=path)
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        if any(isinstance(t, ast.Name) and t.id == "REMOTE_SETTINGS" for t in targets):
-            try:
-                settings = ast.literal_eval(value)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                return None
-            ok = isinstance(settings, dict) and isinstance(settings.get("url"), str)
-            return settings if ok and settings["url"] else None
-    return None
 
 
 def _detail(response: httpx.Response, data: Any) -> str:
@@ -140,6 +117,23 @@ class RemoteClient(RemoteOperatorViews):
             raise RemoteError("no production given and no default production is set "
                               "(iop -d NAME)")
         return self._object("POST", "start", {"production": name})  # type: ignore[no-any-return]
+
+    def run_foreground(self, production: str) -> None:
+        """Start the production on the server, print its event log until Ctrl+C or SIGTERM,
+        then stop it."""
+        top = self.log(top=1)
+        last = int(top[0]["id"]) if top else 0
+        self.start(production)
+        print(f"Production '{production}' started. Streaming log — Ctrl-C to stop.", flush=True)
+        stop = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            follow_log(self, production, stop, last)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        self.stop()
+        print(f"Production {production} stopped", flush=True)
 
     def stop(self) -> dict[str, str]:
         return self._object("POST", "stop", {})  # type: ignore[no-any-return]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from iop.production.deployed import from_export
 from iop.production.graph import RUNTIME
 from iop.production.production import Production
-from iop.production.runtime import from_export
 
 
 def from_remote(client: Any, name: str) -> Production:

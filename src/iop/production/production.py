@@ -26,10 +26,10 @@ from iop.production.graph import (
 )
 from iop.production.item_classes import auto_class_name, item_kind, set_adapter
 from iop.production.items import ComponentItem
+from iop.production.lifecycle import LifecycleMixin
 from iop.production.messages import MessageRegistration
 from iop.production.ports import Port
 from iop.production.python_drafts import production_to_class, production_to_python
-from iop.production.runtime import RuntimeMixin
 from iop.production.values import flag, setting_text
 from iop.production.workflow import WorkflowMixin
 
@@ -80,12 +80,12 @@ def _setting_property(iris_name: str) -> property:
     return property(read, write, doc=f"The production's {iris_name} setting.")
 
 
-class Production(RuntimeMixin, WorkflowMixin):
+class Production(LifecycleMixin, WorkflowMixin):
     """A named configuration of items; built with methods, or declared as a subclass.
 
     Instantiating a subclass whose class attributes declare ``services``, ``processes``,
     ``operations`` or ``components`` returns a populated production. Runtime and change
-    workflow methods come from RuntimeMixin and WorkflowMixin.
+    workflow methods come from LifecycleMixin and WorkflowMixin.
     """
 
     name: str | None = None
@@ -151,7 +151,7 @@ class Production(RuntimeMixin, WorkflowMixin):
             if value is not None:
                 self.production_setting(PRODUCTION_SETTING_FIELDS[field_name], value)
         self.namespace = namespace
-        self.director: Any = director  # None: a Director on the namespace (runtime.director_of)
+        self.director: Any = director  # None: a Director on the namespace (lifecycle.director_of)
         self._items: dict[str, ComponentRef] = {}
         self._messages: list[MessageRegistration] = []
         # Target defaults already written into an item's settings (name, port).

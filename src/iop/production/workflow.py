@@ -50,7 +50,7 @@ def plan_against(desired: Production, current: Mapping[str, Any] | None,
 def plan_against_store(desired: Production, store: Store, source: str | None = None
                        ) -> ProductionChangePlan:
     """The plan from the production deployed in ``store`` to ``desired``."""
-    from iop.production.runtime import observed_routes
+    from iop.production.deployed import observed_routes
 
     current = store.get_production(desired.name or "")
     observed = observed_routes(store, set(desired.item_names())) if current is not None else {}
@@ -76,7 +76,7 @@ class WorkflowMixin:
 
     def _other_export(self: Any, other: Any) -> Mapping[str, Any] | None:
         if other is None:
-            from iop.production.runtime import store_of
+            from iop.production.lifecycle import store_of
 
             return store_of(self).get_production(self.name)
         if isinstance(other, Mapping):
@@ -89,7 +89,8 @@ class WorkflowMixin:
         from iop.production.production import Production
 
         if other is None:
-            from iop.production.runtime import from_store, store_of
+            from iop.production.deployed import from_store
+            from iop.production.lifecycle import store_of
 
             store = store_of(self)
             if store.get_production(self.name) is None:
@@ -123,7 +124,7 @@ class WorkflowMixin:
     def plan(self: Any, other: Any = None) -> ProductionChangePlan:
         """A conservative granular plan against ``other`` (default: the deployed production)."""
         if other is None:
-            from iop.production.runtime import store_of
+            from iop.production.lifecycle import store_of
 
             return plan_against_store(self, store_of(self))
         return plan_against(self, self._other_export(other),
@@ -135,7 +136,7 @@ class WorkflowMixin:
         """Apply the plan's safe operations (and destructive ones if allowed) after writing a
         backup and checking the deployed fingerprint."""
         from iop.production.deploy import apply_plan
-        from iop.production.runtime import store_of
+        from iop.production.lifecycle import store_of
 
         _check_local(self, "apply")
         return apply_plan(store_of(self), plan if plan is not None else self.plan(),
@@ -145,7 +146,7 @@ class WorkflowMixin:
     def verify(self: Any, plan: ProductionChangePlan) -> VerifyResult:
         """Re-read the deployed production and report whether the plan's operations converged."""
         from iop.production.deploy import verify_plan
-        from iop.production.runtime import store_of
+        from iop.production.lifecycle import store_of
 
         return verify_plan(store_of(self), plan)
 
@@ -175,7 +176,7 @@ class WorkflowMixin:
         """Register this production and its Python classes with the local engine through the
         full-registration migration path (validated first; nothing is written on error)."""
         from iop.migration.sync import sync_production
-        from iop.production.runtime import store_of
+        from iop.production.lifecycle import store_of
 
         if _remote(self):  # IoP's refusal, type and text, for an injected remote director
             raise NotImplementedError(

@@ -8,38 +8,27 @@ unless remote settings are set (``IOP_URL``, or ``IOP_SETTINGS`` naming a file w
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iop.client.base import Client
-from iop.engine.director import create_business_service, format_log_line
+from iop.client.event_log import format_log_line
 from iop.engine.errors import EngineError, UnknownProduction
+from iop.engine.in_process_service import create_business_service
 from iop.store.base import Store
 
-__all__ = ["Director", "default_client"]
+if TYPE_CHECKING:
+    from iop.client.local import LocalClient
+
+# The clients are imported when first used: ``import iop`` (and so every job process) loads
+# this module, and needs neither the HTTP client nor the local client's modules.
+
+__all__ = ["Director"]
 
 NOT_DEFINED = "Not defined"  # IoP's answer when no default production is set
 FOLLOW_SECONDS = 0.5
 SHUTDOWN_FORCE_SECONDS = 10.0  # IoP's shutdown: StopProduction(10, 1), forced after 10 s
-
-
-def default_client(namespace: str | None = None) -> Client:
-    """The client a Director uses when given none: remote when remote settings are set (the
-    namespace overriding theirs), else local on ``namespace``'s store."""
-    from iop.cli.mode import remote_settings
-
-    settings = remote_settings(None, os.environ)
-    if settings is not None:
-        from iop.client.remote import RemoteClient
-
-        return RemoteClient(settings["url"], str(settings["username"] or ""),
-                            str(settings["password"] or ""),
-                            namespace or settings["namespace"], settings["verify_ssl"])
-    from iop.client.local import LocalClient
-
-    return LocalClient(namespace)
 
 
 class Director:
@@ -47,11 +36,16 @@ class Director:
 
     def __init__(self, namespace: str | None = None, store: Store | None = None,
                  client: Client | None = None) -> None:
-        if client is None and store is not None:
-            from iop.client.local import LocalClient
+        if client is None:
+            if store is not None:
+                from iop.client.local import LocalClient
 
-            client = LocalClient(store=store)
-        self.client: Client = client if client is not None else default_client(namespace)
+                client = LocalClient(store=store)
+            else:
+                from iop.client.connection import default_client
+
+                client = default_client(namespace)
+        self.client: Client = client
         self._services: dict[str, Any] = {}
 
     @property
@@ -66,7 +60,16 @@ class Director:
     @property
     def store(self) -> Store | None:
         """The local store, or None in remote mode."""
-        return getattr(self.client, "store", None)
+        local = self._local_client()
+        return local.store if local is not None else None
+
+    def _local_client(self) -> LocalClient | None:
+        """The client as a LocalClient, or None in remote mode."""
+        if self.client.mode != "local":
+            return None
+        from iop.client.local import LocalClient
+
+        return self.client if isinstance(self.client, LocalClient) else None
 
     def _local_store(self, what: str) -> Store:
         store = self.store
@@ -123,10 +126,9 @@ class Director:
     def shutdown_production(self) -> None:
         """Stop the running production gracefully, forcing it after 10 s (IRIS's
         StopProduction(10, 1)); remotely the server's kill, as IoP's remote director."""
-        from iop.client.local import LocalClient
-
-        if isinstance(self.client, LocalClient):
-            self.client.stop(SHUTDOWN_FORCE_SECONDS)
+        local = self._local_client()
+        if local is not None:
+            local.stop(SHUTDOWN_FORCE_SECONDS)
         else:
             self.client.kill()
 
@@ -197,20 +199,19 @@ class Director:
         remotely ``message`` cannot travel, and the answer is the server's
         ``{"classname", "body", "truncated"}``.
         """
-        store = self.store
-        if store is None:
-            from iop.client.remote import RemoteError
+        local = self._local_client()
+        if local is not None:
+            from iop.client.local import build_message
 
-            try:
-                return self.client.test(target or "", classname, body, restart)
-            except RemoteError as exc:  # IoP's remote director: RuntimeError, server's text
-                raise RuntimeError(exc.detail if exc.detail is not None
-                                   else f"Remote test component error: {exc}") from exc
-        from iop.client.local import LocalClient, build_message
+            request = message if message is not None else build_message(classname, body)
+            return local.test_message(target or "", request)
+        from iop.client.remote import RemoteError
 
-        local = LocalClient(store=store)
-        request = message if message is not None else build_message(classname, body)
-        return local.test_message(target or "", request)
+        try:
+            return self.client.test(target or "", classname, body, restart)
+        except RemoteError as exc:  # IoP's remote director: RuntimeError, server's text
+            raise RuntimeError(exc.detail if exc.detail is not None
+                               else f"Remote test component error: {exc}") from exc
 
     # ------------------------------------------------------------ exports and plans
     def export_production(self, production_name: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def _production(client: LocalClient, query: dict[str, str]) -> str:
 
 
 def version(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
-    from iop import __version__
+    from iop.version import __version__
 
     return {"version": API_VERSION, "description": f"iop-engine {__version__} remote API"}
 

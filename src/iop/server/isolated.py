@@ -135,25 +135,24 @@ def _check_classes(store: Store, deadline: float, production: str) -> None:
 
 def _start(store: Store, deadline: float, production: str | None = None) -> Any:
     from iop.client.local import LocalClient
-    from iop.engine import control
 
-    name = LocalClient(store=store)._production(production)
+    client = LocalClient(store=store, load_classes=False)
+    name = client._production(production)
     _check_classes(store, deadline, name)
     # The server spawns the supervisor itself: it must outlive the contained child.
-    control.start_detached(store, name, load_classes=False)
-    return {"status": "started", "production": name}
+    return client.start(name)
 
 
 def _restart(store: Store, deadline: float, stop_timeout: float | None = None) -> Any:
-    from iop.engine import control
+    from iop.client.local import LocalClient
 
-    fallback = store.get_meta("default_production")
-    running, status = control.current_status(store)
-    name = running if status != "stopped" and running else fallback
+    client = LocalClient(store=store, load_classes=False)
+    current = client.status()
+    running = current["production"] if current["status"] != "stopped" else ""
+    name = running or client.get_default()
     if name:
         _check_classes(store, deadline, name)
-    control.restart(store, fallback, stop_timeout, load_classes=False)
-    return {"status": "restarted"}
+    return client.restart(stop_timeout)
 
 
 def _test(store: Store, deadline: float, target: str, classname: str | None = None,

@@ -122,7 +122,7 @@ _DOCS.update(_OPERATOR_DOCS)
 
 def document() -> dict[str, Any]:
     """The OpenAPI document; every route of ``api.ROUTES`` appears in it."""
-    from iop import __version__
+    from iop.version import __version__
 
     error = {"description": "Failure, with a one-line message",
              "content": {"application/json": {"schema": {

@@ -1,5 +1,5 @@
 """Business services created inside the caller's own process (for iop.runtime.director's
-Director), and the event log line format the CLI and the Director print."""
+Director)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,3 @@ def _one_session_per_input(host: Any, runtime: HostRuntime) -> None:
             return process_input(*args, **kwargs)
 
     host.on_process_input = in_session
-
-
-def format_log_line(entry: dict[str, Any], production: str = "") -> str:
-    """One log entry as the seed shows it: ``time [item] TYPE: text``.
-
-    Production-level entries (no item) show the production's name, as IRIS does.
-    """
-    where = entry.get("config_name") or production or "production"
-    return f"{entry['time_logged']} [{where}] {str(entry['type']).upper()}: {entry['text']}"

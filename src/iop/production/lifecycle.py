@@ -1,126 +1,78 @@
-"""The runtime side of a Production: rebuild one from the store, read its queues, inspect, start,
-stop, restart and test its items, and the production lifecycle helpers.
+"""The lifecycle methods of Production (start, stop, restart, update, kill, status, log,
+export, test, queues, inspection, one component), each a call of IoP's director protocol
+(iop.runtime.protocol) on the production's director, and the checks they make first: every
+method that changes what runs checks that the namespace runs this same production.
 
-Every helper that changes what runs first checks that the namespace runs this same production.
+The director is the one injected (``Production(name, director=d)``, ``with_director(d)``),
+else a new one of the class the ``iop`` package wires in with ``use_director_class`` (its
+``Director``, on the production's namespace, remote when IOP_URL is set, as IoP's). Wiring it
+in from above keeps this layer free of the client layer the Director works through.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from iop.production.deployed import from_export, from_store
 
 if TYPE_CHECKING:
     from iop.production.production import Production
+    from iop.runtime.protocol import DirectorProtocol
     from iop.store.base import Store
 
-__all__ = ["RuntimeMixin", "director_of", "from_export", "from_store", "observed_routes",
-           "store_of"]
+__all__ = ["LifecycleMixin", "director_of", "store_of", "use_director_class"]
 
-OBSERVED_HEADERS = 2000  # recent requests read to find routes that only exist at runtime
+_director_class: type | None = None  # iop.Director, wired in by the iop package
 
 
-def director_of(production: Any) -> Any:
-    """The director lifecycle calls go through: the injected one, else a Director on the
-    production's namespace (remote when IOP_URL is set, as IoP's)."""
-    director = getattr(production, "director", None)
-    if director is not None:
-        return director
-    from iop.runtime.director import Director
+def use_director_class(director_class: type) -> None:
+    """The director class a Production without an injected director uses: called with
+    ``namespace=``, its instances may carry this host's store as ``store`` (None remotely)."""
+    global _director_class
+    _director_class = director_class
 
-    return Director(namespace=production.namespace)
+
+def new_director(namespace: str | None) -> DirectorProtocol:
+    """A director of the wired-in class on ``namespace``."""
+    if _director_class is None:
+        raise RuntimeError("no director class is wired in: import iop (which wires in "
+                           "iop.Director) or pass a director")
+    director: DirectorProtocol = _director_class(namespace=namespace)
+    return director
+
+
+def director_of(production: Production) -> DirectorProtocol:
+    """The director lifecycle calls go through: the injected one, else a new director on the
+    production's namespace."""
+    director: DirectorProtocol | None = production.director
+    return director if director is not None else new_director(production.namespace)
+
+
+def local_store(director: Any) -> Store | None:
+    """The store of this host a director of the wired-in class works on; None for one that
+    works remotely, and for an injected director of another kind (a user's fake), which has no
+    store of ours."""
+    if _director_class is None or not isinstance(director, _director_class):
+        return None
+    store: Store | None = getattr(director, "store", None)
+    return store
 
 
 def store_of(production: Production) -> Store:
-    """The store runtime calls use: a local Director's, else the production's namespace."""
-    from iop.runtime.director import Director
+    """The store runtime calls use: a local director's, else the production's namespace."""
     from iop.store import open_store
 
-    director = getattr(production, "director", None)
-    # An injected director of another kind (a user's fake) has no store of ours.
-    store = director.store if isinstance(director, Director) else None
-    if store is not None:
-        return store
-
-    return open_store(production.namespace)
+    store = local_store(production.director)
+    return store if store is not None else open_store(production.namespace)
 
 
-def _resolvers(store: Store) -> tuple[Callable[[str], type | None], Callable[[str], str | None]]:
-    from iop.components import kinds
-    from iop.engine import registry
-
-    def resolve_class(class_name: str) -> type | None:
-        try:
-            cls = registry.resolve(store, class_name)
-        except Exception:  # unresolvable or broken classes stay plain class names
-            return None
-        return cls if kinds.kind_of(cls) in kinds.HOST_KINDS else None
-
-    def resolve_kind(class_name: str) -> str | None:
-        binding = store.get_binding(class_name)
-        return binding.kind if binding is not None and binding.kind in kinds.HOST_KINDS else None
-
-    return resolve_class, resolve_kind
-
-
-def observed_routes(store: Store, items: set[str]) -> dict[tuple[str, str], str]:
-    """(source, target) -> interaction (sync/async) of recent requests between ``items``."""
-    seen: dict[tuple[str, str], set[str]] = {}
-    for header in store.query_headers(type="request", limit=OBSERVED_HEADERS):
-        if header.source in items and header.target in items:
-            seen.setdefault((header.source, header.target), set()).add(header.priority)
-    return {pair: "+".join(sorted(modes)) for pair, modes in seen.items()}
-
-
-def from_store(store: Store, name: str) -> Production:
-    """The operational reconstruction of a deployed production: classes resolved through the
-    registry, route origins marked ``runtime``, routes seen in traffic included."""
-    from iop.engine.errors import UnknownProduction
-    from iop.production.production import Production
-
-    definition = store.get_production(name)
-    if definition is None:
-        raise UnknownProduction(f"production {name} does not exist in namespace "
-                                f"{store.namespace}")
-    resolve_class, resolve_kind = _resolvers(store)
-    production = Production.from_dict(definition, resolve_kind, resolve_class=resolve_class)
-    production.namespace = store.namespace
-    production._route_origin = "runtime"
-    production._observed_routes = observed_routes(store, set(production.item_names()))
-    return production
-
-
-def from_export(exported: Mapping[str, Any], connections: Any = None) -> Production:
-    """A production rebuilt from a director's export and its runtime connections (each
-    item's kind and the items it sends to), for directors without a local store."""
-    from iop.production.graph import RUNTIME
-    from iop.production.ports import split_targets
-    from iop.production.production import Production
-
-    definition = dict(exported)
-    if "Production" not in definition and len(definition) == 1:  # keyed by the name (wire)
-        definition = {"Production": next(iter(definition.values()))}
-    rows = connections.get("items") if isinstance(connections, Mapping) else connections
-    items = {i.get("item"): i for i in rows or [] if isinstance(i, Mapping)}
-    kinds = {i.get("class_name"): i.get("kind") for i in items.values()
-             if i.get("kind") not in (None, "", "component")}
-    production = Production.from_dict(definition, resolve_kind=kinds.get)
-    for ref in production:
-        targets = set(items.get(ref.name, {}).get("connections") or [])
-        for key, value in list(ref.host_settings.items()):
-            named = split_targets(value)
-            if targets and named and not key.startswith("%") and set(named) <= targets:
-                ref.connect(key, value)
-    if items:
-        production._route_origin = RUNTIME  # read from the deployed production (see from_store)
-    return production
-
-
-def runtime_item_name(production: Any, target: Any) -> str:
+def runtime_item_name(production: Production, target: Any) -> str:
     """The item a lifecycle helper acts on: a name, ComponentRef, port or ``"Item.Port"``
     (the item it sends to); ValueError with IoP's texts when there is none."""
     if not isinstance(target, str):
-        return production.component_ref(target).name  # type: ignore[no-any-return]
+        return production.component_ref(target).name
     if target in production:
         return target
     item_name, dot, port = target.rpartition(".")
@@ -138,7 +90,7 @@ def runtime_item_name(production: Any, target: Any) -> str:
     return targets[0]
 
 
-def read_status(director: Any, action: str) -> tuple[str, str]:
+def read_status(director: DirectorProtocol, action: str) -> tuple[str, str]:
     """(production, status) as the director reports them; RuntimeError (IoP's text) when it
     cannot say."""
     try:
@@ -154,7 +106,7 @@ def read_status(director: Any, action: str) -> tuple[str, str]:
     return str(name), str(state)
 
 
-def require_current(production: Any, director: Any, action: str) -> None:
+def require_current(production: Production, director: DirectorProtocol, action: str) -> None:
     """Refuse ``action`` unless the director's current (running or default) production is
     this one: a lifecycle helper acts only on its own production."""
     name, state = read_status(director, action)
@@ -171,7 +123,7 @@ def require_current(production: Any, director: Any, action: str) -> None:
         "start it with `prod.start()` before using this lifecycle method.")
 
 
-def require_running(production: Any, director: Any) -> None:
+def require_running(production: Production, director: DirectorProtocol) -> None:
     """Refuse a test unless this production is the one running (IoP's texts)."""
     name, state = read_status(director, "test")
     running = state.lower() == "running"
@@ -259,20 +211,24 @@ def _plain_fields(value: Any) -> Any:
     return value
 
 
-class RuntimeMixin:
-    """Runtime methods of Production: each calls the director protocol as IoP's does (same
+class LifecycleMixin:
+    """Lifecycle methods of Production: each calls the director protocol as IoP's does (same
     method, same arguments), so an injected director sees the calls IoP would make."""
 
-    name: str | None
+    def _production(self) -> Production:
+        """This object as the Production it is part of (the mixin is Production's only)."""
+        from iop.production.production import Production
+
+        if not isinstance(self, Production):
+            raise TypeError(f"{type(self).__name__} is not a Production")
+        return self
 
     @classmethod
     def from_iris(cls, name: str, *, namespace: str | None = None,
                   director: Any = None) -> Production:
         """Rebuild a deployed production from the director's export (the name is IoP's); a
-        local Director's store also resolves classes and the routes seen in traffic."""
-        from iop.runtime.director import Director
-
-        source = director if director is not None else Director(namespace=namespace)
+        local director's store also resolves classes and the routes seen in traffic."""
+        source = director if director is not None else new_director(namespace)
         exported = source.export_production(name)
         connections: Any = None
         try:
@@ -283,7 +239,7 @@ class RuntimeMixin:
             connections = {"warnings": [f"Could not export runtime connections: {exc}"]}
         if connections is not None and not isinstance(connections, (dict, list)):
             connections = None
-        store = source.store if isinstance(source, Director) else None
+        store = local_store(source)
         production = from_store(store, name) if store is not None else from_export(
             exported, connections)
         if namespace is not None or store is None:
@@ -292,27 +248,29 @@ class RuntimeMixin:
         return production
 
     # -- queues and inspection -------------------------------------------------------------
-    def queue(self: Any, *, refresh: bool = True) -> dict[str, dict[str, Any]]:
+    def queue(self, *, refresh: bool = True) -> dict[str, dict[str, Any]]:
         """Item name -> queue counters of the deployed production (the last ones read when
         ``refresh`` is false)."""
+        production = self._production()
         if refresh:
-            info = director_of(self).export_production_queue_info(self.name)
-            self._queue_info = normalize_queues(info)[0]
-        return {name: dict(value) for name, value in getattr(self, "_queue_info", {}).items()}
+            info = director_of(production).export_production_queue_info(production.name or "")
+            production._queue_info = normalize_queues(info)[0]
+        return {name: dict(value) for name, value in production._queue_info.items()}
 
-    def queue_info(self: Any, *, refresh: bool = True) -> dict[str, dict[str, Any]]:
+    def queue_info(self, *, refresh: bool = True) -> dict[str, dict[str, Any]]:
         """Alias of ``queue()``."""
-        return self.queue(refresh=refresh)  # type: ignore[no-any-return]
+        return self.queue(refresh=refresh)
 
-    def inspect_component(self: Any, component: Any, *, refresh: bool = True) -> dict[str, Any]:
+    def inspect_component(self, component: Any, *, refresh: bool = True) -> dict[str, Any]:
         """Settings, routes and (with ``refresh``) the runtime status and queue of one item
         (a name, ComponentRef, port or ``"Item.Port"``)."""
         from iop.production.graph import production_edges
 
-        ref = self.item(runtime_item_name(self, component))
-        edges = [_edge_dict(e) for e in production_edges(self)]
+        production = self._production()
+        ref = production.item(runtime_item_name(production, component))
+        edges = [_edge_dict(e) for e in production_edges(production)]
         info: dict[str, Any] = {
-            "production": self.name, "name": ref.name, "class_name": ref.class_name or "",
+            "production": production.name, "name": ref.name, "class_name": ref.class_name or "",
             "adapter_class_name": ref.adapter_class_name, "kind": ref.kind,
             "category": ref.category, "enabled": ref.enabled, "pool_size": ref.pool_size,
             "foreground": ref.foreground, "comment": ref.comment,
@@ -325,20 +283,21 @@ class RuntimeMixin:
             "incoming": [e for e in edges if e["target"] == ref.name],
         }
         if refresh:
-            runtime = _component_runtime(self, ref.name)
+            runtime = _component_runtime(production, ref.name)
             if runtime:
                 info["runtime"] = runtime
-        elif ref.name in getattr(self, "_queue_info", {}):
-            info["runtime"] = {"queue": dict(self._queue_info[ref.name])}
+        elif ref.name in production._queue_info:
+            info["runtime"] = {"queue": dict(production._queue_info[ref.name])}
         return info
 
     # -- one component -----------------------------------------------------------------------
-    def _component_call(self: Any, method: str, component: Any) -> None:
-        name = runtime_item_name(self, component)
-        director = director_of(self)
+    def _component_call(self, method: str, component: Any) -> None:
+        production = self._production()
+        name = runtime_item_name(production, component)
+        director = director_of(production)
         verb = method.split("_")[0]
-        require_current(self, director,
-                        f"{verb} component {name!r} in production {self.name!r}")
+        require_current(production, director,
+                        f"{verb} component {name!r} in production {production.name!r}")
         getattr(director, method)(name)
 
     def start_component(self, component: Any) -> None:
@@ -353,13 +312,14 @@ class RuntimeMixin:
         """Stop then start one item."""
         self._component_call("restart_component", component)
 
-    def test_component(self: Any, target_or_ref: Any, message: Any = None,
+    def test_component(self, target_or_ref: Any, message: Any = None,
                        classname: str | None = None, body: Any = None) -> Any:
         """Send one message to an item of this running production (a name, ComponentRef, port
         or ``"Item.Port"``); returns the director's answer (locally the response object)."""
-        director = director_of(self)
-        target = runtime_item_name(self, target_or_ref)
-        require_running(self, director)
+        production = self._production()
+        director = director_of(production)
+        target = runtime_item_name(production, target_or_ref)
+        require_running(production, director)
         if classname is None and body is None and message is not None:
             classname, body = message_to_classname_body(message)
             if classname is not None:
@@ -367,29 +327,31 @@ class RuntimeMixin:
         return director.test_component(target, message=message, classname=classname,
                                        body=body)
 
-    def test(self: Any, target_or_ref: Any, message: Any = None, classname: str | None = None,
+    def test(self, target_or_ref: Any, message: Any = None, classname: str | None = None,
              body: Any = None) -> Any:
         """Alias of ``test_component()``."""
         return self.test_component(target_or_ref, message=message, classname=classname,
                                    body=body)
 
     # -- the production ------------------------------------------------------------------------
-    def status(self: Any) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """The director's status: the current (running, else last or default) production and
         its state."""
-        return director_of(self).status_production()  # type: ignore[no-any-return]
+        return director_of(self._production()).status_production()
 
-    def start(self: Any, detach: bool = True) -> None:
+    def start(self, detach: bool = True) -> None:
         """Start this production (detached, or printing its log until Ctrl+C)."""
-        director = director_of(self)
+        production = self._production()
+        director = director_of(production)
         if detach:
-            director.start_production(self.name)
+            director.start_production(production.name)
         else:
-            director.start_production_with_log(self.name)
+            director.start_production_with_log(production.name)
 
-    def _production_call(self: Any, method: str, action: str) -> None:
-        director = director_of(self)
-        require_current(self, director, f"{action} production {self.name!r}")
+    def _production_call(self, method: str, action: str) -> None:
+        production = self._production()
+        director = director_of(production)
+        require_current(production, director, f"{action} production {production.name!r}")
         getattr(director, method)()
 
     def stop(self) -> None:
@@ -408,17 +370,19 @@ class RuntimeMixin:
         """Apply configuration changes to this running production (changed items restart)."""
         self._production_call("update_production", "update")
 
-    def export(self: Any) -> dict[str, Any]:
+    def export(self) -> dict[str, Any]:
         """The deployed definition, as the director exports it."""
-        return director_of(self).export_production(self.name)  # type: ignore[no-any-return]
+        production = self._production()
+        return director_of(production).export_production(production.name or "")
 
-    def set_default(self: Any) -> None:
+    def set_default(self) -> None:
         """Make this production the namespace's default one."""
-        director_of(self).set_default_production(self.name)
+        production = self._production()
+        director_of(production).set_default_production(production.name or "")
 
-    def log(self: Any, top: int | None = None) -> None:
+    def log(self, top: int | None = None) -> None:
         """Print the event log: the last ``top`` entries, or following it until Ctrl+C."""
-        director = director_of(self)
+        director = director_of(self._production())
         if top is None:
             director.log_production()
         else:
@@ -433,7 +397,7 @@ def _edge_dict(edge: Any) -> dict[str, Any]:
             "target": edge.target, "origin": edge.origin, "interaction": edge.interaction}
 
 
-def _component_runtime(production: Any, name: str) -> dict[str, Any]:
+def _component_runtime(production: Production, name: str) -> dict[str, Any]:
     """The runtime part of inspect_component: the director's status and the item's queue."""
     director = director_of(production)
     runtime: dict[str, Any] = {}
@@ -453,7 +417,7 @@ def _component_runtime(production: Any, name: str) -> dict[str, Any]:
         else:
             warnings.append(f"Production status response is invalid: {status!r}")
     try:
-        info = director.export_production_queue_info(production.name)
+        info = director.export_production_queue_info(production.name or "")
     except Exception as exc:
         warnings.append(f"Could not fetch queue info: {exc}")
     else:
