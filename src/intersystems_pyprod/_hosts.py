@@ -19,7 +19,7 @@ from intersystems_pyprod._status import Status, split_result
 from iop.components.host import _BusinessHost
 from iop.components.operation import BusinessOperation as _IopOperation
 from iop.components.process import BusinessProcess as _IopProcess
-from iop.components.runtime import NotRunning
+from iop.components.runtime import HostNotInProduction
 from iop.components.service import BusinessService as _IopService
 from iop.messages.codec import message_class_name
 
@@ -55,7 +55,7 @@ class _PyprodHost(PyprodComponent, _BusinessHost):
             return Status.ERROR(problem), None
         try:
             response = self._runtime().send(self, target, request, **options)
-        except NotRunning:
+        except HostNotInProduction:
             raise
         except Exception as exc:
             return _failed(exc), None

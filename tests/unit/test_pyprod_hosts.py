@@ -153,9 +153,9 @@ def test_service_without_callback_says_so() -> None:
 
 
 def test_sending_needs_a_running_production() -> None:
-    from iop.components.runtime import NotRunning
+    from iop.components.runtime import HostNotInProduction
 
-    with pytest.raises(NotRunning):
+    with pytest.raises(HostNotInProduction):
         WithInit(None).SendRequestSync("Target", Ask("x"))
 
 

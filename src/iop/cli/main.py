@@ -20,6 +20,7 @@ from iop.cli.parser import build_parser
 from iop.client.base import Client
 from iop.engine.director import format_log_line
 from iop.engine.errors import EngineError
+from iop.errors import RemoteError
 from iop.messages.codec import MessageError
 from iop.production.errors import ProductionError
 from iop.store.errors import StoreError
@@ -32,7 +33,7 @@ EXIT_USER_ERROR = 1
 _ACTIVE = ("running", "troubled")
 
 _USER_ERRORS = (EngineError, StoreError, MessageError, CliError, ProductionError, ModeError,
-                server_commands.PasswordError)
+                server_commands.PasswordError, RemoteError)
 
 
 def _restore_interrupts() -> None:
@@ -92,7 +93,7 @@ def _help(parser: Any, client: Client) -> int:
         print(f"Namespace: {client.namespace}")
     try:
         default = client.get_default()
-    except EngineError as exc:  # the help screen still shows when the server cannot answer
+    except (EngineError, RemoteError) as exc:  # the help screen shows when the server cannot answer
         print(f"warning: cannot read the default production: {exc}", file=sys.stderr)
         default = ""
     print(f"default production: {default or 'Not defined'}")

@@ -20,9 +20,10 @@ from typing import Any
 
 from iop.client.base import Client
 from iop.client.remote import RemoteClient, read_remote_settings
+from iop.errors import CliError
 
 
-class ModeError(Exception):
+class ModeError(CliError):
     """A remote-settings file that was asked for explicitly cannot be used."""
 
 

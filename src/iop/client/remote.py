@@ -12,18 +12,10 @@ from typing import Any
 import httpx
 
 from iop.client.remote_operator import RemoteOperatorViews
-from iop.engine.errors import EngineError
+from iop.errors import RemoteError
 
 TIMEOUT_SECONDS = 30.0
 INIT_TIMEOUT_SECONDS = 120.0
-
-
-class RemoteError(EngineError):
-    """The server refused or failed the request; the message is the server's."""
-
-    def __init__(self, message: str, detail: str | None = None) -> None:
-        super().__init__(message)
-        self.detail = detail  # the server's own error text, when it answered with one
 
 
 def read_remote_settings(path: str) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from iop.server.login_limits import LoginRefused
-from iop.server.password_pool import Busy
+from iop.server.password_pool import HashPoolBusy
 from iop.server.portal import (
     pages_config,
     pages_messages,
@@ -82,7 +82,7 @@ async def login(request: Request) -> Response:
         await asyncio.sleep(auth.limits.delay(address))  # the failed-login back-off
         user = await run_in_threadpool(auth.login, name, password, address) \
             if name and password else None
-    except (LoginRefused, Busy) as exc:
+    except (LoginRefused, HashPoolBusy) as exc:
         return await login_form(request, str(exc), 429 if isinstance(exc, LoginRefused)
                                 else 503)
     if user is None:
