@@ -1,6 +1,7 @@
 """The management portal: server-rendered pages next to /api/iop, on the same accounts.
 
-``portal_routes(server)`` returns what ``build_app(server, routes=...)`` mounts at ``/``;
+``portal_routes(server)`` returns what ``build_app(server, routes=..., page_error=...)``
+mounts at ``/``, and ``page_error`` answers what its pages raise;
 ``install(app, roots)`` gives the app the portal's state (sessions, pickers' roots).
 Every action goes through a Client (iop.server.served_client), as the CLI's do.
 """
@@ -41,6 +42,7 @@ from iop.server.portal.web import (
     Portal,
     first,
     page,
+    page_error,
     read_form,
     render,
     same_origin,
@@ -48,7 +50,7 @@ from iop.server.portal.web import (
 from iop.server.users import ALL_NAMESPACES
 from iop.store import DEFAULT_NAMESPACE
 
-__all__ = ["install", "portal_routes"]
+__all__ = ["install", "page_error", "portal_routes"]
 
 
 def _safe_next(target: str) -> str:
