@@ -81,7 +81,7 @@ class StoreError(IopError, RuntimeError):
 
 
 class EngineError(IopError, RuntimeError):
-    """Base of errors a user can fix; the CLI prints them as one line."""
+    """A request the engine refuses; the user can fix what the message names."""
 
 
 class ProductionError(IopError, ValueError):
@@ -97,7 +97,7 @@ class ComponentError(IopError, RuntimeError):
 
 
 class RemoteError(IopError, RuntimeError):
-    """The server refused or failed the request; the message is the server's."""
+    """A remote server refused or failed a RemoteClient's request; the message is the server's."""
 
     def __init__(self, message: str, detail: str | None = None) -> None:
         super().__init__(message)
