@@ -16,7 +16,7 @@ from intersystems_pyprod._component import (
 from intersystems_pyprod._messages import not_persistable
 from intersystems_pyprod._properties import IRISParameter
 from intersystems_pyprod._status import Status, split_result
-from iop.components.engine_services import NotRunning
+from iop.components.engine_services import HostNotInProduction
 from iop.components.host import _BusinessHost
 from iop.components.operation import BusinessOperation as _IopOperation
 from iop.components.process import BusinessProcess as _IopProcess
@@ -55,7 +55,7 @@ class _PyprodHost(PyprodComponent, _BusinessHost):
             return Status.ERROR(problem), None
         try:
             response = self._runtime().send(self, target, request, **options)
-        except NotRunning:
+        except HostNotInProduction:
             raise
         except Exception as exc:
             return _failed(exc), None

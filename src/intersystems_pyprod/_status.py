@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from iop.errors import ComponentError
+
 ERROR_CODE = 5001  # IRIS's general error code, used by Status.ERROR
 
 
@@ -78,7 +80,7 @@ class Status:
         return "Status.OK()" if self._ok else f"Status.ERROR({self._text!r})"
 
 
-class StatusError(RuntimeError):
+class StatusError(ComponentError):
     """A callback returned an error Status; the engine marks the message it handled as errored."""
 
     def __init__(self, status: Status) -> None:

@@ -7,9 +7,8 @@ import os
 import sys
 
 from intersystems_pyprod import loader
-from iop.engine.errors import EngineError
+from iop.errors import IopError
 from iop.store import open_store
-from iop.store.errors import StoreError
 
 EXIT_USER_ERROR = 2
 
@@ -47,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             loader.load(store, module)
         finally:
             store.close()
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

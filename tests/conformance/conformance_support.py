@@ -10,13 +10,12 @@ from remote_server import ADMIN, SCENARIO_PRODUCTION, SCENARIO_SETTINGS, ServedE
 from iop.client.base import Client
 from iop.client.local import LocalClient
 from iop.client.remote import RemoteClient
-from iop.engine.errors import EngineError
-from iop.production.errors import ProductionError
+from iop.errors import IopError
 
 # What both clients raise for a refused call: LocalClient the engine's or the production's own
 # error, RemoteClient its RemoteError (an EngineError) carrying the server's message. The one
 # place to change when the exception tree gets its single root.
-ClientError = (EngineError, ProductionError)
+ClientError = IopError
 
 MODES = ("local", "remote")
 ITEMS = ["Router", "Echo", "Gate", "Intake"]

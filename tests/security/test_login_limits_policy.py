@@ -16,7 +16,7 @@ from iop.server.login_limits import (
     LoginLimits,
     LoginRefused,
 )
-from iop.server.password_pool import Busy, HashPool
+from iop.server.password_pool import HashPool, HashPoolBusy
 from iop.server.users import UserStore
 
 
@@ -72,7 +72,7 @@ def test_the_password_pool_refuses_at_once_when_full() -> None:
     holder.start()
     try:
         assert inside.wait(30)
-        with pytest.raises(Busy, match="busy checking other logins"):
+        with pytest.raises(HashPoolBusy, match="busy checking other logins"):
             pool.run(lambda: True)
     finally:
         release.set()

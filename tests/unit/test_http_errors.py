@@ -7,8 +7,10 @@ import json
 import pytest
 
 from iop.client.operator import MessageNotFound
+from iop.components.engine_services import HostNotInProduction
 from iop.engine.errors import AlreadyRunning, Busy, EngineError, NotRunning, UnknownProduction
 from iop.engine.suspended import NotSuspended
+from iop.errors import CliError, RemoteError
 from iop.messages.codec import MessageError
 from iop.production.errors import ProductionError
 from iop.server.auth import Forbidden, Unauthorized
@@ -24,7 +26,10 @@ from iop.server.http import (
     status_for,
 )
 from iop.server.isolated import IsolatedError
+from iop.server.login_limits import LoginRefused
 from iop.server.namespaces import InvalidNamespaceName, ReservedNamespace, UnknownNamespace
+from iop.server.password_pool import HashPoolBusy
+from iop.server.portal.files import OutsideRoots
 from iop.server.uploads import UploadRejected
 from iop.store.errors import StoreError
 
@@ -39,6 +44,8 @@ from iop.store.errors import StoreError
     (NotSuspended("x"), 409), (Busy("x"), 409), (TooLarge(10), 413),
     (UnsupportedMediaType("x"), 415), (StoreError("x"), 503),
     (IsolatedError("x", 404), 404), (IsolatedError("x", "nonsense"), 400),
+    (OutsideRoots("x"), 403), (LoginRefused("x", 3), 429), (HashPoolBusy("x"), 503),
+    (RemoteError("x"), 400), (HostNotInProduction("x"), 500), (CliError("x"), 500),
     (KeyError("x"), 500), (ValueError("x"), 500), (TypeError("x"), 500)])
 def test_each_error_means_one_status(exc: Exception, status: int) -> None:
     assert status_for(exc) == status
@@ -46,6 +53,12 @@ def test_each_error_means_one_status(exc: Exception, status: int) -> None:
     assert answer.status_code == status
     body = json.loads(bytes(answer.body))
     assert list(body) == ["error"] and "\n" not in body["error"]
+
+
+def test_refusals_that_say_when_to_retry_say_it() -> None:
+    assert error_for(LoginRefused("x", 2.5)).headers["Retry-After"] == "3"
+    assert error_for(HashPoolBusy("x")).headers["Retry-After"] == "1"
+    assert error_for(Unauthorized("x")).headers["WWW-Authenticate"].startswith("Basic")
 
 
 def test_an_error_answer_is_its_first_line_only() -> None:

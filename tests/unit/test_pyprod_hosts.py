@@ -153,9 +153,9 @@ def test_service_without_callback_says_so() -> None:
 
 
 def test_sending_needs_a_running_production() -> None:
-    from iop.components.engine_services import NotRunning
+    from iop.components.engine_services import HostNotInProduction
 
-    with pytest.raises(NotRunning):
+    with pytest.raises(HostNotInProduction):
         WithInit(None).SendRequestSync("Target", Ask("x"))
 
 

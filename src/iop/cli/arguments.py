@@ -1,13 +1,14 @@
-"""Small pieces every CLI command module shares: the user-error type, body arguments, JSON."""
+"""Small pieces every CLI command module shares: body arguments and JSON output (and
+``CliError``, the user-error type, importable from here as well as from ``iop.errors``)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from iop.errors import CliError
 
-class CliError(Exception):
-    """A user mistake on the command line."""
+__all__ = ["CliError", "print_json", "read_body"]
 
 
 def read_body(value: str | None) -> str | None:

@@ -13,15 +13,12 @@ import sys
 from typing import Any, NoReturn
 
 from iop.cli import operations_commands, production_commands, server_commands
-from iop.cli.arguments import CliError, print_json, read_body
-from iop.cli.mode import ModeError, select_client
+from iop.cli.arguments import print_json, read_body
+from iop.cli.mode import select_client
 from iop.cli.parser import build_parser
 from iop.client.base import Client
 from iop.client.event_log import follow_log, format_log_line
-from iop.engine.errors import EngineError
-from iop.messages.codec import MessageError
-from iop.production.errors import ProductionError
-from iop.store.errors import StoreError
+from iop.errors import CliError, EngineError, IopError, RemoteError
 
 # IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
 # usage errors keep exit code 2.
@@ -29,9 +26,6 @@ EXIT_USER_ERROR = 1
 
 # Running states: a stop, kill or restart has something to act on.
 _ACTIVE = ("running", "troubled")
-
-_USER_ERRORS = (EngineError, StoreError, MessageError, CliError, ProductionError, ModeError,
-                server_commands.PasswordError)
 
 
 def _restore_interrupts() -> None:
@@ -55,12 +49,12 @@ def _exit_code(argv: list[str] | None) -> int:
     _refuse_two_commands(parser, args)
     try:
         return run(parser, args)
-    except _USER_ERRORS as exc:
+    except IopError as exc:  # every error of ours is one line; anything else is a bug
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl+C ends `iop -L`, a foreground `iop -s`, `iop --serve`
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `iop ... | head` closed the pipe: the reader has what it wanted
         return 0
 
 
@@ -89,9 +83,9 @@ def _help(parser: Any, client: Client) -> int:
     print(client.describe())
     if client.mode == "remote":
         print(f"Namespace: {client.namespace}")
-    try:
+    try:  # the help screen still shows when the server cannot answer
         default = client.get_default()
-    except EngineError as exc:  # the help screen still shows when the server cannot answer
+    except (EngineError, RemoteError) as exc:
         print(f"warning: cannot read the default production: {exc}", file=sys.stderr)
         default = ""
     print(f"default production: {default or 'Not defined'}")

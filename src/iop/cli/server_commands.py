@@ -10,10 +10,12 @@ import os
 import sys
 from typing import Any
 
+from iop.errors import CliError
+
 __all__ = ["run"]
 
 
-class PasswordError(Exception):
+class PasswordError(CliError):
     """No password could be read, or the two typed ones differ."""
 
 

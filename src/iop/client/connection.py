@@ -22,12 +22,13 @@ from typing import Any
 
 from iop.client.base import Client
 from iop.client.remote import RemoteClient
+from iop.errors import CliError
 
 __all__ = ["ModeError", "default_client", "open_client", "read_remote_settings",
            "remote_settings"]
 
 
-class ModeError(Exception):
+class ModeError(CliError):
     """A remote-settings file that was asked for explicitly cannot be used."""
 
 

@@ -14,18 +14,12 @@ import httpx
 
 from iop.client.event_log import follow_log
 from iop.client.remote_operator import RemoteOperatorViews
-from iop.engine.errors import EngineError
+from iop.errors import RemoteError
 
 TIMEOUT_SECONDS = 30.0
 INIT_TIMEOUT_SECONDS = 120.0
 
 
-class RemoteError(EngineError):
-    """The server refused or failed the request; the message is the server's."""
-
-    def __init__(self, message: str, detail: str | None = None) -> None:
-        super().__init__(message)
-        self.detail = detail  # the server's own error text, when it answered with one
 
 
 def _detail(response: httpx.Response, data: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from iop.errors import ComponentError
+
 
 class EngineServices(Protocol):
     """What a running business host can ask of the engine."""
@@ -27,5 +29,5 @@ class EngineServices(Protocol):
     def log(self, host: Any, level: str, text: str, method: str) -> None: ...
 
 
-class NotRunning(RuntimeError):
+class HostNotInProduction(ComponentError):
     """A host method that needs the engine was called on an instance the engine did not start."""

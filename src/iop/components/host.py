@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from iop.components import settings as _settings
-from iop.components.engine_services import EngineServices, NotRunning
+from iop.components.engine_services import EngineServices, HostNotInProduction
 from iop.components.settings import Category, setting
 from iop.messages.base import is_message_class
 
@@ -108,7 +108,7 @@ class _Component:
 
     def _runtime(self) -> EngineServices:
         if self._iop_runtime is None:
-            raise NotRunning(
+            raise HostNotInProduction(
                 f"{type(self).__name__} is not running in a production; "
                 "use Director.create_business_service() or start the production"
             )

@@ -1,8 +1,12 @@
-"""Domain errors of the engine; each message names the thing that is wrong."""
+"""Domain errors of the engine; each message names the thing that is wrong.
 
+``EngineError`` itself lives in ``iop.errors`` and is importable from here too.
+"""
 
-class EngineError(RuntimeError):
-    """Base of errors a user can fix; the CLI prints them as one line."""
+from iop.errors import EngineError
+
+__all__ = ["AlreadyRunning", "Busy", "EngineError", "MessageTimeout", "NotRunning",
+           "RemoteError", "TargetFailed", "UnknownClass", "UnknownItem", "UnknownProduction"]
 
 
 class UnknownProduction(EngineError):
@@ -33,5 +37,10 @@ class MessageTimeout(EngineError):
     """A synchronous request got no response in time."""
 
 
-class RemoteError(EngineError):
-    """The item that handled a request failed; carries its error text."""
+class TargetFailed(EngineError):
+    """The item that handled a synchronous request failed; carries its error text."""
+
+
+# The engine's former name for TargetFailed, kept so that existing imports keep working;
+# iop.errors.RemoteError is another class: a remote server's refusal.
+RemoteError = TargetFailed

@@ -18,13 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from iop.errors import MessageError
 from iop.messages.persistent import Model, PersistentMessage, decode_class_name, typed_row
 
 Decoder = Callable[[Any], Any]
-
-
-class MessageError(ValueError):
-    """A message body cannot be encoded, decoded, or its class cannot be found."""
 
 
 class SerializationError(MessageError):

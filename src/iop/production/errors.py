@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from iop.errors import ProductionError
+
 __all__ = ["ProductionError", "UnknownComponent"]
-
-
-class ProductionError(ValueError):
-    """A production definition is inconsistent; the message names the item or port at fault."""
 
 
 class UnknownComponent(ProductionError, LookupError):

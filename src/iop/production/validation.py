@@ -108,7 +108,7 @@ class ProductionValidationReport:
         return self.to_text()
 
 
-class ProductionValidationError(ProductionError):
+class ProductionValidationError(ProductionError, ValueError):  # IoP: a ValueError
     """Strict validation found issues; ``report`` holds every one of them."""
 
     def __init__(self, report: ProductionValidationReport, message: str | None = None) -> None:

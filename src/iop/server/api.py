@@ -151,7 +151,7 @@ def queues(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> 
     name = query.get("production") or client.get_default() or ""
     try:
         return client.queues(name)
-    except (UnknownProduction, EngineError) as exc:
+    except EngineError as exc:  # UnknownProduction among them
         return {"production": name, "items": [], "warnings": [str(exc)]}
 
 

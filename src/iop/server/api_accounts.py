@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from iop.server import roles
 from iop.server.auth import Forbidden
-from iop.server.http import BadRequest, error, error_for, refuse_foreign_origin
+from iop.server.http import BadRequest, error, refuse_foreign_origin
 from iop.server.login_limits import accounts
 from iop.server.users import User, UserError, UserStore
 
@@ -92,21 +92,16 @@ def routes(server: Server) -> list[BaseRoute]:
 
     async def endpoint(request: Request) -> Response:
         route = request.url.path.split("/api/iop/", 1)[1].removeprefix("v1/").strip("/")
-        try:
-            user = await server.authenticate(request)
-            if (request.method, route) not in ROUTES:
-                return error(405, f"{request.method} is not allowed on /api/iop/{route}")
-            refuse_foreign_origin(request)
-            if not roles.is_account_admin(user):
-                raise Forbidden(f"managing accounts needs the admin role in every namespace "
-                                f"(*); user {user.name if user else ''} does not have it")
-            body = await server.body(request) if request.method in ("POST", "PUT") else {}
-            result = await run_in_threadpool(_handle, server.users, user, request.method, route,
-                                             dict(request.query_params), body)
-        except UserError as exc:  # the caller's account data: a 400, not the engine's 500
-            return error(400, str(exc))
-        except Exception as exc:
-            return error_for(exc)
+        user = await server.authenticate(request)
+        if (request.method, route) not in ROUTES:
+            return error(405, f"{request.method} is not allowed on /api/iop/{route}")
+        refuse_foreign_origin(request)
+        if not roles.is_account_admin(user):
+            raise Forbidden(f"managing accounts needs the admin role in every namespace "
+                            f"(*); user {user.name if user else ''} does not have it")
+        body = await server.body(request) if request.method in ("POST", "PUT") else {}
+        result = await run_in_threadpool(_handle, server.users, user, request.method, route,
+                                         dict(request.query_params), body)
         return JSONResponse(result)
 
     # Every method reaches the endpoint, so a stranger gets 401 before any 405.

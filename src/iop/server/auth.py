@@ -13,6 +13,7 @@ import hashlib
 import threading
 import time
 
+from iop.errors import RequestRefused
 from iop.server.login_limits import LoginLimits
 from iop.server.password_pool import HashPool
 from iop.server.users import User, UserStore, verify_account
@@ -22,11 +23,11 @@ _CACHE_SECONDS = 60.0
 _CACHE_SIZE = 1024
 
 
-class Unauthorized(Exception):
+class Unauthorized(RequestRefused):
     """Missing, malformed or wrong credentials (HTTP 401)."""
 
 
-class Forbidden(Exception):
+class Forbidden(RequestRefused):
     """The authenticated user may not use the namespace asked for (HTTP 403)."""
 
 

@@ -326,12 +326,10 @@ def _tail_line(fh: Any, limit: int, width: int | None = None) -> str:
     return lines[-1][:width] if lines else ""
 
 
-class _Terminated(Exception):
-    pass
-
-
 def _on_term(signum: int, frame: Any) -> None:
-    raise _Terminated()
+    # SIGTERM (the server stops or died) ends the warden as an exit would; main() kills
+    # what is left below it on the way out.
+    raise SystemExit(1)
 
 
 def _warden(order: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +337,7 @@ def _warden(order: dict[str, Any]) -> dict[str, Any]:
     signal.signal(signal.SIGTERM, _on_term)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)  # the server died: clean up
     if os.getppid() != order["server_pid"]:  # the server died before the line above
-        raise _Terminated()
+        raise SystemExit(1)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     identity = CodeIdentity(**order["identity"]) if order.get("identity") else None
     if identity is not None:
@@ -374,7 +372,7 @@ def main() -> int:
     """Warden entry point: one JSON order on stdin, one JSON report on stdout."""
     try:
         report = _warden(json.loads(sys.stdin.buffer.read()))
-    except _Terminated:
+    except SystemExit:  # terminated: see _on_term
         _kill_everything_below()
         return 1
     except Exception as exc:  # reported to the server as one line, never a traceback

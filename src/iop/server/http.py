@@ -29,22 +29,30 @@ from iop.client.operator import MessageNotFound
 from iop.engine.errors import (
     AlreadyRunning,
     Busy,
-    EngineError,
     NotRunning,
     UnknownClass,
     UnknownItem,
     UnknownProduction,
 )
 from iop.engine.suspended import NotSuspended
-from iop.messages.codec import MessageError
-from iop.production.errors import ProductionError, UnknownComponent
+from iop.errors import (
+    CliError,
+    ComponentError,
+    EngineError,
+    IopError,
+    MessageError,
+    ProductionError,
+    RemoteError,
+    RequestRefused,
+    StoreError,
+)
+from iop.production.errors import UnknownComponent
 from iop.server.auth import REALM, Forbidden, Unauthorized
 from iop.server.isolated import IsolatedError
 from iop.server.limits import BadLength, TooLarge, read_bounded
 from iop.server.login_limits import LoginRefused
 from iop.server.namespaces import InvalidNamespaceName, ReservedNamespace, UnknownNamespace
-from iop.server.password_pool import Busy as HashPoolBusy
-from iop.store.errors import StoreError
+from iop.server.password_pool import HashPoolBusy
 
 __all__ = ["BadRequest", "MAX_JSON_DEPTH", "MethodNotAllowed", "NoRoute", "TooLarge",
            "UnsupportedMediaType", "check_depth", "error", "error_for", "query_int", "read_json",
@@ -55,25 +63,26 @@ _log = logging.getLogger("iop.server")
 MAX_JSON_DEPTH = 64  # nested arrays/objects in a request body; deeper is refused with 400
 
 
-class BadRequest(Exception):
+class BadRequest(RequestRefused):
     """The request is not what the route needs: its body, a field or a query value (400)."""
 
 
-class UnsupportedMediaType(Exception):
+class UnsupportedMediaType(RequestRefused):
     """A request body that is not ``application/json`` (HTTP 415)."""
 
 
-class NoRoute(Exception):
+class NoRoute(RequestRefused):
     """No route at this path (HTTP 404); said only to an authenticated caller."""
 
 
-class MethodNotAllowed(Exception):
+class MethodNotAllowed(RequestRefused):
     """The path exists, not for this method (HTTP 405); said only to an authenticated caller."""
 
 
-# Most specific first: the first class that matches gives the status.
-_STATUS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
-    (Unauthorized, 401),
+# The one table from the error tree (iop.errors) to HTTP statuses. Most specific first: the
+# first class that matches gives the status; every branch of the tree ends the table.
+_STATUS: tuple[tuple[tuple[type[IopError], ...], int], ...] = (
+    ((Unauthorized,), 401),
     ((Forbidden, ReservedNamespace), 403),
     ((TooLarge,), 413),
     ((LoginRefused,), 429),
@@ -84,13 +93,16 @@ _STATUS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int]
     ((NoRoute, UnknownNamespace, UnknownProduction, UnknownItem, UnknownClass, UnknownComponent,
       MessageNotFound), 404),
     ((AlreadyRunning, NotRunning, NotSuspended, Busy), 409),
-    ((EngineError, ProductionError, MessageError), 400),
+    # The branches: what a user can fix is a 400; a store out of reach a 503; a component's
+    # failure or a CLI misuse reaching the server is a bug of ours (500).
+    ((EngineError, ProductionError, MessageError, RemoteError, RequestRefused), 400),
     ((StoreError,), 503),
+    ((ComponentError, CliError), 500),
 )
 
 
 def status_for(exc: BaseException) -> int:
-    """The HTTP status that ``exc`` means (500: not a known refusal, so a bug of ours)."""
+    """The HTTP status that ``exc`` means (500: not one of ours, so a bug of ours)."""
     if isinstance(exc, IsolatedError):  # classified by the child that raised it
         return exc.status
     for classes, status in _STATUS:

@@ -16,6 +16,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from iop.errors import RequestRefused
+
 FORM_MAX_BYTES = 1024 * 1024  # the portal's forms: a login, a setting, an edited message
 
 Scope = MutableMapping[str, Any]
@@ -25,14 +27,14 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class TooLarge(Exception):
+class TooLarge(RequestRefused):
     """The request body is over the route's limit (HTTP 413)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body is larger than the server's limit of {limit} bytes")
 
 
-class BadLength(Exception):
+class BadLength(RequestRefused):
     """The Content-Length header is not a byte count (HTTP 400)."""
 
 

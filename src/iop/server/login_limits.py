@@ -22,6 +22,7 @@ import time
 from collections import deque
 from typing import Any
 
+from iop.errors import RequestRefused
 from iop.server.users import UserStore
 
 ADDRESS_WINDOW = 60.0
@@ -51,7 +52,7 @@ def accounts(users: UserStore) -> list[dict[str, Any]]:
     return listed
 
 
-class LoginRefused(Exception):
+class LoginRefused(RequestRefused):
     """Too many failed logins from this address or for this account (HTTP 429)."""
 
     def __init__(self, message: str, retry_after: float) -> None:

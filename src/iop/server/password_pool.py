@@ -12,12 +12,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from iop.errors import RequestRefused
+
 T = TypeVar("T")
 WORKERS = 2
 WAITING = 8
 
 
-class Busy(Exception):
+class HashPoolBusy(RequestRefused):
     """Too many password checks already running or waiting (HTTP 503, try again soon)."""
 
     retry_after = 1
@@ -31,9 +33,9 @@ class HashPool:
         self._slots = threading.BoundedSemaphore(workers + waiting)
 
     def run(self, check: Callable[..., T], *args: object) -> T:
-        """``check(*args)`` on a pool thread; Busy at once when the pool is full."""
+        """``check(*args)`` on a pool thread; HashPoolBusy at once when the pool is full."""
         if not self._slots.acquire(blocking=False):
-            raise Busy("the server is busy checking other logins; try again in a second")
+            raise HashPoolBusy("the server is busy checking other logins; try again in a second")
         try:
             return self._executor.submit(check, *args).result()
         finally:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
+from iop.errors import EngineError
+
 if TYPE_CHECKING:  # users.py stores roles with this module's names: import it lazily
     from iop.server.auth import Forbidden
     from iop.server.users import User
@@ -22,7 +24,7 @@ if TYPE_CHECKING:  # users.py stores roles with this module's names: import it l
 ALL_NAMESPACES = "*"
 
 
-class UnknownRole(ValueError):
+class UnknownRole(EngineError, ValueError):
     """A role name that is none of the four."""
 
 

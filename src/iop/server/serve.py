@@ -7,7 +7,7 @@ import logging
 import sys
 
 from iop.server.app import Server, build_app
-from iop.server.portal import install, portal_routes
+from iop.server.portal import install, page_error, portal_routes
 from iop.server.portal.files import FileRoots
 
 DEFAULT_HOST = "127.0.0.1"
@@ -39,7 +39,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                     "proxy in front of this server", host)
     print(f"iop-engine serving /api/iop and the portal on http://{host}:{port}/ "
           f"(max body {server.max_body_bytes} bytes)", file=sys.stderr, flush=True)
-    app = build_app(server, routes=portal_routes())
+    app = build_app(server, routes=portal_routes(), page_error=page_error)
     install(app, FileRoots.configured(portal_roots))
     # No `server: uvicorn` banner: a stranger need not learn what serves the API.
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False,

@@ -1,5 +1,5 @@
-"""Errors raised by store backends."""
+"""Errors raised by store backends: ``StoreError``, kept importable from here."""
 
+from iop.errors import StoreError
 
-class StoreError(RuntimeError):
-    """The store cannot be opened, read or written; the message names the store and the cause."""
+__all__ = ["StoreError"]

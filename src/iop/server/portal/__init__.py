@@ -1,6 +1,7 @@
 """The management portal: server-rendered pages next to /api/iop, on the same accounts.
 
-``portal_routes(server)`` returns what ``build_app(server, routes=...)`` mounts at ``/``;
+``portal_routes(server)`` returns what ``build_app(server, routes=..., page_error=...)``
+mounts at ``/``, and ``page_error`` answers what its pages raise;
 ``install(app, roots)`` gives the app the portal's state (sessions, pickers' roots).
 Every action goes through a Client (iop.server.served_client), as the CLI's do.
 """
@@ -19,7 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from iop.server.login_limits import LoginRefused
-from iop.server.password_pool import Busy
+from iop.server.password_pool import HashPoolBusy
 from iop.server.portal import (
     pages_config,
     pages_messages,
@@ -41,6 +42,7 @@ from iop.server.portal.web import (
     Portal,
     first,
     page,
+    page_error,
     read_form,
     render,
     same_origin,
@@ -48,7 +50,7 @@ from iop.server.portal.web import (
 from iop.server.users import ALL_NAMESPACES
 from iop.store import DEFAULT_NAMESPACE
 
-__all__ = ["install", "portal_routes"]
+__all__ = ["install", "page_error", "portal_routes"]
 
 
 def _safe_next(target: str) -> str:
@@ -82,7 +84,7 @@ async def login(request: Request) -> Response:
         await asyncio.sleep(auth.limits.delay(address))  # the failed-login back-off
         user = await run_in_threadpool(auth.login, name, password, address) \
             if name and password else None
-    except (LoginRefused, Busy) as exc:
+    except (LoginRefused, HashPoolBusy) as exc:
         return await login_form(request, str(exc), 429 if isinstance(exc, LoginRefused)
                                 else 503)
     if user is None:

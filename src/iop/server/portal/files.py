@@ -16,15 +16,15 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from iop.engine.errors import EngineError
+from iop.server.auth import Forbidden
 from iop.store import namespace_dir
 
 ENV_ROOTS = "IOP_PORTAL_ROOTS"
 MAX_ENTRIES = 500
 
 
-class OutsideRoots(EngineError):
-    """A path the pickers may not show."""
+class OutsideRoots(Forbidden):
+    """A path the pickers may not show (HTTP 403)."""
 
 
 @dataclass(frozen=True)

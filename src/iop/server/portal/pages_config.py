@@ -11,11 +11,10 @@ from starlette.responses import JSONResponse, Response
 
 from iop.components.settings import PYTHON_ATTRIBUTES, Category
 from iop.components.widgets import CHARACTER_SETS, FRAMINGS
-from iop.engine.errors import EngineError
+from iop.errors import EngineError, IopError
 from iop.server.portal import files
 from iop.server.portal.diagrams import config_diagram
 from iop.server.portal.web import Page, first, last
-from iop.store.errors import StoreError
 
 ACTIONS = {"start": "started", "stop": "stopped", "restart": "restarted", "update": "updated",
            "kill": "killed", "recover": "recovered"}
@@ -49,7 +48,7 @@ async def production_action(page: Page) -> Response:
         else:
             await page.call(action)
         page.session.flash("ok", f"Production {name or ''} {ACTIONS[action]}.".replace("  ", " "))
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:
         page.session.flash("error", f"{action} failed: {exc}")
     return _back(page, form, name)
 
@@ -188,7 +187,7 @@ async def save_configuration(page: Page) -> Response:
     changes = changes_from(form)
     try:
         result = await page.call("save_item", production, item, changes)
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:
         submitted = {"production": production, "item": item, "values": {
             k: (",".join(v) if f"multi:{k}" in form else v[-1]) for k, v in form.items()}}
         return await configuration(page, submitted, str(exc))
@@ -212,7 +211,7 @@ async def save_production_settings(page: Page) -> Response:
                if key.startswith("setting:")}
     try:
         result = await page.call("save_production_settings", production, changes)
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:
         return await configuration(page, {"production": production,
                                           "production_values": changes}, str(exc))
     changed = result.get("changed") or []
@@ -228,9 +227,6 @@ async def save_production_settings(page: Page) -> Response:
 async def file_listing(page: Page) -> Response:
     query = page.request.query_params
     roots = page.portal.roots.for_namespace(page.namespace)
-    try:
-        found = await run_in_threadpool(files.listing, roots, query.get("path"),
-                                        query.get("kind") == "file")
-    except files.OutsideRoots as exc:
-        return JSONResponse({"error": str(exc)}, status_code=403)
+    found = await run_in_threadpool(files.listing, roots, query.get("path"),
+                                    query.get("kind") == "file")
     return JSONResponse(found)

@@ -9,10 +9,9 @@ from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
-from iop.engine.errors import EngineError
+from iop.errors import IopError
 from iop.server.portal.diagrams import trace_diagram
 from iop.server.portal.web import Page, first
-from iop.store.errors import StoreError
 
 FILTERS = ("since", "until", "source", "target", "status", "type", "body_class", "session_id",
            "text")
@@ -35,7 +34,7 @@ async def messages(page: Page) -> Response:
     result: dict[str, Any] = {"messages": [], "has_older": False, "has_newer": False}
     try:
         result = await page.call("search_messages", filters, before, after, PAGE_SIZE)
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:  # said above the (empty) list
         error = str(exc)
     choices = await page.call("message_choices")
     rows = result["messages"]
@@ -68,10 +67,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
 async def message(page: Page) -> Response:
     message_id = _int(page.request.path_params.get("id"))
     view = page.request.query_params.get("view", "header")
-    try:
-        found = await page.call("message", message_id or 0)
-    except (EngineError, StoreError) as exc:
-        return page.render("error.html", status=404, error=str(exc), active="messages")
+    found = await page.call("message", message_id or 0)
     body_text = found.get("body")
     fields: list[tuple[str, str]] = []
     pretty = body_text or ""
@@ -100,17 +96,14 @@ async def resend(page: Page) -> Response:
                                    page.user.name)
             listing = ", ".join(f"#{d['original']} → #{d['resent']}" for d in done)
             page.session.flash("ok", f"Resent {len(done)} message(s): {listing}.")
-        except (EngineError, StoreError) as exc:
+        except IopError as exc:
             page.session.flash("error", str(exc))
     return RedirectResponse(back, status_code=303)
 
 
 async def trace(page: Page) -> Response:
     session_id = _int(page.request.path_params.get("session"))
-    try:
-        found = await page.call("trace", session_id or 0)
-    except (EngineError, StoreError) as exc:
-        return page.render("error.html", status=404, error=str(exc), active="messages")
+    found = await page.call("trace", session_id or 0)
     # Hosts appear in the order the session reached them: its first source (a service or
     # the testing service) on the left, as in a sequence diagram.
     diagram = trace_diagram(found["messages"], {})

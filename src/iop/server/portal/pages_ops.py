@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse, Response
 
-from iop.engine.errors import EngineError
+from iop.errors import IopError
 from iop.server.portal.web import Page
 from iop.store import records as r
-from iop.store.errors import StoreError
 
 LOG_FILTERS = ("type", "item", "session_id", "text")
 LOG_PAGE = 100
@@ -32,7 +31,7 @@ async def event_log(page: Page) -> Response:
     entries: list[dict[str, object]] = []
     try:
         entries = await page.call("search_log", filters, before, None, LOG_PAGE + 1)
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:  # said above the (empty) list
         error = str(exc)
     older = page.url("log", before=entries[LOG_PAGE - 1]["id"], **filters) \
         if len(entries) > LOG_PAGE else None
@@ -48,10 +47,7 @@ async def event_log(page: Page) -> Response:
 async def log_tail(page: Page) -> Response:
     """Entries after ``after_id`` matching the page's filters, newest first (live tail)."""
     after = _int(page.request.query_params.get("after_id")) or 0
-    try:
-        entries = await page.call("search_log", _filters(page), None, after, 200)
-    except (EngineError, StoreError) as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+    entries = await page.call("search_log", _filters(page), None, after, 200)
     return JSONResponse({"entries": entries, "namespace": page.namespace})
 
 

@@ -9,10 +9,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from iop.engine.errors import EngineError
+from iop.errors import EngineError, IopError
 from iop.server.portal.web import Page, first
 from iop.store import records as r
-from iop.store.errors import StoreError
 
 DEFAULT_KEEP_DAYS = 7.0  # as `iop --purge` without a number
 DAY = 86400.0
@@ -43,7 +42,7 @@ async def _schedule(page: Page) -> dict[str, Any] | None:
         return None
     try:
         definition = await page.call("export", production)
-    except (EngineError, StoreError):
+    except IopError:  # the form still shows, without the schedule
         return None
     body = definition.get("Production", definition)
     settings = body.get("Setting") or []
@@ -82,7 +81,7 @@ async def purge(page: Page) -> Response:
         days = _keep_days(first(form, "keep_days"))
         bodies, incomplete = _flag(form, "bodies"), _flag(form, "include_incomplete")
         done = await page.call("purge", days, bodies, incomplete)
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:
         page.session.flash("error", f"Nothing was purged: {exc}")
         return page.redirect("purge")
     compacted = "; the store was compacted" if done.get("compacted") else ""

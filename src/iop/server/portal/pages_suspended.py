@@ -9,9 +9,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from iop.engine.errors import EngineError
+from iop.errors import IopError
 from iop.server.portal.web import Page, first
-from iop.store.errors import StoreError
 
 SHOWN = 200  # rows on the page; the rest wait their turn (oldest first)
 PREVIEW = 160  # characters of a body shown in the list
@@ -36,7 +35,7 @@ def _with_bodies(page: Page, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
     for row in rows:
         try:
             body = page.client.message(int(row["id"]))["body"]
-        except (EngineError, StoreError):
+        except IopError:
             body = None  # resubmitted or discarded meanwhile: shown without its body
         text = body or ""
         shown.append(dict(row, body=text, preview=text if len(text) <= PREVIEW
@@ -86,7 +85,7 @@ async def act(page: Page) -> Response:
             else:
                 page.session.flash("ok", f"Discarded {len(done)} message(s): {listing}; they "
                                          "stay in their session traces.")
-        except (EngineError, StoreError) as exc:
+        except IopError as exc:
             done_word = "resubmitted" if action == "resubmit" else "discarded"
             page.session.flash("error", f"Nothing was {done_word}: {exc}")
     return page.redirect("suspended")
@@ -103,7 +102,7 @@ async def edit(page: Page) -> Response:
     message_id = int(raw_id)
     try:
         done = await page.call("resubmit", [message_id], body)
-    except (EngineError, StoreError) as exc:
+    except IopError as exc:
         return await suspended(page, {"id": message_id, "body": body}, str(exc))
     new_id = done["resubmitted_as"]
     page.session.flash("ok", f"Message #{message_id} resubmitted with the edited body as new "

@@ -1,5 +1,5 @@
 """What every portal page shares: templates, the logged-in session, namespaces, forms, CSRF,
-and the one place where domain errors become a message in the page."""
+and the one place where what a page raises becomes an error page (``page_error``)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,18 @@ from urllib.parse import parse_qs, urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 
+from iop.errors import IopError
 from iop.server import roles
 from iop.server.auth import Forbidden, require_namespace
+from iop.server.http import status_for
 from iop.server.limits import FORM_MAX_BYTES, read_bounded
 from iop.server.namespaces import canonical
 from iop.server.portal.files import FileRoots
@@ -227,18 +235,34 @@ def page(handler: Handler, path: str, *, post: bool = False
                           error=str(exc))
         current = Page(request, portal, session, user, namespace,
                        ServedClient(namespace, store))
-        try:
-            if not wants_json:  # a POST may render a page too (a refused form)
-                current.suspended_badge = await suspended_badge(current)
-            return await handler(current)
-        except Exception as exc:  # a bug must still answer with a page, and be logged
-            log.exception("portal page %s failed", request.url.path)
-            return render(request, "error.html", status=500, session=session, user=user,
-                          namespace=namespace, namespaces=[namespace],
-                          error=f"The page failed: {type(exc).__name__}: {exc}. The server "
-                                "log has the details.")
+        request.state.page = current  # for page_error, should the handler raise
+        if not wants_json:  # a POST may render a page too (a refused form)
+            current.suspended_badge = await suspended_badge(current)
+        return await handler(current)
 
     return endpoint
+
+
+async def page_error(request: Request, exc: Exception) -> Response:
+    """The portal's answer to what a page raised (the app's exception handler outside /api/):
+    an ``IopError`` is said in the page (or as JSON to /tail and /fs) with the status
+    ``http.status_for`` gives it; anything else is a bug, logged, and still answers a page."""
+    current: Page | None = getattr(request.state, "page", None)
+    if current is None:  # not a page (the login form...): Starlette's own answer
+        return PlainTextResponse("Internal Server Error", status_code=500)
+    if isinstance(exc, IopError):
+        status = status_for(exc)
+        if status >= 500:
+            log.error("portal page %s: %s", request.url.path, exc)
+        if request.url.path.endswith(("/tail", "/fs")):
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        return current.render("error.html", status=status, error=str(exc))
+    log.error("portal page %s failed", request.url.path, exc_info=exc)
+    return render(request, "error.html", status=500, session=current.session,
+                  user=current.user, namespace=current.namespace,
+                  namespaces=[current.namespace],
+                  error=f"The page failed: {type(exc).__name__}: {exc}. The server log has "
+                        "the details.")
 
 
 def elapsed_ms(started: float) -> str:

@@ -1,0 +1,112 @@
+"""Every exception iop raises on purpose, as one tree rooted at ``IopError``.
+
+The branches live here; a leaf lives next to the code that raises it (its module is named on
+its line). The CLI prints any ``IopError`` as one ``error:`` line and exits 1; the server's
+one table (``iop.server.http.status_for``) gives each class or branch its HTTP status, and
+the app's exception handlers answer with it. Anything else escaping is a bug of ours.
+Some classes keep a standard exception as a second base, so that code catching it (and
+IoP's names: ``ProductionValidationError`` is a ValueError there too) still does.
+
+    IopError
+    ├── StoreError (RuntimeError): the store cannot be opened, read or written
+    ├── EngineError (RuntimeError): a request the engine refuses; the user can fix it
+    │   ├── UnknownProduction ........ iop.engine.errors
+    │   ├── UnknownClass ............. iop.engine.errors
+    │   ├── UnknownItem .............. iop.engine.errors
+    │   ├── AlreadyRunning ........... iop.engine.errors
+    │   ├── NotRunning ............... iop.engine.errors
+    │   ├── Busy ..................... iop.engine.errors
+    │   ├── MessageTimeout ........... iop.engine.errors
+    │   ├── TargetFailed ............. iop.engine.errors (also importable as RemoteError there)
+    │   ├── BadReplyCodeActions ...... iop.engine.outcomes.reply_code_actions
+    │   ├── NotSuspended ............. iop.engine.suspended
+    │   ├── MigrationError ........... iop.migration.classes
+    │   ├── InvalidConfiguration ..... iop.client.item_config
+    │   ├── InvalidProductionSettings  iop.client.production_settings
+    │   ├── MessageNotFound .......... iop.client.operator
+    │   ├── UserError ................ iop.server.users
+    │   ├── UnknownRole (ValueError) . iop.server.roles
+    │   ├── UnknownNamespace ......... iop.server.namespaces
+    │   │   ├── InvalidNamespaceName . iop.server.namespaces
+    │   │   └── ReservedNamespace .... iop.server.namespaces
+    │   ├── IsolatedError ............ iop.server.isolated
+    │   ├── NoStoreAccess ............ iop.server.code_snapshot
+    │   ├── CodeTooLarge ............. iop.server.code_stage
+    │   ├── UploadRejected ........... iop.server.uploads
+    │   └── LoadError ................ intersystems_pyprod.loader
+    ├── ProductionError (ValueError): a production definition is inconsistent
+    │   ├── UnknownComponent (LookupError)  iop.production.errors
+    │   ├── PlanError ................ iop.production.plan
+    │   ├── RemoteNotSupported ....... iop.production.deploy
+    │   ├── ProductionValidationError  iop.production.validation (IoP's name and base)
+    │   └── ProductionCommandError ... iop.cli.production_commands
+    ├── MessageError (ValueError): a message body or class cannot be encoded or decoded
+    │   └── SerializationError ....... iop.messages.codec (IoP's name)
+    ├── ComponentError (RuntimeError): a business host used outside the engine, or failing
+    │   ├── HostNotInProduction ...... iop.components.engine_services
+    │   └── StatusError .............. intersystems_pyprod._status (pyprod's name)
+    ├── RemoteError (RuntimeError): a remote server refused or failed a client's request
+    ├── CliError: a command line the CLI cannot act on
+    │   ├── ModeError ................ iop.client.connection
+    │   └── PasswordError ............ iop.cli.server_commands
+    └── RequestRefused: the server refuses an HTTP request
+        ├── BadRequest ............... iop.server.http
+        ├── UnsupportedMediaType ..... iop.server.http
+        ├── NoRoute .................. iop.server.http
+        ├── MethodNotAllowed ......... iop.server.http
+        ├── Unauthorized ............. iop.server.auth
+        ├── Forbidden ................ iop.server.auth
+        │   └── OutsideRoots ......... iop.server.portal.files
+        ├── TooLarge ................. iop.server.limits
+        ├── BadLength ................ iop.server.limits
+        ├── LoginRefused ............. iop.server.login_limits
+        └── HashPoolBusy ............. iop.server.password_pool
+
+Not in the tree: ``ProductionValidationWarning`` (iop.production.validation), a UserWarning
+as in IoP, which validation issues and never raises.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CliError", "ComponentError", "EngineError", "IopError", "MessageError",
+           "ProductionError", "RemoteError", "RequestRefused", "StoreError"]
+
+
+class IopError(Exception):
+    """Root of every error iop raises on purpose; anything else escaping is a bug of ours."""
+
+
+class StoreError(IopError, RuntimeError):
+    """The store cannot be opened, read or written; the message names the store and the cause."""
+
+
+class EngineError(IopError, RuntimeError):
+    """A request the engine refuses; the user can fix what the message names."""
+
+
+class ProductionError(IopError, ValueError):
+    """A production definition is inconsistent; the message names the item or port at fault."""
+
+
+class MessageError(IopError, ValueError):
+    """A message body cannot be encoded, decoded, or its class cannot be found."""
+
+
+class ComponentError(IopError, RuntimeError):
+    """A business host was used outside the engine, or reported a failure through its status."""
+
+
+class RemoteError(IopError, RuntimeError):
+    """A remote server refused or failed a RemoteClient's request; the message is the server's."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail  # the server's own error text, when it answered with one
+
+
+class CliError(IopError):
+    """A command line the CLI cannot act on: a missing value, file or combination of flags."""
+
+
+class RequestRefused(IopError):
+    """The server refuses an HTTP request: its form, credentials, rights, size or rate."""
