@@ -13,8 +13,7 @@ from iop.client.remote import RemoteClient
 from iop.errors import IopError
 
 # What both clients raise for a refused call: LocalClient the engine's or the production's own
-# error, RemoteClient its RemoteError (an EngineError) carrying the server's message. The one
-# place to change when the exception tree gets its single root.
+# error, RemoteClient its RemoteError carrying the server's message; both are IopErrors.
 ClientError = IopError
 
 MODES = ("local", "remote")
