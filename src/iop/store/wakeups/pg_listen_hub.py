@@ -13,7 +13,6 @@ over.
 from __future__ import annotations
 
 import os
-import select
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from iop.store import records as r
 from iop.store.base import Listener
 from iop.store.errors import StoreError
 from iop.store.wakeups.carried import find_reply
+from iop.store.wakeups.readable import readable
 
 Connect = Callable[[], psycopg.Connection]
 Classify = Callable[[bytes], tuple[bool, bool]]  # payload -> (urgent, carries a reply)
@@ -189,7 +189,7 @@ class ListenHub:
             with self._lock:
                 conn = self._connection()
                 socket = conn.pgconn.socket
-            ready, _, _ = select.select([socket], [], [], timeout)
+            ready = readable([socket], timeout)
             with self._lock:
                 if ready:
                     conn.pgconn.consume_input()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import select
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -36,6 +35,7 @@ from iop.store.base import Listener
 from iop.store.wakeups.carried import find_reply, pack_header
 from iop.store.wakeups.pg_listen_hub import ListenHub, private_channel
 from iop.store.wakeups.pg_relay import HostRelay, RelayedListener, start_relay
+from iop.store.wakeups.readable import readable
 
 URGENT = "!"
 NORMAL = "."
@@ -126,7 +126,7 @@ class PostgresListener(Listener):
         while True:
             remaining = deadline - time.monotonic()
             try:
-                ready, _, _ = select.select([self._conn.pgconn.socket], [], [], max(remaining, 0))
+                ready = readable([self._conn.pgconn.socket], max(remaining, 0))
             except (OSError, ValueError, psycopg.Error):
                 return self._recover(deadline)
             if not ready:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import select
 import socket
 import threading
 import time
@@ -35,6 +34,7 @@ from psycopg import sql
 from iop.store import records as r
 from iop.store.base import Listener
 from iop.store.errors import StoreError
+from iop.store.wakeups.readable import readable
 from iop.store.wakeups.sockets import SocketListener, is_bound
 
 _LISTEN = b"L"  # job -> relay: listen on these channels for my socket
@@ -109,7 +109,7 @@ class HostRelay:
                 assert self._conn is not None
                 try:
                     own = self._sock.fileno()
-                    ready, _, _ = select.select([own, self._conn.pgconn.socket], [], [],
+                    ready = readable([own, self._conn.pgconn.socket],
                                                 _SELECT_SECONDS)
                     if own in ready:
                         self._serve_requests()
@@ -129,7 +129,7 @@ class HostRelay:
 
     def _sleep(self, seconds: float) -> None:
         """Wait, serving requests meanwhile (they are answered once connected again)."""
-        ready, _, _ = select.select([self._sock], [], [], seconds)
+        ready = readable([self._sock], seconds)
         if ready:
             self._serve_requests()
 

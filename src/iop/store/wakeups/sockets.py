@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import select
 import socket
 import threading
 import time
@@ -20,6 +19,7 @@ from iop.store import records as r
 from iop.store.base import Listener
 from iop.store.wakeups.carried import find_reply, pack_header, unpack_header
 from iop.store.wakeups.flags import ASLEEP, STUCK, WORKING, WakeFlag, flag_path
+from iop.store.wakeups.readable import readable
 
 _MAX_SLOTS = 64
 _URGENT = b"!"
@@ -89,7 +89,7 @@ class SocketListener(Listener):
             return True
         while True:
             remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([self._sock], [], [], max(remaining, 0))
+            ready = readable([self._sock], max(remaining, 0))
             if not ready:
                 return False
             urgent = self.drain()
