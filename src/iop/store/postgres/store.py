@@ -24,6 +24,7 @@ from psycopg.pq import TransactionStatus
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.fork_reset import reset_in_forked_child
 from iop.store.group_commit import PendingSend
 from iop.store.postgres import purge
 from iop.store.postgres.conn import connect, lock_key, redact
@@ -101,7 +102,7 @@ class PostgresStore(SQLStore[PostgresTx]):
         self._conns: weakref.WeakKeyDictionary[psycopg.Connection, int] = \
             weakref.WeakKeyDictionary()
         self._conns_lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._group.reset)
+        reset_in_forked_child(self._group.reset)
         self._typed: dict[str, set[str]] = {}
         self._vacuumed = 0.0  # when checkpoint() last vacuumed (monotonic)
 

@@ -19,6 +19,7 @@ from typing import Any
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.fork_reset import reset_in_forked_child
 from iop.store.group_commit import PendingSend
 from iop.store.private import create_private_file, make_private_folder
 from iop.store.sql import SQLStore
@@ -59,7 +60,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self._write_lock = threading.RLock()
         self._lock_path = self.path + ".lock"
         self.notifier = SocketNotifier(self.path, os.path.join(os.path.dirname(self.path), "wake"))
-        os.register_at_fork(after_in_child=self._forget_connections)
+        reset_in_forked_child(self._forget_connections)
 
     # ------------------------------------------------------------ connections
     @property
