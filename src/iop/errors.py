@@ -9,6 +9,8 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
 
     IopError
     ├── StoreError (RuntimeError): the store cannot be opened, read or written
+    │   └── StoreUnavailable ......... iop.errors: an outage (connection lost or refused,
+    │                                  busy, I/O error, disk full) the caller waits out
     ├── EngineError (RuntimeError): a request the engine refuses; the user can fix it
     │   ├── UnknownProduction ........ iop.engine.errors
     │   ├── UnknownClass ............. iop.engine.errors
@@ -69,7 +71,7 @@ as in IoP, which validation issues and never raises.
 from __future__ import annotations
 
 __all__ = ["CliError", "ComponentError", "EngineError", "IopError", "MessageError",
-           "ProductionError", "RemoteError", "RequestRefused", "StoreError"]
+           "ProductionError", "RemoteError", "RequestRefused", "StoreError", "StoreUnavailable"]
 
 
 class IopError(Exception):
@@ -78,6 +80,12 @@ class IopError(Exception):
 
 class StoreError(IopError, RuntimeError):
     """The store cannot be opened, read or written; the message names the store and the cause."""
+
+
+class StoreUnavailable(StoreError):
+    """The store is there but cannot be reached or written for now: its server restarted or
+    is unreachable, its disk is full, its file is busy or failed an I/O. An engine process
+    waits it out (backing off, reconnecting) instead of failing the message in hand."""
 
 
 class EngineError(IopError, RuntimeError):

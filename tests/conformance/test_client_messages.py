@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conformance_support import PING, PONG, PRODUCTION, ClientError, migrate_locally
-from remote_server import ServedEngine
+from remote_server import ADMIN, ServedEngine
 
 from iop.client.base import Client
 from iop.client.local import LocalClient
@@ -125,10 +125,12 @@ def test_resend_sends_a_request_again(client: Client, other: Client, mode: str,
                       and m, timeout=30, what="the resent message to complete")
     assert resent["body"] == '{"text":"again"}'
     assert resent["header"]["resent_from"] == original["id"]
-    # Legitimately different: LocalClient records the user it is given; the remote API does
-    # not take a caller's word for who it is, and its resend route names nobody.
-    by = " by alice" if mode == "local" else ""
+    # LocalClient records the user it is given; the server does not take a caller's word for
+    # who it is and records the account that authenticated the request instead.
+    by = " by alice" if mode == "local" else f" by {ADMIN[0]}"
     assert resent["header"]["description"] == f"Resent from message {original['id']}{by}"
+    logged = [e["text"] for e in other.log(top=20)]
+    assert f"message {original['id']} resent to Echo as message {new_id}{by}" in logged
 
     fresh = client.resend([original["id"]], new_session=True)
     assert fresh[0]["session_id"] == fresh[0]["resent"] != original["session_id"]

@@ -85,12 +85,13 @@ def trace(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> A
     return client.trace(session)
 
 
-def resend(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+def resend(client: LocalClient, query: dict[str, str], body: dict[str, Any],
+           caller: str = "") -> Any:
     ids = body.get("ids")
     if not isinstance(ids, list) or not ids or len(ids) > MAX_PAGE \
             or not all(type(i) is int and 0 < i <= MAX_ID for i in ids):
         raise BadRequest(f"'ids' must be a non-empty list of message ids, at most {MAX_PAGE}")
-    return client.resend(ids, new_session=bool(body.get("new_session")))
+    return client.resend(ids, new_session=bool(body.get("new_session")), user=caller)
 
 
 def search_log(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
@@ -106,6 +107,10 @@ def queue_details(client: LocalClient, query: dict[str, str], body: dict[str, An
 def jobs(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     return client.jobs()
 
+
+# Routes that record who acted: the app passes their handler the authenticated account's name
+# (never a name from the request) as a fourth argument.
+RECORDS_CALLER = frozenset({("POST", "resend")})
 
 ROUTES = {
     ("GET", "overview"): overview,
