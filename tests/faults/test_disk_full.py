@@ -137,3 +137,23 @@ def test_wal_stays_under_its_bound_under_a_sustained_stream(
           f"{max(sizes) / 1e6:.1f} MB (bound {WAL_BOUND_BYTES / 1e6:.0f} MB)")
     assert sent > 1000, "the stream was too thin to test the WAL"
     assert max(sizes) < WAL_BOUND_BYTES
+
+
+def test_inputs_paused_refuse_a_test_call_with_one_line(
+        make_project: Any, store: Any, tmp_path: Path, wait_for: Any, run_iop: Any,
+        monkeypatch: Any) -> None:
+    delivered_file, ticks_file = tmp_path / "delivered.txt", tmp_path / "ticks.txt"
+    project = make_project(COMPONENTS, settings(PRODUCTION, delivered_file, ticks_file))
+    project.migrate()
+    project.start(PRODUCTION)
+    wait_for(lambda: len(store.list_jobs()) == 3, timeout=30, what="the production's jobs")
+    body = '{"n": 1}'
+    run_iop("-t", "Recorder", "-C", project.message_class("Work"), "-B", body)
+    assert lines(delivered_file) == ["1"]
+    monkeypatch.setenv("IOP_MIN_FREE_MB", str(1 << 40))  # more than any disk has free
+    proc = run_iop("-t", "Recorder", "-C", project.message_class("Work"), "-B", body,
+                   check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.count("\n") == 1 and "inputs paused" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert lines(delivered_file) == ["1"]

@@ -88,8 +88,7 @@ class HostRuntime:
     def _refuse_if_paused(self) -> None:
         paused = self.store.inputs_paused()
         if paused:
-            raise StoreUnavailable(f"{paused}; {self.item} takes no new input until space "
-                                   "is freed")
+            raise StoreUnavailable(f"{paused}; new input is refused until space is freed")
 
     def _input(self) -> InputScope | None:
         return getattr(self._local, "input", None)
@@ -107,6 +106,8 @@ class HostRuntime:
              description: str | None = None) -> Any:
         if not isinstance(target, str) or not target:
             raise ValueError(f"{self.item}: send target must be an item name, got {target!r}")
+        if self.scope is None and self._input() is None:
+            self._refuse_if_paused()  # a send from outside (a test call): new input
         if target not in self._targets:
             self._check_target(target)
         class_name, text = codec.encode(request)
