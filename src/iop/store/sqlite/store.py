@@ -7,6 +7,7 @@ to starve a writer when another process commits in a tight loop.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import sqlite3
@@ -41,12 +42,12 @@ WAL_AUTOCHECKPOINT_PAGES = 8192
 WAL_TRUNCATE_BYTES = 4 * 1024 * 1024
 JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
 WAL_BOUND_BYTES = 32 * 1024 * 1024
-CHECKPOINT_BUSY_MS = 2000
+CHECKPOINT_BUSY_MS = 2000  # how long a truncating checkpoint waits for readers
 # An outage is written to the last-resort file once per process, again after this long; its
 # end too, when it lasted OUTAGE_SETTLED_SECONDS (a write that slips through a full disk, as
 # the WAL reuses its pages, does not end it).
 OUTAGE_REPEAT_SECONDS = 30.0
-OUTAGE_SETTLED_SECONDS = 2.0  # how long a truncating checkpoint waits for readers
+OUTAGE_SETTLED_SECONDS = 2.0
 
 # SQLite's primary result codes that mean "wait and try again" rather than a broken store.
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
@@ -118,7 +119,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         except sqlite3.DatabaseError as exc:
             raise self._failure(exc, "cannot open the store") from exc
         except OSError as exc:
-            raise self._failure(exc, "cannot open the store") from exc
+            self._raise_if_outage(exc, "cannot open the store")
+            raise
         return conn
 
     # ------------------------------------------------------------ outages
@@ -129,7 +131,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         code = getattr(exc, "sqlite_errorcode", None)
         what = _TRANSIENT.get(code & 0xFF) if isinstance(code, int) else None
         if isinstance(exc, OSError):
-            what = "disk full" if is_disk_full(exc) else "I/O error"
+            what = "disk full" if is_disk_full(exc) else "I/O error" \
+                if exc.errno == errno.EIO else None
         if what is None:
             return StoreError(f"{doing} {self.path}: {exc}")
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -148,6 +151,12 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             self._noted, self._noted_at = what, now
             self.last_resort.write(text)
         return StoreUnavailable(text)
+
+    def _raise_if_outage(self, exc: OSError, doing: str = "store") -> None:
+        """A side file's OSError: StoreUnavailable when the disk is full or failed an I/O."""
+        failure = self._failure(exc, doing)
+        if isinstance(failure, StoreUnavailable):
+            raise failure from exc
 
     def _healed(self) -> None:
         """A write went through: the outage (if it lasted) is over."""
@@ -169,7 +178,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             try:
                 fd = self._local.lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
-                raise self._failure(exc) from exc
+                self._raise_if_outage(exc)
+                raise
             return fd
 
     def _forget_connections(self) -> None:
