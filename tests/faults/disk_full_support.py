@@ -8,13 +8,12 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PYTHON, processes_with_home
 
 TMPFS_MB = 24
 
@@ -66,19 +65,20 @@ def lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
-def _kill_all(home: Path) -> None:
+def _kill_all(home: Path, python: str, processes: Callable[[], dict[int, str]]) -> None:
     env = {**os.environ, "IOP_HOME": str(home)}
     try:
-        subprocess.run([PYTHON, "-m", "iop", "-k"], env=env, capture_output=True, timeout=60)
+        subprocess.run([python, "-m", "iop", "-k"], env=env, capture_output=True, timeout=60)
     except subprocess.TimeoutExpired:
         pass
     deadline = time.monotonic() + 15
-    while processes_with_home(home) and time.monotonic() < deadline:
+    while processes() and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
 @pytest.fixture
-def small_home(iop_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def small_home(iop_home: Path, monkeypatch: pytest.MonkeyPatch, python_exe: str,
+               home_processes: Callable[[], dict[int, str]]) -> Iterator[Path]:
     """IOP_HOME on a tmpfs of TMPFS_MB MB, inputs pausing below 4 MB free; unmounted after
     the production is killed."""
     if os.geteuid() != 0:
@@ -89,7 +89,7 @@ def small_home(iop_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     try:
         yield iop_home
     finally:
-        _kill_all(iop_home)
+        _kill_all(iop_home, python_exe, home_processes)
         subprocess.run(["umount", str(iop_home)], check=False)
         if os.path.ismount(iop_home):
             subprocess.run(["umount", "-l", str(iop_home)], check=False)

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import pid_alive
 from disk_full_support import COMPONENTS, Stream, fill, lines, settings, small_home
 
 from iop.store import open_store
@@ -31,7 +30,7 @@ def _engine_pids(store: Any) -> dict[str, int]:
 
 def test_disk_full_pauses_inputs_keeps_everything_and_resumes(
         small_home: Path, make_project: Any, tmp_path: Path, wait_for: Any,
-        iop_json: Any) -> None:
+        iop_json: Any, pid_alive: Any) -> None:
     delivered_file, ticks_file = tmp_path / "delivered.txt", tmp_path / "ticks.txt"
     project = make_project(COMPONENTS, settings(PRODUCTION, delivered_file, ticks_file))
     project.migrate()
