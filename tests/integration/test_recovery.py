@@ -144,22 +144,30 @@ def test_a_stop_with_synchronous_callers_waiting_leaves_the_production_suspended
     assert iop_json("-x")["Status"] == "stopped"
 
 
-def test_a_job_that_hits_a_full_disk_dies_and_its_messages_are_delivered_again(
+def test_a_job_that_hits_a_full_disk_waits_and_resumes_when_it_can_write_again(
         make_project: Any, store: Any, wait_for: Any) -> None:
     module, gateway = _running(make_project)
     job = wait_for(lambda: [j for j in store.list_jobs() if j.item == "Worker"],
                    timeout=30, what="the Worker job")[0]
     # The job may not grow any file any more: its next commit to the store fails as on a
-    # full disk (Python ignores SIGXFSZ, so the write fails with EFBIG and the job exits).
-    resource.prlimit(job.pid, resource.RLIMIT_FSIZE, (0, 0))
+    # full disk (Python ignores SIGXFSZ, so the write fails with EFBIG). An outage: the job
+    # waits it out (issue 25), it does not exit.
+    resource.prlimit(job.pid, resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
     for n in range(100):
         gateway.on_process_input(("Worker", module.Work(n), False))
-    wait_for(lambda: [j for j in store.list_jobs() if j.item == "Worker" and j.pid != job.pid],
-             timeout=60, what="a new Worker job after the first one died")
+    # It cannot write its heartbeat either (nor any file: the limit is the process's).
+    wait_for(lambda: [j for j in store.list_jobs() if j.pid == job.pid
+                      and time.time() - j.heartbeat > 6], timeout=60,
+             what="the job's heartbeat to stop while it cannot write")
+    assert _counts(store) != {"completed": 100}
+    assert os.path.exists(f"/proc/{job.pid}")
+    # Space comes back: the same job goes on and delivers everything.
+    resource.prlimit(job.pid, resource.RLIMIT_FSIZE,
+                     (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     wait_for(lambda: _counts(store) == {"completed": 100}, timeout=120,
              what="every message to complete")
-    ended = [e.text for e in store.log_since(0) if "job 0 of item Worker ended" in e.text]
-    assert len(ended) == 1 and "exit code" in ended[0]
+    assert [j.pid for j in store.list_jobs() if j.item == "Worker"] == [job.pid]
+    assert not [e for e in store.log_since(0) if "ended (" in e.text]
 
 
 def test_a_locked_database_makes_writers_wait_not_fail(

@@ -15,6 +15,7 @@ from iop.engine.cluster import production_status
 from iop.engine.config import parse_production
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
 from iop.engine.input_batch import InputBatcher, InputScope
+from iop.errors import StoreUnavailable
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Listener, Store
@@ -69,8 +70,11 @@ class HostRuntime:
     @contextmanager
     def begin_input(self, host: Any) -> Iterator[None]:
         """One service input: the first send opens a session that later sends share, and
-        its asynchronous sends are committed together (see :mod:`iop.engine.input_batch`)."""
+        its asynchronous sends are committed together (see :mod:`iop.engine.input_batch`).
+        Refused while inputs are paused (the store's disk is nearly full)."""
         previous = getattr(self._local, "input", None)
+        if previous is None:
+            self._refuse_if_paused()
         scope = self._local.input = self._inputs.open()
         try:
             yield
@@ -80,6 +84,11 @@ class HostRuntime:
                 self._inputs.close(scope)
             finally:
                 self.flush_logs()
+
+    def _refuse_if_paused(self) -> None:
+        paused = self.store.inputs_paused()
+        if paused:
+            raise StoreUnavailable(f"{paused}; new input is refused until space is freed")
 
     def _input(self) -> InputScope | None:
         return getattr(self._local, "input", None)
@@ -97,6 +106,8 @@ class HostRuntime:
              description: str | None = None) -> Any:
         if not isinstance(target, str) or not target:
             raise ValueError(f"{self.item}: send target must be an item name, got {target!r}")
+        if self.scope is None and self._input() is None:
+            self._refuse_if_paused()  # a send from outside (a test call): new input
         if target not in self._targets:
             self._check_target(target)
         class_name, text = codec.encode(request)
@@ -173,6 +184,7 @@ class HostRuntime:
                         ) -> tuple[str, str | None] | None:
         """Send an already encoded request and wait for its answer, left encoded: the
         server's test call must not import the project's message classes."""
+        self._refuse_if_paused()
         if target not in self._targets:
             self._check_target(target)
         draft = r.MessageDraft(source=self.item, target=target, body_class=body_class,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import functools
 import os
+import random
 import signal
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from iop.engine.hosts import LiveHost, make_host
 from iop.engine.outcomes.handler import Handler
 from iop.engine.outcomes.outcome import Outcome, apply_outcome
 from iop.engine.outcomes.reply_policy import ReplyPolicy
+from iop.errors import StoreUnavailable
 from iop.store import records as r
 from iop.store.base import Duty, Listener, Store
 from iop.store.errors import StoreError
@@ -40,6 +42,8 @@ BATCH_NAP_SECONDS = 0.002
 # Answers to waiting callers handled one after another commit together while this lasts.
 SYNC_GROUP_SECONDS = 0.001
 RECENT_ENTRIES = 1024
+# Back-off while the store is unavailable (disk full, busy): from the first to the last delay.
+OUTAGE_BACKOFF_SECONDS = (0.2, 2.0)
 
 
 class Job:
@@ -108,12 +112,21 @@ class Job:
         self.store.heartbeat_job(self.job_id, 0, self.state)
         self._last_beat = time.monotonic()
         try:
-            if self.live.kind == kinds.SERVICE:
-                self._run_service(listener)
-            else:
-                self._run_queue(listener)
+            while True:
+                try:
+                    if self.live.kind == kinds.SERVICE:
+                        self._run_service(listener)
+                    else:
+                        self._run_queue(listener)
+                    break
+                except StoreUnavailable:
+                    if not self._wait_out_store():
+                        break
         finally:
-            self._tear_down()
+            try:
+                self._tear_down()
+            except StoreUnavailable:
+                pass  # the supervisor forgets this job when it reaps it
             if self._poll_duty is not None:
                 self._poll_duty.release()  # only now may another host's job poll
             listener.close()
@@ -143,6 +156,26 @@ class Job:
             self._last_beat = time.monotonic()
             self.store.heartbeat_job(self.job_id, self.processed, self.state)
             self.store.extend_leases(self.job_id, LEASE_SECONDS)
+
+    def _wait_out_store(self) -> bool:
+        """The store cannot be written (the store noted why, once): back off with jitter
+        until it can, then give back this job's leases, so the messages it had in hand are
+        claimed and delivered again (at least once). False when asked to stop meanwhile."""
+        delay, longest = OUTAGE_BACKOFF_SECONDS
+        while not self.stopping:
+            if os.getppid() != self._parent:
+                self.stopping = True
+                break
+            time.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, longest)
+            try:
+                self.store.release_leases(self.job_id)
+                self.store.heartbeat_job(self.job_id, self.processed, self.state)
+            except StoreUnavailable:
+                continue
+            self._last_beat = time.monotonic()
+            return True
+        return False
 
     def _keepalive_interval(self) -> float:
         adapter = self.live.adapter if self.live is not None else None
@@ -340,10 +373,16 @@ class Job:
         next_run = time.monotonic()
         while not self.stopping:
             if time.monotonic() >= next_run:
-                if self._hold_poll_duty():
+                if self.store.inputs_paused():
+                    # The store's disk is nearly full: take no input (the supervisor says so
+                    # in the log); look again shortly.
+                    next_run = time.monotonic() + min(interval, IDLE_POLL_SECONDS)
+                elif self._hold_poll_duty():
                     next_run = time.monotonic() + interval
                     try:
                         adapter.on_task()
+                    except StoreUnavailable:
+                        raise  # an outage, not the adapter's fault: run() waits it out
                     except Exception as exc:
                         import traceback
 

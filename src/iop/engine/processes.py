@@ -14,6 +14,7 @@ from iop.engine.config import parse_production
 from iop.engine.errors import EngineError
 from iop.engine.job import Job
 from iop.engine.supervisor import Supervisor
+from iop.errors import StoreError
 from iop.store import open_store
 
 _PR_SET_PDEATHSIG = 1
@@ -34,7 +35,7 @@ def run_supervisor(namespace: str, production: str) -> int:
     signal.signal(signal.SIGINT, supervisor.request_stop)
     try:
         supervisor.start()
-    except EngineError as exc:
+    except (EngineError, StoreError) as exc:  # StoreUnavailable: a full disk, said in one line
         print(str(exc), file=sys.stderr)
         return 2
     print("ready", flush=True)

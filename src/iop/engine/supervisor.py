@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
 from iop.engine.hosts import check_item
 from iop.engine.monitor import Monitor
+from iop.errors import StoreUnavailable
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -80,6 +82,7 @@ class Supervisor:
     monitor: Monitor | None = None
     _keeper: HostKeeper | None = field(default=None, repr=False)
     _relay: Any = field(default=None, repr=False)  # what rings this host's jobs (PostgreSQL)
+    _inputs_paused: str = field(default="", repr=False)  # the line logged when inputs paused
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
@@ -201,19 +204,40 @@ class Supervisor:
     def run(self) -> None:
         """Watch jobs until a stop is requested, then stop them."""
         checked = checkpointed = 0.0
+        outage = 0.0  # the current back-off while the store is unavailable
         while not self.stopping:
-            self._reap()
-            self._spawn_due()
-            now = time.monotonic()
-            if now - checked >= REQUEST_POLL_SECONDS:
-                checked = now
-                self._obey(self.store.get_runtime())
-            self._watch()
-            if now - checkpointed >= CHECKPOINT_SECONDS:
-                checkpointed = now
-                self.store.checkpoint()  # so that no job's commit stalls on one
+            try:
+                self._reap()
+                self._spawn_due()
+                now = time.monotonic()
+                if now - checked >= REQUEST_POLL_SECONDS:
+                    checked = now
+                    self._obey(self.store.get_runtime())
+                self._watch()
+                if now - checkpointed >= CHECKPOINT_SECONDS:
+                    checkpointed = now
+                    self.store.checkpoint()  # so that no job's commit stalls on one
+                    self._watch_inputs()
+                outage = 0.0
+            except StoreUnavailable:
+                # Disk full or busy (the store noted why): keep the jobs, try again later.
+                outage = min(max(outage * 2, 0.2), 2.0)
+                time.sleep(outage * random.uniform(0.5, 1.0))
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
+
+    def _watch_inputs(self) -> None:
+        """Say when inputs pause for want of disk space, and when they resume."""
+        paused = self.store.inputs_paused() or ""
+        if paused == self._inputs_paused or bool(paused) == bool(self._inputs_paused):
+            return
+        self._inputs_paused = paused
+        if paused:
+            self._log("warning", f"{paused}; services and Director calls take no new input, "
+                      "jobs go on delivering what is stored")
+        else:
+            self._log("info", "inputs resumed: free space on the store's disk is above the "
+                      "threshold again")
 
     def _obey(self, state: r.RuntimeState) -> None:
         """Act on this host's runtime row: requests from `iop` on any host, or a fence."""

@@ -208,6 +208,11 @@ class SQLStore(ABC, Generic[TxT]):
         (heartbeats, leases); as durable as any other unless the backend can spare that."""
         return self.transaction()
 
+    def inputs_paused(self) -> str | None:
+        """Why new input must wait now; a server database's disk is not this host's to
+        watch, so by default never."""
+        return None
+
     def _read(self, text: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self._rows(self.dialect.sql(text), params)
 

@@ -7,6 +7,7 @@ to starve a writer when another process commits in a tight loop.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import sqlite3
@@ -16,8 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from iop.errors import StoreUnavailable
 from iop.store import host_name
 from iop.store import records as r
+from iop.store.disk import LastResort, SpaceGuard, is_disk_full, mb
 from iop.store.errors import StoreError
 from iop.store.fork_reset import reset_in_forked_child
 from iop.store.group_commit import PendingSend
@@ -29,9 +32,28 @@ from iop.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from iop.store.sqlite.tx import SQLITE, SQLiteTx
 from iop.store.wakeups.sockets import SocketNotifier
 
-# Pages (of 2 KB: 128 MB) the WAL may hold before a committing process checkpoints it; while
+# Pages (of 2 KB: 16 MB) the WAL may hold before a committing process checkpoints it; while
 # a production runs its supervisor checkpoints long before (SQLiteStore.checkpoint).
-WAL_AUTOCHECKPOINT_PAGES = 65536
+WAL_AUTOCHECKPOINT_PAGES = 8192
+# The WAL bound (docs/operations.md, "Disk space"): past WAL_TRUNCATE_BYTES the supervisor's
+# checkpoint waits for readers and truncates the file to zero; a WAL reset by a writer is cut
+# back to JOURNAL_SIZE_LIMIT. Between two checkpoints (CHECKPOINT_SECONDS of the supervisor)
+# it grows by what the production writes meanwhile: WAL_BOUND_BYTES holds at the engine's
+# peak write rate.
+WAL_TRUNCATE_BYTES = 4 * 1024 * 1024
+JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
+WAL_BOUND_BYTES = 32 * 1024 * 1024
+CHECKPOINT_BUSY_MS = 2000  # how long a truncating checkpoint waits for readers
+# An outage is written to the last-resort file once per process, again after this long; its
+# end too, when it lasted OUTAGE_SETTLED_SECONDS (a write that slips through a full disk, as
+# the WAL reuses its pages, does not end it).
+OUTAGE_REPEAT_SECONDS = 30.0
+OUTAGE_SETTLED_SECONDS = 2.0
+
+# SQLite's primary result codes that mean "wait and try again" rather than a broken store.
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
+_TRANSIENT = {_SQLITE_BUSY: "busy", _SQLITE_LOCKED: "locked", _SQLITE_IOERR: "I/O error",
+              _SQLITE_FULL: "disk full"}
 
 _RUNTIME_COLUMNS = "production, status, supervisor_pid, host, heartbeat, requested"
 
@@ -60,6 +82,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self._write_lock = threading.RLock()
         self._lock_path = self.path + ".lock"
         self.notifier = SocketNotifier(self.path, os.path.join(os.path.dirname(self.path), "wake"))
+        self.space = SpaceGuard(os.path.dirname(self.path))
+        self.last_resort = LastResort(os.path.dirname(self.path))
+        self._outage = ""  # what this process finds wrong with the store, until it heals
+        self._outage_since = 0.0
+        self._noted, self._noted_at = "", 0.0  # the outage last written to the last resort
         reset_in_forked_child(self._forget_connections)
 
     # ------------------------------------------------------------ connections
@@ -89,15 +116,71 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             # a checkpoint in a committing process stalls its caller for its fsyncs. This
             # larger limit only keeps the WAL bounded when no production runs.
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+            raise self._failure(exc, "cannot open the store") from exc
+        except OSError as exc:
+            self._raise_if_outage(exc, "cannot open the store")
+            raise
         return conn
+
+    # ------------------------------------------------------------ outages
+    def _failure(self, exc: Exception, doing: str = "store") -> StoreError:
+        """The store error for ``exc``: StoreUnavailable for a condition that passes (disk
+        full, busy beyond the timeout, an I/O error), naming the store, the cause and the
+        free space; the first of an outage is also written to the last-resort file."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        what = _TRANSIENT.get(code & 0xFF) if isinstance(code, int) else None
+        if isinstance(exc, OSError):
+            what = "disk full" if is_disk_full(exc) else "I/O error" \
+                if exc.errno == errno.EIO else None
+        if what is None:
+            return StoreError(f"{doing} {self.path}: {exc}")
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if what in ("disk full", "I/O error"):
+            try:
+                free, _, total = self.space.free_line()
+                detail += f"; {mb(free)} free of {mb(total)} on {self.space.folder}"
+            except OSError:
+                pass
+        text = f"{doing} {self.path}: {what} ({detail}); waiting until it can be written again"
+        now = time.monotonic()
+        if not self._outage:
+            self._outage, self._outage_since = what, now
+        # Once per kind of outage and process, again at most every OUTAGE_REPEAT_SECONDS.
+        if self._noted != what or now - self._noted_at >= OUTAGE_REPEAT_SECONDS:
+            self._noted, self._noted_at = what, now
+            self.last_resort.write(text)
+        return StoreUnavailable(text)
+
+    def _raise_if_outage(self, exc: OSError, doing: str = "store") -> None:
+        """A side file's OSError: StoreUnavailable when the disk is full or failed an I/O."""
+        failure = self._failure(exc, doing)
+        if isinstance(failure, StoreUnavailable):
+            raise failure from exc
+
+    def _healed(self) -> None:
+        """A write went through: the outage (if it lasted) is over."""
+        lasted = time.monotonic() - self._outage_since
+        if lasted >= OUTAGE_SETTLED_SECONDS:
+            self.last_resort.write(f"store {self.path} written again after {lasted:.1f} s "
+                                   f"({self._outage})")
+            self._noted = ""
+        self._outage = ""
+
+    def inputs_paused(self) -> str | None:
+        """Why new input must wait (free space below the threshold), or None."""
+        return self.space.paused()
 
     def _lock_fd(self) -> int:
         try:
             return self._local.lock_fd  # type: ignore[no-any-return]
         except AttributeError:
-            fd = self._local.lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fd = self._local.lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                self._raise_if_outage(exc)
+                raise
             return fd
 
     def _forget_connections(self) -> None:
@@ -135,6 +218,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+        self.last_resort.reserve()  # room for the lines of a full disk, while there is room
         return SCHEMA_VERSION
 
     def schema_version(self) -> int:
@@ -161,17 +245,35 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 tx = SQLiteTx(conn, self.path)
                 try:
                     yield tx
+                    conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # A failed COMMIT (disk full) may leave the transaction open: end it, or
+                    # every later BEGIN of this connection fails.
+                    if conn.in_transaction:
+                        try:
+                            conn.execute("ROLLBACK")
+                        except sqlite3.DatabaseError:
+                            pass
                     raise
-                conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"store {self.path}: {exc}") from exc
+                raise self._failure(exc) from exc
             finally:
                 self.db_seconds += time.perf_counter() - started
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        if self._outage:
+            self._healed()
         if ring:
             self._ring(tx)
+
+    def log(self, entries: list[r.LogEntry]) -> None:
+        """Append event log entries; when the store cannot take them (disk full) they go to
+        the last-resort file next to it instead, and the caller carries on."""
+        try:
+            super().log(entries)
+        except StoreUnavailable:
+            for entry in entries:
+                where = f" [{entry.item}]" if entry.item else ""
+                self.last_resort.write(f"event log not written: {entry.type}{where}: {entry.text}")
 
     def _ring(self, tx: SQLiteTx) -> None:
         for slot, owner, delivery in tx.handoffs:
@@ -219,12 +321,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     # ------------------------------------------------------------ queues
     def has_work(self, item: str, owner: str | None = None) -> bool:
         """Cheap read: is anything claimable in ``item``'s queue (or handed to ``owner``)?"""
-        row = self.conn.execute(
+        return bool(self._rows(
             "SELECT 1 FROM queue WHERE item = ? AND (lease_until IS NULL OR lease_until < ? "
             "OR lease_owner = ?) LIMIT 1",
             (item, time.time(), owner),
-        ).fetchone()
-        return row is not None
+        ))
 
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
               check_first: bool = True, handed: bool = False) -> list[r.Delivery]:
@@ -266,11 +367,26 @@ class SQLiteStore(SQLStore[SQLiteTx]):
 
     def checkpoint(self) -> None:
         """Copy committed WAL pages into the database file, without waiting for (or holding
-        off) any writer or reader; the next writer then starts the WAL afresh."""
+        off) any writer or reader; the next writer then starts the WAL afresh. Readers that
+        keep the WAL in use stop that restart: once the file passes WAL_TRUNCATE_BYTES the
+        checkpoint holds writers off (on their lock, in turn), waits for readers and
+        truncates it, which bounds the WAL (WAL_BOUND_BYTES)."""
         try:
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.DatabaseError:
-            pass  # busy (another checkpoint runs) or unreadable: the next tick tries again
+            size = os.path.getsize(self.path + "-wal")
+        except OSError:
+            size = 0
+        try:
+            if size < WAL_TRUNCATE_BYTES:
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                return
+            with self.exclusive():
+                self.conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
+                try:
+                    self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    self.conn.execute("PRAGMA busy_timeout=30000")
+        except (sqlite3.DatabaseError, StoreError):
+            pass  # busy (a reader stayed) or disk full: the next tick tries again
 
     def compact(self) -> bool:
         """Give free pages back to the file system when many are free; True when it did."""
@@ -289,13 +405,15 @@ class SQLiteStore(SQLStore[SQLiteTx]):
 
     # ------------------------------------------------------------ reads
     def _rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.conn.execute(query, params or ()).fetchall()
+        try:
+            return self.conn.execute(query, params or ()).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc) from exc
 
     # ------------------------------------------------------------ runtime state
     def get_runtime(self) -> r.RuntimeState:
-        row = self.conn.execute(
-            f"SELECT {_RUNTIME_COLUMNS} FROM runtime WHERE id = 1").fetchone()
-        return _state(row) if row else r.RuntimeState()
+        rows = self._rows(f"SELECT {_RUNTIME_COLUMNS} FROM runtime WHERE id = 1")
+        return _state(rows[0]) if rows else r.RuntimeState()
 
     def list_runtimes(self) -> list[r.RuntimeState]:
         """The one supervisor row, once a supervisor has claimed it."""
