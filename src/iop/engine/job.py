@@ -25,7 +25,7 @@ from iop.engine.outcomes.outcome import Outcome, apply_outcome
 from iop.engine.outcomes.reply_policy import ReplyPolicy
 from iop.store import records as r
 from iop.store.base import Duty, Listener, Store
-from iop.store.errors import StoreError
+from iop.store.errors import StoreError, StoreUnavailable
 
 LEASE_SECONDS = 60.0
 HEARTBEAT_SECONDS = 2.0
@@ -54,6 +54,7 @@ class Job:
         self.stopping = False
         self.processed = 0
         self.runtime = HostRuntime(store, item.name, job_id, production)
+        self.runtime.stopping = lambda: self.stopping
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid
@@ -108,16 +109,37 @@ class Job:
         self.store.heartbeat_job(self.job_id, 0, self.state)
         self._last_beat = time.monotonic()
         try:
-            if self.live.kind == kinds.SERVICE:
-                self._run_service(listener)
-            else:
-                self._run_queue(listener)
+            while True:
+                try:
+                    if self.live.kind == kinds.SERVICE:
+                        self._run_service(listener)
+                    else:
+                        self._run_queue(listener)
+                    break
+                except StoreUnavailable as exc:
+                    if not self._ride_out(exc):
+                        break  # asked to stop during the outage
         finally:
             self._tear_down()
             if self._poll_duty is not None:
                 self._poll_duty.release()  # only now may another host's job poll
             listener.close()
         return 0
+
+    def _ride_out(self, exc: StoreUnavailable) -> bool:
+        """The store failed outside a commit: wait until it answers again, then give back
+        whatever this job held (messages claimed but not handled, contexts), so that they
+        are claimed again at once; False when asked to stop meanwhile."""
+        outage = self.runtime.outage
+        if not outage.wait(exc, lambda: self.stopping):
+            return False
+        try:
+            outage.call(lambda: self.store.release_leases(self.job_id), lambda: self.stopping)
+        except StoreUnavailable:
+            return False
+        self.runtime.note_outages()
+        self.runtime.flush_logs()
+        return True
 
     def _listen(self) -> Listener | None:
         # A job of a supervisor that just died may still hold this slot's address for the
@@ -244,7 +266,14 @@ class Job:
             for index, delivery in enumerate(deliveries):
                 self._remember((delivery.queue_id, delivery.header.id))
                 started = time.monotonic()
-                outcome = policy.handle(delivery, flush)
+                try:
+                    outcome = policy.handle(delivery, flush)
+                except StoreUnavailable:
+                    # The handler met an outage (a call it made, a read): what the batch
+                    # finished so far is committed once the store is back; this message and
+                    # the rest of the batch are given back and handled again (_ride_out).
+                    self._commit(pending)
+                    raise
                 # How long a message takes to handle here (a moving average).
                 self._handling_seconds += (time.monotonic() - started -
                                            self._handling_seconds) / 8
@@ -300,14 +329,23 @@ class Job:
         outcomes.clear()
 
     def _commit(self, outcomes: list[Outcome], claim_next: bool = False) -> list[r.Delivery]:
+        """Commit the outcomes (and claim the next batch); through a store outage the
+        commit is tried again until it passes: an outage never fails a message. (A commit
+        that passed although the outage cut its answer finds its leases gone when tried
+        again and writes nothing twice.)"""
         if not outcomes and not claim_next:
             return []
-        lost = 0
+        following = self.runtime.ride(lambda: self._commit_once(outcomes, claim_next))
+        self.runtime.flush_logs()
+        return following
+
+    def _commit_once(self, outcomes: list[Outcome], claim_next: bool) -> list[r.Delivery]:
+        lost = done = 0
         following: list[r.Delivery] | Callable[[], list[r.Delivery]] = []
         with self.store.transaction() as tx:
             for outcome in outcomes:
                 if apply_outcome(tx, outcome, self.job_id):
-                    self.processed += 1
+                    done += 1
                 else:
                     lost += 1
             if claim_next:
@@ -317,10 +355,10 @@ class Job:
                     # About to sleep: be a job synchronous callers may hand requests to from
                     # now on (a waiting caller is rung after this commit and sends again).
                     self._mark_asleep(True)
+        self.processed += done - tx.lost_at_commit
         if callable(following):
             following = following()  # the claim travelled with the commit
         lost += tx.lost_at_commit
-        self.processed -= tx.lost_at_commit
         if lost:
             self.store.log([self.runtime.entry(
                 "warning", f"{lost} message(s) were handled after this job's lease expired; "
@@ -344,6 +382,8 @@ class Job:
                     next_run = time.monotonic() + interval
                     try:
                         adapter.on_task()
+                    except StoreUnavailable:
+                        raise  # waited out by run(); the next poll comes after it
                     except Exception as exc:
                         import traceback
 
@@ -397,4 +437,7 @@ class Job:
             except Exception as exc:
                 self.runtime.log(part, "error", f"on_tear_down failed: {exc}", "on_tear_down")
         self.runtime.flush_logs()
-        self.store.delete_job(self.job_id)
+        try:
+            self.store.delete_job(self.job_id)
+        except StoreUnavailable:
+            pass  # the supervisor forgets this job's row when it reaps it

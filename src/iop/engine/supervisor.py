@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iop.components import kinds
+from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.cluster import HostKeeper, live_hosts, pid_alive, supervisor_alive
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
 from iop.engine.hosts import check_item
 from iop.engine.monitor import Monitor
+from iop.engine.outage import ALERT_SETTING, Outage, Spell, alert_seconds, spell_entries
+from iop.errors import StoreUnavailable
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -80,6 +83,8 @@ class Supervisor:
     monitor: Monitor | None = None
     _keeper: HostKeeper | None = field(default=None, repr=False)
     _relay: Any = field(default=None, repr=False)  # what rings this host's jobs (PostgreSQL)
+    # Store outages: waited out, said once each, an alert when longer than the limit.
+    outage: Outage = field(default_factory=lambda: Outage("iop supervisor"), repr=False)
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
@@ -114,7 +119,7 @@ class Supervisor:
             where = "on this host" if blocker.host == host else f"on host {blocker.host}"
             raise AlreadyRunning(f"production {blocker.production} is already running {where} "
                                  f"in namespace {self.store.namespace}; stop it first (iop -S)")
-        self._keeper = HostKeeper(self.store, self._log)
+        self._keeper = HostKeeper(self.store, self._log, self.outage)
         self._keeper.start()
         self._relay = self.store.notifier.start_relay()  # before any job asks it to listen
         others = [s.host for s, alive in live_hosts(self.store) if alive and s.host != host]
@@ -199,21 +204,57 @@ class Supervisor:
                       f"restarting in {delay:.1f} s")
 
     def run(self) -> None:
-        """Watch jobs until a stop is requested, then stop them."""
+        """Watch jobs until a stop is requested, then stop them. A store outage is waited
+        out: the jobs keep running (they wait it out too), and the supervisor carries on
+        once the store answers again."""
         checked = checkpointed = 0.0
         while not self.stopping:
-            self._reap()
-            self._spawn_due()
-            now = time.monotonic()
-            if now - checked >= REQUEST_POLL_SECONDS:
-                checked = now
-                self._obey(self.store.get_runtime())
-            self._watch()
-            if now - checkpointed >= CHECKPOINT_SECONDS:
-                checkpointed = now
-                self.store.checkpoint()  # so that no job's commit stalls on one
+            try:
+                self._reap()
+                self._spawn_due()
+                now = time.monotonic()
+                if now - checked >= REQUEST_POLL_SECONDS:
+                    checked = now
+                    self._obey(self.store.get_runtime())
+                    if self.outage.since is not None:
+                        self.outage.back()
+                    if self.outage.ended:
+                        self._report_outages()
+                self._watch()
+                if now - checkpointed >= CHECKPOINT_SECONDS:
+                    checkpointed = now
+                    self.store.checkpoint()  # so that no job's commit stalls on one
+            except StoreUnavailable as exc:
+                checked = 0.0  # read the runtime row first thing once the store answers
+                self.outage.wait(exc, lambda: bool(self.stopping))
+                continue
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
+
+    def _report_outages(self) -> None:
+        """Event log lines for the outages just over; an alert for one longer than
+        StoreOutageAlertSeconds (sent to Ens.Alert too when the production has it)."""
+        spells = self.outage.ended[:]
+        limit = alert_seconds(self.config.settings.get(ALERT_SETTING) if self.config else None)
+        entries = [entry for spell in spells for entry in spell_entries(spell, self._entry)]
+        drafts = []
+        for spell in spells:
+            if spell.seconds < limit:
+                continue
+            text = self._alert_text(spell, limit)
+            entries.append(self._entry("alert", text))
+            if self.config is not None and self.config.item(ALERT_ITEM) is not None:
+                drafts.append(alert_draft(ALERT_ITEM, text, None))
+        if drafts:
+            self.store.send(drafts, entries)
+        else:
+            self.store.log(entries)
+        self.outage.take_ended()  # reported: only now, so a failed report is tried again
+
+    def _alert_text(self, spell: Spell, limit: float) -> str:
+        return (f"store {self.store.location} was unavailable on host {self.store.host} for "
+                f"{spell.seconds:.0f} s (since {r.format_time(spell.since)}, longer than "
+                f"{ALERT_SETTING} {limit:g} s): {spell.cause}")
 
     def _obey(self, state: r.RuntimeState) -> None:
         """Act on this host's runtime row: requests from `iop` on any host, or a fence."""
@@ -372,7 +413,9 @@ class Supervisor:
         self.slots = []
 
     def _log(self, level: str, text: str) -> None:
-        self.store.log([r.LogEntry(type=level, text=text, item="",
-                                   job=f"{self.store.host}:{os.getpid()}",
-                                   source_class="iop.engine.supervisor.Supervisor",
-                                   source_method="supervise")])
+        self.store.log([self._entry(level, text)])
+
+    def _entry(self, level: str, text: str) -> r.LogEntry:
+        return r.LogEntry(type=level, text=text, item="", job=f"{self.store.host}:{os.getpid()}",
+                          source_class="iop.engine.supervisor.Supervisor",
+                          source_method="supervise")
