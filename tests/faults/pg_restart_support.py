@@ -80,6 +80,10 @@ class PrivateCluster:
         self.restarts.append(took)
         return took
 
+    def stop_server(self) -> None:
+        """Stop the server (``-m fast``), keeping its data; :meth:`stop` removes it all."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             try:

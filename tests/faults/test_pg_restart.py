@@ -77,6 +77,7 @@ prod.production_setting("StoreOutageAlertSeconds", "0")
 prod.service("Gateway", Gateway)
 prod.process("Router", Router)
 prod.operation("Sink", Sink).pool(2)
+prod.operation("Ens.Alert", "EnsLib.EMail.AlertOperation")  # logs each alert it is sent
 PRODUCTIONS = [prod]
 '''
 
@@ -184,7 +185,8 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
         iop_on(host, "-s", PRODUCTION, "-D")
     supervisors, jobs = processes()
     assert set(supervisors) == set(HOSTS)
-    assert sorted(item for _, item, _ in jobs) == sorted(["Gateway", "Router", "Sink", "Sink"] * 2)
+    assert sorted(item for _, item, _ in jobs) == \
+        sorted(["Ens.Alert", "Gateway", "Router", "Sink", "Sink"] * 2)
 
     store = open_store()
     module = project.import_module()
@@ -243,4 +245,59 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
         alerts = [t for k, t in mine if k == "alert" and f"unavailable on host {host}" in t]
         assert len(unavailable) >= 2 and len(back) >= 2 and len(alerts) >= 2, mine
     assert not [t for _, _, t in log if " ended (" in t]  # no job was restarted
+    # Each alert went to the production's Ens.Alert item too, and was handled there.
+    sent = rows("SELECT status FROM headers WHERE target = 'Ens.Alert'")
+    assert len(sent) >= 4 and {status for (status,) in sent} == {"completed"}
     store.close()
+
+
+def test_lost_and_refused_connections_are_outages_and_the_next_use_reconnects(
+        tmp_path: Path) -> None:
+    """The classification the engine relies on, against a real server: a terminated session
+    and a server that is down are StoreUnavailable; a database that does not exist is a
+    plain StoreError (a mistake to fix, not to wait out); the next use after the outage
+    works again on a fresh connection."""
+    from iop.errors import StoreError
+    from iop.store.postgres import PostgresStore
+
+    cluster = PrivateCluster()
+    try:
+        cluster.start()
+        store = PostgresStore(cluster.url, "CLASSIFY")
+        store.initialize()
+        store.set_meta("probe", "1")
+        first = store.conn.info.backend_pid
+        with psycopg_connect(cluster.url) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+        with pytest.raises(StoreUnavailable, match="administrator command"):
+            store.get_meta("probe")
+        assert store.get_meta("probe") == "1"  # reconnected by itself
+        assert store.conn.info.backend_pid != first
+
+        cluster.restart()
+        with pytest.raises(StoreUnavailable):
+            with store.transaction() as tx:  # a write transaction cut by the restart
+                tx.log([])
+                store.set_meta("probe", "2")
+        store.set_meta("probe", "3")
+        assert store.get_meta("probe") == "3"
+
+        missing = PostgresStore(cluster.url.rsplit("/", 1)[0] + "/no_such_db", "CLASSIFY")
+        with pytest.raises(StoreError, match="no_such_db") as refused:
+            missing.get_meta("probe")
+        assert not isinstance(refused.value, StoreUnavailable)
+
+        cluster.stop_server()
+        with pytest.raises(StoreUnavailable, match="administrator command"):
+            store.get_meta("probe")  # the session ended with the server
+        with pytest.raises(StoreUnavailable, match="cannot connect.*refused"):
+            store.get_meta("probe")  # and no new one is accepted: still an outage
+        store.close()
+    finally:
+        cluster.stop()
+
+
+def psycopg_connect(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)

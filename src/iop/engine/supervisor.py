@@ -244,7 +244,7 @@ class Supervisor:
             text = self._alert_text(spell, limit)
             entries.append(self._entry("alert", text))
             if self.config is not None and self.config.item(ALERT_ITEM) is not None:
-                drafts.append(alert_draft(ALERT_ITEM, text, None))
+                drafts.append(alert_draft(self.production, text, None))
         if drafts:
             self.store.send(drafts, entries)
         else:

@@ -67,11 +67,21 @@ def first_line(exc: BaseException) -> str:
 _REFUSED_FOR_GOOD = ("28", "3D", "42")
 
 
+# What the server says when it refuses a connection for good; a failed connect carries no
+# SQLSTATE (psycopg sums up its attempts in one message), only the server's words.
+_REFUSALS = ("password authentication failed", "no pg_hba.conf entry", "does not exist",
+             "authentication failed", "invalid connection option", "invalid dsn",
+             "permission denied", "must be superuser")
+
+
 def _refused_for_good(exc: psycopg.Error) -> bool:
     if isinstance(exc, psycopg.ProgrammingError):  # a malformed URL or option
         return True
     state = exc.sqlstate or ""
-    return state[:2] in _REFUSED_FOR_GOOD
+    if state:
+        return state[:2] in _REFUSED_FOR_GOOD
+    text = str(exc).lower()
+    return any(refusal in text for refusal in _REFUSALS)
 
 
 def is_outage(exc: psycopg.Error, conn: psycopg.Connection | None = None) -> bool:
