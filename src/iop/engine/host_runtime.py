@@ -222,7 +222,12 @@ class HostRuntime:
                 self._local.listener = None
 
     def _send_sync(self, draft: r.MessageDraft, timeout: float, decode: bool = True) -> Any:
-        listener = self._listener()
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        try:
+            listener = self.ride(self._listener, deadline)
+        except StoreUnavailable as exc:
+            raise MessageTimeout(f"{draft.target} could not be sent a message within "
+                                 f"{timeout} s: {exc}") from exc
         listener.drain()
         draft.reply_to = listener.address
         draft.response_required = True
@@ -231,7 +236,6 @@ class HostRuntime:
         if scope is not None and scope.sends:
             # Keep the order of this handler's sends: earlier async ones go first.
             pending, scope.sends = scope.sends, []
-        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         current = self._input()
         try:
             if current is not None and not pending:
