@@ -313,6 +313,8 @@ class Supervisor:
             return
         try:
             self.monitor.tick()
+        except StoreUnavailable:
+            raise  # an outage, waited out by run(); no failure of the monitor
         except Exception as exc:  # a failed check must never take the production down
             self._log("error", f"production monitor failed: {type(exc).__name__}: {exc}")
 
