@@ -58,6 +58,9 @@ KNOWN = (
                       "Who is notified of alerts, comma-separated (kept for IRIS)"),
     ProductionSetting("AlertActionWindow", "number", "60", "Alerting",
                       "Minutes an alert stays open for action (kept for IRIS)", whole=True),
+    ProductionSetting("StoreOutageAlertSeconds", "number", "60", "Alerting",
+                      "A store outage (database restart, unreachable server, full disk) "
+                      "longer than this many seconds raises an alert once the store is back"),
 )
 _BY_NAME = {s.name: s for s in KNOWN}
 

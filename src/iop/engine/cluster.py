@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from iop.engine.outage import Outage
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.base import Duty, Store
-from iop.store.errors import StoreError
+from iop.store.errors import StoreError, StoreUnavailable
 
 STALE_SECONDS = 10.0  # a host whose supervisor has not beaten for this long is dead
 BEAT_SECONDS = 1.0
@@ -104,10 +105,16 @@ class HostKeeper(threading.Thread):
     A thread of its own, so a supervisor busy stopping or updating jobs still beats.
     """
 
-    def __init__(self, store: Store, log: Callable[[str, str], None]) -> None:
+    def __init__(self, store: Store, log: Callable[[str, str], None],
+                 outage: Outage | None = None) -> None:
         super().__init__(name="iop-host-keeper", daemon=True)
         self.store = store
         self.log = log
+        self.outage = outage
+        # Since when the heartbeats pass again after an outage: until they have passed for
+        # STALE_SECONDS, other hosts' stale heartbeats may be that outage's doing (their
+        # supervisors wait for the store too), and nobody is fenced.
+        self._beating_since = float("-inf")
         self._done = threading.Event()
         self._duty: Duty | None = None
         self.sweeping = False
@@ -118,9 +125,16 @@ class HostKeeper(threading.Thread):
             try:
                 self.beat()
                 complained = False
+            except StoreUnavailable as exc:
+                if self.outage is not None:
+                    self.outage.hit(exc)  # said once per outage (the supervisor's stderr)
+                if not complained:
+                    self._beating_since = float("inf")
+                    complained = True
             except (StoreError, OSError) as exc:
                 if not complained:  # a store outage: say so once, keep trying
                     print(f"iop supervisor: heartbeat failed: {exc}", file=sys.stderr)
+                    self._beating_since = float("inf")
                     complained = True
             if self._done.wait(BEAT_SECONDS):
                 break
@@ -129,10 +143,11 @@ class HostKeeper(threading.Thread):
 
     def beat(self) -> None:
         self.store.heartbeat_runtime()
+        self._beating_since = min(self._beating_since, time.monotonic())
         if self._duty is None:
             self._duty = self.store.duty(SWEEP_DUTY)
         self.sweeping = self._duty.take()
-        if not self.sweeping:
+        if not self.sweeping or time.monotonic() - self._beating_since < STALE_SECONDS:
             return
         for host, released in self.store.fence_stale_hosts(STALE_SECONDS).items():
             more = f"; {len(released)} message(s) will be delivered again" if released else ""

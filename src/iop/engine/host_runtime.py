@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from iop.engine import registry
 from iop.engine.alerts import ALERT_ITEM, alert_draft
@@ -15,12 +15,15 @@ from iop.engine.cluster import production_status
 from iop.engine.config import parse_production
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
 from iop.engine.input_batch import InputBatcher, InputScope
+from iop.engine.outage import Outage, spell_entries
 from iop.errors import StoreUnavailable
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Listener, Store
 
 _SLOW_POLL = 0.5  # seconds between store reads while waiting, in case a wake-up is lost
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -49,7 +52,10 @@ class HostRuntime:
         self._local = threading.local()
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
-        self._inputs = InputBatcher(lambda drafts: store.send(drafts, self.take_logs()))
+        # Store outages are waited out (iop.engine.outage); one per process and item.
+        self.outage = Outage(f"item {item} ({job_id})")
+        self.stopping: Callable[[], bool] = lambda: False  # a job says when it must stop
+        self._inputs = InputBatcher(self._store_send)
 
     # ------------------------------------------------------------ scopes
     @property
@@ -131,8 +137,36 @@ class HostRuntime:
         if current is not None:
             self._inputs.add(current, draft)
         else:
-            self.store.send([draft], self.take_logs())
+            self._store_send([draft])
         return None
+
+    def ride(self, action: Callable[[], T], deadline: float | None = None) -> T:
+        """``action()`` (a store call), tried again through a store outage until it succeeds
+        (or the monotonic ``deadline`` passes: the outage's StoreUnavailable is raised)."""
+        result = self.outage.call(action, self.stopping, deadline)
+        if self.outage.ended:
+            self.note_outages()
+        return result
+
+    def note_outages(self) -> None:
+        """Event log lines (sent with the next ones) for the outages this process rode out."""
+        entries = [entry for spell in self.outage.take_ended()
+                   for entry in spell_entries(spell, lambda level, text: self.entry(
+                       level, f"{self.job_id}: {text}", "store"))]
+        if entries:
+            with self._logs_lock:
+                self.logs[:0] = entries
+
+    def _store_send(self, drafts: list[r.MessageDraft], deadline: float | None = None) -> list[int]:
+        """Store ``drafts`` with the log lines pending, waiting out a store outage. (A send
+        whose commit was cut by the outage may be stored twice: at least once.)"""
+        logs = self.take_logs()
+        try:
+            return self.ride(lambda: self.store.send(drafts, logs), deadline)
+        except BaseException:
+            with self._logs_lock:
+                self.logs[:0] = logs
+            raise
 
     def _load_items(self) -> str | None:
         """Re-read the production's item names; returns its name, None when there is none."""
@@ -150,7 +184,7 @@ class HostRuntime:
         """Refuse a target the production does not contain, as IRIS does, instead of queueing
         a message nobody will ever take. Item names are re-read when one is not known yet, so
         items added by an update are found."""
-        name = self._load_items()
+        name = self.ride(self._load_items)
         if name is not None and target not in self._targets:
             raise UnknownItem(f"{target} is not an item of production {name} "
                               f"(sent by {self.item})")
@@ -170,7 +204,7 @@ class HostRuntime:
         if scope is not None:
             scope.sends.append(draft)
         else:
-            self.store.send([draft], self.take_logs())
+            self._store_send([draft])
 
     def _listener(self) -> Listener:
         listener = getattr(self._local, "listener", None)
@@ -199,7 +233,12 @@ class HostRuntime:
                 self._local.listener = None
 
     def _send_sync(self, draft: r.MessageDraft, timeout: float, decode: bool = True) -> Any:
-        listener = self._listener()
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        try:
+            listener = self.ride(self._listener, deadline)
+        except StoreUnavailable as exc:
+            raise MessageTimeout(f"{draft.target} could not be sent a message within "
+                                 f"{timeout} s: {exc}") from exc
         listener.drain()
         draft.reply_to = listener.address
         draft.response_required = True
@@ -209,11 +248,14 @@ class HostRuntime:
             # Keep the order of this handler's sends: earlier async ones go first.
             pending, scope.sends = scope.sends, []
         current = self._input()
-        if current is not None and not pending:
-            header_id = self._inputs.send_now(current, draft)
-        else:
-            header_id = self.store.send([*pending, draft], self.take_logs())[-1]
-        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        try:
+            if current is not None and not pending:
+                header_id = self.ride(lambda: self._inputs.send_now(current, draft), deadline)
+            else:
+                header_id = self._store_send([*pending, draft], deadline)[-1]
+        except StoreUnavailable as exc:
+            raise MessageTimeout(f"{draft.target} could not be sent a message within {timeout} s: "
+                                 f"{exc}") from exc
         while True:
             # The listener existed before the send, so the responder's ring cannot be missed;
             # the store is read after each ring and every _SLOW_POLL seconds regardless.
@@ -222,21 +264,41 @@ class HostRuntime:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     listener.drain()
-                    found = listener.take_reply(header_id) or self.store.find_response(header_id)
+                    found = listener.take_reply(header_id) or self._find_response(header_id)
                     if found is not None:
                         return self._response_value(*found, decode=decode)
-                    self.store.log([self.entry("error", f"no response from {draft.target} to message "
-                                   f"{header_id} within {timeout} s", "send_request_sync")])
-                    with self.store.transaction() as tx:
-                        tx.set_status(header_id, r.ERROR, f"{r.TIMED_OUT} after {timeout} s")
-                    raise MessageTimeout(
-                        f"{draft.target} did not answer message {header_id} within {timeout} s"
-                    )
+                    self._time_out(draft, header_id, timeout)
                 wait = min(wait, remaining)
             listener.wait(wait, spin=True)
-            found = listener.take_reply(header_id) or self.store.find_response(header_id)
+            found = listener.take_reply(header_id) or self._find_response(header_id)
             if found is not None:
                 return self._response_value(*found, decode=decode)
+
+    def _find_response(self, header_id: int) -> tuple[r.Header, str | None] | None:
+        """The stored response, if any; None while the store is unavailable (the caller
+        goes on waiting within its timeout, the outage noted once)."""
+        try:
+            found = self.store.find_response(header_id)
+        except StoreUnavailable as exc:
+            self.outage.hit(exc)
+            return None
+        if self.outage.since is not None and self.outage.back() is not None:
+            self.note_outages()
+        return found
+
+    def _time_out(self, draft: r.MessageDraft, header_id: int, timeout: float) -> None:
+        """Give up waiting: mark the request timed out (when the store answers) and raise."""
+        try:
+            self.store.log([*self.take_logs(), self.entry(
+                "error", f"no response from {draft.target} to message {header_id} within "
+                f"{timeout} s", "send_request_sync")])
+            with self.store.transaction() as tx:
+                tx.set_status(header_id, r.ERROR, f"{r.TIMED_OUT} after {timeout} s")
+        except StoreUnavailable as exc:
+            self.outage.hit(exc)  # the store is out: its answer, if it comes, is discarded
+        raise MessageTimeout(
+            f"{draft.target} did not answer message {header_id} within {timeout} s"
+        )
 
     def _response_value(self, header: r.Header, body_text: str | None,
                         decode: bool = True) -> Any:
@@ -289,6 +351,14 @@ class HostRuntime:
         return logs
 
     def flush_logs(self) -> None:
+        """Write the pending log lines; while the store is unavailable they are kept for
+        the next flush (the outage noted once), never lost and never fatal."""
         logs = self.take_logs()
-        if logs:
+        if not logs:
+            return
+        try:
             self.store.log(logs)
+        except StoreUnavailable as exc:
+            self.outage.hit(exc)
+            with self._logs_lock:
+                self.logs[:0] = logs

@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import functools
 import os
-import random
 import signal
 import time
 from collections.abc import Callable
@@ -24,10 +23,9 @@ from iop.engine.hosts import LiveHost, make_host
 from iop.engine.outcomes.handler import Handler
 from iop.engine.outcomes.outcome import Outcome, apply_outcome
 from iop.engine.outcomes.reply_policy import ReplyPolicy
-from iop.errors import StoreUnavailable
 from iop.store import records as r
 from iop.store.base import Duty, Listener, Store
-from iop.store.errors import StoreError
+from iop.store.errors import StoreError, StoreUnavailable
 
 LEASE_SECONDS = 60.0
 HEARTBEAT_SECONDS = 2.0
@@ -42,8 +40,6 @@ BATCH_NAP_SECONDS = 0.002
 # Answers to waiting callers handled one after another commit together while this lasts.
 SYNC_GROUP_SECONDS = 0.001
 RECENT_ENTRIES = 1024
-# Back-off while the store is unavailable (disk full, busy): from the first to the last delay.
-OUTAGE_BACKOFF_SECONDS = (0.2, 2.0)
 
 
 class Job:
@@ -58,6 +54,7 @@ class Job:
         self.stopping = False
         self.processed = 0
         self.runtime = HostRuntime(store, item.name, job_id, production)
+        self.runtime.stopping = lambda: self.stopping
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid
@@ -119,9 +116,9 @@ class Job:
                     else:
                         self._run_queue(listener)
                     break
-                except StoreUnavailable:
-                    if not self._wait_out_store():
-                        break
+                except StoreUnavailable as exc:
+                    if not self._ride_out(exc):
+                        break  # asked to stop during the outage
         finally:
             try:
                 self._tear_down()
@@ -131,6 +128,21 @@ class Job:
                 self._poll_duty.release()  # only now may another host's job poll
             listener.close()
         return 0
+
+    def _ride_out(self, exc: StoreUnavailable) -> bool:
+        """The store failed outside a commit: wait until it answers again, then give back
+        whatever this job held (messages claimed but not handled, contexts), so that they
+        are claimed again at once; False when asked to stop meanwhile."""
+        outage = self.runtime.outage
+        if not outage.wait(exc, self._should_stop):
+            return False
+        try:
+            outage.call(lambda: self.store.release_leases(self.job_id), self._should_stop)
+        except StoreUnavailable:
+            return False
+        self.runtime.note_outages()
+        self.runtime.flush_logs()
+        return True
 
     def _listen(self) -> Listener | None:
         # A job of a supervisor that just died may still hold this slot's address for the
@@ -148,6 +160,12 @@ class Job:
                     return None
                 time.sleep(0.1)
 
+    def _should_stop(self) -> bool:
+        """Asked to stop, or orphaned: a supervisor that died leaves no one to ask."""
+        if os.getppid() != self._parent:
+            self.stopping = True
+        return self.stopping
+
     def _beat(self) -> None:
         if os.getppid() != self._parent:
             self.stopping = True  # the supervisor died: a new one will start fresh jobs
@@ -156,26 +174,6 @@ class Job:
             self._last_beat = time.monotonic()
             self.store.heartbeat_job(self.job_id, self.processed, self.state)
             self.store.extend_leases(self.job_id, LEASE_SECONDS)
-
-    def _wait_out_store(self) -> bool:
-        """The store cannot be written (the store noted why, once): back off with jitter
-        until it can, then give back this job's leases, so the messages it had in hand are
-        claimed and delivered again (at least once). False when asked to stop meanwhile."""
-        delay, longest = OUTAGE_BACKOFF_SECONDS
-        while not self.stopping:
-            if os.getppid() != self._parent:
-                self.stopping = True
-                break
-            time.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, longest)
-            try:
-                self.store.release_leases(self.job_id)
-                self.store.heartbeat_job(self.job_id, self.processed, self.state)
-            except StoreUnavailable:
-                continue
-            self._last_beat = time.monotonic()
-            return True
-        return False
 
     def _keepalive_interval(self) -> float:
         adapter = self.live.adapter if self.live is not None else None
@@ -277,7 +275,14 @@ class Job:
             for index, delivery in enumerate(deliveries):
                 self._remember((delivery.queue_id, delivery.header.id))
                 started = time.monotonic()
-                outcome = policy.handle(delivery, flush)
+                try:
+                    outcome = policy.handle(delivery, flush)
+                except StoreUnavailable:
+                    # The handler met an outage (a call it made, a read): what the batch
+                    # finished so far is committed once the store is back; this message and
+                    # the rest of the batch are given back and handled again (_ride_out).
+                    self._commit(pending)
+                    raise
                 # How long a message takes to handle here (a moving average).
                 self._handling_seconds += (time.monotonic() - started -
                                            self._handling_seconds) / 8
@@ -333,14 +338,23 @@ class Job:
         outcomes.clear()
 
     def _commit(self, outcomes: list[Outcome], claim_next: bool = False) -> list[r.Delivery]:
+        """Commit the outcomes (and claim the next batch); through a store outage the
+        commit is tried again until it passes: an outage never fails a message. (A commit
+        that passed although the outage cut its answer finds its leases gone when tried
+        again and writes nothing twice.)"""
         if not outcomes and not claim_next:
             return []
-        lost = 0
+        following = self.runtime.ride(lambda: self._commit_once(outcomes, claim_next))
+        self.runtime.flush_logs()
+        return following
+
+    def _commit_once(self, outcomes: list[Outcome], claim_next: bool) -> list[r.Delivery]:
+        lost = done = 0
         following: list[r.Delivery] | Callable[[], list[r.Delivery]] = []
         with self.store.transaction() as tx:
             for outcome in outcomes:
                 if apply_outcome(tx, outcome, self.job_id):
-                    self.processed += 1
+                    done += 1
                 else:
                     lost += 1
             if claim_next:
@@ -350,10 +364,10 @@ class Job:
                     # About to sleep: be a job synchronous callers may hand requests to from
                     # now on (a waiting caller is rung after this commit and sends again).
                     self._mark_asleep(True)
+        self.processed += done - tx.lost_at_commit
         if callable(following):
             following = following()  # the claim travelled with the commit
         lost += tx.lost_at_commit
-        self.processed -= tx.lost_at_commit
         if lost:
             self.store.log([self.runtime.entry(
                 "warning", f"{lost} message(s) were handled after this job's lease expired; "
@@ -382,7 +396,7 @@ class Job:
                     try:
                         adapter.on_task()
                     except StoreUnavailable:
-                        raise  # an outage, not the adapter's fault: run() waits it out
+                        raise  # waited out by run(); the next poll comes after it
                     except Exception as exc:
                         import traceback
 
@@ -436,4 +450,7 @@ class Job:
             except Exception as exc:
                 self.runtime.log(part, "error", f"on_tear_down failed: {exc}", "on_tear_down")
         self.runtime.flush_logs()
-        self.store.delete_job(self.job_id)
+        try:
+            self.store.delete_job(self.job_id)
+        except StoreUnavailable:
+            pass  # the supervisor forgets this job's row when it reaps it

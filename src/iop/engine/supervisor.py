@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -22,11 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iop.components import kinds
+from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.cluster import HostKeeper, live_hosts, pid_alive, supervisor_alive
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
 from iop.engine.hosts import check_item
 from iop.engine.monitor import Monitor
+from iop.engine.outage import ALERT_SETTING, Outage, Spell, alert_seconds, spell_entries
 from iop.errors import StoreUnavailable
 from iop.store import namespace_dir
 from iop.store import records as r
@@ -83,6 +84,8 @@ class Supervisor:
     _keeper: HostKeeper | None = field(default=None, repr=False)
     _relay: Any = field(default=None, repr=False)  # what rings this host's jobs (PostgreSQL)
     _inputs_paused: str = field(default="", repr=False)  # the line logged when inputs paused
+    # Store outages: waited out, said once each, an alert when longer than the limit.
+    outage: Outage = field(default_factory=lambda: Outage("iop supervisor"), repr=False)
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
@@ -117,7 +120,7 @@ class Supervisor:
             where = "on this host" if blocker.host == host else f"on host {blocker.host}"
             raise AlreadyRunning(f"production {blocker.production} is already running {where} "
                                  f"in namespace {self.store.namespace}; stop it first (iop -S)")
-        self._keeper = HostKeeper(self.store, self._log)
+        self._keeper = HostKeeper(self.store, self._log, self.outage)
         self._keeper.start()
         self._relay = self.store.notifier.start_relay()  # before any job asks it to listen
         others = [s.host for s, alive in live_hosts(self.store) if alive and s.host != host]
@@ -202,9 +205,10 @@ class Supervisor:
                       f"restarting in {delay:.1f} s")
 
     def run(self) -> None:
-        """Watch jobs until a stop is requested, then stop them."""
+        """Watch jobs until a stop is requested, then stop them. A store outage is waited
+        out: the jobs keep running (they wait it out too), and the supervisor carries on
+        once the store answers again."""
         checked = checkpointed = 0.0
-        outage = 0.0  # the current back-off while the store is unavailable
         while not self.stopping:
             try:
                 self._reap()
@@ -213,16 +217,19 @@ class Supervisor:
                 if now - checked >= REQUEST_POLL_SECONDS:
                     checked = now
                     self._obey(self.store.get_runtime())
+                    if self.outage.since is not None:
+                        self.outage.back()
+                    if self.outage.ended:
+                        self._report_outages()
                 self._watch()
                 if now - checkpointed >= CHECKPOINT_SECONDS:
                     checkpointed = now
                     self.store.checkpoint()  # so that no job's commit stalls on one
                     self._watch_inputs()
-                outage = 0.0
-            except StoreUnavailable:
-                # Disk full or busy (the store noted why): keep the jobs, try again later.
-                outage = min(max(outage * 2, 0.2), 2.0)
-                time.sleep(outage * random.uniform(0.5, 1.0))
+            except StoreUnavailable as exc:
+                checked = 0.0  # read the runtime row first thing once the store answers
+                self.outage.wait(exc, lambda: bool(self.stopping))
+                continue
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
 
@@ -238,6 +245,31 @@ class Supervisor:
         else:
             self._log("info", "inputs resumed: free space on the store's disk is above the "
                       "threshold again")
+
+    def _report_outages(self) -> None:
+        """Event log lines for the outages just over; an alert for one longer than
+        StoreOutageAlertSeconds (sent to Ens.Alert too when the production has it)."""
+        spells = self.outage.ended[:]
+        limit = alert_seconds(self.config.settings.get(ALERT_SETTING) if self.config else None)
+        entries = [entry for spell in spells for entry in spell_entries(spell, self._entry)]
+        drafts = []
+        for spell in spells:
+            if spell.seconds < limit:
+                continue
+            text = self._alert_text(spell, limit)
+            entries.append(self._entry("alert", text))
+            if self.config is not None and self.config.item(ALERT_ITEM) is not None:
+                drafts.append(alert_draft(self.production, text, None))
+        if drafts:
+            self.store.send(drafts, entries)
+        else:
+            self.store.log(entries)
+        self.outage.take_ended()  # reported: only now, so a failed report is tried again
+
+    def _alert_text(self, spell: Spell, limit: float) -> str:
+        return (f"store {self.store.location} was unavailable on host {self.store.host} for "
+                f"{spell.seconds:.0f} s (since {r.format_time(spell.since)}, longer than "
+                f"{ALERT_SETTING} {limit:g} s): {spell.cause}")
 
     def _obey(self, state: r.RuntimeState) -> None:
         """Act on this host's runtime row: requests from `iop` on any host, or a fence."""
@@ -296,6 +328,8 @@ class Supervisor:
             return
         try:
             self.monitor.tick()
+        except StoreUnavailable:
+            raise  # an outage, waited out by run(); no failure of the monitor
         except Exception as exc:  # a failed check must never take the production down
             self._log("error", f"production monitor failed: {type(exc).__name__}: {exc}")
 
@@ -396,7 +430,9 @@ class Supervisor:
         self.slots = []
 
     def _log(self, level: str, text: str) -> None:
-        self.store.log([r.LogEntry(type=level, text=text, item="",
-                                   job=f"{self.store.host}:{os.getpid()}",
-                                   source_class="iop.engine.supervisor.Supervisor",
-                                   source_method="supervise")])
+        self.store.log([self._entry(level, text)])
+
+    def _entry(self, level: str, text: str) -> r.LogEntry:
+        return r.LogEntry(type=level, text=text, item="", job=f"{self.store.host}:{os.getpid()}",
+                          source_class="iop.engine.supervisor.Supervisor",
+                          source_method="supervise")

@@ -42,7 +42,7 @@ STANDARD_HOST_SETTINGS = frozenset({
 }) | ROUTE_SETTING_NAMES
 _INTEGER_PRODUCTION_SETTINGS = ("ShutdownTimeout", "UpdateTimeout", "AlertActionWindow")
 # Production settings of iop-engine's own (the scheduled purge), set with production_setting().
-ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies"})
+ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies", "StoreOutageAlertSeconds"})
 
 
 class ProductionValidationWarning(UserWarning):

@@ -1,5 +1,6 @@
-"""Errors raised by store backends: ``StoreError``, kept importable from here."""
+"""Errors raised by store backends: ``StoreError`` and its outage branch ``StoreUnavailable``,
+kept importable from here."""
 
-from iop.errors import StoreError
+from iop.errors import StoreError, StoreUnavailable
 
-__all__ = ["StoreError"]
+__all__ = ["StoreError", "StoreUnavailable"]

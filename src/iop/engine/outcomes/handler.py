@@ -14,6 +14,7 @@ from iop.engine.alerts import ALERT_ITEM
 from iop.engine.host_runtime import HandlerScope
 from iop.engine.hosts import LiveHost
 from iop.engine.outcomes.outcome import EMPTY, Encoded, Outcome
+from iop.errors import StoreUnavailable
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Store
@@ -71,6 +72,8 @@ class Handler:
             if self.is_process:
                 return self._after_process_step(outcome, scope, header, message, result, False)
             encoded = _encode_response(result)
+        except StoreUnavailable:
+            raise  # an outage is no failure of the message: the job waits and handles it again
         except Exception as exc:
             return self._fail(outcome, scope, header, _error_text(exc), exc)
         finally:
@@ -207,6 +210,8 @@ class Handler:
                 header.completion_key,
             )
             return self._after_process_step(outcome, scope, request, request_msg, result, True)
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             failed = self._fail(outcome, scope, request, _error_text(exc), exc)
             failed.status = r.COMPLETED if header.status != r.ERROR else r.ERROR

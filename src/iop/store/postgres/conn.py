@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import psycopg
 from psycopg import sql
 
-from iop.store.errors import StoreError
+from iop.errors import StoreError, StoreUnavailable
 
 # Server-side keepalives (seconds) for connections whose death must free a lock quickly:
 # a host that vanishes without closing its socket loses its advisory locks after ~11 s.
@@ -37,9 +37,8 @@ def connect(url: str, schema: str, *, keepalive: bool = False) -> psycopg.Connec
                                keepalives=1, keepalives_idle=5, keepalives_interval=2,
                                keepalives_count=3)
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to the store {redact(url)}: "
-                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
-                         ) from exc
+        kind = StoreError if _refused_for_good(exc) else StoreUnavailable
+        raise kind(f"cannot connect to the store {redact(url)}: {first_line(exc)}") from exc
     settings: list[sql.SQL | sql.Composed] = [
         sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)),
         # The queue is often vacuumed while (nearly) empty, which leaves statistics saying
@@ -54,6 +53,48 @@ def connect(url: str, schema: str, *, keepalive: bool = False) -> psycopg.Connec
     for statement in settings:
         conn.execute(statement)
     return conn
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's text (psycopg's carry the server's detail below it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# SQLSTATE classes of a connection refused for good: credentials (28), no such database (3D),
+# a bad connection option (42). Anything else that fails a connect (refused, reset, the
+# server starting up or shutting down, no route) may pass: an outage.
+_REFUSED_FOR_GOOD = ("28", "3D", "42")
+
+
+# What the server says when it refuses a connection for good; a failed connect carries no
+# SQLSTATE (psycopg sums up its attempts in one message), only the server's words.
+_REFUSALS = ("password authentication failed", "no pg_hba.conf entry", "does not exist",
+             "authentication failed", "invalid connection option", "invalid dsn",
+             "permission denied", "must be superuser")
+
+
+def _refused_for_good(exc: psycopg.Error) -> bool:
+    if isinstance(exc, psycopg.ProgrammingError):  # a malformed URL or option
+        return True
+    state = exc.sqlstate or ""
+    if state:
+        return state[:2] in _REFUSED_FOR_GOOD
+    text = str(exc).lower()
+    return any(refusal in text for refusal in _REFUSALS)
+
+
+def is_outage(exc: psycopg.Error, conn: psycopg.Connection | None = None) -> bool:
+    """Whether ``exc`` is a lost or refused connection (a restart, failover, network blip,
+    an administrator's termination, the server out of resources), not a fault of the
+    statement: operational errors, a closed connection, or any error on one that broke."""
+    if conn is not None and (conn.broken or conn.closed):
+        return True
+    if isinstance(exc, psycopg.InterfaceError):  # "the connection is closed"
+        return True
+    if isinstance(exc, psycopg.OperationalError):
+        return not _refused_for_good(exc)
+    return False
 
 
 def lock_key(*parts: str) -> int:

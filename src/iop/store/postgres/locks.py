@@ -13,7 +13,8 @@ from types import TracebackType
 
 import psycopg
 
-from iop.store.errors import StoreError
+from iop.errors import StoreError, StoreUnavailable
+from iop.store.postgres.conn import first_line, is_outage
 
 
 class AdvisoryDuty:
@@ -40,10 +41,10 @@ class AdvisoryDuty:
                 self._conn = self._connect()
             row = self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)", self.key).fetchone()
         except psycopg.Error as exc:
+            kind = StoreUnavailable if is_outage(exc, self._conn) else StoreError
             self._close()
-            raise StoreError(f"cannot take the single-instance duty {self.name!r}: "
-                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
-                             ) from exc
+            raise kind(f"cannot take the single-instance duty {self.name!r}: "
+                       f"{first_line(exc)}") from exc
         self._held = bool(row and row[0])
         return self._held
 

@@ -21,13 +21,13 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from iop.errors import StoreError, StoreUnavailable
 from iop.store import host_name
 from iop.store import records as r
-from iop.store.errors import StoreError
 from iop.store.fork_reset import reset_in_forked_child
 from iop.store.group_commit import PendingSend
 from iop.store.postgres import purge
-from iop.store.postgres.conn import connect, lock_key, redact
+from iop.store.postgres.conn import connect, first_line, is_outage, lock_key, redact
 from iop.store.postgres.locks import AdvisoryDuty
 from iop.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION, schema_for
 from iop.store.postgres.tx import CLAIM_ALONE, NOW, POSTGRES, PostgresTx, claim_params, plain_claim
@@ -127,8 +127,23 @@ class PostgresStore(SQLStore[PostgresTx]):
         return self.transaction(durable=False)
 
     def _fail(self, exc: psycopg.Error) -> StoreError:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return StoreError(f"store {self.location} (schema {self.schema}): {first}")
+        """The StoreError for ``exc``: StoreUnavailable when the connection was lost or
+        refused, after dropping this thread's connection (the next use opens a new one)."""
+        text = f"store {self.location} (schema {self.schema}): {first_line(exc)}"
+        conn = getattr(self._local, "conn", None)
+        if not is_outage(exc, conn):
+            return StoreError(text)
+        self._drop_connection()
+        return StoreUnavailable(text)
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None and self._local.pid == os.getpid():
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
 
     def _rows(self, query: Any, params: Any = None) -> list[tuple[Any, ...]]:
         """Run a read and return its rows; database errors become StoreError."""
@@ -240,7 +255,10 @@ class PostgresStore(SQLStore[PostgresTx]):
             yield conn
         except psycopg.Error as exc:
             if conn.info.transaction_status != TransactionStatus.IDLE and not conn.broken:
-                conn.execute("ROLLBACK")
+                try:
+                    conn.execute("ROLLBACK")
+                except psycopg.Error:
+                    pass  # the connection went meanwhile: _fail drops it
             raise self._fail(exc) from exc
         finally:
             self.db_seconds += time.perf_counter() - started
@@ -305,7 +323,7 @@ class PostgresStore(SQLStore[PostgresTx]):
         self._vacuumed = now
         try:
             self.conn.execute("VACUUM (SKIP_LOCKED, TRUNCATE false) queue, contexts")
-        except psycopg.Error:
+        except (psycopg.Error, StoreError):
             pass  # not fatal: the next tick tries again, and autovacuum runs anyway
 
     def compact(self) -> bool:

@@ -24,7 +24,7 @@ from psycopg import sql
 
 from iop.store import records as r
 from iop.store.base import Listener
-from iop.store.errors import StoreError
+from iop.store.errors import StoreError, StoreUnavailable
 from iop.store.wakeups.carried import find_reply
 from iop.store.wakeups.readable import readable
 
@@ -135,8 +135,19 @@ class ListenHub:
         returning its listener."""
         listener = SharedListener(self, address)
         with self._lock:
-            conn = self._connection()
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(address)))
+            try:
+                conn = self._connection()
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(address)))
+            except psycopg.Error:
+                # The connection broke since it was last read (a server restart): a new
+                # one listens again on every channel, this one included.
+                self._listeners[address] = weakref.ref(listener)
+                self._drop()
+                try:
+                    self._connection()
+                except (psycopg.Error, StoreError) as exc:
+                    self._listeners.pop(address, None)
+                    raise StoreUnavailable(f"cannot listen for wake-ups: {exc}") from exc
             # A thread that ends without closing its listener gives its channel up.
             self._listeners[address] = weakref.ref(listener, lambda _: self._stale.add(address))
         return listener
@@ -170,12 +181,36 @@ class ListenHub:
         return True
 
     def _connection(self) -> psycopg.Connection:
+        """The listening connection (called holding ``_lock``). A new one, made after the
+        last one broke, listens again on every live channel and rings them all: rings sent
+        while no connection listened are lost, and their callers should look at the store."""
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = self._connect()
+            conn = self._connect()
             # Rings that arrive while a LISTEN runs are handed over by psycopg.
-            self._conn.add_notify_handler(
+            conn.add_notify_handler(
                 lambda note: self._dispatch(note.channel, note.payload.encode()))
+            live = [ref() for ref in self._listeners.values()]
+            try:
+                for listener in live:
+                    if listener is not None:
+                        conn.execute(sql.SQL("LISTEN {}").format(
+                            sql.Identifier(listener.address)))
+            except psycopg.Error:
+                conn.close()
+                raise
+            self._conn, self._stale = conn, set()
+            for listener in live:
+                if listener is not None:
+                    listener.deliver(b"", True, False)  # look at the store
         return self._conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error:
+                pass
 
     def _dispatch(self, channel: str, payload: bytes) -> None:
         ref = self._listeners.get(channel)
@@ -209,20 +244,9 @@ class ListenHub:
         when the store is unreachable, sleep out the wait and let the caller retry."""
         with self._lock:
             try:
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
-                conn = self._connection()
-                live = [ref() for ref in self._listeners.values()]
-                for listener in live:
-                    if listener is not None:
-                        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(listener.address)))
-                self._stale = set()
+                self._drop()
+                self._connection()  # listens again on every live channel and rings them
+                return
             except (psycopg.Error, StoreError):
-                live = None
-        if live is None:
-            time.sleep(max(0.0, min(timeout, 1.0)))
-            return
-        for listener in live:
-            if listener is not None:
-                listener.deliver(b"", True, False)  # look at the store
+                pass
+        time.sleep(max(0.0, min(timeout, 1.0)))

@@ -32,6 +32,7 @@ from psycopg import sql
 
 from iop.store import records as r
 from iop.store.base import Listener
+from iop.store.errors import StoreError
 from iop.store.wakeups.carried import find_reply, pack_header
 from iop.store.wakeups.pg_listen_hub import ListenHub, private_channel
 from iop.store.wakeups.pg_relay import HostRelay, RelayedListener, start_relay
@@ -291,7 +292,11 @@ class PostgresNotifier:
         """Wake one job of ``item`` (the next in turn, on any host); ``urgent`` when a caller
         waits. ``slot`` (a busy job asking for help with its backlog) is accepted for the
         Notifier interface: the next job in turn is asked, whatever its slot."""
-        self._notify(self.item_rings({item: urgent}))
+        try:
+            rings = self.item_rings({item: urgent})
+        except StoreError:
+            return  # the store is unreachable: a lost wake-up costs latency only
+        self._notify(rings)
 
     def ring(self, address: str, reply: tuple[r.Header, str | None] | None = None) -> None:
         """Wake the caller listening on ``address`` (a listener's ``address``), handing it
@@ -305,7 +310,7 @@ class PostgresNotifier:
         try:
             conn = self._shared()
             (notify if conn.info.transaction_status else notify_committed)(conn, pairs)
-        except psycopg.Error:
+        except (psycopg.Error, StoreError):
             pass  # a lost wake-up costs latency only
 
 

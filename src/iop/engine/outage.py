@@ -1,0 +1,161 @@
+"""Riding through store outages: an engine process waits out a store it cannot reach.
+
+A backend raises :class:`iop.errors.StoreUnavailable` for a transient condition (the
+PostgreSQL server restarted or is unreachable, SQLite busy, an I/O error, a full disk). An
+engine process (job, supervisor, sender) then backs off with jitter (0.1 s doubling to 5 s)
+and tries again, instead of failing the message in hand. Each process says so once per
+outage: a line on its stderr (a job's log file) when the outage begins, and, once the store
+answers again, event log lines naming when it began, why, and how long it lasted. An
+outage longer than ``StoreOutageAlertSeconds`` (a production setting, or the environment
+variable ``IOP_STORE_OUTAGE_ALERT_SECONDS``; default 60) is an alert, raised by the
+supervisor once the store is back (and said on stderr while it is not).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from iop.errors import StoreUnavailable
+from iop.store import records as r
+
+__all__ = ["ALERT_SETTING", "Outage", "Spell", "alert_seconds", "spell_entries"]
+
+FIRST_PAUSE = 0.1
+MAX_PAUSE = 5.0
+ALERT_SETTING = "StoreOutageAlertSeconds"
+ALERT_ENV = "IOP_STORE_OUTAGE_ALERT_SECONDS"
+DEFAULT_ALERT_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+def alert_seconds(setting: float | str | None = None) -> float:
+    """The outage length that raises an alert: the production's setting, else the
+    environment's, else 60 s (a value that is not a number counts as not given)."""
+    for value in (setting, os.environ.get(ALERT_ENV)):
+        if value is None or value == "":
+            continue
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            continue
+    return DEFAULT_ALERT_SECONDS
+
+
+@dataclass(frozen=True)
+class Spell:
+    """One outage as a process saw it: when it began (wall clock), how long, and why."""
+
+    since: float
+    seconds: float
+    cause: str
+
+
+def spell_entries(spell: Spell, make: Callable[[str, str], r.LogEntry]) -> list[r.LogEntry]:
+    """The event log lines of an outage that is over (``make(level, text)`` builds one)."""
+    first = make("warning", f"store unavailable since {r.format_time(spell.since)}: {spell.cause}")
+    first.time = spell.since
+    return [first, make("info", f"store available again after {spell.seconds:.1f} s")]
+
+
+class Outage:
+    """One process's store outages: when the current one began, and how to wait it out.
+
+    Thread-safe: a supervisor's threads share one, so an outage is said once per process.
+    """
+
+    def __init__(self, who: str, alert_after: float | None = None) -> None:
+        self.who = who  # names the process on stderr
+        self.alert_after = alert_after if alert_after is not None else alert_seconds()
+        self._lock = threading.Lock()
+        self._since: float | None = None  # wall clock
+        self._began = 0.0  # monotonic
+        self._cause = ""
+        self._pause = 0.0
+        self._said_long = False
+        self.ended: list[Spell] = []  # outages over and not reported yet
+
+    @property
+    def since(self) -> float | None:
+        """When the current outage began (wall clock); None while the store answers."""
+        return self._since
+
+    def hit(self, exc: StoreUnavailable) -> float:
+        """Note that the store failed with ``exc``; returns how long to pause before trying
+        again (jittered, doubling from 0.1 s to 5 s over one outage)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._since is None:
+                self._since, self._began, self._cause = time.time(), now, str(exc)
+                self._pause, self._said_long = FIRST_PAUSE, False
+                self._say(f"store unavailable: {exc}; waiting for it")
+            else:
+                self._pause = min(MAX_PAUSE, self._pause * 2)
+                if not self._said_long and now - self._began >= self.alert_after:
+                    self._said_long = True
+                    self._say(f"store unavailable for more than {self.alert_after:g} s "
+                              f"({ALERT_SETTING}): {exc}")
+            return self._pause * random.uniform(0.5, 1.0)
+
+    def back(self) -> Spell | None:
+        """Note that the store answered; the outage just over, if there was one (also kept
+        in :attr:`ended` until :meth:`take_ended`)."""
+        if self._since is None:
+            return None
+        with self._lock:
+            if self._since is None:
+                return None
+            spell = Spell(self._since, time.monotonic() - self._began, self._cause)
+            self._since = None
+            self.ended.append(spell)
+        self._say(f"store available again after {spell.seconds:.1f} s")
+        return spell
+
+    def take_ended(self) -> list[Spell]:
+        with self._lock:
+            ended, self.ended = self.ended, []
+        return ended
+
+    def wait(self, exc: StoreUnavailable, stop: Callable[[], bool] | None = None,
+             deadline: float | None = None) -> bool:
+        """Pause after ``exc`` (in short naps); False when ``stop()`` became true or the
+        monotonic ``deadline`` passed, and the caller should give up instead of retrying."""
+        until = time.monotonic() + self.hit(exc)
+        if deadline is not None:
+            until = min(until, deadline)
+        while True:
+            if stop is not None and stop():
+                return False
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(remaining, 0.1))
+        return deadline is None or time.monotonic() < deadline
+
+    def call(self, action: Callable[[], T], stop: Callable[[], bool] | None = None,
+             deadline: float | None = None) -> T:
+        """``action()``, tried again through an outage until it succeeds; the outage's
+        StoreUnavailable is raised when ``stop()`` becomes true or ``deadline`` passes."""
+        while True:
+            try:
+                result = action()
+            except StoreUnavailable as exc:
+                if not self.wait(exc, stop, deadline):
+                    raise
+                continue
+            self.back()
+            return result
+
+    def _say(self, text: str) -> None:
+        try:
+            print(f"{r.format_time(time.time())} {self.who}: {text}", file=sys.stderr,
+                  flush=True)
+        except (OSError, ValueError):
+            pass  # stderr closed: the event log has it once the store is back
