@@ -10,7 +10,9 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     IopError
     ├── StoreError (RuntimeError): the store cannot be opened, read or written
     │   └── StoreUnavailable ......... iop.errors: an outage (connection lost or refused,
-    │                                  busy, I/O error, disk full) the caller waits out
+    │       │                          busy, I/O error, disk full) the caller waits out
+    │       └── InputsPaused ......... iop.errors: the store's disk is nearly full; new
+    │                                  input is refused instead of waited out
     ├── EngineError (RuntimeError): a request the engine refuses; the user can fix it
     │   ├── UnknownProduction ........ iop.engine.errors
     │   ├── UnknownClass ............. iop.engine.errors
@@ -71,7 +73,8 @@ as in IoP, which validation issues and never raises.
 from __future__ import annotations
 
 __all__ = ["CliError", "ComponentError", "EngineError", "IopError", "MessageError",
-           "ProductionError", "RemoteError", "RequestRefused", "StoreError", "StoreUnavailable"]
+           "ProductionError", "RemoteError", "RequestRefused", "StoreError", "StoreUnavailable",
+           "InputsPaused"]
 
 
 class IopError(Exception):
@@ -86,6 +89,12 @@ class StoreUnavailable(StoreError):
     """The store is there but cannot be reached or written for now: its server restarted or
     is unreachable, its disk is full, its file is busy or failed an I/O. An engine process
     waits it out (backing off, reconnecting) instead of failing the message in hand."""
+
+
+class InputsPaused(StoreUnavailable):
+    """The store's file system has less free space than its threshold (or none): new input
+    (a service's input, a Director or test call) is refused, with this one line, rather than
+    waited out; what is stored goes on being delivered."""
 
 
 class EngineError(IopError, RuntimeError):

@@ -16,7 +16,7 @@ from iop.engine.config import parse_production
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
 from iop.engine.input_batch import InputBatcher, InputScope
 from iop.engine.outage import Outage, spell_entries
-from iop.errors import StoreUnavailable
+from iop.errors import InputsPaused, StoreUnavailable
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Listener, Store
@@ -94,7 +94,15 @@ class HostRuntime:
     def _refuse_if_paused(self) -> None:
         paused = self.store.inputs_paused()
         if paused:
-            raise StoreUnavailable(f"{paused}; new input is refused until space is freed")
+            raise InputsPaused(f"{paused}; new input is refused until space is freed")
+
+    def _stop_riding(self) -> bool:
+        """When a send waiting out an outage gives up: a job's handler waits until it is
+        asked to stop; new input (no handler: a service's input, a Director or test call)
+        also gives up once inputs are paused, as the disk is (nearly) full."""
+        if self.stopping():
+            return True
+        return self.scope is None and bool(self.store.inputs_paused())
 
     def _input(self) -> InputScope | None:
         return getattr(self._local, "input", None)
@@ -143,7 +151,12 @@ class HostRuntime:
     def ride(self, action: Callable[[], T], deadline: float | None = None) -> T:
         """``action()`` (a store call), tried again through a store outage until it succeeds
         (or the monotonic ``deadline`` passes: the outage's StoreUnavailable is raised)."""
-        result = self.outage.call(action, self.stopping, deadline)
+        try:
+            result = self.outage.call(action, self._stop_riding, deadline)
+        except StoreUnavailable:
+            if self.scope is None:
+                self._refuse_if_paused()
+            raise
         if self.outage.ended:
             self.note_outages()
         return result
@@ -236,6 +249,8 @@ class HostRuntime:
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         try:
             listener = self.ride(self._listener, deadline)
+        except InputsPaused:
+            raise
         except StoreUnavailable as exc:
             raise MessageTimeout(f"{draft.target} could not be sent a message within "
                                  f"{timeout} s: {exc}") from exc
@@ -253,6 +268,8 @@ class HostRuntime:
                 header_id = self.ride(lambda: self._inputs.send_now(current, draft), deadline)
             else:
                 header_id = self._store_send([*pending, draft], deadline)[-1]
+        except InputsPaused:
+            raise
         except StoreUnavailable as exc:
             raise MessageTimeout(f"{draft.target} could not be sent a message within {timeout} s: "
                                  f"{exc}") from exc
