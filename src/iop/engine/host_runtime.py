@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,12 @@ from iop.store import records as r
 from iop.store.base import Listener, Store
 
 _SLOW_POLL = 0.5  # seconds between store reads while waiting, in case a wake-up is lost
+
+
+class JobStopping(BaseException):
+    """The job must end now: its supervisor is gone or its lease was lost. Raised out of a
+    wait (a BaseException, like SystemExit, so a handler's ``except Exception`` cannot keep
+    the job waiting); the message being handled is not completed and is delivered again."""
 
 
 @dataclass(slots=True)
@@ -49,6 +55,9 @@ class HostRuntime:
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
         self._inputs = InputBatcher(lambda drafts: store.send(drafts, self.take_logs()))
+        # Called at least every _SLOW_POLL seconds of a synchronous wait; the job's raises
+        # JobStopping when the job must not wait on (None outside a job: a Director).
+        self.while_waiting: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ scopes
     @property
@@ -222,6 +231,8 @@ class HostRuntime:
                     )
                 wait = min(wait, remaining)
             listener.wait(wait, spin=True)
+            if self.while_waiting is not None:
+                self.while_waiting()
             found = listener.take_reply(header_id) or self.store.find_response(header_id)
             if found is not None:
                 return self._response_value(*found, decode=decode)

@@ -18,7 +18,7 @@ from iop.components import kinds
 from iop.engine.config import ItemConfig
 from iop.engine.control import request_update, set_item_enabled
 from iop.engine.errors import EngineError
-from iop.engine.host_runtime import HostRuntime
+from iop.engine.host_runtime import HostRuntime, JobStopping
 from iop.engine.hosts import LiveHost, make_host
 from iop.engine.outcomes.handler import Handler
 from iop.engine.outcomes.outcome import Outcome, apply_outcome
@@ -54,6 +54,8 @@ class Job:
         self.stopping = False
         self.processed = 0
         self.runtime = HostRuntime(store, item.name, job_id, production)
+        self.runtime.while_waiting = self._while_waiting
+        self._lease_checked = 0.0
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid
@@ -112,6 +114,10 @@ class Job:
                 self._run_service(listener)
             else:
                 self._run_queue(listener)
+        except JobStopping as exc:
+            self.runtime.log(None, "warning", f"job {self.slot} of item {self.item.name} stopped "
+                             f"waiting: {exc}; its message will be delivered again", "run")
+            self.runtime.flush_logs()
         finally:
             self._tear_down()
             if self._poll_duty is not None:
@@ -144,6 +150,32 @@ class Job:
             self.store.heartbeat_job(self.job_id, self.processed, self.state)
             self.store.extend_leases(self.job_id, LEASE_SECONDS)
 
+    def _lease_lost(self) -> bool:
+        """Whether this job was taken for dead (its record and leases given away: a fenced
+        host, a new supervisor, iop -k); read at most every HEARTBEAT_SECONDS."""
+        now = time.monotonic()
+        if now - self._lease_checked < HEARTBEAT_SECONDS:
+            return False
+        self._lease_checked = now
+        try:
+            return all(job.id != self.job_id for job in self.store.list_jobs(host=self.store.host))
+        except StoreError:
+            return False  # an outage takes nothing from us: look again later
+
+    def _while_waiting(self) -> None:
+        """Inside a handler's synchronous wait: keep heartbeat and leases going, and end the
+        wait when the job must not go on. A stop request alone does not end it: the stop's
+        waves keep the target running so the answer comes, within ShutdownTimeout."""
+        try:
+            self._beat()
+        except StoreError:
+            pass  # beaten again at the next look
+        if os.getppid() != self._parent:
+            raise JobStopping("its supervisor is gone")
+        if self._lease_lost():
+            self.stopping = True
+            raise JobStopping("its lease was lost (the job was taken for dead)")
+
     def _keepalive_interval(self) -> float:
         adapter = self.live.adapter if self.live is not None else None
         try:
@@ -169,6 +201,9 @@ class Job:
         deadline = time.monotonic() + seconds
         while not self.stopping:
             self._beat()
+            if self._lease_lost():
+                self.stopping = True  # another job has the message now
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return True
