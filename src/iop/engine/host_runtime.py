@@ -22,12 +22,6 @@ from iop.store.base import Listener, Store
 _SLOW_POLL = 0.5  # seconds between store reads while waiting, in case a wake-up is lost
 
 
-class JobStopping(BaseException):
-    """The job must end now: its supervisor is gone or its lease was lost. Raised out of a
-    wait (a BaseException, like SystemExit, so a handler's ``except Exception`` cannot keep
-    the job waiting); the message being handled is not completed and is delivered again."""
-
-
 @dataclass(slots=True)
 class HandlerScope:
     """What one handler invocation has produced so far; committed with its completion."""
@@ -55,8 +49,8 @@ class HostRuntime:
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
         self._inputs = InputBatcher(lambda drafts: store.send(drafts, self.take_logs()))
-        # Called at least every _SLOW_POLL seconds of a synchronous wait; the job's raises
-        # JobStopping when the job must not wait on (None outside a job: a Director).
+        # Called at least every _SLOW_POLL seconds of a synchronous wait; a job's raises
+        # SystemExit when the job must not wait on (None outside a job: a Director).
         self.while_waiting: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ scopes

@@ -18,7 +18,7 @@ from iop.components import kinds
 from iop.engine.config import ItemConfig
 from iop.engine.control import request_update, set_item_enabled
 from iop.engine.errors import EngineError
-from iop.engine.host_runtime import HostRuntime, JobStopping
+from iop.engine.host_runtime import HostRuntime
 from iop.engine.hosts import LiveHost, make_host
 from iop.engine.outcomes.handler import Handler
 from iop.engine.outcomes.outcome import Outcome, apply_outcome
@@ -56,6 +56,7 @@ class Job:
         self.runtime = HostRuntime(store, item.name, job_id, production)
         self.runtime.while_waiting = self._while_waiting
         self._lease_checked = 0.0
+        self._ended_by = ""  # why a wait ended the job (its supervisor gone, its lease lost)
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid
@@ -114,9 +115,12 @@ class Job:
                 self._run_service(listener)
             else:
                 self._run_queue(listener)
-        except JobStopping as exc:
+        except SystemExit:
+            if not self._ended_by:
+                raise
             self.runtime.log(None, "warning", f"job {self.slot} of item {self.item.name} stopped "
-                             f"waiting: {exc}; its message will be delivered again", "run")
+                             f"waiting: {self._ended_by}; its message will be delivered again",
+                             "run")
             self.runtime.flush_logs()
         finally:
             self._tear_down()
@@ -171,10 +175,14 @@ class Job:
         except StoreError:
             pass  # beaten again at the next look
         if os.getppid() != self._parent:
-            raise JobStopping("its supervisor is gone")
-        if self._lease_lost():
+            self._ended_by = "its supervisor is gone"
+        elif self._lease_lost():
+            self._ended_by = "its lease was lost (the job was taken for dead)"
+        if self._ended_by:
+            # SystemExit, which a handler's `except Exception` does not catch, ends the
+            # handler; its message is not completed.
             self.stopping = True
-            raise JobStopping("its lease was lost (the job was taken for dead)")
+            raise SystemExit(self._ended_by)
 
     def _keepalive_interval(self) -> float:
         adapter = self.live.adapter if self.live is not None else None
