@@ -89,7 +89,7 @@ class LocalClient(OperatorViews):
 
     def run_foreground(self, production: str) -> None:
         """Run the supervisor in this process, printing the event log, until SIGINT/SIGTERM."""
-        control.begin_start(self.store, production)
+        before = control.begin_start(self.store, production)
         supervisor = Supervisor(self.store, production)
         signal.signal(signal.SIGINT, supervisor.request_stop)
         signal.signal(signal.SIGTERM, supervisor.request_stop)
@@ -100,7 +100,7 @@ class LocalClient(OperatorViews):
             try:
                 supervisor.start()
             except BaseException:
-                control.abandon_start(self.store, (os.getpid(),))
+                control.abandon_start(self.store, (os.getpid(),), before)
                 raise
             supervisor.run()
         finally:

@@ -94,16 +94,18 @@ def ensure_startable(store: Store, production: str, load_classes: bool = True) -
                                  "stop it first (iop -S)")
 
 
-def begin_start(store: Store, production: str, load_classes: bool = True) -> None:
+def begin_start(store: Store, production: str, load_classes: bool = True) -> r.RuntimeState:
     """Refuse a start that cannot succeed, else record it on this host's runtime row at once
     (status starting, this process's pid), before the slow class checks: a stop, kill or
     restart issued meanwhile finds the start and waits for it to settle instead of finding
-    nothing to stop. The supervisor, started by this process or run in it, takes the row over."""
+    nothing to stop. The supervisor, started by this process or run in it, takes the row over.
+    Returns the row as it was, for :func:`abandon_start`."""
     if store.get_production(production) is None:
         raise UnknownProduction(f"production {production} does not exist in namespace "
                                 f"{store.namespace}")
     launched = launched_at()
     ensure_startable(store, production, load_classes=False)
+    before = store.get_runtime()
     blocker = store.claim_runtime(production, os.getpid(), store.host, supervisor_alive)
     if blocker is not None:
         raise AlreadyRunning(f"production {blocker.production} is already running in namespace "
@@ -117,29 +119,32 @@ def begin_start(store: Store, production: str, load_classes: bool = True) -> Non
         if load_classes:
             Supervisor(store, production).load()
     except BaseException:
-        abandon_start(store, (os.getpid(),))
+        abandon_start(store, (os.getpid(),), before)
         raise
+    return before
 
 
-def abandon_start(store: Store, pids: tuple[int, ...]) -> None:
-    """Give back this host's runtime row, claimed by one of ``pids`` for a start that failed."""
+def abandon_start(store: Store, pids: tuple[int, ...], before: r.RuntimeState) -> None:
+    """Give back this host's runtime row, claimed by one of ``pids`` for a start that failed:
+    at rest, naming the production it named ``before``."""
     state = store.get_runtime()
     if state.status == "starting" and state.supervisor_pid in pids:
         final = "suspended" if store.pending_sync_requests() else "stopped"
-        store.update_runtime(status=final, supervisor_pid=0, requested="")
+        store.update_runtime(production=before.production, status=final, supervisor_pid=0,
+                             requested="")
 
 
 def start_detached(store: Store, production: str, load_classes: bool = True) -> None:
     """Start a supervisor on this host in its own session and wait until it runs."""
-    begin_start(store, production, load_classes)
+    before = begin_start(store, production, load_classes)
     try:
-        _spawn_supervisor(store, production)
+        _spawn_supervisor(store, production, before)
     except BaseException:
-        abandon_start(store, (os.getpid(),))
+        abandon_start(store, (os.getpid(),), before)
         raise
 
 
-def _spawn_supervisor(store: Store, production: str) -> None:
+def _spawn_supervisor(store: Store, production: str, before: r.RuntimeState) -> None:
     logdir = make_private_folder(namespace_dir(store.namespace))
     errname = "supervisor.err"
     if store.host != socket.gethostname():  # several named hosts on one machine
@@ -162,7 +167,7 @@ def _spawn_supervisor(store: Store, production: str) -> None:
         proc.wait(WAIT_SECONDS)
     except subprocess.TimeoutExpired:
         pass
-    abandon_start(store, (os.getpid(), proc.pid))
+    abandon_start(store, (os.getpid(), proc.pid), before)
     with open(errpath, encoding="utf-8", errors="replace") as fh:
         lines = [x for x in fh.read().splitlines() if x.strip()]
     raise EngineError(lines[-1] if lines else f"supervisor exited with code {proc.returncode}")
@@ -182,11 +187,11 @@ def _wait_hosts(store: Store, hosts: list[str], done: Callable[[r.RuntimeState],
         time.sleep(0.05)
 
 
-def _settle(store: Store, request: str = "") -> None:
-    """Wait (up to WAIT_SECONDS) for the starts under way to finish, asking each starting
+def _settle(store: Store, request: str = "", timeout: float = WAIT_SECONDS) -> None:
+    """Wait (up to ``timeout`` s) for the starts under way to finish, asking each starting
     supervisor to ``request`` (stop, kill) at once if given: it obeys before it reports ready.
     The request is written again when the supervisor's claim of its row cleared it."""
-    deadline = time.monotonic() + WAIT_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         starting = [s for s, alive in live_hosts(store) if alive and s.status == "starting"]
         if not starting:
@@ -259,7 +264,7 @@ def stop(store: Store, timeout: float | None = None) -> None:
     (default: the production's ShutdownTimeout) the stop is forced, so callers with a
     deadline (the REST API) stay within it. A start under way is stopped as it comes up."""
     _mark_stop(store)
-    _settle(store, "stop")
+    _settle(store, "stop", min(WAIT_SECONDS, timeout if timeout is not None else WAIT_SECONDS))
     hosts = live_hosts(store)
     if not hosts:
         return
