@@ -157,4 +157,5 @@ def test_iop_log_started_with_sigint_ignored_still_ends_on_sigint(
              what="iop -L to take SIGINT back")
     os.kill(pid, signal.SIGINT)
     out, _ = shell.communicate(timeout=30)
-    assert out.strip() == "rc=130"
+    # 0 when Ctrl+C lands in the follow loop (its normal end), 130 when it lands before.
+    assert out.strip().splitlines()[-1] in ("rc=0", "rc=130"), out
