@@ -18,6 +18,7 @@ from iop.cli.mode import select_client
 from iop.cli.parser import build_parser
 from iop.client.base import Client
 from iop.client.event_log import follow_log, format_log_line
+from iop.engine import control
 from iop.errors import CliError, EngineError, IopError, RemoteError
 
 # IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
@@ -101,6 +102,7 @@ def run(parser: Any, args: Any) -> int:
     handled = server_commands.run(args)
     if handled is not None:
         return handled
+    control.note_command_launch()  # one command (not a server): starts and stops count from now
     client = select_client(args)
     if args.namespace == "" and not _has_command(args):
         print(client.namespace)  # IoP: `iop -n` alone prints the namespace in use
@@ -210,16 +212,17 @@ def _current(client: Client) -> tuple[str, str]:
 def _stop(client: Client, kill: bool) -> int:
     """-S / -k: name the production acted on, or say that nothing was running."""
     production, status = _current(client)
+    # Asked even when nothing runs: a start launched just before this command, not recorded
+    # yet, learns of the stop and gives up.
+    if kill:
+        client.kill()
+    else:
+        client.stop()
     if status not in _ACTIVE:
         print(f"No production is running in namespace {client.namespace}; nothing to "
               f"{'kill' if kill else 'stop'}")
-        return 0
-    if kill:
-        client.kill()
-        print(f"Production {production} killed")
     else:
-        client.stop()
-        print(f"Production {production} stopped")
+        print(f"Production {production} {'killed' if kill else 'stopped'}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import time
 from typing import Any
@@ -88,7 +89,7 @@ class LocalClient(OperatorViews):
 
     def run_foreground(self, production: str) -> None:
         """Run the supervisor in this process, printing the event log, until SIGINT/SIGTERM."""
-        control.ensure_startable(self.store, production)
+        before = control.begin_start(self.store, production)
         supervisor = Supervisor(self.store, production)
         signal.signal(signal.SIGINT, supervisor.request_stop)
         signal.signal(signal.SIGTERM, supervisor.request_stop)
@@ -96,7 +97,11 @@ class LocalClient(OperatorViews):
         tail = StoreTail(self.store, top[0].id if top else 0, production)
         tail.start()
         try:
-            supervisor.start()
+            try:
+                supervisor.start()
+            except BaseException:
+                control.abandon_start(self.store, (os.getpid(),), before)
+                raise
             supervisor.run()
         finally:
             tail.finish()
