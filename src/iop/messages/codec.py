@@ -329,15 +329,26 @@ def check_field_types(cls: type, data: dict[str, Any]) -> None:
             continue
         adapter = _adapter(tp)
         if adapter is None:
-            if isinstance(value, dict) and isinstance(tp, type) and (
-                    dataclasses.is_dataclass(tp) or issubclass(tp, (PersistentMessage, Model))):
-                check_field_types(tp, value)
+            nested = _nested_class(tp)
+            if nested is not None and isinstance(value, dict):
+                check_field_types(nested, value)
             continue
         try:
             adapter.validate_python(value)
         except ValidationError as exc:
             raise MessageError(f"{cls.__name__}.{name} expects {_type_name(tp)}, got "
                                f"{type(value).__name__} {_short(value)}") from exc
+
+
+def _nested_class(tp: Any) -> type | None:
+    """The dataclass or persistent class of a field typed ``C`` or ``C | None``."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        tp = options[0] if len(options) == 1 else None
+    if isinstance(tp, type) and (dataclasses.is_dataclass(tp)
+                                 or issubclass(tp, (PersistentMessage, Model))):
+        return tp
+    return None
 
 
 def _short(value: Any) -> str:
