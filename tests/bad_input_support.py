@@ -12,6 +12,27 @@ from remote_server import PYTHON, clean_env
 DEEP = "[" * 100_000 + "]" * 100_000
 DEEP_ARG = "[" * 30_000 + "]" * 30_000  # one argument is at most 128 KiB (Linux)
 
+# The messages and the echoing operation both files test with (dataclass and iop imported).
+MESSAGES = '''
+@dataclass
+class Ping(Message):
+    uid: str = ""
+    count: int = 0
+
+
+@dataclass
+class Boom(Message):
+    n: int = 0
+
+    def __post_init__(self):
+        raise RuntimeError("constructor refused n")
+
+
+class Echo(BusinessOperation):
+    def on_message(self, request):
+        return request
+'''
+
 
 def run_raw(home: Path, *args: str | bytes, cwd: Path | None = None,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

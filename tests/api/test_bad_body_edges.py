@@ -15,32 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bad_input_support import DEEP, DEEP_ARG, one_line, run_raw
+from bad_input_support import DEEP, DEEP_ARG, MESSAGES, one_line, run_raw
 from remote_server import ADMIN, ServedEngine, clean_env
 
 SERVED_SETTINGS = '''\
 from dataclasses import dataclass
 
 from iop import BusinessOperation, Message, Production
-
-
-@dataclass
-class Ping(Message):
-    uid: str = ""
-
-
-@dataclass
-class Boom(Message):
-    n: int = 0
-
-    def __post_init__(self):
-        raise RuntimeError("constructor refused n")
-
-
-class Echo(BusinessOperation):
-    def on_message(self, request):
-        return request
-
+''' + MESSAGES + '''
 
 class Gate(BusinessOperation):
     def on_message(self, request):
@@ -105,6 +87,8 @@ def test_api_remote_cli_and_portal_refuse_bad_bodies_in_one_line(served: ServedE
         assert "not valid JSON" in refused(http, 400, content=b'{"target": "Echo\xff\xfe"}')
         assert "not valid JSON" in refused(http, 400, target="Echo", classname="settings.Ping",
                                            body='{"uid": ')
+        assert "lone surrogate" in refused(http, 400, target="Echo", classname="settings.Ping",
+                                           body={"uid": "caf\udce9"})
         error = refused(http, 400, target="Echo", classname="settings.Boom", body='{"n": 1}')
         assert "settings.Boom" in error and "constructor refused n" in error
         assert "Ping.uid expects str" in refused(http, 400, target="Echo",

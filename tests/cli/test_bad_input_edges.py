@@ -12,31 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bad_input_support import DEEP, DEEP_ARG, one_line, run_raw
+from bad_input_support import DEEP, DEEP_ARG, MESSAGES, one_line, run_raw
 
 from iop.messages.json_body import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 PRODUCTION = "Edges.Production"
 
-COMPONENTS = '''
-@dataclass
-class Ping(Message):
-    uid: str = ""
-    count: int = 0
-
-
-@dataclass
-class Boom(Message):
-    n: int = 0
-
-    def __post_init__(self):
-        raise RuntimeError("constructor refused n")
-
-
-class Echo(BusinessOperation):
-    def on_message(self, request):
-        return request
-
+COMPONENTS = MESSAGES + '''
 
 class Ticker(PollingBusinessService):
     def on_poll(self):

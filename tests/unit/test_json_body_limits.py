@@ -47,6 +47,7 @@ class Refuses:
     (b'{"a": "caf\xe9"}', "not valid UTF-8 (byte 0xe9 at offset 10)"),
     ('{"a": "\udce9"}', "not valid UTF-8"),  # a command-line argument's surrogate escape
     (b"{}\x00", "NUL byte at offset 2"),
+    ('{"a": "\\udce9"}', "lone surrogate"),  # valid JSON, not valid Unicode
     ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), f"deeper than {MAX_JSON_DEPTH}"),
     ("[" * 100_000 + "]" * 100_000, f"deeper than {MAX_JSON_DEPTH}"),
     ('{"a": ', "not valid JSON"),
@@ -65,6 +66,7 @@ def test_bodies_within_the_limits_parse() -> None:
     assert parse_json(deepest) is not None
     assert parse_json('{"a": "[[[[' + "[" * 100 + '"}') == {"a": "[[[[" + "[" * 100}
     assert parse_json('{"a": "caf\u00e9"}'.encode()) == {"a": "caf\u00e9"}
+    assert parse_json('"\\ud83d\\ude00"') == "\U0001f600"  # a surrogate pair is fine
     assert decode_utf8("plain text") == "plain text"
     check_depth(b'["\\"[[' + b"{" * 100 + b'"]')
 

@@ -365,6 +365,7 @@ def build_message(classname: str | None, body: Any) -> Any:
         if isinstance(data, str) and text_field is not None:
             data = {text_field: data}
     else:
+        json_body.check_unicode(body, "test body")
         data = body
     try:
         return codec.build(cls, data, strict=True)

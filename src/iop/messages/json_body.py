@@ -17,6 +17,7 @@ from typing import Any
 from iop.errors import MessageError
 
 __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "BodyError", "check_depth", "check_json",
+           "check_unicode",
            "decode_utf8", "looks_like_json", "parse_json"]
 
 MAX_JSON_DEPTH = 64  # nested arrays/objects in a body; deeper is refused
@@ -73,6 +74,18 @@ def decode_utf8(raw: bytes | str, what: str = "body") -> str:
     return text
 
 
+def check_unicode(value: Any, what: str = "body") -> None:
+    """Refuse decoded data holding text that is not valid Unicode: a lone surrogate from a
+    JSON escape such as ``"\\udce9"``, which no store can write as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BodyError(f"{what}: text is not valid Unicode (lone surrogate "
+                        f"{exc.object[exc.start:exc.end]!a})") from exc
+    except (RecursionError, TypeError, ValueError):
+        return  # not JSON data (a Director's Python objects): the codec checks it
+
+
 def looks_like_json(text: str) -> bool:
     """Text meant as JSON (an object, array or string), rather than plain text for a message
     whose one field is a string."""
@@ -84,7 +97,7 @@ def parse_json(raw: bytes | str, what: str = "body") -> Any:
     text = decode_utf8(raw, what)
     check_depth(text, what=what)
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError as exc:  # cannot happen under the depth limit; kept as a guard
         raise BodyError(f"{what}: JSON nested too deeply") from exc
     except json.JSONDecodeError as exc:
@@ -92,6 +105,8 @@ def parse_json(raw: bytes | str, what: str = "body") -> Any:
                         f"{exc.colno})") from exc
     except ValueError as exc:  # an integer of thousands of digits
         raise BodyError(f"{what}: not valid JSON: {str(exc).splitlines()[0]}") from exc
+    check_unicode(value, what)
+    return value
 
 
 def check_json(raw: bytes | str, what: str = "body") -> None:
