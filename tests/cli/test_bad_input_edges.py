@@ -21,21 +21,27 @@ PRODUCTION = "Edges.Production"
 COMPONENTS = MESSAGES + '''
 
 class Ticker(PollingBusinessService):
+    Batch = setting(10)
+    OutFile = setting("")
+
     def on_poll(self):
-        return None
+        if self.OutFile:
+            with open(self.OutFile, "a") as fh:
+                fh.write(f"{self.Batch}\\n")
 '''
 
 SETTINGS = f'''
 prod = Production("{PRODUCTION}", testing_enabled=True)
 prod.operation("Echo", Echo)
-prod.service("Ticker", Ticker).adapter_setting("CallInterval", {{interval!r}})
+prod.service("Ticker", Ticker).adapter_setting("CallInterval", {{interval!r}}) \\
+    .host_setting("Batch", {{batch!r}}).host_setting("OutFile", {{out!r}})
 PRODUCTIONS = [prod]
 '''
 
 
 def test_cli_bodies_are_decoded_strictly_and_refused_in_one_line(
         make_project: Any, run_iop: Any, iop_home: Path, tmp_path: Path, store: Any) -> None:
-    project = make_project(COMPONENTS, SETTINGS.format(interval="5"))
+    project = make_project(COMPONENTS, SETTINGS.format(interval="5", batch="10", out=""))
     project.migrate()
     project.start(PRODUCTION)
     ping, boom = project.message_class("Ping"), project.message_class("Boom")
@@ -77,17 +83,25 @@ def test_cli_bodies_are_decoded_strictly_and_refused_in_one_line(
     assert '"uid": "12345"' in done.stdout
 
 
-def test_a_setting_of_the_wrong_type_is_refused_at_migration(make_project: Any, run_iop: Any,
-                                                            iop_home: Path,
-                                                            store: Any) -> None:
-    project = make_project(COMPONENTS, SETTINGS.format(interval="0.1"))
+def test_a_setting_of_the_wrong_type_is_refused_at_migration(
+        make_project: Any, run_iop: Any, iop_home: Path, store: Any, tmp_path: Path,
+        wait_for: Any) -> None:
+    out = tmp_path / "polls.txt"
+    project = make_project(COMPONENTS, SETTINGS.format(interval="5", batch="0.1", out=""))
     line = one_line(run_raw(iop_home, "-m", str(project.settings)), 1, PRODUCTION,
-                    "item Ticker", "adapter setting CallInterval='0.1'", "not a valid int",
+                    "item Ticker", "host setting Batch='0.1'", "not a valid int",
                     "nothing was written")
     assert line.startswith("error: production validation failed"), line
+    project.write_settings(SETTINGS.format(interval="soon", batch="10", out=""))
+    one_line(run_raw(iop_home, "-m", str(project.settings)), 1, PRODUCTION, "item Ticker",
+             "adapter setting CallInterval='soon'", "not a valid float")
     assert store.get_production(PRODUCTION) is None
-    # A whole number written as text, as settings files often do, is accepted and runs.
-    project.write_settings(SETTINGS.format(interval="5"))
+    # A whole number written as text, as settings files often do, is accepted; CallInterval
+    # takes fractions of a second, as IRIS's %Numeric(MINVAL = 0.1) does.
+    project.write_settings(SETTINGS.format(interval="0.1", batch="7", out=str(out)))
     project.migrate()
     project.start(PRODUCTION)
+    wait_for(lambda: out.exists() and len(out.read_text().split()) >= 5, timeout=20,
+             what="five polls of Ticker at CallInterval 0.1")
+    assert set(out.read_text().split()) == {"7"}
     assert json.loads(run_iop("-x").stdout)["Status"] == "running"

@@ -101,17 +101,21 @@ def test_a_constructor_that_raises_is_named_in_one_line() -> None:
 
 
 def test_a_setting_value_its_type_cannot_read_is_a_migration_error() -> None:
-    from iop import PollingBusinessService, Production
+    from iop import PollingBusinessService, Production, setting
     from iop.production.validation import ERROR, check_production
 
     class Ticker(PollingBusinessService):
-        pass
+        Batch = setting(10)
 
     prod = Production("Unit.Settings")
-    prod.service("Ticker", Ticker).adapter_setting("CallInterval", "0.1")
+    prod.service("Ticker", Ticker).host_setting("Batch", "0.1") \
+        .adapter_setting("CallInterval", "soon")
     issues = check_production(prod)
-    assert [(i.level, str(i)) for i in issues] == [
-        (ERROR, "item Ticker: adapter setting CallInterval='0.1' is not a valid int")]
+    assert sorted((i.level, str(i)) for i in issues) == [
+        (ERROR, "item Ticker: adapter setting CallInterval='soon' is not a valid float"),
+        (ERROR, "item Ticker: host setting Batch='0.1' is not a valid int")]
     fine = Production("Unit.Settings")
-    fine.service("Ticker", Ticker).adapter_setting("CallInterval", "5")
+    # "5" for an int is common in settings files; CallInterval is %Numeric in IRIS.
+    fine.service("Ticker", Ticker).host_setting("Batch", "5") \
+        .adapter_setting("CallInterval", "0.1")
     assert check_production(fine) == []
