@@ -27,7 +27,7 @@ def read_body(value: str | None, json_only: bool = False) -> str | None:
     if value is None:
         return None
     raw: bytes | str = value
-    what = BODY_FLAG
+    what = f"{BODY_FLAG}: the body"
     if value.startswith("@"):
         path = value[1:]
         what = f"{BODY_FLAG}: body file {path}"

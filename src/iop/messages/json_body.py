@@ -40,12 +40,12 @@ def check_depth(raw: bytes | str, limit: int = MAX_JSON_DEPTH, what: str = "body
     for match in _BRACKET.finditer(_JSON_STRING.sub(b"", data)):
         depth += 1 if match.group() in (b"[", b"{") else -1
         if depth > limit:
-            raise BodyError(f"{what}: JSON nested deeper than {limit} levels is refused")
+            raise BodyError(f"{what} nests JSON deeper than {limit} levels")
 
 
 def _check_size(size: int, what: str) -> None:
     if size > MAX_BODY_BYTES:
-        raise BodyError(f"{what}: {size} bytes is larger than the limit of {MAX_BODY_BYTES} "
+        raise BodyError(f"{what} is {size} bytes, larger than the limit of {MAX_BODY_BYTES} "
                         "bytes")
 
 
@@ -57,7 +57,7 @@ def decode_utf8(raw: bytes | str, what: str = "body") -> str:
         try:
             data = raw.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise BodyError(f"{what}: not valid UTF-8 (undecodable byte at character "
+            raise BodyError(f"{what} is not valid UTF-8 (undecodable byte at character "
                             f"{exc.start})") from exc
         _check_size(len(data), what)
         return raw
@@ -66,11 +66,11 @@ def decode_utf8(raw: bytes | str, what: str = "body") -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         kind = "binary data" if b"\x00" in raw[:4096] else "not valid UTF-8"
-        raise BodyError(f"{what}: {kind} (byte 0x{raw[exc.start]:02x} at offset "
+        raise BodyError(f"{what} is {kind} (byte 0x{raw[exc.start]:02x} at offset "
                         f"{exc.start})") from exc
     nul = raw.find(b"\0")
     if nul >= 0:
-        raise BodyError(f"{what}: binary data (NUL byte at offset {nul})")
+        raise BodyError(f"{what} is binary data (NUL byte at offset {nul})")
     return text
 
 
@@ -80,7 +80,7 @@ def check_unicode(value: Any, what: str = "body") -> None:
     try:
         json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise BodyError(f"{what}: text is not valid Unicode (lone surrogate "
+        raise BodyError(f"{what} holds text that is not valid Unicode (lone surrogate "
                         f"{exc.object[exc.start:exc.end]!a})") from exc
     except (RecursionError, TypeError, ValueError):
         return  # not JSON data (a Director's Python objects): the codec checks it
@@ -99,12 +99,12 @@ def parse_json(raw: bytes | str, what: str = "body") -> Any:
     try:
         value = json.loads(text)
     except RecursionError as exc:  # cannot happen under the depth limit; kept as a guard
-        raise BodyError(f"{what}: JSON nested too deeply") from exc
+        raise BodyError(f"{what} nests JSON too deeply") from exc
     except json.JSONDecodeError as exc:
-        raise BodyError(f"{what}: not valid JSON: {exc.msg} (line {exc.lineno}, column "
+        raise BodyError(f"{what} is not valid JSON: {exc.msg} (line {exc.lineno}, column "
                         f"{exc.colno})") from exc
     except ValueError as exc:  # an integer of thousands of digits
-        raise BodyError(f"{what}: not valid JSON: {str(exc).splitlines()[0]}") from exc
+        raise BodyError(f"{what} is not valid JSON: {str(exc).splitlines()[0]}") from exc
     check_unicode(value, what)
     return value
 
