@@ -13,7 +13,7 @@ import sys
 from typing import Any, NoReturn
 
 from iop.cli import operations_commands, production_commands, server_commands
-from iop.cli.arguments import print_json, read_body
+from iop.cli.arguments import BadBodyArgument, print_json, read_body
 from iop.cli.mode import select_client
 from iop.cli.parser import build_parser
 from iop.client.base import Client
@@ -22,7 +22,7 @@ from iop.engine import control
 from iop.errors import CliError, EngineError, IopError, RemoteError
 
 # IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
-# usage errors keep exit code 2.
+# usage errors keep exit code 2, and so does a -B body that cannot be read or decoded.
 EXIT_USER_ERROR = 1
 
 # Running states: a stop, kill or restart has something to act on.
@@ -50,6 +50,8 @@ def _exit_code(argv: list[str] | None) -> int:
     _refuse_two_commands(parser, args)
     try:
         return run(parser, args)
+    except BadBodyArgument as exc:  # a -B value that cannot be decoded: a usage mistake
+        parser.error(str(exc))
     except IopError as exc:  # every error of ours is one line; anything else is a bug
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
