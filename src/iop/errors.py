@@ -45,12 +45,15 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── ProductionValidationError  iop.production.validation (IoP's name and base)
     │   └── ProductionCommandError ... iop.cli.production_commands
     ├── MessageError (ValueError): a message body or class cannot be encoded or decoded
-    │   └── SerializationError ....... iop.messages.codec (IoP's name)
+    │   ├── SerializationError ....... iop.messages.codec (IoP's name)
+    │   ├── ConstructorFailed ........ iop.messages.codec (the class's constructor raised)
+    │   └── BodyError ................ iop.messages.json_body (not UTF-8/JSON, too big or deep)
     ├── ComponentError (RuntimeError): a business host used outside the engine, or failing
     │   ├── HostNotInProduction ...... iop.components.engine_services
     │   └── StatusError .............. intersystems_pyprod._status (pyprod's name)
     ├── RemoteError (RuntimeError): a remote server refused or failed a client's request
     ├── CliError: a command line the CLI cannot act on
+    │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)
     │   ├── ModeError ................ iop.client.connection
     │   └── PasswordError ............ iop.cli.server_commands
     └── RequestRefused: the server refuses an HTTP request

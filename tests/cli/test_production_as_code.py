@@ -218,11 +218,23 @@ PRODUCTIONS = [prod]
 ''')
     before = store_dump(store)
     for extra in (("--dry-run",), ()):
-        line = one_error_line(run_iop("-m", seed.settings, "--strict-production-validation",
-                                      *extra, check=False), "strict production validation")
-        assert "item OrderOperation: host setting Limit='many' is not a valid int" in line
-        assert "and 1 more issue" in line and "nothing was written" in line
+        # A value its setting's type cannot read is an error, strict or not (issue 25).
+        for strict in (("--strict-production-validation",), ()):
+            line = one_error_line(run_iop("-m", seed.settings, *strict, *extra, check=False),
+                                  "production validation failed")
+            assert "item OrderOperation: host setting Limit='many' is not a valid int" in line
+            assert ("and 1 more issue" in line) == bool(strict), line  # Typo: a warning
+            assert "nothing was written" in line
     assert store_dump(store) == before
+    seed.write_settings('''
+prod = Production("Demo.Production", testing_enabled=True)
+prod.operation("OrderOperation", OrderOperation).host_setting("Limit", "12") \\
+    .host_setting("Typo", "1")
+PRODUCTIONS = [prod]
+''')
+    line = one_error_line(run_iop("-m", seed.settings, "--strict-production-validation",
+                                  check=False), "strict production validation")
+    assert "host setting Typo is not declared by OrderOperation" in line
     out = run_iop("-m", seed.settings).stdout.splitlines()
     assert "    warning: item OrderOperation: host setting Typo is not declared by " \
            "OrderOperation" in out

@@ -13,15 +13,16 @@ import sys
 from typing import Any, NoReturn
 
 from iop.cli import operations_commands, production_commands, server_commands
-from iop.cli.arguments import print_json, read_body
+from iop.cli.arguments import BadBodyArgument, print_json, read_body
 from iop.cli.mode import select_client
 from iop.cli.parser import build_parser
 from iop.client.base import Client
 from iop.client.event_log import follow_log, format_log_line
+from iop.engine import control
 from iop.errors import CliError, EngineError, IopError, RemoteError
 
 # IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
-# usage errors keep exit code 2.
+# usage errors keep exit code 2, and so does a -B body that cannot be read or decoded.
 EXIT_USER_ERROR = 1
 
 # Running states: a stop, kill or restart has something to act on.
@@ -49,6 +50,8 @@ def _exit_code(argv: list[str] | None) -> int:
     _refuse_two_commands(parser, args)
     try:
         return run(parser, args)
+    except BadBodyArgument as exc:  # a -B value that cannot be decoded: a usage mistake
+        parser.error(str(exc))
     except IopError as exc:  # every error of ours is one line; anything else is a bug
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -101,6 +104,7 @@ def run(parser: Any, args: Any) -> int:
     handled = server_commands.run(args)
     if handled is not None:
         return handled
+    control.note_command_launch()  # one command (not a server): starts and stops count from now
     client = select_client(args)
     if args.namespace == "" and not _has_command(args):
         print(client.namespace)  # IoP: `iop -n` alone prints the namespace in use
@@ -210,16 +214,17 @@ def _current(client: Client) -> tuple[str, str]:
 def _stop(client: Client, kill: bool) -> int:
     """-S / -k: name the production acted on, or say that nothing was running."""
     production, status = _current(client)
+    # Asked even when nothing runs: a start launched just before this command, not recorded
+    # yet, learns of the stop and gives up.
+    if kill:
+        client.kill()
+    else:
+        client.stop()
     if status not in _ACTIVE:
         print(f"No production is running in namespace {client.namespace}; nothing to "
               f"{'kill' if kill else 'stop'}")
-        return 0
-    if kill:
-        client.kill()
-        print(f"Production {production} killed")
     else:
-        client.stop()
-        print(f"Production {production} stopped")
+        print(f"Production {production} {'killed' if kill else 'stopped'}")
     return 0
 
 

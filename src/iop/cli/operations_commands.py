@@ -14,7 +14,7 @@ def run(client: Client, args: Any) -> int | None:
     if args.suspended:
         print_json(client.suspended())
     elif args.resubmit:
-        print_json(client.resubmit(args.resubmit, read_body(args.body)))
+        print_json(client.resubmit(args.resubmit, read_body(args.body, json_only=True)))
     elif args.discard:
         print_json(client.discard(args.discard))
     elif args.purge is not None:

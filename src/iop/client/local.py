@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import os
 import signal
 import time
 from typing import Any
@@ -19,7 +19,7 @@ from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
 from iop.engine.host_runtime import HostRuntime
 from iop.engine.supervisor import Supervisor
-from iop.messages import codec
+from iop.messages import codec, json_body
 from iop.messages.builtin import Request
 from iop.names import PRODUCTION, check_name
 from iop.production.errors import ProductionError
@@ -88,7 +88,7 @@ class LocalClient(OperatorViews):
 
     def run_foreground(self, production: str) -> None:
         """Run the supervisor in this process, printing the event log, until SIGINT/SIGTERM."""
-        control.ensure_startable(self.store, production)
+        before = control.begin_start(self.store, production)
         supervisor = Supervisor(self.store, production)
         signal.signal(signal.SIGINT, supervisor.request_stop)
         signal.signal(signal.SIGTERM, supervisor.request_stop)
@@ -96,7 +96,11 @@ class LocalClient(OperatorViews):
         tail = StoreTail(self.store, top[0].id if top else 0, production)
         tail.start()
         try:
-            supervisor.start()
+            try:
+                supervisor.start()
+            except BaseException:
+                control.abandon_start(self.store, (os.getpid(),), before)
+                raise
             supervisor.run()
         finally:
             tail.finish()
@@ -358,19 +362,19 @@ def build_message(classname: str | None, body: Any) -> Any:
     if body is None or body == "":
         data: Any = {}
     elif isinstance(body, str):
-        try:
-            data = json.loads(body)
-        except json.JSONDecodeError as exc:
-            # Text that starts like JSON was meant as JSON: its mistake is reported.
-            if text_field is None or body.lstrip()[:1] in ("{", "[", '"'):
-                raise EngineError(f"test body is not valid JSON: {exc.msg} (line {exc.lineno}, "
-                                  f"column {exc.colno})") from exc
-            data = {text_field: body}
+        # Text that starts like JSON was meant as JSON: its mistake is reported.
+        if text_field is None or json_body.looks_like_json(body):
+            data = json_body.parse_json(body, "test body")
+        else:
+            data = {text_field: json_body.decode_utf8(body, "test body")}
         if isinstance(data, str) and text_field is not None:
             data = {text_field: data}
     else:
+        json_body.check_unicode(body, "test body")
         data = body
     try:
-        return codec.build(cls, data)
+        return codec.build(cls, data, strict=True)
+    except json_body.BodyError:
+        raise
     except (codec.MessageError, TypeError, ValueError) as exc:
         raise EngineError(f"test body does not fit {classname}: {exc}") from exc

@@ -14,8 +14,10 @@ class InboundAdapter(_Component):
 
     _iop_kind = kinds.INBOUND_ADAPTER
     business_host: Any = None
+    # A number of seconds, fractions allowed: IRIS declares it %Numeric(MINVAL = 0.1).
     CallInterval = setting(5, category=Category.BASIC,
                            description="Seconds between two calls of on_task")
+    CallInterval.python_type = "float"
 
     def on_task(self) -> None:
         """Check for new data and hand it to ``business_host_process_input``; by default it

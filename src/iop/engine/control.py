@@ -33,6 +33,41 @@ from iop.store.private import confined, make_private_folder, name_in_path, open_
 
 WAIT_SECONDS = 28.0  # every lifecycle call answers within the remote client's 30 s
 KILL_WAIT_SECONDS = 10.0  # how long another host's supervisor gets to obey a kill
+# A stop or kill leaves its time here, so a start launched before it (whose claim of the
+# runtime row the stop could not see yet) gives up instead of running on afterwards.
+STOP_MARK = "stop_requested_at"
+_command_launched: float | None = None  # set by a one-shot command (the `iop` CLI)
+
+
+def note_command_launch() -> None:
+    """This process is one command the user typed (`iop -s`, `iop -S`): its starts and stops
+    count from its launch, not from when they reach the store. Orders a start and a stop
+    typed one after the other, however long each spent loading first."""
+    global _command_launched
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            ticks = int(fh.read().rsplit(") ", 1)[1].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        age = 0.0  # not Linux: from now
+    _command_launched = time.time() - max(age, 0.0)
+
+
+def launched_at() -> float:
+    """When the start or stop being made was issued: the command's launch, else now."""
+    return _command_launched if _command_launched is not None else time.time()
+
+
+def _mark_stop(store: Store) -> None:
+    store.set_meta(STOP_MARK, repr(launched_at()))
+
+
+def _stopped_since(store: Store, launched: float) -> bool:
+    """Whether a stop or kill was issued after a start launched at ``launched``."""
+    try:
+        return float(store.get_meta(STOP_MARK) or 0) > launched
+    except ValueError:
+        return False
 
 
 def current_status(store: Store) -> tuple[str, str]:
@@ -59,9 +94,57 @@ def ensure_startable(store: Store, production: str, load_classes: bool = True) -
                                  "stop it first (iop -S)")
 
 
+def begin_start(store: Store, production: str, load_classes: bool = True) -> r.RuntimeState:
+    """Refuse a start that cannot succeed, else record it on this host's runtime row at once
+    (status starting, this process's pid), before the slow class checks: a stop, kill or
+    restart issued meanwhile finds the start and waits for it to settle instead of finding
+    nothing to stop. The supervisor, started by this process or run in it, takes the row over.
+    Returns the row as it was, for :func:`abandon_start`."""
+    if store.get_production(production) is None:
+        raise UnknownProduction(f"production {production} does not exist in namespace "
+                                f"{store.namespace}")
+    launched = launched_at()
+    ensure_startable(store, production, load_classes=False)
+    before = store.get_runtime()
+    blocker = store.claim_runtime(production, os.getpid(), store.host, supervisor_alive)
+    if blocker is not None:
+        raise AlreadyRunning(f"production {blocker.production} is already running in namespace "
+                             f"{store.namespace} on host {blocker.host}; stop it first (iop -S)")
+    try:
+        # Claimed first, read second (a stop marks first, reads second): a stop issued after
+        # this command either sees the claim and stops the start, or is seen here.
+        if _stopped_since(store, launched):
+            raise EngineError(f"production {production} was stopped (iop -S or -k) before it "
+                              "finished starting")
+        if load_classes:
+            Supervisor(store, production).load()
+    except BaseException:
+        abandon_start(store, (os.getpid(),), before)
+        raise
+    return before
+
+
+def abandon_start(store: Store, pids: tuple[int, ...], before: r.RuntimeState) -> None:
+    """Give back this host's runtime row, claimed by one of ``pids`` for a start that failed:
+    at rest, naming the production it named ``before``."""
+    state = store.get_runtime()
+    if state.status == "starting" and state.supervisor_pid in pids:
+        final = "suspended" if store.pending_sync_requests() else "stopped"
+        store.update_runtime(production=before.production, status=final, supervisor_pid=0,
+                             requested="")
+
+
 def start_detached(store: Store, production: str, load_classes: bool = True) -> None:
     """Start a supervisor on this host in its own session and wait until it runs."""
-    ensure_startable(store, production, load_classes)
+    before = begin_start(store, production, load_classes)
+    try:
+        _spawn_supervisor(store, production, before)
+    except BaseException:
+        abandon_start(store, (os.getpid(),), before)
+        raise
+
+
+def _spawn_supervisor(store: Store, production: str, before: r.RuntimeState) -> None:
     logdir = make_private_folder(namespace_dir(store.namespace))
     errname = "supervisor.err"
     if store.host != socket.gethostname():  # several named hosts on one machine
@@ -75,11 +158,19 @@ def start_detached(store: Store, production: str, load_classes: bool = True) -> 
     assert proc.stdout is not None
     line = proc.stdout.readline().decode().strip()
     proc.stdout.close()
-    if line != "ready":
+    if line == "ready":
+        return
+    if line == "stopped":  # a stop or kill came while it started, and it obeyed
+        raise EngineError(f"production {production} was stopped (iop -S or -k) before it "
+                          "finished starting")
+    try:
         proc.wait(WAIT_SECONDS)
-        with open(errpath, encoding="utf-8", errors="replace") as fh:
-            lines = [x for x in fh.read().splitlines() if x.strip()]
-        raise EngineError(lines[-1] if lines else f"supervisor exited with code {proc.returncode}")
+    except subprocess.TimeoutExpired:
+        pass
+    abandon_start(store, (os.getpid(), proc.pid), before)
+    with open(errpath, encoding="utf-8", errors="replace") as fh:
+        lines = [x for x in fh.read().splitlines() if x.strip()]
+    raise EngineError(lines[-1] if lines else f"supervisor exited with code {proc.returncode}")
 
 
 def _wait_hosts(store: Store, hosts: list[str], done: Callable[[r.RuntimeState], bool],
@@ -96,10 +187,27 @@ def _wait_hosts(store: Store, hosts: list[str], done: Callable[[r.RuntimeState],
         time.sleep(0.05)
 
 
+def _settle(store: Store, request: str = "", timeout: float = WAIT_SECONDS) -> None:
+    """Wait (up to ``timeout`` s) for the starts under way to finish, asking each starting
+    supervisor to ``request`` (stop, kill) at once if given: it obeys before it reports ready.
+    The request is written again when the supervisor's claim of its row cleared it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        starting = [s for s, alive in live_hosts(store) if alive and s.status == "starting"]
+        if not starting:
+            return
+        for state in starting:
+            if request and state.requested not in (request, "kill"):
+                store.update_runtime(of_host=state.host, requested=request)
+        time.sleep(0.05)
+
+
 def _request(store: Store, state: r.RuntimeState, what: str) -> None:
     """Ask the supervisor of ``state``'s host to ``what`` (stop, kill, update, restart)."""
     store.update_runtime(of_host=state.host, requested=what)
-    if what == "stop" and state.host == store.host:
+    # A starting row may still name the process that starts the supervisor: never signal
+    # it; the supervisor reads the request while it starts.
+    if what == "stop" and state.host == store.host and state.status != "starting":
         try:
             os.kill(state.supervisor_pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -154,7 +262,9 @@ def shutdown_seconds(store: Store) -> float:
 def stop(store: Store, timeout: float | None = None) -> None:
     """Graceful stop of the production on every host; idempotent. After ``timeout`` seconds
     (default: the production's ShutdownTimeout) the stop is forced, so callers with a
-    deadline (the REST API) stay within it."""
+    deadline (the REST API) stay within it. A start under way is stopped as it comes up."""
+    _mark_stop(store)
+    _settle(store, "stop", min(WAIT_SECONDS, timeout if timeout is not None else WAIT_SECONDS))
     hosts = live_hosts(store)
     if not hosts:
         return
@@ -172,7 +282,10 @@ def stop(store: Store, timeout: float | None = None) -> None:
 
 def kill(store: Store) -> None:
     """Forced stop on every host: SIGKILL this host's supervisor and jobs, ask other hosts'
-    supervisors to do the same, and free the messages of those that do not answer."""
+    supervisors to do the same, and free the messages of those that do not answer. A start
+    under way is asked to kill what it started, then killed like a running one."""
+    _mark_stop(store)
+    _settle(store, "kill")
     hosts = live_hosts(store)
     others: list[str] = []
     for state, alive in hosts:
@@ -217,6 +330,7 @@ def restart(store: Store, fallback: str, stop_timeout: float | None = None,
     """Restart the running production (or start ``fallback``); a stop that takes longer than
     ``stop_timeout`` seconds is forced. When other hosts run it, every host restarts its jobs
     in place, so the production comes back on all of them."""
+    _settle(store)  # a start under way finishes first: then it is restarted
     name, status = current_status(store)
     production = name if status != "stopped" and name else fallback
     if not production:

@@ -56,6 +56,9 @@ class HostRuntime:
         self.outage = Outage(f"item {item} ({job_id})")
         self.stopping: Callable[[], bool] = lambda: False  # a job says when it must stop
         self._inputs = InputBatcher(self._store_send)
+        # Called at least every _SLOW_POLL seconds of a synchronous wait; a job's raises
+        # SystemExit when the job must not wait on (None outside a job: a Director).
+        self.while_waiting: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ scopes
     @property
@@ -287,6 +290,8 @@ class HostRuntime:
                     self._time_out(draft, header_id, timeout)
                 wait = min(wait, remaining)
             listener.wait(wait, spin=True)
+            if self.while_waiting is not None:
+                self.while_waiting()
             found = listener.take_reply(header_id) or self._find_response(header_id)
             if found is not None:
                 return self._response_value(*found, decode=decode)

@@ -55,6 +55,9 @@ class Job:
         self.processed = 0
         self.runtime = HostRuntime(store, item.name, job_id, production)
         self.runtime.stopping = lambda: self.stopping
+        self.runtime.while_waiting = self._while_waiting
+        self._lease_checked = 0.0
+        self._ended_by = ""  # why a wait ended the job (its supervisor gone, its lease lost)
         self.live: LiveHost | None = None
         self._last_beat = 0.0
         self._parent = supervisor_pid
@@ -119,6 +122,13 @@ class Job:
                 except StoreUnavailable as exc:
                     if not self._ride_out(exc):
                         break  # asked to stop during the outage
+        except SystemExit:
+            if not self._ended_by:
+                raise
+            self.runtime.log(None, "warning", f"job {self.slot} of item {self.item.name} stopped "
+                             f"waiting: {self._ended_by}; its message will be delivered again",
+                             "run")
+            self.runtime.flush_logs()
         finally:
             try:
                 self._tear_down()
@@ -175,6 +185,36 @@ class Job:
             self.store.heartbeat_job(self.job_id, self.processed, self.state)
             self.store.extend_leases(self.job_id, LEASE_SECONDS)
 
+    def _lease_lost(self) -> bool:
+        """Whether this job was taken for dead (its record and leases given away: a fenced
+        host, a new supervisor, iop -k); read at most every HEARTBEAT_SECONDS."""
+        now = time.monotonic()
+        if now - self._lease_checked < HEARTBEAT_SECONDS:
+            return False
+        self._lease_checked = now
+        try:
+            return all(job.id != self.job_id for job in self.store.list_jobs(host=self.store.host))
+        except StoreError:
+            return False  # an outage takes nothing from us: look again later
+
+    def _while_waiting(self) -> None:
+        """Inside a handler's synchronous wait: keep heartbeat and leases going, and end the
+        wait when the job must not go on. A stop request alone does not end it: the stop's
+        waves keep the target running so the answer comes, within ShutdownTimeout."""
+        try:
+            self._beat()
+        except StoreError:
+            pass  # beaten again at the next look
+        if os.getppid() != self._parent:
+            self._ended_by = "its supervisor is gone"
+        elif self._lease_lost():
+            self._ended_by = "its lease was lost (the job was taken for dead)"
+        if self._ended_by:
+            # SystemExit, which a handler's `except Exception` does not catch, ends the
+            # handler; its message is not completed.
+            self.stopping = True
+            raise SystemExit(self._ended_by)
+
     def _keepalive_interval(self) -> float:
         adapter = self.live.adapter if self.live is not None else None
         try:
@@ -200,6 +240,9 @@ class Job:
         deadline = time.monotonic() + seconds
         while not self.stopping:
             self._beat()
+            if self._lease_lost():
+                self.stopping = True  # another job has the message now
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return True

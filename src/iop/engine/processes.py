@@ -38,6 +38,10 @@ def run_supervisor(namespace: str, production: str) -> int:
     except (EngineError, StoreError) as exc:  # StoreUnavailable: a full disk, said in one line
         print(str(exc), file=sys.stderr)
         return 2
+    if supervisor.stopping:  # asked to stop (iop -S, -k) while it started
+        supervisor.stop(force=supervisor.stopping == "kill")
+        print("stopped", flush=True)
+        return 0
     print("ready", flush=True)
     # Whoever started us has stopped reading; later output goes to the event log only.
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -115,7 +115,17 @@ class Supervisor:
         """
         self.config = self.load()
         host = self.store.host
-        blocker = self.store.claim_runtime(self.production, os.getpid(), host, supervisor_alive)
+        # The process that started us (or we ourselves, in the foreground) recorded the
+        # start on this host's row already: that row is ours to take, not a blocker.
+        starters = (os.getpid(), os.getppid())
+
+        def blocks(state: r.RuntimeState) -> bool:
+            if state.host == host and state.status == "starting" \
+                    and state.supervisor_pid in starters:
+                return False
+            return supervisor_alive(state)
+
+        blocker = self.store.claim_runtime(self.production, os.getpid(), host, blocks)
         if blocker is not None:
             where = "on this host" if blocker.host == host else f"on host {blocker.host}"
             raise AlreadyRunning(f"production {blocker.production} is already running {where} "
@@ -132,17 +142,26 @@ class Supervisor:
             if item.enabled:
                 self._add_item(item)
         self._wait_ready(wait_ready)
+        if self.stopping:  # a stop or kill came while we started: the caller stops us
+            return
         self.store.update_runtime(status="running")
         self._log("info", f"Production {self.production} started")
 
     def _wait_ready(self, timeout: float) -> None:
-        """Spawn due jobs and wait (at most ``timeout`` s) until each has run its on_init."""
+        """Spawn due jobs and wait (at most ``timeout`` s) until each has run its on_init,
+        or until a stop or kill is requested meanwhile."""
         self._spawn_due()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self._all_ready():
+        deadline = checked = time.monotonic()
+        deadline += timeout
+        while time.monotonic() < deadline and not self._all_ready() and not self.stopping:
             self._reap()
             self._spawn_due()
             time.sleep(0.02)
+            if time.monotonic() - checked >= REQUEST_POLL_SECONDS:
+                checked = time.monotonic()
+                state = self.store.get_runtime()
+                if state.supervisor_pid != os.getpid() or state.requested in ("stop", "kill"):
+                    self.stopping = state.requested if state.requested == "stop" else "kill"
 
     def _all_ready(self) -> bool:
         # A polling job waiting for another host's poller to die is ready too ("standby").

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from iop.engine.errors import EngineError
-from iop.messages import codec
+from iop.messages import codec, json_body
 from iop.store import records as r
 from iop.store.base import Store
 
@@ -51,16 +51,12 @@ def resubmit_edited(store: Store, header_id: int, body: str,
     """Send a corrected copy of a suspended message and discard the original (the server
     checks the body against its class in its contained child and passes ``check_body=False``)."""
     header = _suspended_header(store, header_id)
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise EngineError(f"the new body of message {header_id} is not valid JSON: {exc.msg} "
-                          f"(line {exc.lineno}, column {exc.colno})") from exc
+    data = json_body.parse_json(body, f"the new body of message {header_id}")
     if not isinstance(data, dict):
         raise EngineError(f"the new body of message {header_id} must be a JSON object")
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     if check_body:
-        _check_body(header, text)
+        check_body_fits(header.body_class, text)
     draft = r.MessageDraft(source=header.source, target=header.target,
                            body_class=header.body_class, body_text=text, priority=r.ASYNC,
                            session_id=header.session_id,
@@ -87,18 +83,19 @@ def discard(store: Store, header_ids: list[int]) -> list[dict[str, Any]]:
     return [{"id": header_id, "status": r.DISCARDED} for header_id in header_ids]
 
 
-def _check_body(header: r.Header, text: str) -> None:
-    """Refuse a body its message class cannot read, when that class can be imported here."""
-    if not header.body_class:
+def check_body_fits(body_class: str | None, text: str) -> None:
+    """Refuse an edited body its message class cannot read or whose fields are not of their
+    declared types, when that class can be imported here (the job checks it otherwise)."""
+    if not body_class:
         return
     try:
-        codec.resolve_class(header.body_class)
+        codec.resolve_class(body_class)
     except codec.MessageError:
         return  # the class lives in user code this process cannot import; the job checks it
     try:
-        codec.decode(header.body_class, text)
+        codec.decode(body_class, text, strict=True)
     except codec.MessageError as exc:
-        raise EngineError(f"the new body does not fit {header.body_class}: {exc}") from exc
+        raise EngineError(f"the new body does not fit {body_class}: {exc}") from exc
 
 
 def _note(header_id: int, text: str) -> r.LogEntry:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from iop.errors import MessageError
 from iop.messages.persistent import Model, PersistentMessage, decode_class_name, typed_row
@@ -271,10 +271,98 @@ def _plan(cls: type) -> list[tuple[str, Decoder, bool]]:
     return plan
 
 
-def build(cls: type, data: Any, keep_extra: bool = False) -> Any:
+class ConstructorFailed(MessageError):
+    """A message class's own constructor raised on the values of a body."""
+
+    def __init__(self, cls: type, exc: Exception) -> None:
+        self.reason = f"{type(exc).__name__}: {describe_error(exc)}"
+        super().__init__(f"{message_class_name(cls)} could not be created: {self.reason}")
+
+
+_CHECKABLE = frozenset({str, int, float, bool, dt.datetime, dt.date, dt.time, decimal.Decimal,
+                        uuid.UUID, bytes, type(None)})
+_adapters: dict[Any, TypeAdapter[Any] | None] = {}
+
+
+def _adapter(tp: Any) -> TypeAdapter[Any] | None:
+    """Pydantic's validator for a field type made only of scalars and containers of them
+    (nested message classes are checked by their own ``build``); None for anything else."""
+    if tp in _adapters:
+        return _adapters[tp]
+    found: TypeAdapter[Any] | None = None
+    if _plain_type(tp):
+        try:
+            found = TypeAdapter(tp)
+        except Exception:  # a type pydantic cannot check: decoded as the codec always does
+            found = None
+    _adapters[tp] = found
+    return found
+
+
+def _plain_type(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _plain_type(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType, list, set, frozenset, tuple, dict):
+        return all(a is Ellipsis or _plain_type(a) for a in typing.get_args(tp))
+    return tp in _CHECKABLE
+
+
+def _type_name(tp: Any) -> str:
+    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
+
+
+def check_field_types(cls: type, data: dict[str, Any]) -> None:
+    """Refuse a field whose JSON value is not of the field's declared type, as pydantic
+    checks a PydanticMessage: for dataclass and persistent messages, whose decoding (like
+    IoP's) keeps such a value as it is. Used where a body enters from outside (test calls,
+    edited resubmits), never when stored messages are read back."""
+    if issubclass(cls, BaseModel) or not isinstance(data, dict):
+        return
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception:
+        return
+    for name, value in data.items():
+        tp = hints.get(name)
+        if tp is None or value is None:
+            continue
+        adapter = _adapter(tp)
+        if adapter is None:
+            nested = _nested_class(tp)
+            if nested is not None and isinstance(value, dict):
+                check_field_types(nested, value)
+            continue
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            raise MessageError(f"{cls.__name__}.{name} expects {_type_name(tp)}, got "
+                               f"{type(value).__name__} {_short(value)}") from exc
+
+
+def _nested_class(tp: Any) -> type | None:
+    """The dataclass or persistent class of a field typed ``C`` or ``C | None``."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        tp = options[0] if len(options) == 1 else None
+    if isinstance(tp, type) and (dataclasses.is_dataclass(tp)
+                                 or issubclass(tp, (PersistentMessage, Model))):
+        return tp
+    return None
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def build(cls: type, data: Any, keep_extra: bool = False, strict: bool = False) -> Any:
     """Make an instance of ``cls`` from decoded JSON ``data``; keys that are not fields are
     refused, or with ``keep_extra`` set as attributes of a dataclass message (IoP keeps
-    them)."""
+    them). ``strict`` (at the edges) also refuses values not of their field's type
+    (``check_field_types``)."""
+    if strict:
+        check_field_types(cls, data)
     if issubclass(cls, BaseModel):
         try:
             return cls.model_validate(data)
@@ -302,7 +390,10 @@ def build(cls: type, data: Any, keep_extra: bool = False) -> Any:
             except (TypeError, ValueError, decimal.InvalidOperation) as exc:
                 raise MessageError(f"{cls.__name__}.{name}: {exc}") from exc
             (init_args if in_init else late)[name] = value
-    obj = cls(**init_args)
+    try:
+        obj = cls(**init_args)
+    except Exception as exc:  # the class's own __init__/__post_init__ refused the values
+        raise ConstructorFailed(cls, exc) from exc
     for name, value in late.items():
         setattr(obj, name, value)
     for name, value in extra.items():
@@ -310,8 +401,9 @@ def build(cls: type, data: Any, keep_extra: bool = False) -> Any:
     return obj
 
 
-def decode(class_name: str, text: str | None) -> Any:
-    """Rebuild the message object stored as ``(class_name, text)``."""
+def decode(class_name: str, text: str | None, strict: bool = False) -> Any:
+    """Rebuild the message object stored as ``(class_name, text)`` (``strict``: also check
+    field types, for a body entering from outside; see ``check_field_types``)."""
     cls = resolve_class(class_name)
     if dataclasses.is_dataclass(cls) and issubclass(cls, BaseModel):
         raise SerializationError(mixed_dataclass_text(cls))
@@ -320,7 +412,9 @@ def decode(class_name: str, text: str | None) -> Any:
     except json.JSONDecodeError as exc:
         raise MessageError(f"body of {class_name} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
     try:
-        return build(cls, data, keep_extra=True)
+        return build(cls, data, keep_extra=True, strict=strict)
+    except ConstructorFailed as exc:
+        raise MessageError(f"body does not fit {class_name}: {exc.reason}") from exc
     except MessageError:
         raise
     except Exception as exc:  # validation errors from user classes or pydantic

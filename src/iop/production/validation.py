@@ -177,11 +177,20 @@ def _is_int(text: str) -> bool:
 
 
 def _check_settings(ref: ComponentRef, issue: Callable[[str, str | None, str], None]) -> None:
-    pairs: tuple[tuple[type | None, dict[str, str], str, set[str]], ...] = (
-        (ref.component_class, ref.host_settings, "host", set(ref.route_ports())),
-        (ref.adapter_class, ref.adapter_settings, "adapter", set()),
+    """Settings of the item's own classes: undeclared names and missing required values are
+    warnings; a value its declared type cannot read (CallInterval "0.1" for an int) is an
+    error, refused at migration rather than found by a job that cannot start. Values for an
+    engine built-in class (an IRIS class name, the adapter a host declares) are type-checked
+    too."""
+    host_class = _settings_class(ref.component_class, ref.class_name)
+    adapter_class = _settings_class(ref.adapter_class, ref.adapter_class_name
+                                    or declared_adapter(host_class))
+    pairs: tuple[tuple[type | None, bool, dict[str, str], str, set[str]], ...] = (
+        (host_class, ref.component_class is not None, ref.host_settings, "host",
+         set(ref.route_ports())),
+        (adapter_class, ref.adapter_class is not None, ref.adapter_settings, "adapter", set()),
     )
-    for cls, values, what, ports in pairs:
+    for cls, own, values, what, ports in pairs:
         if cls is None:
             continue
         declared = {info.name: info for info in describe_settings(cls)}
@@ -191,16 +200,16 @@ def _check_settings(ref: ComponentRef, issue: Callable[[str, str | None, str], N
                 continue
             info = declared.get(key)
             if info is None:
-                if not _plain_attribute(cls, key):
+                if own and not _plain_attribute(cls, key):
                     issue(WARNING, ref.name, f"{what} setting {key} is not declared by "
                           f"{cls.__qualname__}")
                 continue
             try:
                 coerce_setting_value(info, value)
             except (TypeError, ValueError):
-                issue(WARNING, ref.name, f"{what} setting {key}={value!r} is not a valid "
+                issue(ERROR, ref.name, f"{what} setting {key}={value!r} is not a valid "
                       f"{info.python_type}")
-        for key in missing_required(cls, values):
+        for key in missing_required(cls, values) if own else ():
             issue(WARNING, ref.name, f"required {what} setting {key} has no value")
 
 

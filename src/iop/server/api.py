@@ -12,8 +12,9 @@ from typing import Any
 
 from iop.client.local import LocalClient
 from iop.engine.errors import EngineError, UnknownProduction
+from iop.messages import json_body
 from iop.server import isolated, migrate_remote
-from iop.server.http import MAX_ID, BadRequest, check_depth, query_int
+from iop.server.http import MAX_ID, BadRequest, query_int
 
 API_VERSION = "1.0.0"
 STOP_SECONDS = 20.0  # graceful part of /stop; then forced (kill takes a few seconds more)
@@ -168,7 +169,7 @@ def test(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> An
     if message is not None and not isinstance(message, (str, dict, list)):
         raise BadRequest("'body' must be JSON text or a JSON object")
     if isinstance(message, str):  # JSON inside JSON: as bounded as the request's own
-        check_depth(message.encode("utf-8", errors="replace"))
+        json_body.check_depth(message, what="test body")
     return isolated.call(client.namespace, "test", TEST_SECONDS + 3, target=target,
                          classname=classname, body=message,
                          restart=_truthy(body.get("restart", True)), timeout=TEST_SECONDS)
@@ -212,7 +213,7 @@ def resubmit(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -
     if edited is not None and not isinstance(edited, str):
         raise BadRequest("body must be the JSON text of the edited message")
     if edited is not None:
-        check_depth(edited.encode("utf-8", errors="replace"))
+        json_body.check_depth(edited, what="the new body")
     if edited is None:
         return client.resubmit(_ids(body))
     # Checking the edited body against its message class imports the project's code.

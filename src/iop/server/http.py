@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -46,6 +45,7 @@ from iop.errors import (
     RequestRefused,
     StoreError,
 )
+from iop.messages import json_body
 from iop.production.errors import UnknownComponent
 from iop.server.auth import REALM, Forbidden, Unauthorized
 from iop.server.isolated import IsolatedError
@@ -60,7 +60,7 @@ __all__ = ["BadRequest", "MAX_JSON_DEPTH", "MethodNotAllowed", "NoRoute", "TooLa
 
 _log = logging.getLogger("iop.server")
 
-MAX_JSON_DEPTH = 64  # nested arrays/objects in a request body; deeper is refused with 400
+MAX_JSON_DEPTH = json_body.MAX_JSON_DEPTH  # nested arrays/objects; deeper is refused with 400
 
 
 class BadRequest(RequestRefused):
@@ -135,18 +135,13 @@ def error_for(exc: Exception) -> JSONResponse:
     return error(status, _one_line(str(exc), type(exc).__name__))
 
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKET = re.compile(rb"[\[\]{}]")
-
-
 def check_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> None:
     """BadRequest when ``raw`` nests arrays/objects deeper than ``limit`` (brackets inside
     strings do not count); checked before parsing, which would recurse that deep."""
-    depth = 0
-    for match in _BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
-        depth += 1 if match.group() in (b"[", b"{") else -1
-        if depth > limit:
-            raise BadRequest(f"JSON nested deeper than {limit} levels is refused")
+    try:
+        json_body.check_depth(raw, limit, what="request body")
+    except json_body.BodyError as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 MAX_ID = 2**63 - 1  # ids and counts are 64-bit in the store

@@ -271,23 +271,16 @@ def _child_call(store: Any, method: str, kwargs: dict[str, Any]) -> Any:
 
 def _check_body(store: Any, body_class: str, body: str) -> None:
     from iop.engine import registry
-    from iop.messages import codec
+    from iop.engine.suspended import check_body_fits
+    from iop.messages import json_body
 
     registry.add_classpaths(store.list_classpaths())
     registry.use_message_bindings(store)
     try:
-        data = json.loads(body)
-    except json.JSONDecodeError:
+        data = json_body.parse_json(body)
+    except json_body.BodyError:
         return  # resubmit_edited names the JSON mistake itself
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    try:
-        codec.resolve_class(body_class)
-    except codec.MessageError:
-        return  # the class cannot be imported here; the job checks it
-    try:
-        codec.decode(body_class, text)
-    except codec.MessageError as exc:
-        raise EngineError(f"the new body does not fit {body_class}: {exc}") from exc
+    check_body_fits(body_class, json.dumps(data, separators=(",", ":"), ensure_ascii=False))
 
 
 def main() -> int:
