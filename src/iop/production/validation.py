@@ -41,8 +41,9 @@ STANDARD_HOST_SETTINGS = frozenset({
     "ResponseFrom", "ResponseTargetConfigNames",
 }) | ROUTE_SETTING_NAMES
 _INTEGER_PRODUCTION_SETTINGS = ("ShutdownTimeout", "UpdateTimeout", "AlertActionWindow")
-# Production settings of iop-engine's own (the scheduled purge), set with production_setting().
-ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies"})
+# Production settings of iop-engine's own (the scheduled purge and store check), set with
+# production_setting().
+ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies", "StoreCheckSeconds"})
 
 
 class ProductionValidationWarning(UserWarning):

@@ -18,11 +18,11 @@ from typing import Any
 
 from iop.store import host_name
 from iop.store import records as r
-from iop.store.errors import StoreError
+from iop.store.errors import StoreDamaged, StoreError
 from iop.store.group_commit import PendingSend
-from iop.store.private import create_private_file, make_private_folder
+from iop.store.private import make_private_folder
 from iop.store.sql import SQLStore
-from iop.store.sqlite import purge
+from iop.store.sqlite import integrity, purge
 from iop.store.sqlite.duty import FileDuty
 from iop.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from iop.store.sqlite.tx import SQLITE, SQLiteTx
@@ -72,9 +72,14 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             return conn
 
     def _connect(self) -> sqlite3.Connection:
+        # An existing file is checked before SQLite reads it: an empty or foreign one is
+        # damage to name, never a fresh namespace (a new store appears whole, header first).
+        problem = integrity.file_problem(self.path)
+        if problem:
+            raise StoreDamaged(self.path, problem)
         try:
             make_private_folder(os.path.dirname(self.path))
-            create_private_file(self.path)
+            integrity.create_store_file(self.path)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=30)
             # Smaller pages mean fewer bytes of WAL per small message (applies to new files).
@@ -89,6 +94,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             # larger limit only keeps the WAL bounded when no production runs.
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         except sqlite3.DatabaseError as exc:
+            integrity.raise_if_damaged(self.path, exc)
             raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
         return conn
 
@@ -141,6 +147,9 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.OperationalError:
             return 0
+        except sqlite3.DatabaseError as exc:
+            integrity.raise_if_damaged(self.path, exc)
+            raise
         return int(row[0]) if row else 0
 
     # ------------------------------------------------------------ transactions
@@ -165,6 +174,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                     raise
                 conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
+                integrity.raise_if_damaged(self.path, exc)
                 raise StoreError(f"store {self.path}: {exc}") from exc
             finally:
                 self.db_seconds += time.perf_counter() - started
@@ -218,12 +228,10 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     # ------------------------------------------------------------ queues
     def has_work(self, item: str, owner: str | None = None) -> bool:
         """Cheap read: is anything claimable in ``item``'s queue (or handed to ``owner``)?"""
-        row = self.conn.execute(
+        return bool(self._rows(
             "SELECT 1 FROM queue WHERE item = ? AND (lease_until IS NULL OR lease_until < ? "
             "OR lease_owner = ?) LIMIT 1",
-            (item, time.time(), owner),
-        ).fetchone()
-        return row is not None
+            (item, time.time(), owner)))
 
     def claim(self, item: str, owner: str, limit: int, lease_seconds: float,
               check_first: bool = True, handed: bool = False) -> list[r.Delivery]:
@@ -288,13 +296,23 @@ class SQLiteStore(SQLStore[SQLiteTx]):
 
     # ------------------------------------------------------------ reads
     def _rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.conn.execute(query, params or ()).fetchall()
+        try:
+            return self.conn.execute(query, params or ()).fetchall()
+        except sqlite3.DatabaseError as exc:
+            integrity.raise_if_damaged(self.path, exc)
+            raise
+
+    def verify_integrity(self) -> None:
+        """Raise StoreDamaged when SQLite's quick check finds the file damaged."""
+        problems = integrity.quick_check(self.path)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise StoreDamaged(self.path, f"{problems[0]}{more}")
 
     # ------------------------------------------------------------ runtime state
     def get_runtime(self) -> r.RuntimeState:
-        row = self.conn.execute(
-            f"SELECT {_RUNTIME_COLUMNS} FROM runtime WHERE id = 1").fetchone()
-        return _state(row) if row else r.RuntimeState()
+        rows = self._rows(f"SELECT {_RUNTIME_COLUMNS} FROM runtime WHERE id = 1")
+        return _state(rows[0]) if rows else r.RuntimeState()
 
     def list_runtimes(self) -> list[r.RuntimeState]:
         """The one supervisor row, once a supervisor has claimed it."""
