@@ -11,7 +11,8 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     ├── StoreError (RuntimeError): the store cannot be opened, read or written
     │   ├── StoreUnavailable ......... iop.errors: an outage (connection lost or refused,
     │   │                              busy, I/O error, disk full) the caller waits out
-    │   └── StoreDamaged ............. iop.store.errors: the file is empty, foreign or corrupt
+    │   ├── StoreDamaged ............. iop.store.errors: the file is empty, foreign or corrupt
+    │   └── RepairRefused ............ iop.store.sqlite.repair: the store is in use
     ├── EngineError (RuntimeError): a request the engine refuses; the user can fix it
     │   ├── UnknownProduction ........ iop.engine.errors
     │   ├── UnknownClass ............. iop.engine.errors
