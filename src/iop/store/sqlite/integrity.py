@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
 
 from iop.store.errors import StoreDamaged
 from iop.store.private import create_private_file
@@ -68,10 +69,7 @@ def create_store_file(path: str) -> None:
     under a temporary name and linked in whole, so no process ever sees it half made."""
     if os.path.lexists(path):
         return
-    temp = f"{path}.new-{os.getpid()}"
-    for leftover in (temp, temp + "-wal", temp + "-shm"):
-        if os.path.lexists(leftover):
-            os.unlink(leftover)
+    temp = f"{path}.new-{uuid.uuid4().hex[:12]}"  # one per caller, threads included
     create_private_file(temp)
     try:
         conn = sqlite3.connect(temp, isolation_level=None)
@@ -84,6 +82,9 @@ def create_store_file(path: str) -> None:
             os.link(temp, path)
         except FileExistsError:
             pass  # another process made it meanwhile: theirs is as good
+        except OSError:  # a file system without hard links: a rename, nearly as safe
+            if not os.path.lexists(path):
+                os.rename(temp, path)
     finally:
         for leftover in (temp, temp + "-wal", temp + "-shm"):
             if os.path.lexists(leftover):
