@@ -43,9 +43,7 @@ def current_status(store: Store) -> tuple[str, str]:
 
 def ensure_startable(store: Store, production: str, load_classes: bool = True) -> None:
     """Raise the error a start would hit, before any process is spawned. The server passes
-    ``load_classes=False`` after checking the classes in its contained child. A store that
-    fails its quick integrity check is named (StoreDamaged) and nothing starts on it."""
-    store.verify_integrity()
+    ``load_classes=False`` after checking the classes in its contained child."""
     if load_classes:
         Supervisor(store, production).load()
     for state, alive in live_hosts(store):

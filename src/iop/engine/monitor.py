@@ -105,6 +105,8 @@ class Monitor:
                 except StoreError:  # the damage may be where alerts are written
                     pass
             return
+        except StoreError:
+            return  # the check could not run (an outage): the next one will
         self._store_damaged = False
 
     # ------------------------------------------------------------ alerts

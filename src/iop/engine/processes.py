@@ -15,6 +15,7 @@ from iop.engine.errors import EngineError
 from iop.engine.job import Job
 from iop.engine.supervisor import Supervisor
 from iop.store import open_store
+from iop.store.errors import StoreError
 
 _PR_SET_PDEATHSIG = 1
 
@@ -34,7 +35,7 @@ def run_supervisor(namespace: str, production: str) -> int:
     signal.signal(signal.SIGINT, supervisor.request_stop)
     try:
         supervisor.start()
-    except EngineError as exc:
+    except (EngineError, StoreError) as exc:  # one line, which `iop -s` shows
         print(str(exc), file=sys.stderr)
         return 2
     print("ready", flush=True)

@@ -107,6 +107,7 @@ class Supervisor:
         another production running anywhere in the namespace, or a live supervisor on this
         host, refuses the start.
         """
+        self.store.verify_integrity()  # a damaged store is named; nothing starts on it
         self.config = self.load()
         host = self.store.host
         blocker = self.store.claim_runtime(self.production, os.getpid(), host, supervisor_alive)

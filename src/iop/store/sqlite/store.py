@@ -72,8 +72,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             return conn
 
     def _connect(self) -> sqlite3.Connection:
-        # An existing file is checked before SQLite reads it: an empty or foreign one is
-        # damage to name, never a fresh namespace (a new store appears whole, header first).
+        # An existing empty file is damage to name, never a fresh namespace (a new store
+        # appears whole, header first); a foreign one SQLite names (NOTADB) below.
         problem = integrity.file_problem(self.path)
         if problem:
             raise StoreDamaged(self.path, problem)
@@ -304,7 +304,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
 
     def verify_integrity(self) -> None:
         """Raise StoreDamaged when SQLite's quick check finds the file damaged."""
-        problems = integrity.quick_check(self.path)
+        problems = integrity.quick_check(self.path, conn=self.conn)
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise StoreDamaged(self.path, f"{problems[0]}{more}")
