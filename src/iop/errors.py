@@ -9,10 +9,12 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
 
     IopError
     ├── StoreError (RuntimeError): the store cannot be opened, read or written
-    │   └── StoreUnavailable ......... iop.errors: an outage (connection lost or refused,
-    │       │                          busy, I/O error, disk full) the caller waits out
-    │       └── InputsPaused ......... iop.errors: the store's disk is nearly full; new
-    │                                  input is refused instead of waited out
+    │   ├── StoreUnavailable ......... iop.errors: an outage (connection lost or refused,
+    │   │   │                          busy, I/O error, disk full) the caller waits out
+    │   │   └── InputsPaused ......... iop.errors: the store's disk is nearly full; new
+    │   │                              input is refused instead of waited out
+    │   ├── StoreDamaged ............. iop.store.errors: the file is empty, foreign or corrupt
+    │   └── RepairRefused ............ iop.store.sqlite.repair: the store is in use
     ├── EngineError (RuntimeError): a request the engine refuses; the user can fix it
     │   ├── UnknownProduction ........ iop.engine.errors
     │   ├── UnknownClass ............. iop.engine.errors

@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import Any, NoReturn
 
-from iop.cli import operations_commands, production_commands, server_commands
+from iop.cli import operations_commands, production_commands, server_commands, store_commands
 from iop.cli.arguments import BadBodyArgument, print_json, read_body
 from iop.cli.mode import select_client
 from iop.cli.parser import build_parser
@@ -101,9 +101,10 @@ def run(parser: Any, args: Any) -> int:
 
         print(__version__)
         return 0
-    handled = server_commands.run(args)
-    if handled is not None:
-        return handled
+    for commands in (server_commands, store_commands):  # this host's stores, no client
+        handled = commands.run(args)
+        if handled is not None:
+            return handled
     control.note_command_launch()  # one command (not a server): starts and stops count from now
     client = select_client(args)
     if args.namespace == "" and not _has_command(args):
@@ -196,9 +197,9 @@ def run(parser: Any, args: Any) -> int:
 
 _PRIMARY = ("default", "start", "export", "migrate", "log", "queue", "init", "unbind", "test",
             "plan", "review_plan", "apply_plan", "verify_plan", "rollback_backup", "purge",
-            "resubmit", "discard")
+            "resubmit", "discard", "resend")
 _PRIMARY_FLAGS = ("list", "stop", "kill", "restart", "status", "update", "messages", "jobs",
-                  "bindings", "suspended", "recover", "version", "help")
+                  "bindings", "suspended", "recover", "version", "help", "check_store")
 
 
 def _has_command(args: Any) -> bool:

@@ -1,5 +1,5 @@
 """Operator commands: suspended messages (list, resubmit, edit and resubmit, discard),
-purge and recovery. JSON out, like the seed's other listings."""
+resend of any request, purge and recovery. JSON out, like the seed's other listings."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ def run(client: Client, args: Any) -> int | None:
         print_json(client.resubmit(args.resubmit, read_body(args.body, json_only=True)))
     elif args.discard:
         print_json(client.discard(args.discard))
+    elif args.resend:
+        print_json(client.resend(args.resend, new_session=args.new_session))
     elif args.purge is not None:
         print_json(client.purge(args.purge, bodies=args.bodies,
                                 include_incomplete=args.include_incomplete))

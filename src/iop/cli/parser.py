@@ -113,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --purge: also sessions with messages still in progress")
     ops.add_argument("--recover", action="store_true",
                      help="clean up a troubled production (its supervisor died)")
+    ops.add_argument("--check-store", action="store_true",
+                     help="check this host's store of the namespace (JSON; exit 1 if damaged)")
+    ops.add_argument("--repair", action="store_true",
+                     help="with --check-store: salvage the readable rows into a new store "
+                          "file, keeping the damaged one beside it")
+    ops.add_argument("--resend", type=int, nargs="+", metavar="ID",
+                     help="send requests again, whatever their status (--new-session: each "
+                          "in a session of its own)")
+    ops.add_argument("--new-session", action="store_true", help="with --resend: in a new session")
     serve = p.add_argument_group("server arguments")
     serve.add_argument("--serve", action="store_true",
                        help="serve the remote API (/api/iop) over HTTP")

@@ -200,7 +200,9 @@ class OperatorViews:
 
     def resend(self, message_ids: list[int], new_session: bool = False,
                user: str = "") -> list[dict[str, Any]]:
-        """Send each request again, as a new message with the same body to the same target.
+        """Send each request again, whatever its status (completed, error, discarded...), as
+        a new message with the same body to the same target (IRIS's resend; a suspended one
+        is resubmitted instead, as the same message).
 
         The new message names the original in its description ("Resent from message N") and
         stays in the original's session unless ``new_session``; each resend is logged.
@@ -222,13 +224,17 @@ class OperatorViews:
                 raise UnknownItem(f"message {message_id} went to {header.target}, which is not "
                                   f"an item of production {production or '(none)'}; nothing "
                                   "was resent")
-            originals.append(header)
+            body = self.store.get_body(header)
+            if body is None and header.body_class:
+                raise EngineError(f"message {message_id}'s body was purged; it cannot be "
+                                  "resent, nothing was resent")
+            originals.append((header, body))
         results = []
         by = f" by {user}" if user else ""
-        for header in originals:
+        for header, body in originals:
             draft = r.MessageDraft(
                 source=header.source, target=header.target, body_class=header.body_class,
-                body_text=self.store.get_body(header), priority=r.ASYNC,
+                body_text=body, priority=r.ASYNC,
                 session_id=None if new_session else header.session_id,
                 description=f"{RESENT_FROM}{header.id}{by}")
             new_id = self.store.send([draft])[0]

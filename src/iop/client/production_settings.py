@@ -49,6 +49,9 @@ KNOWN = (
                       "0 never"),
     ProductionSetting("PurgeBodies", "bool", "0", "Purge",
                       "The scheduled purge deletes the message bodies too"),
+    ProductionSetting("StoreCheckSeconds", "number", "3600", "Basic",
+                      "Seconds between two quick integrity checks of the store by the "
+                      "supervisor (SQLite); a damaged store raises an alert; 0 never"),
     ProductionSetting("AlertNotificationManager", "item", "", "Alerting",
                       "Item that manages alerts (kept for IRIS; iop-engine sends every alert "
                       "to the Ens.Alert item)"),

@@ -7,10 +7,13 @@ scheduled purge.
   AlertOnError off, as in IRIS) and again only after the condition has cleared.
 * Production settings ``PurgeKeepDays`` (0: off) and ``PurgeBodies``: once an hour, complete
   sessions older than that many days are purged, as ``iop --purge`` does.
+* ``StoreCheckSeconds`` (default 3600, 0: off): that often, SQLite's quick check of the
+  store runs in a thread of its own; a damaged store is logged and alerted once.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +23,11 @@ from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.config import ItemConfig, ProductionConfig
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.errors import StoreDamaged, StoreError
 
 CHECK_SECONDS = 2.0
 PURGE_EVERY_SECONDS = 3600.0
+STORE_CHECK_SECONDS = 3600.0  # StoreCheckSeconds' default
 
 
 def _number(text: Any, default: float = 0.0) -> float:
@@ -65,6 +70,11 @@ class Monitor:
         self.purge_bodies = str(config.settings.get("PurgeBodies", "")).lower() in ("1", "true")
         self._next_check = 0.0
         self._next_purge = time.monotonic() + 60.0  # not in the middle of starting up
+        self.store_check_every = _number(config.settings.get("StoreCheckSeconds"),
+                                         STORE_CHECK_SECONDS)
+        self._next_store_check = time.monotonic() + self.store_check_every
+        self._store_check: threading.Thread | None = None
+        self._store_damaged = False  # alerted once, until a check passes again
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -75,6 +85,29 @@ class Monitor:
         if self.keep_days > 0 and now >= self._next_purge:
             self._next_purge = now + PURGE_EVERY_SECONDS
             self.purge()
+        if self.store_check_every > 0 and now >= self._next_store_check:
+            self._next_store_check = now + self.store_check_every
+            if self._store_check is None or not self._store_check.is_alive():
+                # A thread: a check of a large file must not hold up the supervisor's loop.
+                self._store_check = threading.Thread(target=self.check_store, daemon=True,
+                                                     name="iop-store-check")
+                self._store_check.start()
+
+    def check_store(self) -> None:
+        """The scheduled quick check: a damaged store is logged and alerted (once)."""
+        try:
+            self.store.verify_integrity()
+        except StoreDamaged as exc:
+            if not self._store_damaged:
+                self._store_damaged = True
+                try:
+                    self.alert("", str(exc))
+                except StoreError:  # the damage may be where alerts are written
+                    pass
+            return
+        except StoreError:
+            return  # the check could not run (an outage): the next one will
+        self._store_damaged = False
 
     # ------------------------------------------------------------ alerts
     def _check_queues(self) -> None:

@@ -35,7 +35,7 @@ def run_supervisor(namespace: str, production: str) -> int:
     signal.signal(signal.SIGINT, supervisor.request_stop)
     try:
         supervisor.start()
-    except (EngineError, StoreError) as exc:  # StoreUnavailable: a full disk, said in one line
+    except (EngineError, StoreError) as exc:  # one line (a full disk, a damaged store), which `iop -s` shows
         print(str(exc), file=sys.stderr)
         return 2
     if supervisor.stopping:  # asked to stop (iop -S, -k) while it started

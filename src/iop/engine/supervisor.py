@@ -113,6 +113,7 @@ class Supervisor:
         another production running anywhere in the namespace, or a live supervisor on this
         host, refuses the start.
         """
+        self.store.verify_integrity()  # a damaged store is named; nothing starts on it
         self.config = self.load()
         host = self.store.host
         # The process that started us (or we ourselves, in the foreground) recorded the

@@ -41,8 +41,10 @@ STANDARD_HOST_SETTINGS = frozenset({
     "ResponseFrom", "ResponseTargetConfigNames",
 }) | ROUTE_SETTING_NAMES
 _INTEGER_PRODUCTION_SETTINGS = ("ShutdownTimeout", "UpdateTimeout", "AlertActionWindow")
-# Production settings of iop-engine's own (the scheduled purge), set with production_setting().
-ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies", "StoreOutageAlertSeconds"})
+# Production settings of iop-engine's own (the scheduled purge and store check, the store
+# outage alert), set with production_setting().
+ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies", "StoreCheckSeconds",
+                                        "StoreOutageAlertSeconds"})
 
 
 class ProductionValidationWarning(UserWarning):

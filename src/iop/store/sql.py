@@ -216,6 +216,9 @@ class SQLStore(ABC, Generic[TxT]):
     def _read(self, text: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self._rows(self.dialect.sql(text), params)
 
+    def verify_integrity(self) -> None:
+        """Nothing to check by default: a database server checks its own pages."""
+
     # ------------------------------------------------------------ messages and log
     def send(self, drafts: list[r.MessageDraft], logs: list[r.LogEntry] | None = None) -> list[int]:
         """Store messages (and log lines) durably; returns their header ids.

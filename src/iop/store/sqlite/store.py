@@ -21,12 +21,12 @@ from iop.errors import StoreUnavailable
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.disk import LastResort, SpaceGuard, is_disk_full, mb
-from iop.store.errors import StoreError
+from iop.store.errors import StoreDamaged, StoreError
 from iop.store.fork_reset import reset_in_forked_child
 from iop.store.group_commit import PendingSend
-from iop.store.private import create_private_file, make_private_folder
+from iop.store.private import make_private_folder
 from iop.store.sql import SQLStore
-from iop.store.sqlite import purge
+from iop.store.sqlite import integrity, purge
 from iop.store.sqlite.duty import FileDuty
 from iop.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from iop.store.sqlite.tx import SQLITE, SQLiteTx
@@ -100,9 +100,14 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             return conn
 
     def _connect(self) -> sqlite3.Connection:
+        # An existing empty file is damage to name, never a fresh namespace (a new store
+        # appears whole, header first); a foreign one SQLite names (NOTADB) below.
+        problem = integrity.file_problem(self.path)
+        if problem:
+            raise StoreDamaged(self.path, problem)
         try:
             make_private_folder(os.path.dirname(self.path))
-            create_private_file(self.path)
+            integrity.create_store_file(self.path)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=30)
             # Smaller pages mean fewer bytes of WAL per small message (applies to new files).
@@ -118,6 +123,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         except sqlite3.DatabaseError as exc:
+            integrity.raise_if_damaged(self.path, exc)
             raise self._failure(exc, "cannot open the store") from exc
         except OSError as exc:
             self._raise_if_outage(exc, "cannot open the store")
@@ -226,6 +232,9 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.OperationalError:
             return 0
+        except sqlite3.DatabaseError as exc:
+            integrity.raise_if_damaged(self.path, exc)
+            raise
         return int(row[0]) if row else 0
 
     # ------------------------------------------------------------ transactions
@@ -256,6 +265,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                             pass
                     raise
             except sqlite3.DatabaseError as exc:
+                integrity.raise_if_damaged(self.path, exc)
                 raise self._failure(exc) from exc
             finally:
                 self.db_seconds += time.perf_counter() - started
@@ -408,7 +418,15 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         try:
             return self.conn.execute(query, params or ()).fetchall()
         except sqlite3.DatabaseError as exc:
+            integrity.raise_if_damaged(self.path, exc)
             raise self._failure(exc) from exc
+
+    def verify_integrity(self) -> None:
+        """Raise StoreDamaged when SQLite's quick check finds the file damaged."""
+        problems = integrity.quick_check(self.path, conn=self.conn)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise StoreDamaged(self.path, f"{problems[0]}{more}")
 
     # ------------------------------------------------------------ runtime state
     def get_runtime(self) -> r.RuntimeState:
