@@ -42,8 +42,10 @@ def test_only_one_thread_of_a_process_polls_at_a_time() -> None:
     release = threading.Event()
 
     def first_ready() -> bool:
+        # Held inside the first poll, so the second waiter meets it polling (a poll that
+        # only looked would end at its first contended yield, which the test thread causes).
         inside.set()
-        return release.is_set()
+        return release.wait(10)
 
     first = threading.Thread(target=poll_briefly, args=(first_ready, 30.0))
     first.start()
