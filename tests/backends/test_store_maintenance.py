@@ -10,6 +10,7 @@ import pytest
 
 from iop.engine import suspended
 from iop.engine.errors import EngineError
+from iop.errors import IopError
 from iop.store import records as r
 from iop.store.base import Store
 
@@ -67,7 +68,7 @@ def test_suspended_messages_are_resubmitted_discarded_or_edited(store: Store) ->
     # All or nothing: one id that is not suspended refuses the whole call.
     with pytest.raises(EngineError, match="not suspended"):
         suspended.discard(store, [ids[0], ids[2]])
-    with pytest.raises(EngineError, match="not valid JSON"):
+    with pytest.raises(IopError, match="not valid JSON"):
         suspended.resubmit_edited(store, ids[3], "{")
     with pytest.raises(EngineError, match="must be a JSON object"):
         suspended.resubmit_edited(store, ids[3], "[1]")

@@ -109,10 +109,10 @@ def test_item_with_an_invalid_setting_value_is_reported(make_project: Any, run_i
             .host_setting("OutFile", {str(tmp_path / "never.jsonl")!r})
         PRODUCTIONS = [prod]
         ''')
-    project.migrate()
-    run_iop("-s", PRODUCTION, "-D", check=False)
-    errors = wait_for(lambda: [e.text for e in store.log_since(0)
-                               if e.type == "error" and "Size" in e.text],
-                      timeout=30, what="an error naming the bad setting")
-    assert any("seven" in text for text in errors), errors
+    # Refused at migration (issue 25), naming the item, the setting and its type; nothing is
+    # written, so the production is never started with it.
+    refused = run_iop("-m", str(project.settings), check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "item Probe: host setting Size='seven' is not a valid int" in refused.stderr
+    assert store.get_production(PRODUCTION) is None
     assert not (tmp_path / "never.jsonl").exists()  # on_init never ran with a bad value

@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 from iop.store import records as r
@@ -180,6 +181,8 @@ class SocketNotifier:
         self._prefix = b"\0iop/" + digest.encode() + b"/"
         self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sender.setblocking(False)
+        # Closed with the notifier (its store dropped), quietly: no ResourceWarning at exit.
+        weakref.finalize(self, self._sender.close)
         self._slots: dict[str, tuple[float, int]] = {}
         self._counter = itertools.count()
         self._lock = threading.Lock()
