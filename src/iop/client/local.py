@@ -304,8 +304,11 @@ class LocalClient(OperatorViews):
             if len(ids) != 1:
                 raise EngineError("an edited body resubmits exactly one message")
             registry.add_classpaths(self.store.list_classpaths())
-            return suspended_messages.resubmit_edited(self.store, ids[0], body)
-        return suspended_messages.resubmit(self.store, ids)
+            done: Any = suspended_messages.resubmit_edited(self.store, ids[0], body)
+        else:
+            done = suspended_messages.resubmit(self.store, ids)
+        self.store.flush_acknowledged()  # durable before the caller is told
+        return done
 
     def discard(self, ids: list[int]) -> list[dict[str, Any]]:
         """Give up on suspended messages (they stay in the trace as discarded)."""

@@ -245,6 +245,7 @@ class OperatorViews:
                 source_class="iop.portal", source_method="resend")])
             results.append({"original": header.id, "resent": new_id, "session_id": session,
                             "target": header.target})
+        self.store.flush_acknowledged()  # durable before the caller is told
         return results
 
     # ------------------------------------------------------------ log, queues, jobs

@@ -49,6 +49,10 @@ KNOWN = (
                       "0 never"),
     ProductionSetting("PurgeBodies", "bool", "0", "Purge",
                       "The scheduled purge deletes the message bodies too"),
+    ProductionSetting("FlushBeforeAcknowledge", "bool", "1", "Basic",
+                      "Flush the store to disk before a service input, Director call, test "
+                      "or resend is acknowledged; 0 is faster but an OS crash or power cut "
+                      "may lose messages already acknowledged"),
     ProductionSetting("StoreCheckSeconds", "number", "3600", "Basic",
                       "Seconds between two quick integrity checks of the store by the "
                       "supervisor (SQLite); a damaged store raises an alert; 0 never"),

@@ -13,6 +13,7 @@ from iop.engine import registry
 from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.cluster import production_status
 from iop.engine.config import parse_production
+from iop.engine.durability import apply_setting
 from iop.engine.errors import MessageTimeout, RemoteError, UnknownItem
 from iop.engine.input_batch import InputBatcher, InputScope
 from iop.engine.outage import Outage, spell_entries
@@ -93,6 +94,17 @@ class HostRuntime:
                 self._inputs.close(scope)
             finally:
                 self.flush_logs()
+                if previous is None:
+                    self.acknowledge()  # the adapter or the Director's caller acks next
+
+    def acknowledge(self) -> None:
+        """Before the outside is told: flush what this process committed to stable storage
+        (iop.engine.durability), waiting out a store outage."""
+        self.ride(self.store.flush_acknowledged)
+
+    def _from_outside(self) -> bool:
+        """A send made by no handler and no service input (a Director or test call)."""
+        return self.scope is None and self._input() is None
 
     def _refuse_if_paused(self) -> None:
         paused = self.store.inputs_paused()
@@ -123,7 +135,8 @@ class HostRuntime:
              description: str | None = None) -> Any:
         if not isinstance(target, str) or not target:
             raise ValueError(f"{self.item}: send target must be an item name, got {target!r}")
-        if self.scope is None and self._input() is None:
+        outside = self._from_outside()
+        if outside:
             self._refuse_if_paused()  # a send from outside (a test call): new input
         if target not in self._targets:
             self._check_target(target)
@@ -134,7 +147,10 @@ class HostRuntime:
             description=description, typed=codec.typed_row_of(request),
         )
         if sync:
-            return self._send_sync(draft, timeout)
+            answer = self._send_sync(draft, timeout)
+            if outside:
+                self.acknowledge()
+            return answer
         scope = self.scope
         if scope is not None:
             if response_required and scope.context is not None:
@@ -149,6 +165,7 @@ class HostRuntime:
             self._inputs.add(current, draft)
         else:
             self._store_send([draft])
+            self.acknowledge()
         return None
 
     def ride(self, action: Callable[[], T], deadline: float | None = None) -> T:
@@ -193,7 +210,9 @@ class HostRuntime:
         self._items_read = time.monotonic()
         if definition is None:
             return None
-        self._targets = frozenset(item.name for item in parse_production(definition).items)
+        config = parse_production(definition)
+        self._targets = frozenset(item.name for item in config.items)
+        apply_setting(self.store, config.settings)
         return name
 
     def _check_target(self, target: str) -> None:
@@ -241,7 +260,9 @@ class HostRuntime:
                                body_text=body_text, priority=r.SYNC, session_id=self._session(),
                                typed=typed)
         try:
-            return self._send_sync(draft, timeout, decode=False)  # type: ignore[no-any-return]
+            answer = self._send_sync(draft, timeout, decode=False)
+            self.acknowledge()
+            return answer  # type: ignore[no-any-return]
         finally:
             listener = getattr(self._local, "listener", None)
             if listener is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from iop.engine import control
 from iop.engine.config import parse_production
+from iop.engine.durability import apply_setting
 from iop.engine.errors import UnknownItem, UnknownProduction
 from iop.engine.host_runtime import HostRuntime
 from iop.engine.hosts import make_host
@@ -24,9 +25,11 @@ def create_business_service(store: Store, target: str) -> Any:
     definition = store.get_production(name) if name else None
     if definition is None:
         raise UnknownProduction("no running or default production to take the service from")
-    item = parse_production(definition).item(target)
+    config = parse_production(definition)
+    item = config.item(target)
     if item is None:
         raise UnknownItem(f"item {target} is not in production {name}")
+    apply_setting(store, config.settings)
     runtime = HostRuntime(store, target, f"director:{os.getpid()}", name)
     host = make_host(store, item, runtime).host
     _one_session_per_input(host, runtime)

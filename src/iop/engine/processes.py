@@ -11,6 +11,7 @@ import signal
 import sys
 
 from iop.engine.config import parse_production
+from iop.engine.durability import apply_setting
 from iop.engine.errors import EngineError
 from iop.engine.job import Job
 from iop.engine.supervisor import Supervisor
@@ -61,10 +62,12 @@ def run_job(namespace: str, production: str, item_name: str, slot: str, job_id: 
     if definition is None:
         print(f"production {production} not found", file=sys.stderr)
         return 2
-    item = parse_production(definition).item(item_name)
+    config = parse_production(definition)
+    item = config.item(item_name)
     if item is None:
         print(f"item {item_name} not in production {production}", file=sys.stderr)
         return 2
+    apply_setting(store, config.settings)
     return Job(store, item, int(slot), job_id, int(supervisor_pid), production).run()
 
 

@@ -212,13 +212,16 @@ def _resubmit(store: Store, deadline: float, ids: list[int], body: str | None = 
     from iop.engine import suspended
 
     if body is None:
-        return suspended.resubmit(store, ids)
-    if len(ids) != 1:
-        raise EngineError("an edited body resubmits exactly one message")
-    header = store.get_header(ids[0])
-    if header is not None and header.body_class:
-        contained(store, "check_body", deadline, body_class=header.body_class, body=body)
-    return suspended.resubmit_edited(store, ids[0], body, check_body=False)
+        done: Any = suspended.resubmit(store, ids)
+    else:
+        if len(ids) != 1:
+            raise EngineError("an edited body resubmits exactly one message")
+        header = store.get_header(ids[0])
+        if header is not None and header.body_class:
+            contained(store, "check_body", deadline, body_class=header.body_class, body=body)
+        done = suspended.resubmit_edited(store, ids[0], body, check_body=False)
+    store.flush_acknowledged()  # durable before the API answers 2xx
+    return done
 
 
 _SERVER_HALVES = {

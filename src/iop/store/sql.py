@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from iop.store import queries as q
 from iop.store import records as r
 from iop.store.errors import StoreError
+from iop.store.flush_group import FlushGroup
 from iop.store.group_commit import GroupCommit, PendingSend
 
 HEADER_FIELDS = (
@@ -179,6 +180,10 @@ class SQLStore(ABC, Generic[TxT]):
         self.db_seconds = 0.0  # time spent inside write transactions, for bench/
         self._local = threading.local()
         self._group = GroupCommit(self._commit_sends)
+        # FlushBeforeAcknowledge (iop.engine.durability): False trades the barrier below
+        # for speed, at the risk of losing acknowledged messages in an OS crash or power cut.
+        self.flush_before_ack = True
+        self._flushes = FlushGroup(self._flush)
 
     # ------------------------------------------------------------ what a backend provides
     @abstractmethod
@@ -202,6 +207,18 @@ class SQLStore(ABC, Generic[TxT]):
     def _runtime_row(self, tx: TxT, of_host: str | None) -> tuple[str, list[Any]]:
         """Inside ``tx``: the WHERE condition (and its args) of the runtime row that
         :meth:`update_runtime` changes for ``of_host``."""
+
+    def _flush(self) -> None:
+        """Make every commit this process made (or read) so far durable: the backend's part
+        of :meth:`flush_acknowledged`."""
+        raise NotImplementedError
+
+    def flush_acknowledged(self) -> None:
+        """The durability barrier: called before anything is acknowledged outside, it returns
+        once the commits this process made are flushed to stable storage (one grouped flush
+        for all its threads; nothing to do when none was made since the last one)."""
+        if self.flush_before_ack:
+            self._flushes.barrier()
 
     def _housekeeping(self) -> AbstractContextManager[TxT]:
         """A transaction whose loss in a server crash only means work done again

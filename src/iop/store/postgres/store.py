@@ -69,7 +69,8 @@ def _awaited(draft: r.MessageDraft) -> bool:
     """A request whose caller waits for its response: the response's commit, which waits
     for the WAL flush, makes the request durable too (WAL is flushed in order), and a
     request lost in a server crash before that fails its waiting caller, which never got
-    an answer; so its own commit need not wait for the flush."""
+    an answer; so its own commit need not wait for the flush. (Before anything is
+    acknowledged outside, flush_acknowledged makes sure of it anyway.)"""
     return draft.type == r.REQUEST and draft.reply_to is not None
 
 
@@ -103,6 +104,7 @@ class PostgresStore(SQLStore[PostgresTx]):
             weakref.WeakKeyDictionary()
         self._conns_lock = threading.Lock()
         reset_in_forked_child(self._group.reset)
+        reset_in_forked_child(self._flushes.reset)
         self._typed: dict[str, set[str]] = {}
         self._vacuumed = 0.0  # when checkpoint() last vacuumed (monotonic)
 
@@ -202,13 +204,16 @@ class PostgresStore(SQLStore[PostgresTx]):
 
     # ------------------------------------------------------------ transactions
     @contextmanager
-    def transaction(self, durable: bool = True) -> Iterator[PostgresTx]:
+    def transaction(self, durable: bool | None = None) -> Iterator[PostgresTx]:
         """One write transaction; its log lines and wake-ups take effect when it commits.
 
         Inside another transaction of this thread it becomes a savepoint of that one.
         ``durable`` False: the commit does not wait for the server's WAL flush (for writes
-        whose loss in a server crash means work done again: claims, leases, heartbeats).
+        whose loss in a server crash means work done again: claims, leases, heartbeats);
+        by default it waits unless the production set FlushBeforeAcknowledge off.
         """
+        if durable is None:
+            durable = self.flush_before_ack
         conn = self.conn
         started = time.perf_counter()
         try:
@@ -239,11 +244,28 @@ class PostgresStore(SQLStore[PostgresTx]):
                 nested.log([e for p in batch for e in p.logs])
             return ids
         drafts = [d for p in batch for d in p.drafts]
-        tx = PostgresTx(conn, self, durable=not all(_awaited(d) for d in drafts))
+        durable = self.flush_before_ack and not all(_awaited(d) for d in drafts)
+        before = self._flushes.written()
+        tx = PostgresTx(conn, self, durable=durable)
         with self._sent_whole():
             ids = tx.commit_sends(drafts, [e for p in batch for e in p.logs])
         self._typed.update(tx.typed_known)
+        if durable:  # its WAL flush made this process's earlier commits durable too
+            self._flushes.covered(before)
+        else:
+            self._flushes.note_commit()
         return ids
+
+    def _flush(self) -> None:
+        """Commit a transaction that waits for the server's WAL flush: WAL is flushed in
+        order, so every commit made before it, by any session, is then durable. (It takes a
+        transaction id, else its commit would write no WAL and flush nothing.)"""
+        with self._sent_whole() as conn:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute("SELECT set_config('synchronous_commit', 'on', true), "
+                             "txid_current()")
+                conn.execute("COMMIT")
 
     @contextmanager
     def _sent_whole(self) -> Iterator[psycopg.Connection]:
