@@ -39,11 +39,13 @@ from bench import components as c
 
 PRODUCTIONS = [c.make_production({name!r}, sender=c.{sender}, operation=c.{operation},
                                  pool={pool}, via_process={via_process})]
+for _name, _value in {production_settings!r}.items():
+    PRODUCTIONS[0].production_setting(_name, _value)
 '''
 
 
 def migrate(store: Any, name: str, *, sender: str, operation: str, pool: int,
-            via_process: bool = False) -> str:
+            via_process: bool = False, production_settings: dict[str, str] | None = None) -> str:
     """Write a settings file for the production and migrate it like ``iop -m`` does."""
     from iop.migration.loader import migrate_file
 
@@ -53,7 +55,8 @@ def migrate(store: Any, name: str, *, sender: str, operation: str, pool: int,
     path = os.path.join(folder, module + ".py")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(_SETTINGS.format(repo=REPO, name=name, sender=sender, operation=operation,
-                                  pool=pool, via_process=via_process))
+                                  pool=pool, via_process=via_process,
+                                  production_settings=production_settings or {}))
     migrate_file(store, path)
     return path
 
@@ -62,7 +65,8 @@ class RunningProduction:
     """A production started detached for the length of a ``with`` block."""
 
     def __init__(self, namespace: str, name: str, *, sender: str, operation: str, pool: int,
-                 via_process: bool = False) -> None:
+                 via_process: bool = False,
+                 production_settings: dict[str, str] | None = None) -> None:
         from iop import Director
         from iop.store import open_store
 
@@ -70,7 +74,7 @@ class RunningProduction:
         self.name = name
         self.store = open_store(namespace)
         migrate(self.store, name, sender=sender, operation=operation, pool=pool,
-                via_process=via_process)
+                via_process=via_process, production_settings=production_settings)
         # Works before the start too: migration made this the namespace's default production.
         self.director = Director(store=self.store)
 

@@ -364,6 +364,7 @@ def sync_round_trip(budget: Budget, *, via_process: bool, size: int = 0,
 # ------------------------------------------------------------------ the catalogue
 def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[[], dict[str, Any]]]]:
     """Scenario name → the measurements it runs, in order (store_limit is run by the runner)."""
+    from bench.durability import durable_acks
     from bench.overhead import engine_overhead
     from bench.portal_viewer import message_viewer
     from bench.sync_floor import sync_floor
@@ -387,6 +388,8 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
             lambda: sync_round_trip(budget, via_process=False, callers=4, pool=2),
         ],
         "sync_process": [lambda: sync_round_trip(budget, via_process=True)],
+        # Each call yields four rows per pattern (durable and speed, 1 and 4 callers).
+        "durable_acks": [lambda: durable_acks(budget)],  # type: ignore[list-item, return-value]
         "body_sizes": [
             lambda: async_one_hop(budget, pool=2, size=KB, scenario="body_sizes"),
             lambda: async_one_hop(budget, pool=2, size=100 * KB, scenario="body_sizes"),

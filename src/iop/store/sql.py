@@ -213,6 +213,11 @@ class SQLStore(ABC, Generic[TxT]):
         of :meth:`flush_acknowledged`."""
         raise NotImplementedError
 
+    @property
+    def flush_count(self) -> int:
+        """Flushes the barrier made in this process (for tests and bench/)."""
+        return self._flushes.flushes
+
     def flush_acknowledged(self) -> None:
         """The durability barrier: called before anything is acknowledged outside, it returns
         once the commits this process made are flushed to stable storage (one grouped flush
