@@ -9,12 +9,14 @@ after the last write the acknowledging *process* (any of its threads) made to th
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PRODUCTION = "Durable.Production"
+PG_URL = os.environ.get("IOP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MARKER = "ACKED-"  # what a Director-calling script writes to stdout after each call returns
 
 COMPONENTS = '''
@@ -29,6 +31,13 @@ class Caller(BusinessService):
     def on_process_input(self, request):
         self.send_request_async("Keeper", request)
         self.send_request_sync("Keeper", request)
+
+
+class SyncOnly(BusinessService):
+    """One input: a synchronous send alone (on PostgreSQL a commit not waiting for the flush)."""
+
+    def on_process_input(self, request):
+        self.send_request_sync("Keeper", request)
 '''
 
 
@@ -40,6 +49,7 @@ prod.service("FileIn", class_name="EnsLib.File.PassthroughService") \\
     .adapter_setting("FilePath", {str(inbox)!r}).adapter_setting("CallInterval", "0.2") \\
     .host_setting("TargetConfigNames", "Keeper")
 prod.service("Caller", Caller)
+prod.service("SyncOnly", SyncOnly)
 prod.operation("Keeper", Keeper)
 {setting}PRODUCTIONS = [prod]
 '''
@@ -50,7 +60,7 @@ import sys
 sys.path.insert(0, {root!r})
 from iop import Director
 from iop.messages.builtin import StreamContainer
-service = Director().get_business_service("Caller")
+service = Director().get_business_service({service!r})
 for n in range({calls}):
     service.on_process_input(StreamContainer(OriginalFilename=f"call{{n}}", Stream="x" * 300))
     sys.stdout.write("{marker}%d\\n" % n)
@@ -61,11 +71,31 @@ TRACED = "trace=write,pwrite64,pwritev,pwritev2,fsync,fdatasync,unlink,unlinkat,
          "renameat,renameat2,clone,clone3,fork,vfork"
 
 
-def strace(output: Path, *command: str) -> subprocess.Popen[bytes]:
+# On PostgreSQL: what the process sends to the server (libpq's send is sendto) and writes.
+TRACED_WIRE = "trace=sendto,write"
+
+
+def strace(output: Path, *command: str, traced: str = TRACED,
+           size: int = 24) -> subprocess.Popen[bytes]:
     """``command`` run under strace, following every process and thread it starts."""
-    return subprocess.Popen(["strace", "-f", "-tt", "-y", "-s", "24", "-o", str(output),
-                             "-e", TRACED, "--", *command],
+    return subprocess.Popen(["strace", "-f", "-tt", "-y", "-s", str(size), "-o", str(output),
+                             "-e", traced, "--", *command],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def unflushed_on_the_wire(reading: Reading) -> list[str]:
+    """On PostgreSQL, from the caller's trace: the acknowledgements (marker lines) not
+    preceded, since the previous one, by the barrier's durable commit (``txid_current``
+    sent, and answered, as the call waits for it)."""
+    problems, barrier = [], False
+    for event in reading.events:
+        if event.call == "sendto" and "txid_current" in event.text:
+            barrier = True
+        elif event.call == "write" and MARKER in event.text:
+            if not barrier:
+                problems.append(event.text.strip()[:80])
+            barrier = False
+    return problems
 
 
 _LINE = re.compile(r"^(\d+)\s+(\d\d:\d\d:\d\d\.\d+)\s+(.*)$")
@@ -162,3 +192,15 @@ def read_trace(path: Path, wal: str) -> Reading:
         while event.process in leader:
             event.process = leader[event.process]
     return reading
+
+
+def drop_pg_schema(namespace: str) -> None:
+    """Drop a test namespace's schema from the shared test database."""
+    import psycopg
+    from psycopg import sql
+
+    from iop.store.postgres.schema import schema_for
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
+                     .format(sql.Identifier(schema_for(namespace))))

@@ -4,7 +4,8 @@ A real production runs under ``strace -f`` on SQLite; the trace must show, befor
 file the file service deletes and each marker line a Director-calling script writes after a
 call returned, an fsync of the store's WAL made after that process's last WAL write. The same
 check must fail with ``FlushBeforeAcknowledge`` 0, which proves it can catch the old
-behaviour.
+behaviour. On PostgreSQL the caller's wire traffic must show, before each call returns, the
+barrier's durable commit after an input whose only commit did not wait for the WAL flush.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,14 @@ import pytest
 from durable_acks_support import (
     COMPONENTS,
     DIRECTOR_SCRIPT,
+    PG_URL,
     PRODUCTION,
+    TRACED_WIRE,
+    drop_pg_schema,
     read_trace,
     settings,
     strace,
+    unflushed_on_the_wire,
 )
 
 FILES = 30
@@ -52,7 +58,8 @@ def _run_traced(tmp_path: Path, iop_home: Path, run_iop: Any, make_project: Any,
         wait_for(lambda: not list(inbox.iterdir()), timeout=60, what="every file picked up")
         script = tmp_path / "caller.py"
         script.write_text(DIRECTOR_SCRIPT.format(root=str(project.root), calls=CALLS,
-                                                 marker="ACKED-"), encoding="utf-8")
+                                                 marker="ACKED-", service="Caller"),
+                          encoding="utf-8")
         caller_trace = tmp_path / "caller.trace"
         caller = strace(caller_trace, python_exe, str(script))
         assert caller.wait(120) == 0
@@ -92,3 +99,39 @@ def test_the_check_catches_acknowledgements_made_before_the_flush(
     assert len(files) == FILES and len(calls) == CALLS
     assert len(engine.unflushed(files)) > FILES // 2
     assert len(caller.unflushed(calls)) > CALLS // 2
+
+
+@pytest.mark.parametrize("speed", [False, True], ids=["durable", "speed"])
+def test_on_postgresql_each_director_call_returns_after_a_durable_commit(
+        tmp_path: Path, iop_home: Path, run_iop: Any, make_project: Any,
+        monkeypatch: pytest.MonkeyPatch, python_exe: str, speed: bool) -> None:
+    """Each Director call's input makes only a commit that does not wait for the WAL flush
+    (its synchronous request); the caller's wire traffic must show the barrier's durable commit
+    before every call returns, and must not with FlushBeforeAcknowledge 0."""
+    namespace = f"DUR{uuid.uuid4().hex[:10].upper()}"
+    monkeypatch.setenv("IOP_DATABASE_URL", PG_URL)
+    monkeypatch.setenv("IOP_NAMESPACE", namespace)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    project = make_project(COMPONENTS, settings(inbox, speed))
+    try:
+        project.migrate()
+        project.start(PRODUCTION)
+        script = tmp_path / "caller.py"
+        script.write_text(DIRECTOR_SCRIPT.format(root=str(project.root), calls=CALLS,
+                                                 marker="ACKED-", service="SyncOnly"),
+                          encoding="utf-8")
+        trace = tmp_path / "caller.trace"
+        caller = strace(trace, python_exe, str(script), traced=TRACED_WIRE, size=200)
+        assert caller.wait(120) == 0
+    finally:
+        run_iop("-k", check=False)
+        drop_pg_schema(namespace)
+    reading = read_trace(trace, "")
+    acks = reading.acks(marker=True)
+    assert len(acks) == CALLS
+    problems = unflushed_on_the_wire(reading)
+    if speed:
+        assert len(problems) == CALLS
+    else:
+        assert problems == []

@@ -263,8 +263,9 @@ class PostgresStore(SQLStore[PostgresTx]):
         with self._sent_whole() as conn:
             with conn.pipeline():
                 conn.execute("BEGIN")
+                # Never prepared: its text on the wire is what tests/faults checks for.
                 conn.execute("SELECT set_config('synchronous_commit', 'on', true), "
-                             "txid_current()")
+                             "txid_current()", prepare=False)
                 conn.execute("COMMIT")
 
     @contextmanager
