@@ -17,6 +17,7 @@ import httpx
 import pytest
 from portal_support import Portal, browser_page
 from remote_server import VIEWER, start_engine, stop_engine
+from sample_components import TILL
 
 from iop.store import records as r
 from iop.store.queries import MessageFilter
@@ -27,31 +28,15 @@ COMPONENTS = '''
 import os
 from dataclasses import dataclass
 
-from iop import BusinessOperation, Message, setting
-
-
-@dataclass
-class Order(Message):
-    n: int = 0
-
-
-class Till(BusinessOperation):
-    """Refuses every order while the file named by Closed exists (the bug)."""
-
-    Closed = setting("")
-
-    def on_message(self, request):
-        if os.path.exists(self.Closed):
-            raise RuntimeError(f"till closed for order {request.n}")
-        return request
-'''
+from iop import BusinessOperation, Message, handler, setting
+''' + TILL
 
 SETTINGS = '''
 from iop import Production
 from resend_components import Till
 
 prod = Production("{production}", testing_enabled=True)
-prod.operation("Till", Till).host_setting("Closed", {closed!r})
+prod.operation("Till", Till).host_setting("FixedFlag", {fixed!r})
 PRODUCTIONS = [prod]
 '''
 
@@ -61,19 +46,18 @@ class Resends:
     """The portal and the two requests to Till that ended in error."""
 
     portal: Portal
-    closed: Path
+    fixed: Path  # written once the bug is fixed
     errored: list[int]
 
 
 @pytest.fixture(scope="module")
 def resends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resends]:
     root = tmp_path_factory.mktemp("resend")
-    project, closed = root / "project", root / "closed"
+    project, fixed = root / "project", root / "fixed"
     project.mkdir()
-    closed.write_text("the bug")
     (project / "resend_components.py").write_text(COMPONENTS)
     (project / "settings.py").write_text(SETTINGS.format(production=PRODUCTION,
-                                                         closed=str(closed)))
+                                                         fixed=str(fixed)))
     engine = start_engine(root / "home")
     try:
         for args in (("-m", str(project / "settings.py")), ("-s", PRODUCTION, "-D")):
@@ -89,7 +73,7 @@ def resends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resends]:
             errored = sorted(h.id for h in store.search_messages(
                 MessageFilter(target="Till", type=r.REQUEST), limit=10))
             assert [store.get_header(i).status for i in errored] == [r.ERROR, r.ERROR]
-            yield Resends(portal, closed, errored)
+            yield Resends(portal, fixed, errored)
     finally:
         stop_engine(engine)
 
@@ -124,7 +108,7 @@ def test_a_viewer_is_offered_no_resend_and_is_refused(resends: Resends) -> None:
 
 def test_resend_from_the_message_page_in_a_new_session(resends: Resends, wait_for: Any) -> None:
     portal, original = resends.portal, resends.errored[0]
-    resends.closed.unlink()  # the bug is fixed
+    resends.fixed.write_text("fixed")  # the bug is fixed
     portal.login()
     page = portal.page
     page.goto(f"{portal.url}/ns/USER/messages/{original}")
