@@ -14,6 +14,14 @@ DEEP_ARG = "[" * 30_000 + "]" * 30_000  # one argument is at most 128 KiB (Linux
 
 # The messages and the echoing operation both files test with (dataclass and iop imported).
 MESSAGES = '''
+from iop import PydanticMessage
+
+
+class Quote(PydanticMessage):
+    symbol: str
+    price: float
+
+
 @dataclass
 class Ping(Message):
     uid: str = ""

@@ -1,7 +1,8 @@
 """Every exception iop raises on purpose, as one tree rooted at ``IopError``.
 
 The branches live here; a leaf lives next to the code that raises it (its module is named on
-its line). The CLI prints any ``IopError`` as one ``error:`` line and exits 1; the server's
+its line). The CLI prints any ``IopError`` as one ``error:`` line and exits 1 (2 for a
+``BodyRefused``, a usage mistake as argparse's, ``iop.cli.main``); the server's
 one table (``iop.server.http.status_for``) gives each class or branch its HTTP status, and
 the app's exception handlers answer with it. Anything else escaping is a bug of ours.
 Some classes keep a standard exception as a second base, so that code catching it (and
@@ -48,8 +49,10 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   └── ProductionCommandError ... iop.cli.production_commands
     ├── MessageError (ValueError): a message body or class cannot be encoded or decoded
     │   ├── SerializationError ....... iop.messages.codec (IoP's name)
-    │   ├── ConstructorFailed ........ iop.messages.codec (the class's constructor raised)
-    │   └── BodyError ................ iop.messages.json_body (not UTF-8/JSON, too big or deep)
+    │   └── BodyRefused .............. iop.errors: a body that cannot be decoded or that its
+    │       │                          message class refuses
+    │       ├── ConstructorFailed .... iop.messages.codec (the class's constructor raised)
+    │       └── BodyError ............ iop.messages.json_body (not UTF-8/JSON, too big or deep)
     ├── ComponentError (RuntimeError): a business host used outside the engine, or failing
     │   ├── HostNotInProduction ...... iop.components.engine_services
     │   └── StatusError .............. intersystems_pyprod._status (pyprod's name)
@@ -77,9 +80,9 @@ as in IoP, which validation issues and never raises.
 
 from __future__ import annotations
 
-__all__ = ["CliError", "ComponentError", "EngineError", "IopError", "MessageError",
-           "ProductionError", "RemoteError", "RequestRefused", "StoreError", "StoreUnavailable",
-           "InputsPaused"]
+__all__ = ["BodyRefused", "CliError", "ComponentError", "EngineError", "IopError",
+           "MessageError", "ProductionError", "RemoteError", "RequestRefused", "StoreError",
+           "StoreUnavailable", "InputsPaused"]
 
 
 class IopError(Exception):
@@ -112,6 +115,13 @@ class ProductionError(IopError, ValueError):
 
 class MessageError(IopError, ValueError):
     """A message body cannot be encoded, decoded, or its class cannot be found."""
+
+
+class BodyRefused(MessageError):
+    """A message body that cannot be decoded, or that its class refuses (a field it lacks, a
+    value of the wrong type, a validation error, a constructor that raised); the message names
+    the class and the problem. The server marks its answer (HTTP 400, ``"refused": "body"``)
+    so that a remote client raises this class too."""
 
 
 class ComponentError(IopError, RuntimeError):

@@ -65,8 +65,18 @@ def test_api_remote_cli_and_portal_refuse_bad_bodies_in_one_line(served: ServedE
              "argument -B/--body", "deeper than")
     one_line(run_raw(home, "-t", "Echo", "-C", "settings.Ping", "-B", b"\xff", env=env), 2,
              "not valid UTF-8")
-    one_line(run_raw(home, "-t", "Echo", "-C", "settings.Boom", "-B", '{"n": 1}', env=env), 1,
-             "settings.Boom", "RuntimeError", "constructor refused n")
+    # A body the class refuses on the server: its 400 answer is marked, the CLI exits 2.
+    for klass, body, needles in (
+            ("settings.Boom", '{"n": 1}', ("settings.Boom", "RuntimeError",
+                                           "constructor refused n")),
+            ("settings.Ping", '{"uid": 12345}', ("settings.Ping", "Ping.uid expects str")),
+            ("settings.Quote", '{"symbol": "X"}', ("settings.Quote", "price",
+                                                  "Field required"))):
+        line = one_line(run_raw(home, "-t", "Echo", "-C", klass, "-B", body, env=env), 2,
+                        *needles)
+        assert line.startswith(f"error: test body does not fit {klass}: "), line
+    one_line(run_raw(home, "-t", "NoSuchItem", "-C", "settings.Ping", env=env), 1,
+             "NoSuchItem")  # not a body: the engine's refusal, exit 1
 
     # API: one-line JSON errors with 4xx, for request bodies and message bodies inside them.
     def refused(http: httpx.Client, status: int, content: bytes | None = None,
@@ -77,6 +87,8 @@ def test_api_remote_cli_and_portal_refuse_bad_bodies_in_one_line(served: ServedE
         assert answer.status_code == status, answer.text[:500]
         error = answer.json()["error"]
         assert "\n" not in error and "Traceback" not in error, error
+        if status == 400 and "target" in body:  # a message body (not the request) refused
+            assert answer.json().get("refused") == "body", answer.text[:500]
         return str(error)
 
     with served.http() as http:
@@ -113,6 +125,12 @@ def test_api_remote_cli_and_portal_refuse_bad_bodies_in_one_line(served: ServedE
         answer = http.post("/api/iop/resubmit", params={"namespace": ns},
                            json={"ids": [message_id], "body": '{"uid": 12345}'})
         assert answer.status_code == 400 and "Ping.uid expects str" in answer.json()["error"]
+        assert answer.json()["refused"] == "body"
+    # The remote CLI's edited resubmit: the server's refusal of the body, exit 2.
+    for body, needles in (('{"uid": 12345}', ("settings.Ping", "Ping.uid expects str")),
+                          ("[1]", ("a JSON object",))):
+        one_line(run_raw(home, "--resubmit", str(message_id), "-B", body, env=env), 2,
+                 *needles)
 
     # Portal: the edited resubmit shows the refusal on the page; the message stays suspended.
     with portal_login(served) as http:

@@ -10,7 +10,7 @@ import pytest
 
 from iop.engine import suspended
 from iop.engine.errors import EngineError
-from iop.errors import IopError
+from iop.errors import BodyRefused, IopError
 from iop.store import records as r
 from iop.store.base import Store
 
@@ -70,7 +70,7 @@ def test_suspended_messages_are_resubmitted_discarded_or_edited(store: Store) ->
         suspended.discard(store, [ids[0], ids[2]])
     with pytest.raises(IopError, match="not valid JSON"):
         suspended.resubmit_edited(store, ids[3], "{")
-    with pytest.raises(EngineError, match="must be a JSON object"):
+    with pytest.raises(BodyRefused, match="must be a JSON object"):
         suspended.resubmit_edited(store, ids[3], "[1]")
     assert [h.id for h in suspended.list_suspended(store)] == [ids[3]]  # unchanged
 

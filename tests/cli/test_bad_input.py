@@ -46,9 +46,11 @@ def snapshot(run_iop: Any) -> dict[tuple[str, ...], tuple[int, str]]:
     return {args: (proc.returncode, proc.stdout) for args, proc in zip(SNAPSHOT_COMMANDS, procs, strict=True)}
 
 
-def assert_one_error_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+def assert_one_error_line(proc: subprocess.CompletedProcess[str], *needles: str,
+                          code: int = 1) -> str:
     assert proc.returncode != 0, f"exit code 0 for bad input; stdout:\n{proc.stdout}"
-    assert proc.returncode == 1, f"user errors exit with 1 (as IoP's), got {proc.returncode}"
+    # User errors exit with 1 (as IoP's); a body its message class refuses with 2.
+    assert proc.returncode == code, f"expected exit code {code}, got {proc.returncode}"
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, f"expected one error line, got:\n{proc.stderr}"
@@ -155,7 +157,7 @@ def test_a_body_the_message_class_refuses(running: Any, run_iop: Any) -> None:
     before = snapshot(run_iop)
     proc = run_iop("-t", "Echo", "-C", running.message_class("Ping"), "-B",
                    '{"no_such_field": 1}', check=False)
-    assert_one_error_line(proc, "no_such_field")
+    assert_one_error_line(proc, running.message_class("Ping"), "no_such_field", code=2)
     assert snapshot(run_iop) == before
 
 

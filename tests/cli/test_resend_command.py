@@ -9,39 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sample_components import TILL
 
 PRODUCTION = "Resend.Production"
-
-COMPONENTS = '''
-@dataclass
-class Order(Message):
-    n: int = 0
-
-
-@dataclass
-class Receipt(Message):
-    n: int = 0
-
-
-class Till(BusinessOperation):
-    """Refuses orders until the file named by FixedFlag exists (the bug is fixed)."""
-
-    FixedFlag: str = setting("")
-
-    @handler(Order)
-    def take(self, request):
-        if not os.path.exists(self.FixedFlag):
-            raise RuntimeError(f"till closed for order {request.n}")
-        with open(self.FixedFlag + ".taken", "a") as fh:
-            fh.write(f"{request.n}\\n")
-        return Receipt(request.n)
-'''
 
 
 @pytest.fixture
 def running(make_project: Any, tmp_path: Path) -> Any:
     flag = tmp_path / "fixed"
-    project = make_project(COMPONENTS, f'''
+    project = make_project(TILL, f'''
 prod = Production("{PRODUCTION}", testing_enabled=True)
 prod.operation("Till", Till).host_setting("FixedFlag", {str(flag)!r})
 PRODUCTIONS = [prod]

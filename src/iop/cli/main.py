@@ -19,11 +19,13 @@ from iop.cli.parser import build_parser
 from iop.client.base import Client
 from iop.client.event_log import follow_log, format_log_line
 from iop.engine import control
-from iop.errors import CliError, EngineError, IopError, RemoteError
+from iop.errors import BodyRefused, CliError, EngineError, IopError, RemoteError
 
 # IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
-# usage errors keep exit code 2, and so does a -B body that cannot be read or decoded.
+# usage errors keep exit code 2, and so does a message body that cannot be read or decoded
+# or that its message class refuses (locally, or as the server's answer in remote mode).
 EXIT_USER_ERROR = 1
+EXIT_BAD_BODY = 2
 
 # Running states: a stop, kill or restart has something to act on.
 _ACTIVE = ("running", "troubled")
@@ -52,6 +54,9 @@ def _exit_code(argv: list[str] | None) -> int:
         return run(parser, args)
     except BadBodyArgument as exc:  # a -B value that cannot be decoded: a usage mistake
         parser.error(str(exc))
+    except BodyRefused as exc:  # the body reached its class, which refused it: one line, 2
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_BODY
     except IopError as exc:  # every error of ours is one line; anything else is a bug
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

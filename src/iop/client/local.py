@@ -19,6 +19,7 @@ from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
 from iop.engine.host_runtime import HostRuntime
 from iop.engine.supervisor import Supervisor
+from iop.errors import BodyRefused
 from iop.messages import codec, json_body
 from iop.messages.builtin import Request
 from iop.names import PRODUCTION, check_name
@@ -380,4 +381,4 @@ def build_message(classname: str | None, body: Any) -> Any:
     except json_body.BodyError:
         raise
     except (codec.MessageError, TypeError, ValueError) as exc:
-        raise EngineError(f"test body does not fit {classname}: {exc}") from exc
+        raise BodyRefused(f"test body does not fit {classname}: {exc}") from exc

@@ -14,7 +14,7 @@ import httpx
 
 from iop.client.event_log import follow_log
 from iop.client.remote_operator import RemoteOperatorViews
-from iop.errors import RemoteError
+from iop.errors import BodyRefused, RemoteError
 
 TIMEOUT_SECONDS = 30.0
 INIT_TIMEOUT_SECONDS = 120.0
@@ -74,6 +74,9 @@ class RemoteClient(RemoteOperatorViews):
             data = None
         if response.status_code >= 300:
             detail = _detail(response, data)
+            if response.status_code == 400 and isinstance(data, dict) \
+                    and data.get("refused") == "body":
+                raise BodyRefused(detail)  # the server's class refused the body, as locally
             raise RemoteError(f"{response.status_code} {response.reason_phrase}: {detail}",
                               detail)
         if check_error_key and isinstance(data, dict) and "error" in data:

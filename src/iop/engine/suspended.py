@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from iop.engine.errors import EngineError
+from iop.errors import BodyRefused
 from iop.messages import codec, json_body
 from iop.store import records as r
 from iop.store.base import Store
@@ -53,7 +54,7 @@ def resubmit_edited(store: Store, header_id: int, body: str,
     header = _suspended_header(store, header_id)
     data = json_body.parse_json(body, f"the new body of message {header_id}")
     if not isinstance(data, dict):
-        raise EngineError(f"the new body of message {header_id} must be a JSON object")
+        raise BodyRefused(f"the new body of message {header_id} must be a JSON object")
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     if check_body:
         check_body_fits(header.body_class, text)
@@ -95,7 +96,7 @@ def check_body_fits(body_class: str | None, text: str) -> None:
     try:
         codec.decode(body_class, text, strict=True)
     except codec.MessageError as exc:
-        raise EngineError(f"the new body does not fit {body_class}: {exc}") from exc
+        raise BodyRefused(f"the new body does not fit {body_class}: {exc}") from exc
 
 
 def _note(header_id: int, text: str) -> r.LogEntry:

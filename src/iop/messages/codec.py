@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from iop.errors import MessageError
+from iop.errors import BodyRefused, MessageError
 from iop.messages.persistent import Model, PersistentMessage, decode_class_name, typed_row
 
 Decoder = Callable[[Any], Any]
@@ -271,7 +271,7 @@ def _plan(cls: type) -> list[tuple[str, Decoder, bool]]:
     return plan
 
 
-class ConstructorFailed(MessageError):
+class ConstructorFailed(BodyRefused):
     """A message class's own constructor raised on the values of a body."""
 
     def __init__(self, cls: type, exc: Exception) -> None:
@@ -336,7 +336,7 @@ def check_field_types(cls: type, data: dict[str, Any]) -> None:
         try:
             adapter.validate_python(value)
         except ValidationError as exc:
-            raise MessageError(f"{cls.__name__}.{name} expects {_type_name(tp)}, got "
+            raise BodyRefused(f"{cls.__name__}.{name} expects {_type_name(tp)}, got "
                                f"{type(value).__name__} {_short(value)}") from exc
 
 
@@ -367,9 +367,9 @@ def build(cls: type, data: Any, keep_extra: bool = False, strict: bool = False) 
         try:
             return cls.model_validate(data)
         except ValueError as exc:
-            raise MessageError(f"{cls.__name__}: {describe_error(exc)}") from exc
+            raise BodyRefused(f"{cls.__name__}: {describe_error(exc)}") from exc
     if not isinstance(data, dict):
-        raise MessageError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
+        raise BodyRefused(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
     plan = _plan(cls)
     if not plan and not dataclasses.is_dataclass(cls):
         obj = cls.__new__(cls)
@@ -379,7 +379,7 @@ def build(cls: type, data: Any, keep_extra: bool = False, strict: bool = False) 
     if not _plan_names[cls].issuperset(data):
         unknown = set(data) - _plan_names[cls]
         if not (keep_extra and dataclasses.is_dataclass(cls)):
-            raise MessageError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
+            raise BodyRefused(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
         extra = {name: data[name] for name in unknown}
     init_args: dict[str, Any] = {}
     late: dict[str, Any] = {}
@@ -388,7 +388,7 @@ def build(cls: type, data: Any, keep_extra: bool = False, strict: bool = False) 
             try:
                 value = decode_field(data[name])
             except (TypeError, ValueError, decimal.InvalidOperation) as exc:
-                raise MessageError(f"{cls.__name__}.{name}: {exc}") from exc
+                raise BodyRefused(f"{cls.__name__}.{name}: {exc}") from exc
             (init_args if in_init else late)[name] = value
     try:
         obj = cls(**init_args)
@@ -410,15 +410,16 @@ def decode(class_name: str, text: str | None, strict: bool = False) -> Any:
     try:
         data = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
-        raise MessageError(f"body of {class_name} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+        raise BodyRefused(f"body of {class_name} is not valid JSON: {exc.msg} at position "
+                          f"{exc.pos}") from exc
     try:
         return build(cls, data, keep_extra=True, strict=strict)
     except ConstructorFailed as exc:
-        raise MessageError(f"body does not fit {class_name}: {exc.reason}") from exc
+        raise BodyRefused(f"body does not fit {class_name}: {exc.reason}") from exc
     except MessageError:
         raise
     except Exception as exc:  # validation errors from user classes or pydantic
-        raise MessageError(f"body does not fit {class_name}: {describe_error(exc)}") from exc
+        raise BodyRefused(f"body does not fit {class_name}: {describe_error(exc)}") from exc
 
 
 def describe_error(exc: Exception) -> str:

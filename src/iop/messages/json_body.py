@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from iop.errors import MessageError
+from iop.errors import BodyRefused
 
 __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "BodyError", "check_depth", "check_json",
            "check_unicode",
@@ -24,7 +24,7 @@ MAX_JSON_DEPTH = 64  # nested arrays/objects in a body; deeper is refused
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a message body's largest size (the server's default too)
 
 
-class BodyError(MessageError):
+class BodyError(BodyRefused):
     """A body that is not valid UTF-8 or JSON, or breaks a size or depth limit."""
 
 

@@ -206,12 +206,15 @@ class Director:
             request = message if message is not None else build_message(classname, body)
             return local.test_message(target or "", request)
         from iop.client.remote import RemoteError
+        from iop.errors import BodyRefused
 
         try:
             return self.client.test(target or "", classname, body, restart)
         except RemoteError as exc:  # IoP's remote director: RuntimeError, server's text
             raise RuntimeError(exc.detail if exc.detail is not None
                                else f"Remote test component error: {exc}") from exc
+        except BodyRefused as exc:  # the server's text too, whatever it refused
+            raise RuntimeError(str(exc)) from exc
 
     # ------------------------------------------------------------ exports and plans
     def export_production(self, production_name: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from iop.engine.errors import (
 )
 from iop.engine.suspended import NotSuspended
 from iop.errors import (
+    BodyRefused,
     CliError,
     ComponentError,
     EngineError,
@@ -111,8 +112,15 @@ def status_for(exc: BaseException) -> int:
     return 500
 
 
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+# The mark of a 400 answer whose cause is the request's message body (a BodyRefused): a
+# remote client raises BodyRefused again, so that `iop -t`/`--resubmit -B` exit 2 as locally.
+REFUSED_BODY = {"refused": "body"}
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None,
+          extra: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, **(extra or {})}, status_code=status,
+                        headers=headers)
 
 
 def _one_line(text: str, fallback: str) -> str:
@@ -132,7 +140,8 @@ def error_for(exc: Exception) -> JSONResponse:
         return error(500, f"internal error: {type(exc).__name__}: {_one_line(str(exc), '')}")
     if status == 503:
         _log.error("store error: %s", exc)
-    return error(status, _one_line(str(exc), type(exc).__name__))
+    return error(status, _one_line(str(exc), type(exc).__name__),
+                 extra=REFUSED_BODY if isinstance(exc, BodyRefused) else None)
 
 
 def check_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> None:

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from iop.engine.errors import EngineError, NotRunning, UnknownItem
+from iop.errors import BodyRefused
 from iop.server import code_snapshot, containment
 from iop.server.code_stage import CodeStage
 from iop.server.uploads import projects_root
@@ -83,7 +84,10 @@ def contained(store: Store, method: str, deadline: float, paths: dict[str, str] 
         if not isinstance(answer, dict):
             raise EngineError(f"{method} failed ({_ended(outcome.returncode)})"
                               + (f": {outcome.error_line}" if outcome.error_line else ""))
-        raise IsolatedError(str(stage.real(answer["error"])), answer.get("status"))
+        text = str(stage.real(answer["error"]))
+        if answer.get("refused") == "body":  # the child's BodyRefused, answered as one here
+            raise BodyRefused(text)
+        raise IsolatedError(text, answer.get("status"))
     finally:
         stage.remove()
 
@@ -305,6 +309,8 @@ def main() -> int:
 
         text = str(exc).strip().splitlines()
         answer = {"error": text[0] if text else type(exc).__name__, "status": status_for(exc)}
+        if isinstance(exc, BodyRefused):
+            answer["refused"] = "body"
         code = 1
     with os.fdopen(answer_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(answer) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import sys
 
 from iop.server.app import Server, build_app
@@ -21,6 +22,10 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _end_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
@@ -41,6 +46,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           f"(max body {server.max_body_bytes} bytes)", file=sys.stderr, flush=True)
     app = build_app(server, routes=portal_routes(), page_error=page_error)
     install(app, FileRoots.configured(portal_roots))
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again for the handler it found:
+    # this one ends the command with 0 there (as on SIGINT), not killed by the default action.
+    signal.signal(signal.SIGTERM, _end_cleanly)
     # No `server: uvicorn` banner: a stranger need not learn what serves the API.
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False,
                 access_log=False, timeout_graceful_shutdown=5)

@@ -8,18 +8,46 @@ def _selector(context: str) -> str:
     return "selector?context={" + context + "}"
 
 
+class _Picker:
+    """A picker whose context string is fixed: calling it gives the string."""
+
+    def __init__(self, context: str, doc: str) -> None:
+        self._context = context
+        self.__doc__ = doc
+
+    def __call__(self) -> str:
+        return self._context
+
+
+class _HostSearch:
+    """An ``Ens.ContextSearch`` query about a host: calling it with the host expression (such
+    as ``@currHostId``) gives the context string."""
+
+    def __init__(self, search: str, doc: str) -> None:
+        self._search = search
+        self.__doc__ = doc
+
+    def __call__(self, host: str) -> str:
+        return _selector(f"Ens.ContextSearch/{self._search}?host={host}")
+
+
 class _Controls:
     """Editor context strings that tell the portal which picker to show for a setting."""
 
-    @staticmethod
-    def directory() -> str:
-        """Directory picker."""
-        return "directorySelector"
-
-    @staticmethod
-    def file() -> str:
-        """File picker."""
-        return "fileSelector"
+    # The pickers that take no argument, one line each (IRIS's selector names).
+    directory = _Picker("directorySelector", "Directory picker.")
+    file = _Picker("fileSelector", "File picker.")
+    credentials = _Picker("credentialsSelector", "Credentials picker.")
+    rule = _Picker("ruleSelector", "Rule definition picker.")
+    dtl = _Picker("dtlSelector", "Data transformation picker.")
+    schedule = _Picker("scheduleSelector", "Schedule picker.")
+    ssl_config = _Picker("sslConfigSelector", "SSL/TLS configuration picker.")
+    character_set = _Picker(_selector("Ens.ContextSearch/CharacterSets"),
+                            "Character set picker.")
+    local_interface = _Picker(_selector("Ens.ContextSearch/TCPLocalInterfaces"),
+                              "Picker of the configured TCP local interfaces.")
+    schema_category = _HostSearch("SchemaCategories", "Schema categories of ``host``.")
+    search_table = _HostSearch("SearchTableClasses", "Search table classes of ``host``.")
 
     @staticmethod
     def production_item(
@@ -36,54 +64,9 @@ class _Controls:
         return context
 
     @staticmethod
-    def credentials() -> str:
-        """Credentials picker."""
-        return "credentialsSelector"
-
-    @staticmethod
-    def rule() -> str:
-        """Rule definition picker."""
-        return "ruleSelector"
-
-    @staticmethod
-    def dtl() -> str:
-        """Data transformation picker."""
-        return "dtlSelector"
-
-    @staticmethod
-    def schedule() -> str:
-        """Schedule picker."""
-        return "scheduleSelector"
-
-    @staticmethod
-    def ssl_config() -> str:
-        """SSL/TLS configuration picker."""
-        return "sslConfigSelector"
-
-    @staticmethod
     def framing(host: str = "@currHostId", prop: str = "Framing") -> str:
         """Display list of the ``prop`` property of ``host``."""
         return _selector(f"Ens.ContextSearch/getDisplayList?host={host}&prop={prop}")
-
-    @staticmethod
-    def character_set() -> str:
-        """Character set picker."""
-        return _selector("Ens.ContextSearch/CharacterSets")
-
-    @staticmethod
-    def local_interface() -> str:
-        """Picker of the configured TCP local interfaces."""
-        return _selector("Ens.ContextSearch/TCPLocalInterfaces")
-
-    @staticmethod
-    def schema_category(host: str) -> str:
-        """Schema categories of ``host`` (a host expression such as ``@currHostId``)."""
-        return _selector(f"Ens.ContextSearch/SchemaCategories?host={host}")
-
-    @staticmethod
-    def search_table(host: str) -> str:
-        """Search table classes of ``host``."""
-        return _selector(f"Ens.ContextSearch/SearchTableClasses?host={host}")
 
     @staticmethod
     def raw(context: str) -> str:
