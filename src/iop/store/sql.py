@@ -312,6 +312,51 @@ class SQLStore(ABC, Generic[TxT]):
             "SELECT COUNT(*) FROM queue q JOIN headers h ON h.id = q.header_id "
             "WHERE h.priority = 'sync' AND h.type = 'request'")[0][0])
 
+    # ------------------------------------------------------------ the production monitor
+    def item_counts(self) -> dict[str, r.ItemCounts]:
+        """Per item, what the schema's counters hold (kept by triggers as headers are
+        written): messages it received by status, messages it sent, its last activity."""
+        found: dict[str, r.ItemCounts] = {}
+        for item, side, status, n, last in self._read(
+                "SELECT item, side, status, SUM(n), MAX(last) FROM item_counts "
+                "GROUP BY item, side, status"):
+            counts = found.setdefault(item, r.ItemCounts())
+            if side == "in":
+                if int(n):
+                    counts.received[status] = int(n)
+            else:
+                counts.sent = int(n)
+            counts.last = max(counts.last, float(last or 0.0))
+        return found
+
+    def message_rate(self, since: float) -> list[tuple[int, int, int]]:
+        """(minute, messages created, errors) per minute from ``since`` (epoch seconds) on;
+        a minute is epoch seconds // 60."""
+        return [(int(m), int(n), int(e)) for m, n, e in self._read(
+            "SELECT minute, SUM(n), SUM(errors) FROM message_rate WHERE minute >= ? "
+            "GROUP BY minute ORDER BY minute", (int(since // 60),))]
+
+    def newest_log(self, item: str, type: str, after_id: int = 0,
+                   limit: int = 1) -> list[r.LogEntry]:
+        """An item's newest event log entries of one type after ``after_id``, newest first
+        (an index on item, type and id finds them without a scan)."""
+        return [r.LogEntry(*row) for row in self._read(
+            f"SELECT {LOG_COLUMNS} FROM log WHERE item = ? AND type = ? AND id > ? "
+            "ORDER BY id DESC LIMIT ?", (item, type, after_id, limit))]
+
+    def queue_activity(self) -> dict[str, tuple[int, float, int]]:
+        """Per item: entries in its queue, when the oldest was queued, and how many of
+        them a job holds now (being worked on, or retried)."""
+        return {item: (int(n), float(oldest), int(held or 0)) for item, n, oldest, held in
+                self._read("SELECT item, COUNT(*), MIN(enqueued), "
+                           "SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE 1 END) "
+                           "FROM queue GROUP BY item")}
+
+    def newest_log_id(self) -> int:
+        """The id of the newest event log entry (0 for none)."""
+        rows = self._read("SELECT MAX(id) FROM log")
+        return int(rows[0][0] or 0)
+
     # ------------------------------------------------------------ the operator's searches
     def search_messages(self, f: q.MessageFilter, *, before_id: int | None = None,
                         after_id: int | None = None, limit: int = 50) -> list[r.Header]:
@@ -363,6 +408,9 @@ class SQLStore(ABC, Generic[TxT]):
         with self.transaction() as tx:
             counts["log"] = tx.run("DELETE FROM log WHERE time < ? AND id < "
                                    "(SELECT MAX(id) FROM log)", (before,)).rowcount
+            # The rate chart shows the last hour: older minutes go with the purge.
+            tx.run("DELETE FROM message_rate WHERE minute < ?",
+                   (int(min(before, tx.now - 7200) // 60),))
         return counts
 
     # ------------------------------------------------------------ productions

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # PostgreSQL truncates identifiers past 63 bytes; longer names get a digest suffix instead.
 _MAX_IDENTIFIER = 63
@@ -93,6 +93,73 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS headers_trouble",
         "CREATE INDEX headers_trouble ON headers (trouble, id) WHERE trouble IS NOT NULL",
         "ALTER TABLE headers SET (fillfactor = 75)",
+    ],
+    # 4: the production monitor's counters, kept by a trigger as headers are written (as
+    # SQLite's version 3; see SQLStore.item_counts). Each connection adds to rows of its own
+    # (``slot`` = its backend's pid), so concurrent jobs never wait on, or deadlock over, a
+    # shared counter row; a read sums the slots.
+    4: [
+        """CREATE TABLE IF NOT EXISTS item_counts (
+            item TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL, slot INTEGER NOT NULL,
+            n BIGINT NOT NULL, last DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (item, side, status, slot))""",
+        """CREATE TABLE IF NOT EXISTS message_rate (
+            minute BIGINT NOT NULL, slot INTEGER NOT NULL, n BIGINT NOT NULL,
+            errors BIGINT NOT NULL, PRIMARY KEY (minute, slot))""",
+        "CREATE INDEX IF NOT EXISTS log_item_type ON log (item, type, id)",
+        "DELETE FROM item_counts",
+        "INSERT INTO item_counts (item, side, status, slot, n, last) "
+        "SELECT target, 'in', status, 0, COUNT(*), MAX(COALESCE(processed, created)) "
+        "FROM headers GROUP BY target, status",
+        "INSERT INTO item_counts (item, side, status, slot, n, last) "
+        "SELECT source, 'out', '', 0, COUNT(*), MAX(created) FROM headers GROUP BY source",
+        "DELETE FROM message_rate",
+        "INSERT INTO message_rate (minute, slot, n, errors) "
+        "SELECT floor(created / 60), 0, COUNT(*), COUNT(*) FILTER (WHERE status = 'error') "
+        "FROM headers WHERE created >= extract(epoch FROM now()) - 7200 GROUP BY 1",
+        """CREATE OR REPLACE FUNCTION count_headers() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        DECLARE
+            s INTEGER := pg_backend_pid();
+        BEGIN
+            IF TG_OP <> 'INSERT' THEN
+                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
+                    VALUES (OLD.target, 'in', OLD.status, s, -1, 0)
+                    ON CONFLICT (item, side, status, slot) DO UPDATE SET n = c.n - 1;
+            END IF;
+            IF TG_OP = 'DELETE' THEN
+                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
+                    VALUES (OLD.source, 'out', '', s, -1, 0)
+                    ON CONFLICT (item, side, status, slot) DO UPDATE SET n = c.n - 1;
+                RETURN NULL;
+            END IF;
+            INSERT INTO item_counts AS c (item, side, status, slot, n, last)
+                VALUES (NEW.target, 'in', NEW.status, s, 1, COALESCE(NEW.processed, NEW.created))
+                ON CONFLICT (item, side, status, slot)
+                DO UPDATE SET n = c.n + 1, last = GREATEST(c.last, excluded.last);
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
+                    VALUES (NEW.source, 'out', '', s, 1, NEW.created)
+                    ON CONFLICT (item, side, status, slot)
+                    DO UPDATE SET n = c.n + 1, last = GREATEST(c.last, excluded.last);
+                INSERT INTO message_rate AS m (minute, slot, n, errors)
+                    VALUES (floor(NEW.created / 60), s, 1,
+                            CASE WHEN NEW.status = 'error' THEN 1 ELSE 0 END)
+                    ON CONFLICT (minute, slot)
+                    DO UPDATE SET n = m.n + 1, errors = m.errors + excluded.errors;
+            ELSIF NEW.status = 'error' THEN
+                INSERT INTO message_rate AS m (minute, slot, n, errors)
+                    VALUES (floor(COALESCE(NEW.processed, NEW.created) / 60), s, 0, 1)
+                    ON CONFLICT (minute, slot) DO UPDATE SET errors = m.errors + 1;
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "DROP TRIGGER IF EXISTS headers_counted ON headers",
+        "CREATE TRIGGER headers_counted AFTER INSERT OR DELETE ON headers "
+        "FOR EACH ROW EXECUTE FUNCTION count_headers()",
+        "DROP TRIGGER IF EXISTS headers_recounted ON headers",
+        "CREATE TRIGGER headers_recounted AFTER UPDATE OF status ON headers FOR EACH ROW "
+        "WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION count_headers()",
     ],
 }
 
