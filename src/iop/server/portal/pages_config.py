@@ -9,11 +9,11 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from iop.client.lights import LIGHTS, MEANING
 from iop.components.settings import PYTHON_ATTRIBUTES, Category
 from iop.components.widgets import CHARACTER_SETS, FRAMINGS
 from iop.errors import EngineError, IopError
 from iop.server.portal import files
-from iop.client.lights import LIGHTS, MEANING
 from iop.server.portal.diagrams import config_diagram
 from iop.server.portal.pages_monitor import REFRESH_SECONDS
 from iop.server.portal.web import Page, first, last
