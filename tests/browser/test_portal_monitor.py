@@ -48,8 +48,19 @@ class Inbox(PollingBusinessService):
                 with open(path) as fh:
                     data = json.load(fh)
                 os.remove(path)
-                target = "Parked" if data.pop("park", False) else "Worker"
+                target = data.pop("to", "Parked" if data.pop("park", False) else "Worker")
                 self.send_request_async(target, Order(**data))
+
+
+class Flaky(BusinessOperation):
+    """A remote system that refuses every order while a file named "down" is in Folder."""
+
+    Folder = setting("")
+
+    def on_message(self, request):
+        if os.path.exists(os.path.join(self.Folder, "down")):
+            raise ConnectionError("remote system down")
+        return None
 
 
 class Worker(BusinessOperation):
@@ -62,7 +73,7 @@ class Worker(BusinessOperation):
 '''
 
 SETTINGS = '''
-from health_components import Inbox, Worker
+from health_components import Flaky, Inbox, Worker
 
 from iop import Production
 
@@ -70,6 +81,9 @@ prod = Production("{production}")
 prod.service("Inbox", Inbox).host_setting("Folder", {inbox!r}).adapter_setting("CallInterval", "0.3")
 prod.operation("Worker", Worker)
 prod.operation("Parked", Worker, enabled=False)
+prod.operation("Flaky", Flaky).host_settings_update({{
+    "Folder": {inbox!r}, "ReplyCodeActions": "E=R", "FailureTimeout": -1, "RetryInterval": 0.3}})
+prod.operation("Idle", Worker).host_setting("InactivityTimeout", 3)
 PRODUCTIONS = [prod]
 '''
 
@@ -141,6 +155,8 @@ def test_monitor_shows_lights_counts_and_queues_live(health: Health, wait_for: A
     wait_for(lambda: _light(page, "Worker") == "running" and _light(page, "Inbox") == "running",
              timeout=60, what="the running items to show green")
     assert _light(page, "Parked") == "disabled"
+    wait_for(lambda: _light(page, "Idle") == "inactive", timeout=30,
+             what="Idle, idle past its InactivityTimeout of 3 s, to show yellow")
     _mark(page)
 
     health.send({"n": 1}, {"n": 2}, {"n": 3, "park": True}, {"n": 4, "park": True})
@@ -230,6 +246,21 @@ def test_viewer_sees_errors_but_cannot_acknowledge(health: Health) -> None:
     assert re.search(r"needs the operator role", answer.text())
     page.goto(portal.url + "/ns/USER/monitor")
     assert _light(page, "Worker") == "error"
+
+
+def test_retrying_light_while_a_message_is_retried(health: Health, wait_for: Any) -> None:
+    portal, page = health.portal, health.portal.page
+    page.goto(portal.url + "/ns/USER/monitor")
+    assert _light(page, "Flaky") == "running"
+    (health.inbox / "down").touch()
+    health.send({"n": 20, "to": "Flaky"})
+    wait_for(lambda: _light(page, "Flaky") == "retrying", timeout=60,
+             what="Flaky's light to show it retrying")
+    portal.shot("monitor-04-retrying")
+    (health.inbox / "down").unlink()
+    wait_for(lambda: _light(page, "Flaky") == "running", timeout=60,
+             what="Flaky back to green once the retried message went through")
+    assert _count(page, "Flaky", "completed") == 1
 
 
 def test_state_answers_304_while_nothing_changes(health: Health, wait_for: Any) -> None:

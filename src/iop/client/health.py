@@ -91,6 +91,9 @@ def production_health(store: Store, production: str | None = None,
     config = parse_production(definition)
     state = status if name == running else "stopped"
     live = state == "running"
+    # InactivityTimeout counts from the item's last activity, or from the start when none.
+    started = next((float(p["last_start"] or 0.0) for p in store.list_productions()
+                    if p["name"] == name), 0.0)
     kinds = {b.class_name: b.kind for b in store.list_bindings()}
     counts = store.item_counts()
     queues = store.queue_activity()
@@ -111,7 +114,7 @@ def production_health(store: Store, production: str | None = None,
             unacknowledged_error=newest_error > acked,
             retrying=live and _retrying(store, item.name, newest_error, held),
             inactivity_timeout=_number(item.host_settings.get("InactivityTimeout")),
-            idle_seconds=now - last if last else None)
+            idle_seconds=now - max(last or 0.0, started) if (last or started) else None)
         item_alerts = store.newest_log(item.name, "alert", acked, ALERTS_SHOWN)
         alerts += item_alerts
         items.append({
