@@ -55,7 +55,7 @@ def _fill(store: Any, count: int) -> float:
         for n in range(written, min(count, written + BATCH)):
             failed = n % 500 == 0
             drafts.append(r.MessageDraft(ITEMS[n % 2], ITEMS[1 + n % 4], "bench.Order",
-                                         '{"n": %d}' % n, enqueue=False,
+                                         f'{{"n": {n}}}', enqueue=False,
                                          status=r.ERROR if failed else r.COMPLETED,
                                          error="refused" if failed else None))
         store.send(drafts)

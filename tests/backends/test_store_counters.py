@@ -4,6 +4,7 @@ equal what a count of the headers gives after inserts, status changes and a purg
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from iop.store import records as r
 from iop.store.base import Store
@@ -48,3 +49,26 @@ def test_newest_log_by_item_and_type(store: Store) -> None:
     assert [e.text for e in store.newest_log("Op", "error", 0, 5)] == ["second", "first"]
     assert store.newest_log("Op", "error", newest[0].id) == []
     assert store.newest_log_id() >= newest[0].id
+
+
+def test_upgrade_counts_the_headers_already_stored(backend: Any, store: Store) -> None:
+    """A store of the schema before the counters gets them, filled, when it is upgraded."""
+    ids = store.send([r.MessageDraft("Svc", "Op", "c", "{}") for _ in range(3)])
+    with store.transaction() as tx:
+        tx.set_status(ids[0], r.ERROR, "refused")
+    before = 2 if backend.name == "sqlite" else 3
+    with store.transaction() as tx:  # back to the schema before the monitor's step
+        for name in ("headers_counted", "headers_recounted", "headers_uncounted"):
+            tx.run(f"DROP TRIGGER IF EXISTS {name}"  # type: ignore[attr-defined]
+                   + ("" if backend.name == "sqlite" else " ON headers"))
+        tx.run("DROP TABLE item_counts")  # type: ignore[attr-defined]
+        tx.run("DROP TABLE message_rate")  # type: ignore[attr-defined]
+        tx.run("UPDATE meta SET value = ? WHERE key = 'schema_version'",  # type: ignore[attr-defined]
+               (str(before),))
+    upgraded = backend.open()
+    assert upgraded.schema_version() == before + 1
+    assert _received(upgraded, "Op") == {"error": 1, "queued": 2}
+    assert upgraded.item_counts()["Svc"].sent == 3
+    assert sum(n for _, n, _ in upgraded.message_rate(time.time() - 3600)) == 3
+    upgraded.send([r.MessageDraft("Svc", "Op", "c", "{}")])  # the triggers are back
+    assert _received(upgraded, "Op") == upgraded.count_by_status(target="Op")

@@ -117,29 +117,17 @@ MIGRATIONS: dict[int, list[str]] = {
         "INSERT INTO message_rate (minute, slot, n, errors) "
         "SELECT floor(created / 60), 0, COUNT(*), COUNT(*) FILTER (WHERE status = 'error') "
         "FROM headers WHERE created >= extract(epoch FROM now()) - 7200 GROUP BY 1",
+        # One upsert of the item counters per event (its rows differ by side or status, so
+        # none is touched twice), and one of the rate for a new or failed message.
         """CREATE OR REPLACE FUNCTION count_headers() RETURNS trigger LANGUAGE plpgsql
         SET search_path FROM CURRENT AS $$
         DECLARE
             s INTEGER := pg_backend_pid();
         BEGIN
-            IF TG_OP <> 'INSERT' THEN
-                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
-                    VALUES (OLD.target, 'in', OLD.status, s, -1, 0)
-                    ON CONFLICT (item, side, status, slot) DO UPDATE SET n = c.n - 1;
-            END IF;
-            IF TG_OP = 'DELETE' THEN
-                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
-                    VALUES (OLD.source, 'out', '', s, -1, 0)
-                    ON CONFLICT (item, side, status, slot) DO UPDATE SET n = c.n - 1;
-                RETURN NULL;
-            END IF;
-            INSERT INTO item_counts AS c (item, side, status, slot, n, last)
-                VALUES (NEW.target, 'in', NEW.status, s, 1, COALESCE(NEW.processed, NEW.created))
-                ON CONFLICT (item, side, status, slot)
-                DO UPDATE SET n = c.n + 1, last = GREATEST(c.last, excluded.last);
             IF TG_OP = 'INSERT' THEN
                 INSERT INTO item_counts AS c (item, side, status, slot, n, last)
-                    VALUES (NEW.source, 'out', '', s, 1, NEW.created)
+                    VALUES (NEW.target, 'in', NEW.status, s, 1, NEW.created),
+                           (NEW.source, 'out', '', s, 1, NEW.created)
                     ON CONFLICT (item, side, status, slot)
                     DO UPDATE SET n = c.n + 1, last = GREATEST(c.last, excluded.last);
                 INSERT INTO message_rate AS m (minute, slot, n, errors)
@@ -147,10 +135,23 @@ MIGRATIONS: dict[int, list[str]] = {
                             CASE WHEN NEW.status = 'error' THEN 1 ELSE 0 END)
                     ON CONFLICT (minute, slot)
                     DO UPDATE SET n = m.n + 1, errors = m.errors + excluded.errors;
-            ELSIF NEW.status = 'error' THEN
-                INSERT INTO message_rate AS m (minute, slot, n, errors)
-                    VALUES (floor(COALESCE(NEW.processed, NEW.created) / 60), s, 0, 1)
-                    ON CONFLICT (minute, slot) DO UPDATE SET errors = m.errors + 1;
+            ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
+                    VALUES (OLD.target, 'in', OLD.status, s, -1, 0),
+                           (NEW.target, 'in', NEW.status, s, 1,
+                            COALESCE(NEW.processed, NEW.created))
+                    ON CONFLICT (item, side, status, slot)
+                    DO UPDATE SET n = c.n + excluded.n, last = GREATEST(c.last, excluded.last);
+                IF NEW.status = 'error' THEN
+                    INSERT INTO message_rate AS m (minute, slot, n, errors)
+                        VALUES (floor(COALESCE(NEW.processed, NEW.created) / 60), s, 0, 1)
+                        ON CONFLICT (minute, slot) DO UPDATE SET errors = m.errors + 1;
+                END IF;
+            ELSE
+                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
+                    VALUES (OLD.target, 'in', OLD.status, s, -1, 0),
+                           (OLD.source, 'out', '', s, -1, 0)
+                    ON CONFLICT (item, side, status, slot) DO UPDATE SET n = c.n - 1;
             END IF;
             RETURN NULL;
         END $$""",

@@ -96,11 +96,8 @@ CREATE INDEX IF NOT EXISTS log_session ON log (session_id) WHERE session_id IS N
         "WHERE created >= CAST(strftime('%s', 'now') AS REAL) - 7200 GROUP BY 1",
         """CREATE TRIGGER IF NOT EXISTS headers_counted AFTER INSERT ON headers BEGIN
             INSERT INTO item_counts (item, side, status, slot, n, last)
-                VALUES (NEW.target, 'in', NEW.status, 0, 1, NEW.created)
-                ON CONFLICT (item, side, status, slot)
-                DO UPDATE SET n = n + 1, last = MAX(last, excluded.last);
-            INSERT INTO item_counts (item, side, status, slot, n, last)
-                VALUES (NEW.source, 'out', '', 0, 1, NEW.created)
+                VALUES (NEW.target, 'in', NEW.status, 0, 1, NEW.created),
+                       (NEW.source, 'out', '', 0, 1, NEW.created)
                 ON CONFLICT (item, side, status, slot)
                 DO UPDATE SET n = n + 1, last = MAX(last, excluded.last);
             INSERT INTO message_rate (minute, slot, n, errors)
@@ -110,12 +107,11 @@ CREATE INDEX IF NOT EXISTS log_session ON log (session_id) WHERE session_id IS N
         END""",
         """CREATE TRIGGER IF NOT EXISTS headers_recounted AFTER UPDATE OF status ON headers
         WHEN OLD.status <> NEW.status BEGIN
-            UPDATE item_counts SET n = n - 1
-                WHERE item = OLD.target AND side = 'in' AND status = OLD.status AND slot = 0;
             INSERT INTO item_counts (item, side, status, slot, n, last)
-                VALUES (NEW.target, 'in', NEW.status, 0, 1, COALESCE(NEW.processed, NEW.created))
+                VALUES (OLD.target, 'in', OLD.status, 0, -1, 0),
+                       (NEW.target, 'in', NEW.status, 0, 1, COALESCE(NEW.processed, NEW.created))
                 ON CONFLICT (item, side, status, slot)
-                DO UPDATE SET n = n + 1, last = MAX(last, excluded.last);
+                DO UPDATE SET n = n + excluded.n, last = MAX(last, excluded.last);
             INSERT INTO message_rate (minute, slot, n, errors)
                 SELECT CAST(COALESCE(NEW.processed, NEW.created) / 60 AS INTEGER), 0, 0, 1
                 WHERE NEW.status = 'error'
