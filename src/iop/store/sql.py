@@ -208,6 +208,10 @@ class SQLStore(ABC, Generic[TxT]):
         (heartbeats, leases); as durable as any other unless the backend can spare that."""
         return self.transaction()
 
+    def _compact_counters(self, tx: TxT) -> None:
+        """Inside a purge's last transaction: fold counter rows a backend spreads over
+        writers (nothing to fold by default: one writer, one row)."""
+
     def inputs_paused(self) -> str | None:
         """Why new input must wait now; a server database's disk is not this host's to
         watch, so by default never."""
@@ -411,6 +415,7 @@ class SQLStore(ABC, Generic[TxT]):
             # The rate chart shows the last hour: older minutes go with the purge.
             tx.run("DELETE FROM message_rate WHERE minute < ?",
                    (int(min(before, tx.now - 7200) // 60),))
+            self._compact_counters(tx)
         return counts
 
     # ------------------------------------------------------------ productions

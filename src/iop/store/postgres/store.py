@@ -309,6 +309,30 @@ class PostgresStore(SQLStore[PostgresTx]):
                         bodies: bool, include_incomplete: bool, counts: dict[str, int]) -> None:
         purge.purge_sessions(tx, sessions, before, bodies, include_incomplete, counts)
 
+    def _compact_counters(self, tx: PostgresTx) -> None:
+        """Fold the counter rows of connections that are gone into slot 0 (each connection
+        writes rows of its own). A live connection's rows are left alone: folding them
+        would lock rows its open transaction may be waiting to write."""
+        live = "(SELECT pid FROM pg_stat_activity)"
+        tx.execute(f"""
+            WITH gone AS (DELETE FROM item_counts WHERE slot <> 0 AND slot NOT IN {live}
+                          RETURNING item, side, status, n, last),
+                 summed AS (SELECT item, side, status, SUM(n) AS n, MAX(last) AS last
+                            FROM gone GROUP BY item, side, status)
+            INSERT INTO item_counts AS c (item, side, status, slot, n, last)
+            SELECT item, side, status, 0, n, last FROM summed
+            ON CONFLICT (item, side, status, slot)
+            DO UPDATE SET n = c.n + excluded.n, last = GREATEST(c.last, excluded.last)""")
+        tx.execute(f"""
+            WITH gone AS (DELETE FROM message_rate WHERE slot <> 0 AND slot NOT IN {live}
+                          RETURNING minute, n, errors),
+                 summed AS (SELECT minute, SUM(n) AS n, SUM(errors) AS errors
+                            FROM gone GROUP BY minute)
+            INSERT INTO message_rate AS m (minute, slot, n, errors)
+            SELECT minute, 0, n, errors FROM summed
+            ON CONFLICT (minute, slot)
+            DO UPDATE SET n = m.n + excluded.n, errors = m.errors + excluded.errors""")
+
     def checkpoint(self) -> None:
         """Vacuum the tables every message passes through (at most once a second).
 
