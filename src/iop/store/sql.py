@@ -170,6 +170,9 @@ class SQLStore(ABC, Generic[TxT]):
     """
 
     _runtime_fields: frozenset[str]  # the runtime row's fields update_runtime may change
+    # What the monitor's counters are read from (a backend may keep deltas beside them).
+    _counts_source = "item_counts"
+    _rate_source = "message_rate"
 
     def __init__(self, dialect: Dialect, namespace: str, location: str, host: str) -> None:
         self.dialect = dialect
@@ -209,8 +212,8 @@ class SQLStore(ABC, Generic[TxT]):
         return self.transaction()
 
     def _compact_counters(self, tx: TxT) -> None:
-        """Inside a purge's last transaction: fold counter rows a backend spreads over
-        writers (nothing to fold by default: one writer, one row)."""
+        """Inside a purge's last transaction: fold the counters' deltas a backend keeps
+        (nothing by default: the counters are updated in place)."""
 
     def inputs_paused(self) -> str | None:
         """Why new input must wait now; a server database's disk is not this host's to
@@ -322,7 +325,7 @@ class SQLStore(ABC, Generic[TxT]):
         written): messages it received by status, messages it sent, its last activity."""
         found: dict[str, r.ItemCounts] = {}
         for item, side, status, n, last in self._read(
-                "SELECT item, side, status, SUM(n), MAX(last) FROM item_counts "
+                f"SELECT item, side, status, SUM(n), MAX(last) FROM {self._counts_source} "
                 "GROUP BY item, side, status"):
             counts = found.setdefault(item, r.ItemCounts())
             if side == "in":
@@ -337,7 +340,7 @@ class SQLStore(ABC, Generic[TxT]):
         """(minute, messages created, errors) per minute from ``since`` (epoch seconds) on;
         a minute is epoch seconds // 60."""
         return [(int(m), int(n), int(e)) for m, n, e in self._read(
-            "SELECT minute, SUM(n), SUM(errors) FROM message_rate WHERE minute >= ? "
+            f"SELECT minute, SUM(n), SUM(errors) FROM {self._rate_source} WHERE minute >= ? "
             "GROUP BY minute ORDER BY minute", (int(since // 60),))]
 
     def newest_log(self, item: str, type: str, after_id: int = 0,
@@ -412,10 +415,10 @@ class SQLStore(ABC, Generic[TxT]):
         with self.transaction() as tx:
             counts["log"] = tx.run("DELETE FROM log WHERE time < ? AND id < "
                                    "(SELECT MAX(id) FROM log)", (before,)).rowcount
+            self._compact_counters(tx)
             # The rate chart shows the last hour: older minutes go with the purge.
             tx.run("DELETE FROM message_rate WHERE minute < ?",
                    (int(min(before, tx.now - 7200) // 60),))
-            self._compact_counters(tx)
         return counts
 
     # ------------------------------------------------------------ productions

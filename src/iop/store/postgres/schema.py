@@ -94,64 +94,60 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX headers_trouble ON headers (trouble, id) WHERE trouble IS NOT NULL",
         "ALTER TABLE headers SET (fillfactor = 75)",
     ],
-    # 4: the production monitor's counters, kept by a trigger as headers are written (as
-    # SQLite's version 3; see SQLStore.item_counts). Each connection adds to rows of its own
-    # (``slot`` = its backend's pid), so concurrent jobs never wait on, or deadlock over, a
-    # shared counter row; a read sums the slots.
+    # 4: the production monitor's counters (as SQLite's version 3; see
+    # SQLStore.item_counts). A trigger only appends deltas, one row per header event, to
+    # tables without an index: updating a shared counter row instead would make concurrent
+    # jobs wait on it, and a transaction that updates one row many times leaves a chain of
+    # row versions that each later update walks. The supervisor folds the deltas into the
+    # totals once a second (PostgresStore.fold_counters); a read adds both.
     4: [
         """CREATE TABLE IF NOT EXISTS item_counts (
-            item TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL, slot INTEGER NOT NULL,
+            item TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL,
             n BIGINT NOT NULL, last DOUBLE PRECISION NOT NULL,
-            PRIMARY KEY (item, side, status, slot))""",
+            PRIMARY KEY (item, side, status))""",
+        """CREATE TABLE IF NOT EXISTS item_count_deltas (
+            item TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL,
+            n INTEGER NOT NULL, last DOUBLE PRECISION NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS message_rate (
-            minute BIGINT NOT NULL, slot INTEGER NOT NULL, n BIGINT NOT NULL,
-            errors BIGINT NOT NULL, PRIMARY KEY (minute, slot))""",
+            minute BIGINT PRIMARY KEY, n BIGINT NOT NULL, errors BIGINT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS message_rate_deltas (
+            minute BIGINT NOT NULL, n INTEGER NOT NULL, errors INTEGER NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS log_item_type ON log (item, type, id)",
         "DELETE FROM item_counts",
-        "INSERT INTO item_counts (item, side, status, slot, n, last) "
-        "SELECT target, 'in', status, 0, COUNT(*), MAX(COALESCE(processed, created)) "
+        "DELETE FROM item_count_deltas",
+        "INSERT INTO item_counts (item, side, status, n, last) "
+        "SELECT target, 'in', status, COUNT(*), MAX(COALESCE(processed, created)) "
         "FROM headers GROUP BY target, status",
-        "INSERT INTO item_counts (item, side, status, slot, n, last) "
-        "SELECT source, 'out', '', 0, COUNT(*), MAX(created) FROM headers GROUP BY source",
+        "INSERT INTO item_counts (item, side, status, n, last) "
+        "SELECT source, 'out', '', COUNT(*), MAX(created) FROM headers GROUP BY source",
         "DELETE FROM message_rate",
-        "INSERT INTO message_rate (minute, slot, n, errors) "
-        "SELECT floor(created / 60), 0, COUNT(*), COUNT(*) FILTER (WHERE status = 'error') "
+        "DELETE FROM message_rate_deltas",
+        "INSERT INTO message_rate (minute, n, errors) "
+        "SELECT floor(created / 60), COUNT(*), COUNT(*) FILTER (WHERE status = 'error') "
         "FROM headers WHERE created >= extract(epoch FROM now()) - 7200 GROUP BY 1",
-        # One upsert of the item counters per event (its rows differ by side or status, so
-        # none is touched twice), and one of the rate for a new or failed message.
         """CREATE OR REPLACE FUNCTION count_headers() RETURNS trigger LANGUAGE plpgsql
         SET search_path FROM CURRENT AS $$
-        DECLARE
-            s INTEGER := pg_backend_pid();
         BEGIN
             IF TG_OP = 'INSERT' THEN
-                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
-                    VALUES (NEW.target, 'in', NEW.status, s, 1, NEW.created),
-                           (NEW.source, 'out', '', s, 1, NEW.created)
-                    ON CONFLICT (item, side, status, slot)
-                    DO UPDATE SET n = c.n + 1, last = GREATEST(c.last, excluded.last);
-                INSERT INTO message_rate AS m (minute, slot, n, errors)
-                    VALUES (floor(NEW.created / 60), s, 1,
-                            CASE WHEN NEW.status = 'error' THEN 1 ELSE 0 END)
-                    ON CONFLICT (minute, slot)
-                    DO UPDATE SET n = m.n + 1, errors = m.errors + excluded.errors;
+                INSERT INTO item_count_deltas (item, side, status, n, last)
+                    VALUES (NEW.target, 'in', NEW.status, 1, NEW.created),
+                           (NEW.source, 'out', '', 1, NEW.created);
+                INSERT INTO message_rate_deltas (minute, n, errors)
+                    VALUES (floor(NEW.created / 60), 1,
+                            CASE WHEN NEW.status = 'error' THEN 1 ELSE 0 END);
             ELSIF TG_OP = 'UPDATE' THEN
-                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
-                    VALUES (OLD.target, 'in', OLD.status, s, -1, 0),
-                           (NEW.target, 'in', NEW.status, s, 1,
-                            COALESCE(NEW.processed, NEW.created))
-                    ON CONFLICT (item, side, status, slot)
-                    DO UPDATE SET n = c.n + excluded.n, last = GREATEST(c.last, excluded.last);
+                INSERT INTO item_count_deltas (item, side, status, n, last)
+                    VALUES (OLD.target, 'in', OLD.status, -1, 0),
+                           (NEW.target, 'in', NEW.status, 1,
+                            COALESCE(NEW.processed, NEW.created));
                 IF NEW.status = 'error' THEN
-                    INSERT INTO message_rate AS m (minute, slot, n, errors)
-                        VALUES (floor(COALESCE(NEW.processed, NEW.created) / 60), s, 0, 1)
-                        ON CONFLICT (minute, slot) DO UPDATE SET errors = m.errors + 1;
+                    INSERT INTO message_rate_deltas (minute, n, errors)
+                        VALUES (floor(COALESCE(NEW.processed, NEW.created) / 60), 0, 1);
                 END IF;
             ELSE
-                INSERT INTO item_counts AS c (item, side, status, slot, n, last)
-                    VALUES (OLD.target, 'in', OLD.status, s, -1, 0),
-                           (OLD.source, 'out', '', s, -1, 0)
-                    ON CONFLICT (item, side, status, slot) DO UPDATE SET n = c.n - 1;
+                INSERT INTO item_count_deltas (item, side, status, n, last)
+                    VALUES (OLD.target, 'in', OLD.status, -1, 0),
+                           (OLD.source, 'out', '', -1, 0);
             END IF;
             RETURN NULL;
         END $$""",
