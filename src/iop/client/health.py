@@ -5,6 +5,7 @@ so a refresh costs the same with a million messages in the store as with ten."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -18,7 +19,7 @@ from iop.store.base import Store
 
 RATE_MINUTES = 60
 ALERTS_SHOWN = 20
-ACK_PREFIX = "monitor.ack:"  # meta key of an item's acknowledgement: the newest log id then
+ACKS_KEY = "monitor.acknowledged"  # meta key: {item: the newest log id when acknowledged}
 PRODUCTION_WIDE = ""  # the log's item of entries about the whole production
 _RETRY_NOTE = re.compile(r"^message (\d+) failed \(attempt \d+\)")
 
@@ -30,16 +31,23 @@ def _number(text: Any) -> float:
         return 0.0
 
 
-def acknowledged_up_to(store: Store, item: str) -> int:
-    """The newest event log id when ``item``'s errors and alerts were last acknowledged."""
-    return int(store.get_meta(ACK_PREFIX + item, "0") or 0)
+def acknowledgements(store: Store) -> dict[str, int]:
+    """Per item ("" for the production's own entries): the newest event log id when its
+    errors and alerts were last acknowledged."""
+    try:
+        found = json.loads(store.get_meta(ACKS_KEY, "{}") or "{}")
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def acknowledge(store: Store, item: str, user: str) -> dict[str, Any]:
     """Acknowledge ``item``'s errors and alerts logged so far ("" for the production-wide
     ones); recorded in the event log with who did it."""
     upto = store.newest_log_id()
-    store.set_meta(ACK_PREFIX + item, str(upto))
+    acks = acknowledgements(store)
+    acks[item] = upto
+    store.set_meta(ACKS_KEY, json.dumps(acks, sort_keys=True))
     what = f"item {item}" if item else "the production"
     who = user or "an anonymous user"
     store.log([r.LogEntry("info", f"errors and alerts of {what} acknowledged by {who} (up to "
@@ -102,8 +110,9 @@ def production_health(store: Store, production: str | None = None,
         if job.state == "running":
             jobs[job.item] = jobs.get(job.item, 0) + 1
     items, alerts = [], []
+    acks = acknowledgements(store)
     for item in config.items:
-        acked = acknowledged_up_to(store, item.name)
+        acked = acks.get(item.name, 0)
         errors = store.newest_log(item.name, "error")
         newest_error = errors[0].id if errors else 0
         queued, oldest, held = queues.get(item.name, (0, 0.0, 0))
@@ -130,8 +139,8 @@ def production_health(store: Store, production: str | None = None,
             "oldest_text": r.format_time(oldest) if queued else None,
             "error": error_summary(errors[0].text) if newest_error > acked else None,
             "open_alerts": len(item_alerts)})
-    alerts += store.newest_log(PRODUCTION_WIDE, "alert",
-                               acknowledged_up_to(store, PRODUCTION_WIDE), ALERTS_SHOWN)
+    alerts += store.newest_log(PRODUCTION_WIDE, "alert", acks.get(PRODUCTION_WIDE, 0),
+                               ALERTS_SHOWN)
     alerts.sort(key=lambda e: e.id, reverse=True)
     since = (now // 60 - (RATE_MINUTES - 1)) * 60
     rate = {minute: (n, e) for minute, n, e in store.message_rate(since)}
