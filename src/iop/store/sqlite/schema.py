@@ -73,7 +73,8 @@ CREATE INDEX IF NOT EXISTS log_session ON log (session_id) WHERE session_id IS N
     # SQLStore.item_counts): per item, messages by status it received (side 'in', keyed by
     # target) and messages it sent (side 'out', keyed by source), with the time of its last
     # activity; and messages (and errors) per minute for the rate chart. ``slot`` is always
-    # 0 here (one writer at a time); PostgreSQL gives each connection its own. The log index
+    # 0 (one writer at a time updates a row in place; PostgreSQL appends deltas instead).
+    # The log index
     # finds an item's newest error, warning and alert without a scan.
     3: [
         """CREATE TABLE IF NOT EXISTS item_counts (
