@@ -366,6 +366,7 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
     """Scenario name → the measurements it runs, in order (store_limit is run by the runner)."""
     from bench.durability import durable_acks
     from bench.overhead import engine_overhead
+    from bench.portal_monitor import production_monitor
     from bench.portal_viewer import message_viewer
     from bench.sync_floor import sync_floor
 
@@ -403,4 +404,7 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
         ],
         # message_viewer yields several rows (one per page); the runner flattens them.
         "message_viewer": [lambda: message_viewer(budget)],  # type: ignore[list-item, return-value]
+        # production_monitor too (1M headers, the triggers' cost, the snapshot and the poll).
+        "production_monitor": [  # type: ignore[list-item, return-value]
+            lambda: production_monitor(budget)],
     }

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from iop.client import health
 from iop.client.event_log import StoreTail
 from iop.client.operator import OperatorViews
 from iop.components import kinds
@@ -288,6 +289,15 @@ class LocalClient(OperatorViews):
 
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
         return [h.to_dict() for h in self.store.query_headers(**filters)]
+
+    def health(self, production: str | None = None) -> dict[str, Any]:
+        """The production monitor's snapshot (iop.client.health): lights, counters, queues,
+        the last hour's message rate and open alerts."""
+        return health.production_health(self.store, production, self.get_default())
+
+    def acknowledge(self, item: str, user: str = "") -> dict[str, Any]:
+        """Acknowledge ``item``'s errors and alerts so far ("" for the production's own)."""
+        return health.acknowledge(self.store, item, user)
 
     def message_counts(self, **filters: Any) -> dict[str, int]:
         """Messages by status among those matching ``filters`` (session_id, status, target,

@@ -94,6 +94,8 @@ ATELIER = DEVELOPER
 # The portal's pages and actions under /ns/<namespace>, by (method, path after it).
 PORTAL: dict[tuple[str, str], Role] = {
     ("GET", "/productions"): VIEWER,
+    ("GET", "/monitor"): VIEWER,
+    ("GET", "/monitor/state"): VIEWER,
     ("GET", "/config"): VIEWER,
     ("GET", "/messages"): VIEWER,
     ("GET", "/messages/{id}"): VIEWER,
@@ -106,6 +108,7 @@ PORTAL: dict[tuple[str, str], Role] = {
     ("GET", "/bindings"): VIEWER,
     ("POST", "/productions/action"): OPERATOR,
     ("POST", "/messages/resend"): OPERATOR,
+    ("POST", "/monitor/acknowledge"): OPERATOR,
     ("POST", "/suspended/action"): OPERATOR,
     ("POST", "/suspended/edit"): OPERATOR,
     ("GET", "/purge"): OPERATOR,

@@ -82,6 +82,16 @@ class MessageDraft:
 
 
 @dataclass(slots=True)
+class ItemCounts:
+    """An item's message counters: received by status (it was the target), sent (it was
+    the source), and the time of its last activity (epoch seconds, 0 for none)."""
+
+    received: dict[str, int] = field(default_factory=dict)
+    sent: int = 0
+    last: float = 0.0
+
+
+@dataclass(slots=True)
 class Header:
     """A stored message header."""
 

@@ -171,6 +171,9 @@ class SQLStore(ABC, Generic[TxT]):
     """
 
     _runtime_fields: frozenset[str]  # the runtime row's fields update_runtime may change
+    # What the monitor's counters are read from (a backend may keep deltas beside them).
+    _counts_source = "item_counts"
+    _rate_source = "message_rate"
 
     def __init__(self, dialect: Dialect, namespace: str, location: str, host: str) -> None:
         self.dialect = dialect
@@ -229,6 +232,10 @@ class SQLStore(ABC, Generic[TxT]):
         """A transaction whose loss in a server crash only means work done again
         (heartbeats, leases); as durable as any other unless the backend can spare that."""
         return self.transaction()
+
+    def _compact_counters(self, tx: TxT) -> None:
+        """Inside a purge's last transaction: fold the counters' deltas a backend keeps
+        (nothing by default: the counters are updated in place)."""
 
     def inputs_paused(self) -> str | None:
         """Why new input must wait now; a server database's disk is not this host's to
@@ -334,6 +341,51 @@ class SQLStore(ABC, Generic[TxT]):
             "SELECT COUNT(*) FROM queue q JOIN headers h ON h.id = q.header_id "
             "WHERE h.priority = 'sync' AND h.type = 'request'")[0][0])
 
+    # ------------------------------------------------------------ the production monitor
+    def item_counts(self) -> dict[str, r.ItemCounts]:
+        """Per item, what the schema's counters hold (kept by triggers as headers are
+        written): messages it received by status, messages it sent, its last activity."""
+        found: dict[str, r.ItemCounts] = {}
+        for item, side, status, n, last in self._read(
+                f"SELECT item, side, status, SUM(n), MAX(last) FROM {self._counts_source} "
+                "GROUP BY item, side, status"):
+            counts = found.setdefault(item, r.ItemCounts())
+            if side == "in":
+                if int(n):
+                    counts.received[status] = int(n)
+            else:
+                counts.sent = int(n)
+            counts.last = max(counts.last, float(last or 0.0))
+        return found
+
+    def message_rate(self, since: float) -> list[tuple[int, int, int]]:
+        """(minute, messages created, errors) per minute from ``since`` (epoch seconds) on;
+        a minute is epoch seconds // 60."""
+        return [(int(m), int(n), int(e)) for m, n, e in self._read(
+            f"SELECT minute, SUM(n), SUM(errors) FROM {self._rate_source} WHERE minute >= ? "
+            "GROUP BY minute ORDER BY minute", (int(since // 60),))]
+
+    def newest_log(self, item: str, type: str, after_id: int = 0,
+                   limit: int = 1) -> list[r.LogEntry]:
+        """An item's newest event log entries of one type after ``after_id``, newest first
+        (an index on item, type and id finds them without a scan)."""
+        return [r.LogEntry(*row) for row in self._read(
+            f"SELECT {LOG_COLUMNS} FROM log WHERE item = ? AND type = ? AND id > ? "
+            "ORDER BY id DESC LIMIT ?", (item, type, after_id, limit))]
+
+    def queue_activity(self) -> dict[str, tuple[int, float, int]]:
+        """Per item: entries in its queue, when the oldest was queued, and how many of
+        them a job holds now (being worked on, or retried)."""
+        return {item: (int(n), float(oldest), int(held or 0)) for item, n, oldest, held in
+                self._read("SELECT item, COUNT(*), MIN(enqueued), "
+                           "SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE 1 END) "
+                           "FROM queue GROUP BY item")}
+
+    def newest_log_id(self) -> int:
+        """The id of the newest event log entry (0 for none)."""
+        rows = self._read("SELECT MAX(id) FROM log")
+        return int(rows[0][0] or 0)
+
     # ------------------------------------------------------------ the operator's searches
     def search_messages(self, f: q.MessageFilter, *, before_id: int | None = None,
                         after_id: int | None = None, limit: int = 50) -> list[r.Header]:
@@ -385,6 +437,10 @@ class SQLStore(ABC, Generic[TxT]):
         with self.transaction() as tx:
             counts["log"] = tx.run("DELETE FROM log WHERE time < ? AND id < "
                                    "(SELECT MAX(id) FROM log)", (before,)).rowcount
+            self._compact_counters(tx)
+            # The rate chart shows the last hour: older minutes go with the purge.
+            tx.run("DELETE FROM message_rate WHERE minute < ?",
+                   (int(min(before, tx.now - 7200) // 60),))
         return counts
 
     # ------------------------------------------------------------ productions

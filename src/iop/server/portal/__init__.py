@@ -24,6 +24,7 @@ from iop.server.password_pool import HashPoolBusy
 from iop.server.portal import (
     pages_config,
     pages_messages,
+    pages_monitor,
     pages_ops,
     pages_purge,
     pages_suspended,
@@ -143,6 +144,9 @@ def portal_routes() -> list[BaseRoute]:
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         _ns("/productions", pages_config.productions),
         _ns("/productions/action", pages_config.production_action, post=True),
+        _ns("/monitor", pages_monitor.monitor_page),
+        _ns("/monitor/state", pages_monitor.monitor_state),
+        _ns("/monitor/acknowledge", pages_monitor.acknowledge, post=True),
         _ns("/config", pages_config.configuration_page),
         _ns("/config/save", pages_config.save_configuration, post=True),
         _ns("/config/production", pages_config.save_production_settings, post=True),

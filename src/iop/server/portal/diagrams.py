@@ -22,6 +22,9 @@ class Box:
     class_name: str
     selected: bool = False
     problem: str | None = None
+    light: str = ""  # the monitor's light (iop.client.lights); "" when unknown
+    queue: int = 0  # messages in its queue
+    error: str | None = None  # its error not yet acknowledged
 
 
 @dataclass
@@ -49,8 +52,10 @@ def _column_of(kind: str | None) -> int:
 
 
 def config_diagram(items: list[dict[str, Any]], selected: str | None,
-                   running: dict[str, int]) -> ConfigDiagram:
-    """Boxes per column in configuration order, and a curve for each route."""
+                   running: dict[str, int],
+                   health: dict[str, dict[str, Any]] | None = None) -> ConfigDiagram:
+    """Boxes per column in configuration order, and a curve for each route; ``health``
+    (the monitor's items by name) gives each box its light and queue."""
     rows = [0, 0, 0]
     boxes: dict[str, Box] = {}
     for item in items:
@@ -62,6 +67,10 @@ def config_diagram(items: list[dict[str, Any]], selected: str | None,
                                   bool(item.get("enabled", True)), running.get(item["name"], 0),
                                   item.get("class_name", ""), item["name"] == selected,
                                   item.get("error"))
+        found = (health or {}).get(item["name"])
+        if found is not None:
+            box = boxes[item["name"]]
+            box.light, box.queue, box.error = found["light"], found["queue"], found["error"]
     lines = []
     for item in items:
         source = boxes[item["name"]]

@@ -9,11 +9,13 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from iop.client.lights import LIGHTS, MEANING
 from iop.components.settings import PYTHON_ATTRIBUTES, Category
 from iop.components.widgets import CHARACTER_SETS, FRAMINGS
 from iop.errors import EngineError, IopError
 from iop.server.portal import files
 from iop.server.portal.diagrams import config_diagram
+from iop.server.portal.pages_monitor import REFRESH_SECONDS
 from iop.server.portal.web import Page, first, last
 
 ACTIONS = {"start": "started", "stop": "stopped", "restart": "restarted", "update": "updated",
@@ -121,6 +123,11 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
         if job["state"] == "running":
             running[job["item"]] = running.get(job["item"], 0) + 1
     overview = {p["name"]: p for p in await page.call("productions_overview")}
+    try:
+        snap = await page.call("health", production)
+    except IopError:  # the diagram is still drawn, without lights
+        snap = None
+    health = {i["name"]: i for i in snap["items"]} if snap else None
     candidates = [(i["name"], i["kind"]) for i in items]
     credentials = sorted({shown_value(r) for i in items for r in i["host"] + i["adapter"]
                           if r.get("widget", {}).get("kind") == "credentials"
@@ -130,7 +137,8 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
     return page.render(
         "config.html", status=400 if error else 200, active="config", production=production,
         productions=names, config=config, selected=selected, state=overview.get(production),
-        diagram=config_diagram(items, selected_name, running),
+        diagram=config_diagram(items, selected_name, running, health), snap=snap,
+        lights=LIGHTS, meanings=MEANING, refresh=REFRESH_SECONDS,
         groups=settings_groups(selected) if selected else [],
         production_groups=production_groups(config.get("production_settings") or []),
         posted=(submitted or {}).get("values"),

@@ -43,7 +43,7 @@ templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
                         lstrip_blocks=True)
 
-NAV = (("productions", "Productions"), ("config", "Configuration"), ("messages", "Messages"),
+NAV = (("productions", "Productions"), ("monitor", "Monitor"), ("config", "Configuration"), ("messages", "Messages"),
        ("suspended", "Suspended"), ("log", "Event log"), ("queues", "Queues"), ("jobs", "Jobs"),
        ("bindings", "Bindings"), ("purge", "Purge"))
 BADGE_LIMIT = 99  # the navigation counts suspended messages up to this, then shows "99+"
@@ -199,7 +199,7 @@ def page(handler: Handler, path: str, *, post: bool = False
     async def endpoint(request: Request) -> Response:
         portal: Portal = request.app.state.portal
         found = await run_in_threadpool(portal.sessions.find, request.cookies.get(COOKIE))
-        wants_json = request.url.path.endswith(("/tail", "/fs"))
+        wants_json = request.url.path.endswith(("/tail", "/fs", "/state"))
         if found is None:
             if wants_json:
                 return JSONResponse({"error": "not logged in"}, status_code=401)
@@ -254,7 +254,7 @@ async def page_error(request: Request, exc: Exception) -> Response:
         status = status_for(exc)
         if status >= 500:
             log.error("portal page %s: %s", request.url.path, exc)
-        if request.url.path.endswith(("/tail", "/fs")):
+        if request.url.path.endswith(("/tail", "/fs", "/state")):
             return JSONResponse({"error": str(exc)}, status_code=status)
         return current.render("error.html", status=status, error=str(exc))
     log.error("portal page %s failed", request.url.path, exc_info=exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # PostgreSQL truncates identifiers past 63 bytes; longer names get a digest suffix instead.
 _MAX_IDENTIFIER = 63
@@ -93,6 +93,70 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP INDEX IF EXISTS headers_trouble",
         "CREATE INDEX headers_trouble ON headers (trouble, id) WHERE trouble IS NOT NULL",
         "ALTER TABLE headers SET (fillfactor = 75)",
+    ],
+    # 4: the production monitor's counters (as SQLite's version 3; see
+    # SQLStore.item_counts). A trigger only appends deltas, one row per header event, to
+    # tables without an index: updating a shared counter row instead would make concurrent
+    # jobs wait on it, and a transaction that updates one row many times leaves a chain of
+    # row versions that each later update walks. The supervisor folds the deltas into the
+    # totals once a second (PostgresStore.fold_counters); a read adds both.
+    4: [
+        """CREATE TABLE IF NOT EXISTS item_counts (
+            item TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL,
+            n BIGINT NOT NULL, last DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (item, side, status))""",
+        """CREATE TABLE IF NOT EXISTS item_count_deltas (
+            item TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL,
+            n INTEGER NOT NULL, last DOUBLE PRECISION NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS message_rate (
+            minute BIGINT PRIMARY KEY, n BIGINT NOT NULL, errors BIGINT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS message_rate_deltas (
+            minute BIGINT NOT NULL, n INTEGER NOT NULL, errors INTEGER NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS log_item_type ON log (item, type, id)",
+        "DELETE FROM item_counts",
+        "DELETE FROM item_count_deltas",
+        "INSERT INTO item_counts (item, side, status, n, last) "
+        "SELECT target, 'in', status, COUNT(*), MAX(COALESCE(processed, created)) "
+        "FROM headers GROUP BY target, status",
+        "INSERT INTO item_counts (item, side, status, n, last) "
+        "SELECT source, 'out', '', COUNT(*), MAX(created) FROM headers GROUP BY source",
+        "DELETE FROM message_rate",
+        "DELETE FROM message_rate_deltas",
+        "INSERT INTO message_rate (minute, n, errors) "
+        "SELECT floor(created / 60), COUNT(*), COUNT(*) FILTER (WHERE status = 'error') "
+        "FROM headers WHERE created >= extract(epoch FROM now()) - 7200 GROUP BY 1",
+        """CREATE OR REPLACE FUNCTION count_headers() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO item_count_deltas (item, side, status, n, last)
+                    VALUES (NEW.target, 'in', NEW.status, 1, NEW.created),
+                           (NEW.source, 'out', '', 1, NEW.created);
+                INSERT INTO message_rate_deltas (minute, n, errors)
+                    VALUES (floor(NEW.created / 60), 1,
+                            CASE WHEN NEW.status = 'error' THEN 1 ELSE 0 END);
+            ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO item_count_deltas (item, side, status, n, last)
+                    VALUES (OLD.target, 'in', OLD.status, -1, 0),
+                           (NEW.target, 'in', NEW.status, 1,
+                            COALESCE(NEW.processed, NEW.created));
+                IF NEW.status = 'error' THEN
+                    INSERT INTO message_rate_deltas (minute, n, errors)
+                        VALUES (floor(COALESCE(NEW.processed, NEW.created) / 60), 0, 1);
+                END IF;
+            ELSE
+                INSERT INTO item_count_deltas (item, side, status, n, last)
+                    VALUES (OLD.target, 'in', OLD.status, -1, 0),
+                           (OLD.source, 'out', '', -1, 0);
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "DROP TRIGGER IF EXISTS headers_counted ON headers",
+        "CREATE TRIGGER headers_counted AFTER INSERT OR DELETE ON headers "
+        "FOR EACH ROW EXECUTE FUNCTION count_headers()",
+        "DROP TRIGGER IF EXISTS headers_recounted ON headers",
+        "CREATE TRIGGER headers_recounted AFTER UPDATE OF status ON headers FOR EACH ROW "
+        "WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION count_headers()",
     ],
 }
 

@@ -332,8 +332,44 @@ class PostgresStore(SQLStore[PostgresTx]):
                         bodies: bool, include_incomplete: bool, counts: dict[str, int]) -> None:
         purge.purge_sessions(tx, sessions, before, bodies, include_incomplete, counts)
 
+    _counts_source = ("(SELECT item, side, status, n, last FROM item_counts UNION ALL "
+                      "SELECT item, side, status, n, last FROM item_count_deltas) AS counts")
+    _rate_source = ("(SELECT minute, n, errors FROM message_rate UNION ALL "
+                    "SELECT minute, n, errors FROM message_rate_deltas) AS rate")
+
+    def _compact_counters(self, tx: PostgresTx) -> None:
+        self._fold_counters(tx)
+
+    def _fold_counters(self, tx: PostgresTx) -> None:
+        """Inside ``tx``: move the counters' deltas (appended by the headers' trigger) into
+        their totals. One folder at a time (another one running: skip, it does the work);
+        deltas of transactions not committed yet are not seen, so they wait for the next."""
+        took = tx.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                          (self.lock_space, lock_key("counters"))).fetchone()
+        if not took or not took[0]:
+            return
+        tx.execute("""
+            WITH gone AS (DELETE FROM item_count_deltas RETURNING item, side, status, n, last)
+            INSERT INTO item_counts AS c (item, side, status, n, last)
+            SELECT item, side, status, SUM(n), MAX(last) FROM gone
+            GROUP BY item, side, status ORDER BY item, side, status
+            ON CONFLICT (item, side, status)
+            DO UPDATE SET n = c.n + excluded.n, last = GREATEST(c.last, excluded.last)""")
+        tx.execute("""
+            WITH gone AS (DELETE FROM message_rate_deltas RETURNING minute, n, errors)
+            INSERT INTO message_rate AS m (minute, n, errors)
+            SELECT minute, SUM(n), SUM(errors) FROM gone GROUP BY minute ORDER BY minute
+            ON CONFLICT (minute)
+            DO UPDATE SET n = m.n + excluded.n, errors = m.errors + excluded.errors""")
+
+    def fold_counters(self) -> None:
+        """Fold the monitor's counter deltas into their totals (the supervisor's tick)."""
+        with self.transaction() as tx:
+            self._fold_counters(tx)
+
     def checkpoint(self) -> None:
-        """Vacuum the tables every message passes through (at most once a second).
+        """Fold the monitor's counter deltas, and vacuum the tables every message passes
+        through, the counters included (at most once a second).
 
         The server checkpoints its own WAL, but its autovacuum looks at a table once a
         minute at best, while each message leaves two or three dead row versions in the
@@ -345,7 +381,12 @@ class PostgresStore(SQLStore[PostgresTx]):
             return
         self._vacuumed = now
         try:
-            self.conn.execute("VACUUM (SKIP_LOCKED, TRUNCATE false) queue, contexts")
+            self.fold_counters()
+            self.conn.execute("VACUUM (SKIP_LOCKED, TRUNCATE false) queue, contexts, "
+                              "item_counts, message_rate")
+            # The deltas' pages are given back (a read scans the whole table): the truncation
+            # waits for nobody, and holds off the trigger's appends for a moment at most.
+            self.conn.execute("VACUUM (SKIP_LOCKED) item_count_deltas, message_rate_deltas")
         except (psycopg.Error, StoreError):
             pass  # not fatal: the next tick tries again, and autovacuum runs anyway
 

@@ -6,9 +6,11 @@ shares its header's id, so the per-commit sqlite_sequence update is not needed.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-MIGRATIONS: dict[int, str] = {
+# A step is a script of statements split on ";", or a list of statements (a trigger's body
+# holds ";" of its own).
+MIGRATIONS: dict[int, str | list[str]] = {
     1: """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS productions (
@@ -66,4 +68,61 @@ CREATE INDEX IF NOT EXISTS headers_trouble ON headers (status, id)
     WHERE status IN ('error', 'discarded', 'suspended', 'aborted');
 CREATE INDEX IF NOT EXISTS log_session ON log (session_id) WHERE session_id IS NOT NULL;
 """,
+    # 3: the production monitor's counters, kept by triggers as headers are written, so a
+    # refresh reads a few dozen rows however many messages the store holds (see
+    # SQLStore.item_counts): per item, messages by status it received (side 'in', keyed by
+    # target) and messages it sent (side 'out', keyed by source), with the time of its last
+    # activity; and messages (and errors) per minute for the rate chart. ``slot`` is always
+    # 0 (one writer at a time updates a row in place; PostgreSQL appends deltas instead).
+    # The log index
+    # finds an item's newest error, warning and alert without a scan.
+    3: [
+        """CREATE TABLE IF NOT EXISTS item_counts (
+            item TEXT NOT NULL, side TEXT NOT NULL, status TEXT NOT NULL, slot INTEGER NOT NULL,
+            n INTEGER NOT NULL, last REAL NOT NULL,
+            PRIMARY KEY (item, side, status, slot)) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS message_rate (
+            minute INTEGER NOT NULL, slot INTEGER NOT NULL, n INTEGER NOT NULL,
+            errors INTEGER NOT NULL, PRIMARY KEY (minute, slot)) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS log_item_type ON log (item, type, id)",
+        "DELETE FROM item_counts",
+        "INSERT INTO item_counts (item, side, status, slot, n, last) "
+        "SELECT target, 'in', status, 0, COUNT(*), MAX(COALESCE(processed, created)) "
+        "FROM headers GROUP BY target, status",
+        "INSERT INTO item_counts (item, side, status, slot, n, last) "
+        "SELECT source, 'out', '', 0, COUNT(*), MAX(created) FROM headers GROUP BY source",
+        "DELETE FROM message_rate",
+        "INSERT INTO message_rate (minute, slot, n, errors) "
+        "SELECT CAST(created / 60 AS INTEGER), 0, COUNT(*), SUM(status = 'error') FROM headers "
+        "WHERE created >= CAST(strftime('%s', 'now') AS REAL) - 7200 GROUP BY 1",
+        """CREATE TRIGGER IF NOT EXISTS headers_counted AFTER INSERT ON headers BEGIN
+            INSERT INTO item_counts (item, side, status, slot, n, last)
+                VALUES (NEW.target, 'in', NEW.status, 0, 1, NEW.created),
+                       (NEW.source, 'out', '', 0, 1, NEW.created)
+                ON CONFLICT (item, side, status, slot)
+                DO UPDATE SET n = n + 1, last = MAX(last, excluded.last);
+            INSERT INTO message_rate (minute, slot, n, errors)
+                VALUES (CAST(NEW.created / 60 AS INTEGER), 0, 1, NEW.status = 'error')
+                ON CONFLICT (minute, slot)
+                DO UPDATE SET n = n + 1, errors = errors + excluded.errors;
+        END""",
+        """CREATE TRIGGER IF NOT EXISTS headers_recounted AFTER UPDATE OF status ON headers
+        WHEN OLD.status <> NEW.status BEGIN
+            INSERT INTO item_counts (item, side, status, slot, n, last)
+                VALUES (OLD.target, 'in', OLD.status, 0, -1, 0),
+                       (NEW.target, 'in', NEW.status, 0, 1, COALESCE(NEW.processed, NEW.created))
+                ON CONFLICT (item, side, status, slot)
+                DO UPDATE SET n = n + excluded.n, last = MAX(last, excluded.last);
+            INSERT INTO message_rate (minute, slot, n, errors)
+                SELECT CAST(COALESCE(NEW.processed, NEW.created) / 60 AS INTEGER), 0, 0, 1
+                WHERE NEW.status = 'error'
+                ON CONFLICT (minute, slot) DO UPDATE SET errors = errors + 1;
+        END""",
+        """CREATE TRIGGER IF NOT EXISTS headers_uncounted AFTER DELETE ON headers BEGIN
+            UPDATE item_counts SET n = n - 1
+                WHERE item = OLD.target AND side = 'in' AND status = OLD.status AND slot = 0;
+            UPDATE item_counts SET n = n - 1
+                WHERE item = OLD.source AND side = 'out' AND status = '' AND slot = 0;
+        END""",
+    ],
 }

@@ -261,7 +261,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                     f"iop-engine understands ({SCHEMA_VERSION}); upgrade iop-engine"
                 )
             for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[version].split(";"):
+                step = MIGRATIONS[version]
+                for statement in step.split(";") if isinstance(step, str) else step:
                     if statement.strip():
                         tx.conn.execute(statement)
             tx.conn.execute(

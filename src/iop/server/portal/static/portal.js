@@ -151,4 +151,54 @@
     window.setInterval(poll, 2000);
     toggle.addEventListener("change", poll);
   }
+  // Live health (the production monitor and the configuration diagram): poll
+  // /monitor/state with the last answer's ETag; a 304 means nothing changed, so nothing is
+  // redrawn. Polling stops while the tab is hidden.
+  var live = document.querySelector("[data-live-state]");
+  if (live) {
+    var etag = live.getAttribute("data-etag") || "";
+    var liveLabel = document.getElementById("live-state");
+    var polls = 0;
+    var applyState = function (data) {
+      Object.keys(data.html).forEach(function (key) {
+        var part = live.querySelector('[data-part="' + key + '"]');
+        if (part) part.innerHTML = data.html[key];
+      });
+      Object.keys(data.items).forEach(function (name) {
+        var box = document.querySelector('#config-diagram a[data-item="' + CSS.escape(name) + '"]');
+        if (!box) return;
+        var item = data.items[name];
+        var dot = box.querySelector("circle.light-dot");
+        if (dot) {
+          dot.setAttribute("class", "light-dot light-" + item.light);
+          dot.setAttribute("data-light", item.light);
+          var title = dot.querySelector("title");
+          if (title) title.textContent = item.light + (item.error ? " — " + item.error : "");
+        }
+        var queue = box.querySelector("text.queue-count");
+        if (queue) { queue.textContent = item.queue ? String(item.queue) : ""; queue.setAttribute("data-queue", item.queue); }
+      });
+      var status = document.getElementById("production-status");
+      if (status) { status.textContent = data.status; status.className = "status status-" + data.status; }
+    };
+    var pollState = function () {
+      if (document.hidden) return;
+      var headers = etag ? { "If-None-Match": etag } : {};
+      fetch(live.getAttribute("data-live-state"), { credentials: "same-origin", cache: "no-store", headers: headers })
+        .then(function (r) {
+          polls += 1; live.setAttribute("data-polls", String(polls));
+          if (r.status === 304) return null;
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          etag = r.headers.get("ETag") || "";
+          return r.json();
+        })
+        .then(function (data) {
+          if (data) { applyState(data); live.setAttribute("data-etag", etag); }
+          if (liveLabel) liveLabel.textContent = "live · checked " + new Date().toLocaleTimeString();
+        })
+        .catch(function () { if (liveLabel) liveLabel.textContent = "connection lost; retrying"; });
+    };
+    window.setInterval(pollState, 2000);
+    document.addEventListener("visibilitychange", pollState);
+  }
 })();
