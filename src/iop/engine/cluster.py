@@ -125,6 +125,8 @@ class HostKeeper(threading.Thread):
             try:
                 self.beat()
                 complained = False
+                if self.outage is not None and self.outage.since is not None:
+                    self.outage.back()  # a write passed: the supervisor's outage is over
             except StoreUnavailable as exc:
                 if self.outage is not None:
                     self.outage.hit(exc)  # said once per outage (the supervisor's stderr)

@@ -8,7 +8,9 @@ outage: a line on its stderr (a job's log file) when the outage begins, and, onc
 answers again, event log lines naming when it began, why, and how long it lasted. An
 outage longer than ``StoreOutageAlertSeconds`` (a production setting, or the environment
 variable ``IOP_STORE_OUTAGE_ALERT_SECONDS``; default 60) is an alert, raised by the
-supervisor once the store is back (and said on stderr while it is not).
+supervisor once the store is back (and said on stderr while it is not). An outage longer
+than ``StoreOutageStopSeconds`` (0 or empty, the default: never), and past the alert, stops the
+production on that host cleanly; the stop is recorded once the store is back.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from typing import TypeVar
 from iop.errors import StoreUnavailable
 from iop.store import records as r
 
-__all__ = ["ALERT_SETTING", "Outage", "Spell", "alert_seconds", "spell_entries"]
+__all__ = ["ALERT_SETTING", "STOP_SETTING", "Outage", "Spell", "alert_seconds",
+           "spell_entries", "stop_seconds"]
 
 FIRST_PAUSE = 0.1
 MAX_PAUSE = 5.0
 ALERT_SETTING = "StoreOutageAlertSeconds"
 ALERT_ENV = "IOP_STORE_OUTAGE_ALERT_SECONDS"
 DEFAULT_ALERT_SECONDS = 60.0
+STOP_SETTING = "StoreOutageStopSeconds"
 
 T = TypeVar("T")
 
@@ -47,6 +51,16 @@ def alert_seconds(setting: float | str | None = None) -> float:
         except (TypeError, ValueError):
             continue
     return DEFAULT_ALERT_SECONDS
+
+
+def stop_seconds(setting: float | str | None) -> float:
+    """The outage length after which the production stops: the production's setting; 0 (never)
+    when it is empty, 0, negative or not a number (validation refuses those at migration)."""
+    try:
+        value = float(setting) if setting not in (None, "") else 0.0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return value if value > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,15 @@ class Outage:
         """When the current outage began (wall clock); None while the store answers."""
         return self._since
 
+    @property
+    def cause(self) -> str:
+        """Why the current outage began ("" while the store answers)."""
+        return self._cause if self._since is not None else ""
+
+    def lasted(self) -> float:
+        """How long the current outage has lasted (0 while the store answers)."""
+        return time.monotonic() - self._began if self._since is not None else 0.0
+
     def hit(self, exc: StoreUnavailable) -> float:
         """Note that the store failed with ``exc``; returns how long to pause before trying
         again (jittered, doubling from 0.1 s to 5 s over one outage)."""
@@ -95,12 +118,12 @@ class Outage:
             if self._since is None:
                 self._since, self._began, self._cause = time.time(), now, str(exc)
                 self._pause, self._said_long = FIRST_PAUSE, False
-                self._say(f"store unavailable: {exc}; waiting for it")
+                self.say(f"store unavailable: {exc}; waiting for it")
             else:
                 self._pause = min(MAX_PAUSE, self._pause * 2)
                 if not self._said_long and now - self._began >= self.alert_after:
                     self._said_long = True
-                    self._say(f"store unavailable for more than {self.alert_after:g} s "
+                    self.say(f"store unavailable for more than {self.alert_after:g} s "
                               f"({ALERT_SETTING}): {exc}")
             return self._pause * random.uniform(0.5, 1.0)
 
@@ -115,7 +138,7 @@ class Outage:
             spell = Spell(self._since, time.monotonic() - self._began, self._cause)
             self._since = None
             self.ended.append(spell)
-        self._say(f"store available again after {spell.seconds:.1f} s")
+        self.say(f"store available again after {spell.seconds:.1f} s")
         return spell
 
     def take_ended(self) -> list[Spell]:
@@ -153,7 +176,8 @@ class Outage:
             self.back()
             return result
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
+        """A line on this process's stderr, stamped and naming the process."""
         try:
             print(f"{r.format_time(time.time())} {self.who}: {text}", file=sys.stderr,
                   flush=True)

@@ -42,9 +42,9 @@ STANDARD_HOST_SETTINGS = frozenset({
 }) | ROUTE_SETTING_NAMES
 _INTEGER_PRODUCTION_SETTINGS = ("ShutdownTimeout", "UpdateTimeout", "AlertActionWindow")
 # Production settings of iop-engine's own (the scheduled purge and store check, the store
-# outage alert), set with production_setting().
+# outage alert and stop), set with production_setting().
 ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies", "StoreCheckSeconds",
-                                        "StoreOutageAlertSeconds"})
+                                        "StoreOutageAlertSeconds", "StoreOutageStopSeconds"})
 
 
 class ProductionValidationWarning(UserWarning):
