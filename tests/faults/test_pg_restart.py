@@ -224,8 +224,13 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
     assert late[len(late) // 2] < 0.3, f"synchronous calls after the restarts took {late}"
 
     acked = sorted(senders.acked)
-    wait_for(lambda: set(acked) <= set(delivered(sink)), timeout=60,
-             what="every acknowledged send to reach the operation")
+    try:
+        wait_for(lambda: set(acked) <= set(delivered(sink)), timeout=60,
+                 what="every acknowledged send to reach the operation")
+    except AssertionError:
+        print(f"missing: {sorted(set(acked) - set(delivered(sink)))[:20]}; "
+              f"{_where_messages_are(store)}")
+        raise
     counts = [len(set(delivered(sink)) & set(acked)), len(delivered(sink)), len(acked)]
     print(f"restarts took {[round(s, 2) for s in private_pg.restarts]} s; "
           f"acknowledged {counts[2]}, delivered {counts[1]} lines "
@@ -268,6 +273,20 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
     sent = rows("SELECT status FROM headers WHERE target = 'Ens.Alert'")
     assert len(sent) >= 4 and {status for (status,) in sent} == {"completed"}
     store.close()
+
+
+def _where_messages_are(store: Any) -> str:
+    """For a failure's report: headers by target and status, queue entries and their leases,
+    and the jobs the store knows."""
+    rows = store._rows  # noqa: SLF001 - a test's look inside
+    try:
+        rows("SELECT 1")
+    except StoreUnavailable:
+        pass  # this thread's connection died in the restarts; the next use reconnects
+    headers = rows("SELECT target, status, count(*) FROM headers GROUP BY 1, 2")
+    queue = rows("SELECT item, header_id, lease_owner, lease_until, attempts FROM queue")
+    return (f"headers {headers}; queue ({len(queue)}) {queue[:20]}; "
+            f"jobs {[(j.id, j.state) for j in store.list_jobs()]}; now {time.time():.1f}")
 
 
 def test_lost_and_refused_connections_are_outages_and_the_next_use_reconnects(
