@@ -53,7 +53,7 @@ class HostRuntime:
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
         # Store outages are waited out (iop.engine.outage); one per process and item.
-        self.outage = Outage(f"item {item} ({job_id})")
+        self.outage = Outage(f"item {item} ({job_id})", record=store.outage_record)
         self._inputs = InputBatcher(self._store_send)
         # Whether a wait may go on, asked by every wait of this runtime (a synchronous call's,
         # at least every _SLOW_POLL seconds; a retry's through an outage, between tries).

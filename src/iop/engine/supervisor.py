@@ -100,10 +100,14 @@ class Supervisor:
     _inputs_paused: str = field(default="", repr=False)  # the line logged when inputs paused
     _paused_since: float = field(default=0.0, repr=False)
     # Store outages: waited out, said once each, an alert when longer than the limit.
-    outage: Outage = field(default_factory=lambda: Outage("iop supervisor"), repr=False)
+    outage: Outage = field(init=False, repr=False)
     status_file: HostStatusFile | None = field(default=None, repr=False)
     _stopped_by_outage: str = field(default="", repr=False)  # the event log line, once back
     _unlogged: list[r.LogEntry] = field(default_factory=list, repr=False)  # kept in an outage
+
+    def __post_init__(self) -> None:
+        # The store's own record: a write the backend sees pass ends the outage here too.
+        self.outage = Outage("iop supervisor", record=self.store.outage_record)
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
