@@ -389,7 +389,22 @@ class Job:
         again and writes nothing twice.)"""
         if not outcomes and not claim_next:
             return []
-        following = self.runtime.ride(lambda: self._commit_once(outcomes, claim_next))
+        tries = 0
+
+        def once() -> list[r.Delivery]:
+            nonlocal tries
+            tries += 1
+            if tries == 1 or not claim_next or not self.store.claims_after_commit:
+                return self._commit_once(outcomes, claim_next)
+            # A claim sent with the commit may have been made by the server although the
+            # outage cut its answer: this job would hold leases it never saw, and its
+            # heartbeats would extend them forever. At the end of a batch it holds nothing
+            # else, so it commits, gives back whatever it still holds, and claims afresh.
+            self._commit_once(outcomes, False)
+            self.store.release_leases(self.job_id)
+            return self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
+
+        following = self.runtime.ride(once)
         self.runtime.flush_logs()
         return following
 
