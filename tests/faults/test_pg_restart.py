@@ -16,8 +16,10 @@ import itertools
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,7 +176,11 @@ class Senders:
         self.done.set()
         for thread in self.threads:
             thread.join(150)
-        assert not any(t.is_alive() for t in self.threads), "a sender hangs"
+        hung = [t for t in self.threads if t.is_alive()]
+        frames = sys._current_frames()  # noqa: SLF001 - where a hung sender waits, for the report
+        assert not hung, "a sender hangs:\n" + "\n".join(
+            "".join(traceback.format_stack(frames[t.ident])) for t in hung
+            if t.ident in frames)
 
 
 def delivered(path: Path) -> list[int]:
