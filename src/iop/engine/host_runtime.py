@@ -168,10 +168,14 @@ class HostRuntime:
         return result
 
     def note_outages(self) -> None:
-        """Event log lines (sent with the next ones) for the outages this process rode out."""
+        """Event log lines (sent with the next ones) for the outages this process rode out.
+        They belong to the process, not to the message or input in hand: built apart from
+        :meth:`entry`, which would take the input's lock, held by a send that rides an
+        outage (input_batch.send_now), and so hang that send."""
         entries = [entry for spell in self.outage.take_ended()
-                   for entry in spell_entries(spell, lambda level, text: self.entry(
-                       level, f"{self.job_id}: {text}", "store"))]
+                   for entry in spell_entries(spell, lambda level, text: r.LogEntry(
+                       type=level, text=f"{self.job_id}: {text}", item=self.item,
+                       job=self.job_id, source_class="iop", source_method="store"))]
         if entries:
             with self._logs_lock:
                 self.logs[:0] = entries
