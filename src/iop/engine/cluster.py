@@ -125,8 +125,6 @@ class HostKeeper(threading.Thread):
             try:
                 self.beat()
                 complained = False
-                if self.outage is not None and self.outage.since is not None:
-                    self.outage.back()  # a write passed: the supervisor's outage is over
             except StoreUnavailable as exc:
                 if self.outage is not None:
                     self.outage.hit(exc)  # said once per outage (the supervisor's stderr)
@@ -145,6 +143,10 @@ class HostKeeper(threading.Thread):
 
     def beat(self) -> None:
         self.store.heartbeat_runtime()
+        if self.outage is not None and self.outage.since is not None:
+            # A write passed: the supervisor's outage is over. (Not a read: a full disk
+            # lets reads through while it refuses writes.)
+            self.outage.back()
         self._beating_since = min(self._beating_since, time.monotonic())
         if self._duty is None:
             self._duty = self.store.duty(SWEEP_DUTY)
