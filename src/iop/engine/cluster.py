@@ -143,10 +143,6 @@ class HostKeeper(threading.Thread):
 
     def beat(self) -> None:
         self.store.heartbeat_runtime()
-        if self.outage is not None and self.outage.since is not None:
-            # A write passed: the supervisor's outage is over. (Not a read: a full disk
-            # lets reads through while it refuses writes.)
-            self.outage.back()
         self._beating_since = min(self._beating_since, time.monotonic())
         if self._duty is None:
             self._duty = self.store.duty(SWEEP_DUTY)

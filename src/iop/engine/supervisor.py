@@ -262,8 +262,8 @@ class Supervisor:
                 if now - checked >= REQUEST_POLL_SECONDS:
                     checked = now
                     self._obey(self.store.get_runtime())
-                    # (The outage ends when a heartbeat, a write, passes again: see HostKeeper.
-                    # A read alone proves little while a full disk refuses writes.)
+                    if self.outage.since is not None:
+                        self.outage.back()
                     if self.outage.ended:
                         self._report_outages()
                 self._watch()

@@ -151,7 +151,10 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 pass
         text = f"{doing} {self.path}: {what} ({detail}); waiting until it can be written again"
         now = time.monotonic()
-        if self.outage_record.begin(text) or now - self._noted_at >= OUTAGE_REPEAT_SECONDS:
+        self.outage_record.begin(text)
+        # Once per outage, at most every OUTAGE_REPEAT_SECONDS: a full disk lets reads (and
+        # writes the WAL has room for) through, which may end an outage for a moment.
+        if now - self._noted_at >= OUTAGE_REPEAT_SECONDS:
             self._noted_at = now
             self.last_resort.write(text)
         return StoreUnavailable(text)
