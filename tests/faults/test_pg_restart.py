@@ -234,8 +234,13 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
         wait_for(lambda: set(acked) <= set(delivered(sink)), timeout=60,
                  what="every acknowledged send to reach the operation")
     except AssertionError:
-        print(f"missing: {sorted(set(acked) - set(delivered(sink)))[:20]}; "
-              f"{_where_messages_are(store)}")
+        missing = sorted(set(acked) - set(delivered(sink)))
+        print(f"missing: {missing[:20]}; {_where_messages_are(store)}")
+        for n in missing[:3]:  # the messages carrying it, in every session they passed
+            print(n, store._rows(  # noqa: SLF001 - a test's look inside
+                "SELECT h.id, h.session_id, h.source, h.target, h.type, h.status, h.error, "
+                "h.attempts, h.corresponding_id FROM headers h JOIN bodies b ON b.id = h.body_id "
+                "WHERE b.data LIKE %s ORDER BY h.id", (f'%"seq":{n}}}%',)))
         raise
     counts = [len(set(delivered(sink)) & set(acked)), len(delivered(sink)), len(acked)]
     print(f"restarts took {[round(s, 2) for s in private_pg.restarts]} s; "
