@@ -16,8 +16,10 @@ import itertools
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,7 +176,11 @@ class Senders:
         self.done.set()
         for thread in self.threads:
             thread.join(150)
-        assert not any(t.is_alive() for t in self.threads), "a sender hangs"
+        hung = [t for t in self.threads if t.is_alive()]
+        frames = sys._current_frames()  # noqa: SLF001 - where a hung sender waits, for the report
+        assert not hung, "a sender hangs:\n" + "\n".join(
+            "".join(traceback.format_stack(frames[t.ident])) for t in hung
+            if t.ident in frames)
 
 
 def delivered(path: Path) -> list[int]:
@@ -224,8 +230,18 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
     assert late[len(late) // 2] < 0.3, f"synchronous calls after the restarts took {late}"
 
     acked = sorted(senders.acked)
-    wait_for(lambda: set(acked) <= set(delivered(sink)), timeout=60,
-             what="every acknowledged send to reach the operation")
+    try:
+        wait_for(lambda: set(acked) <= set(delivered(sink)), timeout=60,
+                 what="every acknowledged send to reach the operation")
+    except AssertionError:
+        missing = sorted(set(acked) - set(delivered(sink)))
+        print(f"missing: {missing[:20]}; {_where_messages_are(store)}")
+        for n in missing[:3]:  # the messages carrying it, in every session they passed
+            print(n, store._rows(  # noqa: SLF001 - a test's look inside
+                "SELECT h.id, h.session_id, h.source, h.target, h.type, h.status, h.error, "
+                "h.attempts, h.corresponding_id FROM headers h JOIN bodies b ON b.id = h.body_id "
+                "WHERE b.data LIKE %s ORDER BY h.id", (f'%"seq":{n}}}%',)))
+        raise
     counts = [len(set(delivered(sink)) & set(acked)), len(delivered(sink)), len(acked)]
     print(f"restarts took {[round(s, 2) for s in private_pg.restarts]} s; "
           f"acknowledged {counts[2]}, delivered {counts[1]} lines "
@@ -268,6 +284,20 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
     sent = rows("SELECT status FROM headers WHERE target = 'Ens.Alert'")
     assert len(sent) >= 4 and {status for (status,) in sent} == {"completed"}
     store.close()
+
+
+def _where_messages_are(store: Any) -> str:
+    """For a failure's report: headers by target and status, queue entries and their leases,
+    and the jobs the store knows."""
+    rows = store._rows  # noqa: SLF001 - a test's look inside
+    try:
+        rows("SELECT 1")
+    except StoreUnavailable:
+        pass  # this thread's connection died in the restarts; the next use reconnects
+    headers = rows("SELECT target, status, count(*) FROM headers GROUP BY 1, 2")
+    queue = rows("SELECT item, header_id, lease_owner, lease_until, attempts FROM queue")
+    return (f"headers {headers}; queue ({len(queue)}) {queue[:20]}; "
+            f"jobs {[(j.id, j.state) for j in store.list_jobs()]}; now {time.time():.1f}")
 
 
 def test_lost_and_refused_connections_are_outages_and_the_next_use_reconnects(

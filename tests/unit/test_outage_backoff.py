@@ -14,9 +14,11 @@ from iop.engine.outage import (
     Outage,
     alert_seconds,
     spell_entries,
+    stop_seconds,
 )
 from iop.errors import StoreUnavailable
 from iop.store import records as r
+from iop.store.outage_record import OutageRecord
 
 
 def test_pauses_double_from_a_tenth_of_a_second_to_five_with_jitter(
@@ -86,3 +88,23 @@ def test_a_spell_is_two_log_lines_the_first_dated_when_the_outage_began() -> Non
     assert lines[0].text.startswith("store unavailable since ")
     assert lines[0].text.endswith("administrator command")
     assert lines[1].text.startswith("store available again after ")
+
+
+def test_the_store_and_the_engine_share_one_record_of_an_outage(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A backend that saw the outage first (SQLite's full disk) and the engine waiting it out
+    keep one record: the engine sees it began, and its end when a write passed."""
+    record = OutageRecord()
+    assert record.begin("disk full") is True and record.begin("disk full") is False
+    outage = Outage("test", alert_after=1000, record=record)
+    assert outage.since == record.since and outage.cause == "disk full"
+    assert 0.05 <= outage.hit(StoreUnavailable("disk full")) <= 0.1
+    assert "test: store unavailable: disk full" in capsys.readouterr().err
+    spell = record.end()  # the backend's write passed
+    assert spell is not None and outage.since is None and outage.back() is None
+    assert outage.take_ended() == [spell] and record.ended == []
+
+
+def test_the_stop_limit_is_never_unless_a_positive_number() -> None:
+    assert [stop_seconds(v) for v in (None, "", "0", "-5", "soon", "3", 2.5)] == \
+        [0.0, 0.0, 0.0, 0.0, 0.0, 3.0, 2.5]

@@ -19,7 +19,7 @@ from iop.cli.parser import build_parser
 from iop.client.base import Client
 from iop.client.event_log import follow_log, format_log_line
 from iop.engine import control
-from iop.errors import BodyRefused, CliError, EngineError, IopError, RemoteError
+from iop.errors import BodyRefused, CliError, EngineError, IopError, RemoteError, StoreUnavailable
 
 # IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
 # usage errors keep exit code 2, and so does a message body that cannot be read or decoded
@@ -170,10 +170,17 @@ def run(parser: Any, args: Any) -> int:
     if args.messages:
         return _messages(client, args)
     if args.status:
-        production, status = _current(client)
-        # Seed 000 shows IRIS's keys, "Production" and "Status".
-        print_json({"Production": production or client.get_default() or "Not defined",
-                    "Status": status})
+        answer = client.status()
+        production = str(answer.get("production") or "")
+        status = str(answer.get("status") or "stopped")
+        # Seed 000 shows IRIS's keys, "Production" and "Status"; a store outage adds its own
+        # key while it lasts (and the default production is not asked for: the store is out).
+        shown: dict[str, Any] = {"Production": production or (
+            "" if answer.get("outage") else client.get_default()) or "Not defined",
+            "Status": status}
+        if answer.get("outage"):
+            shown["StoreOutage"] = answer["outage"]
+        print_json(shown)
         return 0
     if args.export is not None:
         print_json(client.export(args.export or None))
@@ -219,13 +226,19 @@ def _current(client: Client) -> tuple[str, str]:
 
 def _stop(client: Client, kill: bool) -> int:
     """-S / -k: name the production acted on, or say that nothing was running."""
-    production, status = _current(client)
+    try:
+        production, status = _current(client)
+    except StoreUnavailable:
+        production, status = "", "unknown"  # the stop itself says what it could do
     # Asked even when nothing runs: a start launched just before this command, not recorded
     # yet, learns of the stop and gives up.
     if kill:
         client.kill()
     else:
-        client.stop()
+        note = client.stop().get("note")
+        if note:  # the store is out: what was done instead, said as it is
+            print(f"Production {production or '?'} is stopping: {note}")
+            return 0
     if status not in _ACTIVE:
         print(f"No production is running in namespace {client.namespace}; nothing to "
               f"{'kill' if kill else 'stop'}")

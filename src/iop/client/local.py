@@ -19,8 +19,9 @@ from iop.engine import suspended as suspended_messages
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, NotRunning, UnknownItem, UnknownProduction
 from iop.engine.host_runtime import HostRuntime
+from iop.engine.host_status import outage_view, read_host_statuses
 from iop.engine.supervisor import Supervisor
-from iop.errors import BodyRefused
+from iop.errors import BodyRefused, StoreUnavailable
 from iop.messages import codec, json_body
 from iop.messages.builtin import Request
 from iop.names import PRODUCTION, check_name
@@ -41,7 +42,14 @@ class LocalClient(OperatorViews):
 
     def __init__(self, namespace: str | None = None, store: Store | None = None, *,
                  load_classes: bool = True) -> None:
-        self.store = store or open_store(namespace)
+        if store is None:
+            try:
+                store = open_store(namespace)
+            except StoreUnavailable:
+                # The store is out: commands that can answer without it (status, stop) still
+                # run; the others meet the outage at their first store call.
+                store = open_store(namespace, initialize=False)
+        self.store = store
         self.namespace = self.store.namespace
         # False in a process that must not import user code (the server, after a contained
         # child checked the classes): start and restart then skip loading them here.
@@ -51,9 +59,28 @@ class LocalClient(OperatorViews):
         return f"Mode: LOCAL (namespace {self.namespace}, store {self.store.location})"
 
     # ------------------------------------------------------------ productions
-    def status(self) -> dict[str, str]:
-        production, status = control.current_status(self.store)
-        return {"production": production, "status": status}
+    def status(self) -> dict[str, Any]:
+        """The production and its state; while a store outage lasts, also ``outage`` (since,
+        seconds, reason, hosts), from the supervisors' status files on this machine, which
+        also answer when the store itself cannot."""
+        try:
+            production, status = control.current_status(self.store)
+        except StoreUnavailable as exc:
+            return self._status_in_outage(exc)
+        answer: dict[str, Any] = {"production": production, "status": status}
+        outage = outage_view(read_host_statuses(self.store.namespace))
+        if outage is not None:
+            answer["outage"] = outage
+        return answer
+
+    def _status_in_outage(self, exc: StoreUnavailable) -> dict[str, Any]:
+        found = read_host_statuses(self.store.namespace)
+        if not found:
+            raise exc  # nothing known here without the store: its one-line error
+        outage = outage_view(found) or {
+            "since": r.format_time(time.time()), "seconds": 0.0, "reason": str(exc),
+            "hosts": []}
+        return {"production": found[0].production, "status": found[0].state, "outage": outage}
 
     def list_productions(self) -> dict[str, dict[str, Any]]:
         running, status = control.current_status(self.store)
@@ -108,8 +135,10 @@ class LocalClient(OperatorViews):
             tail.finish()
 
     def stop(self, timeout: float | None = None) -> dict[str, str]:
-        control.stop(self.store, timeout)
-        return {"status": "stopped"}
+        """``{"status": "stopped"}``; during a store outage ``{"status": "stopping", "note":
+        ...}``, the note saying what was done (control.stop_in_outage)."""
+        note = control.stop(self.store, timeout)
+        return {"status": "stopping", "note": note} if note else {"status": "stopped"}
 
     def kill(self) -> dict[str, str]:
         control.kill(self.store)

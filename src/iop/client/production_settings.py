@@ -68,6 +68,10 @@ KNOWN = (
     ProductionSetting("StoreOutageAlertSeconds", "number", "60", "Alerting",
                       "A store outage (database restart, unreachable server, full disk) "
                       "longer than this many seconds raises an alert once the store is back"),
+    ProductionSetting("StoreOutageStopSeconds", "number", "0", "Alerting",
+                      "A store outage longer than this many seconds (and than "
+                      "StoreOutageAlertSeconds) stops the production cleanly; the stop is "
+                      "recorded once the store is back; 0 never"),
 )
 _BY_NAME = {s.name: s for s in KNOWN}
 

@@ -96,7 +96,7 @@ class RemoteClient(RemoteOperatorViews):
         return data
 
     # ------------------------------------------------------------ productions
-    def status(self) -> dict[str, str]:
+    def status(self) -> dict[str, Any]:
         return self._object("GET", "status")  # type: ignore[no-any-return]
 
     def list_productions(self) -> dict[str, dict[str, Any]]:

@@ -25,7 +25,9 @@ from iop.engine.errors import (
     UnknownItem,
     UnknownProduction,
 )
+from iop.engine.host_status import read_host_statuses
 from iop.engine.supervisor import DEFAULT_SHUTDOWN_SECONDS, Supervisor
+from iop.errors import StoreUnavailable
 from iop.store import namespace_dir
 from iop.store import records as r
 from iop.store.base import Store
@@ -259,10 +261,53 @@ def shutdown_seconds(store: Store) -> float:
     return limit + 10.0
 
 
-def stop(store: Store, timeout: float | None = None) -> None:
+def stop(store: Store, timeout: float | None = None) -> str:
     """Graceful stop of the production on every host; idempotent. After ``timeout`` seconds
     (default: the production's ShutdownTimeout) the stop is forced, so callers with a
-    deadline (the REST API) stay within it. A start under way is stopped as it comes up."""
+    deadline (the REST API) stay within it. A start under way is stopped as it comes up.
+    Returns "" once the stop is recorded; while the store is unavailable, what was done
+    instead (:func:`stop_in_outage`)."""
+    try:
+        _stop(store, timeout)
+    except StoreUnavailable as exc:
+        return stop_in_outage(store, exc, timeout)
+    return ""
+
+
+def stop_in_outage(store: Store, exc: StoreUnavailable, timeout: float | None = None) -> str:
+    """A stop while the store is unavailable: the runtime rows cannot carry it, so each
+    supervisor of the namespace on this machine (found by its status file) is sent SIGTERM;
+    it stops its jobs at once and records the stop when the store is back. Waits up to
+    ``timeout`` s (default WAIT_SECONDS) for their jobs to end; returns the line saying what
+    was done. With no supervisor here, the outage's StoreUnavailable, saying so."""
+    found = read_host_statuses(store.namespace)
+    if not found:
+        raise StoreUnavailable(f"{exc}; no supervisor of namespace {store.namespace} runs on "
+                               "this machine, and other hosts get a stop only through the "
+                               "store: run iop -S again once it is back") from exc
+    for status in found:
+        if status.state not in ("stopping", "stopped"):
+            try:
+                os.kill(status.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # gone meanwhile: nothing left to stop here
+    hosts = [s.host for s in found]
+    deadline = time.monotonic() + (timeout if timeout is not None else WAIT_SECONDS)
+    while True:
+        now = {s.host: s for s in read_host_statuses(store.namespace)}
+        pending = [h for h in hosts if h in now and now[h].state != "stopped"]
+        if not pending or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    said = (f"the store is unavailable ({exc}); the stop went by signal to the supervisor of "
+            f"host {', '.join(hosts)} on this machine")
+    if pending:
+        return f"{said}; host {', '.join(pending)} is still stopping its jobs, and records " \
+               "the stop once the store is back"
+    return f"{said}: its jobs have ended, and the stop is recorded once the store is back"
+
+
+def _stop(store: Store, timeout: float | None) -> None:
     _mark_stop(store)
     _settle(store, "stop", min(WAIT_SECONDS, timeout if timeout is not None else WAIT_SECONDS))
     hosts = live_hosts(store)

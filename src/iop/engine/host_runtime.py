@@ -54,12 +54,15 @@ class HostRuntime:
         self.logs: list[r.LogEntry] = []
         self._logs_lock = threading.Lock()
         # Store outages are waited out (iop.engine.outage); one per process and item.
-        self.outage = Outage(f"item {item} ({job_id})")
-        self.stopping: Callable[[], bool] = lambda: False  # a job says when it must stop
+        self.outage = Outage(f"item {item} ({job_id})", record=store.outage_record)
         self._inputs = InputBatcher(self._store_send)
-        # Called at least every _SLOW_POLL seconds of a synchronous wait; a job's raises
-        # SystemExit when the job must not wait on (None outside a job: a Director).
-        self.while_waiting: Callable[[], None] | None = None
+        # Whether a wait may go on, asked by every wait of this runtime (a synchronous call's,
+        # at least every _SLOW_POLL seconds; a retry's through an outage, between tries).
+        # A job's raises SystemExit when the job must end at once (its supervisor gone, its
+        # lease lost) and returns True when it is asked to stop: a retry through an outage
+        # then gives up, while a synchronous call waits on for its answer (the stop's waves
+        # keep its target running). Outside a job (a Director) nothing ends a wait early.
+        self.stop_waiting: Callable[[], bool] = lambda: False
 
     # ------------------------------------------------------------ scopes
     @property
@@ -115,7 +118,7 @@ class HostRuntime:
         """When a send waiting out an outage gives up: a job's handler waits until it is
         asked to stop; new input (no handler: a service's input, a Director or test call)
         also gives up once inputs are paused, as the disk is (nearly) full."""
-        if self.stopping():
+        if self.stop_waiting():
             return True
         return self.scope is None and bool(self.store.inputs_paused())
 
@@ -182,10 +185,14 @@ class HostRuntime:
         return result
 
     def note_outages(self) -> None:
-        """Event log lines (sent with the next ones) for the outages this process rode out."""
+        """Event log lines (sent with the next ones) for the outages this process rode out.
+        They belong to the process, not to the message or input in hand: built apart from
+        :meth:`entry`, which would take the input's lock, held by a send that rides an
+        outage (input_batch.send_now), and so hang that send."""
         entries = [entry for spell in self.outage.take_ended()
-                   for entry in spell_entries(spell, lambda level, text: self.entry(
-                       level, f"{self.job_id}: {text}", "store"))]
+                   for entry in spell_entries(spell, lambda level, text: r.LogEntry(
+                       type=level, text=f"{self.job_id}: {text}", item=self.item,
+                       job=self.job_id, source_class="iop", source_method="store"))]
         if entries:
             with self._logs_lock:
                 self.logs[:0] = entries
@@ -311,8 +318,7 @@ class HostRuntime:
                     self._time_out(draft, header_id, timeout)
                 wait = min(wait, remaining)
             listener.wait(wait, spin=True)
-            if self.while_waiting is not None:
-                self.while_waiting()
+            self.stop_waiting()  # may end the wait (SystemExit); a stop alone does not
             found = listener.take_reply(header_id) or self._find_response(header_id)
             if found is not None:
                 return self._response_value(*found, decode=decode)

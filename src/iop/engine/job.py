@@ -54,8 +54,7 @@ class Job:
         self.stopping = False
         self.processed = 0
         self.runtime = HostRuntime(store, item.name, job_id, production)
-        self.runtime.stopping = lambda: self.stopping
-        self.runtime.while_waiting = self._while_waiting
+        self.runtime.stop_waiting = self._stop_waiting
         self._lease_checked = 0.0
         self._ended_by = ""  # why a wait ended the job (its supervisor gone, its lease lost)
         self.live: LiveHost | None = None
@@ -197,10 +196,12 @@ class Job:
         except StoreError:
             return False  # an outage takes nothing from us: look again later
 
-    def _while_waiting(self) -> None:
-        """Inside a handler's synchronous wait: keep heartbeat and leases going, and end the
-        wait when the job must not go on. A stop request alone does not end it: the stop's
-        waves keep the target running so the answer comes, within ShutdownTimeout."""
+    def _stop_waiting(self) -> bool:
+        """Asked by each wait of the job's runtime: keep heartbeat and leases going, end the
+        job's wait at once (SystemExit) when it must not go on, and otherwise say whether it
+        is asked to stop (a retry through an outage gives up; a synchronous wait does not:
+        the stop's waves keep its target running, so its answer comes within
+        ShutdownTimeout)."""
         try:
             self._beat()
         except StoreError:
@@ -214,6 +215,7 @@ class Job:
             # handler; its message is not completed.
             self.stopping = True
             raise SystemExit(self._ended_by)
+        return self.stopping
 
     def _keepalive_interval(self) -> float:
         adapter = self.live.adapter if self.live is not None else None
@@ -387,7 +389,22 @@ class Job:
         again and writes nothing twice.)"""
         if not outcomes and not claim_next:
             return []
-        following = self.runtime.ride(lambda: self._commit_once(outcomes, claim_next))
+        tries = 0
+
+        def once() -> list[r.Delivery]:
+            nonlocal tries
+            tries += 1
+            if tries == 1 or not claim_next or not self.store.claims_after_commit:
+                return self._commit_once(outcomes, claim_next)
+            # A claim sent with the commit may have been made by the server although the
+            # outage cut its answer: this job would hold leases it never saw, and its
+            # heartbeats would extend them forever. At the end of a batch it holds nothing
+            # else, so it commits, gives back whatever it still holds, and claims afresh.
+            self._commit_once(outcomes, False)
+            self.store.release_leases(self.job_id)
+            return self.store.claim(self.item.name, self.job_id, BATCH, LEASE_SECONDS)
+
+        following = self.runtime.ride(once)
         self.runtime.flush_logs()
         return following
 

@@ -8,7 +8,9 @@ outage: a line on its stderr (a job's log file) when the outage begins, and, onc
 answers again, event log lines naming when it began, why, and how long it lasted. An
 outage longer than ``StoreOutageAlertSeconds`` (a production setting, or the environment
 variable ``IOP_STORE_OUTAGE_ALERT_SECONDS``; default 60) is an alert, raised by the
-supervisor once the store is back (and said on stderr while it is not).
+supervisor once the store is back (and said on stderr while it is not). An outage longer
+than ``StoreOutageStopSeconds`` (0 or empty, the default: never), and past the alert, stops the
+production on that host cleanly; the stop is recorded once the store is back.
 """
 
 from __future__ import annotations
@@ -19,19 +21,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from iop.errors import StoreUnavailable
 from iop.store import records as r
+from iop.store.outage_record import OutageRecord, Spell
 
-__all__ = ["ALERT_SETTING", "Outage", "Spell", "alert_seconds", "spell_entries"]
+__all__ = ["ALERT_SETTING", "STOP_SETTING", "Outage", "Spell", "alert_seconds",
+           "spell_entries", "stop_seconds"]
 
 FIRST_PAUSE = 0.1
 MAX_PAUSE = 5.0
 ALERT_SETTING = "StoreOutageAlertSeconds"
 ALERT_ENV = "IOP_STORE_OUTAGE_ALERT_SECONDS"
 DEFAULT_ALERT_SECONDS = 60.0
+STOP_SETTING = "StoreOutageStopSeconds"
 
 T = TypeVar("T")
 
@@ -49,13 +53,14 @@ def alert_seconds(setting: float | str | None = None) -> float:
     return DEFAULT_ALERT_SECONDS
 
 
-@dataclass(frozen=True)
-class Spell:
-    """One outage as a process saw it: when it began (wall clock), how long, and why."""
-
-    since: float
-    seconds: float
-    cause: str
+def stop_seconds(setting: float | str | None) -> float:
+    """The outage length after which the production stops: the production's setting; 0 (never)
+    when it is empty, 0, negative or not a number (validation refuses those at migration)."""
+    try:
+        value = float(setting) if setting not in (None, "") else 0.0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return value if value > 0 else 0.0
 
 
 def spell_entries(spell: Spell, make: Callable[[str, str], r.LogEntry]) -> list[r.LogEntry]:
@@ -66,62 +71,71 @@ def spell_entries(spell: Spell, make: Callable[[str, str], r.LogEntry]) -> list[
 
 
 class Outage:
-    """One process's store outages: when the current one began, and how to wait it out.
+    """How one process waits out its store's outages: back-off, a line on stderr at the start
+    and end of each, and the alert line when one lasts; when the outage began and ended is
+    the store's :class:`~iop.store.outage_record.OutageRecord`, shared with the backend.
 
     Thread-safe: a supervisor's threads share one, so an outage is said once per process.
     """
 
-    def __init__(self, who: str, alert_after: float | None = None) -> None:
+    def __init__(self, who: str, alert_after: float | None = None,
+                 record: OutageRecord | None = None) -> None:
         self.who = who  # names the process on stderr
         self.alert_after = alert_after if alert_after is not None else alert_seconds()
+        self.record = record if record is not None else OutageRecord()
         self._lock = threading.Lock()
-        self._since: float | None = None  # wall clock
-        self._began = 0.0  # monotonic
-        self._cause = ""
         self._pause = 0.0
-        self._said_long = False
-        self.ended: list[Spell] = []  # outages over and not reported yet
+        self._paused_for: float | None = None  # the outage (its since) the pause grew in
+        self._said_long_for: float | None = None  # the outage whose alert line was said
 
     @property
     def since(self) -> float | None:
         """When the current outage began (wall clock); None while the store answers."""
-        return self._since
+        return self.record.since
+
+    @property
+    def cause(self) -> str:
+        """Why the current outage began ("" while the store answers)."""
+        return self.record.cause
+
+    @property
+    def ended(self) -> list[Spell]:
+        """Outages over and not reported yet."""
+        return self.record.ended
+
+    def lasted(self) -> float:
+        """How long the current outage has lasted (0 while the store answers)."""
+        return self.record.lasted()
 
     def hit(self, exc: StoreUnavailable) -> float:
         """Note that the store failed with ``exc``; returns how long to pause before trying
         again (jittered, doubling from 0.1 s to 5 s over one outage)."""
+        self.record.begin(str(exc))  # (the backend may have begun it already)
         with self._lock:
-            now = time.monotonic()
-            if self._since is None:
-                self._since, self._began, self._cause = time.time(), now, str(exc)
-                self._pause, self._said_long = FIRST_PAUSE, False
-                self._say(f"store unavailable: {exc}; waiting for it")
+            since = self.record.since
+            first = since is None or since != self._paused_for
+            if first:
+                self._pause, self._paused_for = FIRST_PAUSE, since
+                self.say(f"store unavailable: {exc}; waiting for it")
             else:
                 self._pause = min(MAX_PAUSE, self._pause * 2)
-                if not self._said_long and now - self._began >= self.alert_after:
-                    self._said_long = True
-                    self._say(f"store unavailable for more than {self.alert_after:g} s "
-                              f"({ALERT_SETTING}): {exc}")
+            if since is not None and self._said_long_for != since \
+                    and self.record.lasted() >= self.alert_after:
+                self._said_long_for = since
+                self.say(f"store unavailable for more than {self.alert_after:g} s "
+                         f"({ALERT_SETTING}): {exc}")
             return self._pause * random.uniform(0.5, 1.0)
 
     def back(self) -> Spell | None:
         """Note that the store answered; the outage just over, if there was one (also kept
         in :attr:`ended` until :meth:`take_ended`)."""
-        if self._since is None:
-            return None
-        with self._lock:
-            if self._since is None:
-                return None
-            spell = Spell(self._since, time.monotonic() - self._began, self._cause)
-            self._since = None
-            self.ended.append(spell)
-        self._say(f"store available again after {spell.seconds:.1f} s")
+        spell = self.record.end()
+        if spell is not None:
+            self.say(f"store available again after {spell.seconds:.1f} s")
         return spell
 
     def take_ended(self) -> list[Spell]:
-        with self._lock:
-            ended, self.ended = self.ended, []
-        return ended
+        return self.record.take_ended()
 
     def wait(self, exc: StoreUnavailable, stop: Callable[[], bool] | None = None,
              deadline: float | None = None) -> bool:
@@ -153,7 +167,8 @@ class Outage:
             self.back()
             return result
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
+        """A line on this process's stderr, stamped and naming the process."""
         try:
             print(f"{r.format_time(time.time())} {self.who}: {text}", file=sys.stderr,
                   flush=True)

@@ -4,11 +4,14 @@ One runs per running production per host: in the foreground of ``iop -s NAME``, 
 as ``python -m iop.engine.processes supervisor NAMESPACE PRODUCTION``. On PostgreSQL several
 hosts' supervisors run one production together (see iop.engine.cluster); each one starts and
 watches only its own host's jobs, and obeys requests (stop, kill, update, restart) written to
-its host's runtime row by whichever host the operator used.
+its host's runtime row by whichever host the operator used. Its own state, and any store
+outage it is waiting out, it also keeps in a small file beside the store
+(iop.engine.host_status), which `iop -x`, the portal and `iop -S` read while the store is down.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import signal
@@ -17,17 +20,27 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from iop.components import kinds
 from iop.engine.alerts import ALERT_ITEM, alert_draft
 from iop.engine.cluster import HostKeeper, live_hosts, pid_alive, supervisor_alive
 from iop.engine.config import ItemConfig, ProductionConfig, parse_production
 from iop.engine.errors import AlreadyRunning, EngineError, UnknownProduction
+from iop.engine.host_status import HostStatus, HostStatusFile
 from iop.engine.hosts import check_item
 from iop.engine.monitor import Monitor
-from iop.engine.outage import ALERT_SETTING, Outage, Spell, alert_seconds, spell_entries
+from iop.engine.outage import (
+    ALERT_SETTING,
+    STOP_SETTING,
+    Outage,
+    Spell,
+    alert_seconds,
+    spell_entries,
+    stop_seconds,
+)
 from iop.errors import StoreUnavailable
 from iop.store import namespace_dir
 from iop.store import records as r
@@ -44,6 +57,7 @@ MAX_BACKOFF = 10.0
 CHECKPOINT_SECONDS = 0.5
 DEFAULT_SHUTDOWN_SECONDS = 120.0  # IRIS's ShutdownTimeout default
 _SHUTDOWN_WAVES = ((kinds.SERVICE,), (kinds.PROCESS,), (kinds.OPERATION, ""))
+T = TypeVar("T")
 
 
 def code_fingerprint(cls: type) -> str:
@@ -84,8 +98,16 @@ class Supervisor:
     _keeper: HostKeeper | None = field(default=None, repr=False)
     _relay: Any = field(default=None, repr=False)  # what rings this host's jobs (PostgreSQL)
     _inputs_paused: str = field(default="", repr=False)  # the line logged when inputs paused
+    _paused_since: float = field(default=0.0, repr=False)
     # Store outages: waited out, said once each, an alert when longer than the limit.
-    outage: Outage = field(default_factory=lambda: Outage("iop supervisor"), repr=False)
+    outage: Outage = field(init=False, repr=False)
+    status_file: HostStatusFile | None = field(default=None, repr=False)
+    _stopped_by_outage: str = field(default="", repr=False)  # the event log line, once back
+    _unlogged: list[r.LogEntry] = field(default_factory=list, repr=False)  # kept in an outage
+
+    def __post_init__(self) -> None:
+        # The store's own record: a write the backend sees pass ends the outage here too.
+        self.outage = Outage("iop supervisor", record=self.store.outage_record)
 
     # ------------------------------------------------------------ checks before starting
     def load(self) -> ProductionConfig:
@@ -131,6 +153,8 @@ class Supervisor:
             where = "on this host" if blocker.host == host else f"on host {blocker.host}"
             raise AlreadyRunning(f"production {blocker.production} is already running {where} "
                                  f"in namespace {self.store.namespace}; stop it first (iop -S)")
+        self.status_file = HostStatusFile(self.store.namespace, host)
+        self._publish("starting")
         self._keeper = HostKeeper(self.store, self._log, self.outage)
         self._keeper.start()
         self._relay = self.store.notifier.start_relay()  # before any job asks it to listen
@@ -146,6 +170,7 @@ class Supervisor:
         if self.stopping:  # a stop or kill came while we started: the caller stops us
             return
         self.store.update_runtime(status="running")
+        self._publish("running")
         self._log("info", f"Production {self.production} started")
 
     def _wait_ready(self, timeout: float) -> None:
@@ -249,9 +274,40 @@ class Supervisor:
             except StoreUnavailable as exc:
                 checked = 0.0  # read the runtime row first thing once the store answers
                 self.outage.wait(exc, lambda: bool(self.stopping))
+                self._stop_if_outage_too_long()
                 continue
+            finally:
+                self._publish("running")
             time.sleep(TICK)
         self.stop(force=self.stopping == "kill")
+
+    def _stop_if_outage_too_long(self) -> None:
+        """StoreOutageStopSeconds: an outage that outlasts it (and the alert limit, so the
+        alert always comes first) stops the production on this host."""
+        limit = stop_seconds(self.config.settings.get(STOP_SETTING) if self.config else None)
+        if not limit or self.stopping:
+            return
+        lasted = self.outage.lasted()
+        alert = alert_seconds(self.config.settings.get(ALERT_SETTING) if self.config else None)
+        if lasted < max(limit, alert):
+            return
+        why = (f"the store was unavailable for more than {limit:g} s ({STOP_SETTING}): "
+               f"{self.outage.cause}")
+        self.outage.say(f"stopping production {self.production}: {why}")
+        self._stopped_by_outage = f"Production {self.production} stopped on host " \
+                                  f"{self.store.host} because {why}"
+        self.stopping = "stop"
+
+    def _publish(self, state: str) -> None:
+        """This host's status file, for readers that cannot rely on the store."""
+        if self.status_file is None:
+            return
+        limit = stop_seconds(self.config.settings.get(STOP_SETTING) if self.config else None)
+        since, reason = self.outage.since, self.outage.cause
+        if since is None and self._inputs_paused:  # a disk nearly full: new input waits
+            since, reason = self._paused_since, self._inputs_paused
+        self.status_file.write(HostStatus(self.store.host, self.production, os.getpid(), state,
+                                          since, reason, limit))
 
     def _watch_inputs(self) -> None:
         """Say when inputs pause for want of disk space, and when they resume."""
@@ -259,6 +315,7 @@ class Supervisor:
         if paused == self._inputs_paused or bool(paused) == bool(self._inputs_paused):
             return
         self._inputs_paused = paused
+        self._paused_since = time.time()
         if paused:
             self._log("warning", f"{paused}; services and Director calls take no new input, "
                       "jobs go on delivering what is stored")
@@ -387,7 +444,12 @@ class Supervisor:
 
     def _terminate(self, slots: list[Slot], timeout: float, limit: str) -> None:
         """SIGTERM the slots' jobs, wait up to ``timeout`` s, then kill; ``limit`` names the
-        setting that bounds the wait, for the log."""
+        setting that bounds the wait, for the log. Then forget them (:meth:`_forget`)."""
+        self._end_jobs(slots, timeout, limit)
+        self._forget(slots)
+
+    def _end_jobs(self, slots: list[Slot], timeout: float, limit: str) -> None:
+        """The process part of :meth:`_terminate`: no store call, so it works in an outage."""
         live = [s for s in slots if s.process is not None and s.process.poll() is None]
         for slot in live:
             assert slot.process is not None
@@ -402,15 +464,27 @@ class Supervisor:
                           f"the production's {limit}; killing it")
                 slot.process.kill()
                 slot.process.wait()
+
+    def _forget(self, slots: list[Slot]) -> None:
+        """The store part of :meth:`_terminate`, for jobs that ended."""
         for slot in slots:
             if slot.job_id:
-                self.store.release_leases(slot.job_id)
-                self.store.delete_job(slot.job_id)
+                # Through an outage too: the jobs are gone, their messages go back to the
+                # queue once the store answers (nothing stored is lost meanwhile).
+                self._ride(functools.partial(self.store.release_leases, slot.job_id))
+                self._ride(functools.partial(self.store.delete_job, slot.job_id))
             slot.process = None
 
+    def _ride(self, action: Callable[[], T]) -> T:
+        """``action()`` (a store call), waited out through an outage however long it lasts."""
+        return self.outage.call(action)
+
     def stop(self, force: bool = False) -> None:
-        """Stop every job (gracefully within ShutdownTimeout unless ``force``), mark stopped."""
+        """Stop every job (gracefully within ShutdownTimeout unless ``force``), mark stopped.
+        During a store outage the jobs stop all the same; what the stop records (leases
+        given back, the state, the event log) waits until the store answers again."""
         self.stopping = self.stopping or ("kill" if force else "stop")
+        self._publish("stopping")
         self._log("info", f"Stopping production {self.production}")
         if force:
             for slot in self.slots:
@@ -420,37 +494,64 @@ class Supervisor:
         else:
             # Callers with a deadline (the REST API) force the stop themselves when it is up.
             timeout = self._timeout("ShutdownTimeout", DEFAULT_SHUTDOWN_SECONDS)
-        self._stop_in_waves(timeout)
-        self.store.mark_production(self.production, stopped=True)
+        self._end_in_waves(timeout)
+        self._publish("stopped")  # no job runs; the store has yet to record it, if it is out
+        self._forget(self.slots)
+        self.slots = []
+        self._ride(lambda: self.store.mark_production(self.production, stopped=True))
+        if self.outage.ended:
+            self._ride(self._report_outages)
+        if self._stopped_by_outage:
+            self._log("warning", self._stopped_by_outage)
         # As IRIS: synchronous requests still waiting for an answer make it suspended -
         # unless other hosts go on running the production and will answer them.
-        others = any(alive for state, alive in live_hosts(self.store)
+        others = any(alive for state, alive in self._ride(lambda: live_hosts(self.store))
                      if state.host != self.store.host)
-        waiting = 0 if others else self.store.pending_sync_requests()
+        waiting = 0 if others else self._ride(self.store.pending_sync_requests)
         final = "suspended" if waiting else "stopped"
         self._log("info", f"Production {self.production} stopped" + (
             f"; suspended: {waiting} synchronous request(s) still queued" if waiting else ""))
-        state = self.store.get_runtime()
+        state = self._ride(self.store.get_runtime)
         if state.supervisor_pid == os.getpid():
-            self.store.update_runtime(status=final, supervisor_pid=0, requested="")
+            self._ride(lambda: self.store.update_runtime(status=final, supervisor_pid=0,
+                                                          requested=""))
+        if self._unlogged:
+            self._ride(lambda: self.store.log(self._unlogged))
+            self._unlogged = []
         if self._keeper is not None:
             self._keeper.finish()  # frees the sweep duty for another host
         if self._relay is not None:
             self._relay.stop()
             self._relay = None
+        if self.status_file is not None:
+            self.status_file.remove()
+            self.status_file = None
 
     def _stop_in_waves(self, timeout: float) -> None:
         # As IRIS does: services first (no new work comes in), then processes, then
         # operations, so a sync call in flight still finds its target alive and completes.
+        self._end_in_waves(timeout)
+        self._forget(self.slots)
+        self.slots = []
+
+    def _end_in_waves(self, timeout: float) -> None:
+        # Every wave ends before the store is told, which an outage may keep waiting.
         deadline = time.monotonic() + timeout
         for wave in _SHUTDOWN_WAVES:
             group = [s for s in self.slots if s.item.kind in wave]
-            self._terminate(group, max(0.5, deadline - time.monotonic()),
-                            f"ShutdownTimeout ({timeout:g} s)")
-        self.slots = []
+            self._end_jobs(group, max(0.5, deadline - time.monotonic()),
+                           f"ShutdownTimeout ({timeout:g} s)")
 
     def _log(self, level: str, text: str) -> None:
-        self.store.log([self._entry(level, text)])
+        """An event log line; during an outage kept (in order) for the next line that passes."""
+        entries = [*self._unlogged, self._entry(level, text)]
+        try:
+            self.store.log(entries)
+        except StoreUnavailable as exc:
+            self.outage.hit(exc)
+            self._unlogged = entries
+            return
+        self._unlogged = []
 
     def _entry(self, level: str, text: str) -> r.LogEntry:
         return r.LogEntry(type=level, text=text, item="", job=f"{self.store.host}:{os.getpid()}",

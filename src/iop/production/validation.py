@@ -42,9 +42,10 @@ STANDARD_HOST_SETTINGS = frozenset({
 }) | ROUTE_SETTING_NAMES
 _INTEGER_PRODUCTION_SETTINGS = ("ShutdownTimeout", "UpdateTimeout", "AlertActionWindow")
 # Production settings of iop-engine's own (the scheduled purge and store check, the store
-# outage alert, durable acknowledgements), set with production_setting().
+# outage alert and stop, durable acknowledgements), set with production_setting().
 ENGINE_PRODUCTION_SETTINGS = frozenset({"PurgeKeepDays", "PurgeBodies", "StoreCheckSeconds",
-                                        "StoreOutageAlertSeconds", "FlushBeforeAcknowledge"})
+                                        "StoreOutageAlertSeconds", "StoreOutageStopSeconds",
+                                        "FlushBeforeAcknowledge"})
 
 
 class ProductionValidationWarning(UserWarning):

@@ -20,6 +20,7 @@ from iop.engine.errors import EngineError
 from iop.server.code_stage import CodeStage
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.outage_record import OutageRecord
 
 
 class NoStoreAccess(EngineError):
@@ -61,6 +62,7 @@ class SnapshotStore:
         self._meta: dict[str, str] = dict(data["meta"])
         self.status: tuple[str, str] = (data["status"][0], data["status"][1])
         self.writes: list[list[Any]] = []
+        self.outage_record = OutageRecord()  # a HostRuntime's; no outage is seen here
 
     def __getattr__(self, name: str) -> Any:
         raise NoStoreAccess(f"the process that runs user code has no store access "

@@ -29,8 +29,14 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
     ("GET", "version"): ("API identity", [], None,
                          {"type": "object", "properties": {"version": _STR, "description": _STR}}),
     ("GET", "status"): ("Current production and its state (running, stopped, suspended, "
-                        "troubled)", [], None,
-                        {"type": "object", "properties": {"production": _STR, "status": _STR}}),
+                        "troubled); while a store outage lasts, also `outage` (iop-engine "
+                        "extension: since, seconds, reason, hosts)", [], None,
+                        {"type": "object", "properties": {
+                            "production": _STR, "status": _STR, "outage": {
+                                "type": "object", "properties": {
+                                    "since": _STR, "seconds": {"type": "number"},
+                                    "reason": _STR, "hosts": {"type": "array", "items": _STR},
+                                    "stop_after_seconds": {"type": "number"}}}}}),
     ("GET", "list"): ("Every production of the namespace by name", [], None,
                       {"type": "object", "additionalProperties": {
                           "type": "object", "properties": {
@@ -44,7 +50,10 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
     ("POST", "start"): ("Start a production (the default one when none is named)", [],
                         {"type": "object", "properties": {"production": _STR}},
                         {"type": "object", "properties": {"status": _STR, "production": _STR}}),
-    ("POST", "stop"): ("Graceful stop, forced after 20 s", [], _OBJ, _STATUS_ONLY),
+    ("POST", "stop"): ("Graceful stop, forced after 20 s; while the store is unavailable "
+                       "the server's own supervisors are signalled (status `stopping`, and "
+                       "`note` says what was done)", [], _OBJ,
+                       {"type": "object", "properties": {"status": _STR, "note": _STR}}),
     ("POST", "kill"): ("Forced stop", [], _OBJ, _STATUS_ONLY),
     ("POST", "restart"): ("Restart the running (or default) production", [], _OBJ,
                           _STATUS_ONLY),

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from iop.store import queries as q
 from iop.store import records as r
+from iop.store.outage_record import OutageRecord
 
 
 class Listener(ABC):
@@ -148,6 +149,9 @@ class Store(Protocol):
     location: str
     db_seconds: float
     flush_before_ack: bool  # the production's FlushBeforeAcknowledge (iop.engine.durability)
+    # When this process's current store outage began, and those that ended (engine/outage
+    # waits them out; a backend may note them too).
+    outage_record: OutageRecord
 
     @property
     def notifier(self) -> Notifier: ...

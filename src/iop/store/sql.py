@@ -24,6 +24,7 @@ from iop.store import records as r
 from iop.store.errors import StoreError
 from iop.store.flush_group import FlushGroup
 from iop.store.group_commit import GroupCommit, PendingSend
+from iop.store.outage_record import OutageRecord
 
 HEADER_FIELDS = (
     "id", "session_id", "corresponding_id", "source", "target", "body_class", "body_id", "type",
@@ -181,6 +182,7 @@ class SQLStore(ABC, Generic[TxT]):
         self.location = location
         self.host = host  # whose runtime row this store reads and writes
         self.db_seconds = 0.0  # time spent inside write transactions, for bench/
+        self.outage_record = OutageRecord()
         self._local = threading.local()
         self._group = GroupCommit(self._commit_sends)
         # FlushBeforeAcknowledge (iop.engine.durability): False trades the barrier below

@@ -86,6 +86,7 @@ class Page:
     namespace: str
     client: ServedClient
     suspended_badge: str = ""  # the navigation's count of suspended messages ("" for none)
+    store_outage: dict[str, Any] | None = None  # the banner's outage, while one lasts
 
     def url(self, view: str, **query: Any) -> str:
         base = f"/ns/{self.namespace}/{view}"
@@ -96,7 +97,8 @@ class Page:
         return render(self.request, template, status=status, page=self, session=self.session,
                       user=self.user, namespace=self.namespace,
                       namespaces=namespaces_of(self.user, self.namespace),
-                      suspended_badge=self.suspended_badge, **context)
+                      suspended_badge=self.suspended_badge, store_outage=self.store_outage,
+                      **context)
 
     def redirect(self, view: str, **query: Any) -> RedirectResponse:
         return RedirectResponse(self.url(view, **query), status_code=303)
@@ -187,6 +189,17 @@ async def suspended_badge(page: Page) -> str:
     return f"{BADGE_LIMIT}+" if found["has_older"] else (str(count) if count else "")
 
 
+async def store_outage(page: Page) -> dict[str, Any] | None:
+    """The store outage the production's supervisors are waiting out, for the banner every
+    page shows while it lasts (from their status files when the store itself is out)."""
+    try:
+        status = await page.call("status")
+    except Exception:  # the banner must never cost the page; the page says what failed
+        return None
+    outage = status.get("outage")
+    return outage if isinstance(outage, dict) else None
+
+
 def page(handler: Handler, path: str, *, post: bool = False
          ) -> Callable[[Request], Awaitable[Response]]:
     """A route needing a login (else: to the login form), a namespace the user may use, the
@@ -237,6 +250,7 @@ def page(handler: Handler, path: str, *, post: bool = False
                        ServedClient(namespace, store))
         request.state.page = current  # for page_error, should the handler raise
         if not wants_json:  # a POST may render a page too (a refused form)
+            current.store_outage = await store_outage(current)
             current.suspended_badge = await suspended_badge(current)
         return await handler(current)
 

@@ -84,9 +84,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self.notifier = SocketNotifier(self.path, os.path.join(os.path.dirname(self.path), "wake"))
         self.space = SpaceGuard(os.path.dirname(self.path))
         self.last_resort = LastResort(os.path.dirname(self.path))
-        self._outage = ""  # what this process finds wrong with the store, until it heals
-        self._outage_since = 0.0
-        self._noted, self._noted_at = "", 0.0  # the outage last written to the last resort
+        # (When an outage began and ended is self.outage_record, shared with the engine.)
+        self._noted_at = 0.0  # when the current outage was last written to the last resort
         reset_in_forked_child(self._forget_connections)
         self._wal: tuple[int, int, int] | None = None  # (pid, fd, inode) of the WAL file
 
@@ -137,7 +136,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     def _failure(self, exc: Exception, doing: str = "store") -> StoreError:
         """The store error for ``exc``: StoreUnavailable for a condition that passes (disk
         full, busy beyond the timeout, an I/O error), naming the store, the cause and the
-        free space; the first of an outage is also written to the last-resort file."""
+        free space. The outage begins on the store's outage record; its first failure is also
+        written to the last-resort file (again every OUTAGE_REPEAT_SECONDS while it lasts)."""
         code = getattr(exc, "sqlite_errorcode", None)
         what = _TRANSIENT.get(code & 0xFF) if isinstance(code, int) else None
         if isinstance(exc, OSError):
@@ -154,11 +154,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                 pass
         text = f"{doing} {self.path}: {what} ({detail}); waiting until it can be written again"
         now = time.monotonic()
-        if not self._outage:
-            self._outage, self._outage_since = what, now
-        # Once per kind of outage and process, again at most every OUTAGE_REPEAT_SECONDS.
-        if self._noted != what or now - self._noted_at >= OUTAGE_REPEAT_SECONDS:
-            self._noted, self._noted_at = what, now
+        self.outage_record.begin(text)
+        # Once per outage, at most every OUTAGE_REPEAT_SECONDS: a full disk lets reads (and
+        # writes the WAL has room for) through, which may end an outage for a moment.
+        if now - self._noted_at >= OUTAGE_REPEAT_SECONDS:
+            self._noted_at = now
             self.last_resort.write(text)
         return StoreUnavailable(text)
 
@@ -169,13 +169,12 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             raise failure from exc
 
     def _healed(self) -> None:
-        """A write went through: the outage (if it lasted) is over."""
-        lasted = time.monotonic() - self._outage_since
-        if lasted >= OUTAGE_SETTLED_SECONDS:
-            self.last_resort.write(f"store {self.path} written again after {lasted:.1f} s "
-                                   f"({self._outage})")
-            self._noted = ""
-        self._outage = ""
+        """A write went through: the outage is over (said in the last-resort file when it
+        lasted; the engine's event log lines come from the same record)."""
+        spell = self.outage_record.end()
+        if spell is not None and spell.seconds >= OUTAGE_SETTLED_SECONDS:
+            self.last_resort.write(f"store {self.path} written again after "
+                                   f"{spell.seconds:.1f} s ({spell.cause})")
 
     def inputs_paused(self) -> str | None:
         """Why new input must wait (free space below the threshold), or None."""
@@ -316,7 +315,7 @@ class SQLiteStore(SQLStore[SQLiteTx]):
             finally:
                 self.db_seconds += time.perf_counter() - started
                 fcntl.flock(fd, fcntl.LOCK_UN)
-        if self._outage:
+        if self.outage_record.since is not None:
             self._healed()
         if ring:
             self._ring(tx)
