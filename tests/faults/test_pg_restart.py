@@ -212,22 +212,27 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
             acked = senders.count()
             wait_for(lambda acked=acked: senders.count() >= acked + 60, timeout=40,
                      what="sends to be acknowledged again after the restart")
-        # Wake-ups came back too (each host's LISTEN connection reconnected by itself):
-        # synchronous calls made a little after the restart are answered at the speed of a
-        # ring, not of the slow polls (a second for an idle job) that back lost rings up.
+        # Wake-ups came back too (this process's LISTEN connection reconnected by itself):
+        # the responses to synchronous calls made after the restarts reach their callers with
+        # a ring, not through the slow polls that back lost rings up.
         settled = time.monotonic() + 1.0
+        wait_for(lambda: time.monotonic() >= settled, timeout=5, what="the restart to settle")
+        rung_before = store.notifier.replies_by_ring()
 
         def late_calls() -> list[float]:
             with senders.lock:
                 return [took for began, took in senders.sync_calls if began >= settled]
 
         wait_for(lambda: len(late_calls()) >= 20, timeout=30, what="20 more synchronous calls")
+        rung = store.notifier.replies_by_ring() - rung_before
+        answered = len(late_calls())  # at most as many as were answered by then
     finally:
         senders.stop()
     assert not senders.failures, senders.failures[:5]
     late = sorted(late_calls())
-    print(f"median synchronous call after the restarts: {late[len(late) // 2] * 1000:.0f} ms")
-    assert late[len(late) // 2] < 0.3, f"synchronous calls after the restarts took {late}"
+    print(f"after the restarts: {answered} synchronous calls, {rung} answered with a ring, "
+          f"median {late[len(late) // 2] * 1000:.0f} ms")
+    assert rung >= answered - 2, f"only {rung} of {answered} responses came with a ring"
 
     acked = sorted(senders.acked)
     try:

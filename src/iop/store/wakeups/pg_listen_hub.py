@@ -129,6 +129,7 @@ class ListenHub:
         self._stale: set[str] = set()  # channels to UNLISTEN (their listener is gone)
         self._waiters: set[SharedListener] = set()  # threads waiting now
         self._conn: psycopg.Connection | None = None
+        self.replies = 0  # responses that came with a ring (tests check wake-ups with it)
 
     def listen(self, address: str) -> SharedListener:
         """Listen on the private channel ``address`` (see :func:`private_channel`) before
@@ -217,6 +218,7 @@ class ListenHub:
         listener = ref() if ref is not None else None
         if listener is not None:
             urgent, reply = self._classify(payload)
+            self.replies += reply
             listener.deliver(payload, urgent, reply)
 
     def _read_once(self, timeout: float, reader: SharedListener) -> None:

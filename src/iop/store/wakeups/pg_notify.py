@@ -251,6 +251,12 @@ class PostgresNotifier:
             listener.close()
         return listen_directly()
 
+    def replies_by_ring(self) -> int:
+        """How many responses reached this process's waiting callers with their ring."""
+        with self._lock:
+            hub = self._hub if self._hub is not None and self._hub.pid == os.getpid() else None
+        return hub.replies if hub is not None else 0
+
     def _hub_of_process(self) -> ListenHub:
         with self._lock:
             if self._hub is None or self._hub.pid != os.getpid():
