@@ -24,9 +24,12 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -184,8 +187,13 @@ class Backing:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM: unwind, so the production, server and tmpfs go too
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with Backing(args) as backing:
             return _soak(args, backing)
@@ -256,12 +264,11 @@ def _run(args: argparse.Namespace, store: Any, limit: float, backing: Backing) -
                      f"{sample['queued']} queued, {sample['refused']} refused{spells}, "
                      f"RSS/anon MB: {rss}")
     finally:
+        loaded = time.monotonic() - started
         load.stop.set()
         if faults is not None:
             faults.finish()  # after the spell in progress: the disk freed, the server up
-        for thread in threads:
-            thread.join(150)
-    loaded = time.monotonic() - started
+        stuck = _join(threads, 150)
     progress("load stopped; waiting for the queues to drain")
     drain_deadline = time.monotonic() + 300
     while _retry(lambda: sum(store.queue_counts().values())) and \
@@ -275,12 +282,30 @@ def _run(args: argparse.Namespace, store: Any, limit: float, backing: Backing) -
     tally = account(_retry(lambda: read_requests(store)), load.acked, load.refused_seqs,
                     args.failure_rate)
     return _report(args, limit, samples, load, counts, tally, retried, loaded,
-                   faults, exited, replaced)
+                   faults, exited, replaced, stuck)
+
+
+def _join(threads: list[threading.Thread], seconds: float) -> list[str]:
+    """Join the senders; the stack of each one still inside a send after ``seconds`` (a
+    send that never returns is an engine bug the report must show, not hide)."""
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
+    frames = sys._current_frames()
+    stuck = []
+    for thread in threads:
+        frame = frames.get(thread.ident or 0)
+        if thread.is_alive() and frame is not None:
+            stack = "".join(traceback.format_stack(frame)[-12:])
+            progress(f"sender {thread.name} still inside a send after {seconds:g} s:\n{stack}")
+            stuck.append(stack)
+    return stuck
 
 
 def _report(args: argparse.Namespace, limit: float, samples: list[dict[str, Any]], load: Load,
             counts: dict[str, int], tally: Accounting, retried: int, seconds: float,
-            faults: Faults | None, exited: list[str], replaced: list[str]) -> dict[str, Any]:
+            faults: Faults | None, exited: list[str], replaced: list[str],
+            stuck: list[str]) -> dict[str, Any]:
     steady = samples[1:] or samples  # the first interval includes the start-up
     rates = [s["rate"] for s in steady]
     mean_rate = sum(rates) / len(rates) if rates else 0.0
@@ -309,6 +334,7 @@ def _report(args: argparse.Namespace, limit: float, samples: list[dict[str, Any]
         ("in error, not by the injected failures", f"{tally.unexpected_errors:,}"),
         ("engine processes exited / replaced",
          f"{', '.join(exited) or 0} / {', '.join(replaced) or 0}"),
+        ("senders stuck inside a send at the end", f"{len(stuck)}"),
         ("retried then completed", f"{retried:,}"),
         ("round trips answered with an error", f"{load.sync_failed:,}"),
         ("mean throughput (requests/s)", f"{mean_rate:,.0f}"),
@@ -335,7 +361,7 @@ def _report(args: argparse.Namespace, limit: float, samples: list[dict[str, Any]
             "expected": tally.expected, "accounted": tally.accounted, "lost": tally.lost,
             "pending": tally.pending, "refused_stored": tally.refused_stored,
             "duplicates": tally.duplicates, "unexpected_errors": tally.unexpected_errors,
-            "processes_exited": exited, "processes_replaced": replaced,
+            "processes_exited": exited, "processes_replaced": replaced, "stuck_senders": stuck,
             "problems": tally.samples + load.other_errors, "faults": fault,
             "counts": counts, "retried": retried, "sync_errors": load.sync_failed,
             "mean_rate": mean_rate, "store_limit_commits_per_s": limit,

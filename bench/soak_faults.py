@@ -74,10 +74,13 @@ class Faults(threading.Thread):
             ended = time.monotonic()
             acked = self.load.acknowledged()
             deadline = ended + 120
-            while self.load.acknowledged() <= acked and time.monotonic() < deadline:
+            while self.load.acknowledged() <= acked and time.monotonic() < deadline \
+                    and not self.load.stop.is_set():
                 time.sleep(0.02)
             if self.load.acknowledged() > acked:
                 spell.resumed_after = round(time.monotonic() - ended, 2)
+            elif self.load.stop.is_set():
+                spell.detail["load_ended_first"] = True  # no input came to resume
             spell.exited = [name for name, pid in self.engine_pids().items()
                             if not pid_alive(pid)]
 
@@ -101,7 +104,8 @@ class Faults(threading.Thread):
             "seconds": lengths, "max_seconds": max(lengths, default=0.0),
             "resumed_after_s": [s.resumed_after for s in self.spells],
             "max_resumed_after_s": max(resumed, default=None),
-            "never_resumed": sum(1 for s in self.spells if s.resumed_after is None),
+            "never_resumed": sum(1 for s in self.spells if s.resumed_after is None
+                                 and not s.detail.get("load_ended_first")),
             "refused": [s.refused for s in self.spells],
             "exited_after": sorted({n for s in self.spells for n in s.exited}),
             "detail": [s.detail for s in self.spells], "error": self.error,

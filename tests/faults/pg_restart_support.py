@@ -15,4 +15,4 @@ from bench.fault_tools import PrivateCluster, free_port  # noqa: E402
 _VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 PYTHON = str(_VENV_PYTHON) if _VENV_PYTHON.exists() else sys.executable
 
-__all__ = ["PYTHON", "PrivateCluster", "free_port"]
+__all__ = ["PYTHON", "REPO", "PrivateCluster", "free_port"]
