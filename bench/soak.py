@@ -302,6 +302,12 @@ def _join(threads: list[threading.Thread], seconds: float) -> list[str]:
     return stuck
 
 
+def _resumed(seconds: float | None, detail: dict[str, Any]) -> str:
+    if seconds is not None:
+        return f"{seconds:g}"
+    return "(load over)" if detail.get("load_ended_first") else "never"
+
+
 def _report(args: argparse.Namespace, limit: float, samples: list[dict[str, Any]], load: Load,
             counts: dict[str, int], tally: Accounting, retried: int, seconds: float,
             faults: Faults | None, exited: list[str], replaced: list[str],
@@ -350,7 +356,8 @@ def _report(args: argparse.Namespace, limit: float, samples: list[dict[str, Any]
             (f"faults ({fault['kind']}, every {fault['every_s']:g} s)",
              f"{fault['spells']}, lasting {', '.join(f'{s:g}' for s in fault['seconds'])} s"),
             ("input acknowledged again after each (s)",
-             ", ".join("never" if s is None else f"{s:g}" for s in fault["resumed_after_s"])),
+             ", ".join(_resumed(s, d) for s, d in
+                       zip(fault["resumed_after_s"], fault["detail"], strict=True))),
         ]
         if fault["error"]:
             rows.insert(3, ("faults stopped early by", fault["error"]))

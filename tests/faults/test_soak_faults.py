@@ -19,6 +19,7 @@ def _accounts_for_everything(report: dict[str, Any]) -> None:
     assert report["expected"] == report["accounted"] > 1000
     assert report["unexpected_errors"] == 0, report["problems"]
     assert report["processes_exited"] == [] and report["processes_replaced"] == []
+    assert report["stuck_senders"] == [], report["stuck_senders"][0]
     assert report["refused"]["other"] == 0 and report["refused"]["timed_out"] == 0, \
         report["problems"]
     faults = report["faults"]

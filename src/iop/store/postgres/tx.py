@@ -378,16 +378,13 @@ class PostgresTx(SQLTx):
 
     def _send_alone(self, draft: r.MessageDraft) -> int:
         """One message as a statement of its own (no BEGIN or COMMIT), then its wake-ups,
-        in one round trip."""
-        inserted: psycopg.Cursor[Any] | None = None
-        try:
-            with self.conn.pipeline():
-                inserted = self.conn.execute(_INSERT_ONE, self._one_params(draft))
-                self._note_enqueued(draft)
-                notify_committed(self.conn, self._rings())
-        except psycopg.Error:
-            if inserted is None or not (inserted.statusmessage or "").startswith("INSERT"):
-                raise  # (a wake-up that failed after the insert only costs latency)
+        in one round trip. Both are one implicit transaction, committed at the pipeline's
+        Sync: the INSERT's "INSERT 0 1" proves nothing, so any error fails the send (the
+        caller rides an outage and sends again: at least once, never acknowledged unsaved)."""
+        with self.conn.pipeline():
+            inserted = self.conn.execute(_INSERT_ONE, self._one_params(draft))
+            self._note_enqueued(draft)
+            notify_committed(self.conn, self._rings())
         row = inserted.fetchone()
         assert row is not None
         draft.header_id = int(row[0])
