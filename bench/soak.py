@@ -368,6 +368,7 @@ def _report(args: argparse.Namespace, limit: float, samples: list[dict[str, Any]
             "expected": tally.expected, "accounted": tally.accounted, "lost": tally.lost,
             "pending": tally.pending, "refused_stored": tally.refused_stored,
             "duplicates": tally.duplicates, "unexpected_errors": tally.unexpected_errors,
+            "unreadable": tally.unreadable,
             "processes_exited": exited, "processes_replaced": replaced, "stuck_senders": stuck,
             "problems": tally.samples + load.other_errors, "faults": fault,
             "counts": counts, "retried": retried, "sync_errors": load.sync_failed,

@@ -44,9 +44,6 @@ class Accounting:
     unexpected_errors: int = 0  # in error although their input does not fail for good
     samples: list[str] = field(default_factory=list)  # a few of the above, for a person
 
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
-
 
 def read_requests(store: Any) -> list[tuple[Any, ...]]:
     """(id, source, target, status, error, body text) of every request to the soak's items."""
