@@ -34,6 +34,15 @@ class SoakProcess(BusinessProcess):
         return self.send_request_sync("SoakOperation", request)
 
 
+def _slot(seq: int) -> int:
+    return (seq * 2654435761) % 100000
+
+
+def fails_for_good(seq: int, failure_rate: float) -> bool:
+    """Whether every attempt of message ``seq`` fails (a tenth of the failing share)."""
+    return _slot(seq) < failure_rate * 10000
+
+
 class SoakOperation(BusinessOperation):
     """Fails the first attempt of FailureRate of the messages, and every attempt of a tenth
     of those (chosen by sequence number, so each run injects the same faults)."""
@@ -44,11 +53,10 @@ class SoakOperation(BusinessOperation):
         self.attempts: dict[int, int] = {}
 
     def on_message(self, request: Any) -> Any:
-        slot = (request.seq * 2654435761) % 100000
-        if slot < self.FailureRate * 100000:
+        if _slot(request.seq) < self.FailureRate * 100000:
             tries = self.attempts.get(request.seq, 0) + 1
             self.attempts[request.seq] = tries
-            if slot < self.FailureRate * 10000 or tries == 1:
+            if fails_for_good(request.seq, self.FailureRate) or tries == 1:
                 raise ConnectionError(f"injected failure of message {request.seq}")
             del self.attempts[request.seq]
         return SoakResponse(request.seq)

@@ -3,9 +3,9 @@ stream of Director sends counted as acknowledged or refused, a filler that fills
 
 from __future__ import annotations
 
-import errno
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # bench/ is a folder of the repository, not an installed package
+    sys.path.insert(0, str(REPO))
+
+from bench.fault_tools import fill, mount_tmpfs, unmount  # noqa: E402, F401 (fill: for the tests)
 
 TMPFS_MB = 24
 
@@ -83,32 +89,13 @@ def small_home(iop_home: Path, monkeypatch: pytest.MonkeyPatch, python_exe: str,
     the production is killed."""
     if os.geteuid() != 0:
         pytest.fail("the disk-full tests mount a tmpfs and must run as root")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MB}m,mode=0700", "tmpfs",
-                    str(iop_home)], check=True)
+    mount_tmpfs(iop_home, TMPFS_MB)
     monkeypatch.setenv("IOP_MIN_FREE_MB", "4")
     try:
         yield iop_home
     finally:
         _kill_all(iop_home, python_exe, home_processes)
-        subprocess.run(["umount", str(iop_home)], check=False)
-        if os.path.ismount(iop_home):
-            subprocess.run(["umount", "-l", str(iop_home)], check=False)
-
-
-def fill(path: Path) -> int:
-    """Write ``path`` until the disk refuses more (ENOSPC); the bytes written."""
-    written = 0
-    chunk = b"\0" * (256 * 1024)
-    with open(path, "wb", buffering=0) as fh:
-        while True:
-            try:
-                written += fh.write(chunk)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                chunk = chunk[: len(chunk) // 2]
-                if len(chunk) < 512:
-                    return written
+        unmount(iop_home)
 
 
 @dataclass

@@ -46,7 +46,9 @@ class InputScope:
         self.size = 0
         self.since = 0.0  # when the oldest held draft was added (monotonic)
         self.failed = False  # the background commit failed; the input's thread retries
-        self.lock = threading.Lock()
+        # Re-entrant: a commit made under it may ride a store outage, and the event log line
+        # noting that outage joins this input's session (note_log) in the same thread.
+        self.lock = threading.RLock()
         self.early_logs: list[r.LogEntry] = []  # logged before the first send
 
     def note_log(self, entry: r.LogEntry) -> None:
