@@ -351,8 +351,9 @@ def notify_answers(conn: psycopg.Connection, answered: dict[str, int],
 
 
 def notify_committed(conn: psycopg.Connection, rings: list[tuple[str, str]]) -> None:
-    """Issue ``NOTIFY`` for each (channel, payload) as a transaction of its own: outside any
-    transaction, typically right after a ``COMMIT`` sent in the same pipeline.
+    """Issue ``NOTIFY`` for each (channel, payload) outside any explicit transaction, right
+    after a ``COMMIT`` sent in the same pipeline (a statement of its own), or after a lone
+    statement, whose implicit transaction it then shares until the pipeline's Sync.
 
     Rung outside the transaction, a ring does not hold PostgreSQL's notification lock while
     the commit waits for its WAL flush, so concurrent committers share flushes again (a
