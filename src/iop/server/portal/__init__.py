@@ -151,7 +151,7 @@ def portal_routes() -> list[BaseRoute]:
         _ns("/config", pages_config.configuration_page),
         _ns("/config/save", pages_config.save_configuration, post=True),
         _ns("/config/production", pages_config.save_production_settings, post=True),
-        _ns("/items/test", pages_items.test_item, post=True),
+        _ns("/items/test", pages_items.send_test, post=True),
         _ns("/items/restart", pages_items.restart_item, post=True),
         _ns("/items/enable", pages_items.enable_item, post=True),
         _ns("/fs", pages_config.file_listing),

@@ -22,7 +22,7 @@ TABS = ("settings", "test", "queue", "log", "messages")
 TAB_ROWS = 20  # rows a Queue, Log or Messages tab shows; the full lists are a link away
 
 
-def testing_refusal(production: str, enabled: bool) -> str | None:
+def refusal_without_testing(production: str, enabled: bool) -> str | None:
     """Why the Test action is refused (IRIS offers its Testing Service only when the
     production's TestingEnabled is set), or None."""
     if enabled:
@@ -97,12 +97,12 @@ async def _production_of(page: Page, production: str) -> tuple[str, bool]:
     return production, enabled
 
 
-async def test_item(page: Page) -> Response:
+async def send_test(page: Page) -> Response:
     form = page.request.state.form
     production, item = first(form, "production"), first(form, "item")
     classname = first(form, "classname") or None
     production, enabled = await _production_of(page, production)
-    refusal = testing_refusal(production, enabled)
+    refusal = refusal_without_testing(production, enabled)
     if refusal:
         return _answer(page, production, item, "test", {"error": refusal}, 409)
     try:
@@ -134,6 +134,12 @@ async def restart_item(page: Page) -> Response:
     ``iop``'s component restart does); its queue waits for the new jobs."""
     form = page.request.state.form
     production, item = first(form, "production"), first(form, "item")
+    definition = await run_in_threadpool(page.client.store.get_production, production) \
+        if production else None
+    found = parse_production(definition).item(item) if definition is not None else None
+    if found is not None and not found.enabled:  # a restart would enable it: say so instead
+        return _answer(page, production, item, "settings", {
+            "error": f"{item} is disabled in production {production}: Enable starts it"}, 409)
     try:
         await page.call("component", "restart", item)
     except IopError as exc:
@@ -174,7 +180,7 @@ async def panel(page: Page, production: str, item: dict[str, Any], tab: str,
     """What the selected item's panel shows: its jobs, and the open tab's rows."""
     name = item["name"]
     found: dict[str, Any] = {"tab": tab, "pids": await _pids(page, name), "rows": [],
-                             "testing_refusal": testing_refusal(production, testing_enabled),
+                             "testing_refusal": refusal_without_testing(production, testing_enabled),
                              "forms": None, "forms_error": None}
     if tab == "queue":
         rows = []
