@@ -65,6 +65,8 @@ class Echo(BusinessOperation):
     @handler(Greeting)
     def greet(self, request):
         self.log_info(f"greeting {request.name}")
+        if request.name == "boom":
+            raise ValueError("boom refused")
         return Reply(" ".join([f"hello {request.name}"] * request.times))
 
     @handler(Shout)
@@ -183,6 +185,20 @@ def test_test_an_operation_from_its_panel(panel: Panel, wait_for: Any) -> None:
     wait_for(lambda: "is not a whole number" in page.locator("#test-response-body").inner_text(),
              timeout=30, what="the bad field's one-line error")
 
+    # The item fails: its error is said, and the trace link shows where.
+    form.locator("input[name='field:times']").fill("1")
+    form.locator("input[name='field:name']").fill("boom")
+    form.locator("button[type=submit]").click()
+    wait_for(lambda: "boom refused" in page.locator("#test-response-body").inner_text(),
+             timeout=60, what="the failed test's error")
+    failed = page.locator("#test-trace").inner_text().rsplit(" ", 1)[-1]
+    assert panel.counts(session=failed, target="Echo") == {"error": 1}
+    page.reload()  # its error strip, acknowledged so that the light is green again
+    page.click("[data-item-error='Echo'] button[data-ack='Echo']")
+    page.wait_for_load_state()
+    page.click("#item-tabs a[data-tab='test']")
+    page.wait_for_url("**tab=test**")
+
     # The Pydantic class's form: a required str and a bool box.
     page.click("#test-classes [data-test-class='panel_components.Shout']")
     form = page.locator("form.test-form:visible")
@@ -213,9 +229,11 @@ def test_restart_changes_the_job_and_loses_nothing(panel: Panel, wait_for: Any) 
     assert after.isdigit() and after != before
     jobs = panel.portal.engine.iop_local("--jobs")
     assert after in jobs.stdout
-    wait_for(lambda: panel.counts(target="Echo").get("completed", 0) == received + 20,
+    wait_for(lambda: sum(panel.counts(target="Echo").values()) == received + 20
+             and panel.counts(target="Echo").get("error") == 1,
              timeout=90, what="every greeting sent around the restart to complete")
-    assert set(panel.counts(target="Echo")) == {"completed"}
+    assert set(panel.counts(target="Echo")) == {"completed", "error"}  # the boom test's
+    assert panel.counts(target="Echo")["error"] == 1
 
 
 def test_disable_then_enable_applies_at_once(panel: Panel, wait_for: Any) -> None:
