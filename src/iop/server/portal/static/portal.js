@@ -253,8 +253,10 @@
         body: new URLSearchParams(new FormData(form)).toString()
       }).then(function (r) {
         var json = (r.headers.get("Content-Type") || "").indexOf("application/json") >= 0;
-        return (json ? r.json() : r.text().then(function () { return { error: "HTTP " + r.status + ": the action was refused" }; }))
-          .then(function (d) { return [r.ok, d]; });
+        // Not JSON: refused before the action ran (403 page, or the login form once the
+        // session expired).
+        return (json ? r.json() : r.text().then(function () { return { error: "HTTP " + r.status + ": the action was refused; reload the page" }; }))
+          .then(function (d) { return [r.ok && json, d]; });
       }).then(function (res) {
         var ok = res[0], data = res[1];
         btn.disabled = false; btn.textContent = label;
