@@ -256,10 +256,12 @@ class HostRuntime:
         return listener
 
     def request_encoded(self, target: str, body_class: str, body_text: str, timeout: float,
-                        typed: tuple[str, dict[str, str], dict[str, Any]] | None = None
+                        typed: tuple[str, dict[str, str], dict[str, Any]] | None = None,
+                        on_sent: Callable[[int], None] | None = None
                         ) -> tuple[str, str | None] | None:
         """Send an already encoded request and wait for its answer, left encoded: the
-        server's test call must not import the project's message classes."""
+        server's test call must not import the project's message classes. ``on_sent`` is
+        told the request's session once it is stored (the portal links its trace)."""
         self._refuse_if_paused()
         if target not in self._targets:
             self._check_target(target)
@@ -271,6 +273,8 @@ class HostRuntime:
             self.acknowledge()
             return answer  # type: ignore[no-any-return]
         finally:
+            if on_sent is not None and draft.header_id is not None:
+                on_sent(draft.session_for(draft.header_id))
             listener = getattr(self._local, "listener", None)
             if listener is not None:
                 listener.close()

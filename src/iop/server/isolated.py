@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from iop.engine.errors import EngineError, NotRunning, UnknownItem
@@ -28,7 +29,7 @@ from iop.server.uploads import projects_root
 from iop.store.base import Store
 
 CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", "save_item",
-         "resubmit")
+         "resubmit", "message_forms")
 CLASS_CHECK_SECONDS = 10.0
 
 
@@ -160,7 +161,8 @@ def _restart(store: Store, deadline: float, stop_timeout: float | None = None) -
 
 
 def _test(store: Store, deadline: float, target: str, classname: str | None = None,
-          body: Any = None, restart: bool = False, timeout: float = 25.0) -> Any:
+          body: Any = None, restart: bool = False, timeout: float = 25.0,
+          on_sent: Callable[[int], None] | None = None) -> Any:
     from iop.client.local import TEST_BODY_LIMIT, TESTING_SOURCE, refuse_untestable
     from iop.engine import control
     from iop.engine.config import parse_production
@@ -184,7 +186,7 @@ def _test(store: Store, deadline: float, target: str, classname: str | None = No
                              deadline - time.monotonic()))
     runtime = HostRuntime(store, TESTING_SOURCE, f"test:{time.time():.0f}")
     response = runtime.request_encoded(target, built["class_name"], built["text"], remaining,
-                                       typed=_typed_row(built.get("typed")))
+                                       typed=_typed_row(built.get("typed")), on_sent=on_sent)
     if response is None:
         return {}
     class_name, text = response
@@ -231,6 +233,7 @@ def _resubmit(store: Store, deadline: float, ids: list[int], body: str | None = 
 _SERVER_HALVES = {
     "migrate": _migrate, "connections": _read_only("connections"),
     "configuration": _read_only("configuration"), "save_item": _save_item,
+    "message_forms": _read_only("message_forms"),
     "start": _start, "restart": _restart, "test": _test, "resubmit": _resubmit,
 }
 
@@ -249,6 +252,10 @@ def _child_call(store: Any, method: str, kwargs: dict[str, Any]) -> Any:
         from iop.client.item_config import configuration
 
         return configuration(store, **kwargs)
+    if method == "message_forms":
+        from iop.client.message_forms import message_forms
+
+        return message_forms(store, **kwargs)
     if method == "save_item":
         from iop.client.item_config import save_item
 

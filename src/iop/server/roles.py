@@ -109,6 +109,10 @@ PORTAL: dict[tuple[str, str], Role] = {
     ("POST", "/productions/action"): OPERATOR,
     ("POST", "/messages/resend"): OPERATOR,
     ("POST", "/monitor/acknowledge"): OPERATOR,
+    # The item panel's actions: the API's test and component start/stop/restart roles.
+    ("POST", "/items/test"): OPERATOR,
+    ("POST", "/items/restart"): OPERATOR,
+    ("POST", "/items/enable"): OPERATOR,
     ("POST", "/suspended/action"): OPERATOR,
     ("POST", "/suspended/edit"): OPERATOR,
     ("GET", "/purge"): OPERATOR,

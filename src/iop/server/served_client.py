@@ -47,3 +47,9 @@ class ServedClient(LocalClient):
         return isolated.call(self.namespace, "save_item",  # type: ignore[no-any-return]
                              api_operator.CONFIGURATION_SECONDS, production=production,
                              item=item, changes=changes)
+
+    def message_forms(self, production: str, item: str) -> dict[str, Any]:
+        """The message classes ``item`` handles with their fields (the Test form)."""
+        return isolated.call(self.namespace, "message_forms",  # type: ignore[no-any-return]
+                             api_operator.CONFIGURATION_SECONDS, production=production,
+                             item=item)

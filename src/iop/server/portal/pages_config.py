@@ -13,7 +13,7 @@ from iop.client.lights import LIGHTS, MEANING
 from iop.components.settings import PYTHON_ATTRIBUTES, Category
 from iop.components.widgets import CHARACTER_SETS, FRAMINGS
 from iop.errors import EngineError, IopError
-from iop.server.portal import files
+from iop.server.portal import files, pages_items
 from iop.server.portal.diagrams import config_diagram
 from iop.server.portal.pages_monitor import REFRESH_SECONDS
 from iop.server.portal.web import Page, first, last
@@ -132,6 +132,13 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
     credentials = sorted({shown_value(r) for i in items for r in i["host"] + i["adapter"]
                           if r.get("widget", {}).get("kind") == "credentials"
                           and shown_value(r)})
+    tab = query.get("tab") or "settings"
+    tab = tab if tab in pages_items.TABS else "settings"
+    if submitted:
+        tab = "settings"
+    item_panel = await pages_items.panel(page, production, selected, tab,
+                                         bool(config.get("testing_enabled"))) \
+        if selected else None
     # A save refused for an item that is not shown (a bad or unknown name) still says why.
     for_production = bool(submitted and "production_values" in submitted) or selected is None
     return page.render(
@@ -146,7 +153,8 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
         error=None if for_production else error,
         production_error=error if for_production else None,
         candidates=candidates, credentials=credentials, charsets=CHARACTER_SETS,
-        framings=FRAMINGS, interfaces=_interfaces(), shown_value=shown_value)
+        framings=FRAMINGS, interfaces=_interfaces(), shown_value=shown_value,
+        panel=item_panel, health_of=(health or {}).get(selected_name or ""))
 
 
 def production_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

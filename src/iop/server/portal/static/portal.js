@@ -175,6 +175,13 @@
           var title = dot.querySelector("title");
           if (title) title.textContent = item.light + (item.error ? " — " + item.error : "");
         }
+        var panel = document.querySelector('#item-actions[data-item="' + CSS.escape(name) + '"]');
+        var panelLight = panel && document.getElementById("item-light");
+        if (panelLight) {
+          panelLight.className = "light light-" + item.light;
+          panelLight.setAttribute("data-light", item.light);
+          document.getElementById("item-light-name").textContent = item.light;
+        }
         var queue = box.querySelector("text.queue-count");
         if (queue) { queue.textContent = item.queue ? String(item.queue) : ""; queue.setAttribute("data-queue", item.queue); }
       });
@@ -200,5 +207,78 @@
     };
     window.setInterval(pollState, 2000);
     document.addEventListener("visibilitychange", pollState);
+    document.addEventListener("iop:refresh", pollState);
   }
+
+  // The selected item's actions (Test, Restart, Enable / Disable): posted in the
+  // background and answered as JSON, so the page updates in place; without this script
+  // they post as forms and the answer comes back as a message above the page.
+  var itemResult = document.getElementById("item-action-result");
+  var showTestForm = function (name) {
+    document.querySelectorAll("form.test-form").forEach(function (f) {
+      var cls = f.querySelector('input[type=hidden][name="classname"]');
+      f.hidden = (cls ? cls.value : "") !== name;
+    });
+    document.querySelectorAll("#test-classes [data-test-class]").forEach(function (a) {
+      a.className = "btn small " + (a.getAttribute("data-test-class") === name ? "primary" : "ghost");
+    });
+  };
+  document.querySelectorAll("[data-test-class]").forEach(function (a) {
+    a.addEventListener("click", function (ev) { ev.preventDefault(); showTestForm(a.getAttribute("data-test-class")); });
+  });
+  var testResult = function (data, ok) {
+    var box = document.getElementById("test-result");
+    if (!box) return;
+    box.hidden = false;
+    box.className = "test-result " + (ok ? "ok" : "err");
+    document.getElementById("test-response-class").textContent = ok ? (data.classname || "(no response)") : "";
+    var body = data.body || "";
+    try { body = body ? JSON.stringify(JSON.parse(body), null, 2) : ""; } catch (e) { /* shown as it came */ }
+    document.getElementById("test-response-body").textContent = ok ? body : data.error;
+    var trace = document.getElementById("test-trace");
+    trace.hidden = !data.trace;
+    if (data.trace) { trace.href = data.trace; trace.textContent = "Visual trace of session " + data.session_id; }
+  };
+  document.querySelectorAll("form[data-item-action]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var action = form.getAttribute("data-item-action");
+      var btn = ev.submitter || form.querySelector("button[type=submit]");
+      var label = btn.textContent;
+      btn.disabled = true; btn.textContent = "Working…";
+      if (itemResult) { itemResult.textContent = ""; itemResult.className = "muted small"; }
+      fetch(form.action, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(new FormData(form)).toString()
+      }).then(function (r) {
+        var json = (r.headers.get("Content-Type") || "").indexOf("application/json") >= 0;
+        // Not JSON: refused before the action ran (403 page, or the login form once the
+        // session expired).
+        return (json ? r.json() : r.text().then(function () { return { error: "HTTP " + r.status + ": the action was refused; reload the page" }; }))
+          .then(function (d) { return [r.ok && json, d]; });
+      }).then(function (res) {
+        var ok = res[0], data = res[1];
+        btn.disabled = false; btn.textContent = label;
+        if (action === "test") { testResult(data, ok); }
+        if (itemResult && (action !== "test" || !ok)) {
+          itemResult.textContent = ok ? data.message : data.error;
+          itemResult.className = "small " + (ok ? "ok" : "err");
+        }
+        if (!ok) return;
+        if (data.pids) document.getElementById("item-pids").textContent = data.pids.join(", ") || "none";
+        if (action === "enable") {
+          var on = data.enabled;
+          form.querySelector('input[name="enabled"]').value = on ? "0" : "1";
+          btn.textContent = on ? "Disable" : "Enable"; btn.setAttribute("data-enabled", on ? "1" : "0");
+          var box = document.querySelector("#f-enabled");
+          if (box) box.checked = on;
+        }
+        document.dispatchEvent(new Event("iop:refresh"));
+      }).catch(function () {
+        btn.disabled = false; btn.textContent = label;
+        if (itemResult) { itemResult.textContent = "connection lost; the action may not have run"; itemResult.className = "small err"; }
+      });
+    });
+  });
 })();
