@@ -146,6 +146,10 @@ def test_drill_down_from_the_monitor_abort_and_suspend(queues: Queues, wait_for:
     wait_for(lambda: row.count() == 1 and row.locator("td").nth(1).inner_text() == "4",
              timeout=60, what="Parked's queue of 4 on the monitor")
     assert "disabled" in row.inner_text()
+    page.goto(portal.url + "/ns/USER/queues")  # the Queues page marks it too and links to it
+    assert page.inner_text("#queue-table tr[data-item='Parked'] .item-held") == "disabled"
+    assert page.locator("#queue-table tr[data-item='Slow'] .item-held").count() == 0
+    page.go_back()
     row.locator("a.queue-link").click()
     page.wait_for_url("**/queues/Parked")
     assert page.inner_text("#item-state") == "disabled"
