@@ -27,6 +27,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── TargetFailed ............. iop.engine.errors (also importable as RemoteError there)
     │   ├── BadReplyCodeActions ...... iop.engine.outcomes.reply_code_actions
     │   ├── NotSuspended ............. iop.engine.suspended
+    │   ├── NotWaiting ............... iop.engine.queue_actions
     │   ├── MigrationError ........... iop.migration.classes
     │   ├── InvalidConfiguration ..... iop.client.item_config
     │   ├── InvalidProductionSettings  iop.client.production_settings

@@ -209,7 +209,7 @@ def run(parser: Any, args: Any) -> int:
 
 _PRIMARY = ("default", "start", "export", "migrate", "log", "queue", "init", "unbind", "test",
             "plan", "review_plan", "apply_plan", "verify_plan", "rollback_backup", "purge",
-            "resubmit", "discard", "resend")
+            "resubmit", "discard", "resend", "queue_messages", "abort", "suspend")
 _PRIMARY_FLAGS = ("list", "stop", "kill", "restart", "status", "update", "messages", "jobs",
                   "bindings", "suspended", "recover", "version", "help", "check_store")
 

@@ -1,12 +1,34 @@
 """Operator commands: suspended messages (list, resubmit, edit and resubmit, discard),
-resend of any request, purge and recovery. JSON out, like the seed's other listings."""
+resend of any request, an item's queue (list, abort, suspend), purge and recovery. JSON
+out, like the seed's other listings."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from typing import Any
 
 from iop.cli.arguments import print_json, read_body
 from iop.client.base import Client
+from iop.errors import CliError
+
+
+def _operator() -> str:
+    """Who acts, for the event log of a local store: this process's OS user (a server
+    records its authenticated account instead)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return f"uid {os.getuid()}"
+
+
+def _queue_action(client: Client, args: Any) -> None:
+    action = "abort" if args.abort else "suspend"
+    if not args.target:
+        raise CliError(f"--{action} needs --target ITEM: the item whose queue holds the "
+                       "messages")
+    ids = args.abort or args.suspend
+    print_json(client.queue_action(args.target, ids, action, user=_operator()))
 
 
 def run(client: Client, args: Any) -> int | None:
@@ -19,6 +41,10 @@ def run(client: Client, args: Any) -> int | None:
         print_json(client.discard(args.discard))
     elif args.resend:
         print_json(client.resend(args.resend, new_session=args.new_session))
+    elif args.queue_messages:
+        print_json(client.queue_messages(args.queue_messages, limit=args.limit))
+    elif args.abort or args.suspend:
+        _queue_action(client, args)
     elif args.purge is not None:
         print_json(client.purge(args.purge, bodies=args.bodies,
                                 include_incomplete=args.include_incomplete))

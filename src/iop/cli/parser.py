@@ -122,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="send requests again, whatever their status (--new-session: each "
                           "in a session of its own)")
     ops.add_argument("--new-session", action="store_true", help="with --resend: in a new session")
+    ops.add_argument("--queue-messages", metavar="ITEM",
+                     help="list the messages in ITEM's queue, oldest first, waiting or in "
+                          "progress (--limit: how many)")
+    ops.add_argument("--abort", type=int, nargs="+", metavar="ID",
+                     help="with --target ITEM: take waiting messages out of ITEM's queue for "
+                          "good (status aborted)")
+    ops.add_argument("--suspend", type=int, nargs="+", metavar="ID",
+                     help="with --target ITEM: move waiting messages of ITEM's queue to the "
+                          "suspended ones (--resubmit queues them again)")
     serve = p.add_argument_group("server arguments")
     serve.add_argument("--serve", action="store_true",
                        help="serve the remote API (/api/iop) over HTTP")

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from iop.engine import control
+from iop.engine import control, queue_actions
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownItem
 from iop.store import queries as q
@@ -271,6 +271,17 @@ class OperatorViews:
                          "oldest_age": round(now - oldest, 3) if oldest else None,
                          "in_production": item in items})
         return {"production": name or "", "items": rows}
+
+    def queue_messages(self, item: str, after_id: int | None = None,
+                       limit: int = PAGE_SIZE) -> dict[str, Any]:
+        """One page of ``item``'s queue, oldest first: waiting and in-progress messages."""
+        return queue_actions.queue_page(self.store, item, after_id, limit)
+
+    def queue_action(self, item: str, message_ids: list[int], action: str,
+                     user: str = "") -> list[dict[str, Any]]:
+        """Abort or suspend waiting messages of ``item``'s queue (all or nothing), logged
+        with ``user``; a message in progress is refused."""
+        return queue_actions.act(self.store, item, [int(i) for i in message_ids], action, user)
 
     def jobs(self) -> list[dict[str, Any]]:
         """Every job the namespace's supervisors recorded (all hosts on PostgreSQL)."""

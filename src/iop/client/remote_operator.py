@@ -58,5 +58,16 @@ class RemoteOperatorViews:
         return self._call("GET", "queues/details",  # type: ignore[no-any-return]
                           production=production)
 
+    def queue_messages(self, item: str, after_id: int | None = None,
+                       limit: int = 50) -> dict[str, Any]:
+        return self._call("GET", "queues/messages",  # type: ignore[no-any-return]
+                          item=item, after_id=after_id, limit=limit)
+
+    def queue_action(self, item: str, message_ids: list[int], action: str,
+                     user: str = "") -> list[dict[str, Any]]:
+        # The server records its own authenticated account, never a name sent to it.
+        return self._call("POST", "queues/action",  # type: ignore[no-any-return]
+                          {"item": item, "ids": list(message_ids), "action": action}) or []
+
     def jobs(self) -> list[dict[str, Any]]:
         return self._call("GET", "jobs") or []  # type: ignore[no-any-return]

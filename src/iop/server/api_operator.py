@@ -104,13 +104,37 @@ def queue_details(client: LocalClient, query: dict[str, str], body: dict[str, An
     return client.queue_details(query.get("production") or None)
 
 
+def queue_messages(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    item = query.get("item", "")
+    if not item:
+        raise BadRequest("missing 'item' query parameter (the item whose queue to list)")
+    check_name(ITEM, item, BadRequest)
+    limit = query_int(query, "limit", 1, MAX_PAGE)
+    return client.queue_messages(item, query_int(query, "after_id"),
+                                 50 if limit is None else limit)
+
+
+def queue_action(client: LocalClient, query: dict[str, str], body: dict[str, Any],
+                 caller: str = "") -> Any:
+    item, ids, action = body.get("item"), body.get("ids"), body.get("action")
+    if not isinstance(item, str) or not item:
+        raise BadRequest("the body must name the 'item' whose queue holds the messages")
+    check_name(ITEM, item, BadRequest)
+    if action not in ("abort", "suspend"):
+        raise BadRequest(f"'action' must be \"abort\" or \"suspend\", got {action!r}")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_PAGE \
+            or not all(type(i) is int and 0 < i <= MAX_ID for i in ids):
+        raise BadRequest(f"'ids' must be a non-empty list of message ids, at most {MAX_PAGE}")
+    return client.queue_action(item, ids, action, user=caller)
+
+
 def jobs(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
     return client.jobs()
 
 
 # Routes that record who acted: the app passes their handler the authenticated account's name
 # (never a name from the request) as a fourth argument.
-RECORDS_CALLER = frozenset({("POST", "resend")})
+RECORDS_CALLER = frozenset({("POST", "resend"), ("POST", "queues/action")})
 
 ROUTES = {
     ("GET", "overview"): overview,
@@ -124,6 +148,8 @@ ROUTES = {
     ("POST", "resend"): resend,
     ("GET", "log/search"): search_log,
     ("GET", "queues/details"): queue_details,
+    ("GET", "queues/messages"): queue_messages,
+    ("POST", "queues/action"): queue_action,
     ("GET", "jobs"): jobs,
 }
 
@@ -167,6 +193,17 @@ DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[st
                              "limit"], None, _LIST),
     ("GET", "queues/details"): ("iop-engine extension: queue count and oldest entry's age "
                                 "per item", ["production"], None, _OBJ),
+    ("GET", "queues/messages"): (
+        "iop-engine extension: one page of an item's queue, oldest first: waiting messages "
+        "and those in progress (with the job holding them); page on with next_after_id",
+        ["item", "after_id", "limit"], None, _OBJ),
+    ("POST", "queues/action"): (
+        "iop-engine extension: abort (header status aborted) or suspend (to the suspended "
+        "messages) waiting messages of an item's queue, all or nothing; a message in "
+        "progress is refused (409); logged with the account that acted", [],
+        {"type": "object", "required": ["item", "ids", "action"], "properties": {
+            "item": _STR, "ids": {"type": "array", "items": {"type": "integer"}},
+            "action": {"type": "string", "enum": ["abort", "suspend"]}}}, _LIST),
     ("GET", "jobs"): ("iop-engine extension: job processes (pid, host, state, last activity)",
                       [], None, _LIST),
 }

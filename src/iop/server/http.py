@@ -33,6 +33,7 @@ from iop.engine.errors import (
     UnknownItem,
     UnknownProduction,
 )
+from iop.engine.queue_actions import NotWaiting
 from iop.engine.suspended import NotSuspended
 from iop.errors import (
     BodyRefused,
@@ -93,7 +94,7 @@ _STATUS: tuple[tuple[tuple[type[IopError], ...], int], ...] = (
     ((BadRequest, BadLength, InvalidNamespaceName), 400),
     ((NoRoute, UnknownNamespace, UnknownProduction, UnknownItem, UnknownClass, UnknownComponent,
       MessageNotFound), 404),
-    ((AlreadyRunning, NotRunning, NotSuspended, Busy), 409),
+    ((AlreadyRunning, NotRunning, NotSuspended, NotWaiting, Busy), 409),
     # The branches: what a user can fix is a 400; a store out of reach a 503; a component's
     # failure or a CLI misuse reaching the server is a bug of ours (500).
     ((EngineError, ProductionError, MessageError, RemoteError, RequestRefused), 400),

@@ -138,6 +138,19 @@ class Delivery:
     attempts: int
 
 
+@dataclass(slots=True)
+class QueueEntry:
+    """A message in an item's queue as the operator sees it: waiting, or held by a job
+    (``lease_owner``) while that job works on it."""
+
+    queue_id: int
+    header: Header
+    enqueued: float
+    lease_owner: str | None
+    lease_until: float | None
+    context_id: int | None  # set when the entry wakes a business process instance
+
+
 @dataclass
 class Context:
     """A business process instance between calls."""

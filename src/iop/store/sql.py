@@ -98,6 +98,16 @@ def header(row: Sequence[Any]) -> r.Header:
     return h
 
 
+_QUEUE_ENTRY_COLUMNS = ("q.id, q.enqueued, q.lease_owner, q.lease_until, q.context_id, "
+                        + HEADER_COLUMNS_H)
+
+
+def _queue_entry(row: Sequence[Any]) -> r.QueueEntry:
+    """A QueueEntry from a row of _QUEUE_ENTRY_COLUMNS."""
+    return r.QueueEntry(int(row[0]), header(row[5:]), float(row[1]), row[2],
+                        None if row[3] is None else float(row[3]), row[4])
+
+
 def _binding(row: Sequence[Any]) -> r.Binding:
     return r.Binding(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
@@ -148,6 +158,17 @@ class SQLTx(ABC):
             "UPDATE headers SET status = ?, error = COALESCE(?, error), processed = ? "
             "WHERE id = ? AND NOT (status = 'error' AND error LIKE ?)",
             (status, error, self.now, header_id, r.TIMED_OUT + "%")).rowcount == 1
+
+    def withdraw_queued(self, item: str, header_id: int, status: str,
+                        error: str | None) -> bool:
+        """Take a waiting (not leased) message out of ``item``'s queue and give its header
+        ``status``; False when it is not waiting there (gone, or a job holds it)."""
+        if self.run("DELETE FROM queue WHERE item = ? AND header_id = ? "
+                    "AND lease_owner IS NULL", (item, header_id)).rowcount < 1:
+            return False
+        self.run("UPDATE headers SET status = ?, error = COALESCE(?, error), processed = ? "
+                 "WHERE id = ?", (status, error, self.now, header_id))
+        return True
 
     def save_context(self, ctx: r.Context) -> None:
         """Insert or replace a business process context, releasing its owner."""
@@ -336,6 +357,21 @@ class SQLStore(ABC, Generic[TxT]):
         """Per item: entries in its queue and when the oldest of them was queued."""
         return {item: (int(n), float(oldest)) for item, n, oldest in self._read(
             "SELECT item, COUNT(*), MIN(enqueued) FROM queue GROUP BY item")}
+
+    def queue_entries(self, item: str, *, after_id: int | None = None,
+                      limit: int = 50) -> list[r.QueueEntry]:
+        """One page of ``item``'s queue in the order its jobs take it (oldest first), each
+        entry after queue entry ``after_id``; in-progress entries carry their lease owner."""
+        return [_queue_entry(row) for row in self._read(
+            f"SELECT {_QUEUE_ENTRY_COLUMNS} FROM queue q JOIN headers h ON h.id = q.header_id "
+            "WHERE q.item = ? AND q.id > ? ORDER BY q.id LIMIT ?", (item, after_id or 0, limit))]
+
+    def queued_entry(self, item: str, header_id: int) -> r.QueueEntry | None:
+        """Message ``header_id``'s entry in ``item``'s queue, if it is there."""
+        rows = self._read(
+            f"SELECT {_QUEUE_ENTRY_COLUMNS} FROM queue q JOIN headers h ON h.id = q.header_id "
+            "WHERE q.item = ? AND q.header_id = ? ORDER BY q.id LIMIT 1", (item, header_id))
+        return _queue_entry(rows[0]) if rows else None
 
     def pending_sync_requests(self) -> int:
         """Synchronous requests still queued, whose callers wait for an answer."""

@@ -71,7 +71,7 @@ def apply_outcome(tx: Tx, outcome: Outcome, owner: str) -> bool:
     for draft in outcome.sends:
         tx.insert_message(draft)
     for request, encoded, error in responses:
-        _respond(tx, request, encoded, error, late=request.id in abandoned)
+        respond(tx, request, encoded, error, late=request.id in abandoned)
     if outcome.save_context is not None:
         tx.save_context(outcome.save_context)
     if outcome.delete_context is not None:
@@ -99,7 +99,7 @@ def _writes_nothing(request: r.Header, encoded: Encoded, error: str | None) -> b
         request.response_required and request.context_id is not None)
 
 
-def _respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
+def respond(tx: Tx, request: r.Header, encoded: Encoded, error: str | None,
              late: bool = False) -> None:
     """Store the answer to ``request`` (never one that :func:`_writes_nothing` holds for:
     apply_outcome leaves those out)."""

@@ -28,6 +28,7 @@ from iop.server.portal import (
     pages_monitor,
     pages_ops,
     pages_purge,
+    pages_queue,
     pages_suspended,
 )
 from iop.server.portal.files import FileRoots
@@ -167,6 +168,8 @@ def portal_routes() -> list[BaseRoute]:
         _ns("/log", pages_ops.event_log),
         _ns("/log/tail", pages_ops.log_tail),
         _ns("/queues", pages_ops.queues),
+        _ns("/queues/action", pages_queue.act, post=True),
+        _ns("/queues/{item}", pages_queue.queue_page),
         _ns("/jobs", pages_ops.jobs),
         _ns("/bindings", pages_ops.bindings),
     ]

@@ -36,7 +36,7 @@ def _fragments(page: Page, snap: dict[str, Any], back: str) -> dict[str, str]:
         "items": str(parts.items_table(snap, page.namespace, csrf, may_ack, MEANING)),
         "chart": str(parts.rate_svg(rate_chart(snap["rate"]))),
         "alerts": str(parts.alerts_list(snap)),
-        "queues": str(parts.queues_table(snap)),
+        "queues": str(parts.queues_table(snap, page.namespace)),
         "errors": str(parts.errors_strip(snap, page.namespace, csrf, may_ack, back)),
     }
 

@@ -53,7 +53,14 @@ async def log_tail(page: Page) -> Response:
 
 async def queues(page: Page) -> Response:
     details = await page.call("queue_details")
-    return page.render("queues.html", active="queues", details=details)
+    lights: dict[str, str] = {}
+    if details["production"]:
+        try:  # the monitor's lights mark the queues nobody takes (disabled, stopped items)
+            snap = await page.call("health", details["production"])
+            lights = {i["name"]: i["light"] for i in snap["items"]}
+        except IopError:
+            pass
+    return page.render("queues.html", active="queues", details=details, lights=lights)
 
 
 async def jobs(page: Page) -> Response:
