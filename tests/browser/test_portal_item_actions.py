@@ -287,7 +287,10 @@ def test_log_messages_and_queue_tabs(panel: Panel) -> None:
     page.click("#item-tabs a[data-tab='queue']")
     page.wait_for_url("**tab=queue**")
     assert "is empty" in page.inner_text("#item-rows")
-    assert page.locator("#queue-link").get_attribute("href") == "/ns/USER/queues?item=Echo"
+    assert page.locator("#queue-link").get_attribute("href") == "/ns/USER/queues/Echo"
+    page.click("#queue-link")  # the item's own queue page
+    page.wait_for_url("**/queues/Echo")
+    assert "Echo" in page.inner_text("h1, h2")
 
 
 def test_viewer_sees_no_action_and_is_refused(panel: Panel) -> None:
