@@ -128,6 +128,13 @@ def processes() -> tuple[dict[str, int], dict[tuple[str, str, int], int]]:
     return supervisors, jobs
 
 
+def job_log(host: str, item: str, slot: int) -> str:
+    """The end of a job's log file (stdout and stderr of its process)."""
+    path = Path(os.environ["IOP_HOME"]) / os.environ["IOP_NAMESPACE"] / "jobs" / \
+        f"{host}.{item}.{slot}.log"
+    return path.read_text(errors="replace")[-3000:] if path.exists() else "(no log)"
+
+
 class Senders:
     """A steady stream of requests to Gateway: one asynchronous sender, two synchronous
     ones; ``acked`` holds every number whose send returned (an answer checked for sync)."""
@@ -252,8 +259,12 @@ def test_a_postgres_restart_mid_stream_loses_nothing_and_kills_no_process(
           f"acknowledged {counts[2]}, delivered {counts[1]} lines "
           f"({counts[1] - counts[0]} beyond the acknowledged set or repeated)")
 
-    # No engine process exited: the same supervisors and jobs, all alive.
-    assert processes() == (supervisors, jobs)
+    # No engine process exited: the same supervisors and jobs, all alive. (When one was
+    # replaced, its job log says why: the supervisor restarted it after it exited.)
+    now = processes()
+    replaced = sorted(key for key, pid in now[1].items() if jobs.get(key) != pid)
+    logs = {f"{host}.{item}.{slot}": job_log(host, item, slot) for host, item, slot in replaced}
+    assert now == (supervisors, jobs), f"jobs replaced: {replaced}; their logs: {logs}"
     assert all(pid_alive(pid) for pid in [*supervisors.values(), *jobs.values()])
 
     def rows(query: str) -> list[tuple[Any, ...]]:

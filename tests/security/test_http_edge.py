@@ -47,7 +47,9 @@ def assert_error(answer: httpx.Response, status: int, *needles: str) -> str:
     assert answer.status_code == status, f"{answer.status_code}: {answer.text[:300]}"
     assert answer.headers["content-type"].startswith("application/json")
     body = answer.json()
-    assert list(body) == ["error"] and "\n" not in body["error"], body
+    # A message body its class or the JSON limits refuse also says so ("refused": "body").
+    assert list(body) in (["error"], ["error", "refused"]) and "\n" not in body["error"], body
+    assert body.get("refused", "body") == "body", body
     for needle in needles:
         assert needle in body["error"], body["error"]
     return str(body["error"])
