@@ -9,7 +9,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from iop.errors import IopError
-from iop.server.portal.web import Page, first
+from iop.server.portal.web import Page, first, ticked_ids
 
 PAGE_SIZE = 50
 
@@ -44,7 +44,7 @@ async def act(page: Page) -> Response:
     """Abort or suspend the ticked messages of one queue (all or nothing, as the Client)."""
     form = page.request.state.form
     item, action = first(form, "item"), first(form, "action")
-    ids = [int(v) for v in form.get("ids", []) if v.strip().isdigit()]
+    ids = ticked_ids(form)
     back = {"after": first(form, "after")} if first(form, "after").isdigit() else {}
     if action not in ("abort", "suspend"):
         page.session.flash("error", f"unknown action {action!r}")

@@ -10,14 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from iop.errors import IopError
-from iop.server.portal.web import Page, first
+from iop.server.portal.web import Page, first, ticked_ids
 
 SHOWN = 200  # rows on the page; the rest wait their turn (oldest first)
 PREVIEW = 160  # characters of a body shown in the list
-
-
-def _ids(form: dict[str, list[str]]) -> list[int]:
-    return [int(v) for v in form.get("ids", []) if v.strip().isdigit()]
 
 
 def _pretty(text: str | None) -> str:
@@ -70,7 +66,7 @@ async def suspended_page(page: Page) -> Response:
 async def act(page: Page) -> Response:
     """Resubmit or discard the ticked messages (all or nothing, as the Client does)."""
     form = page.request.state.form
-    action, ids = first(form, "action"), _ids(form)
+    action, ids = first(form, "action"), ticked_ids(form)
     if action not in ("resubmit", "discard"):
         page.session.flash("error", f"unknown action {action!r}")
     elif not ids:

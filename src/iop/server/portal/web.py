@@ -159,6 +159,11 @@ def first(form: dict[str, list[str]], key: str, default: str = "") -> str:
     return values[0] if values else default
 
 
+def ticked_ids(form: dict[str, list[str]]) -> list[int]:
+    """The message ids of a list's ticked boxes (anything else in ``ids`` is ignored)."""
+    return [int(v) for v in form.get("ids", []) if v.strip().isdigit()]
+
+
 def last(form: dict[str, list[str]], key: str, default: str = "") -> str:
     values = form.get(key)
     return values[-1] if values else default
