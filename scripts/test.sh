@@ -18,4 +18,7 @@ esac
 echo "== chromium"
 command -v chromium || command -v chromium-browser || { echo "chromium is missing: the browser tests need it (scripts/setup-test-tools.sh installs it)" >&2; exit 1; }
 echo "== pytest"
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# The suite mostly waits on processes, servers and the browser, so it runs in parallel
+# workers (pytest-xdist), a test file per worker at a time so module fixtures stay shared;
+# IOP_TEST_WORKERS=0 runs it in this one process.
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -n "${IOP_TEST_WORKERS:-3}" --dist loadfile "$@"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from compat_tally import TALLY, WORKER_OUTPUT_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 _VENV_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -107,6 +108,26 @@ def _run_cli(args: tuple[Any, ...], env: dict[str, str], timeout: float,
              cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PYTHON, "-m", "iop", *[str(a) for a in args]], env=env,
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+# ------------------------------------------------------------- the compat tally (tests/compat)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: hand its tally to the controller
+        worker_output[WORKER_OUTPUT_KEY] = dict(TALLY.counts)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: a worker finished; add its tally to ours."""
+    TALLY.counts.update(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if sum(TALLY.counts.values()):
+        terminalreporter.write_line(TALLY.line())
 
 
 # ---------------------------------------------------------------------------- fixtures

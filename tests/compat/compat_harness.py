@@ -15,10 +15,10 @@ import os
 import shutil
 import subprocess
 import textwrap
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from compat_tally import TALLY
 
 REPO = Path(__file__).resolve().parents[2]
 OURS = REPO / ".venv" / "bin" / "python"
@@ -121,20 +121,6 @@ def run(python: Path, files: dict[str, str], script: str, workdir: Path,
     return {label: outcome for label, outcome in json.loads(tail)}
 
 
-@dataclass
-class Tally:
-    """How many compared calls were identical, and how many differ on purpose."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def line(self) -> str:
-        total = sum(self.counts.values())
-        return (f"compat: {total} calls compared with IoP 4.1.1: "
-                f"{self.counts['identical']} identical, "
-                f"{self.counts['intended']} intended differences")
-
-
-TALLY = Tally()
 
 
 def compare(ours: dict[str, dict[str, Any]], theirs: dict[str, dict[str, Any]],
