@@ -54,6 +54,9 @@ class Dialect:
     # Whether headers have the ``trouble`` column the index of failed messages is on
     # (see iop.store.queries.message_search_sql).
     trouble_column: bool = False
+    # Renders conditions on body fields with the backend's JSON functions
+    # (iop.store.conditions).
+    body_exists: q.BodyTest | None = None
     _texts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, text: str) -> str:
@@ -427,12 +430,29 @@ class SQLStore(ABC, Generic[TxT]):
     # ------------------------------------------------------------ the operator's searches
     def search_messages(self, f: q.MessageFilter, *, before_id: int | None = None,
                         after_id: int | None = None, limit: int = 50) -> list[r.Header]:
-        """One page of headers matching ``f``, newest first (see iop.store.queries)."""
+        """One page of headers matching ``f``, in its order (see iop.store.queries)."""
         query, args, turn = q.message_search_sql(
             f, self.dialect.mark, self.dialect.like, HEADER_COLUMNS_H, before_id, after_id,
-            limit, trouble_column=self.dialect.trouble_column)
+            limit, trouble_column=self.dialect.trouble_column,
+            body_exists=self.dialect.body_exists, known_items=self._named_items(f))
         rows = [header(row) for row in self._rows(query, args)]
         return rows[::-1] if turn else rows
+
+    def count_messages(self, f: q.MessageFilter, cap: int = 10_000) -> int:
+        """How many headers match ``f``, counted up to ``cap`` (reaching it means "at
+        least")."""
+        query, args = q.message_count_sql(
+            f, self.dialect.mark, self.dialect.like, max(1, cap),
+            trouble_column=self.dialect.trouble_column, body_exists=self.dialect.body_exists,
+            known_items=self._named_items(f))
+        return int(self._rows(query, args)[0][0])
+
+    def _named_items(self, f: q.MessageFilter) -> list[str] | None:
+        """The names partial source and target names are looked up in: every item that
+        ever sent or received a message, from the monitor's counters (a few dozen rows)."""
+        if not f.source and not f.target:
+            return None
+        return [row[0] for row in self._read(f"SELECT DISTINCT item FROM {self._counts_source}")]
 
     def search_log(self, f: q.LogFilter, *, before_id: int | None = None,
                    after_id: int | None = None, limit: int = 100) -> list[r.LogEntry]:

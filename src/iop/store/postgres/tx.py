@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from iop.store import records as r
+from iop.store.conditions import postgres_body_exists
 from iop.store.postgres.conn import lock_key
 from iop.store.postgres.schema import TYPED_SQL_TYPES, identifier
 from iop.store.sql import HEADER_COLUMNS, HEADER_FIELDS, Dialect, SQLTx, header
@@ -23,7 +24,8 @@ from iop.store.wakeups.pg_notify import URGENT, notify, notify_answers, notify_c
 if TYPE_CHECKING:
     from iop.store.postgres import PostgresStore
 
-POSTGRES = Dialect(mark="%s", like="ILIKE", insertion_order="seq", trouble_column=True)
+POSTGRES = Dialect(mark="%s", like="ILIKE", insertion_order="seq", trouble_column=True,
+                   body_exists=postgres_body_exists)
 
 NOW = "extract(epoch from now())::float8"
 
