@@ -126,6 +126,8 @@ def test_partial_names_short_class_names_count_and_order(store: Store) -> None:
     "amount > 1 OR 1 = 1; DELETE FROM bodies",
     "amount >",
     "amount ~ 5",
+    "amount >> 5",
+    "status = two words",
     "amount < true",
     "x" * 1100 + " = 1",
 ])

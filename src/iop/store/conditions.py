@@ -29,6 +29,7 @@ _PART = re.compile(rf"({_NAME})|\[(\d+)\]")
 _CONDITION = re.compile(
     r"^\s*(?P<path>\S+?)\s*(?P<op>!=|<=|>=|=|<|>|\s+contains\s+)\s*(?P<value>.*?)\s*$",
     re.IGNORECASE | re.DOTALL)
+_BARE = re.compile(r"[A-Za-z0-9_.:@/+-][A-Za-z0-9_.:@/+-]*")
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -79,6 +80,9 @@ def _value(text: str, op: str) -> float | int | str | bool | None:
         return text == "true"
     if text == "null":
         return None
+    if not _BARE.fullmatch(text):
+        raise ValueError(f"value {text[:60]} is not a number, true, false, null, a single word "
+                         "or a \"quoted\" text")
     return text  # a bare word is a text: status = shipped
 
 
