@@ -21,7 +21,7 @@ from iop.store.base import Store
 from iop.store.conditions import Condition, parse_conditions
 
 PAGE_SIZE = 50
-COUNT_CAP = 100_000  # a result count stops there ("100,000 or more")
+COUNT_CAP = 10_000  # a result count stops there ("10,000 or more"): it reads no further
 EXPORT_ROWS = 5000  # the most messages one export holds
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
                  "%Y-%m-%d")
