@@ -5,6 +5,7 @@ count, oldest-first pages, and hostile conditions that must stay data."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -81,9 +82,42 @@ def test_conditions_on_json_bodies_compare_numbers_as_numbers(store: Store) -> N
 
 def test_conditions_on_persistent_message_fields(store: Store) -> None:
     ids = _seed(store)
+    invoice_class = store.get_header(ids["invoice"]).body_class
+    assert invoice_class is not None and invoice_class.endswith(".Invoice")
     assert _found(store, "amount >= 1250") == {ids["invoice"]}
     assert _found(store, "paid = false", "status = open") == {ids["invoice"]}
     assert _found(store, "amount > 1000", body_class="Invoice") == {ids["invoice"]}
+    # the full class name: its typed table's columns serve the conditions they can
+    for conditions in (("amount > 1000",), ("amount = 1250",), ("status = open",),
+                       ("status contains PE",), ("paid = false", "amount < 2000"),
+                       ("amount > 1000", "status != closed")):
+        assert _found(store, *conditions, body_class=invoice_class) == {ids["invoice"]}, \
+            conditions
+    for conditions in (("amount > 1250",), ('amount = "1250"',), ("status != open",),
+                       ("paid = true",), ("status = 1",)):
+        assert _found(store, *conditions, body_class=invoice_class) == set(), conditions
+    f = MessageFilter(body_class=invoice_class, conditions=parse_conditions("amount > 1000"))
+    assert store.count_messages(f) == 1
+
+
+def test_the_typed_table_is_what_is_read(store: Store) -> None:
+    """With a PersistentMessage class named in full, its typed table answers the condition."""
+    from iop.messages.persistent import table_name
+    from iop.store import queries as q
+
+    ids = _seed(store)
+    invoice_class = store.get_header(ids["invoice"]).body_class
+    assert invoice_class is not None
+    f = MessageFilter(body_class=invoice_class, conditions=parse_conditions("amount > 1000"))
+    sql_store: Any = store
+    query, args, _ = q.message_search_sql(
+        f, sql_store.dialect.mark, sql_store.dialect.like, "h.id", None, None, 10,
+        trouble_column=sql_store.dialect.trouble_column,
+        body_exists=sql_store.dialect.body_exists, typed=sql_store._typed_table(f))
+    assert f'"{sql_store._typed_table_name(invoice_class)}" t' in query
+    assert table_name(invoice_class).startswith("msg_")
+    assert "bodies" not in query  # no JSON read at all
+    assert [row[0] for row in sql_store._rows(query, args)] == [ids["invoice"]]
 
 
 def test_partial_names_short_class_names_count_and_order(store: Store) -> None:
@@ -142,6 +176,16 @@ def test_hostile_conditions_are_refused_or_stay_data(store: Store, hostile: str)
         f = MessageFilter(conditions=conditions)
         assert {h.id for h in store.search_messages(f)} <= set(ids.values())
     assert store.count_messages(MessageFilter()) == len(ids)  # nothing was dropped
+
+
+@pytest.mark.parametrize("body_class", [
+    'x"; DROP TABLE headers; --.Y', "demo.msgs.Order' OR '1'='1", "a.b\"c", "%.Order",
+])
+def test_hostile_body_classes_with_conditions(store: Store, body_class: str) -> None:
+    ids = _seed(store)
+    f = MessageFilter(body_class=body_class, conditions=parse_conditions("amount > 1"))
+    assert store.search_messages(f) == [] and store.count_messages(f) == 0
+    assert store.count_messages(MessageFilter()) == len(ids)
 
 
 @pytest.mark.parametrize("value", [

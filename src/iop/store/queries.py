@@ -136,25 +136,30 @@ def message_search_sql(f: MessageFilter, mark: str, like: str, columns: str,
                        before_id: int | None, after_id: int | None,
                        limit: int, trouble_column: bool = False,
                        body_exists: BodyTest | None = None,
-                       known_items: list[str] | None = None) -> tuple[str, list[Any], bool]:
+                       known_items: list[str] | None = None,
+                       typed: TypedTable | None = None) -> tuple[str, list[Any], bool]:
     """(SQL, args, reversed) of one page of headers; ``mark`` is the backend's placeholder,
     ``like`` its case-insensitive LIKE operator. ``reversed`` means the rows come in the
     other order than the result's and must be turned around. ``trouble_column``: the
     headers have a ``trouble`` column (the status when it is one of TROUBLE_STATUSES, else
     NULL) that the index of failed messages is on, as PostgreSQL's do. ``body_exists``
     renders the body conditions (the backend's JSON functions); ``known_items`` are the
-    item names that partial source and target names are looked up in."""
-    where, args = message_where(f, mark, like, trouble_column, body_exists, known_items)
+    item names that partial source and target names are looked up in; ``typed`` the typed
+    table of the body class searched, whose columns serve the conditions they can."""
+    where, args = message_where(f, mark, like, trouble_column, body_exists, known_items,
+                                typed)
     return _page(f"SELECT {columns} FROM headers h", where, args, mark, before_id, after_id,
                  limit, "h.id", f.oldest_first)
 
 
 def message_count_sql(f: MessageFilter, mark: str, like: str, cap: int,
                       trouble_column: bool = False, body_exists: BodyTest | None = None,
-                      known_items: list[str] | None = None) -> tuple[str, list[Any]]:
+                      known_items: list[str] | None = None,
+                      typed: TypedTable | None = None) -> tuple[str, list[Any]]:
     """(SQL, args) counting the headers matching ``f``, up to ``cap`` (a count that reaches
     it means "at least"), so counting never reads more rows than that."""
-    where, args = message_where(f, mark, like, trouble_column, body_exists, known_items)
+    where, args = message_where(f, mark, like, trouble_column, body_exists, known_items,
+                                typed)
     sql = "SELECT 1 FROM headers h"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -162,8 +167,8 @@ def message_count_sql(f: MessageFilter, mark: str, like: str, cap: int,
 
 
 def message_where(f: MessageFilter, mark: str, like: str, trouble_column: bool,
-                  body_exists: BodyTest | None,
-                  known_items: list[str] | None) -> tuple[list[str], list[Any]]:
+                  body_exists: BodyTest | None, known_items: list[str] | None,
+                  typed: TypedTable | None = None) -> tuple[list[str], list[Any]]:
     """WHERE terms and args of the headers matching ``f`` (see message_search_sql)."""
     where: list[str] = []
     args: list[Any] = []
@@ -199,13 +204,57 @@ def message_where(f: MessageFilter, mark: str, like: str, trouble_column: bool,
         where.append(f"EXISTS (SELECT 1 FROM bodies b WHERE b.id = h.body_id "
                      f"AND b.data {like} {mark} ESCAPE '\\')")
         args.append(like_pattern(f.text))
-    if f.conditions:
+    rest = f.conditions
+    if rest and typed is not None:
+        term, values, rest = _typed_terms(f.conditions, typed, mark, like)
+        if term:
+            where.append(term)
+            args += values
+    if rest:
         if body_exists is None:
             raise ValueError("this search needs the backend's body test for its conditions")
-        term, values = body_exists(f.conditions)
+        term, values = body_exists(rest)
         where.append(term)
         args += values
     return where, args
+
+
+@dataclass
+class TypedTable:
+    """A PersistentMessage class's typed table: its name and its columns' kinds
+    ("number" or "string"), as the store's catalog gives them."""
+
+    table: str
+    columns: dict[str, str]
+
+
+def _typed_terms(conditions: tuple[Condition, ...], typed: TypedTable, mark: str,
+                 like: str) -> tuple[str, list[Any], tuple[Condition, ...]]:
+    """An EXISTS term testing, on the typed table's columns, the conditions on a declared
+    field whose value has the column's kind; the others are left (for the JSON test).
+    Table and column names come from the catalog, never from the condition's text."""
+    terms: list[str] = []
+    args: list[Any] = []
+    rest: list[Condition] = []
+    for c in conditions:
+        column = c.path[0] if len(c.path) == 1 else None
+        kind = typed.columns.get(column) if isinstance(column, str) else None
+        value = c.value
+        numeric = isinstance(value, (int, float))  # booleans are stored as 0 / 1
+        if kind is None or value is None or (kind == "number") != numeric or \
+                (c.op == "contains" and kind != "string"):
+            rest.append(c)
+            continue
+        if c.op == "contains":
+            terms.append(f"t.\"{column}\" {like} {mark} ESCAPE '\\'")
+            args.append(like_pattern(str(value)))
+        else:
+            terms.append(f't."{column}" {c.op} {mark}')
+            args.append(int(value) if isinstance(value, bool) else value)
+    if not terms:
+        return "", [], tuple(rest)
+    return (f'EXISTS (SELECT 1 FROM "{typed.table}" t WHERE t.body_id = h.body_id AND '
+            f'{" AND ".join(terms)})'), args, tuple(rest)
 
 
 def log_search_sql(f: LogFilter, mark: str, like: str, columns: str,

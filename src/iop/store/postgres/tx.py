@@ -25,7 +25,13 @@ if TYPE_CHECKING:
     from iop.store.postgres import PostgresStore
 
 POSTGRES = Dialect(mark="%s", like="ILIKE", insertion_order="seq", trouble_column=True,
-                   body_exists=postgres_body_exists)
+                   body_exists=postgres_body_exists,
+                   typed_columns_sql=(
+                       "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+                       "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                       "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = current_schema() AND c.relname = %s "
+                       "AND a.attnum > 0 AND NOT a.attisdropped"))
 
 NOW = "extract(epoch from now())::float8"
 
