@@ -128,6 +128,9 @@ def test_partial_names_short_class_names_count_and_order(store: Store) -> None:
     assert _found(store, source="WEB") == {ids["text_amount"], ids["other_class"],
                                            ids["not_json"]}
     assert _found(store, source="nobody") == set()
+    # a production's item with no message yet: its exact name selects it alone
+    assert _found(store, target="Pricing", item_names=("Pricing",)) == set()
+    assert _found(store, target="Pricing") == {ids["big"], ids["small"], ids["text_amount"]}
     assert _found(store, body_class="Order") == {ids["big"], ids["small"],
                                                  ids["text_amount"], ids["not_json"]}
     assert _found(store, body_class="demo.other.Ticket") == {ids["other_class"]}

@@ -177,7 +177,7 @@ class OperatorViews:
         """One page of message headers matching ``filters`` (texts), newest first (oldest
         first with ``sort=oldest``); one more row is read than shown, to tell whether a page
         exists beyond it."""
-        f = message_filter(filters or {})
+        f = self._named(message_filter(filters or {}))
         limit = max(1, min(q.MAX_PAGE - 1, int(limit)))
         rows = self.store.search_messages(f, before_id=before_id, after_id=after_id,
                                           limit=limit + 1)
@@ -202,14 +202,14 @@ class OperatorViews:
     def count_messages(self, filters: dict[str, Any] | None = None,
                        cap: int = COUNT_CAP) -> dict[str, Any]:
         """How many messages match ``filters``, counted up to ``cap``: {count, capped}."""
-        count = self.store.count_messages(message_filter(filters or {}), cap)
+        count = self.store.count_messages(self._named(message_filter(filters or {})), cap)
         return {"count": count, "capped": count >= cap}
 
     def export_messages(self, filters: dict[str, Any] | None = None,
                         limit: int = EXPORT_ROWS) -> list[dict[str, Any]]:
         """Up to ``limit`` messages matching ``filters``, in the result's order, each a
         header with its body (parsed when it is JSON), for a CSV or JSON export."""
-        f = message_filter(filters or {})
+        f = self._named(message_filter(filters or {}))
         left = max(1, min(EXPORT_ROWS, int(limit)))
         found: list[dict[str, Any]] = []
         after = before = None
@@ -231,6 +231,12 @@ class OperatorViews:
 
     def message_choices(self) -> dict[str, list[str]]:
         """Values worth offering in the viewer's filters: item names and body classes."""
+        return {"items": sorted(self._production_items()),
+                "body_classes": self.store.recent_body_classes(),
+                "statuses": list(r.STATUSES)}
+
+    def _production_items(self) -> set[str]:
+        """The names of the items of every stored production."""
         items: set[str] = set()
         for p in self.store.list_productions():
             definition = self.store.get_production(p["name"]) or {}
@@ -238,8 +244,13 @@ class OperatorViews:
                 items.update(i.name for i in parse_production(definition).items)
             except EngineError:
                 continue
-        return {"items": sorted(items), "body_classes": self.store.recent_body_classes(),
-                "statuses": list(r.STATUSES)}
+        return items
+
+    def _named(self, f: q.MessageFilter) -> q.MessageFilter:
+        """``f`` knowing the productions' item names, when it filters on a name."""
+        if f.source or f.target:
+            f.item_names = tuple(sorted(self._production_items()))
+        return f
 
     def message(self, message_id: int) -> dict[str, Any]:
         """A message's header, body text, and the request/response it corresponds to."""

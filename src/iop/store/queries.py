@@ -47,11 +47,15 @@ class MessageFilter:
     text: str | None = None  # substring of the body's JSON text, case-insensitive
     conditions: tuple[Condition, ...] = ()  # on body fields, all must hold
     oldest_first: bool = False  # the order of the result (default: newest first)
+    # Item names known besides those that have messages (the productions' items), so a
+    # new item's exact name never selects the messages of items whose names contain it.
+    item_names: tuple[str, ...] = ()
 
     def active(self) -> dict[str, Any]:
         """The filters that are set, by name."""
         found = {f.name: getattr(self, f.name) for f in fields(self)
-                 if getattr(self, f.name) not in (None, "", (), False)}
+                 if getattr(self, f.name) not in (None, "", (), False)
+                 and f.name != "item_names"}
         if self.conditions:
             found["conditions"] = [str(c) for c in self.conditions]
         return found

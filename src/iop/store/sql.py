@@ -475,7 +475,8 @@ class SQLStore(ABC, Generic[TxT]):
         ever sent or received a message, from the monitor's counters (a few dozen rows)."""
         if not f.source and not f.target:
             return None
-        return [row[0] for row in self._read(f"SELECT DISTINCT item FROM {self._counts_source}")]
+        found = {row[0] for row in self._read(f"SELECT DISTINCT item FROM {self._counts_source}")}
+        return sorted(found.union(f.item_names))
 
     def search_log(self, f: q.LogFilter, *, before_id: int | None = None,
                    after_id: int | None = None, limit: int = 100) -> list[r.LogEntry]:
