@@ -104,7 +104,11 @@ def _count(portal: Portal) -> str:
 
 def test_conditions_names_and_short_class_with_a_count(search: Search) -> None:
     portal = search.portal
-    _search(portal, where='amount > 100\nstatus = "NEW"', body_class="Order")
+    store = portal.store()
+    first = store.get_header(search.early[0]).created
+    store.close()
+    since = datetime.fromtimestamp(int(first) - 60, ZoneInfo(ZONE)).strftime("%Y-%m-%dT%H:%M:%S")
+    _search(portal, where='amount > 100\nstatus = "NEW"', body_class="Order", since=since)
     assert _shown_ids(portal) == [search.early[1], search.early[0]]
     assert _count(portal) == "2 messages match"
     portal.shot("messages-extended-search")
