@@ -110,6 +110,12 @@ def message_viewer(budget: Budget) -> list[dict[str, Any]]:
         # body of the store is read before the page can say that nothing matches.
         "filtered: text in body (no match: reads every body)": "text=customer 4321",
         "page in the middle": f"before={middle}",
+        # Issue 26's extended search: the count is on every page (up to 100,000).
+        "extended: partial target name": "target=pricing",
+        "extended: short body class": "body_class=OrderResponse",
+        "extended: oldest first, 200 a page": "sort=oldest&size=200",
+        "extended: body condition (common)": "where=amount+%3E+500",
+        "extended: body condition (rare: reads every body)": "where=amount+%3E+999.9",
     }
     rows = []
     repeats = 3 if budget.quick else 10

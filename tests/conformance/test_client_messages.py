@@ -78,6 +78,23 @@ def test_messages_and_counts_agree(client: Client, other: Client) -> None:
     assert client.message_counts(session_id=session) == {"completed": 4}  # 2 requests, 2 answers
 
 
+def test_extended_search_through_either_client(client: Client, other: Client) -> None:
+    """The extended search's keys go through the API unchanged: conditions, order, names."""
+    ping(client, "cond one")
+    for filters in ({"where": 'text = "cond one"'}, {"where": "text contains COND",
+                                                     "sort": "oldest"},
+                    {"target": "ech", "where": "text != nothing"}):
+        page = client.search_messages(filters, limit=5)
+        assert page == other.search_messages(filters, limit=5)
+        assert page["messages"] and page["filters"]["conditions"]
+    found = client.search_messages({"where": 'text = "cond one"'}, limit=5)["messages"]
+    assert {m["target"] for m in found} == {"Echo", "Router"}
+    with pytest.raises(ClientError, match="not 'field operator value'"):
+        client.search_messages({"where": "text ~ x"})
+    with pytest.raises(ClientError, match="sort 'sideways' is not newest or oldest"):
+        client.search_messages({"sort": "sideways"})
+
+
 def test_search_a_message_and_its_trace(client: Client, other: Client) -> None:
     ping(client, "trace me")
     for filters in ({}, {"target": "Echo"}, {"type": "response"}, {"text": "TRACE ME"},

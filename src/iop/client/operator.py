@@ -18,8 +18,11 @@ from iop.engine.errors import EngineError, UnknownItem
 from iop.store import queries as q
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.conditions import Condition, parse_conditions
 
 PAGE_SIZE = 50
+COUNT_CAP = 10_000  # a result count stops there ("10,000 or more"): it reads no further
+EXPORT_ROWS = 5000  # the most messages one export holds
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
                  "%Y-%m-%d")
 RESENT_FROM = "Resent from message "
@@ -38,9 +41,12 @@ def parse_time(text: str, what: str) -> float | None:
         return float(value)
     except ValueError:
         pass
+    # The portal's script sends UTC times as ISO 8601 with a Z (Date.toISOString()).
+    whole, _, fraction = value.removesuffix("Z").removesuffix("z").partition(".")
+    extra = float("0." + fraction) if fraction.isdigit() else 0.0
     for pattern in _TIME_FORMATS:
         try:
-            return float(calendar.timegm(time.strptime(value.split(".")[0], pattern)))
+            return float(calendar.timegm(time.strptime(whole, pattern))) + extra
         except ValueError:
             continue
     raise EngineError(f"{what} {value!r} is not a time (write YYYY-MM-DD HH:MM:SS, UTC)")
@@ -69,7 +75,22 @@ def message_filter(params: dict[str, Any]) -> q.MessageFilter:
         until=parse_time(params.get("until") or "", "until"),
         source=text("source"), target=text("target"), status=status, type=kind,
         body_class=text("body_class"), session_id=_whole(params.get("session_id"), "session"),
-        text=text("text"))
+        text=text("text"), conditions=_conditions(params.get("where")),
+        oldest_first=_oldest_first(params.get("sort")))
+
+
+def _conditions(text: Any) -> tuple[Condition, ...]:
+    try:
+        return parse_conditions(str(text or ""))
+    except ValueError as exc:
+        raise EngineError(str(exc)) from None
+
+
+def _oldest_first(text: Any) -> bool:
+    order = str(text or "newest").strip().lower()
+    if order not in ("newest", "oldest"):
+        raise EngineError(f"sort {order[:20]!r} is not newest or oldest")
+    return order == "oldest"
 
 
 def log_filter(params: dict[str, Any]) -> q.LogFilter:
@@ -153,25 +174,69 @@ class OperatorViews:
     # ------------------------------------------------------------ messages
     def search_messages(self, filters: dict[str, Any] | None = None, before_id: int | None = None,
                         after_id: int | None = None, limit: int = PAGE_SIZE) -> dict[str, Any]:
-        """One page of message headers matching ``filters`` (texts), newest first; one more
-        row is read than shown, to tell whether an older page exists."""
-        f = message_filter(filters or {})
+        """One page of message headers matching ``filters`` (texts), newest first (oldest
+        first with ``sort=oldest``); one more row is read than shown, to tell whether a page
+        exists beyond it."""
+        f = self._named(message_filter(filters or {}))
         limit = max(1, min(q.MAX_PAGE - 1, int(limit)))
         rows = self.store.search_messages(f, before_id=before_id, after_id=after_id,
                                           limit=limit + 1)
+        # The page is read away from where it starts: up from after_id, down from
+        # before_id, else in the result's order; the extra row lies at the far end.
         if after_id is not None and before_id is None:
-            newer = len(rows) > limit
-            rows = rows[-limit:] if newer else rows
-            older = True
+            upwards = True
+        elif before_id is not None and after_id is None:
+            upwards = False
         else:
-            older = len(rows) > limit
-            rows = rows[:limit]
-            newer = before_id is not None
+            upwards = f.oldest_first
+        more = len(rows) > limit
+        rows = sorted(rows, key=lambda h: h.id, reverse=not upwards)[:limit]
+        rows.sort(key=lambda h: h.id, reverse=not f.oldest_first)
+        if upwards:
+            newer, older = more, after_id is not None
+        else:
+            older, newer = more, before_id is not None
         return {"messages": [header_view(h) for h in rows], "has_older": older,
                 "has_newer": newer, "filters": f.active()}
 
+    def count_messages(self, filters: dict[str, Any] | None = None,
+                       cap: int = COUNT_CAP) -> dict[str, Any]:
+        """How many messages match ``filters``, counted up to ``cap``: {count, capped}."""
+        count = self.store.count_messages(self._named(message_filter(filters or {})), cap)
+        return {"count": count, "capped": count >= cap}
+
+    def export_messages(self, filters: dict[str, Any] | None = None,
+                        limit: int = EXPORT_ROWS) -> list[dict[str, Any]]:
+        """Up to ``limit`` messages matching ``filters``, in the result's order, each a
+        header with its body (parsed when it is JSON), for a CSV or JSON export."""
+        f = self._named(message_filter(filters or {}))
+        left = max(1, min(EXPORT_ROWS, int(limit)))
+        found: list[dict[str, Any]] = []
+        after = before = None
+        while left > 0:
+            page = self.store.search_messages(f, before_id=before, after_id=after,
+                                              limit=min(left, q.MAX_PAGE))
+            for h in page:
+                view = header_view(h)
+                view["body"] = self.store.get_body(h)
+                found.append(view)
+            if len(page) < min(left, q.MAX_PAGE):
+                break
+            left -= len(page)
+            if f.oldest_first:
+                after = page[-1].id
+            else:
+                before = page[-1].id
+        return found
+
     def message_choices(self) -> dict[str, list[str]]:
         """Values worth offering in the viewer's filters: item names and body classes."""
+        return {"items": sorted(self._production_items()),
+                "body_classes": self.store.recent_body_classes(),
+                "statuses": list(r.STATUSES)}
+
+    def _production_items(self) -> set[str]:
+        """The names of the items of every stored production."""
         items: set[str] = set()
         for p in self.store.list_productions():
             definition = self.store.get_production(p["name"]) or {}
@@ -179,8 +244,13 @@ class OperatorViews:
                 items.update(i.name for i in parse_production(definition).items)
             except EngineError:
                 continue
-        return {"items": sorted(items), "body_classes": self.store.recent_body_classes(),
-                "statuses": list(r.STATUSES)}
+        return items
+
+    def _named(self, f: q.MessageFilter) -> q.MessageFilter:
+        """``f`` knowing the productions' item names, when it filters on a name."""
+        if f.source or f.target:
+            f.item_names = tuple(sorted(self._production_items()))
+        return f
 
     def message(self, message_id: int) -> dict[str, Any]:
         """A message's header, body text, and the request/response it corresponds to."""

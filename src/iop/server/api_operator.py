@@ -157,7 +157,7 @@ _STR = {"type": "string"}
 _OBJ = {"type": "object"}
 _LIST = {"type": "array", "items": _OBJ}
 _FILTERS = ["since", "until", "source", "target", "status", "type", "body_class", "session_id",
-            "text", "before_id", "after_id", "limit"]
+            "text", "where", "sort", "before_id", "after_id", "limit"]
 
 # (summary, query parameters, request body schema, success body schema), as in openapi.py.
 DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[str, Any]]] = {
@@ -176,7 +176,10 @@ DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[st
         {"type": "object", "required": ["settings"], "properties": {
             "production": _STR, "settings": _OBJ}}, _OBJ),
     ("GET", "messages/search"): ("iop-engine extension: one page of message headers matching "
-                                 "the filters, newest first", _FILTERS, None, _OBJ),
+                                 "the filters, newest first (sort=oldest: oldest first); "
+                                 "source/target take a name or part of one, body_class a "
+                                 "full or short name, where body conditions one per line "
+                                 "(amount > 500)", _FILTERS, None, _OBJ),
     ("GET", "messages/choices"): ("iop-engine extension: item names and body classes for "
                                   "the viewer's filters", [], None, _OBJ),
     ("GET", "message"): ("iop-engine extension: one message's header and body", ["id"], None,

@@ -100,6 +100,7 @@ PORTAL: dict[tuple[str, str], Role] = {
     ("GET", "/monitor/state"): VIEWER,
     ("GET", "/config"): VIEWER,
     ("GET", "/messages"): VIEWER,
+    ("GET", "/messages/export"): VIEWER,
     ("GET", "/messages/{id}"): VIEWER,
     ("GET", "/trace/{session}"): VIEWER,
     ("GET", "/suspended"): VIEWER,

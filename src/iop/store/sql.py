@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from iop.messages.persistent import table_name
 from iop.store import queries as q
 from iop.store import records as r
 from iop.store.errors import StoreError
@@ -43,6 +44,10 @@ _JOB_COLUMNS = ", ".join(_JOB_FIELDS)
 _PURGE_BATCH = 2000  # sessions per purge transaction
 
 
+# Declared types of typed-table columns that hold numbers (SQLite's, then PostgreSQL's).
+_NUMBER_TYPES = ("integer", "real", "bigint", "double precision")
+
+
 @dataclass(frozen=True)
 class Dialect:
     """What differs between the backends in the text of the shared SQL."""
@@ -54,6 +59,11 @@ class Dialect:
     # Whether headers have the ``trouble`` column the index of failed messages is on
     # (see iop.store.queries.message_search_sql).
     trouble_column: bool = False
+    # Renders conditions on body fields with the backend's JSON functions
+    # (iop.store.conditions).
+    body_exists: q.BodyTest | None = None
+    # The columns (name, declared type) of the typed table named by the one parameter.
+    typed_columns_sql: str = "SELECT name, type FROM pragma_table_info(?)"
     _texts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, text: str) -> str:
@@ -427,12 +437,46 @@ class SQLStore(ABC, Generic[TxT]):
     # ------------------------------------------------------------ the operator's searches
     def search_messages(self, f: q.MessageFilter, *, before_id: int | None = None,
                         after_id: int | None = None, limit: int = 50) -> list[r.Header]:
-        """One page of headers matching ``f``, newest first (see iop.store.queries)."""
+        """One page of headers matching ``f``, in its order (see iop.store.queries)."""
         query, args, turn = q.message_search_sql(
             f, self.dialect.mark, self.dialect.like, HEADER_COLUMNS_H, before_id, after_id,
-            limit, trouble_column=self.dialect.trouble_column)
+            limit, trouble_column=self.dialect.trouble_column,
+            body_exists=self.dialect.body_exists, known_items=self._named_items(f),
+            typed=self._typed_table(f))
         rows = [header(row) for row in self._rows(query, args)]
         return rows[::-1] if turn else rows
+
+    def count_messages(self, f: q.MessageFilter, cap: int = 10_000) -> int:
+        """How many headers match ``f``, counted up to ``cap`` (reaching it means "at
+        least")."""
+        query, args = q.message_count_sql(
+            f, self.dialect.mark, self.dialect.like, max(1, cap),
+            trouble_column=self.dialect.trouble_column, body_exists=self.dialect.body_exists,
+            known_items=self._named_items(f), typed=self._typed_table(f))
+        return int(self._rows(query, args)[0][0])
+
+    def _typed_table(self, f: q.MessageFilter) -> q.TypedTable | None:
+        """The typed table of the PersistentMessage class ``f`` names in full, when it has
+        conditions: its declared fields are then tested on the table's columns."""
+        if not f.conditions or not f.body_class or "." not in f.body_class:
+            return None
+        table = self._typed_table_name(f.body_class)
+        columns = {str(name): "number" if str(kind).lower() in _NUMBER_TYPES else "string"
+                   for name, kind in self._rows(self.dialect.typed_columns_sql, (table,))
+                   if name != "body_id"}
+        return q.TypedTable(table, columns) if columns else None
+
+    def _typed_table_name(self, class_name: str) -> str:
+        """The name of a PersistentMessage class's typed table in this database."""
+        return table_name(class_name)
+
+    def _named_items(self, f: q.MessageFilter) -> list[str] | None:
+        """The names partial source and target names are looked up in: every item that
+        ever sent or received a message, from the monitor's counters (a few dozen rows)."""
+        if not f.source and not f.target:
+            return None
+        found = {row[0] for row in self._read(f"SELECT DISTINCT item FROM {self._counts_source}")}
+        return sorted(found.union(f.item_names))
 
     def search_log(self, f: q.LogFilter, *, before_id: int | None = None,
                    after_id: int | None = None, limit: int = 100) -> list[r.LogEntry]:

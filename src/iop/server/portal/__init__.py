@@ -158,6 +158,7 @@ def portal_routes() -> list[BaseRoute]:
         _ns("/fs", pages_config.file_listing),
         _ns("/messages", pages_messages.messages),
         _ns("/messages/resend", pages_messages.resend, post=True),
+        _ns("/messages/export", pages_messages.export),
         _ns("/messages/{id}", pages_messages.message),
         _ns("/trace/{session}", pages_messages.trace),
         _ns("/suspended", pages_suspended.suspended_page),

@@ -1,5 +1,6 @@
-"""The message viewer (filters, keyset pages, resend), one message (header, body, contents)
-and a session's visual trace."""
+"""The message viewer (filters, body conditions, count, order, page size, keyset pages,
+CSV/JSON export, resend), one message (header, body, contents) and a session's visual
+trace."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import json
 import time
 from typing import Any
 
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from iop.client.operator import EXPORT_ROWS, parse_time
 from iop.errors import IopError
+from iop.server.portal import exports
 from iop.server.portal.diagrams import trace_diagram
-from iop.server.portal.web import Page, first
+from iop.server.portal.exports import utc_iso
+from iop.server.portal.web import SECURITY_HEADERS, Page, first
 
 FILTERS = ("since", "until", "source", "target", "status", "type", "body_class", "session_id",
-           "text")
+           "text", "where", "sort")
 PAGE_SIZE = 50
+PAGE_SIZES = (25, 50, 100, 200, 500)  # offered; any size from 1 to the largest is taken
 
 
 def _int(text: str | None) -> int | None:
@@ -25,27 +30,79 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+def _filters(page: Page) -> dict[str, str]:
+    query = page.request.query_params
+    found = {k: query.get(k, "").strip() for k in FILTERS if query.get(k, "").strip()}
+    if found.get("sort") == "newest":
+        del found["sort"]  # the default order: keep it out of the links
+    return found
+
+
+def _utc_input(text: str | None) -> str:
+    """A time filter as the form's UTC field shows it (YYYY-MM-DDTHH:MM:SS), or the text as
+    typed when it is not a time (the error above the list says so)."""
+    try:
+        epoch = parse_time(text or "", "time")
+    except IopError:
+        return text or ""
+    return "" if epoch is None else utc_iso(epoch)[:19]
+
+
 async def messages(page: Page) -> Response:
     started = time.perf_counter()
     query = page.request.query_params
-    filters = {k: query.get(k, "").strip() for k in FILTERS if query.get(k, "").strip()}
+    filters = _filters(page)
     before, after = _int(query.get("before")), _int(query.get("after"))
+    size = max(1, min(PAGE_SIZES[-1], _int(query.get("size")) or PAGE_SIZE))
+    shown = dict(filters, size=str(size) if size != PAGE_SIZE else "")
     error = None
     result: dict[str, Any] = {"messages": [], "has_older": False, "has_newer": False}
+    counted: dict[str, Any] | None = None
     try:
-        result = await page.call("search_messages", filters, before, after, PAGE_SIZE)
-    except IopError as exc:  # said above the (empty) list
-        error = str(exc)
+        result = await page.call("search_messages", filters, before, after, size)
+        if before is None and after is None and not result["has_older"]:
+            # The whole result is on this first page: no second pass over the store.
+            counted = {"count": len(result["messages"]), "capped": False}
+        else:
+            counted = await page.call("count_messages", filters)
+    except IopError as exc:  # said above the (empty) list, in one line
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     choices = await page.call("message_choices")
     rows = result["messages"]
-    older = page.url("messages", before=rows[-1]["id"], **filters) \
+    ids = [m["id"] for m in rows]
+    older = page.url("messages", before=min(ids), **shown) \
         if rows and result["has_older"] else None
-    newer = page.url("messages", after=rows[0]["id"], **filters) \
+    newer = page.url("messages", after=max(ids), **shown) \
         if rows and result["has_newer"] else None
     return page.render("messages.html", active="messages", rows=rows, filters=filters,
                        choices=choices, error=error, older=older, newer=newer,
-                       newest=page.url("messages", **filters) if before or after else None,
+                       first_page=page.url("messages", **shown) if before or after else None,
+                       count=counted, size=size, sizes=PAGE_SIZES,
+                       oldest_first=filters.get("sort") == "oldest", iso=utc_iso,
+                       since_utc=_utc_input(filters.get("since")),
+                       until_utc=_utc_input(filters.get("until")),
+                       export_csv=page.url("messages/export", format="csv", **filters),
+                       export_json=page.url("messages/export", format="json", **filters),
+                       export_rows=EXPORT_ROWS,
                        took=f"{(time.perf_counter() - started) * 1000:.0f} ms")
+
+
+async def export(page: Page) -> Response:
+    """The search's result (the same filters, newest or oldest first) as CSV or JSON, at
+    most EXPORT_ROWS messages."""
+    kind = page.request.query_params.get("format", "csv")
+    if kind not in ("csv", "json"):
+        return PlainTextResponse("format must be csv or json\n", status_code=400,
+                                 headers=SECURITY_HEADERS)
+    filters = _filters(page)
+    try:
+        found = await page.call("export_messages", filters, EXPORT_ROWS)
+    except IopError as exc:
+        return PlainTextResponse(f"{str(exc).splitlines()[0]}\n", status_code=400,
+                                 headers=SECURITY_HEADERS)
+    text = exports.csv_text(found) if kind == "csv" else \
+        exports.json_text(found, page.namespace, filters, EXPORT_ROWS)
+    return exports.download(text, kind, page.namespace, SECURITY_HEADERS)
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

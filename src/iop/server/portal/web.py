@@ -131,6 +131,8 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+# For responses built outside render (downloads, plain-text errors).
+SECURITY_HEADERS = _SECURITY_HEADERS
 
 
 def namespaces_of(user: User, current: str) -> list[str]:

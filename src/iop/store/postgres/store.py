@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from iop.errors import StoreError, StoreUnavailable
+from iop.messages.persistent import table_name
 from iop.store import host_name
 from iop.store import records as r
 from iop.store.fork_reset import reset_in_forked_child
@@ -29,7 +30,7 @@ from iop.store.group_commit import PendingSend
 from iop.store.postgres import purge
 from iop.store.postgres.conn import connect, first_line, is_outage, lock_key, redact
 from iop.store.postgres.locks import AdvisoryDuty
-from iop.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION, schema_for
+from iop.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION, identifier, schema_for
 from iop.store.postgres.tx import CLAIM_ALONE, NOW, POSTGRES, PostgresTx, claim_params, plain_claim
 from iop.store.sql import SQLStore
 from iop.store.wakeups.pg_notify import PostgresNotifier
@@ -197,6 +198,9 @@ class PostgresStore(SQLStore[PostgresTx]):
         except psycopg.Error as exc:
             raise self._fail(exc) from exc
         return int(row[0]) if row else 0
+
+    def _typed_table_name(self, class_name: str) -> str:
+        return identifier(table_name(class_name))
 
     def typed_columns(self, table: str) -> set[str] | None:
         """Columns of a PersistentMessage table known to exist (committed), if cached."""

@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from iop.store import records as r
+from iop.store.conditions import postgres_body_exists
 from iop.store.postgres.conn import lock_key
 from iop.store.postgres.schema import TYPED_SQL_TYPES, identifier
 from iop.store.sql import HEADER_COLUMNS, HEADER_FIELDS, Dialect, SQLTx, header
@@ -23,7 +24,14 @@ from iop.store.wakeups.pg_notify import URGENT, notify, notify_answers, notify_c
 if TYPE_CHECKING:
     from iop.store.postgres import PostgresStore
 
-POSTGRES = Dialect(mark="%s", like="ILIKE", insertion_order="seq", trouble_column=True)
+POSTGRES = Dialect(mark="%s", like="ILIKE", insertion_order="seq", trouble_column=True,
+                   body_exists=postgres_body_exists,
+                   typed_columns_sql=(
+                       "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+                       "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                       "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE n.nspname = current_schema() AND c.relname = %s "
+                       "AND a.attnum > 0 AND NOT a.attisdropped"))
 
 NOW = "extract(epoch from now())::float8"
 

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from iop.store import records as r
+from iop.store.conditions import sqlite_body_exists
 from iop.store.sql import HEADER_COLUMNS, HEADER_COLUMNS_H, HEADER_FIELDS, Dialect, SQLTx, header
 
-SQLITE = Dialect(mark="?", like="LIKE", insertion_order="rowid")
+SQLITE = Dialect(mark="?", like="LIKE", insertion_order="rowid",
+                 body_exists=sqlite_body_exists)
 
 # Typed tables known to exist (with these columns) per store file, to skip PRAGMA lookups.
 _typed_tables: dict[tuple[str, str], set[str]] = {}
