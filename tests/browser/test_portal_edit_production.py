@@ -208,6 +208,8 @@ def test_change_connections(editor: Editor) -> None:
 
 def test_copy_an_item(editor: Editor) -> None:
     page = editor.open("HelloRoute")
+    pyprod_target = page.locator("form.connections-form[data-setting='target']")
+    assert pyprod_target.locator("input[name=targets][value='HelloOut']").is_checked()
     page.fill("#copy-name", "HelloRoute2")
     page.click("#copy-submit")
     page.wait_for_url("**item=HelloRoute2**")

@@ -20,8 +20,8 @@ from typing import Any
 from iop.client.item_config import (
     MAX_POOL_SIZE,
     InvalidConfiguration,
-    _check_value,
-    _rows,
+    check_value,
+    with_editors,
 )
 from iop.components.kinds import OPERATION, PROCESS, SERVICE
 from iop.components.widgets import item_names
@@ -133,7 +133,7 @@ def _item_rows(store: Store, definition: dict[str, Any], name: str) -> dict[str,
     config = parse_production(definition)
     item = next(i for i in config.items if i.name == name)
     info = item_settings(store, item)
-    info["host"], info["adapter"] = _rows(info["host"]), _rows(info["adapter"])
+    info["host"], info["adapter"] = with_editors(info["host"]), with_editors(info["adapter"])
     return info
 
 
@@ -168,7 +168,7 @@ def _add(store: Store, definition: dict[str, Any], production: str,
         row = rows.get(setting)
         if row is None:
             problems.append(f"{class_name} has no {target.lower()} setting {setting}")
-        elif why := _check_value(row, value, kinds, production):
+        elif why := check_value(row, value, kinds, production):
             problems.append(why)
         else:
             entry["Setting"].append({"@Target": target, "@Name": setting, "#text": value})
@@ -214,7 +214,7 @@ def _connect(store: Store, definition: dict[str, Any], production: str,
     if name in chosen:
         raise InvalidEdit(f"item {name} cannot send to itself")
     text = ",".join(dict.fromkeys(chosen))
-    if why := _check_value(row, text, _kinds(store, definition), production):
+    if why := check_value(row, text, _kinds(store, definition), production):
         raise InvalidEdit(why)
     settings = entry.get("Setting") or []
     settings = [settings] if isinstance(settings, dict) else list(settings)
@@ -249,7 +249,7 @@ def check_edit(store: Store, production: str, edit: dict[str, Any]) -> dict[str,
         summary = _connect(store, definition, production, edit)
     ports: dict[str, list[str]] = {}
     for item in parse_production(definition).items:
-        rows = _rows(item_settings(store, item)["host"])
+        rows = with_editors(item_settings(store, item)["host"])
         ports[item.name] = [r["name"] for r in rows if r["widget"]["kind"] == "item"]
     return {"desired": definition, "base": fingerprint(current), "summary": summary,
             "route_ports": ports}
@@ -290,9 +290,8 @@ def backups(namespace: str, production: str, limit: int = 10,
     if not os.path.isdir(folder):
         return []
     found = []
-    for name in sorted(os.listdir(folder), reverse=True):
-        if not _BACKUP_ID.match(name):
-            continue
+    for name in sorted((n for n in os.listdir(folder) if _BACKUP_ID.match(n)),
+                       key=lambda n: _written(folder, n), reverse=True):
         try:
             with open(os.path.join(folder, name, "manifest.json"), encoding="utf-8") as fh:
                 manifest = json.load(fh)
@@ -309,6 +308,16 @@ def backups(namespace: str, production: str, limit: int = 10,
         if len(found) >= limit:
             break
     return found
+
+
+def _written(folder: str, name: str) -> tuple[str, int]:
+    """A backup's place in time: its UTC stamp (to the second), then when its folder was made
+    (two edits in one second differ there, not in the name's fingerprint)."""
+    try:
+        made = os.stat(os.path.join(folder, name, "manifest.json")).st_mtime_ns
+    except OSError:
+        made = 0
+    return name[:16], made
 
 
 def rollback(store: Store, production: str, backup_id: str,

@@ -59,7 +59,7 @@ async def edit_production(page: Page) -> Response:
                    "edit": {k: v for k, v in edit.items() if k != "targets"}},
             edit_error=f"Not saved: {exc}")
     page.session.flash("ok", f"Saved: {done['summary']}. Backup {done['backup_id']} was written "
-                             "first; roll back to it from Backups below.")
+                             "first; Backups on this page can roll it back.")
     if done.get("update_needed"):
         page.session.flash("update", "The running production still uses the previous "
                                      "configuration: update it to apply the change.")
