@@ -122,3 +122,19 @@ def test_a_change_made_meanwhile_is_not_overwritten(client: Any) -> None:
 def test_rollback_takes_only_a_backup_of_its_own(client: Any, backup: str) -> None:
     with pytest.raises(IopError, match="is not a backup of this portal|does not exist"):
         client.rollback_edit(PRODUCTION, backup)
+
+
+@pytest.mark.slow
+def test_an_edit_updates_the_running_production(client: Any, run_iop: Any,
+                                                wait_for: Any) -> None:
+    run_iop("-s", PRODUCTION, "-D")
+    try:
+        wait_for(lambda: any(j["item"] == "AuditOperation" and j["state"] == "running"
+                             for j in client.jobs()), timeout=60, what="AuditOperation's job")
+        done = client.edit_production(PRODUCTION, {"action": "copy", "item": "AuditOperation",
+                                                   "name": "AuditCopy"})
+        assert done["updated_running"] is True and done["update_needed"] is False
+        wait_for(lambda: any(j["item"] == "AuditCopy" and j["state"] == "running"
+                             for j in client.jobs()), timeout=60, what="the copy's job")
+    finally:
+        run_iop("-S")
