@@ -50,7 +50,8 @@ def _definition(store: Store, production: str) -> dict[str, Any]:
     return definition
 
 
-def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_editors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Settings rows (item_settings) with the editor (``widget``) each is shown with."""
     for row in rows:
         widget = widget_for(row.get("control"), row.get("python_type") or "str",
                             bool(row.get("is_target")) or row["name"] in _TARGET_NAMES,
@@ -70,7 +71,7 @@ def configuration(store: Store, production: str) -> dict[str, Any]:
     items = []
     for item in config.items:
         info = item_settings(store, item)
-        host, adapter = _rows(info["host"]), _rows(info["adapter"])
+        host, adapter = with_editors(info["host"]), with_editors(info["adapter"])
         targets: list[str] = []
         for row in host:
             if row["widget"]["kind"] != "item":
@@ -108,8 +109,8 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _check_value(row: dict[str, Any], text: str, config_items: dict[str, str],
-                 production: str) -> str | None:
+def check_value(row: dict[str, Any], text: str, config_items: dict[str, str],
+                production: str) -> str | None:
     """Why ``text`` cannot be stored for the setting ``row``, or None."""
     name = row["name"]
     try:
@@ -246,7 +247,7 @@ def save_item(store: Store, production: str, item: str, changes: dict[str, Any],
         by_name = {row["name"]: row for row in rows}
         for name, value in wanted.items():
             row = by_name.get(name)
-            if row is not None and (why := _check_value(row, _text(value), kinds, production)):
+            if row is not None and (why := check_value(row, _text(value), kinds, production)):
                 problems.append(why)
         if not problems:
             changed += _apply_settings(entry, target, rows, wanted)

@@ -162,6 +162,31 @@ class OperatorViews:
         return save_item(self.store, production, item, changes,
                          control.current_status(self.store))
 
+    def edit_production(self, production: str, edit: dict[str, Any]) -> dict[str, Any]:
+        """Add, copy or remove an item, or change its connections, saved through the change
+        plan with a backup (see production_edit)."""
+        from iop.client.production_edit import apply_edit, check_edit
+
+        return apply_edit(self.store, production, check_edit(self.store, production, edit))
+
+    def production_backups(self, production: str) -> list[dict[str, Any]]:
+        """The newest backups the production's edits wrote (see production_edit)."""
+        from iop.client.production_edit import backups
+
+        return backups(self.namespace, production)
+
+    def rollback_edit(self, production: str, backup_id: str) -> dict[str, Any]:
+        """Restore ``production`` from one of its edit backups (see production_edit)."""
+        from iop.client.production_edit import rollback
+
+        return rollback(self.store, production, backup_id)
+
+    def host_classes(self) -> list[dict[str, str]]:
+        """Bound service, process and operation classes, for a new item."""
+        from iop.client.production_edit import host_classes
+
+        return host_classes(self.store)
+
     def save_production_settings(self, production: str,
                                  changes: dict[str, Any]) -> dict[str, Any]:
         """Validate and store production-level settings (ShutdownTimeout, PurgeKeepDays...):

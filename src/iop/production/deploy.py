@@ -57,9 +57,12 @@ def apply_plan(
     desired: Production | None = None,
     allow_destructive: bool = False,
     backup_dir: str | os.PathLike[str] | None = None,
+    check_unbound: bool = True,
 ) -> ApplyResult:
     """Apply the plan's selected operations; refuses when the deployed production (or the
-    Python definition, if given) changed since the plan was made."""
+    Python definition, if given) changed since the plan was made. ``check_unbound=False``
+    skips resolving the new items' classes (which imports them): for a caller that already
+    checked them in its contained child, the server's portal."""
     if plan.namespace and plan.namespace != store.namespace:
         raise PlanError(f"the plan for {plan.production} was made in namespace {plan.namespace}, "
                         f"not {store.namespace}")
@@ -84,7 +87,7 @@ def apply_plan(
     result.backup = write_backup(backup_dir or DEFAULT_BACKUP_DIR, plan, current, store.namespace)
     if desired is not None:
         _bind_classes(store, desired, _class_names(chosen))
-    else:
+    elif check_unbound:
         result.unbound = _unbound(store, _class_names(chosen))
     store.save_production(plan.production, updated)
     result.applied = chosen

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from iop.production.production import Production
 
 __all__ = ["RISKS", "PlanError", "PlanOperation", "ProductionChangePlan",
-           "ProductionPlanOperation", "build_plan",
+           "ProductionPlanOperation", "build_plan", "plan_exports",
            "fingerprint"]
 
 SAFE, DESTRUCTIVE, BLOCKED, UNSUPPORTED = "safe", "destructive", "blocked", "unsupported"
@@ -436,11 +436,28 @@ def build_plan(
     are listed as unsupported.
     """
     wanted = production_export(desired)
-    delta = d.diff_exports(wanted, current)
     ports = {ref.name: set(ref.route_ports()) for ref in desired}
+    return plan_exports(desired.name or "", wanted, current, ports, runtime_routes=runtime_routes,
+                        namespace=namespace, source=source)
+
+
+def plan_exports(
+    production: str,
+    wanted: Mapping[str, Any],
+    current: Mapping[str, Any] | None,
+    route_ports: Mapping[str, set[str]],
+    *,
+    runtime_routes: Iterable[tuple[str, str]] = (),
+    namespace: str | None = None,
+    source: str | None = None,
+) -> ProductionChangePlan:
+    """Plan the changes that bring ``current`` to the export ``wanted`` (build_plan's step
+    once the desired production is an export); ``route_ports`` names each item's settings
+    that hold its targets, so that a setting losing targets is planned as destructive."""
+    delta = d.diff_exports(wanted, current)
     operations: list[PlanOperation] = []
     for change in delta:
-        op, risk, reason = _operation(change, ports)
+        op, risk, reason = _operation(change, route_ports)
         operations.append(PlanOperation(len(operations) + 1, op, risk, change.name, change.item,
                                         change.target, change.before, change.after, reason))
     for route_source, route_target in runtime_routes:
@@ -448,5 +465,5 @@ def build_plan(
             len(operations) + 1, "runtime_route", UNSUPPORTED, f"{route_source} -> {route_target}",
             route_source, None, None, None, "runtime-only or dynamic route with no source setting",
         ))
-    return ProductionChangePlan(desired.name or "", operations, fingerprint(current),
+    return ProductionChangePlan(production, operations, fingerprint(current),
                                 fingerprint(wanted), namespace, source)

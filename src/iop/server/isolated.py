@@ -29,7 +29,7 @@ from iop.server.uploads import projects_root
 from iop.store.base import Store
 
 CALLS = ("migrate", "test", "connections", "start", "restart", "configuration", "save_item",
-         "resubmit", "message_forms")
+         "resubmit", "message_forms", "edit_production")
 CLASS_CHECK_SECONDS = 10.0
 
 
@@ -133,6 +133,18 @@ def _save_item(store: Store, deadline: float, production: str, item: str,
     return result
 
 
+def _edit_production(store: Store, deadline: float, production: str,
+                     edit: dict[str, Any]) -> Any:
+    """The child checks the edit (it imports the classes); the server applies the desired
+    definition it answers through the change plan, with its backup."""
+    from iop.client.production_edit import apply_edit
+
+    checked, _ = contained(store, "check_edit", deadline, production=production, edit=edit)
+    if not isinstance(checked, dict) or not isinstance(checked.get("desired"), dict):
+        raise EngineError("the production edit's check answered nothing usable")
+    return apply_edit(store, production, checked)
+
+
 def _check_classes(store: Store, deadline: float, production: str) -> None:
     seconds = min(CLASS_CHECK_SECONDS, (deadline - time.monotonic()) / 2)
     contained(store, "check_classes", time.monotonic() + seconds, production=production)
@@ -233,6 +245,7 @@ def _resubmit(store: Store, deadline: float, ids: list[int], body: str | None = 
 _SERVER_HALVES = {
     "migrate": _migrate, "connections": _read_only("connections"),
     "configuration": _read_only("configuration"), "save_item": _save_item,
+    "edit_production": _edit_production,
     "message_forms": _read_only("message_forms"),
     "start": _start, "restart": _restart, "test": _test, "resubmit": _resubmit,
 }
@@ -260,6 +273,10 @@ def _child_call(store: Any, method: str, kwargs: dict[str, Any]) -> Any:
         from iop.client.item_config import save_item
 
         return save_item(store, running=store.status, **kwargs)
+    if method == "check_edit":
+        from iop.client.production_edit import check_edit
+
+        return check_edit(store, **kwargs)
     if method == "check_classes":
         from iop.engine.supervisor import Supervisor
 

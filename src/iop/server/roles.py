@@ -126,6 +126,9 @@ PORTAL: dict[tuple[str, str], Role] = {
     ("GET", "/fs"): DEVELOPER,
     ("POST", "/config/save"): DEVELOPER,
     ("POST", "/config/production"): DEVELOPER,
+    # Adding, copying, removing items and changing connections; rolling such an edit back.
+    ("POST", "/config/edit"): DEVELOPER,
+    ("POST", "/config/rollback"): DEVELOPER,
 }
 
 

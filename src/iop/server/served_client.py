@@ -48,6 +48,13 @@ class ServedClient(LocalClient):
                              api_operator.CONFIGURATION_SECONDS, production=production,
                              item=item, changes=changes)
 
+    def edit_production(self, production: str, edit: dict[str, Any]) -> dict[str, Any]:
+        """Add, copy or remove an item, or change its connections: checked in the contained
+        child, saved here through the change plan (see iop.client.production_edit)."""
+        return isolated.call(self.namespace, "edit_production",  # type: ignore[no-any-return]
+                             api_operator.CONFIGURATION_SECONDS, production=production,
+                             edit=edit)
+
     def message_forms(self, production: str, item: str) -> dict[str, Any]:
         """The message classes ``item`` handles with their fields (the Test form)."""
         return isolated.call(self.namespace, "message_forms",  # type: ignore[no-any-return]

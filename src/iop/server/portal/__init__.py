@@ -23,6 +23,7 @@ from iop.server.login_limits import LoginRefused
 from iop.server.password_pool import HashPoolBusy
 from iop.server.portal import (
     pages_config,
+    pages_edit,
     pages_items,
     pages_messages,
     pages_monitor,
@@ -152,6 +153,8 @@ def portal_routes() -> list[BaseRoute]:
         _ns("/config", pages_config.configuration_page),
         _ns("/config/save", pages_config.save_configuration, post=True),
         _ns("/config/production", pages_config.save_production_settings, post=True),
+        _ns("/config/edit", pages_edit.edit_production, post=True),
+        _ns("/config/rollback", pages_edit.rollback, post=True),
         _ns("/items/test", pages_items.send_test, post=True),
         _ns("/items/restart", pages_items.restart_item, post=True),
         _ns("/items/enable", pages_items.enable_item, post=True),

@@ -13,6 +13,7 @@ from iop.client.lights import LIGHTS, MEANING
 from iop.components.settings import PYTHON_ATTRIBUTES, Category
 from iop.components.widgets import CHARACTER_SETS, FRAMINGS
 from iop.errors import EngineError, IopError
+from iop.server import roles
 from iop.server.portal import files, pages_items
 from iop.server.portal.diagrams import config_diagram
 from iop.server.portal.pages_monitor import REFRESH_SECONDS
@@ -100,7 +101,7 @@ def shown_value(row: dict[str, Any]) -> str:
 
 
 async def configuration(page: Page, submitted: dict[str, Any] | None = None,
-                        error: str | None = None) -> Response:
+                        error: str | None = None, edit_error: str | None = None) -> Response:
     query = page.request.query_params
     names = [p["name"] for p in await page.call("productions_overview")]
     production = query.get("production") or (submitted or {}).get("production") \
@@ -141,8 +142,9 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
         if selected else None
     # A save refused for an item that is not shown (a bad or unknown name) still says why.
     for_production = bool(submitted and "production_values" in submitted) or selected is None
+    developer = roles.may(page.user, page.namespace, roles.DEVELOPER)
     return page.render(
-        "config.html", status=400 if error else 200, active="config", production=production,
+        "config.html", status=400 if error or edit_error else 200, active="config", production=production,
         productions=names, config=config, selected=selected, state=overview.get(production),
         diagram=config_diagram(items, selected_name, running, health), snap=snap,
         lights=LIGHTS, meanings=MEANING, refresh=REFRESH_SECONDS,
@@ -154,7 +156,12 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
         production_error=error if for_production else None,
         candidates=candidates, credentials=credentials, charsets=CHARACTER_SETS,
         framings=FRAMINGS, interfaces=_interfaces(), shown_value=shown_value,
-        panel=item_panel, health_of=(health or {}).get(selected_name or ""))
+        panel=item_panel, health_of=(health or {}).get(selected_name or ""),
+        edit_error=edit_error, edit_posted=(submitted or {}).get("edit") or {},
+        host_classes=await page.call("host_classes") if developer else [],
+        backups=await page.call("production_backups", production) if developer else [],
+        target_rows=[r for r in (selected or {}).get("host", [])
+                     if r["widget"]["kind"] == "item" and r["widget"]["targets"]])
 
 
 def production_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
