@@ -145,7 +145,7 @@ def test_start_then_open_a_session_trace(portal: Portal, wait_for: Any) -> None:
              timeout=60, what="the whole first session")
     page.click(f"#message-table tbody tr[data-id='{session}'] a[title^='visual trace']")
     page.wait_for_selector("#trace-diagram")
-    lanes = page.locator("#trace-diagram .lane").evaluate_all(
+    lanes = page.locator("#trace-lanes .lane").evaluate_all(
         "gs => gs.map(g => g.dataset.host)")
     assert lanes == ["OrderPoller", "OrderProcess", "PricingOperation", "AuditOperation"]
     arrows = page.locator("#trace-diagram g.msg")

@@ -151,6 +151,33 @@
     window.setInterval(poll, 2000);
     toggle.addEventListener("change", poll);
   }
+  // The visual trace: an arrow's message opens beside the diagram without a page load
+  // (the arrow's link does the same with a page load when this script is off).
+  var traceAside = document.getElementById("trace-message");
+  if (traceAside) {
+    document.querySelectorAll("#trace-diagram a.msg-link").forEach(function (link) {
+      link.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        var id = link.getAttribute("data-show");
+        fetch(traceAside.getAttribute("data-panel-url") + encodeURIComponent(id) + "?panel=1", { credentials: "same-origin" })
+          .then(function (r) {
+            if (!r.ok) throw new Error("HTTP " + r.status);
+            return r.text();
+          })
+          .then(function (html) {
+            traceAside.innerHTML = html;  // our own server's escaped fragment
+            document.querySelectorAll("#trace-diagram g.msg.chosen").forEach(function (g) { g.classList.remove("chosen"); });
+            var g = link.querySelector("g.msg");
+            if (g) g.classList.add("chosen");
+            history.replaceState(null, "", link.getAttribute("href").split("#")[0]);
+          })
+          .catch(function (e) {
+            traceAside.textContent = "Message " + id + " could not be loaded (" + e.message + "); reload the page.";
+          });
+      });
+    });
+  }
+
   // Live health (the production monitor and the configuration diagram): poll
   // /monitor/state with the last answer's ETag; a 304 means nothing changed, so nothing is
   // redrawn. Polling stops while the tab is hidden.
