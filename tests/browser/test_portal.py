@@ -274,8 +274,11 @@ def test_queues_jobs_and_bindings(portal: Portal) -> None:
     portal.shot("15-bindings")
 
     page.goto(portal.url + "/ns/USER/productions")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("tr[data-production='Demo.Production'] button[value=stop]")
     assert "stopped" in _flash(portal)
+    assert asked and asked[0].startswith("Stop Demo.Production?")  # Stop asks first
     page.goto(portal.url + "/ns/USER/jobs")
     assert "No job is running" in page.inner_text("main")
     portal.shot("16-jobs-empty")

@@ -205,5 +205,11 @@ def test_purge_keeps_recent_sessions(client: Client, other: Client) -> None:
     counts = other.message_counts()
     kept = client.purge(3650)
     assert (kept["sessions"], kept["headers"]) == (0, 0)
+    # A dry run counts what would go and deletes nothing, the same both ways.
+    sessions = len({m["session_id"] for m in other.search_messages({}, limit=900)["messages"]})
+    would = client.purge(0, include_incomplete=True, dry_run=True)
+    assert would == other.purge(0, include_incomplete=True, dry_run=True)
+    assert would["dry_run"] is True and would["headers"] == sum(counts.values()) - 1
+    assert would["sessions"] in (sessions - 1, sessions)  # the newest message always stays
     assert set(kept) == set(other.purge(3650, bodies=True))
     assert other.message_counts() == counts
