@@ -488,7 +488,7 @@ class SQLStore(ABC, Generic[TxT]):
         not for a loop."""
         sessions, headers = self._rows(q.purge_preview_sql(self.dialect.mark,
                                                            include_incomplete), (before,))[0]
-        log = self._rows("SELECT COUNT(*) FROM log WHERE time < ? AND id < "
+        log = self._rows(f"SELECT COUNT(*) FROM log WHERE time < {self.dialect.mark} AND id < "
                          "(SELECT MAX(id) FROM log)", (before,))[0][0]
         return {"sessions": int(sessions), "headers": int(headers), "log": int(log)}
 

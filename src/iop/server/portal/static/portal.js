@@ -78,7 +78,7 @@
           var ok = res[0], data = res[1];
           if (!ok && fromField && path) {
             noteBox.hidden = false;
-            noteBox.textContent = "The current value " + path + " is not in a folder this server lets you browse (" + data.error + "). Pick one of the allowed folders below, or Cancel to keep the value.";
+            noteBox.textContent = data.error + ". Pick one of the allowed folders below, or Cancel to keep " + path + ".";
             load("", false);
             return;
           }
