@@ -175,7 +175,25 @@ def test_a_big_session_is_paged_with_every_message_once(served: ServedProduction
     assert _arrow_ids(page) == seen[:PAGE]
     page.click("#trace-last")
     page.wait_for_load_state()
+    assert page.url.endswith("?before=last")
     assert _arrow_ids(page) == seen[-PAGE:]
+    assert page.locator("#trace-later").count() == 0
+
+
+@pytest.mark.slow
+def test_bad_paging_input_shows_the_first_page(served: ServedProduction,
+                                               session: list[Any]) -> None:
+    for query in ("?after=abc", "?after=-5", "?before=99999999999999999999999",
+                  "?show=99999999999999999999999"):
+        page = served.portal.page
+        answer = page.goto(f"{served.portal.url}/ns/USER/trace/{session[0].session_id}{query}")
+        assert answer is not None and answer.status == 200, query
+        assert _arrow_ids(page) == [h.id for h in session[:PAGE]], query
+    answer = page.goto(f"{served.portal.url}/ns/USER/trace/{session[0].session_id}"
+                       f"?show={session[-1].id + 1000}")
+    assert answer is not None and answer.status == 200
+    assert "does not exist" in page.inner_text("#trace-message")  # said beside, diagram kept
+    assert len(_arrow_ids(page)) == PAGE
 
 
 @pytest.mark.slow

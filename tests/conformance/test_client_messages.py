@@ -122,6 +122,10 @@ def test_search_a_message_and_its_trace(client: Client, other: Client) -> None:
     assert back == other.trace(request["session_id"], before_id=ids[3], limit=2)
     assert [m["id"] for m in back["messages"]] == ids[1:3]
     assert (back["has_earlier"], back["has_later"]) == (True, True)
+    last = client.trace(request["session_id"], before_id=ids[-1] + 1, limit=2)
+    assert last == other.trace(request["session_id"], before_id=ids[-1] + 1, limit=2)
+    assert [m["id"] for m in last["messages"]] == ids[2:]
+    assert (last["has_earlier"], last["has_later"]) == (True, False)
 
     choices = client.message_choices()
     assert choices == other.message_choices()

@@ -195,7 +195,8 @@ class OperatorViews:
               before_id: int | None = None, limit: int = 0) -> dict[str, Any]:
         """A session's messages in order and its event log lines. ``limit`` > 0 gives one
         page of that many (after ``after_id``, or the page before ``before_id``), with
-        ``has_earlier``/``has_later``; 0 gives them all. Either way come the session's
+        ``has_earlier``/``has_later``; 0 gives them all (the API answers at most 999 a
+        request, so a remote 0 is one page of 999). Either way come the session's
         counts by status, its first failures (at most TRACE_ERRORS) and its start time, so
         every page measures times from the same moment."""
         session = int(session_id)
@@ -204,8 +205,10 @@ class OperatorViews:
             f = q.MessageFilter(session_id=session)
             if before_id is not None:
                 rows = self.store.search_messages(f, before_id=int(before_id), limit=wanted + 1)
-                earlier, later = len(rows) > wanted, True
                 headers = rows[:wanted][::-1]
+                earlier = len(rows) > wanted
+                later = bool(headers) and bool(self.store.search_messages(
+                    f, after_id=headers[-1].id, limit=1))
             else:
                 start = session - 1 if after_id is None else int(after_id)
                 rows = self.store.search_messages(f, after_id=start, limit=wanted + 1)[::-1]

@@ -17,7 +17,14 @@ FILTERS = ("since", "until", "source", "target", "status", "type", "body_class",
            "text")
 PAGE_SIZE = 50
 TRACE_PAGE = 100  # arrows per page of a trace: bounded work and a diagram one can scroll
+ABOVE_EVERY_ID = 2**62  # a trace's ?before=last: the page before it is the session's last
 PANEL_CHARS = 20_000  # of a body in the trace's message panel (the message page has it all)
+
+
+def _id(text: str | None) -> int | None:
+    """A message id from a query, or None (also for one no store could hold)."""
+    found = _int(text)
+    return found if found is not None and 0 <= found <= ABOVE_EVERY_ID else None
 
 
 def _int(text: str | None) -> int | None:
@@ -119,10 +126,10 @@ async def resend(page: Page) -> Response:
 async def trace(page: Page) -> Response:
     """One page (TRACE_PAGE messages) of a session's sequence diagram and messages; ``show``
     opens a message beside the diagram (the arrows' links, so the diagram stays)."""
-    session_id = _int(page.request.path_params.get("session")) or 0
+    session_id = _id(page.request.path_params.get("session")) or 0
     query = page.request.query_params
-    after, before, show = _int(query.get("after")), _int(query.get("before")), \
-        _int(query.get("show"))
+    after, show = _id(query.get("after")), _id(query.get("show"))
+    before = ABOVE_EVERY_ID if query.get("before") == "last" else _id(query.get("before"))
     found = await page.call("trace", session_id, after_id=after,
                             before_id=None if after is not None else before, limit=TRACE_PAGE)
     rows = found["messages"]
@@ -131,7 +138,7 @@ async def trace(page: Page) -> Response:
     diagram = trace_diagram(rows, {}, found["started"])
     view = f"trace/{found['session_id']}"
     here = {"after": after} if after is not None else \
-        {"before": before} if before is not None else {}
+        {"before": query.get("before")} if before is not None else {}
     panel = None
     if show:
         try:
@@ -151,4 +158,4 @@ async def trace(page: Page) -> Response:
         earlier=page.url(view, before=rows[0]["id"]) if rows and found["has_earlier"] else None,
         later=page.url(view, after=rows[-1]["id"]) if rows and found["has_later"] else None,
         first_page=page.url(view) if found["has_earlier"] else None,
-        last_page=page.url(view, before=2**62) if found["has_later"] else None)
+        last_page=page.url(view, before="last") if found["has_later"] else None)
