@@ -85,13 +85,18 @@ def test_purge_deletes_old_complete_sessions_and_keeps_the_rest(store: Store) ->
     newer = store.send([draft(n=10)])
     _complete_all(store)
 
+    preview = store.purge_preview(cutoff)
     counts = store.purge(cutoff, bodies=True)
     assert (counts["sessions"], counts["headers"], counts["bodies"]) == (4, 4, 4)
+    assert preview == {k: counts[k] for k in ("sessions", "headers", "log")}  # said before
     assert counts["log"] >= 4
     left = {h.id for h in store.query_headers(limit=0)}
     assert left == {waiting[0], newer[0]}  # in progress and too recent: kept
 
+    assert store.purge_preview(time.time() + 1)["headers"] == 0  # the queued one stays
+    preview = store.purge_preview(time.time() + 1, include_incomplete=True)
     counts = store.purge(time.time() + 1, include_incomplete=True)
+    assert (preview["sessions"], preview["headers"]) == (counts["sessions"], counts["headers"])
     assert counts["headers"] == 1  # the queued one; the newest message is never deleted
     assert {h.id for h in store.query_headers(limit=0)} == {newer[0]}
     assert store.queue_counts() == {}  # the queued message's entry went with it

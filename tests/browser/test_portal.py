@@ -145,7 +145,7 @@ def test_start_then_open_a_session_trace(portal: Portal, wait_for: Any) -> None:
              timeout=60, what="the whole first session")
     page.click(f"#message-table tbody tr[data-id='{session}'] a[title^='visual trace']")
     page.wait_for_selector("#trace-diagram")
-    lanes = page.locator("#trace-diagram .lane").evaluate_all(
+    lanes = page.locator("#trace-lanes .lane").evaluate_all(
         "gs => gs.map(g => g.dataset.host)")
     assert lanes == ["OrderPoller", "OrderProcess", "PricingOperation", "AuditOperation"]
     arrows = page.locator("#trace-diagram g.msg")
@@ -274,8 +274,11 @@ def test_queues_jobs_and_bindings(portal: Portal) -> None:
     portal.shot("15-bindings")
 
     page.goto(portal.url + "/ns/USER/productions")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("tr[data-production='Demo.Production'] button[value=stop]")
     assert "stopped" in _flash(portal)
+    assert asked and asked[0].startswith("Stop Demo.Production?")  # Stop asks first
     page.goto(portal.url + "/ns/USER/jobs")
     assert "No job is running" in page.inner_text("main")
     portal.shot("16-jobs-empty")

@@ -13,12 +13,11 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from portal_support import Portal, browser_page
-from remote_server import VIEWER, start_engine, stop_engine
+from portal_support import Portal, ServedProduction, served_production
+from remote_server import VIEWER
 
 PRODUCTION = "Panel.Production"
 
@@ -88,29 +87,23 @@ PRODUCTIONS = [prod]
 
 @dataclass
 class Panel:
-    portal: Portal
-    inbox: Path
-    project: Path
+    served: ServedProduction
     sent: int = 0
+
+    @property
+    def portal(self) -> Portal:
+        return self.served.portal
 
     def send(self, count: int) -> None:
         for _ in range(count):
             self.sent += 1
-            path = self.inbox / f"greeting-{self.sent:04d}.json"
-            path.with_suffix(".tmp").write_text(json.dumps({"name": f"g{self.sent}"}))
-            path.with_suffix(".tmp").rename(path)
+            self.served.drop(f"greeting-{self.sent:04d}.json", {"name": f"g{self.sent}"})
 
     def counts(self, **filters: str) -> dict[str, int]:
-        args = [a for k, v in filters.items() for a in (f"--{k}", v)]
-        done = self.portal.engine.iop_local("--messages", "--count", *args)
-        assert done.returncode == 0, done.stderr
-        return {k: int(v) for k, v in json.loads(done.stdout).items()}
+        return self.served.counts(**filters)
 
     def migrate(self, testing: bool) -> None:
-        (self.project / "settings.py").write_text(SETTINGS.format(
-            production=PRODUCTION, inbox=str(self.inbox), testing=testing))
-        done = self.portal.engine.iop_local("-m", str(self.project / "settings.py"))
-        assert done.returncode == 0, done.stderr
+        self.served.load(testing=testing)
 
     def open(self, tab: str = "settings") -> Any:
         page = self.portal.page
@@ -121,23 +114,11 @@ class Panel:
 
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Panel]:
-    root = tmp_path_factory.mktemp("panel")
-    project, inbox = root / "project", root / "inbox"
-    project.mkdir()
-    inbox.mkdir()
-    (project / "panel_components.py").write_text(COMPONENTS)
-    engine = start_engine(root / "home")
-    try:
-        with browser_page() as page:
-            found = Panel(Portal(engine, page, root), inbox, project)
-            found.migrate(testing=True)
-            for args in (("-d", PRODUCTION), ("-s", PRODUCTION, "-D")):
-                done = engine.iop_local(*args)
-                assert done.returncode == 0, done.stderr
-            page.on("dialog", lambda dialog: dialog.accept())  # Restart asks first
-            yield found
-    finally:
-        stop_engine(engine)
+    with served_production(tmp_path_factory.mktemp("panel"), PRODUCTION,
+                           ("panel_components.py", COMPONENTS), SETTINGS,
+                           testing=True) as served:
+        served.portal.page.on("dialog", lambda dialog: dialog.accept())  # Restart asks first
+        yield Panel(served)
 
 
 def _pids(page: Any) -> str:

@@ -8,7 +8,6 @@ One server, one browser and one production for the module; the tests run in orde
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from portal_support import Portal, browser_page
-from remote_server import VIEWER, start_engine, stop_engine
+from portal_support import Portal, ServedProduction, served_production
+from remote_server import VIEWER
 
 PRODUCTION = "Health.Production"
 
@@ -90,41 +89,30 @@ PRODUCTIONS = [prod]
 
 @dataclass
 class Health:
-    portal: Portal
-    inbox: Path
+    served: ServedProduction
+
+    @property
+    def portal(self) -> Portal:
+        return self.served.portal
+
+    @property
+    def inbox(self) -> Path:
+        return self.served.inbox
 
     def send(self, *orders: dict[str, Any]) -> None:
         for order in orders:
-            path = self.inbox / f"order-{order['n']:04d}.json"
-            path.with_suffix(".tmp").write_text(json.dumps(order))
-            path.with_suffix(".tmp").rename(path)
+            self.served.drop(f"order-{order['n']:04d}.json", order)
 
     def counts(self, target: str) -> dict[str, int]:
         """``iop --messages --count --target TARGET``, as the CLI prints it."""
-        done = self.portal.engine.iop_local("--messages", "--count", "--target", target)
-        assert done.returncode == 0, done.stderr
-        return {k: int(v) for k, v in json.loads(done.stdout).items()}
+        return self.served.counts(target=target)
 
 
 @pytest.fixture(scope="module")
 def health(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Health]:
-    root = tmp_path_factory.mktemp("health")
-    project, inbox = root / "project", root / "inbox"
-    project.mkdir()
-    inbox.mkdir()
-    (project / "health_components.py").write_text(COMPONENTS)
-    (project / "settings.py").write_text(SETTINGS.format(production=PRODUCTION,
-                                                         inbox=str(inbox)))
-    engine = start_engine(root / "home")
-    try:
-        for args in (("-m", str(project / "settings.py")), ("-d", PRODUCTION),
-                     ("-s", PRODUCTION, "-D")):
-            done = engine.iop_local(*args)
-            assert done.returncode == 0, done.stderr
-        with browser_page() as page:
-            yield Health(Portal(engine, page, root), inbox)
-    finally:
-        stop_engine(engine)
+    with served_production(tmp_path_factory.mktemp("health"), PRODUCTION,
+                           ("health_components.py", COMPONENTS), SETTINGS) as served:
+        yield Health(served)
 
 
 def _row(page: Any, item: str) -> Any:

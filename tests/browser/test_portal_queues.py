@@ -8,15 +8,14 @@ One server, one browser and one production for the module; the tests run in orde
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from portal_support import Portal, browser_page
-from remote_server import ADMIN, OPERATOR, VIEWER, start_engine, stop_engine
+from portal_support import Portal, ServedProduction, served_production
+from remote_server import ADMIN, OPERATOR, VIEWER
 
 from iop.client.remote import RemoteClient
 from iop.errors import RemoteError
@@ -84,14 +83,19 @@ PRODUCTIONS = [prod]
 
 @dataclass
 class Queues:
-    portal: Portal
-    inbox: Path
+    served: ServedProduction
+
+    @property
+    def portal(self) -> Portal:
+        return self.served.portal
+
+    @property
+    def inbox(self) -> Path:
+        return self.served.inbox
 
     def send(self, target: str, *numbers: int) -> None:
         for n in numbers:
-            path = self.inbox / f"order-{n:04d}.json"
-            path.with_suffix(".tmp").write_text(json.dumps({"n": n, "to": target}))
-            path.with_suffix(".tmp").rename(path)
+            self.served.drop(f"order-{n:04d}.json", {"n": n, "to": target})
 
     def remote(self, user: tuple[str, str] = ADMIN) -> RemoteClient:
         return RemoteClient(self.portal.url, *user, namespace="USER")
@@ -104,24 +108,12 @@ class Queues:
 
 @pytest.fixture(scope="module")
 def queues(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Queues]:
-    root = tmp_path_factory.mktemp("queues")
-    project, inbox = root / "project", root / "inbox"
-    project.mkdir()
-    inbox.mkdir()
-    (project / "queue_components.py").write_text(COMPONENTS)
-    (project / "settings.py").write_text(SETTINGS.format(production=PRODUCTION,
-                                                         inbox=str(inbox)))
-    engine = start_engine(root / "home")
-    try:
-        for args in (("-m", str(project / "settings.py")), ("-d", PRODUCTION),
-                     ("-s", PRODUCTION, "-D")):
-            done = engine.iop_local(*args)
-            assert done.returncode == 0, done.stderr
-        with browser_page() as page:
-            yield Queues(Portal(engine, page, root), inbox)
-    finally:
-        (inbox / "hold").unlink(missing_ok=True)
-        stop_engine(engine)
+    with served_production(tmp_path_factory.mktemp("queues"), PRODUCTION,
+                           ("queue_components.py", COMPONENTS), SETTINGS) as served:
+        try:
+            yield Queues(served)
+        finally:
+            (served.inbox / "hold").unlink(missing_ok=True)
 
 
 def _ids(page: Any) -> list[int]:

@@ -123,6 +123,26 @@ def test_search_a_message_and_its_trace(client: Client, other: Client) -> None:
     assert [(m["source"], m["target"], m["type"]) for m in trace["messages"]] == [
         ("EnsLib.Testing.Service", "Router", "request"), ("Router", "Echo", "request"),
         ("Echo", "Router", "response"), ("Router", "EnsLib.Testing.Service", "response")]
+    assert trace["total"] == 4 and trace["counts"] == {"completed": 4}
+    assert trace["started"] == trace["messages"][0]["created"] and trace["errors"] == []
+    ids = [m["id"] for m in trace["messages"]]
+    # One page at a time, oldest first, both ways, the same locally and over HTTP.
+    first = client.trace(request["session_id"], limit=3)
+    assert first == other.trace(request["session_id"], limit=3)
+    assert [m["id"] for m in first["messages"]] == ids[:3]
+    assert (first["has_earlier"], first["has_later"]) == (False, True)
+    rest = client.trace(request["session_id"], after_id=ids[2], limit=3)
+    assert rest == other.trace(request["session_id"], after_id=ids[2], limit=3)
+    assert [m["id"] for m in rest["messages"]] == ids[3:]
+    assert (rest["has_earlier"], rest["has_later"]) == (True, False)
+    back = client.trace(request["session_id"], before_id=ids[3], limit=2)
+    assert back == other.trace(request["session_id"], before_id=ids[3], limit=2)
+    assert [m["id"] for m in back["messages"]] == ids[1:3]
+    assert (back["has_earlier"], back["has_later"]) == (True, True)
+    last = client.trace(request["session_id"], before_id=ids[-1] + 1, limit=2)
+    assert last == other.trace(request["session_id"], before_id=ids[-1] + 1, limit=2)
+    assert [m["id"] for m in last["messages"]] == ids[2:]
+    assert (last["has_earlier"], last["has_later"]) == (True, False)
 
     choices = client.message_choices()
     assert choices == other.message_choices()
@@ -206,5 +226,11 @@ def test_purge_keeps_recent_sessions(client: Client, other: Client) -> None:
     counts = other.message_counts()
     kept = client.purge(3650)
     assert (kept["sessions"], kept["headers"]) == (0, 0)
+    # A dry run counts what would go and deletes nothing, the same both ways.
+    sessions = len({m["session_id"] for m in other.search_messages({}, limit=900)["messages"]})
+    would = client.purge(0, include_incomplete=True, dry_run=True)
+    assert would == other.purge(0, include_incomplete=True, dry_run=True)
+    assert would["dry_run"] is True and would["headers"] == sum(counts.values()) - 1
+    assert would["sessions"] in (sessions - 1, sessions)  # the newest message always stays
     assert set(kept) == set(other.purge(3650, bodies=True))
     assert other.message_counts() == counts

@@ -355,10 +355,11 @@ class LocalClient(OperatorViews):
         return suspended_messages.discard(self.store, ids)
 
     def purge(self, keep_days: float, bodies: bool = False,
-              include_incomplete: bool = False) -> dict[str, Any]:
-        """Delete complete sessions and log lines older than ``keep_days`` days."""
+              include_incomplete: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        """Delete complete sessions and log lines older than ``keep_days`` days (with
+        ``dry_run``: count what would go)."""
         return maintenance.purge(self.store, keep_days, bodies=bodies,
-                                 include_incomplete=include_incomplete)
+                                 include_incomplete=include_incomplete, dry_run=dry_run)
 
     def recover(self) -> dict[str, str]:
         """Clean up a troubled production (its supervisor died) so it can start again."""

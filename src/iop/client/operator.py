@@ -23,6 +23,7 @@ from iop.store.conditions import Condition, parse_conditions
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # a result count stops there ("10,000 or more"): it reads no further
 EXPORT_ROWS = 5000  # the most messages one export holds
+TRACE_ERRORS = 20  # failures a trace names, whatever its page
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
                  "%Y-%m-%d")
 RESENT_FROM = "Resent from message "
@@ -285,13 +286,46 @@ class OperatorViews:
                                   f"{self.namespace}")
         return {"header": header_view(header), "body": self.store.get_body(header)}
 
-    def trace(self, session_id: int) -> dict[str, Any]:
-        """Every message of a session in order, and its event log lines."""
-        headers = self.store.query_headers(session_id=int(session_id), limit=0,
-                                           oldest_first=True)
-        log = self.store.search_log(q.LogFilter(session_id=int(session_id)), limit=500)
-        return {"session_id": int(session_id), "messages": [header_view(h) for h in headers],
-                "log": [e.to_dict() for e in reversed(log)]}
+    def trace(self, session_id: int, after_id: int | None = None,
+              before_id: int | None = None, limit: int = 0) -> dict[str, Any]:
+        """A session's messages in order and its event log lines. ``limit`` > 0 gives one
+        page of that many (after ``after_id``, or the page before ``before_id``), with
+        ``has_earlier``/``has_later``; 0 gives them all (the API answers at most 999 a
+        request, so a remote 0 is one page of 999). Either way come the session's
+        counts by status, its first failures (at most TRACE_ERRORS) and its start time, so
+        every page measures times from the same moment."""
+        session = int(session_id)
+        if limit > 0:
+            wanted = min(int(limit), q.MAX_PAGE - 1)
+            f = q.MessageFilter(session_id=session)
+            if before_id is not None:
+                rows = self.store.search_messages(f, before_id=int(before_id), limit=wanted + 1)
+                headers = rows[:wanted][::-1]
+                earlier = len(rows) > wanted
+                later = bool(headers) and bool(self.store.search_messages(
+                    f, after_id=headers[-1].id, limit=1))
+            else:
+                start = session - 1 if after_id is None else int(after_id)
+                rows = self.store.search_messages(f, after_id=start, limit=wanted + 1)[::-1]
+                earlier, later = after_id is not None and start >= session, len(rows) > wanted
+                headers = rows[:wanted]
+        else:
+            headers = self.store.query_headers(session_id=session, limit=0, oldest_first=True)
+            earlier = later = False
+        first = self.store.get_header(session)
+        if first is None or first.session_id != session:  # a purged first message
+            oldest = self.store.query_headers(session_id=session, limit=1, oldest_first=True)
+            first = oldest[0] if oldest else None
+        errors = self.store.query_headers(session_id=session, status=r.ERROR,
+                                          limit=TRACE_ERRORS, oldest_first=True)
+        counts = self.store.count_by_status(session_id=session)
+        log = self.store.search_log(q.LogFilter(session_id=session), limit=500)
+        return {"session_id": session, "messages": [header_view(h) for h in headers],
+                "log": [e.to_dict() for e in reversed(log)],
+                "started": first.created if first is not None else None,
+                "counts": counts, "total": sum(counts.values()),
+                "errors": [header_view(h) for h in errors],
+                "has_earlier": earlier, "has_later": later}
 
     def resend(self, message_ids: list[int], new_session: bool = False,
                user: str = "") -> list[dict[str, Any]]:

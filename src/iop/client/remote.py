@@ -254,9 +254,11 @@ class RemoteClient(RemoteOperatorViews):
         return data if isinstance(data, list) else []
 
     def purge(self, keep_days: float, bodies: bool = False,
-              include_incomplete: bool = False) -> dict[str, Any]:
-        return self._object("POST", "purge", {  # type: ignore[no-any-return]
-            "keep_days": keep_days, "bodies": bodies, "include_incomplete": include_incomplete})
+              include_incomplete: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        body = {"keep_days": keep_days, "bodies": bodies, "include_incomplete": include_incomplete}
+        if dry_run:
+            body["dry_run"] = True
+        return self._object("POST", "purge", body)  # type: ignore[no-any-return]
 
     def recover(self) -> dict[str, str]:
         return self._object("POST", "recover", {})  # type: ignore[no-any-return]

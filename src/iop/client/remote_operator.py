@@ -40,8 +40,10 @@ class RemoteOperatorViews:
     def message(self, message_id: int) -> dict[str, Any]:
         return self._call("GET", "message", id=message_id)  # type: ignore[no-any-return]
 
-    def trace(self, session_id: int) -> dict[str, Any]:
-        return self._call("GET", "trace", session_id=session_id)  # type: ignore[no-any-return]
+    def trace(self, session_id: int, after_id: int | None = None,
+              before_id: int | None = None, limit: int = 0) -> dict[str, Any]:
+        return self._call("GET", "trace", session_id=session_id,  # type: ignore[no-any-return]
+                          after_id=after_id, before_id=before_id, limit=limit or None)
 
     def resend(self, message_ids: list[int], new_session: bool = False,
                user: str = "") -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ class BusinessOperation(_QueuedHost):
     adapter: Any = None
     ReplyCodeActions = setting("", category=Category.ADDITIONAL,
                                description="What to do with failed or empty replies, in IRIS "
-                                           "syntax, e.g. E=R,E#6301=F,*=S (default: errors fail)")
+                                           "syntax, e.g. E=R,E#6301=F,*=S; empty: errors fail")
     RetryInterval = setting(5.0, category=Category.ADDITIONAL,
                             description="Seconds between two attempts of a message being retried")
     FailureTimeout = setting(15.0, category=Category.ADDITIONAL,

@@ -14,11 +14,15 @@ DAY = 86400.0
 
 def purge(store: Store, keep_days: float, *, bodies: bool = False,
           include_incomplete: bool = False, compact: bool = True,
-          why: str = "purge") -> dict[str, Any]:
+          why: str = "purge", dry_run: bool = False) -> dict[str, Any]:
     """Delete complete sessions (all sessions with ``include_incomplete``) and event log lines
-    older than ``keep_days`` days; with ``bodies`` the message bodies too. Returns counts."""
+    older than ``keep_days`` days; with ``bodies`` the message bodies too. Returns counts;
+    ``dry_run`` only counts the sessions, messages and log lines that would go."""
     if keep_days < 0:
         raise EngineError(f"purge keeps a number of days >= 0, got {keep_days:g}")
+    if dry_run:
+        return {**store.purge_preview(time.time() - keep_days * DAY,
+                                      include_incomplete=include_incomplete), "dry_run": True}
     counts: dict[str, Any] = dict(store.purge(time.time() - keep_days * DAY, bodies=bodies,
                                               include_incomplete=include_incomplete))
     counts["compacted"] = store.compact() if compact else False

@@ -233,7 +233,8 @@ def purge(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> A
         raise BadRequest(f"keep_days must be a number of days from 0 to {MAX_KEEP_DAYS}, got "
                          f"{str(keep_days)[:40]!r}")
     return client.purge(keep_days, bodies=_truthy(body.get("bodies", False)),
-                        include_incomplete=_truthy(body.get("include_incomplete", False)))
+                        include_incomplete=_truthy(body.get("include_incomplete", False)),
+                        dry_run=_truthy(body.get("dry_run", False)))
 
 
 def recover(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:

@@ -82,7 +82,8 @@ def trace(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> A
     session = query_int(query, "session_id", 1)
     if session is None:
         raise BadRequest("missing 'session_id' query parameter")
-    return client.trace(session)
+    before_id, after_id, limit = _page(query, MAX_PAGE - 1)  # one request never reads it all
+    return client.trace(session, after_id=after_id, before_id=before_id, limit=limit)
 
 
 def resend(client: LocalClient, query: dict[str, str], body: dict[str, Any],
@@ -184,8 +185,11 @@ DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[st
                                   "the viewer's filters", [], None, _OBJ),
     ("GET", "message"): ("iop-engine extension: one message's header and body", ["id"], None,
                          _OBJ),
-    ("GET", "trace"): ("iop-engine extension: a session's messages in order and its log "
-                       "lines", ["session_id"], None, _OBJ),
+    ("GET", "trace"): ("iop-engine extension: a session's messages in order, one page of "
+                       "`limit` (default and most 999) from the start, after `after_id` or "
+                       "before `before_id`, with has_earlier / has_later; its counts by "
+                       "status, first failures and log lines",
+                       ["session_id", "after_id", "before_id", "limit"], None, _OBJ),
     ("POST", "resend"): ("iop-engine extension: send requests again (same body, same target)",
                          [], {"type": "object", "required": ["ids"], "properties": {
                              "ids": {"type": "array", "items": {"type": "integer"}},

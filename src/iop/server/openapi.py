@@ -114,13 +114,13 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
                               "ids": {"type": "array", "items": _INT}}},
                           {"type": "array", "items": _OBJ}),
     ("POST", "purge"): ("iop-engine extension: delete complete sessions and log lines older "
-                        "than keep_days", [],
+                        "than keep_days (dry_run: only count what would go)", [],
                         {"type": "object", "properties": {
                             "keep_days": {"type": "number"}, "bodies": _BOOL,
-                            "include_incomplete": _BOOL}},
+                            "include_incomplete": _BOOL, "dry_run": _BOOL}},
                         {"type": "object", "properties": {
                             "sessions": _INT, "headers": _INT, "bodies": _INT, "log": _INT,
-                            "compacted": _BOOL}}),
+                            "compacted": _BOOL, "dry_run": _BOOL}}),
     ("POST", "recover"): ("iop-engine extension: clean up a troubled production", [], _OBJ,
                           {"type": "object", "properties": {"production": _STR,
                                                             "status": _STR}}),

@@ -340,6 +340,14 @@ def purge_candidates_sql(mark: str, include_incomplete: bool) -> str:
             f"{_purgeable(mark, include_incomplete)} ORDER BY session_id LIMIT {mark}")
 
 
+def purge_preview_sql(mark: str, include_incomplete: bool) -> str:
+    """(sessions, messages) a purge would delete now, by the rules of purge_ids_sql over
+    every session; args (before,)."""
+    return (f"SELECT COUNT(DISTINCT session_id), COUNT(*) FROM headers WHERE session_id IN "
+            f"(SELECT session_id FROM headers {_purgeable(mark, include_incomplete)}) "
+            f"AND id < (SELECT MAX(id) FROM headers)")
+
+
 def purge_ids_sql(mark: str, sessions: str, include_incomplete: bool) -> str:
     """Ids of the messages to delete among the candidate ``sessions`` (an SQL expression such
     as ``IN (?, ?)``), checked again inside the deleting transaction, so a session that got a

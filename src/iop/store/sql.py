@@ -525,6 +525,17 @@ class SQLStore(ABC, Generic[TxT]):
                    (int(min(before, tx.now - 7200) // 60),))
         return counts
 
+    def purge_preview(self, before: float, *,
+                      include_incomplete: bool = False) -> dict[str, int]:
+        """What ``purge(before, ...)`` would delete if it ran now: sessions, messages and
+        event log lines (nothing is changed). One read over the headers: for a review page,
+        not for a loop."""
+        sessions, headers = self._rows(q.purge_preview_sql(self.dialect.mark,
+                                                           include_incomplete), (before,))[0]
+        log = self._rows(f"SELECT COUNT(*) FROM log WHERE time < {self.dialect.mark} AND id < "
+                         "(SELECT MAX(id) FROM log)", (before,))[0][0]
+        return {"sessions": int(sessions), "headers": int(headers), "log": int(log)}
+
     # ------------------------------------------------------------ productions
     def save_production(self, name: str, definition: dict[str, Any]) -> None:
         text = json.dumps(definition)  # text, not jsonb: the export keeps its key order

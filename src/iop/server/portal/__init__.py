@@ -125,6 +125,11 @@ async def home(request: Request) -> Response:
     return RedirectResponse(f"/ns/{found[0].namespace}/productions", status_code=303)
 
 
+async def favicon(request: Request) -> Response:
+    """Browsers that ask /favicon.ico before reading the page get the portal's SVG icon."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 async def switch_namespace(request: Request) -> Response:
     wanted = request.query_params.get("ns", "").strip().upper()
     return RedirectResponse(f"/ns/{wanted}/productions" if wanted else "/", status_code=303)
@@ -144,6 +149,7 @@ def portal_routes() -> list[BaseRoute]:
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/switch", switch_namespace),
+        Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         _ns("/productions", pages_config.productions),
         _ns("/productions/action", pages_config.production_action, post=True),

@@ -101,7 +101,24 @@ def _route(a: Box, b: Box) -> str:
 
 # ---------------------------------------------------------------------------- trace
 
-LANE_W, TRACE_TOP, STEP_H = 190, 64, 52
+LANE_W, LANE_HEAD_H, STEP_H = 190, 52, 52
+
+
+def duration(seconds: float | None) -> str:
+    """A span of time as people read it: ``0.4 ms``, ``35 ms``, ``1.204 s``, ``2 min 5.3 s``."""
+    if seconds is None:
+        return ""
+    seconds = max(0.0, seconds)
+    ms = seconds * 1000
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.3f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {seconds % 60:.1f} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
 
 
 @dataclass
@@ -121,7 +138,7 @@ class Arrow:
 @dataclass
 class TraceDiagram:
     width: int
-    height: int
+    height: int  # of the arrows' drawing; the lane heads are drawn apart (they stay in view)
     lanes: list[tuple[str, int]]  # (host, centre x)
     arrows: list[Arrow]
 
@@ -137,23 +154,25 @@ def _order_hosts(messages: list[dict[str, Any]], kinds: dict[str, str]) -> list[
     return sorted(seen, key=lambda h: (rank.get(kinds.get(h, ""), 1), seen.index(h)))
 
 
-def trace_diagram(messages: list[dict[str, Any]], kinds: dict[str, str]) -> TraceDiagram:
+def trace_diagram(messages: list[dict[str, Any]], kinds: dict[str, str],
+                  started: float | None = None) -> TraceDiagram:
     """One lane per host; one arrow per message in id order, labelled with its body class,
-    the time since the session began and its status."""
+    the time since the session began (``started``, else the first message shown) and its
+    status; a request says how long it took."""
     hosts = _order_hosts(messages, kinds)
     centre = {h: 20 + LANE_W // 2 + i * LANE_W for i, h in enumerate(hosts)}
-    start = messages[0]["created"] if messages else 0.0
+    if started is None:
+        started = messages[0]["created"] if messages else 0.0
     arrows = []
     for n, m in enumerate(messages):
-        offset = (m["created"] - start) * 1000
         took = ""
         if m.get("processed") and m["type"] == "request":
-            took = f", done in {(m['processed'] - m['created']) * 1000:.0f} ms"
+            took = f", took {duration(m['processed'] - m['created'])}"
         body = (m.get("body_class") or "(no body)").rsplit(".", 1)[-1]
         arrows.append(Arrow(
-            m["id"], centre[m["source"]], centre[m["target"]], TRACE_TOP + 30 + n * STEP_H,
-            f"#{m['id']} {body}", f"+{offset:.0f} ms · {m['status']}{took}", m["type"],
-            m["status"], m.get("error"), m.get("resent_from")))
+            m["id"], centre[m["source"]], centre[m["target"]], 30 + n * STEP_H,
+            f"#{m['id']} {body}", f"+{duration(m['created'] - started)} · {m['status']}{took}",
+            m["type"], m["status"], m.get("error"), m.get("resent_from")))
     width = 40 + max(len(hosts), 1) * LANE_W
-    height = TRACE_TOP + 60 + len(messages) * STEP_H
+    height = 30 + len(messages) * STEP_H
     return TraceDiagram(width, height, [(h, centre[h]) for h in hosts], arrows)

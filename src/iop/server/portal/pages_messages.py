@@ -13,7 +13,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from iop.client.operator import EXPORT_ROWS, parse_time
 from iop.errors import IopError
 from iop.server.portal import exports
-from iop.server.portal.diagrams import trace_diagram
+from iop.server.portal.diagrams import duration, trace_diagram
 from iop.server.portal.exports import utc_iso
 from iop.server.portal.web import SECURITY_HEADERS, Page, first
 
@@ -21,6 +21,15 @@ FILTERS = ("since", "until", "source", "target", "status", "type", "body_class",
            "text", "where", "sort")
 PAGE_SIZE = 50
 PAGE_SIZES = (25, 50, 100, 200, 500)  # offered; any size from 1 to the largest is taken
+TRACE_PAGE = 100  # arrows per page of a trace: bounded work and a diagram one can scroll
+ABOVE_EVERY_ID = 2**62  # a trace's ?before=last: the page before it is the session's last
+PANEL_CHARS = 20_000  # of a body in the trace's message panel (the message page has it all)
+
+
+def _id(text: str | None) -> int | None:
+    """A message id from a query, or None (also for one no store could hold)."""
+    found = _int(text)
+    return found if found is not None and 0 <= found <= ABOVE_EVERY_ID else None
 
 
 def _int(text: str | None) -> int | None:
@@ -121,20 +130,33 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix or "(value)", text)]
 
 
+def _body_views(body_text: str | None) -> tuple[list[tuple[str, str]], str]:
+    """A body's (fields, pretty JSON text); a body that is not JSON is one "(text)" field."""
+    if not body_text:
+        return [], body_text or ""
+    try:
+        parsed = json.loads(body_text)
+    except ValueError:
+        return [("(text)", body_text)], body_text
+    return _flatten(parsed), json.dumps(parsed, indent=2, ensure_ascii=False)
+
+
+async def _panel_context(page: Page, message_id: int) -> dict[str, Any]:
+    """What the trace's message panel shows: the header and the body, cut at PANEL_CHARS."""
+    found = await page.call("message", message_id)
+    _, pretty = _body_views(found.get("body"))
+    return {"m": found["header"], "has_body": found.get("body") is not None,
+            "contents": pretty[:PANEL_CHARS], "cut": len(pretty) > PANEL_CHARS}
+
+
 async def message(page: Page) -> Response:
     message_id = _int(page.request.path_params.get("id"))
+    if page.request.query_params.get("panel") == "1":  # the trace's panel, fetched by script
+        return page.render("_message_panel.html", **await _panel_context(page, message_id or 0))
     view = page.request.query_params.get("view", "header")
     found = await page.call("message", message_id or 0)
     body_text = found.get("body")
-    fields: list[tuple[str, str]] = []
-    pretty = body_text or ""
-    if body_text:
-        try:
-            parsed = json.loads(body_text)
-            fields = _flatten(parsed)
-            pretty = json.dumps(parsed, indent=2, ensure_ascii=False)
-        except ValueError:
-            fields = [("(text)", body_text)]
+    fields, pretty = _body_views(body_text)
     return page.render("message.html", active="messages", m=found["header"], view=view,
                        fields=fields, contents=pretty, has_body=body_text is not None)
 
@@ -159,12 +181,38 @@ async def resend(page: Page) -> Response:
 
 
 async def trace(page: Page) -> Response:
-    session_id = _int(page.request.path_params.get("session"))
-    found = await page.call("trace", session_id or 0)
+    """One page (TRACE_PAGE messages) of a session's sequence diagram and messages; ``show``
+    opens a message beside the diagram (the arrows' links, so the diagram stays)."""
+    session_id = _id(page.request.path_params.get("session")) or 0
+    query = page.request.query_params
+    after, show = _id(query.get("after")), _id(query.get("show"))
+    before = ABOVE_EVERY_ID if query.get("before") == "last" else _id(query.get("before"))
+    found = await page.call("trace", session_id, after_id=after,
+                            before_id=None if after is not None else before, limit=TRACE_PAGE)
+    rows = found["messages"]
     # Hosts appear in the order the session reached them: its first source (a service or
     # the testing service) on the left, as in a sequence diagram.
-    diagram = trace_diagram(found["messages"], {})
-    errors = [m for m in found["messages"] if m["status"] == "error"]
-    return page.render("trace.html", active="messages", session_id=found["session_id"],
-                       messages=found["messages"], log=found["log"], diagram=diagram,
-                       errors=errors)
+    diagram = trace_diagram(rows, {}, found["started"])
+    view = f"trace/{found['session_id']}"
+    here = {"after": after} if after is not None else \
+        {"before": query.get("before")} if before is not None else {}
+    panel = None
+    if show:
+        try:
+            panel = await _panel_context(page, show)
+        except IopError as exc:  # a purged or mistyped id: said in the panel, diagram kept
+            panel = {"error": str(exc)}
+    for m in rows:
+        m["since_start"] = duration(m["created"] - found["started"]) \
+            if found["started"] is not None else ""
+        m["took"] = duration(m["processed"] - m["created"]) \
+            if m.get("processed") and m["type"] == "request" else ""
+        m["show_url"] = page.url(view, show=m["id"], **here) + "#trace-message"
+    return page.render(
+        "trace.html", active="messages", session_id=found["session_id"], messages=rows,
+        log=found["log"], diagram=diagram, errors=found["errors"], total=found["total"],
+        counts=found["counts"], panel=panel, show=show, page_size=TRACE_PAGE,
+        earlier=page.url(view, before=rows[0]["id"]) if rows and found["has_earlier"] else None,
+        later=page.url(view, after=rows[-1]["id"]) if rows and found["has_later"] else None,
+        first_page=page.url(view) if found["has_earlier"] else None,
+        last_page=page.url(view, before="last") if found["has_later"] else None)

@@ -10,6 +10,7 @@ from iop.store import records as r
 
 LOG_FILTERS = ("type", "item", "session_id", "text")
 LOG_PAGE = 100
+TAIL_ROWS = 500  # rows the live tail keeps in the page; older ones leave it (Older pages keep them)
 
 
 def _int(text: str | None) -> int | None:
@@ -22,6 +23,12 @@ def _int(text: str | None) -> int | None:
 def _filters(page: Page) -> dict[str, str]:
     query = page.request.query_params
     return {k: query.get(k, "").strip() for k in LOG_FILTERS if query.get(k, "").strip()}
+
+
+def _tail_rows(page: Page) -> int:
+    """How many rows the live tail keeps: ``keep`` (10 to TAIL_ROWS), else TAIL_ROWS."""
+    wanted = _int(page.request.query_params.get("keep"))
+    return TAIL_ROWS if wanted is None else max(10, min(TAIL_ROWS, wanted))
 
 
 async def event_log(page: Page) -> Response:
@@ -41,7 +48,8 @@ async def event_log(page: Page) -> Response:
         newest_id = before
     return page.render("log.html", active="log", entries=entries, filters=filters,
                        error=error, older=older, paged=before is not None,
-                       newest_id=newest_id, types=list(r.LOG_TYPES.values()))
+                       newest_id=newest_id, types=list(r.LOG_TYPES.values()),
+                       tail_rows=_tail_rows(page))
 
 
 async def log_tail(page: Page) -> Response:

@@ -61,16 +61,20 @@ async def purge_page(page: Page) -> Response:
               "include_incomplete": _flag(dict(query), "include_incomplete")}
     error = None
     cutoff = ""
+    going: dict[str, Any] = {}
     if reviewing:
         try:
             days = _keep_days(keep_days)
             values["keep_days"] = f"{days:g}"
             cutoff = r.format_time(time.time() - days * DAY)
-        except EngineError as exc:
+            going = await page.call("purge", days, bool(values["bodies"]),
+                                    bool(values["include_incomplete"]), True)
+        except IopError as exc:
             error, reviewing = str(exc), False
     counts = await page.call("message_counts")
     return page.render("purge.html", status=400 if error else 200, active="purge",
                        values=values, reviewing=reviewing, cutoff=cutoff, error=error,
+                       going=going,
                        counts=sorted(counts.items()), total=sum(counts.values()),
                        schedule=await _schedule(page))
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
@@ -61,7 +62,20 @@ def age(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def default_note(value: Any, boolean: bool = False) -> Markup:
+    """The one spelling of a setting's default in every form: ``Default: off``,
+    ``Default: on``, ``Default: 120``; nothing when it has none."""
+    if value is None or value == "":
+        return Markup("")
+    if boolean or isinstance(value, bool):
+        text = "on" if str(value).strip().lower() in ("1", "true", "on", "yes") else "off"
+    else:
+        text = str(value)
+    return Markup('<span class="muted default">Default: {}</span>').format(text)
+
+
 templates.filters["age"] = age
+templates.globals["default_note"] = default_note
 templates.globals["NAV"] = NAV
 # Each navigation entry shows only to a role that may open its page.
 templates.globals["NAV_ROLES"] = {key: roles.PORTAL[("GET", f"/{key}")].label for key, _ in NAV}

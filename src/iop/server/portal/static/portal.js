@@ -66,11 +66,22 @@
     var list = document.getElementById("picker-list"), pathBox = document.getElementById("picker-path");
     var errorBox = document.getElementById("picker-error"), choose = document.getElementById("picker-choose");
     var state = { field: null, kind: "directory", path: "", file: "" };
-    var load = function (path) {
+    var noteBox = document.getElementById("picker-note");
+    // A value the server may not list (outside the allowed folders, or gone) is never
+    // replaced by an empty one: the dialog says so, lists the allowed folders instead, and
+    // the field keeps its value unless another one is chosen.
+    var load = function (path, fromField) {
       var url = "/ns/" + ns + "/fs?kind=" + (state.kind === "file" ? "file" : "dir") + "&path=" + encodeURIComponent(path || "");
+      choose.disabled = true;
       fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
         .then(function (res) {
           var ok = res[0], data = res[1];
+          if (!ok && fromField && path) {
+            noteBox.hidden = false;
+            noteBox.textContent = data.error + ". Pick one of the allowed folders below, or Cancel to keep " + path + ".";
+            load("", false);
+            return;
+          }
           errorBox.hidden = ok; errorBox.textContent = ok ? "" : data.error;
           if (!ok) return;
           state.path = data.path; state.file = "";
@@ -99,13 +110,22 @@
         state.kind = btn.getAttribute("data-pick");
         document.getElementById("picker-title").textContent = state.kind === "file" ? "Choose a file" : "Choose a folder";
         choose.textContent = state.kind === "file" ? "Choose this file" : "Choose this folder";
+        state.path = ""; state.file = "";
+        noteBox.hidden = true; noteBox.textContent = "";
+        errorBox.hidden = true; errorBox.textContent = "";
+        var current = state.field.value.trim();
+        document.getElementById("picker-current").textContent = current ? "Current value: " + current : "No value yet";
         dialog.showModal();
-        load(state.field.value || "");
+        // A file's folder is what the file picker opens on.
+        var start = state.kind === "file" && current ? current.replace(/\/[^\/]*$/, "") || "/" : current;
+        load(start, true);
       });
     });
     dialog.addEventListener("close", function () {
       if (dialog.returnValue !== "choose" || !state.field) return;
-      state.field.value = state.kind === "file" ? state.file : state.path;
+      var chosen = state.kind === "file" ? state.file : state.path;
+      if (!chosen) return;  // nothing chosen: the setting keeps its value
+      state.field.value = chosen;
       state.field.dispatchEvent(new Event("change"));
     });
   }
@@ -116,6 +136,7 @@
   if (table && toggle) {
     var after = parseInt(table.getAttribute("data-after") || "0", 10);
     var filters = table.getAttribute("data-filters") || "";
+    var maxRows = parseInt(table.getAttribute("data-max-rows") || "500", 10);
     var stateLabel = document.getElementById("tail-state");
     var cell = function (tr, html) { var td = document.createElement("td"); if (html !== null) td.appendChild(html); tr.appendChild(td); return td; };
     var text = function (t) { return document.createTextNode(t === null || t === undefined ? "" : String(t)); };
@@ -143,6 +164,8 @@
             body.insertBefore(row(e), body.firstChild);
             after = Math.max(after, e.id);
           });
+          // The page keeps at most maxRows rows: the oldest leave as new ones come in.
+          while (body.rows.length > maxRows) body.deleteRow(body.rows.length - 1);
           if (data.entries.length) { var empty = document.getElementById("log-empty"); if (empty) empty.remove(); }
           stateLabel.textContent = "updated " + new Date().toLocaleTimeString();
         })
@@ -151,6 +174,33 @@
     window.setInterval(poll, 2000);
     toggle.addEventListener("change", poll);
   }
+  // The visual trace: an arrow's message opens beside the diagram without a page load
+  // (the arrow's link does the same with a page load when this script is off).
+  var traceAside = document.getElementById("trace-message");
+  if (traceAside) {
+    document.querySelectorAll("#trace-diagram a.msg-link").forEach(function (link) {
+      link.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        var id = link.getAttribute("data-show");
+        fetch(traceAside.getAttribute("data-panel-url") + encodeURIComponent(id) + "?panel=1", { credentials: "same-origin" })
+          .then(function (r) {
+            if (!r.ok) throw new Error("HTTP " + r.status);
+            return r.text();
+          })
+          .then(function (html) {
+            traceAside.innerHTML = html;  // our own server's escaped fragment
+            document.querySelectorAll("#trace-diagram g.msg.chosen").forEach(function (g) { g.classList.remove("chosen"); });
+            var g = link.querySelector("g.msg");
+            if (g) g.classList.add("chosen");
+            history.replaceState(null, "", link.getAttribute("href").split("#")[0]);
+          })
+          .catch(function (e) {
+            traceAside.textContent = "Message " + id + " could not be loaded (" + e.message + "); reload the page.";
+          });
+      });
+    });
+  }
+
   // Live health (the production monitor and the configuration diagram): poll
   // /monitor/state with the last answer's ETag; a 304 means nothing changed, so nothing is
   // redrawn. Polling stops while the tab is hidden.
