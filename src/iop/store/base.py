@@ -189,10 +189,10 @@ class Store(Protocol):
     def purge(self, before: float, *, bodies: bool = False,
               include_incomplete: bool = False) -> dict[str, int]: ...
     def compact(self) -> bool: ...
-    def checkpoint(self) -> None:
+    def checkpoint(self, routine: bool = False) -> None:
         """Housekeeping a running production's supervisor does often, off the writers'
         path: SQLite moves its write-ahead log into the database, PostgreSQL vacuums the
-        queue."""
+        queue. ``routine`` (the supervisor's tick) lets SQLite skip it while little waits."""
         ...
     def inputs_paused(self) -> str | None:
         """Why new input must wait now (free disk space below the threshold, SQLite), as

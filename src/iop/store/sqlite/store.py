@@ -11,6 +11,7 @@ import errno
 import fcntl
 import os
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -44,11 +45,21 @@ WAL_TRUNCATE_BYTES = 4 * 1024 * 1024
 JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
 WAL_BOUND_BYTES = 32 * 1024 * 1024
 CHECKPOINT_BUSY_MS = 2000  # how long a truncating checkpoint waits for readers
+# An idle production still writes (heartbeats: its supervisor's every second, each job's every
+# two). A checkpoint of those alone fsyncs the WAL and the database, and the next writer then
+# syncs the WAL's new header: a disk kept syncing for rows nobody needs durable. So the
+# supervisor's routine checkpoint waits until this many frames (pages, 2 KB each) wait in the
+# WAL; a busy production gets there between two ticks, an idle one after minutes.
+CHECKPOINT_MIN_FRAMES = 512
 # An outage is written to the last-resort file once per process, again after this long; its
 # end too, when it lasted OUTAGE_SETTLED_SECONDS (a write that slips through a full disk, as
 # the WAL reuses its pages, does not end it).
 OUTAGE_REPEAT_SECONDS = 30.0
 OUTAGE_SETTLED_SECONDS = 2.0
+
+# Where the wal-index (the -shm file) keeps the WAL's last valid frame and how many frames
+# the last checkpoint copied (walformat.html: WalIndexHdr.mxFrame, WalCkptInfo.nBackfill).
+_SHM_MAX_FRAME, _SHM_BACKFILL, _SHM_HEAD_BYTES = 16, 96, 100
 
 # SQLite's primary result codes that mean "wait and try again" rather than a broken store.
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
@@ -420,18 +431,25 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                         include_incomplete: bool, counts: dict[str, int]) -> None:
         purge.purge_sessions(tx.conn, sessions, before, bodies, include_incomplete, counts)
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, routine: bool = False) -> None:
         """Copy committed WAL pages into the database file, without waiting for (or holding
         off) any writer or reader; the next writer then starts the WAL afresh. Readers that
         keep the WAL in use stop that restart: once the file passes WAL_TRUNCATE_BYTES the
         checkpoint holds writers off (on their lock, in turn), waits for readers and
-        truncates it, which bounds the WAL (WAL_BOUND_BYTES)."""
+        truncates it, which bounds the WAL (WAL_BOUND_BYTES).
+
+        ``routine`` (the supervisor's tick): nothing is done while fewer than
+        CHECKPOINT_MIN_FRAMES frames wait to be copied, so that an idle production does not
+        sync the disk."""
         try:
             size = os.path.getsize(self.path + "-wal")
         except OSError:
             size = 0
         try:
             if size < WAL_TRUNCATE_BYTES:
+                waiting = self._frames_to_copy() if routine else None
+                if waiting is not None and waiting < CHECKPOINT_MIN_FRAMES:
+                    return
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 return
             with self.exclusive():
@@ -442,6 +460,22 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                     self.conn.execute("PRAGMA busy_timeout=30000")
         except (sqlite3.DatabaseError, StoreError):
             pass  # busy (a reader stayed) or disk full: the next tick tries again
+
+    def _frames_to_copy(self) -> int | None:
+        """Frames in the WAL not yet copied into the database (the wal-index header's
+        mxFrame less its checkpoint record's nBackfill, read from the ``-shm`` file in the
+        machine's byte order: https://www.sqlite.org/walformat.html); None when unknown.
+        Read without a lock: a torn read at worst brings a checkpoint forward."""
+        try:
+            with open(self.path + "-shm", "rb") as shm:
+                head = shm.read(_SHM_HEAD_BYTES)
+        except OSError:
+            return None
+        if len(head) < _SHM_HEAD_BYTES:
+            return None
+        (max_frame,) = struct.unpack_from("=I", head, _SHM_MAX_FRAME)
+        (backfilled,) = struct.unpack_from("=I", head, _SHM_BACKFILL)
+        return max_frame - backfilled if max_frame >= backfilled else None
 
     def compact(self) -> bool:
         """Give free pages back to the file system when many are free; True when it did."""
