@@ -4,8 +4,8 @@ On SQLite an idle production still writes: its supervisor's heartbeat every seco
 job's every two. Checkpointing those rows (as the supervisor did every 0.5 s) fsynced the WAL
 and the database each time, and the next writer synced the WAL's new header: about three
 fdatasync calls a second, forever, for rows no one needs durable. The supervisor now
-checkpoints once enough is waiting in the WAL (tests/backends/test_store_sqlite_wal.py); a
-busy production still checkpoints as often.
+checkpoints when a message or an event log line was written since its last checkpoint
+(tests/backends/test_store_sqlite_wal.py); a busy production still checkpoints as often.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ import errno
 import fcntl
 import os
 import sqlite3
-import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -45,21 +44,11 @@ WAL_TRUNCATE_BYTES = 4 * 1024 * 1024
 JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
 WAL_BOUND_BYTES = 32 * 1024 * 1024
 CHECKPOINT_BUSY_MS = 2000  # how long a truncating checkpoint waits for readers
-# An idle production still writes (heartbeats: its supervisor's every second, each job's every
-# two). A checkpoint of those alone fsyncs the WAL and the database, and the next writer then
-# syncs the WAL's new header: a disk kept syncing for rows nobody needs durable. So the
-# supervisor's routine checkpoint waits until this many frames (pages, 2 KB each) wait in the
-# WAL; a busy production gets there between two ticks, an idle one after minutes.
-CHECKPOINT_MIN_FRAMES = 512
 # An outage is written to the last-resort file once per process, again after this long; its
 # end too, when it lasted OUTAGE_SETTLED_SECONDS (a write that slips through a full disk, as
 # the WAL reuses its pages, does not end it).
 OUTAGE_REPEAT_SECONDS = 30.0
 OUTAGE_SETTLED_SECONDS = 2.0
-
-# Where the wal-index (the -shm file) keeps the WAL's last valid frame and how many frames
-# the last checkpoint copied (walformat.html: WalIndexHdr.mxFrame, WalCkptInfo.nBackfill).
-_SHM_MAX_FRAME, _SHM_BACKFILL, _SHM_HEAD_BYTES = 16, 96, 100
 
 # SQLite's primary result codes that mean "wait and try again" rather than a broken store.
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
@@ -99,6 +88,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self._noted_at = 0.0  # when the current outage was last written to the last resort
         reset_in_forked_child(self._forget_connections)
         self._wal: tuple[int, int, int] | None = None  # (pid, fd, inode) of the WAL file
+        # The newest rows (_newest_rows) when a checkpoint last copied the whole WAL.
+        self._checkpointed_upto: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------ connections
     @property
@@ -438,19 +429,26 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         checkpoint holds writers off (on their lock, in turn), waits for readers and
         truncates it, which bounds the WAL (WAL_BOUND_BYTES).
 
-        ``routine`` (the supervisor's tick): nothing is done while fewer than
-        CHECKPOINT_MIN_FRAMES frames wait to be copied, so that an idle production does not
-        sync the disk."""
+        ``routine`` (the supervisor's tick): the passive checkpoint is made only when a
+        message or an event log line was written since the last complete one. An idle
+        production writes nothing but heartbeats (its supervisor's every second, each job's
+        every two); checkpointing them fsynced the WAL and the database, and the next writer
+        then synced the WAL's new header, a few times a second for rows nobody needs
+        durable. They stay in the WAL until something else is written, or until the WAL
+        passes WAL_TRUNCATE_BYTES (the truncating checkpoint below), after many minutes."""
         try:
             size = os.path.getsize(self.path + "-wal")
         except OSError:
             size = 0
         try:
             if size < WAL_TRUNCATE_BYTES:
-                waiting = self._frames_to_copy() if routine else None
-                if waiting is not None and waiting < CHECKPOINT_MIN_FRAMES:
+                newest = self._newest_rows() if routine else None
+                if newest is not None and newest == self._checkpointed_upto:
                     return
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                busy, frames, copied = self.conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if newest is not None and not busy and frames == copied:
+                    self._checkpointed_upto = newest  # all of it is in the database file
                 return
             with self.exclusive():
                 self.conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
@@ -461,21 +459,12 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         except (sqlite3.DatabaseError, StoreError):
             pass  # busy (a reader stayed) or disk full: the next tick tries again
 
-    def _frames_to_copy(self) -> int | None:
-        """Frames in the WAL not yet copied into the database (the wal-index header's
-        mxFrame less its checkpoint record's nBackfill, read from the ``-shm`` file in the
-        machine's byte order: https://www.sqlite.org/walformat.html); None when unknown.
-        Read without a lock: a torn read at worst brings a checkpoint forward."""
-        try:
-            with open(self.path + "-shm", "rb") as shm:
-                head = shm.read(_SHM_HEAD_BYTES)
-        except OSError:
-            return None
-        if len(head) < _SHM_HEAD_BYTES:
-            return None
-        (max_frame,) = struct.unpack_from("=I", head, _SHM_MAX_FRAME)
-        (backfilled,) = struct.unpack_from("=I", head, _SHM_BACKFILL)
-        return max_frame - backfilled if max_frame >= backfilled else None
+    def _newest_rows(self) -> tuple[Any, ...]:
+        """The newest message and event log line (their ids): what changes when anything
+        besides heartbeats, leases and statuses is written."""
+        row = self.conn.execute(
+            "SELECT (SELECT max(id) FROM headers), (SELECT max(id) FROM log)").fetchone()
+        return tuple(row) if row else ()
 
     def compact(self) -> bool:
         """Give free pages back to the file system when many are free; True when it did."""
