@@ -269,7 +269,7 @@ class Supervisor:
                 self._watch()
                 if now - checkpointed >= CHECKPOINT_SECONDS:
                     checkpointed = now
-                    # So that no job's commit stalls on one (SQLite: once enough waits).
+                    # So that no job's commit stalls on one (SQLite: not for heartbeats alone).
                     self.store.checkpoint(routine=True)
                     self._watch_inputs()
             except StoreUnavailable as exc:

@@ -192,7 +192,8 @@ class Store(Protocol):
     def checkpoint(self, routine: bool = False) -> None:
         """Housekeeping a running production's supervisor does often, off the writers'
         path: SQLite moves its write-ahead log into the database, PostgreSQL vacuums the
-        queue. ``routine`` (the supervisor's tick) lets SQLite skip it while little waits."""
+        queue. ``routine`` (the supervisor's tick): SQLite skips it while only heartbeats,
+        leases and statuses were written."""
         ...
     def inputs_paused(self) -> str | None:
         """Why new input must wait now (free disk space below the threshold, SQLite), as
