@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,35 @@ def test_a_checkpoint_does_not_wait_for_an_open_writer(sqlite_store: SQLiteStore
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def _in_database_file(store: SQLiteStore, tmp_path: Path, table: str) -> int:
+    """Rows of ``table`` found in the database file alone, as if its WAL were lost."""
+    copy = tmp_path / f"copy{time.monotonic_ns()}.db"
+    copy.write_bytes(Path(store.path).read_bytes())
+    with sqlite3.connect(copy) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_the_routine_checkpoint_leaves_heartbeats_alone_until_something_else_is_written(
+        sqlite_store: SQLiteStore, tmp_path: Path) -> None:
+    """An idle production's only writes are heartbeats: the supervisor's routine checkpoint
+    (which would fsync the WAL and the database) leaves them in the WAL; a message written
+    since brings it back, with the heartbeats."""
+    now = time.time()
+    sqlite_store.put_job(r.JobRecord("h:1:Back:0:a", "Back", 0, 1, "h", "running", now, now))
+    sqlite_store.checkpoint(routine=True)  # a new store: everything copied
+    assert _in_database_file(sqlite_store, tmp_path, "jobs") == 1
+    sqlite_store.put_job(r.JobRecord("h:1:Back:1:a", "Back", 1, 1, "h", "running", now, now))
+    for _ in range(20):
+        sqlite_store.heartbeat_job("h:1:Back:0:a", 0)
+        sqlite_store.heartbeat_runtime()
+    sqlite_store.checkpoint(routine=True)
+    assert _in_database_file(sqlite_store, tmp_path, "jobs") == 1  # left in the WAL
+    sqlite_store.send([r.MessageDraft("Svc", "Op", "demo.Msg", '{"n":1}')])
+    sqlite_store.checkpoint(routine=True)
+    assert _in_database_file(sqlite_store, tmp_path, "jobs") == 2
+    assert _in_database_file(sqlite_store, tmp_path, "headers") == 1
+    sqlite_store.put_job(r.JobRecord("h:1:Back:2:a", "Back", 2, 1, "h", "running", now, now))
+    sqlite_store.checkpoint()  # asked for outright: always made
+    assert _in_database_file(sqlite_store, tmp_path, "jobs") == 3

@@ -366,3 +366,40 @@ def psycopg_connect(url: str) -> Any:
     import psycopg
 
     return psycopg.connect(url, autocommit=True)
+
+
+@pytest.mark.parametrize("use", ["heartbeat_job", "send", "get_meta"])
+def test_a_session_ended_just_after_it_connected_is_an_outage(use: str) -> None:
+    """A restart that begins just after a connection was opened ends that session before its
+    first statement (the search path): the store call that opened it meets "terminating
+    connection due to administrator command" there, and that is an outage like any other
+    (StoreUnavailable, which a job rides out), never a raw driver error that ends the job.
+    The relay has the real server end the session at that moment every time."""
+    from pg_session_cut import SessionCutter
+
+    from iop.store import records as r
+    from iop.store.postgres import PostgresStore
+
+    cluster = PrivateCluster()
+    try:
+        cluster.start()
+        PostgresStore(cluster.url, "CUT").initialize()
+        with SessionCutter(cluster.url, cluster.port) as cutter:
+            store = PostgresStore(cutter.url, "CUT", host="h")
+            now = time.time()
+            calls = {
+                "heartbeat_job": lambda: store.heartbeat_job("h:1:Gateway:0:a", 0),
+                "send": lambda: store.send([r.MessageDraft("Director", "Gateway", "Work",
+                                                           '{"seq": 1}')], []),
+                "get_meta": lambda: store.get_meta("schema_version"),
+            }
+            with pytest.raises(StoreUnavailable, match="administrator command"):
+                calls[use]()
+            assert cutter.cut == 1
+            store.put_job(r.JobRecord("h:1:Gateway:0:a", "Gateway", 0, 1, "h", "running",
+                                      now, now))
+            calls[use]()  # a fresh session, which the relay passes on
+            assert [j.id for j in store.list_jobs(host="h")] == ["h:1:Gateway:0:a"]
+            store.close()
+    finally:
+        cluster.stop()

@@ -269,7 +269,8 @@ class Supervisor:
                 self._watch()
                 if now - checkpointed >= CHECKPOINT_SECONDS:
                     checkpointed = now
-                    self.store.checkpoint()  # so that no job's commit stalls on one
+                    # So that no job's commit stalls on one (SQLite: not for heartbeats alone).
+                    self.store.checkpoint(routine=True)
                     self._watch_inputs()
             except StoreUnavailable as exc:
                 checked = 0.0  # read the runtime row first thing once the store answers

@@ -191,10 +191,11 @@ class Store(Protocol):
     def purge_preview(self, before: float, *,
                       include_incomplete: bool = False) -> dict[str, int]: ...
     def compact(self) -> bool: ...
-    def checkpoint(self) -> None:
+    def checkpoint(self, routine: bool = False) -> None:
         """Housekeeping a running production's supervisor does often, off the writers'
         path: SQLite moves its write-ahead log into the database, PostgreSQL vacuums the
-        queue."""
+        queue. ``routine`` (the supervisor's tick): SQLite skips it while only heartbeats,
+        leases and statuses were written."""
         ...
     def inputs_paused(self) -> str | None:
         """Why new input must wait now (free disk space below the threshold, SQLite), as

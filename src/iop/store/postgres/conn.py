@@ -50,8 +50,16 @@ def connect(url: str, schema: str, *, keepalive: bool = False) -> psycopg.Connec
     if keepalive:
         settings += [sql.SQL("SET {} = {}").format(sql.Identifier(k), sql.Literal(v))
                      for k, v in _KEEPALIVE.items()]
-    for statement in settings:
-        conn.execute(statement)
+    # A session can end before these run (a server shutdown that began just after it
+    # connected): that is an outage like any other, said as one, and the half-made
+    # connection is closed, never handed out.
+    try:
+        for statement in settings:
+            conn.execute(statement)
+    except psycopg.Error as exc:
+        kind = StoreUnavailable if is_outage(exc, conn) else StoreError
+        conn.close()
+        raise kind(f"store {redact(url)} (schema {schema}): {first_line(exc)}") from exc
     return conn
 
 

@@ -371,9 +371,10 @@ class PostgresStore(SQLStore[PostgresTx]):
         with self.transaction() as tx:
             self._fold_counters(tx)
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, routine: bool = False) -> None:
         """Fold the monitor's counter deltas, and vacuum the tables every message passes
-        through, the counters included (at most once a second).
+        through, the counters included (at most once a second; ``routine`` changes nothing
+        here).
 
         The server checkpoints its own WAL, but its autovacuum looks at a table once a
         minute at best, while each message leaves two or three dead row versions in the

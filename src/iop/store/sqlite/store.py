@@ -88,6 +88,8 @@ class SQLiteStore(SQLStore[SQLiteTx]):
         self._noted_at = 0.0  # when the current outage was last written to the last resort
         reset_in_forked_child(self._forget_connections)
         self._wal: tuple[int, int, int] | None = None  # (pid, fd, inode) of the WAL file
+        # The newest rows (_newest_rows) when a checkpoint last copied the whole WAL.
+        self._checkpointed_upto: tuple[Any, ...] | None = None
 
     # ------------------------------------------------------------ connections
     @property
@@ -420,19 +422,33 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                         include_incomplete: bool, counts: dict[str, int]) -> None:
         purge.purge_sessions(tx.conn, sessions, before, bodies, include_incomplete, counts)
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, routine: bool = False) -> None:
         """Copy committed WAL pages into the database file, without waiting for (or holding
         off) any writer or reader; the next writer then starts the WAL afresh. Readers that
         keep the WAL in use stop that restart: once the file passes WAL_TRUNCATE_BYTES the
         checkpoint holds writers off (on their lock, in turn), waits for readers and
-        truncates it, which bounds the WAL (WAL_BOUND_BYTES)."""
+        truncates it, which bounds the WAL (WAL_BOUND_BYTES).
+
+        ``routine`` (the supervisor's tick): the passive checkpoint is made only when a
+        message or an event log line was written since the last complete one. An idle
+        production writes nothing but heartbeats (its supervisor's every second, each job's
+        every two); checkpointing them fsynced the WAL and the database, and the next writer
+        then synced the WAL's new header, a few times a second for rows nobody needs
+        durable. They stay in the WAL until something else is written, or until the WAL
+        passes WAL_TRUNCATE_BYTES (the truncating checkpoint below), after many minutes."""
         try:
             size = os.path.getsize(self.path + "-wal")
         except OSError:
             size = 0
         try:
             if size < WAL_TRUNCATE_BYTES:
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                newest = self._newest_rows() if routine else None
+                if newest is not None and newest == self._checkpointed_upto:
+                    return
+                busy, frames, copied = self.conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if newest is not None and not busy and frames == copied:
+                    self._checkpointed_upto = newest  # all of it is in the database file
                 return
             with self.exclusive():
                 self.conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
@@ -442,6 +458,13 @@ class SQLiteStore(SQLStore[SQLiteTx]):
                     self.conn.execute("PRAGMA busy_timeout=30000")
         except (sqlite3.DatabaseError, StoreError):
             pass  # busy (a reader stayed) or disk full: the next tick tries again
+
+    def _newest_rows(self) -> tuple[Any, ...]:
+        """The newest message and event log line (their ids): what changes when anything
+        besides heartbeats, leases and statuses is written."""
+        row = self.conn.execute(
+            "SELECT (SELECT max(id) FROM headers), (SELECT max(id) FROM log)").fetchone()
+        return tuple(row) if row else ()
 
     def compact(self) -> bool:
         """Give free pages back to the file system when many are free; True when it did."""
