@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from iop.engine import control, queue_actions
+from iop.engine import control, managed_alerts, queue_actions
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownItem
 from iop.store import queries as q
@@ -292,3 +292,22 @@ class OperatorViews:
                  "last_activity": r.format_time(j.heartbeat),
                  "idle_seconds": round(max(0.0, now - j.heartbeat), 1),
                  "processed": j.processed} for j in records]
+
+    def alerts(self, state: str | None = "open", item: str | None = None,
+               before_id: int | None = None, limit: int = 50) -> dict[str, Any]:
+        """One page of managed alerts (open, new, acknowledged, closed or all), newest
+        first, with the counts by state."""
+        return managed_alerts.alert_page(self.store, state, item, before_id, limit)
+
+    def alert(self, alert_id: int) -> dict[str, Any]:
+        """One managed alert with the actions taken on it."""
+        return managed_alerts.get(self.store, int(alert_id)).to_dict()
+
+    def alert_action(self, alert_id: int, action: str, owner: str | None = None,
+                     text: str = "", user: str = "") -> dict[str, Any]:
+        """Acknowledge, assign, note, close or reopen a managed alert as ``user``."""
+        return managed_alerts.act(self.store, int(alert_id), action, user, owner, text)
+
+    def alert_counts(self) -> dict[str, int]:
+        """Managed alerts by state, and how many are open."""
+        return managed_alerts.counts(self.store)

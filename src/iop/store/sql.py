@@ -108,6 +108,16 @@ def _queue_entry(row: Sequence[Any]) -> r.QueueEntry:
                         None if row[3] is None else float(row[3]), row[4])
 
 
+_ALERT_COLUMNS = ("id, log_id, time, production, item, session_id, text, state, owner, "
+                  "updated")
+
+
+def _alert(row: Sequence[Any]) -> r.ManagedAlert:
+    """A ManagedAlert (without its notes) from a row of _ALERT_COLUMNS."""
+    return r.ManagedAlert(int(row[0]), row[1], float(row[2]), row[3], row[4], row[5], row[6],
+                          row[7], row[8], float(row[9]))
+
+
 def _binding(row: Sequence[Any]) -> r.Binding:
     return r.Binding(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
@@ -179,6 +189,18 @@ class SQLTx(ABC):
     def delete_context(self, context_id: int) -> None:
         """Forget a finished business process instance."""
         self.run("DELETE FROM contexts WHERE id = ?", (context_id,))
+
+    def update_alert(self, alert_id: int, expected: str, state: str, owner: str, author: str,
+                     action: str, text: str = "") -> bool:
+        """Move a managed alert from ``expected`` to ``state`` with ``owner`` and record the
+        action taken; False when no alert has that id and state."""
+        if self.run("UPDATE managed_alerts SET state = ?, owner = ?, updated = ? "
+                    "WHERE id = ? AND state = ?",
+                    (state, owner, self.now, alert_id, expected)).rowcount != 1:
+            return False
+        self.run("INSERT INTO alert_notes (alert_id, time, author, action, text) "
+                 "VALUES (?, ?, ?, ?, ?)", (alert_id, self.now, author, action, text))
+        return True
 
 
 TxT = TypeVar("TxT", bound=SQLTx)
@@ -418,6 +440,40 @@ class SQLStore(ABC, Generic[TxT]):
                 self._read("SELECT item, COUNT(*), MIN(enqueued), "
                            "SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE 1 END) "
                            "FROM queue GROUP BY item")}
+
+    # ------------------------------------------------------------ managed alerts
+    def list_alerts(self, *, states: Sequence[str] = r.ALERT_STATES, item: str | None = None,
+                    before_id: int | None = None, limit: int = 50) -> list[r.ManagedAlert]:
+        """One page of managed alerts in ``states``, newest first (without their notes);
+        the index on state and id finds them without a scan."""
+        where = [f"state IN ({', '.join('?' * len(states))})"]
+        args: list[Any] = list(states)
+        if item is not None:
+            where.append("item = ?")
+            args.append(item)
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
+        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM managed_alerts WHERE "
+                          f"{' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [_alert(row) for row in rows]
+
+    def get_alert(self, alert_id: int) -> r.ManagedAlert | None:
+        """One managed alert with the actions taken on it, oldest first."""
+        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM managed_alerts WHERE id = ?",
+                          (alert_id,))
+        if not rows:
+            return None
+        found = _alert(rows[0])
+        found.notes = [r.AlertNote(float(t), a, act, text) for t, a, act, text in self._read(
+            "SELECT time, author, action, text FROM alert_notes WHERE alert_id = ? ORDER BY id",
+            (alert_id,))]
+        return found
+
+    def alert_counts(self) -> dict[str, int]:
+        """Managed alerts by state (a state with none is left out)."""
+        return {state: int(n) for state, n in self._read(
+            "SELECT state, COUNT(*) FROM managed_alerts GROUP BY state")}
 
     def newest_log_id(self) -> int:
         """The id of the newest event log entry (0 for none)."""
