@@ -5,10 +5,13 @@ operation that fails and suspends the call; the operator fixes the cause and res
 Two business processes call the same operation: Router asynchronously (its instance waits,
 persisted, for on_response), SyncRouter synchronously (its job blocks in send_request_sync).
 Each writes a file when the answer reaches it, so the test sees where a response went.
+Before the repair, suspending answered both with an error at once and a resubmitted call's
+response reached no one (discarded for Router, unread for SyncRouter).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,7 @@ class Router(BusinessProcess):
 
     def on_response(self, request, response, call_request, call_response, completion_key):
         with open(os.path.join(self.Folder, f"routed-{request.n}"), "w") as fh:
-            fh.write(call_response.carrier)
+            fh.write(f"{call_response.carrier} {call_response.n}")
         self.reply(call_response)
 
 
@@ -60,7 +63,7 @@ class SyncRouter(BusinessProcess):
     def on_request(self, request):
         answer = self.send_request_sync("Carrier", request, timeout=60)
         with open(os.path.join(self.Folder, f"routed-{request.n}"), "w") as fh:
-            fh.write(answer.carrier)
+            fh.write(f"{answer.carrier} {answer.n}")
         return answer
 
 
@@ -105,32 +108,62 @@ def _request_to(store: Any, target: str, session: int | None = None) -> Any:
     return found[0]
 
 
-def test_today_a_resubmitted_call_answers_nobody(repair: Any, store: Any, wait_for: Any,
-                                                  iop_json: Any) -> None:
-    """Today's behaviour: suspending answers the waiting process with an error at once, so it
-    fails; the resubmitted call completes later but its response reaches no one."""
+def test_a_resubmitted_call_answers_the_process_that_waits(
+        repair: Any, store: Any, wait_for: Any, iop_json: Any, tmp_path: Path) -> None:
+    """A business process that called asynchronously keeps waiting while its call is
+    suspended; the resubmitted call's response reaches its on_response, and so does an
+    edited copy's; a discarded call answers it with an error. A synchronous caller was
+    answered with the error at once: the list and the log say its response cannot reach it,
+    and the late response is kept in the trace only."""
     module, gateway, folder = repair
     (folder / "down").write_text("")
-    gateway.on_process_input(("Router", module.Order(1)))
-    gateway.on_process_input(("SyncRouter", module.Order(2)))
-    wait_for(lambda: len(iop_json("--suspended")) == 2, timeout=60,
-             what="both calls to Carrier suspended")
-    routed = _request_to(store, "Router")
-    sync_routed = _request_to(store, "SyncRouter")
-    wait_for(lambda: store.get_header(routed.id).status == "error"
-             and store.get_header(sync_routed.id).status == "error", timeout=30,
-             what="both processes to fail")
+    for n, target in ((1, "Router"), (2, "SyncRouter"), (3, "Router"), (4, "Router")):
+        gateway.on_process_input((target, module.Order(n)))
+    wait_for(lambda: len(iop_json("--suspended")) == 4, timeout=60,
+             what="four calls to Carrier suspended")
+    calls = {json.loads(store.get_body(store.get_header(m["id"])))["n"]: m
+             for m in iop_json("--suspended")}
+    assert {n: m["response_route"] for n, m in calls.items()} == {
+        1: "process", 2: "answered", 3: "process", 4: "process"}
+    assert "business process Router still waits" in calls[1]["response_to"]
+    assert "cannot reach SyncRouter: the caller called synchronously" in calls[2]["response_to"]
+    processes = {n: _request_to(store, "Router" if n != 2 else "SyncRouter",
+                                store.get_header(m["id"]).session_id) for n, m in calls.items()}
+    wait_for(lambda: store.get_header(processes[2].id).status == "error", timeout=30,
+             what="the synchronous caller to fail at once")
+    for n in (1, 3, 4):  # the async callers wait, in progress, no error response yet
+        assert store.get_header(processes[n].id).status == "delivered"
+        assert store.find_response(calls[n]["id"]) is None
 
     (folder / "down").unlink()
-    ids = [h["id"] for h in iop_json("--suspended")]
-    iop_json("--resubmit", *ids)
-    wait_for(lambda: all(store.get_header(i).status == "completed" for i in ids), timeout=60,
-             what="the resubmitted calls to complete")
-    call = _request_to(store, "Carrier", routed.session_id)
-    response = store.find_response(call.id)
-    wait_for(lambda: store.find_response(call.id)[0].status == "discarded", timeout=30,
-             what="the response to Router's call to be discarded")
-    assert response is not None
-    assert not (folder / "routed-1").exists() and not (folder / "routed-2").exists()
-    assert store.get_header(routed.id).status == "error"
-    assert store.get_header(sync_routed.id).status == "error"
+    assert iop_json("--resubmit", calls[1]["id"], calls[2]["id"]) == [
+        {"id": calls[1]["id"], "status": "queued"}, {"id": calls[2]["id"], "status": "queued"}]
+    assert iop_json("--discard", calls[3]["id"]) == [
+        {"id": calls[3]["id"], "status": "discarded"}]
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({"n": 40}))
+    copy_id = iop_json("--resubmit", calls[4]["id"], "-B", f"@{edited}")["resubmitted_as"]
+
+    wait_for(lambda: (folder / "routed-1").exists() and (folder / "routed-4").exists(),
+             timeout=60, what="the responses to reach Router's on_response")
+    assert (folder / "routed-1").read_text() == "fast 1"
+    assert (folder / "routed-4").read_text() == "fast 40"  # the edited copy's response
+    wait_for(lambda: store.get_header(processes[1].id).status == "completed"
+             and store.get_header(processes[4].id).status == "completed", timeout=30,
+             what="Router's requests to complete")
+    wait_for(lambda: store.get_header(processes[3].id).status == "error", timeout=30,
+             what="the discarded call to fail its process")
+    assert "discarded by an operator" in (store.get_header(processes[3].id).error or "")
+
+    wait_for(lambda: store.get_header(calls[2]["id"]).status == "completed", timeout=30,
+             what="the synchronous caller's call to complete")
+    late = store.find_response(calls[2]["id"])
+    assert late is not None and late[0].status == "discarded"  # kept for the trace only
+    assert not (folder / "routed-2").exists()
+    assert store.get_header(processes[2].id).status == "error"
+    notes = [e.text for e in store.log_since(0) if e.source_class == "iop.engine.suspended"]
+    assert any(t.startswith(f"message {calls[2]['id']} resubmitted; its response cannot "
+                            "reach SyncRouter") for t in notes)
+    assert any(t.startswith(f"message {calls[1]['id']} resubmitted; business process "
+                            "Router still waits") for t in notes)
+    assert store.get_header(copy_id).status == "completed"

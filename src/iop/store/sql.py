@@ -190,6 +190,12 @@ class SQLTx(ABC):
         """Forget a finished business process instance."""
         self.run("DELETE FROM contexts WHERE id = ?", (context_id,))
 
+    def forget_caller(self, header_id: int) -> None:
+        """Nobody waits for this request's response any more (its caller was answered): the
+        response, when it comes, is kept for the trace only."""
+        self.run("UPDATE headers SET reply_to = NULL, response_required = ? WHERE id = ?",
+                 (False, header_id))
+
     def update_alert(self, alert_id: int, expected: str, state: str, owner: str, author: str,
                      action: str, text: str = "") -> bool:
         """Move a managed alert from ``expected`` to ``state`` with ``owner`` and record the
