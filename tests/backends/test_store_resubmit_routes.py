@@ -30,7 +30,7 @@ def test_a_waiting_process_is_not_answered_when_its_call_is_suspended(store: Sto
     assert store.find_response(call_id) is None  # the process still waits
     (listed,) = suspended.list_suspended(store)
     route, text = suspended.response_route(store, listed)
-    assert route == suspended.TO_PROCESS and "business process Proc still waits" in text
+    assert route == suspended.TO_PROCESS and "goes to business process Proc, whose instance waits" in text
 
     suspended.resubmit(store, [call_id])
     (delivery,) = store.claim("Op", "job", 1, 30)

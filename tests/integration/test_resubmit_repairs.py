@@ -125,7 +125,7 @@ def test_a_resubmitted_call_answers_the_process_that_waits(
              for m in iop_json("--suspended")}
     assert {n: m["response_route"] for n, m in calls.items()} == {
         1: "process", 2: "answered", 3: "process", 4: "process"}
-    assert "business process Router still waits" in calls[1]["response_to"]
+    assert "its response goes to business process Router, whose" in calls[1]["response_to"]
     assert "cannot reach SyncRouter: the caller called synchronously" in calls[2]["response_to"]
     processes = {n: _request_to(store, "Router" if n != 2 else "SyncRouter",
                                 store.get_header(m["id"]).session_id) for n, m in calls.items()}
@@ -164,6 +164,6 @@ def test_a_resubmitted_call_answers_the_process_that_waits(
     notes = [e.text for e in store.log_since(0) if e.source_class == "iop.engine.suspended"]
     assert any(t.startswith(f"message {calls[2]['id']} resubmitted; its response cannot "
                             "reach SyncRouter") for t in notes)
-    assert any(t.startswith(f"message {calls[1]['id']} resubmitted; business process "
-                            "Router still waits") for t in notes)
+    assert any(t.startswith(f"message {calls[1]['id']} resubmitted; its response goes to "
+                            "business process Router") for t in notes)
     assert store.get_header(copy_id).status == "completed"

@@ -53,8 +53,8 @@ def response_route(store: Store, header: r.Header) -> tuple[str, str]:
                         "kept in the trace")
     if store.find_response(header.id) is None and header.context_id is not None \
             and store.load_context(header.context_id) is not None:
-        return TO_PROCESS, (f"business process {header.source} still waits for its response: "
-                            "resubmitting delivers the response there")
+        return TO_PROCESS, (f"its response goes to business process {header.source}, whose "
+                            "instance waits for it")
     how = "called synchronously and could not wait" if header.reply_to else \
         "was answered before iop-engine kept business processes waiting"
     return ANSWERED, (f"its response cannot reach {header.source}: the caller {how}, so it was "

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from iop.errors import IopError
 from iop.server.portal.diagrams import trace_diagram
+from iop.server.portal.session_banner import session_banner
 from iop.server.portal.web import Page, first
 
 FILTERS = ("since", "until", "source", "target", "status", "type", "body_class", "session_id",
@@ -107,7 +108,7 @@ async def trace(page: Page) -> Response:
     # Hosts appear in the order the session reached them: its first source (a service or
     # the testing service) on the left, as in a sequence diagram.
     diagram = trace_diagram(found["messages"], {})
-    errors = [m for m in found["messages"] if m["status"] == "error"]
+    banner = session_banner(found["messages"], found["log"])
     return page.render("trace.html", active="messages", session_id=found["session_id"],
                        messages=found["messages"], log=found["log"], diagram=diagram,
-                       errors=errors)
+                       errors=banner["failed"], banner=banner)
