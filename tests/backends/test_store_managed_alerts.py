@@ -4,6 +4,7 @@ store of the schema before managed alerts takes its old alerts over when upgrade
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -90,10 +91,16 @@ def test_a_page_of_alerts_pages_on_newest_first(store: Store) -> None:
         ma.alert_page(store, "pending")
 
 
-def test_purging_the_log_keeps_managed_alerts(store: Store) -> None:
-    _alert(store, "kept")
-    store.purge(9e12, include_incomplete=True)
-    assert [a.text for a in store.list_alerts()] == ["kept"]
+def test_a_purge_keeps_open_alerts_and_removes_closed_ones(store: Store) -> None:
+    _alert(store, "kept open")
+    _alert(store, "closed")
+    closed = store.list_alerts()[0].id
+    ma.act(store, closed, "close", "olivia", text="done")
+    assert store.purge(time.time() - 3600)["alerts"] == 0  # closed too recently
+    counts = store.purge(time.time() + 60, include_incomplete=True)
+    assert counts["alerts"] == 1 and counts["log"] >= 1
+    assert [a.text for a in store.list_alerts()] == ["kept open"]
+    assert store.get_alert(closed) is None
 
 
 def test_upgrade_takes_the_alerts_already_logged_over(backend: Any, store: Store) -> None:

@@ -518,13 +518,14 @@ class SQLStore(ABC, Generic[TxT]):
     # ------------------------------------------------------------ maintenance
     def purge(self, before: float, *, bodies: bool = False,
               include_incomplete: bool = False) -> dict[str, int]:
-        """Delete complete sessions and log lines older than ``before`` (epoch seconds).
+        """Delete complete sessions, log lines and closed managed alerts older than
+        ``before`` (epoch seconds).
 
         Work goes in batches of sessions, one short transaction each, so a running production
         keeps committing in between. The newest header and log line are always kept, so ids
         never repeat after a purge.
         """
-        counts = {"sessions": 0, "headers": 0, "bodies": 0, "log": 0}
+        counts = {"sessions": 0, "headers": 0, "bodies": 0, "log": 0, "alerts": 0}
         candidates = q.purge_candidates_sql(self.dialect.mark, include_incomplete)
         last = 0
         while True:
@@ -537,6 +538,11 @@ class SQLStore(ABC, Generic[TxT]):
         with self.transaction() as tx:
             counts["log"] = tx.run("DELETE FROM log WHERE time < ? AND id < "
                                    "(SELECT MAX(id) FROM log)", (before,)).rowcount
+            # Managed alerts outlive their log lines; closed ones go once closed long enough.
+            tx.run("DELETE FROM alert_notes WHERE alert_id IN (SELECT id FROM managed_alerts "
+                   "WHERE state = 'closed' AND updated < ?)", (before,))
+            counts["alerts"] = tx.run("DELETE FROM managed_alerts WHERE state = 'closed' "
+                                      "AND updated < ?", (before,)).rowcount
             self._compact_counters(tx)
             # The rate chart shows the last hour: older minutes go with the purge.
             tx.run("DELETE FROM message_rate WHERE minute < ?",
