@@ -109,7 +109,8 @@ def _request_to(store: Any, target: str, session: int | None = None) -> Any:
 
 
 def test_a_resubmitted_call_answers_the_process_that_waits(
-        repair: Any, store: Any, wait_for: Any, iop_json: Any, tmp_path: Path) -> None:
+        repair: Any, store: Any, wait_for: Any, iop_json: Any, run_iop: Any,
+        tmp_path: Path) -> None:
     """A business process that called asynchronously keeps waiting while its call is
     suspended; the resubmitted call's response reaches its on_response, and so does an
     edited copy's; a discarded call answers it with an error. A synchronous caller was
@@ -136,8 +137,12 @@ def test_a_resubmitted_call_answers_the_process_that_waits(
         assert store.find_response(calls[n]["id"]) is None
 
     (folder / "down").unlink()
-    assert iop_json("--resubmit", calls[1]["id"], calls[2]["id"]) == [
+    done = run_iop("--resubmit", calls[1]["id"], calls[2]["id"])
+    assert json.loads(done.stdout) == [
         {"id": calls[1]["id"], "status": "queued"}, {"id": calls[2]["id"], "status": "queued"}]
+    assert done.stderr.splitlines() == [  # where each response goes, in words
+        f"message {calls[1]['id']}: {calls[1]['response_to']}",
+        f"message {calls[2]['id']}: {calls[2]['response_to']}"]
     assert iop_json("--discard", calls[3]["id"]) == [
         {"id": calls[3]["id"], "status": "discarded"}]
     edited = tmp_path / "edited.json"
