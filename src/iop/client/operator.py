@@ -308,6 +308,7 @@ class OperatorViews:
         """Acknowledge, assign, note, close or reopen a managed alert as ``user``."""
         return managed_alerts.act(self.store, int(alert_id), action, user, owner, text)
 
-    def alert_counts(self) -> dict[str, int]:
-        """Managed alerts by state, and how many are open."""
-        return managed_alerts.counts(self.store)
+    def alert_counts(self, open_only: bool = False) -> dict[str, int]:
+        """Managed alerts by state, and how many are open (``open_only``: closed ones are
+        not counted, reported as 0)."""
+        return managed_alerts.counts(self.store, open_only)

@@ -88,5 +88,6 @@ class RemoteOperatorViews:
             body["owner"] = owner
         return self._call("POST", "alerts/action", body)  # type: ignore[no-any-return]
 
-    def alert_counts(self) -> dict[str, int]:
+    def alert_counts(self, open_only: bool = False) -> dict[str, int]:
+        # The alerts route counts every state; open_only only spares a local store the work.
         return self.alerts(limit=1)["counts"]  # type: ignore[no-any-return]

@@ -61,9 +61,11 @@ def alert_page(store: Store, state: str | None = "open", item: str | None = None
             "counts": counts(store)}
 
 
-def counts(store: Store) -> dict[str, int]:
-    """Managed alerts by state, every state named, and ``open`` (new + acknowledged)."""
-    found = store.alert_counts()
+def counts(store: Store, open_only: bool = False) -> dict[str, int]:
+    """Managed alerts by state, every state named, and ``open`` (new + acknowledged);
+    ``open_only`` leaves the closed ones uncounted (0), which the navigation's badge needs
+    not read."""
+    found = store.alert_counts(OPEN_STATES if open_only else r.ALERT_STATES)
     every = {state: found.get(state, 0) for state in r.ALERT_STATES}
     every["open"] = every[NEW] + every[ACKNOWLEDGED]
     return every

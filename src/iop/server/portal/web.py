@@ -201,7 +201,7 @@ async def alerts_badge(page: Page) -> str:
     """How many managed alerts are open (new or acknowledged), for their navigation badge:
     a count over the index on state, cheap however many closed alerts the store keeps."""
     try:
-        found = await page.call("alert_counts")
+        found = await page.call("alert_counts", True)
     except Exception:  # the badge must never cost the page itself
         log.exception("counting open alerts failed")
         return ""
