@@ -8,6 +8,8 @@ from typing import Any
 
 from iop.store import records as r
 from iop.store.base import Store
+from iop.store.postgres.schema import SCHEMA_VERSION as PG_VERSION
+from iop.store.sqlite.schema import SCHEMA_VERSION as SQLITE_VERSION
 
 
 def _received(store: Store, item: str) -> dict[str, int]:
@@ -66,7 +68,8 @@ def test_upgrade_counts_the_headers_already_stored(backend: Any, store: Store) -
         tx.run("UPDATE meta SET value = ? WHERE key = 'schema_version'",  # type: ignore[attr-defined]
                (str(before),))
     upgraded = backend.open()
-    assert upgraded.schema_version() == before + 1
+    assert upgraded.schema_version() == (SQLITE_VERSION if backend.name == "sqlite"
+                                         else PG_VERSION)  # every later step too
     assert _received(upgraded, "Op") == {"error": 1, "queued": 2}
     assert upgraded.item_counts()["Svc"].sent == 3
     assert sum(n for _, n, _ in upgraded.message_rate(time.time() - 3600)) == 3

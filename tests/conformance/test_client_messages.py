@@ -17,6 +17,7 @@ from remote_server import ADMIN, ServedEngine
 
 from iop.client.base import Client
 from iop.client.local import LocalClient
+from iop.store import records as r
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +235,25 @@ def test_purge_keeps_recent_sessions(client: Client, other: Client) -> None:
     assert would["sessions"] in (sessions - 1, sessions)  # the newest message always stays
     assert set(kept) == set(other.purge(3650, bodies=True))
     assert other.message_counts() == counts
+
+
+def test_managed_alerts_are_listed_and_acted_on_alike(client: Client, other: Client,
+                                                       namespace: str, mode: str) -> None:
+    writer = LocalClient(namespace)
+    try:  # an alert as an item logs one (log_alert): the store makes it a managed alert
+        writer.store.log([r.LogEntry("alert", f"conformance alert ({mode})", "Router")])
+    finally:
+        writer.store.close()
+    (found,) = [a for a in client.alerts("new")["alerts"]
+                if a["text"] == f"conformance alert ({mode})"]
+    assert found == other.alert(found["id"])  # the same fields either way
+    done = client.alert_action(found["id"], "assign", owner="night shift", user="alice")
+    assert done["owner"] == "night shift" and done["state"] == "new"
+    # Locally the caller names who acted; a server records its authenticated account.
+    assert done["notes"][-1]["user"] == ("alice" if mode == "local" else ADMIN[0])
+    assert other.alert(found["id"])["owner"] == "night shift"
+    with pytest.raises(ClientError, match="unknown alert action 'shred'"):
+        client.alert_action(found["id"], "shred")
+    client.alert_action(found["id"], "close", text="handled")
+    assert found["id"] in [a["id"] for a in other.alerts("closed")["alerts"]]
+    assert client.alert_counts() == other.alert_counts()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from typing import Any
 
 from iop.cli.arguments import print_json, read_body
@@ -31,12 +32,24 @@ def _queue_action(client: Client, args: Any) -> None:
     print_json(client.queue_action(args.target, ids, action, user=_operator()))
 
 
+def _resubmit(client: Client, args: Any) -> None:
+    """Resubmit (JSON out as before) and say on stderr where each response will go: to the
+    business process that waits for it, or why it cannot reach its caller."""
+    ids = list(args.resubmit)
+    routes = {int(m["id"]): m.get("response_to") for m in client.suspended()
+              if int(m["id"]) in ids}
+    print_json(client.resubmit(ids, read_body(args.body, json_only=True)))
+    for message_id in ids:
+        if routes.get(message_id):
+            print(f"message {message_id}: {routes[message_id]}", file=sys.stderr)
+
+
 def run(client: Client, args: Any) -> int | None:
     """Run the operations command the arguments ask for; None when there is none."""
     if args.suspended:
         print_json(client.suspended())
     elif args.resubmit:
-        print_json(client.resubmit(args.resubmit, read_body(args.body, json_only=True)))
+        _resubmit(client, args)
     elif args.discard:
         print_json(client.discard(args.discard))
     elif args.resend:

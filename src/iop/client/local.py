@@ -335,8 +335,14 @@ class LocalClient(OperatorViews):
 
     # ------------------------------------------------------------ operations
     def suspended(self) -> list[dict[str, Any]]:
-        """Suspended messages, oldest first."""
-        return [h.to_dict() for h in suspended_messages.list_suspended(self.store)]
+        """Suspended messages, oldest first, each with where its response would go if it
+        were resubmitted (``response_route``: process, answered or nobody; ``response_to``:
+        the same in words)."""
+        found = []
+        for header in suspended_messages.list_suspended(self.store):
+            route, text = suspended_messages.response_route(self.store, header)
+            found.append(dict(header.to_dict(), response_route=route, response_to=text))
+        return found
 
     def resubmit(self, ids: list[int], body: str | None = None) -> Any:
         """Queue suspended messages again; with ``body``, send an edited copy of one."""

@@ -12,7 +12,8 @@ import json
 import time
 from typing import Any
 
-from iop.engine import control, queue_actions
+from iop.engine import control, managed_alerts, queue_actions
+from iop.engine import suspended as suspended_notes
 from iop.engine.config import parse_production
 from iop.engine.errors import EngineError, UnknownItem
 from iop.store import queries as q
@@ -292,8 +293,9 @@ class OperatorViews:
         page of that many (after ``after_id``, or the page before ``before_id``), with
         ``has_earlier``/``has_later``; 0 gives them all (the API answers at most 999 a
         request, so a remote 0 is one page of 999). Either way come the session's
-        counts by status, its first failures (at most TRACE_ERRORS) and its start time, so
-        every page measures times from the same moment."""
+        counts by status, its first failures and suspended messages (at most TRACE_ERRORS
+        each), its resubmissions with the status of the message that carried each, and its
+        start time, so every page measures times from the same moment."""
         session = int(session_id)
         if limit > 0:
             wanted = min(int(limit), q.MAX_PAGE - 1)
@@ -318,13 +320,21 @@ class OperatorViews:
             first = oldest[0] if oldest else None
         errors = self.store.query_headers(session_id=session, status=r.ERROR,
                                           limit=TRACE_ERRORS, oldest_first=True)
+        suspended = self.store.query_headers(session_id=session, status=r.SUSPENDED,
+                                             limit=TRACE_ERRORS, oldest_first=True)
         counts = self.store.count_by_status(session_id=session)
         log = self.store.search_log(q.LogFilter(session_id=session), limit=500)
+        resubmitted = []
+        for original, carrier, where in suspended_notes.resubmissions(list(reversed(log))):
+            now = self.store.get_header(carrier)
+            resubmitted.append({"id": original, "carrier": carrier, "where": where,
+                                "status": now.status if now is not None else "purged"})
         return {"session_id": session, "messages": [header_view(h) for h in headers],
                 "log": [e.to_dict() for e in reversed(log)],
                 "started": first.created if first is not None else None,
                 "counts": counts, "total": sum(counts.values()),
                 "errors": [header_view(h) for h in errors],
+                "suspended": [header_view(h) for h in suspended], "resubmitted": resubmitted,
                 "has_earlier": earlier, "has_later": later}
 
     def resend(self, message_ids: list[int], new_session: bool = False,
@@ -421,3 +431,23 @@ class OperatorViews:
                  "last_activity": r.format_time(j.heartbeat),
                  "idle_seconds": round(max(0.0, now - j.heartbeat), 1),
                  "processed": j.processed} for j in records]
+
+    def alerts(self, state: str | None = "open", item: str | None = None,
+               before_id: int | None = None, limit: int = 50) -> dict[str, Any]:
+        """One page of managed alerts (open, new, acknowledged, closed or all), newest
+        first, with the counts by state."""
+        return managed_alerts.alert_page(self.store, state, item, before_id, limit)
+
+    def alert(self, alert_id: int) -> dict[str, Any]:
+        """One managed alert with the actions taken on it."""
+        return managed_alerts.get(self.store, int(alert_id)).to_dict()
+
+    def alert_action(self, alert_id: int, action: str, owner: str | None = None,
+                     text: str = "", user: str = "") -> dict[str, Any]:
+        """Acknowledge, assign, note, close or reopen a managed alert as ``user``."""
+        return managed_alerts.act(self.store, int(alert_id), action, user, owner, text)
+
+    def alert_counts(self, open_only: bool = False) -> dict[str, int]:
+        """Managed alerts by state, and how many are open (``open_only``: closed ones are
+        not counted, reported as 0)."""
+        return managed_alerts.counts(self.store, open_only)

@@ -73,3 +73,23 @@ class RemoteOperatorViews:
 
     def jobs(self) -> list[dict[str, Any]]:
         return self._call("GET", "jobs") or []  # type: ignore[no-any-return]
+
+    def alerts(self, state: str | None = "open", item: str | None = None,
+               before_id: int | None = None, limit: int = 50) -> dict[str, Any]:
+        return self._call("GET", "alerts", state=state, item=item,  # type: ignore[no-any-return]
+                          before_id=before_id, limit=limit)
+
+    def alert(self, alert_id: int) -> dict[str, Any]:
+        return self._call("GET", "alert", id=alert_id)  # type: ignore[no-any-return]
+
+    def alert_action(self, alert_id: int, action: str, owner: str | None = None,
+                     text: str = "", user: str = "") -> dict[str, Any]:
+        # The server records its own authenticated account, never a name sent to it.
+        body: dict[str, Any] = {"id": alert_id, "action": action, "text": text}
+        if owner is not None:
+            body["owner"] = owner
+        return self._call("POST", "alerts/action", body)  # type: ignore[no-any-return]
+
+    def alert_counts(self, open_only: bool = False) -> dict[str, int]:
+        # The alerts route counts every state; open_only only spares a local store the work.
+        return self.alerts(limit=1)["counts"]  # type: ignore[no-any-return]

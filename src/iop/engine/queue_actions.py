@@ -4,14 +4,18 @@ suspend them (IRIS's queue page and Ens.Queue's AbortItem).
 An aborted message leaves the queue for good with its header marked ``aborted``; a
 suspended one leaves it marked ``suspended``, where the Suspended page's Resubmit puts it
 back. A message a job holds (in progress) is refused: its job may finish it any moment.
-A caller or business process waiting for the answer gets an error response at once, as
-when ReplyCodeActions suspend a message, so nobody waits for a message that will not come.
+Aborting gives a caller or business process waiting for the answer an error response at
+once, so nobody waits for a message that will not come. Suspending does the same for a
+synchronous caller (it cannot wait for an operator), while a business process instance keeps
+waiting, as when ReplyCodeActions suspend a message: a resubmission answers it
+(iop.engine.suspended).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from iop.engine import suspended
 from iop.engine.errors import EngineError
 from iop.engine.outcomes.outcome import EMPTY, respond
 from iop.store import records as r
@@ -80,7 +84,8 @@ def act(store: Store, item: str, header_ids: list[int], action: str,
             if not tx.withdraw_queued(item, header.id, status, note):
                 raise NotWaiting(f"message {header.id} left the queue of {item} meanwhile; "
                                  f"nothing was {status}")
-            if header.type == r.REQUEST:
+            if header.type == r.REQUEST and not (status == r.SUSPENDED
+                                                 and suspended.process_waits(header)):
                 _answer_waiters(tx, header, note)
         tx.log([r.LogEntry("info", f"message {e.header.id} {note}", item,
                            session_id=e.header.session_id, message_id=e.header.id,

@@ -133,9 +133,42 @@ def jobs(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> An
     return client.jobs()
 
 
+def alerts(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    item = query.get("item") or None
+    if item is not None:
+        check_name(ITEM, item, BadRequest)
+    limit = query_int(query, "limit", 1, MAX_PAGE)
+    return client.alerts(query.get("state") or "open", item, query_int(query, "before_id", 1),
+                         50 if limit is None else limit)
+
+
+def alert(client: LocalClient, query: dict[str, str], body: dict[str, Any]) -> Any:
+    alert_id = query_int(query, "id", 1)
+    if alert_id is None:
+        raise BadRequest("missing 'id' query parameter (the alert's id)")
+    return client.alert(alert_id)
+
+
+def alert_action(client: LocalClient, query: dict[str, str], body: dict[str, Any],
+                 caller: str = "") -> Any:
+    alert_id, action = body.get("id"), body.get("action")
+    owner, text = body.get("owner"), body.get("text", "")
+    if type(alert_id) is not int or not 0 < alert_id <= MAX_ID:
+        raise BadRequest("the body must hold the alert's 'id' as a positive whole number")
+    if not isinstance(action, str) or not action:
+        raise BadRequest("the body must name the 'action': acknowledge, assign, note, close "
+                         "or reopen")
+    if owner is not None and not isinstance(owner, str):
+        raise BadRequest(f"'owner' must be a text, got {type(owner).__name__}")
+    if not isinstance(text, str):
+        raise BadRequest(f"'text' must be a text, got {type(text).__name__}")
+    return client.alert_action(alert_id, action, owner, text, user=caller)
+
+
 # Routes that record who acted: the app passes their handler the authenticated account's name
 # (never a name from the request) as a fourth argument.
-RECORDS_CALLER = frozenset({("POST", "resend"), ("POST", "queues/action")})
+RECORDS_CALLER = frozenset({("POST", "resend"), ("POST", "queues/action"),
+                            ("POST", "alerts/action")})
 
 ROUTES = {
     ("GET", "overview"): overview,
@@ -152,6 +185,9 @@ ROUTES = {
     ("GET", "queues/messages"): queue_messages,
     ("POST", "queues/action"): queue_action,
     ("GET", "jobs"): jobs,
+    ("GET", "alerts"): alerts,
+    ("GET", "alert"): alert,
+    ("POST", "alerts/action"): alert_action,
 }
 
 _STR = {"type": "string"}
@@ -213,4 +249,18 @@ DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[st
             "action": {"type": "string", "enum": ["abort", "suspend"]}}}, _LIST),
     ("GET", "jobs"): ("iop-engine extension: job processes (pid, host, state, last activity)",
                       [], None, _LIST),
+    ("GET", "alerts"): (
+        "iop-engine extension: one page of managed alerts, newest first, in a state (open - "
+        "the default -, new, acknowledged, closed or all), with the counts by state; page on "
+        "with next_before_id", ["state", "item", "before_id", "limit"], None, _OBJ),
+    ("GET", "alert"): ("iop-engine extension: one managed alert with its state, owner and "
+                       "the actions taken on it", ["id"], None, _OBJ),
+    ("POST", "alerts/action"): (
+        "iop-engine extension: acknowledge, assign (owner), note (text), close or reopen a "
+        "managed alert; recorded with the account that acted; 409 when its state forbids it",
+        [], {"type": "object", "required": ["id", "action"], "properties": {
+            "id": {"type": "integer"},
+            "action": {"type": "string",
+                       "enum": ["acknowledge", "assign", "note", "close", "reopen"]},
+            "owner": _STR, "text": _STR}}, _OBJ),
 }

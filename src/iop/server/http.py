@@ -33,6 +33,7 @@ from iop.engine.errors import (
     UnknownItem,
     UnknownProduction,
 )
+from iop.engine.managed_alerts import AlertRefused, UnknownAlert
 from iop.engine.queue_actions import NotWaiting
 from iop.engine.suspended import NotSuspended
 from iop.errors import (
@@ -93,8 +94,8 @@ _STATUS: tuple[tuple[tuple[type[IopError], ...], int], ...] = (
     ((MethodNotAllowed,), 405),
     ((BadRequest, BadLength, InvalidNamespaceName), 400),
     ((NoRoute, UnknownNamespace, UnknownProduction, UnknownItem, UnknownClass, UnknownComponent,
-      MessageNotFound), 404),
-    ((AlreadyRunning, NotRunning, NotSuspended, NotWaiting, Busy), 409),
+      MessageNotFound, UnknownAlert), 404),
+    ((AlreadyRunning, NotRunning, NotSuspended, NotWaiting, AlertRefused, Busy), 409),
     # The branches: what a user can fix is a 400; a store out of reach a 503; a component's
     # failure or a CLI misuse reaching the server is a bug of ours (500).
     ((EngineError, ProductionError, MessageError, RemoteError, RequestRefused), 400),

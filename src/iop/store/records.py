@@ -203,6 +203,48 @@ class LogEntry:
         }
 
 
+ALERT_STATES = ("new", "acknowledged", "closed")  # a managed alert's states, in order
+
+
+@dataclass
+class AlertNote:
+    """One operator action on a managed alert: who, when, what, and any words added."""
+
+    time: float
+    author: str
+    action: str
+    text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": format_time(self.time), "user": self.author, "action": self.action,
+                "text": self.text}
+
+
+@dataclass
+class ManagedAlert:
+    """An alert as IRIS's Managed Alerts keep it: the alert itself (from its event log
+    entry), its state and owner, and the actions taken on it (``notes``, oldest first)."""
+
+    id: int
+    log_id: int | None
+    time: float
+    production: str
+    item: str
+    session_id: int | None
+    text: str
+    state: str
+    owner: str
+    updated: float
+    notes: list[AlertNote] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "log_id": self.log_id, "time": format_time(self.time),
+                "production": self.production, "item": self.item,
+                "session_id": self.session_id, "text": self.text, "state": self.state,
+                "owner": self.owner, "updated": format_time(self.updated),
+                "notes": [n.to_dict() for n in self.notes]}
+
+
 @dataclass
 class JobRecord:
     """A job process as recorded in the runtime state."""

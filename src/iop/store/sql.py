@@ -118,6 +118,16 @@ def _queue_entry(row: Sequence[Any]) -> r.QueueEntry:
                         None if row[3] is None else float(row[3]), row[4])
 
 
+_ALERT_COLUMNS = ("id, log_id, time, production, item, session_id, text, state, owner, "
+                  "updated")
+
+
+def _alert(row: Sequence[Any]) -> r.ManagedAlert:
+    """A ManagedAlert (without its notes) from a row of _ALERT_COLUMNS."""
+    return r.ManagedAlert(int(row[0]), row[1], float(row[2]), row[3], row[4], row[5], row[6],
+                          row[7], row[8], float(row[9]))
+
+
 def _binding(row: Sequence[Any]) -> r.Binding:
     return r.Binding(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
@@ -189,6 +199,24 @@ class SQLTx(ABC):
     def delete_context(self, context_id: int) -> None:
         """Forget a finished business process instance."""
         self.run("DELETE FROM contexts WHERE id = ?", (context_id,))
+
+    def forget_caller(self, header_id: int) -> None:
+        """Nobody waits for this request's response any more (its caller was answered): the
+        response, when it comes, is kept for the trace only."""
+        self.run("UPDATE headers SET reply_to = NULL, response_required = ? WHERE id = ?",
+                 (False, header_id))
+
+    def update_alert(self, alert_id: int, expected: str, state: str, owner: str, author: str,
+                     action: str, text: str = "") -> bool:
+        """Move a managed alert from ``expected`` to ``state`` with ``owner`` and record the
+        action taken; False when no alert has that id and state."""
+        if self.run("UPDATE managed_alerts SET state = ?, owner = ?, updated = ? "
+                    "WHERE id = ? AND state = ?",
+                    (state, owner, self.now, alert_id, expected)).rowcount != 1:
+            return False
+        self.run("INSERT INTO alert_notes (alert_id, time, author, action, text) "
+                 "VALUES (?, ?, ?, ?, ?)", (alert_id, self.now, author, action, text))
+        return True
 
 
 TxT = TypeVar("TxT", bound=SQLTx)
@@ -429,6 +457,42 @@ class SQLStore(ABC, Generic[TxT]):
                            "SUM(CASE WHEN lease_owner IS NULL THEN 0 ELSE 1 END) "
                            "FROM queue GROUP BY item")}
 
+    # ------------------------------------------------------------ managed alerts
+    def list_alerts(self, *, states: Sequence[str] = r.ALERT_STATES, item: str | None = None,
+                    before_id: int | None = None, limit: int = 50) -> list[r.ManagedAlert]:
+        """One page of managed alerts in ``states``, newest first (without their notes);
+        the index on state and id finds them without a scan."""
+        where = [f"state IN ({', '.join('?' * len(states))})"]
+        args: list[Any] = list(states)
+        if item is not None:
+            where.append("item = ?")
+            args.append(item)
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
+        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM managed_alerts WHERE "
+                          f"{' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [_alert(row) for row in rows]
+
+    def get_alert(self, alert_id: int) -> r.ManagedAlert | None:
+        """One managed alert with the actions taken on it, oldest first."""
+        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM managed_alerts WHERE id = ?",
+                          (alert_id,))
+        if not rows:
+            return None
+        found = _alert(rows[0])
+        found.notes = [r.AlertNote(float(t), a, act, text) for t, a, act, text in self._read(
+            "SELECT time, author, action, text FROM alert_notes WHERE alert_id = ? ORDER BY id",
+            (alert_id,))]
+        return found
+
+    def alert_counts(self, states: Sequence[str] = r.ALERT_STATES) -> dict[str, int]:
+        """Managed alerts by state, of ``states`` only (a state with none is left out); the
+        index on state counts only those, however many others the store keeps."""
+        return {state: int(n) for state, n in self._read(
+            f"SELECT state, COUNT(*) FROM managed_alerts WHERE state IN "
+            f"({', '.join('?' * len(states))}) GROUP BY state", tuple(states))}
+
     def newest_log_id(self) -> int:
         """The id of the newest event log entry (0 for none)."""
         rows = self._read("SELECT MAX(id) FROM log")
@@ -500,13 +564,14 @@ class SQLStore(ABC, Generic[TxT]):
     # ------------------------------------------------------------ maintenance
     def purge(self, before: float, *, bodies: bool = False,
               include_incomplete: bool = False) -> dict[str, int]:
-        """Delete complete sessions and log lines older than ``before`` (epoch seconds).
+        """Delete complete sessions, log lines and closed managed alerts older than
+        ``before`` (epoch seconds).
 
         Work goes in batches of sessions, one short transaction each, so a running production
         keeps committing in between. The newest header and log line are always kept, so ids
         never repeat after a purge.
         """
-        counts = {"sessions": 0, "headers": 0, "bodies": 0, "log": 0}
+        counts = {"sessions": 0, "headers": 0, "bodies": 0, "log": 0, "alerts": 0}
         candidates = q.purge_candidates_sql(self.dialect.mark, include_incomplete)
         last = 0
         while True:
@@ -519,6 +584,11 @@ class SQLStore(ABC, Generic[TxT]):
         with self.transaction() as tx:
             counts["log"] = tx.run("DELETE FROM log WHERE time < ? AND id < "
                                    "(SELECT MAX(id) FROM log)", (before,)).rowcount
+            # Managed alerts outlive their log lines; closed ones go once closed long enough.
+            tx.run("DELETE FROM alert_notes WHERE alert_id IN (SELECT id FROM managed_alerts "
+                   "WHERE state = 'closed' AND updated < ?)", (before,))
+            counts["alerts"] = tx.run("DELETE FROM managed_alerts WHERE state = 'closed' "
+                                      "AND updated < ?", (before,)).rowcount
             self._compact_counters(tx)
             # The rate chart shows the last hour: older minutes go with the purge.
             tx.run("DELETE FROM message_rate WHERE minute < ?",

@@ -128,9 +128,17 @@ class ReplyPolicy:
             self._alert(outcome, outcome.error or "")
         if action == "S":
             outcome.status = r.SUSPENDED
-            outcome.responses = [(header, EMPTY, f"suspended: {outcome.error}")]
+            # A business process instance that asked for the response keeps waiting (its
+            # context is stored): a resubmission answers it, a discard answers it with an
+            # error. A synchronous caller cannot wait that long; it gets the error now.
+            process_waits = not header.reply_to and header.response_required \
+                and header.context_id is not None
+            outcome.responses = [] if process_waits else [
+                (header, EMPTY, f"suspended: {outcome.error}")]
+            waiting = f"; business process {header.source} waits for its response" \
+                if process_waits else ""
             self._note(outcome, "error", f"message {header.id} to {self.item} suspended: "
-                       f"{outcome.error}; resubmit or discard it (iop --suspended)")
+                       f"{outcome.error}{waiting}; resubmit or discard it (iop --suspended)")
         elif action == "D":
             outcome.release = True
             self.disable_requested = True

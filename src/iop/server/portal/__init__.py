@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from iop.server.login_limits import LoginRefused
 from iop.server.password_pool import HashPoolBusy
 from iop.server.portal import (
+    pages_alerts,
     pages_config,
     pages_edit,
     pages_items,
@@ -156,6 +157,9 @@ def portal_routes() -> list[BaseRoute]:
         _ns("/monitor", pages_monitor.monitor_page),
         _ns("/monitor/state", pages_monitor.monitor_state),
         _ns("/monitor/acknowledge", pages_monitor.acknowledge, post=True),
+        _ns("/alerts", pages_alerts.alerts_page),
+        _ns("/alerts/action", pages_alerts.act, post=True),
+        _ns("/alerts/{id}", pages_alerts.alert_page),
         _ns("/config", pages_config.configuration_page),
         _ns("/config/save", pages_config.save_configuration, post=True),
         _ns("/config/production", pages_config.save_production_settings, post=True),

@@ -212,6 +212,8 @@ async def trace(page: Page) -> Response:
         "trace.html", active="messages", session_id=found["session_id"], messages=rows,
         log=found["log"], diagram=diagram, errors=found["errors"], total=found["total"],
         counts=found["counts"], panel=panel, show=show, page_size=TRACE_PAGE,
+        banner={"suspended": found.get("suspended", []),
+                "resubmitted": found.get("resubmitted", [])},
         earlier=page.url(view, before=rows[0]["id"]) if rows and found["has_earlier"] else None,
         later=page.url(view, after=rows[-1]["id"]) if rows and found["has_later"] else None,
         first_page=page.url(view) if found["has_earlier"] else None,

@@ -73,11 +73,14 @@ async def act(page: Page) -> Response:
         page.session.flash("error", f"Select the messages to {action} first (tick their boxes).")
     else:
         try:
+            routes = await _routes(page, ids) if action == "resubmit" else {}
             done = await page.call(action, ids)
             listing = ", ".join(f"#{d['id']}" for d in done)
             if action == "resubmit":
+                where = " ".join(f"#{d['id']}: {routes[d['id']]}." for d in done
+                                 if d["id"] in routes)
                 page.session.flash("ok", f"Resubmitted {len(done)} message(s): {listing}; they "
-                                         "are queued for their targets again.")
+                                         f"are queued for their targets again. {where}".strip())
             else:
                 page.session.flash("ok", f"Discarded {len(done)} message(s): {listing}; they "
                                          "stay in their session traces.")
@@ -85,6 +88,13 @@ async def act(page: Page) -> Response:
             done_word = "resubmitted" if action == "resubmit" else "discarded"
             page.session.flash("error", f"Nothing was {done_word}: {exc}")
     return page.redirect("suspended")
+
+
+async def _routes(page: Page, ids: list[int]) -> dict[int, str]:
+    """Where each message's response will go once resubmitted (said in the flash)."""
+    rows = await page.call("suspended")
+    return {int(r["id"]): str(r.get("response_to") or "") for r in rows
+            if int(r["id"]) in ids and r.get("response_to")}
 
 
 async def edit(page: Page) -> Response:
@@ -97,10 +107,12 @@ async def edit(page: Page) -> Response:
         return page.redirect("suspended")
     message_id = int(raw_id)
     try:
+        routes = await _routes(page, [message_id])
         done = await page.call("resubmit", [message_id], body)
     except IopError as exc:
         return await suspended(page, {"id": message_id, "body": body}, str(exc))
     new_id = done["resubmitted_as"]
+    where = f" {routes[message_id]}." if message_id in routes else ""
     page.session.flash("ok", f"Message #{message_id} resubmitted with the edited body as new "
-                             f"message #{new_id}; the original is discarded.")
+                             f"message #{new_id}; the original is discarded.{where}")
     return page.redirect("suspended", sent=new_id)

@@ -44,7 +44,8 @@ templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                         autoescape=select_autoescape(["html"]), trim_blocks=True,
                         lstrip_blocks=True)
 
-NAV = (("productions", "Productions"), ("monitor", "Monitor"), ("config", "Configuration"), ("messages", "Messages"),
+NAV = (("productions", "Productions"), ("monitor", "Monitor"), ("alerts", "Alerts"),
+       ("config", "Configuration"), ("messages", "Messages"),
        ("suspended", "Suspended"), ("log", "Event log"), ("queues", "Queues"), ("jobs", "Jobs"),
        ("bindings", "Bindings"), ("purge", "Purge"))
 BADGE_LIMIT = 99  # the navigation counts suspended messages up to this, then shows "99+"
@@ -100,6 +101,7 @@ class Page:
     namespace: str
     client: ServedClient
     suspended_badge: str = ""  # the navigation's count of suspended messages ("" for none)
+    alerts_badge: str = ""  # the navigation's count of open managed alerts ("" for none)
     store_outage: dict[str, Any] | None = None  # the banner's outage, while one lasts
 
     def url(self, view: str, **query: Any) -> str:
@@ -111,7 +113,8 @@ class Page:
         return render(self.request, template, status=status, page=self, session=self.session,
                       user=self.user, namespace=self.namespace,
                       namespaces=namespaces_of(self.user, self.namespace),
-                      suspended_badge=self.suspended_badge, store_outage=self.store_outage,
+                      suspended_badge=self.suspended_badge, alerts_badge=self.alerts_badge,
+                      store_outage=self.store_outage,
                       **context)
 
     def redirect(self, view: str, **query: Any) -> RedirectResponse:
@@ -210,6 +213,18 @@ async def suspended_badge(page: Page) -> str:
     return f"{BADGE_LIMIT}+" if found["has_older"] else (str(count) if count else "")
 
 
+async def alerts_badge(page: Page) -> str:
+    """How many managed alerts are open (new or acknowledged), for their navigation badge:
+    a count over the index on state, cheap however many closed alerts the store keeps."""
+    try:
+        found = await page.call("alert_counts", True)
+    except Exception:  # the badge must never cost the page itself
+        log.exception("counting open alerts failed")
+        return ""
+    count = int(found.get("open", 0))
+    return f"{BADGE_LIMIT}+" if count > BADGE_LIMIT else (str(count) if count else "")
+
+
 async def store_outage(page: Page) -> dict[str, Any] | None:
     """The store outage the production's supervisors are waiting out, for the banner every
     page shows while it lasts (from their status files when the store itself is out)."""
@@ -273,6 +288,7 @@ def page(handler: Handler, path: str, *, post: bool = False
         if not wants_json:  # a POST may render a page too (a refused form)
             current.store_outage = await store_outage(current)
             current.suspended_badge = await suspended_badge(current)
+            current.alerts_badge = await alerts_badge(current)
         return await handler(current)
 
     return endpoint

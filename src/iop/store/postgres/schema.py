@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # PostgreSQL truncates identifiers past 63 bytes; longer names get a digest suffix instead.
 _MAX_IDENTIFIER = 63
@@ -157,6 +157,40 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP TRIGGER IF EXISTS headers_recounted ON headers",
         "CREATE TRIGGER headers_recounted AFTER UPDATE OF status ON headers FOR EACH ROW "
         "WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION count_headers()",
+    ],
+    # 5: managed alerts, as SQLite's version 4 (see iop.engine.managed_alerts): the trigger
+    # turns every event log entry of type alert into an alert with a state and an owner, in
+    # the same transaction; its WHEN clause keeps other log rows from calling it at all.
+    # The production is the one the most recently alive host runs.
+    5: [
+        """CREATE TABLE IF NOT EXISTS managed_alerts (
+            id BIGSERIAL PRIMARY KEY, log_id BIGINT, time DOUBLE PRECISION NOT NULL,
+            production TEXT NOT NULL DEFAULT '', item TEXT NOT NULL DEFAULT '',
+            session_id BIGINT, text TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'new',
+            owner TEXT NOT NULL DEFAULT '', updated DOUBLE PRECISION NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS managed_alerts_state ON managed_alerts (state, id)",
+        """CREATE TABLE IF NOT EXISTS alert_notes (
+            id BIGSERIAL PRIMARY KEY, alert_id BIGINT NOT NULL, time DOUBLE PRECISION NOT NULL,
+            author TEXT NOT NULL, action TEXT NOT NULL, text TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX IF NOT EXISTS alert_notes_alert ON alert_notes (alert_id, id)",
+        "INSERT INTO managed_alerts (log_id, time, item, session_id, text, updated) "
+        "SELECT id, time, item, session_id, text, time FROM log WHERE type = 'alert' "
+        "AND id NOT IN (SELECT log_id FROM managed_alerts WHERE log_id IS NOT NULL) "
+        "ORDER BY id",
+        """CREATE OR REPLACE FUNCTION manage_alert() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+            INSERT INTO managed_alerts (log_id, time, production, item, session_id, text,
+                                        updated)
+                VALUES (NEW.id, NEW.time,
+                        COALESCE((SELECT production FROM runtime WHERE production <> ''
+                                  ORDER BY heartbeat DESC LIMIT 1), ''),
+                        NEW.item, NEW.session_id, NEW.text, NEW.time);
+            RETURN NULL;
+        END $$""",
+        "DROP TRIGGER IF EXISTS log_alert_managed ON log",
+        "CREATE TRIGGER log_alert_managed AFTER INSERT ON log FOR EACH ROW "
+        "WHEN (NEW.type = 'alert') EXECUTE FUNCTION manage_alert()",
     ],
 }
 

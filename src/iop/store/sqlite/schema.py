@@ -6,7 +6,7 @@ shares its header's id, so the per-commit sqlite_sequence update is not needed.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # A step is a script of statements split on ";", or a list of statements (a trigger's body
 # holds ";" of its own).
@@ -123,6 +123,35 @@ CREATE INDEX IF NOT EXISTS log_session ON log (session_id) WHERE session_id IS N
                 WHERE item = OLD.target AND side = 'in' AND status = OLD.status AND slot = 0;
             UPDATE item_counts SET n = n - 1
                 WHERE item = OLD.source AND side = 'out' AND status = '' AND slot = 0;
+        END""",
+    ],
+    # 4: managed alerts (IRIS's Managed Alerts; see iop.engine.managed_alerts). Every event
+    # log entry of type alert, whoever writes it, becomes one alert with a state (new,
+    # acknowledged, closed) and an owner, in the same transaction (the trigger), and keeps
+    # its own copy of the text, so purging the log never loses an open alert. Alerts logged
+    # before this version are taken over as new. Each operator action is one alert_notes row.
+    4: [
+        """CREATE TABLE IF NOT EXISTS managed_alerts (
+            id INTEGER PRIMARY KEY, log_id INTEGER, time REAL NOT NULL,
+            production TEXT NOT NULL DEFAULT '', item TEXT NOT NULL DEFAULT '',
+            session_id INTEGER, text TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'new',
+            owner TEXT NOT NULL DEFAULT '', updated REAL NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS managed_alerts_state ON managed_alerts (state, id)",
+        """CREATE TABLE IF NOT EXISTS alert_notes (
+            id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, time REAL NOT NULL,
+            author TEXT NOT NULL, action TEXT NOT NULL, text TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX IF NOT EXISTS alert_notes_alert ON alert_notes (alert_id, id)",
+        "INSERT INTO managed_alerts (log_id, time, item, session_id, text, updated) "
+        "SELECT id, time, item, session_id, text, time FROM log WHERE type = 'alert' "
+        "AND id NOT IN (SELECT log_id FROM managed_alerts WHERE log_id IS NOT NULL) "
+        "ORDER BY id",
+        """CREATE TRIGGER IF NOT EXISTS log_alert_managed AFTER INSERT ON log
+        WHEN NEW.type = 'alert' BEGIN
+            INSERT INTO managed_alerts (log_id, time, production, item, session_id, text,
+                                        updated)
+                VALUES (NEW.id, NEW.time,
+                        COALESCE((SELECT production FROM runtime WHERE id = 1), ''),
+                        NEW.item, NEW.session_id, NEW.text, NEW.time);
         END""",
     ],
 }
