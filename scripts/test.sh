@@ -21,4 +21,4 @@ echo "== pytest"
 # The suite mostly waits on processes, servers and the browser, so it runs in parallel
 # workers (pytest-xdist), a test file per worker at a time so module fixtures stay shared;
 # IOP_TEST_WORKERS=0 runs it in this one process.
-exec .venv/bin/python -m pytest -q -p no:cacheprovider -n "${IOP_TEST_WORKERS:-3}" --dist loadfile "$@"
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -n "${IOP_TEST_WORKERS:-3}" --dist loadfile --durations=25 "$@"

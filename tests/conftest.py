@@ -110,6 +110,18 @@ def _run_cli(args: tuple[Any, ...], env: dict[str, str], timeout: float,
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
+# ------------------------------------------------------------------ order: slow files first
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a ``slow`` test run first (in their own order otherwise): the parallel
+    workers (scripts/test.sh) take a file at a time in this order, so a long file started
+    last cannot keep one worker busy after the others are done."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: False sorts first
+
+
 # ------------------------------------------------------------- the compat tally (tests/compat)
 
 

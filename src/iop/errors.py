@@ -28,8 +28,12 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── BadReplyCodeActions ...... iop.engine.outcomes.reply_code_actions
     │   ├── NotSuspended ............. iop.engine.suspended
     │   ├── NotWaiting ............... iop.engine.queue_actions
+    │   ├── UnknownAlert ............. iop.engine.managed_alerts
+    │   ├── AlertRefused ............. iop.engine.managed_alerts
+    │   ├── BadAlertInput (ValueError)  iop.engine.managed_alerts
     │   ├── MigrationError ........... iop.migration.classes
     │   ├── InvalidConfiguration ..... iop.client.item_config
+    │   │   └── InvalidEdit .......... iop.client.production_edit
     │   ├── InvalidProductionSettings  iop.client.production_settings
     │   ├── MessageNotFound .......... iop.client.operator
     │   ├── UserError ................ iop.server.users

@@ -243,8 +243,10 @@ def test_unknown_names_are_refused_alike(client: Client, other: Client, mode: st
     assert outcome(calls["start"], client) == ("error", missing)
     assert outcome(calls["save_item"], client) == ("error",
                                                    "item Nope is not in production Remote.Demo")
-    assert outcome(calls["trace"], client) == ("answer", {"session_id": 987654,
-                                                          "messages": [], "log": []})
+    kind, trace = outcome(calls["trace"], client)
+    assert kind == "answer"
+    assert (trace["session_id"], trace["messages"], trace["log"], trace["total"]) == \
+        (987654, [], [], 0)
     # Legitimately different: the remote API answers /queues for a production it cannot load
     # with 200 and a warning (shared/spec/remote-api.md 6.15, as IoP's server does), while
     # LocalClient refuses, so that a local `iop -q NAME` fails with one error line
