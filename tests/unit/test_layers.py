@@ -12,7 +12,8 @@ The layers, top to bottom (a module may import its own layer and those below it)
   (it imports nothing of ours); its module keeps IoP's path;
 - engine: ``iop.engine``;
 - store: ``iop.store``, ``iop.messages``, ``iop.components``;
-- base: ``iop.names``, ``iop.errors``, ``iop.version``.
+- base: ``iop.names``, ``iop.errors``, ``iop.version``, ``iop.director_hook`` (where the
+  production layer finds the Director the facade wires in; it imports nothing of ours).
 
 Every import counts, wherever it is written - at the top, inside a function, under
 ``TYPE_CHECKING``: a lazy import is still a dependency.
@@ -35,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (  # top to bottom
     ("production", ("iop.production", "iop.migration", "iop.runtime.protocol")),
     ("engine", ("iop.engine",)),
     ("store", ("iop.store", "iop.messages", "iop.components")),
-    ("base", ("iop.names", "iop.errors", "iop.version")),
+    ("base", ("iop.names", "iop.errors", "iop.version", "iop.director_hook")),
 )
 FACADE_PACKAGE = "iop"  # the package's own __init__ only: its modules each have a layer
 

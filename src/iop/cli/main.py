@@ -19,6 +19,7 @@ from iop.cli.parser import build_parser
 from iop.client.base import Client
 from iop.client.event_log import follow_log, format_log_line
 from iop.engine import control
+from iop.engine.exiting import exiting
 from iop.errors import BodyRefused, CliError, EngineError, IopError, RemoteError, StoreUnavailable
 
 # IoP's main exits 1 for the errors it reports itself and 0 on success; argparse's own
@@ -42,7 +43,10 @@ def _restore_interrupts() -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run one command line and exit with its code, as IoP's ``main`` does (SystemExit)."""
-    sys.exit(_exit_code(argv))
+    code = _exit_code(argv)
+    if argv is None:  # this process's own command line: it ends now
+        exiting()
+    sys.exit(code)
 
 
 def _exit_code(argv: list[str] | None) -> int:
@@ -112,6 +116,13 @@ def run(parser: Any, args: Any) -> int:
             return handled
     control.note_command_launch()  # one command (not a server): starts and stops count from now
     client = select_client(args)
+    try:
+        return _run_command(parser, args, client)
+    finally:
+        client.close()
+
+
+def _run_command(parser: Any, args: Any, client: Client) -> int:
     if args.namespace == "" and not _has_command(args):
         print(client.namespace)  # IoP: `iop -n` alone prints the namespace in use
         return 0

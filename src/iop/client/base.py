@@ -16,6 +16,9 @@ class Client(Protocol):
     mode: str  # "local" or "remote"
     namespace: str
 
+    def close(self) -> None:
+        """Release what the client opened itself (its store, its HTTP connections)."""
+
     def describe(self) -> str:
         """The ``Mode: ...`` line of the help screen."""
         ...

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from iop.client.base import Client
-from iop.client.remote import RemoteClient
 from iop.errors import CliError
 
 __all__ = ["ModeError", "default_client", "open_client", "read_remote_settings",
@@ -101,6 +100,8 @@ def open_client(settings: Mapping[str, Any] | None, namespace: str | None = None
     """A RemoteClient on ``settings`` (as ``remote_settings`` returns them), else a
     LocalClient; ``namespace`` overrides the settings' namespace."""
     if settings is not None:
+        from iop.client.remote import RemoteClient  # (with httpx) only in remote mode
+
         return RemoteClient(settings["url"], str(settings["username"] or ""),
                             str(settings["password"] or ""), namespace or settings["namespace"],
                             settings["verify_ssl"])

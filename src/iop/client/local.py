@@ -42,6 +42,7 @@ class LocalClient(OperatorViews):
 
     def __init__(self, namespace: str | None = None, store: Store | None = None, *,
                  load_classes: bool = True) -> None:
+        self._own_store = store is None  # closed by close(); a given one stays its owner's
         if store is None:
             try:
                 store = open_store(namespace)
@@ -54,6 +55,10 @@ class LocalClient(OperatorViews):
         # False in a process that must not import user code (the server, after a contained
         # child checked the classes): start and restart then skip loading them here.
         self.load_classes = load_classes
+
+    def close(self) -> None:
+        if self._own_store:
+            self.store.close()
 
     def describe(self) -> str:
         return f"Mode: LOCAL (namespace {self.namespace}, store {self.store.location})"

@@ -13,6 +13,7 @@ import sys
 from iop.engine.config import parse_production
 from iop.engine.durability import apply_setting
 from iop.engine.errors import EngineError
+from iop.engine.exiting import exiting
 from iop.engine.job import Job
 from iop.engine.supervisor import Supervisor
 from iop.errors import StoreError
@@ -49,6 +50,8 @@ def run_supervisor(namespace: str, production: str) -> int:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     supervisor.run()
+    # No exiting() here: the collector closes the connections its threads left (its host
+    # keeper's), so that the last process out still removes SQLite's write-ahead log.
     return 0
 
 
@@ -68,7 +71,10 @@ def run_job(namespace: str, production: str, item_name: str, slot: str, job_id: 
         print(f"item {item_name} not in production {production}", file=sys.stderr)
         return 2
     apply_setting(store, config.settings)
-    return Job(store, item, int(slot), job_id, int(supervisor_pid), production).run()
+    status = Job(store, item, int(slot), job_id, int(supervisor_pid), production).run()
+    store.close()
+    exiting()
+    return status
 
 
 def main(argv: list[str]) -> int:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from iop.director_hook import director_class, use_director_loader
 from iop.production.deployed import from_export, from_store
 
 if TYPE_CHECKING:
@@ -24,22 +25,22 @@ if TYPE_CHECKING:
 
 __all__ = ["LifecycleMixin", "director_of", "store_of", "use_director_class"]
 
-_director_class: type | None = None  # iop.Director, wired in by the iop package
-
 
 def use_director_class(director_class: type) -> None:
     """The director class a Production without an injected director uses: called with
-    ``namespace=``, its instances may carry this host's store as ``store`` (None remotely)."""
-    global _director_class
-    _director_class = director_class
+    ``namespace=``, its instances may carry this host's store as ``store`` (None remotely).
+    The ``iop`` package wires in its Director (loaded on first use) through
+    iop.director_hook."""
+    use_director_loader(lambda: director_class)
 
 
 def new_director(namespace: str | None) -> DirectorProtocol:
     """A director of the wired-in class on ``namespace``."""
-    if _director_class is None:
+    wired = director_class()
+    if wired is None:
         raise RuntimeError("no director class is wired in: import iop (which wires in "
                            "iop.Director) or pass a director")
-    director: DirectorProtocol = _director_class(namespace=namespace)
+    director: DirectorProtocol = wired(namespace=namespace)
     return director
 
 
@@ -54,7 +55,8 @@ def local_store(director: Any) -> Store | None:
     """The store of this host a director of the wired-in class works on; None for one that
     works remotely, and for an injected director of another kind (a user's fake), which has no
     store of ours."""
-    if _director_class is None or not isinstance(director, _director_class):
+    wired = director_class()
+    if wired is None or not isinstance(director, wired):
         return None
     store: Store | None = getattr(director, "store", None)
     return store

@@ -252,6 +252,11 @@ class SQLiteStore(SQLStore[SQLiteTx]):
     # ------------------------------------------------------------ schema
     def initialize(self) -> int:
         """Create or upgrade the schema in place; returns the version now in force."""
+        # A store already at this version (every open but the first) is only read: no write
+        # transaction, which would wait for the write lock behind a busy production's jobs.
+        if self.schema_version() == SCHEMA_VERSION:
+            self.last_resort.reserve()
+            return SCHEMA_VERSION
         with self.transaction() as tx:
             tx.conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = tx.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
