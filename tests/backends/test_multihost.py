@@ -129,6 +129,7 @@ def poller(view: dict[str, Any]) -> tuple[str, str] | None:
     return polling[0] if len(polling) == 1 else None
 
 
+@pytest.mark.slow  # over 20 s
 def test_a_surviving_host_finishes_every_message_and_takes_over_polling(
         shared_database: str, make_project: Any, wait_for: Any, pid_alive: Any) -> None:
     project = make_project(COMPONENTS, SETTINGS)

@@ -381,6 +381,7 @@ def _round_trip(run_iop: Any, store: Any, name: str, folder: Path) -> None:
             assert after == before
 
 
+@pytest.mark.slow  # over 20 s
 def test_seed_examples_round_trip(seed: Any, run_iop: Any, store: Any, tmp_path: Path) -> None:
     seed.write_settings(SEED_CLASS_EXAMPLES.replace("PRODUCTIONS =", "CLASS_STYLE =")
                         + SEED_INSTANCE_EXAMPLES)

@@ -79,6 +79,7 @@ def read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 60) ->
     return lines
 
 
+@pytest.mark.slow  # over 20 s
 def test_our_cli_drives_the_whole_lifecycle_remotely(served: ServedEngine,
                                                      scenario_project: Path,
                                                      tmp_path: Path) -> None:

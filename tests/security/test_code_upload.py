@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from remote_server import LIMITED, LIMITED_NAMESPACE, ServedEngine, processes_running
 
 VALID_TAIL = '''
@@ -171,6 +172,7 @@ if os.fork() == 0:  # a classic daemon: fork, setsid, fork again
     assert not left, f"staged code left behind: {sorted(left)}"
 
 
+@pytest.mark.slow  # over 20 s
 def test_a_module_that_loops_forever_is_stopped_at_the_deadline(served: ServedEngine) -> None:
     marker = str(5000 + uuid.uuid4().int % 1000) + ".5"
     spin = f'''

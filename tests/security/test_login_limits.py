@@ -57,6 +57,7 @@ def accounts_log(engine: ServedEngine) -> str:
     return shown.stdout
 
 
+@pytest.mark.slow  # over 20 s
 def test_twenty_wrong_passwords_lock_the_account_until_an_admin_unlocks_it(
         engine: ServedEngine) -> None:
     name, password = "nurse", "nurse-password-1"
