@@ -8,3 +8,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# Compile the sources once: the engine starts many short processes (CLI, supervisor, jobs),
+# and where PYTHONDONTWRITEBYTECODE is set (CI images often set it) each would compile them
+# again on every start.
+.venv/bin/python -m compileall -q src
