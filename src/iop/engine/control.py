@@ -323,6 +323,19 @@ def _stop(store: Store, timeout: float | None) -> None:
         return
     for state, _ in live_hosts(store):  # those whose supervisor died without stopping
         _cleanup(store, state.host, state.production)
+    # A supervisor of this host records "stopped" just before its process ends: the stop
+    # returns once that process is gone too, so nothing of the production outlives it.
+    _wait_exited([s.supervisor_pid for s, alive in hosts
+                  if alive and s.host == store.host and s.supervisor_pid != os.getpid()])
+
+
+EXIT_WAIT_SECONDS = 5.0  # for a stopped supervisor's process to end (it only closes files)
+
+
+def _wait_exited(pids: list[int], timeout: float = EXIT_WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def kill(store: Store) -> None:
