@@ -287,6 +287,16 @@ class PostgresStore(SQLStore[PostgresTx]):
                 except psycopg.Error:
                     pass  # the connection went meanwhile: _fail drops it
             raise self._fail(exc) from exc
+        except IndexError as exc:
+            # psycopg's pipeline can lose count of its results when the server fails a
+            # pipelined transaction at its Sync (seen with an error raised at commit): the
+            # transaction's fate is then unknown to us, so it counts as failed (never
+            # acknowledged unsaved; a caller that sends again delivers at least once) and the
+            # connection, whose protocol state is unknown too, is dropped.
+            self._drop_connection()
+            raise StoreError(f"store {self.location} (schema {self.schema}): the database "
+                             "connection lost track of a pipelined transaction, which "
+                             "counts as not committed") from exc
         finally:
             self.db_seconds += time.perf_counter() - started
 
