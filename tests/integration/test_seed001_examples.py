@@ -407,7 +407,9 @@ def test_builtin_file_passthrough_production(make_project: Any, tmp_path: Path, 
     project.migrate()
     project.start("Demo.FileProduction")
     (inbox / "order.txt").write_text("line 1\n", encoding="utf-8")
-    written = wait_for(lambda: list(outbox.iterdir()), timeout=20, what="the file written out")
+    # The operation writes its file in place: wait for the content, not only the name.
+    written = wait_for(lambda: [f for f in outbox.iterdir() if f.read_text(encoding="utf-8")],
+                       timeout=20, what="the file written out")
     assert written[0].name.startswith("order.txt_")
     assert written[0].read_text(encoding="utf-8") == "line 1\n"
     assert (archive / "order.txt").exists() and not (inbox / "order.txt").exists()
