@@ -54,8 +54,11 @@ def _run_and_feed(make_project: Any, **production_settings: str) -> tuple[list[i
 def _outage_shown(wait_for: Any, host_count: int = 1) -> dict[str, Any]:
     """`iop -x` while the store is out: the seed's keys, and the outage, once the supervisor
     has noticed it (its status file)."""
-    shown = wait_for(lambda: (lambda s: s if "StoreOutage" in s else None)(status()),
-                     timeout=20, what="iop -x to show the store outage")
+    # `iop -x` names an outage it meets itself at once; the hosts come with their supervisors'
+    # status files, which under load can be written a moment later.
+    shown = wait_for(lambda: (lambda s: s if len(s.get("StoreOutage", {}).get("hosts", []))
+                              == host_count else None)(status()),
+                     timeout=20, what="iop -x to show the store outage on every host")
     assert shown["Production"] == PRODUCTION
     outage = shown["StoreOutage"]
     assert set(outage) >= {"since", "seconds", "reason", "hosts"}

@@ -119,7 +119,11 @@ def run(parser: Any, args: Any) -> int:
     try:
         return _run_command(parser, args, client)
     finally:
-        client.close()
+        # A local client closes its store (the last process out then tidies SQLite's WAL).
+        # A remote one is left to the process's exit: after Ctrl+C stopped an HTTP call
+        # midway (`iop -L`), closing its connection pool is the one step that could wait.
+        if client.mode == "local":
+            client.close()
 
 
 def _run_command(parser: Any, args: Any, client: Client) -> int:
