@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from portal_support import Portal, browser_page
-from remote_server import ADMIN, OPERATOR, VIEWER, start_engine, stop_engine
+from portal_support import Portal, served_production
+from remote_server import ADMIN, OPERATOR, VIEWER
 
 from iop.client.remote import RemoteClient
 from iop.errors import RemoteError
@@ -58,21 +57,9 @@ class Alerts:
 
 @pytest.fixture(scope="module")
 def alerts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alerts]:
-    root = tmp_path_factory.mktemp("alerts")
-    project = root / "project"
-    project.mkdir()
-    (project / "alert_components.py").write_text(COMPONENTS)
-    (project / "settings.py").write_text(SETTINGS.format(production=PRODUCTION))
-    engine = start_engine(root / "home")
-    try:
-        for args in (("-m", str(project / "settings.py")), ("-d", PRODUCTION),
-                     ("-s", PRODUCTION, "-D")):
-            done = engine.iop_local(*args)
-            assert done.returncode == 0, done.stderr
-        with browser_page() as page:
-            yield Alerts(Portal(engine, page, Path(root)))
-    finally:
-        stop_engine(engine)
+    with served_production(tmp_path_factory.mktemp("alerts"), PRODUCTION,
+                           ("alert_components.py", COMPONENTS), SETTINGS) as served:
+        yield Alerts(served.portal)
 
 
 def _rows(page: Any) -> list[tuple[int, str]]:
