@@ -34,6 +34,7 @@ from iop.store.base import Store
 from iop.store.private import confined, make_private_folder, name_in_path, open_private
 
 WAIT_SECONDS = 28.0  # every lifecycle call answers within the remote client's 30 s
+EXIT_WAIT_SECONDS = 5.0  # for a stopped supervisor's process to end (it only closes files)
 KILL_WAIT_SECONDS = 10.0  # how long another host's supervisor gets to obey a kill
 # A stop or kill leaves its time here, so a start launched before it (whose claim of the
 # runtime row the stop could not see yet) gives up instead of running on afterwards.
@@ -327,9 +328,6 @@ def _stop(store: Store, timeout: float | None) -> None:
     # returns once that process is gone too, so nothing of the production outlives it.
     _wait_exited([s.supervisor_pid for s, alive in hosts
                   if alive and s.host == store.host and s.supervisor_pid != os.getpid()])
-
-
-EXIT_WAIT_SECONDS = 5.0  # for a stopped supervisor's process to end (it only closes files)
 
 
 def _wait_exited(pids: list[int], timeout: float = EXIT_WAIT_SECONDS) -> None:
