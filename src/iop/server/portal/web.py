@@ -132,7 +132,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     context.setdefault("active", "")
     context.setdefault("may", _may_for(context.get("user"), context.get("namespace")))
     html = templates.get_template(template).render(request=request, **context)
-    return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
 def _may_for(user: User | None, namespace: str | None) -> Callable[[str], bool]:
@@ -142,14 +142,13 @@ def _may_for(user: User | None, namespace: str | None) -> Callable[[str], bool]:
     return lambda role: roles.may(user, namespace, roles.parse_role(role))
 
 
-_SECURITY_HEADERS = {
+# Every portal response's headers (render's; downloads and plain-text errors use them too).
+SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-# For responses built outside render (downloads, plain-text errors).
-SECURITY_HEADERS = _SECURITY_HEADERS
 
 
 def namespaces_of(user: User, current: str) -> list[str]:
