@@ -42,6 +42,22 @@ class InvalidConfiguration(EngineError):
     """A save that would store a value the item cannot run with; nothing was saved."""
 
 
+def parse_pool_size(value: Any) -> int | None:
+    """A pool size as typed (``" 2"``, ``2``), or None when it is no whole number from 0 to
+    MAX_POOL_SIZE."""
+    try:
+        pool = int(str(value).strip())
+    except ValueError:
+        return None
+    return pool if 0 <= pool <= MAX_POOL_SIZE else None
+
+
+def parse_flag(value: Any) -> bool:
+    """A tick box's or a form's on/off value: a bool, or 1 / true / yes / on (any case)."""
+    return value if isinstance(value, bool) else \
+        str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 def _definition(store: Store, production: str) -> dict[str, Any]:
     definition = store.get_production(production) if production else None
     if definition is None:
@@ -206,18 +222,13 @@ def save_item(store: Store, production: str, item: str, changes: dict[str, Any],
     if unknown:
         problems.append(f"unknown field(s): {', '.join(sorted(unknown))}")
     if "enabled" in changes:
-        enabled = changes["enabled"]
-        flag = enabled if isinstance(enabled, bool) else \
-            str(enabled).strip().lower() in ("1", "true", "yes", "on")
+        flag = parse_flag(changes["enabled"])
         if bool_text(flag) != str(entry.get("@Enabled", "true")).lower():
             changed.append("Enabled")
         entry["@Enabled"] = bool_text(flag)
     if "pool_size" in changes:
-        try:
-            pool = int(str(changes["pool_size"]).strip())
-            if not 0 <= pool <= MAX_POOL_SIZE:
-                raise ValueError
-        except ValueError:
+        pool = parse_pool_size(changes["pool_size"])
+        if pool is None:
             problems.append(f"pool size must be a whole number from 0 to {MAX_POOL_SIZE}, got "
                             f"{changes['pool_size']!r}")
         else:

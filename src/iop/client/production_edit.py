@@ -21,6 +21,8 @@ from iop.client.item_config import (
     MAX_POOL_SIZE,
     InvalidConfiguration,
     check_value,
+    parse_flag,
+    parse_pool_size,
     with_editors,
 )
 from iop.components.kinds import OPERATION, PROCESS, SERVICE
@@ -86,19 +88,11 @@ def _new_name(definition: dict[str, Any], name: Any) -> str:
 
 
 def _pool_size(value: Any) -> str:
-    try:
-        pool = int(str(value).strip())
-        if not 0 <= pool <= MAX_POOL_SIZE:
-            raise ValueError
-    except ValueError:
+    pool = parse_pool_size(value)
+    if pool is None:
         raise InvalidEdit(f"pool size must be a whole number from 0 to {MAX_POOL_SIZE}, got "
-                          f"{str(value)[:40]!r}") from None
+                          f"{str(value)[:40]!r}")
     return str(pool)
-
-
-def _flag(value: Any) -> bool:
-    return value if isinstance(value, bool) else \
-        str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def parse_settings(text: Any) -> list[tuple[str, str, str]]:
@@ -154,7 +148,7 @@ def _add(store: Store, definition: dict[str, Any], production: str,
     pool = _pool_size(edit.get("pool_size", "1"))
     settings = parse_settings(edit.get("settings") or "")
     entry: dict[str, Any] = {"@Name": name, "@ClassName": class_name, "@PoolSize": pool,
-                             "@Enabled": bool_text(_flag(edit.get("enabled", True))),
+                             "@Enabled": bool_text(parse_flag(edit.get("enabled", True))),
                              "@Foreground": "false", "@Comment": "", "@Category": "",
                              "@LogTraceEvents": "false", "@Schedule": "", "Setting": []}
     _items(definition).append(entry)
