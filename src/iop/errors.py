@@ -62,6 +62,8 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── HostNotInProduction ...... iop.components.engine_services
     │   └── StatusError .............. intersystems_pyprod._status (pyprod's name)
     ├── RemoteError (RuntimeError): a remote server refused or failed a client's request
+    ├── ConnectorError (RuntimeError): an adapter cannot reach or use its outside system
+    │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)
     │   ├── ModeError ................ iop.client.connection
@@ -85,9 +87,9 @@ as in IoP, which validation issues and never raises.
 
 from __future__ import annotations
 
-__all__ = ["BodyRefused", "CliError", "ComponentError", "EngineError", "IopError",
-           "MessageError", "ProductionError", "RemoteError", "RequestRefused", "StoreError",
-           "StoreUnavailable", "InputsPaused"]
+__all__ = ["BodyRefused", "CliError", "ComponentError", "ConnectorError", "EngineError",
+           "IopError", "MessageError", "ProductionError", "RemoteError", "RequestRefused",
+           "StoreError", "StoreUnavailable", "InputsPaused"]
 
 
 class IopError(Exception):
@@ -139,6 +141,13 @@ class RemoteError(IopError, RuntimeError):
     def __init__(self, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.detail = detail  # the server's own error text, when it answered with one
+
+
+class ConnectorError(IopError, RuntimeError):
+    """An adapter cannot reach or use its outside system (a server down, a refused login, a
+    protocol error); the message names the system and the cause. Raised in a business
+    operation's handler it is the message's error, which ReplyCodeActions, RetryInterval and
+    FailureTimeout act on."""
 
 
 class CliError(IopError):

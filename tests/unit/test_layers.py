@@ -10,7 +10,8 @@ The layers, top to bottom (a module may import its own layer and those below it)
 - production: ``iop.production``, ``iop.migration`` and ``iop.runtime.protocol``:
   DirectorProtocol is the contract Production's lifecycle methods call, so it sits with them
   (it imports nothing of ours); its module keeps IoP's path;
-- engine: ``iop.engine``;
+- engine: ``iop.engine`` and ``iop.connectors`` (the adapters, services and operations the
+  engine ships; its registry loads them by class name);
 - store: ``iop.store``, ``iop.messages``, ``iop.components``;
 - base: ``iop.names``, ``iop.errors``, ``iop.version``, ``iop.director_hook`` (where the
   production layer finds the Director the facade wires in; it imports nothing of ours).
@@ -34,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (  # top to bottom
     ("runtime", ("iop.runtime",)),
     ("client", ("iop.client",)),
     ("production", ("iop.production", "iop.migration", "iop.runtime.protocol")),
-    ("engine", ("iop.engine",)),
+    ("engine", ("iop.engine", "iop.connectors")),
     ("store", ("iop.store", "iop.messages", "iop.components")),
     ("base", ("iop.names", "iop.errors", "iop.version", "iop.director_hook")),
 )

@@ -30,9 +30,34 @@ def register_builtin(class_name: str, cls: type) -> None:
 
 
 def builtin_classes() -> dict[str, type]:
-    """Every built-in class by name."""
+    """Every built-in class by name (this imports every connector module, but none of the
+    client libraries they use: those load when an adapter connects)."""
     _load_builtins()
+    from iop.connectors.catalog import CONNECTOR_CLASSES
+
+    for name in CONNECTOR_CLASSES:
+        builtin_class(name)
     return dict(_builtins)
+
+
+def builtin_class(class_name: str) -> type | None:
+    """The built-in class named ``class_name``, or None; a connector's module is imported on
+    first use, so that starting a job loads only the connectors its production names."""
+    _load_builtins()
+    cls = _builtins.get(class_name)
+    if cls is not None:
+        return cls
+    from iop.connectors.catalog import CONNECTOR_CLASSES
+
+    where = CONNECTOR_CLASSES.get(class_name)
+    if where is None:
+        return None
+    module_name, _, attr = where.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    _builtins[class_name] = obj
+    return obj
 
 
 def _load_builtins() -> None:
@@ -70,8 +95,7 @@ def import_binding(b: Binding) -> type:
 
 def resolve(store: Store, class_name: str) -> type:
     """The Python class for ``class_name`` in the store's namespace."""
-    _load_builtins()
-    cls = _builtins.get(class_name)
+    cls = builtin_class(class_name)
     if cls is not None:
         return cls
     binding = store.get_binding(class_name)

@@ -293,9 +293,9 @@ def _settings_class(cls: type | None, class_name: str | None) -> type | None:
         return cls
     if not class_name:
         return None
-    from iop.engine.registry import builtin_classes
+    from iop.engine.registry import builtin_class
 
-    return builtin_classes().get(class_name)
+    return builtin_class(class_name)
 
 
 def _item_issues(ref: ComponentRef) -> list[ProductionValidationIssue]:
