@@ -160,7 +160,7 @@ def _hl7_segments(header: dict[str, Any], body_text: str | None,
     shown, cut = hl7_view.segments(body_text[:chars] if chars else body_text)
     if cut or (chars and len(body_text) > chars):
         shown.append(hl7_view.Segment("…", (hl7_view.Field(
-            " ", "(cut here: the Contents view of the message page shows it all)", ""),)))
+            " ", "(cut here for display; the stored message is whole)", ""),)))
     return shown
 
 
