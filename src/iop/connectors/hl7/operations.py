@@ -18,6 +18,7 @@ from iop.components.settings import Category, setting
 from iop.connectors.hl7.ack import ack_code
 from iop.connectors.hl7.adapters import python_charset
 from iop.connectors.hl7.message import HL7Error, HL7Message
+from iop.connectors.hl7.services import check_framing
 from iop.errors import ConnectorError
 
 __all__ = ["FileOperation", "HL7NackError", "TCPOperation"]
@@ -57,10 +58,15 @@ class TCPOperation(BusinessOperation):
                                            ":* other) or error (E)")
     DefCharEncoding = setting("Latin1", category=Category.ADDITIONAL,
                               description="Character set messages are sent in")
+    Framing = setting("MLLP", category=Category.CONNECTION,
+                      description="How messages are framed on the connection: MLLP")
 
     @classmethod
     def get_adapter_type(cls) -> str | None:
         return "EnsLib.HL7.Adapter.TCPOutboundAdapter"
+
+    def on_init(self) -> None:
+        check_framing(self.Framing)
 
     def on_message(self, request: Any) -> HL7Message | None:
         message = as_hl7(request)

@@ -21,9 +21,10 @@ from iop.connectors.hl7.adapters import python_charset
 from iop.connectors.hl7.message import HL7Error, HL7Message
 from iop.connectors.inbound import targets_of
 
-__all__ = ["FileService", "TCPService", "split_messages"]
+__all__ = ["FileService", "TCPService", "check_framing", "split_messages"]
 
 ACK_MODES = ("Never", "Immed", "App", "Msh", "Byte")
+FRAMINGS = ("Flexible", "MLLP")
 _BATCH_SEGMENTS = ("FHS", "BHS", "BTS", "FTS")
 _LINE = re.compile(r"\r\n|\r|\n")
 
@@ -68,6 +69,9 @@ class TCPService(_HL7Service):
                                   "Msh (as MSH-15 asks) or Byte (one ACK byte)")
     AddNackERR = setting(True, category=Category.ADDITIONAL,
                          description="Put an ERR segment in NACKs")
+    Framing = setting("Flexible", category=Category.CONNECTION,
+                      description="How messages are framed on the connection: MLLP (Flexible "
+                                  "accepts MLLP frames)")
 
     @classmethod
     def get_adapter_type(cls) -> str | None:
@@ -76,6 +80,7 @@ class TCPService(_HL7Service):
     def on_init(self) -> None:
         if str(self.AckMode) not in ACK_MODES:
             raise HL7Error(f"AckMode {self.AckMode!r} is not one of {', '.join(ACK_MODES)}")
+        check_framing(self.Framing)
 
     def on_process_input(self, message_input: Any = None) -> bytes | None:
         """Take one framed message: parse, send on, and return the ACK's bytes (None: no
@@ -148,6 +153,12 @@ class FileService(_HL7Service):
                 self.log_error(f"{name}: message {index} is not an HL7 message: {exc}; skipped")
                 continue
             self.send_on(message)
+
+
+def check_framing(value: object) -> None:
+    """HL7Error unless ``value`` is a Framing this implementation speaks (MLLP)."""
+    if str(value or "MLLP") not in FRAMINGS:
+        raise HL7Error(f"Framing {value!r} is not supported; use one of {', '.join(FRAMINGS)}")
 
 
 def split_messages(text: str) -> list[str]:
