@@ -178,3 +178,36 @@ def test_sender_reconnects_after_the_service_restarts(
                  what="S1 and S2 out")
     finally:
         receiver.stop()
+
+
+def test_queue_limit_holds_the_sender_back_until_the_target_drains(
+        make_project: Any, wait_for: Any) -> None:
+    from hl7_support import read_frame
+
+    in_port, out_port = free_port(), free_port()
+    receiver = MllpReceiver(out_port)  # not started yet: HL7Out cannot deliver
+    project = make_project("", production_source(in_port, out_port))
+    project.write_settings(production_source(in_port, out_port).replace(
+        '"CallInterval": "1"', '"CallInterval": "1", "QueueLimit": "2"'))
+    project.migrate()
+    project.start(PRODUCTION)
+    wait_listening(in_port)
+    sender = MllpSender(in_port)
+    acked = 0
+    try:
+        for n in range(200):
+            try:
+                assert _msa(sender.send(adt(f"Q{n}"), timeout=3))[0] == "AA"
+                acked += 1
+            except TimeoutError:
+                break
+        # Held back once the queue count (read every 0.1 s) is over the limit.
+        assert 2 <= acked < 200, acked
+        receiver.start()
+        assert _msa(read_frame(sender.sock, timeout=30)) == ("AA", f"Q{acked}")  # type: ignore[arg-type]
+        sender.close()
+        expected = {f"Q{n}" for n in range(acked + 1)}
+        wait_for(lambda: set(receiver.control_ids()) >= expected, timeout=30,
+                 what="the held messages out")
+    finally:
+        receiver.stop()

@@ -69,7 +69,8 @@ class TCPInboundAdapter(InboundAdapter):
     # ------------------------------------------------------------ lifecycle (job thread)
     def on_init(self) -> None:
         self._handoff = InputHandoff(self)
-        self._limit = QueueLimit(self, int(self.QueueLimit or 0))
+        # Read the queue depth often: one MLLP peer sends many small messages a second.
+        self._limit = QueueLimit(self, int(self.QueueLimit or 0), every=0.1)
         self._pending_logs: list[tuple[str, str]] = []
         self._logs_lock = threading.Lock()
         self._listener: TcpListener | None = TcpListener(
