@@ -147,11 +147,14 @@ class MllpReceiver:
 
 def production_source(in_port: int, out_port: int, ack_mode: str = "Immed",
                       operation_settings: dict[str, Any] | None = None,
-                      service_settings: dict[str, Any] | None = None) -> str:
+                      service_settings: dict[str, Any] | None = None,
+                      inbound_settings: dict[str, Any] | None = None) -> str:
     """A production: MLLP in (TCPService on ``in_port``) -> TCPOperation -> MLLP out."""
     op_settings = {"RetryInterval": "0.2", "FailureTimeout": "-1", **(operation_settings or {})}
     svc_settings = {"AckMode": ack_mode, "MessageSchemaCategory": "2.5",
                     **(service_settings or {})}
+    in_settings = {"Port": str(in_port), "LocalInterface": "127.0.0.1", "CallInterval": "1",
+                   **(inbound_settings or {})}
     return f'''
         from iop import OperationItem, Route, ServiceItem
 
@@ -171,8 +174,7 @@ def production_source(in_port: int, out_port: int, ack_mode: str = "Immed",
                     "HL7In",
                     "EnsLib.HL7.Service.TCPService",
                     settings={svc_settings!r},
-                    adapter_settings={{"Port": "{in_port}", "LocalInterface": "127.0.0.1",
-                                      "CallInterval": "1"}},
+                    adapter_settings={in_settings!r},
                     routes=(Route("TargetConfigNames", HL7_OUT),),
                 ),
             )

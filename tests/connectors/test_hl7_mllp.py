@@ -104,14 +104,22 @@ def test_malformed_input_is_nacked_and_logged_in_one_line(
     receiver = MllpReceiver(out_port)
     receiver.start()
     try:
-        _start(make_project, in_port, out_port)
+        _start(make_project, in_port, out_port, inbound_settings={"ReadTimeout": "1"})
         sender = MllpSender(in_port)
+        # A frame never finished: NACK after ReadTimeout, the connection is closed.
+        cut = MllpSender(in_port)
+        cut.send_raw(b"\x0b" + adt("CUT").encode()[:30])
+        from hl7_support import read_frame
+
+        assert _msa(read_frame(cut.sock, timeout=10))[0] == "AR"  # type: ignore[arg-type]
+        with pytest.raises((ConnectionError, OSError)):
+            read_frame(cut.sock, timeout=5)  # type: ignore[arg-type]
+        cut.close()
         # A frame that is not HL7: AR NACK, the connection stays usable.
         assert _msa(sender.send(b"this is not hl7"))[0] == "AR"
         assert _msa(sender.send(adt("OK1"))) == ("AA", "OK1")
         # Garbage outside a frame: NACK AR, the connection is closed.
         sender.send_raw(b"garbage\x0b")
-        from hl7_support import read_frame
 
         assert _msa(read_frame(sender.sock))[0] == "AR"  # type: ignore[arg-type]
         with pytest.raises((ConnectionError, OSError)):
@@ -121,10 +129,11 @@ def test_malformed_input_is_nacked_and_logged_in_one_line(
             return [e.text for e in store.log_since(0)
                     if e.item == "HL7In" and e.type.lower() == "error"]
 
-        wait_for(lambda: len(errors()) >= 2, timeout=20, what="two error lines")
+        wait_for(lambda: len(errors()) >= 3, timeout=20, what="three error lines")
         logs = errors()
         assert any("not an HL7 message" in t for t in logs)
         assert any("outside an MLLP frame" in t for t in logs)
+        assert any("not finished within ReadTimeout" in t for t in logs)
         assert all("\n" not in t and "Traceback" not in t for t in logs)
         wait_for(lambda: receiver.control_ids() == ["OK1"], timeout=20, what="OK1 out")
     finally:
@@ -187,8 +196,8 @@ def test_queue_limit_holds_the_sender_back_until_the_target_drains(
     in_port, out_port = free_port(), free_port()
     receiver = MllpReceiver(out_port)  # not started yet: HL7Out cannot deliver
     project = make_project("", production_source(in_port, out_port))
-    project.write_settings(production_source(in_port, out_port).replace(
-        '"CallInterval": "1"', '"CallInterval": "1", "QueueLimit": "2"'))
+    project.write_settings(production_source(in_port, out_port,
+                                             inbound_settings={"QueueLimit": "2"}))
     project.migrate()
     project.start(PRODUCTION)
     wait_listening(in_port)

@@ -124,12 +124,25 @@ class TCPInboundAdapter(InboundAdapter):
         who = f"{peer[0]}:{peer[1]}"
         reader = FrameReader(conn, int(self.MaxMessageSize or DEFAULT_MAX_FRAME))
         stay = float(self.StayConnected if self.StayConnected is not None else -1)
+        read_timeout = float(self.ReadTimeout or 5)
         last = time.monotonic()
+        partial_since: float | None = None
         while self._listener is not None and not self._listener.closed:
             try:
                 payload = reader.read(_READ_SLICE)
             except TimeoutError:
-                if stay >= 0 and time.monotonic() - last > max(stay, _READ_SLICE):
+                now = time.monotonic()
+                if not reader.partial:
+                    partial_since = None
+                    if stay >= 0 and now - last > max(stay, _READ_SLICE):
+                        return
+                    continue
+                partial_since = partial_since or now
+                if now - partial_since > read_timeout:
+                    self._note("error", f"HL7 connection from {who}: a frame was not finished "
+                                        f"within ReadTimeout ({read_timeout:g} s); NACK sent, "
+                                        "connection closed")
+                    self._reply(conn, self._reject(b"", "incomplete MLLP frame"))
                     return
                 continue
             except PeerClosed as exc:
@@ -143,7 +156,7 @@ class TCPInboundAdapter(InboundAdapter):
                 return
             except OSError:
                 return
-            last = time.monotonic()
+            last, partial_since = time.monotonic(), None
             try:
                 reply = self._handoff.submit(payload)
             except ConnectorError as exc:

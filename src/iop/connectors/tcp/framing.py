@@ -41,6 +41,11 @@ class FrameReader:
         self.max_size = max_size
         self._buffer = bytearray()
 
+    @property
+    def partial(self) -> bool:
+        """Whether part of a frame was read and its end is awaited."""
+        return START_BLOCK in self._buffer
+
     def read(self, timeout: float | None = None) -> bytes:
         """The next frame's payload. ``socket.timeout`` when nothing complete arrived within
         ``timeout`` (the bytes read so far are kept for the next call), PeerClosed when the
