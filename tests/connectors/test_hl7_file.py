@@ -9,7 +9,7 @@ from typing import Any
 
 from hl7_support import adt
 
-from iop.connectors.hl7.services import split_messages
+from iop.connectors.hl7.hl7_services import split_messages
 
 
 def test_split_messages_skips_batch_envelopes_and_blank_lines() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from hl7_support import adt
 
-from iop.connectors.hl7.ack import ack_code, make_ack, nack_for_text
-from iop.connectors.hl7.message import HL7Error, HL7Message
+from iop.connectors.hl7.hl7_ack import ack_code, make_ack, nack_for_text
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
 from iop.messages import codec
 
 

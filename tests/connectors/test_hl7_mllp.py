@@ -19,7 +19,7 @@ from hl7_support import (
     wait_listening,
 )
 
-from iop.connectors.hl7.message import HL7Message
+from iop.connectors.hl7.hl7_message import HL7Message
 
 
 def _start(make_project: Any, in_port: int, out_port: int, **kwargs: Any) -> Any:

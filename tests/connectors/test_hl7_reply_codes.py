@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hl7_support import MllpReceiver, MllpSender, adt, free_port, production_source
 
-from iop.connectors.hl7.operations import DEFAULT_REPLY_CODE_ACTIONS
+from iop.connectors.hl7.hl7_operations import DEFAULT_REPLY_CODE_ACTIONS
 from iop.engine.outcomes.reply_code_actions import Failure, ReplyCodeActions
 
 

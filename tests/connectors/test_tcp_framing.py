@@ -8,8 +8,8 @@ import threading
 import pytest
 from hl7_support import free_port
 
-from iop.connectors.tcp.client import MllpClient
-from iop.connectors.tcp.framing import FrameReader, FramingError, PeerClosed, mllp_frame
+from iop.connectors.tcp.mllp_client import MllpClient
+from iop.connectors.tcp.mllp_framing import FrameReader, FramingError, PeerClosed, mllp_frame
 from iop.errors import ConnectorError
 
 

@@ -10,13 +10,13 @@ CONNECTOR_CLASSES: dict[str, str] = {
     # --- SQL (iop.connectors.sql) ---
 
     # --- TCP, HL7 v2 and MLLP (iop.connectors.tcp, iop.connectors.hl7) ---
-    "EnsLib.HL7.Message": "iop.connectors.hl7.message:HL7Message",
-    "EnsLib.HL7.Adapter.TCPInboundAdapter": "iop.connectors.hl7.adapters:TCPInboundAdapter",
-    "EnsLib.HL7.Adapter.TCPOutboundAdapter": "iop.connectors.hl7.adapters:TCPOutboundAdapter",
-    "EnsLib.HL7.Service.TCPService": "iop.connectors.hl7.services:TCPService",
-    "EnsLib.HL7.Service.FileService": "iop.connectors.hl7.services:FileService",
-    "EnsLib.HL7.Operation.TCPOperation": "iop.connectors.hl7.operations:TCPOperation",
-    "EnsLib.HL7.Operation.FileOperation": "iop.connectors.hl7.operations:FileOperation",
+    "EnsLib.HL7.Message": "iop.connectors.hl7.hl7_message:HL7Message",
+    "EnsLib.HL7.Adapter.TCPInboundAdapter": "iop.connectors.hl7.hl7_adapters:TCPInboundAdapter",
+    "EnsLib.HL7.Adapter.TCPOutboundAdapter": "iop.connectors.hl7.hl7_adapters:TCPOutboundAdapter",
+    "EnsLib.HL7.Service.TCPService": "iop.connectors.hl7.hl7_services:TCPService",
+    "EnsLib.HL7.Service.FileService": "iop.connectors.hl7.hl7_services:FileService",
+    "EnsLib.HL7.Operation.TCPOperation": "iop.connectors.hl7.hl7_operations:TCPOperation",
+    "EnsLib.HL7.Operation.FileOperation": "iop.connectors.hl7.hl7_operations:FileOperation",
 
     # --- Messaging systems (iop.connectors.rabbitmq, .mqtt, .nats, .kafka) ---
 

@@ -4,7 +4,7 @@ The setting uses IRIS's syntax, a comma-separated list of ``<code>=<actions>`` o
 ``(<code>,<code>)=<actions>``:
 
 * codes (also IRIS's HL7 codes ``:<MSA-1 pattern>``, e.g. ``:?R``, matched against an
-  error's code: ``iop.connectors.hl7.operations``): ``E`` any error, ``E#<status>`` an error with that status code (an exception's
+  error's code: ``iop.connectors.hl7.hl7_operations``): ``E`` any error, ``E#<status>`` an error with that status code (an exception's
   ``code`` / ``status_code`` attribute, or ``#<status>`` in its text as in ``ERROR #6301``),
   ``E*<text>`` an error whose text contains ``<text>``, ``X`` no reply message at all,
   ``*`` any error or missing reply not matched otherwise;

@@ -16,9 +16,17 @@ from typing import Any
 
 from iop.components.service import BusinessService
 from iop.components.settings import Category, setting, target
-from iop.connectors.hl7.ack import ACCEPT, BYTE_ACK, BYTE_NAK, ERROR, REJECT, make_ack
-from iop.connectors.hl7.adapters import python_charset
-from iop.connectors.hl7.message import HL7Error, HL7Message
+from iop.connectors.hl7.hl7_ack import (
+    ACCEPT,
+    BYTE_ACK,
+    BYTE_NAK,
+    ERROR,
+    REJECT,
+    make_ack,
+    nack_for_text,
+)
+from iop.connectors.hl7.hl7_adapters import python_charset
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
 from iop.connectors.inbound import targets_of
 
 __all__ = ["FileService", "TCPService", "check_framing", "split_messages"]
@@ -124,8 +132,6 @@ class TCPService(_HL7Service):
         if mode == "Byte":
             return BYTE_ACK if code == ACCEPT else BYTE_NAK
         if message is None and text:
-            from iop.connectors.hl7.ack import nack_for_text
-
             ack = nack_for_text(text, code, reason, str(self.LocalFacilityApplication))
         else:
             ack = make_ack(message, code, reason if str(self.AddNackERR).lower()

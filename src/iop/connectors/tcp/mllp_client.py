@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 
-from iop.connectors.tcp.framing import (
+from iop.connectors.tcp.mllp_framing import (
     DEFAULT_MAX_FRAME,
     FrameReader,
     FramingError,

@@ -8,7 +8,7 @@ import itertools
 import os
 import time
 
-from iop.connectors.hl7.message import HL7Error, HL7Message
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
 
 __all__ = ["ACCEPT", "BYTE_ACK", "BYTE_NAK", "ERROR", "REJECT", "ack_code", "make_ack",
            "nack_for_text"]

@@ -15,10 +15,10 @@ from typing import Any
 
 from iop.components.operation import BusinessOperation
 from iop.components.settings import Category, setting
-from iop.connectors.hl7.ack import ack_code
-from iop.connectors.hl7.adapters import python_charset
-from iop.connectors.hl7.message import HL7Error, HL7Message
-from iop.connectors.hl7.services import check_framing
+from iop.connectors.hl7.hl7_ack import ack_code
+from iop.connectors.hl7.hl7_adapters import python_charset
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
+from iop.connectors.hl7.hl7_services import check_framing
 from iop.errors import ConnectorError
 
 __all__ = ["FileOperation", "HL7NackError", "TCPOperation"]

@@ -23,17 +23,17 @@ from typing import Any
 
 from iop.components.adapters import InboundAdapter, OutboundAdapter
 from iop.components.settings import Category, setting
-from iop.connectors.hl7.ack import REJECT, nack_for_text
+from iop.connectors.hl7.hl7_ack import BYTE_NAK, REJECT, nack_for_text
 from iop.connectors.inbound import InputHandoff, QueueLimit, queue_limit_setting
-from iop.connectors.tcp.client import MllpClient
-from iop.connectors.tcp.framing import (
+from iop.connectors.tcp.mllp_client import MllpClient
+from iop.connectors.tcp.mllp_framing import (
     DEFAULT_MAX_FRAME,
     FrameReader,
     FramingError,
     PeerClosed,
     mllp_frame,
 )
-from iop.connectors.tcp.listener import TcpListener
+from iop.connectors.tcp.tcp_listener import TcpListener
 from iop.errors import ConnectorError
 
 __all__ = ["TCPInboundAdapter", "TCPOutboundAdapter", "python_charset"]
@@ -175,8 +175,6 @@ class TCPInboundAdapter(InboundAdapter):
         host = self.business_host
         charset = python_charset(getattr(host, "DefCharEncoding", "Latin1"))
         if str(getattr(host, "AckMode", "")) == "Byte":
-            from iop.connectors.hl7.ack import BYTE_NAK
-
             return BYTE_NAK
         text = payload.decode(charset, errors="replace")
         nack = nack_for_text(text, code, reason, str(getattr(host, "LocalFacilityApplication", "")))
