@@ -136,7 +136,9 @@ def _handler_class(respond: Respond, read_timeout: float, max_body: int) -> type
 
         def send_error(self, code: int, message: str | None = None,
                        explain: str | None = None) -> None:
-            # http.server's own refusals (a bad request line, too many headers): one line.
+            # http.server's own refusals (a bad request line, too many headers): one line,
+            # with a status line even when the request line was not HTTP/1.x.
+            self.request_version = "HTTP/1.1"
             self._answer(error_reply(code, message or explain or "bad request"), close=True)
 
         def log_message(self, format: str, *args: Any) -> None:
