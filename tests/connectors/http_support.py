@@ -4,7 +4,7 @@ free loopback port (so a test can kill and restart it), and free ports.
 ``python http_support.py PORT RECORD [FAIL_FIRST]`` serves HTTP/1.1 with keep-alive; every
 request is appended to RECORD (one JSON line, flushed to disk) before it is answered, so
 what the file holds is what the server received. The first FAIL_FIRST requests are answered
-503 (and recorded with that status). Every other request is answered 200 with a JSON body
+503 (and recorded with that status); a path containing ``missing`` is answered 404. Every other request is answered 200 with a JSON body
 ``{"received": <body>, "path": ..., "method": ...}`` and an ``X-Recorded`` header.
 """
 
@@ -100,7 +100,8 @@ def _serve(port: int, record: Path, fail_first: int) -> None:
             body = self.rfile.read(length).decode("utf-8", errors="replace")
             with lock:
                 seen[0] += 1
-                status = 503 if seen[0] <= fail_first else 200
+                status = 503 if seen[0] <= fail_first else 404 if "missing" in self.path \
+                    else 200
                 entry = {"method": self.command, "path": self.path, "body": body,
                          "status": status, "headers": {k.lower(): v for k, v in
                                                        self.headers.items()}}
@@ -109,7 +110,8 @@ def _serve(port: int, record: Path, fail_first: int) -> None:
                     fh.flush()
                     os.fsync(fh.fileno())
             answer = json.dumps({"received": body, "path": self.path,
-                                 "method": self.command}).encode() if status == 200 else b"busy"
+                                 "method": self.command}).encode() if status == 200 else \
+                b"busy" if status == 503 else b"no such thing"
             self.send_response(status)
             self.send_header("Content-Type", "application/json" if status == 200 else
                              "text/plain")

@@ -103,3 +103,14 @@ def test_an_unreachable_server_is_a_one_line_error(make_project: Any, run_iop: A
     assert request.status == "error"
     assert f"HTTP POST http://127.0.0.1:{port}/api/orders: " in (request.error or "")
     assert "ConnectError" in (request.error or "")
+
+
+def test_a_restarted_server_is_reached_again_on_a_new_connection(
+        make_project: Any, run_iop: Any, store: Any, tmp_path: Path) -> None:
+    with RecordingServer(tmp_path / "received.jsonl") as server:
+        _started(make_project, server.port)  # no ReplyCodeActions: any error fails the test
+        run_iop("-t", "Poster", "-C", "Ens.StringRequest", "-B", '{"StringValue": "before"}')
+        server.restart()  # the operation's kept-alive connection is now dead
+        run_iop("-t", "Poster", "-C", "Ens.StringRequest", "-B", '{"StringValue": "after"}')
+        assert server.bodies() == ["before", "after"]
+    assert store.count_by_status(target="Poster", type="request") == {"completed": 2}
