@@ -54,6 +54,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   └── ProductionCommandError ... iop.cli.production_commands
     ├── MessageError (ValueError): a message body or class cannot be encoded or decoded
     │   ├── SerializationError ....... iop.messages.codec (IoP's name)
+    │   ├── HL7Error ................. iop.connectors.hl7.hl7_message (not HL7 v2, a bad path)
     │   └── BodyRefused .............. iop.errors: a body that cannot be decoded or that its
     │       │                          message class refuses
     │       ├── ConstructorFailed .... iop.messages.codec (the class's constructor raised)
@@ -63,6 +64,10 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   └── StatusError .............. intersystems_pyprod._status (pyprod's name)
     ├── RemoteError (RuntimeError): a remote server refused or failed a client's request
     ├── ConnectorError (RuntimeError): an adapter cannot reach or use its outside system
+    │   ├── FramingError ............. iop.connectors.tcp.mllp_framing (bytes outside a frame,
+    │   │                              a frame too long)
+    │   ├── PeerClosed ............... iop.connectors.tcp.mllp_framing
+    │   ├── HL7NackError ............. iop.connectors.hl7.hl7_operations (code: the ACK's MSA-1)
     │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)

@@ -6,10 +6,24 @@ from __future__ import annotations
 
 CONNECTOR_CLASSES: dict[str, str] = {
     # --- HTTP and REST (iop.connectors.http) ---
+    "EnsLib.HTTP.InboundAdapter": "iop.connectors.http.inbound:HTTPInboundAdapter",
+    "EnsLib.HTTP.OutboundAdapter": "iop.connectors.http.outbound:HTTPOutboundAdapter",
+    "EnsLib.HTTP.GenericMessage": "iop.connectors.http.messages:GenericMessage",
+    "EnsLib.HTTP.GenericService": "iop.connectors.http.passthrough:GenericService",
+    "EnsLib.HTTP.GenericOperation": "iop.connectors.http.passthrough:GenericOperation",
+    "EnsLib.REST.GenericService": "iop.connectors.http.passthrough:RESTGenericService",
+    "EnsLib.REST.GenericOperation": "iop.connectors.http.passthrough:RESTGenericOperation",
 
     # --- SQL (iop.connectors.sql) ---
 
     # --- TCP, HL7 v2 and MLLP (iop.connectors.tcp, iop.connectors.hl7) ---
+    "EnsLib.HL7.Message": "iop.connectors.hl7.hl7_message:HL7Message",
+    "EnsLib.HL7.Adapter.TCPInboundAdapter": "iop.connectors.hl7.hl7_adapters:TCPInboundAdapter",
+    "EnsLib.HL7.Adapter.TCPOutboundAdapter": "iop.connectors.hl7.hl7_adapters:TCPOutboundAdapter",
+    "EnsLib.HL7.Service.TCPService": "iop.connectors.hl7.hl7_services:TCPService",
+    "EnsLib.HL7.Service.FileService": "iop.connectors.hl7.hl7_services:FileService",
+    "EnsLib.HL7.Operation.TCPOperation": "iop.connectors.hl7.hl7_operations:TCPOperation",
+    "EnsLib.HL7.Operation.FileOperation": "iop.connectors.hl7.hl7_operations:FileOperation",
 
     # --- Messaging systems (iop.connectors.rabbitmq, .mqtt, .nats, .kafka) ---
 

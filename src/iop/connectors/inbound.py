@@ -33,13 +33,30 @@ _STOP_LOOK_SECONDS = 0.2
 
 
 class _Input:
-    __slots__ = ("data", "done", "result", "error")
+    __slots__ = ("data", "done", "result", "error", "_state", "_lock")
 
     def __init__(self, data: Any) -> None:
         self.data = data
         self.done = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
+        self._state = "waiting"  # then "taken" (by the job) or "withdrawn" (by the submitter)
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """On the job's thread: whether the input is still wanted (then it is the job's)."""
+        with self._lock:
+            if self._state == "waiting":
+                self._state = "taken"
+            return self._state == "taken"
+
+    def withdraw(self) -> bool:
+        """On the submitter's thread: whether the input was withdrawn before the job took it
+        (then it never runs: the submitter's refusal to the outside is the truth)."""
+        with self._lock:
+            if self._state == "waiting":
+                self._state = "withdrawn"
+            return self._state == "withdrawn"
 
 
 class InputHandoff:
@@ -60,9 +77,9 @@ class InputHandoff:
         self._inputs.put(item)
         deadline = None if timeout is None else time.monotonic() + timeout
         while not item.done.wait(_STOP_LOOK_SECONDS):
-            if self._closed:
+            if self._closed and item.withdraw():
                 raise ConnectorError("the service stopped before it took the input")
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and time.monotonic() >= deadline and item.withdraw():
                 raise ConnectorError(f"the service did not take the input within {timeout:g} s")
         if item.error is not None:
             raise item.error
@@ -85,6 +102,8 @@ class InputHandoff:
                 item = self._inputs.get(timeout=min(remaining, _STOP_LOOK_SECONDS))
             except queue.Empty:
                 continue
+            if not item.take():
+                continue  # its submitter gave up waiting: it was refused, so it must not run
             try:
                 item.result = self._adapter.business_host_process_input(item.data)
             except BaseException as exc:  # the submitter's to handle (a NACK, a 500)
@@ -104,8 +123,9 @@ class InputHandoff:
                 item = self._inputs.get_nowait()
             except queue.Empty:
                 return
-            item.error = ConnectorError("the service stopped before it took the input")
-            item.done.set()
+            if item.withdraw():
+                item.error = ConnectorError("the service stopped before it took the input")
+                item.done.set()
 
 
 def queue_limit_setting() -> Any:
@@ -136,6 +156,11 @@ class QueueLimit:
             self._full = any(counts.get(t, 0) >= self.limit for t in targets_of(self._adapter))
         return not self._full
 
+    @property
+    def full(self) -> bool:
+        """What the last reading said (no store query: safe from a listener's thread)."""
+        return self.limit > 0 and self._full
+
     def wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for room; whether there is room."""
         deadline = time.monotonic() + seconds
@@ -147,9 +172,11 @@ class QueueLimit:
 
 
 def targets_of(adapter: Any) -> list[str]:
-    """The items the adapter's service sends to, from its TargetConfigNames setting."""
+    """The items the adapter's service sends to, from its TargetConfigNames setting (or
+    TargetConfigName, the one target of IRIS's generic HTTP and TCP services)."""
     host = getattr(adapter, "business_host", None)
-    names = str(getattr(host, "TargetConfigNames", "") or "")
+    names = str(getattr(host, "TargetConfigNames", "") or getattr(host, "TargetConfigName", "")
+                or "")
     return [name.strip() for name in names.split(",") if name.strip()]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from iop.engine.errors import UnknownClass
 from iop.messages import codec
+from iop.messages.base import is_message_class
 from iop.store.base import Store
 from iop.store.records import Binding
 
@@ -160,7 +161,21 @@ class _MessageBindings:
 _message_bindings = _MessageBindings()
 
 
+def _connector_message(class_name: str) -> type | None:
+    """A message class a connector provides under its IRIS name (EnsLib.HL7.Message)."""
+    from iop.connectors.catalog import CONNECTOR_CLASSES
+
+    if class_name not in CONNECTOR_CLASSES:
+        return None
+    cls = builtin_class(class_name)
+    if cls is None or not is_message_class(cls):
+        return None
+    codec.register_message_class(class_name, cls)
+    return cls
+
+
 def use_message_bindings(store: Store) -> None:
     """Resolve message class names through ``store``'s message bindings from now on."""
     _message_bindings.watch(store)
+    codec.add_class_finder(_connector_message)
     codec.add_class_finder(_message_bindings)

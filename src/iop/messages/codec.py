@@ -177,6 +177,10 @@ def encode(message: Any) -> tuple[str, str]:
     cls = type(message)
     if isinstance(message, BaseModel) and dataclasses.is_dataclass(message):
         raise SerializationError(mixed_dataclass_text(cls))
+    raw = getattr(cls, "_iop_encode_raw", None)
+    if raw is not None:
+        # A class stored in its own text form, not JSON (EnsLib.HL7.Message: its ER7 text).
+        return message_class_name(cls), raw(message)
     if isinstance(message, BaseModel):
         data = message.model_dump(mode="json")
     else:
@@ -407,6 +411,12 @@ def decode(class_name: str, text: str | None, strict: bool = False) -> Any:
     cls = resolve_class(class_name)
     if dataclasses.is_dataclass(cls) and issubclass(cls, BaseModel):
         raise SerializationError(mixed_dataclass_text(cls))
+    raw = getattr(cls, "_iop_decode_raw", None)
+    if raw is not None:
+        try:
+            return raw(text)
+        except MessageError as exc:
+            raise BodyRefused(f"body does not fit {class_name}: {exc}") from exc
     try:
         data = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from iop.errors import IopError
-from iop.server import api, api_accounts, atelier, openapi, roles
+from iop.server import api, api_accounts, api_services, atelier, openapi, roles
 from iop.server.api_operator import RECORDS_CALLER
 from iop.server.auth import Authenticator, require_namespace
 from iop.server.http import (
@@ -141,6 +141,7 @@ def _api_routes(server: Server) -> list[BaseRoute]:
         Route("/api/iop/v1/{route:path}", iop_route, methods=_ANY_METHOD),
         Route("/api/iop/{route:path}", iop_route, methods=_ANY_METHOD),
         Route("/api/atelier/v1/{namespace}/{rest:path}", atelier_route, methods=_ANY_METHOD),
+        *api_services.routes(server),  # mounted HTTP services (EnableStandardRequests)
         Route("/api/{rest:path}", unknown_api_route, methods=_ANY_METHOD),
     ]
 

@@ -96,6 +96,10 @@ API: dict[tuple[str, str], Role] = {
 # /api/atelier/v1/<namespace>/...: `iop -i` creates or upgrades a namespace's store.
 ATELIER = DEVELOPER
 
+# /api/services/<namespace>/<item>/...: a mounted HTTP service puts input into the
+# production, as `test` and `resend` do: the least role that may is operator.
+SERVICES = OPERATOR
+
 # The portal's pages and actions under /ns/<namespace>, by (method, path after it).
 PORTAL: dict[tuple[str, str], Role] = {
     ("GET", "/productions"): VIEWER,
@@ -198,6 +202,12 @@ def require_portal(user: User, namespace: str, method: str, path: str) -> None:
                       "this action")
 
 
+def require_service(user: User | None, namespace: str) -> None:
+    """Raise Forbidden unless ``user`` may call a mounted HTTP service of ``namespace``."""
+    if user is not None and not may(user, namespace, SERVICES):
+        raise _refuse(user, namespace, SERVICES, "calling an HTTP service (/api/services)")
+
+
 def require_any(user: User | None) -> None:
     """Raise Forbidden unless ``user`` holds some role somewhere (the OpenAPI document)."""
     from iop.server.auth import Forbidden
@@ -216,6 +226,8 @@ def markdown_table() -> str:
             api += ", `GET openapi.json` (any role in any namespace)"
         if role == ATELIER:
             api += ", `Atelier /api/atelier/v1/<NS>/...` (`iop -i`)"
+        if role == SERVICES:
+            api += ", `any /api/services/<NS>/<item>/...` (mounted HTTP services)"
         portal = ", ".join(f"`{m} {p}`" for (m, p), need in PORTAL.items() if need == role)
         if role == Role.ADMIN:
             api = ("with admin on `*`: `GET accounts`, `POST accounts`, `PUT accounts/roles`, "

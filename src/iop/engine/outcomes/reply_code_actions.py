@@ -3,7 +3,8 @@
 The setting uses IRIS's syntax, a comma-separated list of ``<code>=<actions>`` or
 ``(<code>,<code>)=<actions>``:
 
-* codes: ``E`` any error, ``E#<status>`` an error with that status code (an exception's
+* codes (also IRIS's HL7 codes ``:<MSA-1 pattern>``, e.g. ``:?R``, matched against an
+  error's code: ``iop.connectors.hl7.hl7_operations``): ``E`` any error, ``E#<status>`` an error with that status code (an exception's
   ``code`` / ``status_code`` attribute, or ``#<status>`` in its text as in ``ERROR #6301``),
   ``E*<text>`` an error whose text contains ``<text>``, ``X`` no reply message at all,
   ``*`` any error or missing reply not matched otherwise;
@@ -19,6 +20,7 @@ fails (``F``) and an empty reply completes (``C``).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass
 
@@ -102,6 +104,10 @@ def _code_matches(code: str, failure: Failure) -> bool:
         return code[2:] in failure.status_codes()
     if code.startswith("E*"):
         return code[2:].lower() in failure.error.lower()
+    if code.startswith(":"):
+        # IRIS's HL7 codes: MSA-1 of a negative ACK, the error's code (HL7NackError); ?
+        # stands for one character, * for any code, ~ for a reply without MSA-1.
+        return failure.code is not None and fnmatch.fnmatchcase(failure.code, code[1:])
     return False
 
 
@@ -131,8 +137,10 @@ def _split_top_level(text: str) -> list[str]:
 def _check_code(code: str, whole: str) -> str:
     if code in ("E", "X", "*") or (code[:2] in ("E#", "E*") and len(code) > 2):
         return code
+    if code.startswith(":") and len(code) > 1:
+        return code
     raise BadReplyCodeActions(f"ReplyCodeActions {whole!r}: unknown reply code {code!r} "
-                              "(expected E, E#<status>, E*<text>, X or *)")
+                              "(expected E, E#<status>, E*<text>, X, * or :<ACK code>)")
 
 
 class ReplyCodeActions:
