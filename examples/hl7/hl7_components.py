@@ -1,0 +1,40 @@
+"""Components of the HL7 example: a router that sends each HL7 v2 message on by its type,
+and the operation that posts lab results to the lab system over HTTP."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from iop import BusinessOperation, BusinessProcess, Category, setting
+
+
+class HL7Router(BusinessProcess):
+    """Sends each message to the target its type (MSH-9, e.g. ADT_A01) matches in Routes."""
+
+    Routes = setting("ADT_*=ADTFileOut,ORU_*=LabHttpOut", category=Category.BASIC,
+                     description="type pattern=target pairs, tried in order, e.g. "
+                                 "ADT_*=ADTFileOut,ORU_R01=LabHttpOut")
+
+    def on_request(self, request):
+        kind = request.Name  # <MSH-9.1>_<MSH-9.2>, e.g. ADT_A01
+        for rule in str(self.Routes).split(","):
+            pattern, _, target = rule.partition("=")
+            if target.strip() and fnmatch.fnmatchcase(kind, pattern.strip()):
+                self.log_info(f"{kind} {request.GetValueAt('MSH:10')} -> {target.strip()}")
+                self.send_request_async(target.strip(), request)
+                return None
+        self.log_warning(f"{kind} {request.GetValueAt('MSH:10')}: no route; not sent on")
+        return None
+
+
+class LabHttpOut(BusinessOperation):
+    """Posts each message's ER7 text to the lab system (EnsLib.HTTP.OutboundAdapter)."""
+
+    @classmethod
+    def get_adapter_type(cls):
+        return "EnsLib.HTTP.OutboundAdapter"
+
+    def on_message(self, request):
+        self.adapter.post("", request.OutputToString(),
+                          headers={"Content-Type": "x-application/hl7-v2+er7"})
+        return None
