@@ -31,7 +31,7 @@ from bench.measure import filesystem_of  # noqa: E402
 from bench.scenarios import Budget, catalogue, row, store_limit  # noqa: E402
 
 NAMES = ("store_limit", "async_one_hop", "sync_operation", "sync_process", "body_sizes",
-         "durable_acks", "engine_overhead", "message_viewer", "production_monitor")
+         "durable_acks", "hl7_mllp", "engine_overhead", "message_viewer", "production_monitor")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -365,6 +365,7 @@ def sync_round_trip(budget: Budget, *, via_process: bool, size: int = 0,
 def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[[], dict[str, Any]]]]:
     """Scenario name → the measurements it runs, in order (store_limit is run by the runner)."""
     from bench.durability import durable_acks
+    from bench.hl7_mllp import hl7_mllp
     from bench.overhead import engine_overhead
     from bench.portal_monitor import production_monitor
     from bench.portal_viewer import message_viewer
@@ -398,6 +399,9 @@ def catalogue(budget: Budget, profile: bool = False) -> dict[str, list[Callable[
             lambda: sync_round_trip(budget, via_process=False, size=100 * KB,
                                     scenario="body_sizes"),
         ],
+        # MLLP in -> TCPService (ACK once stored) -> one operation (issue 27's connector bench)
+        "hl7_mllp": [lambda: hl7_mllp(budget, connections=1),
+                     lambda: hl7_mllp(budget, connections=4)],
         "engine_overhead": [
             lambda: engine_overhead(budget, respond=False, profile=profile),
             lambda: engine_overhead(budget, respond=True, profile=profile),
