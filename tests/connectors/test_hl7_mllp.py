@@ -16,6 +16,7 @@ from hl7_support import (
     adt,
     free_port,
     production_source,
+    read_frame,
     wait_listening,
 )
 
@@ -45,6 +46,8 @@ def test_messages_flow_in_and_out_with_immediate_acks_and_are_stored_as_er7(
         sender = MllpSender(in_port)
         for n in range(5):
             assert _msa(sender.send(adt(f"M{n}"))) == ("AA", f"M{n}")
+            # The ACK came after the commit: the message is in the store already (no wait).
+            assert len(store.query_headers(source="HL7In", limit=10)) == n + 1
         sender.close()
         wait_for(lambda: len(receiver.received) >= 5, timeout=30, what="5 messages out")
         assert receiver.received == [adt(f"M{n}") for n in range(5)]  # byte for byte
@@ -104,13 +107,12 @@ def test_malformed_input_is_nacked_and_logged_in_one_line(
     receiver = MllpReceiver(out_port)
     receiver.start()
     try:
-        _start(make_project, in_port, out_port, inbound_settings={"ReadTimeout": "1"})
+        _start(make_project, in_port, out_port, inbound_settings={"ReadTimeout": "1",
+                                                                "MaxMessageSize": "2000"})
         sender = MllpSender(in_port)
         # A frame never finished: NACK after ReadTimeout, the connection is closed.
         cut = MllpSender(in_port)
         cut.send_raw(b"\x0b" + adt("CUT").encode()[:30])
-        from hl7_support import read_frame
-
         assert _msa(read_frame(cut.sock, timeout=10))[0] == "AR"  # type: ignore[arg-type]
         with pytest.raises((ConnectionError, OSError)):
             read_frame(cut.sock, timeout=5)  # type: ignore[arg-type]
@@ -118,6 +120,13 @@ def test_malformed_input_is_nacked_and_logged_in_one_line(
         # A frame that is not HL7: AR NACK, the connection stays usable.
         assert _msa(sender.send(b"this is not hl7"))[0] == "AR"
         assert _msa(sender.send(adt("OK1"))) == ("AA", "OK1")
+        # A frame over MaxMessageSize: NACK AR, the connection is closed.
+        big = MllpSender(in_port)
+        big.send_raw(b"\x0b" + adt("BIG").encode() + b"NTE|1||" + b"x" * 5000 + b"\x1c\x0d")
+        assert _msa(read_frame(big.sock, timeout=10))[0] == "AR"  # type: ignore[arg-type]
+        with pytest.raises((ConnectionError, OSError)):
+            read_frame(big.sock, timeout=5)  # type: ignore[arg-type]
+        big.close()
         # Garbage outside a frame: NACK AR, the connection is closed.
         sender.send_raw(b"garbage\x0b")
 
@@ -129,11 +138,12 @@ def test_malformed_input_is_nacked_and_logged_in_one_line(
             return [e.text for e in store.log_since(0)
                     if e.item == "HL7In" and e.type.lower() == "error"]
 
-        wait_for(lambda: len(errors()) >= 3, timeout=20, what="three error lines")
+        wait_for(lambda: len(errors()) >= 4, timeout=20, what="four error lines")
         logs = errors()
         assert any("not an HL7 message" in t for t in logs)
         assert any("outside an MLLP frame" in t for t in logs)
         assert any("not finished within ReadTimeout" in t for t in logs)
+        assert any("longer than the limit of 2000 bytes" in t for t in logs)
         assert all("\n" not in t and "Traceback" not in t for t in logs)
         wait_for(lambda: receiver.control_ids() == ["OK1"], timeout=20, what="OK1 out")
     finally:
@@ -191,8 +201,6 @@ def test_sender_reconnects_after_the_service_restarts(
 
 def test_queue_limit_holds_the_sender_back_until_the_target_drains(
         make_project: Any, wait_for: Any) -> None:
-    from hl7_support import read_frame
-
     in_port, out_port = free_port(), free_port()
     receiver = MllpReceiver(out_port)  # not started yet: HL7Out cannot deliver
     project = make_project("", production_source(in_port, out_port))

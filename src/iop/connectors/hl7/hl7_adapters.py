@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from iop.components.adapters import InboundAdapter, OutboundAdapter
-from iop.components.settings import Category, setting
+from iop.components.settings import Category, controls, setting
 from iop.connectors.hl7.hl7_ack import BYTE_NAK, REJECT, nack_for_text
 from iop.connectors.inbound import InputHandoff, QueueLimit, queue_limit_setting
 from iop.connectors.tcp.mllp_client import MllpClient
@@ -55,6 +55,7 @@ class TCPInboundAdapter(InboundAdapter):
     Port = setting(0, category=Category.BASIC, required=True,
                    description="TCP port to listen on for HL7 connections")
     LocalInterface = setting("", category=Category.CONNECTION,
+                             control=controls.local_interface(),
                              description="Address of the interface to listen on; empty: all")
     StayConnected = setting(-1.0, category=Category.CONNECTION,
                             description="Seconds a silent connection is kept open; -1: until "
@@ -205,6 +206,7 @@ class TCPOutboundAdapter(OutboundAdapter):
                             description="-1: keep the connection open; 0: close it after each "
                                         "message; n: close it after n idle seconds")
     LocalInterface = setting("", category=Category.CONNECTION,
+                             control=controls.local_interface(),
                              description="Address of the local interface to connect from")
     GetReply = setting(True, category=Category.ADDITIONAL,
                        description="Wait for the peer's ACK for each message")

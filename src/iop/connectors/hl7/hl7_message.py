@@ -56,16 +56,18 @@ class Separators:
 
     @classmethod
     def of(cls, msh: str) -> Separators:
+        """The separators an MSH segment declares: MSH-1, then MSH-2 (component, repetition,
+        escape, subcomponent; the last two default to ``\\`` and ``&`` when absent)."""
         if len(msh) < 4 or not msh.startswith("MSH"):
             raise HL7Error("the message does not start with an MSH segment")
         field = msh[3]
         encoding = msh[4:].split(field, 1)[0]
-        if len(encoding) < 2 or field.isalnum() or any(ch.isalnum() for ch in encoding):
+        if len(encoding) < 2 or field.isalnum() or field.isspace() \
+                or any(ch.isalnum() or ch.isspace() for ch in encoding):
             raise HL7Error("MSH-1/MSH-2 do not hold valid separators")
-        chars = (encoding + "\\&")[:4] if len(encoding) < 4 else encoding[:4]
-        if len(encoding) == 3:
-            chars = encoding + "&"
-        return cls(field, chars[0], chars[1], chars[2], chars[3])
+        escape = encoding[2] if len(encoding) > 2 else "\\"
+        subcomponent = encoding[3] if len(encoding) > 3 else "&"
+        return cls(field, encoding[0], encoding[1], escape, subcomponent)
 
     @property
     def encoding(self) -> str:

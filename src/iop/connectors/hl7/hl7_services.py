@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from iop.components.service import BusinessService
-from iop.components.settings import Category, setting, target
+from iop.components.settings import Category, controls, setting, target
 from iop.connectors.hl7.hl7_ack import (
     ACCEPT,
     BYTE_ACK,
@@ -41,12 +41,15 @@ class _HL7Service(BusinessService):
     TargetConfigNames = target(multi_select=True,
                                description="Items each received message is sent to")
     MessageSchemaCategory = setting("", category=Category.BASIC,
+                                    control=controls.schema_category(
+                                        "EnsLib.HL7.Service.Standard"),
                                     description="Category of the DocType given to received "
                                                 "messages, e.g. 2.5; empty: MSH-12")
     LocalFacilityApplication = setting("ISC:EnsembleHL7", category=Category.ADDITIONAL,
                                        description="facility:application put in generated "
                                                    "ACKs when the message names no receiver")
     DefCharEncoding = setting("Latin1", category=Category.ADDITIONAL,
+                              control=controls.character_set(),
                               description="Character set of received messages (Latin1, "
                                           "UTF-8, ...)")
 
@@ -77,7 +80,7 @@ class TCPService(_HL7Service):
                                   "Msh (as MSH-15 asks) or Byte (one ACK byte)")
     AddNackERR = setting(True, category=Category.ADDITIONAL,
                          description="Put an ERR segment in NACKs")
-    Framing = setting("Flexible", category=Category.CONNECTION,
+    Framing = setting("Flexible", category=Category.CONNECTION, control=controls.framing(),
                       description="How messages are framed on the connection: MLLP (Flexible "
                                   "accepts MLLP frames)")
 
