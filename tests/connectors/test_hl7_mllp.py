@@ -37,7 +37,7 @@ def _msa(reply: bytes) -> tuple[str, str]:
 
 
 def test_messages_flow_in_and_out_with_immediate_acks_and_are_stored_as_er7(
-        make_project: Any, store: Any, wait_for: Any) -> None:
+        make_project: Any, store: Any, wait_for: Any, run_iop: Any) -> None:
     in_port, out_port = free_port(), free_port()
     receiver = MllpReceiver(out_port)
     receiver.start()
@@ -58,6 +58,9 @@ def test_messages_flow_in_and_out_with_immediate_acks_and_are_stored_as_er7(
         first = done[-1] if done[-1].id < done[0].id else done[0]
         assert first.body_class == "EnsLib.HL7.Message" and first.target == "HL7Out"
         assert store.get_body(first) in {adt(f"M{n}") for n in range(5)}
+        # A test call to the operation answers with the peer's ACK, as ER7 text.
+        tested = run_iop("-t", "HL7Out", "-C", "EnsLib.HL7.Message", "-B", adt("T9"))
+        assert "EnsLib.HL7.Message" in tested.stdout and "MSA|AA|T9" in tested.stdout
     finally:
         receiver.stop()
 
@@ -80,8 +83,8 @@ def test_app_mode_returns_the_peers_ack_and_its_nack(make_project: Any, wait_for
         receiver.stop()
 
 
-@pytest.mark.parametrize("mode", ["Never", "Byte"])
-def test_never_and_byte_ack_modes(make_project: Any, wait_for: Any, mode: str) -> None:
+@pytest.mark.parametrize("mode", ["Never", "Byte", "Msh"])
+def test_never_byte_and_msh_ack_modes(make_project: Any, wait_for: Any, mode: str) -> None:
     in_port, out_port = free_port(), free_port()
     receiver = MllpReceiver(out_port)
     receiver.start()
@@ -91,7 +94,11 @@ def test_never_and_byte_ack_modes(make_project: Any, wait_for: Any, mode: str) -
         if mode == "Byte":
             assert sender.send(adt("B1")) == b"\x06"
         else:
-            sender.send_raw(b"\x0b" + adt("N1").encode() + b"\x1c\x0d")
+            if mode == "Msh":  # MSH-15 AL asks for an ACK, NE for none
+                assert _msa(sender.send(adt("H1").replace("|P|2.5\r", "|P|2.5|||AL\r")))[0] \
+                    == "AA"
+            text = adt("N1").replace("|P|2.5\r", "|P|2.5|||NE\r")
+            sender.send_raw(b"\x0b" + text.encode() + b"\x1c\x0d")
             sender.sock.settimeout(2)  # type: ignore[union-attr]
             with pytest.raises(TimeoutError):
                 sender.sock.recv(10)  # type: ignore[union-attr]
