@@ -184,24 +184,61 @@ def test_receiver_restarted_mid_stream_loses_nothing(make_project: Any, wait_for
 
 
 def test_sender_reconnects_after_the_service_restarts(
-        make_project: Any, run_iop: Any, wait_for: Any, tmp_path: Path) -> None:
+        make_project: Any, run_iop: Any, wait_for: Any) -> None:
+    """A sender that resends what was not ACKed, as MLLP senders do, keeps sending while the
+    production restarts (iop -r): every message arrives, duplicates only of unACKed ones."""
+    import threading
+
     in_port, out_port = free_port(), free_port()
     receiver = MllpReceiver(out_port)
     receiver.start()
+    acked: list[str] = []
+    resent: list[str] = []
+    sent_ten, restarted = threading.Event(), threading.Event()
+
+    def send_all() -> None:
+        sender = MllpSender(in_port)
+        after_restart = 0
+        for n in range(5000):  # until 10 more were ACKed after the restart
+            control = f"S{n:04d}"
+            while True:
+                try:
+                    if _msa(sender.send(adt(control), timeout=10)) == ("AA", control):
+                        acked.append(control)
+                        break
+                except (OSError, ConnectionError):
+                    pass
+                resent.append(control)
+                sender.close()
+                try:
+                    wait_listening(in_port, timeout=30)
+                except AssertionError:
+                    return
+            if len(acked) == 10:
+                sent_ten.set()
+            if restarted.is_set():
+                after_restart += 1
+                if after_restart == 10:
+                    break
+        sender.close()
+
     try:
         _start(make_project, in_port, out_port)
-        sender = MllpSender(in_port)
-        assert _msa(sender.send(adt("S1")))[0] == "AA"
-        run_iop("-r")  # restart the production: our listener goes away and comes back
-        wait_listening(in_port)
-        with pytest.raises((ConnectionError, OSError)):
-            sender.send(adt("S2"), timeout=5)  # the old connection was closed by the restart
-        sender.close()
-        sender = MllpSender(in_port)
-        assert _msa(sender.send(adt("S2"))) == ("AA", "S2")
-        sender.close()
-        wait_for(lambda: set(receiver.control_ids()) >= {"S1", "S2"}, timeout=30,
-                 what="S1 and S2 out")
+        worker = threading.Thread(target=send_all, daemon=True)
+        worker.start()
+        assert sent_ten.wait(30)
+        run_iop("-r")  # our listener goes away under the sender and comes back
+        restarted.set()
+        worker.join(90)
+        assert not worker.is_alive() and resent, "the restart did not cut the sender"
+        ids = [f"S{n:04d}" for n in range(len(acked))]
+        assert acked == ids
+        wait_for(lambda: set(receiver.control_ids()) >= set(ids), timeout=60,
+                 what="every message at the receiver")
+        got = receiver.control_ids()
+        assert sorted(set(got), key=got.index) == ids  # in order
+        duplicates = len(got) - len(set(got))
+        assert duplicates <= len(resent)  # only what was sent again without an ACK
     finally:
         receiver.stop()
 
