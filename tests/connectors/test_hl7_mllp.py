@@ -5,7 +5,6 @@ malformed frames."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
