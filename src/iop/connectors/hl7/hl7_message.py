@@ -33,7 +33,7 @@ from iop.errors import MessageError
 from iop.messages.base import Message
 from iop.messages.codec import register_message_class
 
-__all__ = ["HL7Error", "HL7Message", "Separators"]
+__all__ = ["HL7Error", "HL7Message", "Separators", "python_charset"]
 
 _SEGMENT_BREAK = re.compile(r"\r\n|\r|\n")
 _SEGMENT_NAME = re.compile(r"^[A-Z0-9]{3}$")
@@ -351,6 +351,13 @@ def _put(value: str, steps: list[str], text: str, sep: Separators, path: str) ->
         subs[sub - 1] = text
         parts[number - 1] = sep.subcomponent.join(subs)
     return sep.component.join(parts)
+
+
+def python_charset(name: str) -> str:
+    """IRIS's DefCharEncoding value (``Latin1``, ``UTF-8``, ``!UTF-8`` forced) as a codec."""
+    text = (name or "Latin1").lstrip("!").strip().lower()
+    return {"latin1": "latin-1", "utf8": "utf-8", "unicode": "utf-8", "binary": "latin-1"}.get(
+        text.replace("-", ""), text)
 
 
 def _dash_path(path: str) -> str:

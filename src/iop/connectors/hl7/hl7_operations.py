@@ -16,8 +16,7 @@ from typing import Any
 from iop.components.operation import BusinessOperation
 from iop.components.settings import Category, controls, setting
 from iop.connectors.hl7.hl7_ack import ack_code
-from iop.connectors.hl7.hl7_adapters import python_charset
-from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message, python_charset
 from iop.connectors.hl7.hl7_services import check_framing
 from iop.errors import ConnectorError
 

@@ -25,9 +25,10 @@ from iop.connectors.hl7.hl7_ack import (
     make_ack,
     nack_for_text,
 )
-from iop.connectors.hl7.hl7_adapters import python_charset
-from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message, python_charset
 from iop.connectors.inbound import targets_of
+from iop.connectors.tcp.mllp_framing import FramingError
+from iop.errors import StoreError
 
 __all__ = ["FileService", "TCPService", "check_framing", "split_messages"]
 
@@ -99,6 +100,9 @@ class TCPService(_HL7Service):
         sent is stored."""
         mode = str(self.AckMode)
         charset = python_charset(self.DefCharEncoding)
+        if isinstance(message_input, FramingError):
+            self.log_error(f"{message_input}; NACK (AR) sent, connection closed")
+            return self._answer(None, REJECT, str(message_input).split(": ", 1)[-1], charset)
         try:
             message = self.parse(message_input)
         except HL7Error as exc:
@@ -113,6 +117,8 @@ class TCPService(_HL7Service):
                 self.send_request_async(other, message)
             try:
                 reply = self.send_request_sync(targets[0], message)
+            except StoreError:
+                raise
             except Exception as exc:
                 self.log_error(f"message {message.Identifier}: {targets[0]} failed: {exc}; "
                                "NACK (AE) sent")
@@ -120,7 +126,14 @@ class TCPService(_HL7Service):
             if isinstance(reply, HL7Message) and reply.SegCount:
                 return reply.OutputToString().encode(charset, errors="replace")
             return self._answer(message, ACCEPT, "", charset)
-        self.send_on(message)
+        try:
+            self.send_on(message)
+        except StoreError:
+            raise  # not stored: no ACK, the peer sends again
+        except Exception as exc:
+            self.log_error(f"message {message.Identifier}: not sent on: {type(exc).__name__}: "
+                           f"{exc}; NACK (AE) sent")
+            return self._answer(message, ERROR, f"{type(exc).__name__}: {exc}", charset)
         if mode == "Never":
             return None
         if mode == "Msh" and message.GetValueAt("MSH:15") in ("NE", "ER"):
