@@ -125,6 +125,7 @@ def test_malformed_input_is_nacked_and_logged_in_one_line(
         cut.close()
         # A frame that is not HL7: AR NACK, the connection stays usable.
         assert _msa(sender.send(b"this is not hl7"))[0] == "AR"
+        assert _msa(sender.send(b"\r\n"))[0] == "AR"  # an empty message
         assert _msa(sender.send(adt("OK1"))) == ("AA", "OK1")
         # A frame over MaxMessageSize: NACK AR, the connection is closed.
         big = MllpSender(in_port)
@@ -144,9 +145,10 @@ def test_malformed_input_is_nacked_and_logged_in_one_line(
             return [e.text for e in store.log_since(0)
                     if e.item == "HL7In" and e.type.lower() == "error"]
 
-        wait_for(lambda: len(errors()) >= 4, timeout=20, what="four error lines")
+        wait_for(lambda: len(errors()) >= 5, timeout=20, what="five error lines")
         logs = errors()
         assert any("not an HL7 message" in t for t in logs)
+        assert any("the message is empty" in t for t in logs)
         assert any("outside an MLLP frame" in t for t in logs)
         assert any("not finished within ReadTimeout" in t for t in logs)
         assert any("longer than the limit of 2000 bytes" in t for t in logs)

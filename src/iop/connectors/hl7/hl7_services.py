@@ -11,6 +11,7 @@ nothing is stored for it.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
@@ -26,7 +27,6 @@ from iop.connectors.hl7.hl7_ack import (
     nack_for_text,
 )
 from iop.connectors.hl7.hl7_message import HL7Error, HL7Message, python_charset
-from iop.connectors.inbound import targets_of
 from iop.connectors.tcp.mllp_framing import FramingError
 from iop.errors import StoreError
 
@@ -64,13 +64,24 @@ class _HL7Service(BusinessService):
             text = getattr(data, "Stream", None) or getattr(data, "StringValue", None) \
                 if not isinstance(data, str) else data
             message = HL7Message(RawContent=str(text or "").strip("\r\n\x00 ") + "\r")
+        if not message.SegCount:
+            raise HL7Error("the message is empty")
         message.set_schema_category(str(self.MessageSchemaCategory or ""))
         return message
 
+    def targets(self) -> list[str]:
+        return [t.strip() for t in str(self.TargetConfigNames or "").split(",") if t.strip()]
+
     def send_on(self, message: HL7Message) -> None:
-        for item in targets_of(self.adapter) if self.adapter is not None else \
-                [t.strip() for t in str(self.TargetConfigNames).split(",") if t.strip()]:
+        for item in self.targets():
             self.send_request_async(item, message)
+
+    def on_init(self) -> None:
+        try:
+            codecs.lookup(python_charset(str(self.DefCharEncoding)))
+        except LookupError:
+            raise HL7Error(f"DefCharEncoding {self.DefCharEncoding!r} is not a known character "
+                           "set") from None
 
 
 class TCPService(_HL7Service):
@@ -90,6 +101,7 @@ class TCPService(_HL7Service):
         return "EnsLib.HL7.Adapter.TCPInboundAdapter"
 
     def on_init(self) -> None:
+        super().on_init()
         if str(self.AckMode) not in ACK_MODES:
             raise HL7Error(f"AckMode {self.AckMode!r} is not one of {', '.join(ACK_MODES)}")
         check_framing(self.Framing)
@@ -110,7 +122,7 @@ class TCPService(_HL7Service):
             return self._answer(None, REJECT, str(exc), charset, text=_text(message_input,
                                                                              charset))
         if mode == "App":
-            targets = [t.strip() for t in str(self.TargetConfigNames).split(",") if t.strip()]
+            targets = self.targets()
             if not targets:
                 return self._answer(message, ACCEPT, "", charset)
             for other in targets[1:]:
