@@ -5,15 +5,19 @@ malformed frames."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hl7_support import (
+    PG_URL,
     PRODUCTION,
     MllpReceiver,
     MllpSender,
     adt,
+    drop_namespace,
     free_port,
+    postgres_namespace,
     production_source,
     read_frame,
     wait_listening,
@@ -35,8 +39,31 @@ def _msa(reply: bytes) -> tuple[str, str]:
     return ack.GetValueAt("MSA:1"), ack.GetValueAt("MSA:2")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hl7_backend(request: pytest.FixtureRequest, iop_home: Any, run_iop: Any,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The store the production and the test use: SQLite, or a fresh PostgreSQL namespace."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    namespace = postgres_namespace()
+    if namespace is None:
+        pytest.skip(f"PostgreSQL at {PG_URL} is not reachable")
+    monkeypatch.setenv("IOP_DATABASE_URL", PG_URL)
+    monkeypatch.setenv("IOP_NAMESPACE", namespace)
+    try:
+        yield "postgresql"
+    finally:
+        run_iop("-k", check=False)
+        drop_namespace(namespace)
+
+
 def test_messages_flow_in_and_out_with_immediate_acks_and_are_stored_as_er7(
-        make_project: Any, store: Any, wait_for: Any, run_iop: Any) -> None:
+        hl7_backend: str, make_project: Any, wait_for: Any, run_iop: Any) -> None:
+    from iop.store import open_store
+
+    store = open_store()
+    assert store.backend == hl7_backend
     in_port, out_port = free_port(), free_port()
     receiver = MllpReceiver(out_port)
     receiver.start()
@@ -62,6 +89,7 @@ def test_messages_flow_in_and_out_with_immediate_acks_and_are_stored_as_er7(
         assert "EnsLib.HL7.Message" in tested.stdout and "MSA|AA|T9" in tested.stdout
     finally:
         receiver.stop()
+        store.close()
 
 
 def test_app_mode_returns_the_peers_ack_and_its_nack(make_project: Any, wait_for: Any) -> None:
