@@ -131,6 +131,11 @@ class HL7Message(Message):
     def SegmentNames(self) -> list[str]:
         return [seg[:3] for seg in self._segments]
 
+    def segment_fields(self) -> list[tuple[str, list[str]]]:
+        """Each segment's name and its fields by HL7 number (index 0 is the name, so
+        ``fields[5]`` is PID-5; MSH-1 is the field separator): what a viewer lays out."""
+        return [(seg[:3], self._fields(seg)) for seg in self._segments]
+
     @property
     def Name(self) -> str:
         """The message type, e.g. ``ADT_A01`` (MSH-9.1 ``_`` MSH-9.2)."""
