@@ -3,9 +3,11 @@ receiver that ACKs), sample messages, and the production the tests run with the 
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -195,3 +197,30 @@ def wait_listening(port: int, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+
+
+PG_URL = os.environ.get("IOP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_namespace() -> str | None:
+    """A fresh namespace name when PostgreSQL at PG_URL answers, else None."""
+    try:
+        import psycopg
+
+        psycopg.connect(PG_URL, connect_timeout=5).close()
+    except Exception:  # no PostgreSQL here: the caller skips
+        return None
+    return f"H{uuid.uuid4().hex[:12].upper()}"
+
+
+def drop_namespace(namespace: str) -> None:
+    """Drop a test namespace's PostgreSQL schema."""
+    import psycopg
+    from psycopg import sql
+
+    from iop.store.postgres.schema import schema_for
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '5s'")
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+            sql.Identifier(schema_for(namespace))))

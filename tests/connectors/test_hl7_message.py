@@ -29,6 +29,9 @@ def test_paths_read_fields_components_repetitions_and_segments() -> None:
     assert msg.GetValueAt("ZZZ:1") == "" and msg.GetValueAt("PID:30.4") == ""
     assert (msg.Name, msg.MessageType, msg.DocType) == ("ADT_A01", "ADT_A01", "2.5:ADT_A01")
     assert msg.Identifier == "C1" and msg.SegCount == 6
+    rows = msg.segment_fields()
+    assert [name for name, _ in rows] == ["MSH", "EVN", "PID", "PV1", "OBX", "OBX"]
+    assert rows[0][1][1:4] == ["|", "^~\\&", "SENDAPP"] and rows[2][1][5] == "Doe^John^Q"
 
 
 def test_unedited_output_is_byte_identical_and_line_ends_become_cr() -> None:

@@ -8,7 +8,14 @@ import threading
 from typing import Any
 
 import pytest
-from hl7_support import MllpReceiver, MllpSender, adt, free_port, production_source
+from hl7_support import (
+    MllpReceiver,
+    MllpSender,
+    adt,
+    free_port,
+    production_source,
+    wait_listening,
+)
 
 from iop.connectors.hl7.hl7_operations import DEFAULT_REPLY_CODE_ACTIONS
 from iop.engine.outcomes.reply_code_actions import Failure, ReplyCodeActions
@@ -53,8 +60,6 @@ def test_peer_nacks_drive_retry_and_suspension(make_project: Any, store: Any,
         project = make_project("", production_source(in_port, out_port))
         project.migrate()
         project.start("HL7.Test.Production")
-        from hl7_support import wait_listening
-
         wait_listening(in_port)
         sender = MllpSender(in_port)
         sender.send(adt("RT1", family="Retry"))

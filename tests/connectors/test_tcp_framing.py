@@ -10,6 +10,7 @@ from hl7_support import free_port
 
 from iop.connectors.tcp.mllp_client import MllpClient
 from iop.connectors.tcp.mllp_framing import FrameReader, FramingError, PeerClosed, mllp_frame
+from iop.connectors.tcp.tcp_listener import TcpListener
 from iop.errors import ConnectorError
 
 
@@ -87,3 +88,15 @@ def test_client_reopens_a_stale_connection_once_and_names_the_peer_when_down() -
     with pytest.raises(ConnectorError) as down:
         client.exchange(b"c")
     assert str(down.value).startswith(f"HL7 peer 127.0.0.1:{port}: cannot connect")
+
+
+def test_a_taken_port_is_one_line_naming_the_address() -> None:
+    holder = socket.create_server(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    with pytest.raises(ConnectorError) as taken:
+        TcpListener("127.0.0.1", port, lambda conn, peer: None)
+    holder.close()
+    assert str(taken.value) == f"cannot listen on 127.0.0.1:{port}: address already in use"
+    listener = TcpListener("127.0.0.1", port, lambda conn, peer: None)  # free again
+    assert listener.port == port
+    listener.close()

@@ -6,8 +6,11 @@ the service parses it, sends it on and stores what it sent; only then does the c
 thread write the ACK the service returned. So an ACK means stored (at least once: a peer
 that lost the ACK sends again). While a target's queue is over QueueLimit no frame is taken:
 the connection is not read, the peer's sends wait. A framing error (bytes outside a frame,
-a frame over MaxMessageSize, a frame cut by a new start block) is one line in the event log,
-a NACK (AR), and the connection is closed; nothing the peer was told was stored is lost.
+a frame over MaxMessageSize, a frame cut by a new start block or unfinished after
+ReadTimeout) is handed to the service too, which logs it in one line and answers a NACK
+(AR); then the connection is closed. Input that could not be stored gets no ACK at all: the
+connection is closed and the peer sends it again. The adapter frames; the service decides
+every answer.
 
 **Outbound.** One connection, opened on first use and kept (StayConnected -1), closed after
 each message (0) or after that many idle seconds; a connection found dead is reopened once.
@@ -22,8 +25,7 @@ import time
 from typing import Any
 
 from iop.components.adapters import InboundAdapter, OutboundAdapter
-from iop.components.settings import Category, setting
-from iop.connectors.hl7.hl7_ack import BYTE_NAK, REJECT, nack_for_text
+from iop.components.settings import Category, controls, setting
 from iop.connectors.inbound import InputHandoff, QueueLimit, queue_limit_setting
 from iop.connectors.tcp.mllp_client import MllpClient
 from iop.connectors.tcp.mllp_framing import (
@@ -34,19 +36,11 @@ from iop.connectors.tcp.mllp_framing import (
     mllp_frame,
 )
 from iop.connectors.tcp.tcp_listener import TcpListener
-from iop.errors import ConnectorError
 
-__all__ = ["TCPInboundAdapter", "TCPOutboundAdapter", "python_charset"]
+__all__ = ["TCPInboundAdapter", "TCPOutboundAdapter"]
 
 _READ_SLICE = 0.5  # how often a connection thread looks whether the listener closed
 _DRAIN_SLICE = 1.0  # how often on_task writes the connection threads' log lines
-
-
-def python_charset(name: str) -> str:
-    """IRIS's DefCharEncoding value (``Latin1``, ``UTF-8``, ``!UTF-8`` forced) as a codec."""
-    text = (name or "Latin1").lstrip("!").strip().lower()
-    return {"latin1": "latin-1", "utf8": "utf-8", "unicode": "utf-8", "binary": "latin-1"}.get(
-        text.replace("-", ""), text)
 
 
 class TCPInboundAdapter(InboundAdapter):
@@ -55,6 +49,7 @@ class TCPInboundAdapter(InboundAdapter):
     Port = setting(0, category=Category.BASIC, required=True,
                    description="TCP port to listen on for HL7 connections")
     LocalInterface = setting("", category=Category.CONNECTION,
+                             control=controls.local_interface(),
                              description="Address of the interface to listen on; empty: all")
     StayConnected = setting(-1.0, category=Category.CONNECTION,
                             description="Seconds a silent connection is kept open; -1: until "
@@ -128,8 +123,9 @@ class TCPInboundAdapter(InboundAdapter):
         last = time.monotonic()
         partial_since: float | None = None
         while self._listener is not None and not self._listener.closed:
+            problem: FramingError | None = None
             try:
-                payload = reader.read(_READ_SLICE)
+                payload: bytes | FramingError = reader.read(_READ_SLICE)
             except TimeoutError:
                 now = time.monotonic()
                 if not reader.partial:
@@ -138,47 +134,36 @@ class TCPInboundAdapter(InboundAdapter):
                         return
                     continue
                 partial_since = partial_since or now
-                if now - partial_since > read_timeout:
-                    self._note("error", f"HL7 connection from {who}: a frame was not finished "
-                                        f"within ReadTimeout ({read_timeout:g} s); NACK sent, "
-                                        "connection closed")
-                    self._reply(conn, self._reject(b"", "incomplete MLLP frame"))
-                    return
-                continue
+                if now - partial_since <= read_timeout:
+                    continue
+                problem = FramingError(f"a frame was not finished within ReadTimeout "
+                                       f"({read_timeout:g} s)")
             except PeerClosed as exc:
                 if "middle" in str(exc):
                     self._note("warning", f"HL7 connection from {who}: {exc}")
                 return
             except FramingError as exc:
-                self._note("error", f"HL7 connection from {who}: {exc}; NACK sent, connection "
-                                    "closed")
-                self._reply(conn, self._reject(b"", str(exc)))
-                return
+                problem = exc
             except OSError:
                 return
+            if problem is not None:
+                # The service answers it (a NACK) and logs it; then the connection closes,
+                # as its stream can no longer be trusted.
+                payload = FramingError(f"HL7 connection from {who}: {problem}")
             last, partial_since = time.monotonic(), None
             try:
                 reply = self._handoff.submit(payload)
-            except ConnectorError as exc:
-                # The job is stopping: no ACK; the peer sends the message again later.
-                self._note("warning", f"HL7 connection from {who}: {exc}; connection closed "
+            except Exception as exc:
+                # Not stored (the job is stopping, or the store failed): no ACK, so the peer
+                # sends the message again.
+                self._note("warning", f"HL7 connection from {who}: input not stored "
+                                      f"({type(exc).__name__}: {exc}); connection closed "
                                       "without an ACK")
                 return
-            except Exception as exc:
-                self._note("error", f"HL7 message from {who} not taken: {type(exc).__name__}: "
-                                    f"{exc}")
-                reply = self._reject(payload, f"{type(exc).__name__}: {exc}", code="AE")
             if reply and not self._reply(conn, reply):
                 return
-
-    def _reject(self, payload: bytes, reason: str, code: str = REJECT) -> bytes:
-        host = self.business_host
-        charset = python_charset(getattr(host, "DefCharEncoding", "Latin1"))
-        if str(getattr(host, "AckMode", "")) == "Byte":
-            return BYTE_NAK
-        text = payload.decode(charset, errors="replace")
-        nack = nack_for_text(text, code, reason, str(getattr(host, "LocalFacilityApplication", "")))
-        return nack.OutputToString().encode(charset, errors="replace")
+            if problem is not None:
+                return
 
     @staticmethod
     def _reply(conn: socket.socket, reply: bytes) -> bool:
@@ -205,6 +190,7 @@ class TCPOutboundAdapter(OutboundAdapter):
                             description="-1: keep the connection open; 0: close it after each "
                                         "message; n: close it after n idle seconds")
     LocalInterface = setting("", category=Category.CONNECTION,
+                             control=controls.local_interface(),
                              description="Address of the local interface to connect from")
     GetReply = setting(True, category=Category.ADDITIONAL,
                        description="Wait for the peer's ACK for each message")

@@ -33,7 +33,7 @@ from iop.errors import MessageError
 from iop.messages.base import Message
 from iop.messages.codec import register_message_class
 
-__all__ = ["HL7Error", "HL7Message", "Separators"]
+__all__ = ["HL7Error", "HL7Message", "Separators", "python_charset"]
 
 _SEGMENT_BREAK = re.compile(r"\r\n|\r|\n")
 _SEGMENT_NAME = re.compile(r"^[A-Z0-9]{3}$")
@@ -56,16 +56,18 @@ class Separators:
 
     @classmethod
     def of(cls, msh: str) -> Separators:
+        """The separators an MSH segment declares: MSH-1, then MSH-2 (component, repetition,
+        escape, subcomponent; the last two default to ``\\`` and ``&`` when absent)."""
         if len(msh) < 4 or not msh.startswith("MSH"):
             raise HL7Error("the message does not start with an MSH segment")
         field = msh[3]
         encoding = msh[4:].split(field, 1)[0]
-        if len(encoding) < 2 or field.isalnum() or any(ch.isalnum() for ch in encoding):
+        if len(encoding) < 2 or field.isalnum() or field.isspace() \
+                or any(ch.isalnum() or ch.isspace() for ch in encoding):
             raise HL7Error("MSH-1/MSH-2 do not hold valid separators")
-        chars = (encoding + "\\&")[:4] if len(encoding) < 4 else encoding[:4]
-        if len(encoding) == 3:
-            chars = encoding + "&"
-        return cls(field, chars[0], chars[1], chars[2], chars[3])
+        escape = encoding[2] if len(encoding) > 2 else "\\"
+        subcomponent = encoding[3] if len(encoding) > 3 else "&"
+        return cls(field, encoding[0], encoding[1], escape, subcomponent)
 
     @property
     def encoding(self) -> str:
@@ -128,6 +130,11 @@ class HL7Message(Message):
 
     def SegmentNames(self) -> list[str]:
         return [seg[:3] for seg in self._segments]
+
+    def segment_fields(self) -> list[tuple[str, list[str]]]:
+        """Each segment's name and its fields by HL7 number (index 0 is the name, so
+        ``fields[5]`` is PID-5; MSH-1 is the field separator): what a viewer lays out."""
+        return [(seg[:3], self._fields(seg)) for seg in self._segments]
 
     @property
     def Name(self) -> str:
@@ -349,6 +356,13 @@ def _put(value: str, steps: list[str], text: str, sep: Separators, path: str) ->
         subs[sub - 1] = text
         parts[number - 1] = sep.subcomponent.join(subs)
     return sep.component.join(parts)
+
+
+def python_charset(name: str) -> str:
+    """IRIS's DefCharEncoding value (``Latin1``, ``UTF-8``, ``!UTF-8`` forced) as a codec."""
+    text = (name or "Latin1").lstrip("!").strip().lower()
+    return {"latin1": "latin-1", "utf8": "utf-8", "unicode": "utf-8", "binary": "latin-1"}.get(
+        text.replace("-", ""), text)
 
 
 def _dash_path(path: str) -> str:

@@ -14,10 +14,9 @@ import time
 from typing import Any
 
 from iop.components.operation import BusinessOperation
-from iop.components.settings import Category, setting
+from iop.components.settings import Category, controls, setting
 from iop.connectors.hl7.hl7_ack import ack_code
-from iop.connectors.hl7.hl7_adapters import python_charset
-from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message, python_charset
 from iop.connectors.hl7.hl7_services import check_framing
 from iop.errors import ConnectorError
 
@@ -57,8 +56,9 @@ class TCPOperation(BusinessOperation):
                                            ":?A accept, :?E error, :?R reject, :~ no MSA, "
                                            ":* other) or error (E)")
     DefCharEncoding = setting("Latin1", category=Category.ADDITIONAL,
+                              control=controls.character_set(),
                               description="Character set messages are sent in")
-    Framing = setting("MLLP", category=Category.CONNECTION,
+    Framing = setting("MLLP", category=Category.CONNECTION, control=controls.framing(),
                       description="How messages are framed on the connection: MLLP")
 
     @classmethod

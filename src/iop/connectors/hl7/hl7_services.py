@@ -11,11 +11,12 @@ nothing is stored for it.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
 from iop.components.service import BusinessService
-from iop.components.settings import Category, setting, target
+from iop.components.settings import Category, controls, setting, target
 from iop.connectors.hl7.hl7_ack import (
     ACCEPT,
     BYTE_ACK,
@@ -25,9 +26,9 @@ from iop.connectors.hl7.hl7_ack import (
     make_ack,
     nack_for_text,
 )
-from iop.connectors.hl7.hl7_adapters import python_charset
-from iop.connectors.hl7.hl7_message import HL7Error, HL7Message
-from iop.connectors.inbound import targets_of
+from iop.connectors.hl7.hl7_message import HL7Error, HL7Message, python_charset
+from iop.connectors.tcp.mllp_framing import FramingError
+from iop.errors import StoreError
 
 __all__ = ["FileService", "TCPService", "check_framing", "split_messages"]
 
@@ -41,12 +42,15 @@ class _HL7Service(BusinessService):
     TargetConfigNames = target(multi_select=True,
                                description="Items each received message is sent to")
     MessageSchemaCategory = setting("", category=Category.BASIC,
+                                    control=controls.schema_category(
+                                        "EnsLib.HL7.Service.Standard"),
                                     description="Category of the DocType given to received "
                                                 "messages, e.g. 2.5; empty: MSH-12")
     LocalFacilityApplication = setting("ISC:EnsembleHL7", category=Category.ADDITIONAL,
                                        description="facility:application put in generated "
                                                    "ACKs when the message names no receiver")
     DefCharEncoding = setting("Latin1", category=Category.ADDITIONAL,
+                              control=controls.character_set(),
                               description="Character set of received messages (Latin1, "
                                           "UTF-8, ...)")
 
@@ -60,13 +64,24 @@ class _HL7Service(BusinessService):
             text = getattr(data, "Stream", None) or getattr(data, "StringValue", None) \
                 if not isinstance(data, str) else data
             message = HL7Message(RawContent=str(text or "").strip("\r\n\x00 ") + "\r")
+        if not message.SegCount:
+            raise HL7Error("the message is empty")
         message.set_schema_category(str(self.MessageSchemaCategory or ""))
         return message
 
+    def targets(self) -> list[str]:
+        return [t.strip() for t in str(self.TargetConfigNames or "").split(",") if t.strip()]
+
     def send_on(self, message: HL7Message) -> None:
-        for item in targets_of(self.adapter) if self.adapter is not None else \
-                [t.strip() for t in str(self.TargetConfigNames).split(",") if t.strip()]:
+        for item in self.targets():
             self.send_request_async(item, message)
+
+    def on_init(self) -> None:
+        try:
+            codecs.lookup(python_charset(str(self.DefCharEncoding)))
+        except LookupError:
+            raise HL7Error(f"DefCharEncoding {self.DefCharEncoding!r} is not a known character "
+                           "set") from None
 
 
 class TCPService(_HL7Service):
@@ -77,7 +92,7 @@ class TCPService(_HL7Service):
                                   "Msh (as MSH-15 asks) or Byte (one ACK byte)")
     AddNackERR = setting(True, category=Category.ADDITIONAL,
                          description="Put an ERR segment in NACKs")
-    Framing = setting("Flexible", category=Category.CONNECTION,
+    Framing = setting("Flexible", category=Category.CONNECTION, control=controls.framing(),
                       description="How messages are framed on the connection: MLLP (Flexible "
                                   "accepts MLLP frames)")
 
@@ -86,6 +101,7 @@ class TCPService(_HL7Service):
         return "EnsLib.HL7.Adapter.TCPInboundAdapter"
 
     def on_init(self) -> None:
+        super().on_init()
         if str(self.AckMode) not in ACK_MODES:
             raise HL7Error(f"AckMode {self.AckMode!r} is not one of {', '.join(ACK_MODES)}")
         check_framing(self.Framing)
@@ -96,6 +112,9 @@ class TCPService(_HL7Service):
         sent is stored."""
         mode = str(self.AckMode)
         charset = python_charset(self.DefCharEncoding)
+        if isinstance(message_input, FramingError):
+            self.log_error(f"{message_input}; NACK (AR) sent, connection closed")
+            return self._answer(None, REJECT, str(message_input).split(": ", 1)[-1], charset)
         try:
             message = self.parse(message_input)
         except HL7Error as exc:
@@ -103,13 +122,15 @@ class TCPService(_HL7Service):
             return self._answer(None, REJECT, str(exc), charset, text=_text(message_input,
                                                                              charset))
         if mode == "App":
-            targets = [t.strip() for t in str(self.TargetConfigNames).split(",") if t.strip()]
+            targets = self.targets()
             if not targets:
                 return self._answer(message, ACCEPT, "", charset)
             for other in targets[1:]:
                 self.send_request_async(other, message)
             try:
                 reply = self.send_request_sync(targets[0], message)
+            except StoreError:
+                raise
             except Exception as exc:
                 self.log_error(f"message {message.Identifier}: {targets[0]} failed: {exc}; "
                                "NACK (AE) sent")
@@ -117,7 +138,14 @@ class TCPService(_HL7Service):
             if isinstance(reply, HL7Message) and reply.SegCount:
                 return reply.OutputToString().encode(charset, errors="replace")
             return self._answer(message, ACCEPT, "", charset)
-        self.send_on(message)
+        try:
+            self.send_on(message)
+        except StoreError:
+            raise  # not stored: no ACK, the peer sends again
+        except Exception as exc:
+            self.log_error(f"message {message.Identifier}: not sent on: {type(exc).__name__}: "
+                           f"{exc}; NACK (AE) sent")
+            return self._answer(message, ERROR, f"{type(exc).__name__}: {exc}", charset)
         if mode == "Never":
             return None
         if mode == "Msh" and message.GetValueAt("MSH:15") in ("NE", "ER"):

@@ -27,8 +27,11 @@ class TcpListener:
             self._server = socket.create_server((interface or "0.0.0.0", int(port)), backlog=16,
                                                 reuse_port=False)
         except OSError as exc:
+            # create_server appends "(while attempting to bind ...)": the address is said
+            # already.
+            cause = str(exc.strerror or exc).split(" (while attempting", 1)[0]
             raise ConnectorError(f"cannot listen on {interface or '0.0.0.0'}:{port}: "
-                                 f"{exc.strerror or exc}") from None
+                                 f"{cause.lower()}") from None
         self._server.settimeout(0.5)
         self.port = self._server.getsockname()[1]
         self._thread = threading.Thread(target=self._accept_loop, name=f"{name}-accept",

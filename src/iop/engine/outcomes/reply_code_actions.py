@@ -3,11 +3,13 @@
 The setting uses IRIS's syntax, a comma-separated list of ``<code>=<actions>`` or
 ``(<code>,<code>)=<actions>``:
 
-* codes (also IRIS's HL7 codes ``:<MSA-1 pattern>``, e.g. ``:?R``, matched against an
-  error's code: ``iop.connectors.hl7.hl7_operations``): ``E`` any error, ``E#<status>`` an error with that status code (an exception's
+* codes: ``E`` any error, ``E#<status>`` an error with that status code (an exception's
   ``code`` / ``status_code`` attribute, or ``#<status>`` in its text as in ``ERROR #6301``),
   ``E*<text>`` an error whose text contains ``<text>``, ``X`` no reply message at all,
-  ``*`` any error or missing reply not matched otherwise;
+  ``*`` any error or missing reply not matched otherwise; and IRIS's HL7 codes
+  ``:<pattern>`` (``:?R``, ``:AE``, ``:*``, ``:~``), matched with ``?``/``*`` wildcards
+  against an error's code, which an HL7 operation sets to the peer's MSA-1
+  (``iop.connectors.hl7.hl7_operations``);
 * actions, alone or combined: ``C`` completed OK, ``W`` log a warning (completed OK unless
   another action applies), ``R`` retry every RetryInterval until FailureTimeout, then fail
   unless ``S`` or ``D`` is also given, ``S`` suspend the message, ``D`` disable the item and
