@@ -12,7 +12,7 @@ import pytest
 from http_support import free_port, wait_port
 
 COMPONENTS = '''
-from iop.connectors.http.messages import GenericMessage
+from iop.connectors.http.generic_message import GenericMessage
 
 
 class Orders(BusinessService):

@@ -14,7 +14,7 @@ from remote_server import OPERATOR, VIEWER, ServedEngine, start_engine, stop_eng
 
 COMPONENTS = '''
 from iop import BusinessOperation, BusinessService
-from iop.connectors.http.messages import GenericMessage
+from iop.connectors.http.generic_message import GenericMessage
 
 
 class Echo(BusinessService):

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from iop.connectors.http.inbound import HTTPInboundAdapter, log_failure
-from iop.connectors.http.messages import GenericMessage
-from iop.connectors.http.replies import Reply, error_reply, reply_for
+from iop.connectors.http.generic_message import GenericMessage
+from iop.connectors.http.http_inbound import HTTPInboundAdapter, log_failure
+from iop.connectors.http.http_replies import Reply, error_reply, reply_for
 from iop.engine.in_process_service import create_business_service
 from iop.server import roles
 from iop.server.auth import require_namespace

@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from iop.connectors.http.messages import GenericMessage
-from iop.connectors.http.replies import Reply, error_reply
+from iop.connectors.http.generic_message import GenericMessage
+from iop.connectors.http.http_replies import Reply, error_reply
 from iop.errors import ConnectorError
 
 __all__ = ["HTTPListener"]
@@ -86,7 +86,7 @@ class _Server(ThreadingHTTPServer):
 
 
 def _handler_class(respond: Respond, read_timeout: float, max_body: int) -> type:
-    class Handler(BaseHTTPRequestHandler):
+    class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse their connection
         timeout = read_timeout if read_timeout > 0 else None
         server_version = "iop"
@@ -95,7 +95,7 @@ def _handler_class(respond: Respond, read_timeout: float, max_body: int) -> type
         def handle_one_request(self) -> None:
             try:
                 super().handle_one_request()
-            except (TimeoutError, socket.timeout, ConnectionError, ssl.SSLError):
+            except (TimeoutError, ConnectionError, ssl.SSLError):
                 self.close_connection = True
 
         def _serve(self) -> None:
@@ -145,8 +145,8 @@ def _handler_class(respond: Respond, read_timeout: float, max_body: int) -> type
             pass  # the production's log says what matters; no access log on stderr
 
     for method in METHODS:
-        setattr(Handler, f"do_{method}", Handler._serve)
-    return Handler
+        setattr(RequestHandler, f"do_{method}", RequestHandler._serve)
+    return RequestHandler
 
 
 def _resolve(names: list[str]) -> set[str]:

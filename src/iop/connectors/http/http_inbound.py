@@ -1,7 +1,7 @@
 """``EnsLib.HTTP.InboundAdapter``: a service listening for HTTP requests on its own port.
 
 Each request becomes an ``EnsLib.HTTP.GenericMessage`` handed to the service; what the
-service returns is the response (``iop.connectors.http.replies``). The response goes out
+service returns is the response (``iop.connectors.http.http_replies``). The response goes out
 only after the service's sends are committed (``InputHandoff``): a client that got its
 answer knows its request is stored. A service that fails answers 500 with one line; with
 QueueLimit reached, or the job too busy to take the request in ``ReadTimeout`` seconds,
@@ -15,10 +15,11 @@ from typing import Any
 
 from iop.components.adapters import InboundAdapter
 from iop.components.settings import Category, setting
-from iop.connectors.http.listener import HTTPListener
-from iop.connectors.http.messages import GenericMessage
-from iop.connectors.http.replies import Reply, error_reply, reply_for
-from iop.connectors.inbound import InputHandoff, QueueLimit, queue_limit_setting
+from iop.connectors import inbound as shared
+from iop.connectors.http.generic_message import GenericMessage
+from iop.connectors.http.http_listener import HTTPListener
+from iop.connectors.http.http_replies import Reply, error_reply, reply_for
+from iop.connectors.inbound import InputHandoff, queue_limit_setting
 from iop.errors import ConnectorError
 
 __all__ = ["HTTPInboundAdapter"]
@@ -54,14 +55,14 @@ class HTTPInboundAdapter(InboundAdapter):
 
     _handoff: InputHandoff | None = None
     _listener: HTTPListener | None = None
-    _limit: QueueLimit | None = None
+    _limit: shared.QueueLimit | None = None
 
     def on_task(self) -> None:
         # Listen from the first poll, not in on_init: only the job holding the polling duty
         # may own the port (a pool's other jobs stand by).
         if self._listener is None and int(self.Port or 0) > 0:
             self._handoff = InputHandoff(self)
-            self._limit = QueueLimit(self, int(self.QueueLimit or 0))
+            self._limit = shared.QueueLimit(self, int(self.QueueLimit or 0))
             self._listener = HTTPListener(
                 int(self.Port), self.respond, interface=str(self.LocalInterface or ""),
                 allowed=[a for a in str(self.AllowedIPAddresses or "").split(",") if a.strip()],
