@@ -4,13 +4,14 @@ authenticates first, needs the operator role, and runs the service in its own pr
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from remote_server import OPERATOR, VIEWER, ServedEngine, start_engine, stop_engine
+from remote_server import ADMIN, OPERATOR, VIEWER, ServedEngine, start_engine, stop_engine
 
 COMPONENTS = '''
 from iop import BusinessOperation, BusinessService
@@ -93,6 +94,16 @@ def test_a_mounted_service_answers_after_storing_its_sends(served: ServedEngine)
         sent = [m for m in _messages(served) if m.get("source") == "Echo"]
         assert len(sent) == 1 and sent[0]["target"] == "Keeper"
         assert sent[0]["body_class"] == "EnsLib.HTTP.GenericMessage"
+    with served.http(None) as portal:  # the portal's message viewer shows it
+        form = portal.get("/login")
+        token = re.search(r'name="login_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        assert portal.post("/login", data={"login_token": token.group(1), "username": ADMIN[0],
+                                           "password": ADMIN[1]}).status_code == 303
+        page = portal.get(f"/ns/USER/messages/{sent[0]['id']}", params={"view": "body"})
+        assert page.status_code == 200, page.text[:300]
+        assert "HttpRequest" in page.text and "/orders/9" in page.text and "nine" in page.text
+    with served.http(user=OPERATOR) as http:
         failed = http.post("/api/services/USER/Echo/fail", content=b"")
         assert (failed.status_code, failed.text) == (500, "ValueError: refused by Echo\n")
         hidden = http.post("/api/services/USER/Hidden/orders", content=b"x")

@@ -160,6 +160,20 @@ class _MessageBindings:
 _message_bindings = _MessageBindings()
 
 
+def _connector_message(class_name: str) -> type | None:
+    """A message class a connector ships (EnsLib.HTTP.GenericMessage...), by its IRIS name:
+    its module is imported on first use, as the connector's hosts are."""
+    from iop.connectors.catalog import CONNECTOR_CLASSES
+
+    if class_name not in CONNECTOR_CLASSES:
+        return None
+    cls = builtin_class(class_name)
+    return cls if isinstance(cls, type) and getattr(cls, "_iop_message", False) else None
+
+
+codec.add_class_finder(_connector_message)
+
+
 def use_message_bindings(store: Store) -> None:
     """Resolve message class names through ``store``'s message bindings from now on."""
     _message_bindings.watch(store)
