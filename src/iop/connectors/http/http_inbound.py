@@ -30,9 +30,7 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 class HTTPInboundAdapter(InboundAdapter):
     """EnsLib.HTTP.InboundAdapter: listens on Port; each request is one input of the service."""
 
-    Port = setting(0, category=Category.BASIC,
-                   description="TCP port to listen on; 0: no listener (the service may still "
-                               "be reached under iop --serve, see EnableStandardRequests)")
+    Port = setting(0, category=Category.BASIC, description="TCP port to listen on; 0: none")
     LocalInterface = setting("", category=Category.CONNECTION,
                              description="IP address of the interface to listen on; empty: "
                                          "all interfaces")
@@ -47,8 +45,8 @@ class HTTPInboundAdapter(InboundAdapter):
                           description="Seconds to wait for a client's next bytes; also how "
                                       "long a request waits for the service before a 503")
     EnableStandardRequests = setting(False, category=Category.CONNECTION,
-                                     description="Also take requests through iop --serve at "
-                                                 "/api/services/<namespace>/<item>/...")
+                                     description="Also take requests that iop --serve relays "
+                                                 "from /api/services/<namespace>/<item>/...")
     MaxBodySize = setting(DEFAULT_MAX_BODY, category=Category.ADDITIONAL,
                           description="Largest request body accepted, in bytes (413 above)")
     QueueLimit = queue_limit_setting()
