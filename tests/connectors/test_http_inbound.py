@@ -140,3 +140,42 @@ def test_queue_limit_answers_503_with_retry_after(make_project: Any, store: Any,
     assert refused.text.startswith("service busy, retry later: a target of the service has 2")
     queued = len(store.query_headers(source="Orders", target="Keeper", limit=0))
     assert queued >= 2  # at most a few got in before the limit was read, none after a 503
+
+
+def test_a_peer_not_allowed_is_disconnected_and_stopping_closes_the_port(
+        make_project: Any, store: Any, run_iop: Any, wait_for: Any) -> None:
+    port = free_port()
+    project = make_project(COMPONENTS, _production(
+        port, ' \\\n    .adapter_setting("AllowedIPAddresses", "192.0.2.7, localhost:99")'))
+    project.migrate()
+    project.start("Http.In")
+    wait_port(port)
+    # localhost resolves to 127.0.0.1 (a :port suffix is ignored): allowed.
+    assert httpx.post(f"http://127.0.0.1:{port}/a", content=b"x").status_code == 201
+    project.write_settings(_production(
+        port, ' \\\n    .adapter_setting("AllowedIPAddresses", "192.0.2.7")'))
+    project.migrate()
+    run_iop("-u")
+    wait_for(lambda: _refused(port), what="the restarted listener disconnecting 127.0.0.1")
+    assert len(store.query_headers(source="Orders", limit=0)) == 1
+    run_iop("-S")
+    wait_for(lambda: not _listening(port), timeout=15, what="the port closed by the stop")
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _refused(port: int) -> bool:
+    """A listener is there, and it hangs up on us without an answer."""
+    if not _listening(port):
+        return False
+    try:
+        httpx.post(f"http://127.0.0.1:{port}/b", content=b"y", timeout=5)
+        return False
+    except httpx.HTTPError:
+        return True
