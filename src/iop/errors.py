@@ -64,6 +64,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     ├── RemoteError (RuntimeError): a remote server refused or failed a client's request
     ├── ConnectorError (RuntimeError): an adapter cannot reach or use its outside system
     │   ├── MissingLibrary ........... iop.connectors.errors (names the pip extra)
+    │   ├── InputNotTaken ............ iop.connectors.inbound (refused to the outside, not run)
     │   └── HTTPStatusError .......... iop.connectors.http.http_outbound (a status not 2xx)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)

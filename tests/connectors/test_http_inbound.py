@@ -179,3 +179,27 @@ def _refused(port: int) -> bool:
         return False
     except httpx.HTTPError:
         return True
+
+
+def test_a_port_in_use_is_one_logged_line_and_listening_starts_once_it_is_free(
+        make_project: Any, store: Any, wait_for: Any) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    port = squatter.getsockname()[1]
+    try:
+        project = make_project(COMPONENTS, _production(port))
+        project.migrate()
+        project.start("Http.In")
+        logged = wait_for(lambda: [e for e in store.log_since(0) if e.item == "Orders"
+                                   and "cannot listen" in e.text], what="the listen error")
+        assert logged[0].text == (f"cannot listen: ConnectorError: HTTP listener on "
+                                  f"127.0.0.1:{port}: Address already in use")
+    finally:
+        squatter.close()
+    answer = wait_for(lambda: _listening(port) and httpx.post(
+        f"http://127.0.0.1:{port}/late", content=b"x"), what="the listener once the port is free")
+    assert answer.status_code == 201
+    orders_log = [e.text for e in store.log_since(0) if e.item == "Orders"]
+    assert len([t for t in orders_log if "cannot listen" in t]) == 1  # said once, not per try
+    assert not [t for t in orders_log if "Traceback" in t]

@@ -19,7 +19,7 @@ from iop.connectors import inbound as shared
 from iop.connectors.http.generic_message import GenericMessage
 from iop.connectors.http.http_listener import HTTPListener
 from iop.connectors.http.http_replies import Reply, error_reply, reply_for
-from iop.connectors.inbound import InputHandoff, queue_limit_setting
+from iop.connectors.inbound import InputHandoff, InputNotTaken, queue_limit_setting
 from iop.errors import ConnectorError
 
 __all__ = ["HTTPInboundAdapter"]
@@ -54,18 +54,30 @@ class HTTPInboundAdapter(InboundAdapter):
     _handoff: InputHandoff | None = None
     _listener: HTTPListener | None = None
     _limit: shared.QueueLimit | None = None
+    _listen_error = ""
 
     def on_task(self) -> None:
         # Listen from the first poll, not in on_init: only the job holding the polling duty
         # may own the port (a pool's other jobs stand by).
         if self._listener is None and int(self.Port or 0) > 0:
+            try:
+                self._listener = HTTPListener(
+                    int(self.Port), self.respond, interface=str(self.LocalInterface or ""),
+                    allowed=[a for a in str(self.AllowedIPAddresses or "").split(",")
+                             if a.strip()],
+                    tls=_tls(str(self.SSLConfig or "")),
+                    read_timeout=float(self.ReadTimeout or 0),
+                    max_body=int(self.MaxBodySize or DEFAULT_MAX_BODY))
+            except ConnectorError as exc:
+                # A port in use, a missing certificate: the user's to fix, said once (one
+                # line, no traceback) and tried again every CallInterval.
+                if str(exc) != self._listen_error:
+                    self._listen_error = str(exc)
+                    log_failure(self.business_host, None, exc, "cannot listen")
+                return
+            self._listen_error = ""
             self._handoff = InputHandoff(self)
             self._limit = shared.QueueLimit(self, int(self.QueueLimit or 0))
-            self._listener = HTTPListener(
-                int(self.Port), self.respond, interface=str(self.LocalInterface or ""),
-                allowed=[a for a in str(self.AllowedIPAddresses or "").split(",") if a.strip()],
-                tls=_tls(str(self.SSLConfig or "")), read_timeout=float(self.ReadTimeout or 0),
-                max_body=int(self.MaxBodySize or DEFAULT_MAX_BODY))
         if self._handoff is not None:
             self._handoff.drain(max(float(self.CallInterval or 1), 0.1), self._limit)
 
@@ -77,10 +89,8 @@ class HTTPInboundAdapter(InboundAdapter):
                               "messages queued (QueueLimit)")
         try:
             result = self._handoff.submit(request, timeout=max(float(self.ReadTimeout or 0), 1))
-        except ConnectorError as exc:
-            if "did not take the input" in str(exc) or "stop" in str(exc):
-                return self._busy(str(exc))
-            return error_reply(500, f"{type(exc).__name__}: {exc}")
+        except InputNotTaken as exc:
+            return self._busy(str(exc))
         except Exception as exc:
             return error_reply(500, f"{type(exc).__name__}: {exc}")
         return reply_for(result)
@@ -106,10 +116,12 @@ class HTTPInboundAdapter(InboundAdapter):
         return error_reply(503, f"service busy, retry later: {why}", {"Retry-After": str(retry)})
 
 
-def log_failure(host: Any, request: Any, exc: BaseException) -> None:
-    """The failure of an HTTP request in the item's log; an alert too with AlertOnError."""
-    what = f"{getattr(request, 'method', '')} {getattr(request, 'url', '')}".strip()
-    text = f"HTTP request {what} failed: {type(exc).__name__}: {exc}"
+def log_failure(host: Any, request: Any, exc: BaseException, what: str = "") -> None:
+    """A failure (of a request, or of the listener) in the item's log; an alert too with
+    AlertOnError."""
+    if request is not None:
+        what = f"HTTP request {request.method} {request.url} failed"
+    text = f"{what}: {type(exc).__name__}: {exc}"
     host.log_error(text)
     if str(getattr(host, "AlertOnError", False)).lower() in ("true", "1"):
         host.log_alert(text)
