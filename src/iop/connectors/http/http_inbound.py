@@ -60,6 +60,9 @@ class HTTPInboundAdapter(InboundAdapter):
         # Listen from the first poll, not in on_init: only the job holding the polling duty
         # may own the port (a pool's other jobs stand by).
         if self._listener is None and int(self.Port or 0) > 0:
+            # The hand-off exists before the first request can arrive.
+            self._handoff = InputHandoff(self)
+            self._limit = shared.QueueLimit(self, int(self.QueueLimit or 0))
             try:
                 self._listener = HTTPListener(
                     int(self.Port), self.respond, interface=str(self.LocalInterface or ""),
@@ -74,21 +77,22 @@ class HTTPInboundAdapter(InboundAdapter):
                 if str(exc) != self._listen_error:
                     self._listen_error = str(exc)
                     log_failure(self.business_host, None, exc, "cannot listen")
+                self._handoff = None
                 return
             self._listen_error = ""
-            self._handoff = InputHandoff(self)
-            self._limit = shared.QueueLimit(self, int(self.QueueLimit or 0))
         if self._handoff is not None:
             self._handoff.drain(max(float(self.CallInterval or 1), 0.1), self._limit)
 
     def respond(self, request: GenericMessage) -> Reply:
         """On a listener's thread: run the service on ``request`` and say what to answer."""
-        assert self._handoff is not None
+        handoff = self._handoff
+        if handoff is None:
+            return self._busy("the service is not ready")
         if self._limit is not None and self._limit.full:
             return self._busy(f"a target of the service has {self._limit.limit} or more "
                               "messages queued (QueueLimit)")
         try:
-            result = self._handoff.submit(request, timeout=max(float(self.ReadTimeout or 0), 1))
+            result = handoff.submit(request, timeout=max(float(self.ReadTimeout or 0), 1))
         except InputNotTaken as exc:
             return self._busy(str(exc))
         except Exception as exc:
