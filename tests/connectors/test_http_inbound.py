@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +29,11 @@ class Orders(BusinessService):
     def on_process_input(self, request):
         if request.url == "/fail":
             raise ValueError("no such order\\nsecond line never shown")
+        if request.url == "/slow":  # holds the job's thread until the test removes the file
+            with open(request.Stream, "w"):
+                pass
+            while os.path.exists(request.Stream):
+                time.sleep(0.05)
         self.send_request_async(self.TargetConfigNames, request)
         return GenericMessage.response(201, ("got " + request.Stream).encode(),
                                        {"Content-Type": "text/plain", "X-Order": request.query})
@@ -203,3 +210,31 @@ def test_a_port_in_use_is_one_logged_line_and_listening_starts_once_it_is_free(
     orders_log = [e.text for e in store.log_since(0) if e.item == "Orders"]
     assert len([t for t in orders_log if "cannot listen" in t]) == 1  # said once, not per try
     assert not [t for t in orders_log if "Traceback" in t]
+
+
+def test_a_request_the_busy_job_did_not_take_in_time_is_refused_and_never_runs(
+        make_project: Any, store: Any, tmp_path: Path, wait_for: Any) -> None:
+    port = free_port()
+    project = make_project(COMPONENTS, _production(
+        port, ' \\\n    .adapter_setting("ReadTimeout", "1")'))
+    project.migrate()
+    project.start("Http.In")
+    wait_port(port)
+    url = f"http://127.0.0.1:{port}"
+    holding = tmp_path / "holding"
+    answers: list[int] = []
+    slow = threading.Thread(target=lambda: answers.append(
+        httpx.post(url + "/slow", content=str(holding).encode(), timeout=60).status_code))
+    slow.start()
+    wait_for(holding.exists, what="the job busy with the slow request")
+    refused = httpx.post(url + "/refused", content=b"late", timeout=30)
+    assert refused.status_code == 503
+    assert refused.text == "service busy, retry later: the service did not take the input " \
+                           "within 1 s\n"
+    holding.unlink()  # the job is free again
+    slow.join(timeout=30)
+    assert answers == [201]
+    assert httpx.post(url + "/after", content=b"x").status_code == 201
+    urls = [json.loads(store.get_body(h) or "{}")["HTTPHeaders"]["URL"]
+            for h in store.query_headers(source="Orders", limit=0, oldest_first=True)]
+    assert urls == ["/slow", "/after"]  # the refused one never ran
