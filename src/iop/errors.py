@@ -68,6 +68,8 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   │                              a frame too long)
     │   ├── PeerClosed ............... iop.connectors.tcp.mllp_framing
     │   ├── HL7NackError ............. iop.connectors.hl7.hl7_operations (code: the ACK's MSA-1)
+    │   ├── InputNotTaken ............ iop.connectors.inbound (refused to the outside, not run)
+    │   ├── HTTPStatusError .......... iop.connectors.http.http_outbound (a status not 2xx)
     │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +14,7 @@ import pytest
 from http_support import free_port, wait_port
 
 COMPONENTS = '''
-from iop.connectors.http.messages import GenericMessage
+from iop.connectors.http.generic_message import GenericMessage
 
 
 class Orders(BusinessService):
@@ -27,6 +29,11 @@ class Orders(BusinessService):
     def on_process_input(self, request):
         if request.url == "/fail":
             raise ValueError("no such order\\nsecond line never shown")
+        if request.url == "/slow":  # holds the job's thread until the test removes the file
+            with open(request.Stream, "w"):
+                pass
+            while os.path.exists(request.Stream):
+                time.sleep(0.05)
         self.send_request_async(self.TargetConfigNames, request)
         return GenericMessage.response(201, ("got " + request.Stream).encode(),
                                        {"Content-Type": "text/plain", "X-Order": request.query})
@@ -140,3 +147,94 @@ def test_queue_limit_answers_503_with_retry_after(make_project: Any, store: Any,
     assert refused.text.startswith("service busy, retry later: a target of the service has 2")
     queued = len(store.query_headers(source="Orders", target="Keeper", limit=0))
     assert queued >= 2  # at most a few got in before the limit was read, none after a 503
+
+
+def test_a_peer_not_allowed_is_disconnected_and_stopping_closes_the_port(
+        make_project: Any, store: Any, run_iop: Any, wait_for: Any) -> None:
+    port = free_port()
+    project = make_project(COMPONENTS, _production(
+        port, ' \\\n    .adapter_setting("AllowedIPAddresses", "192.0.2.7, localhost:99")'))
+    project.migrate()
+    project.start("Http.In")
+    wait_port(port)
+    # localhost resolves to 127.0.0.1 (a :port suffix is ignored): allowed.
+    assert httpx.post(f"http://127.0.0.1:{port}/a", content=b"x").status_code == 201
+    project.write_settings(_production(
+        port, ' \\\n    .adapter_setting("AllowedIPAddresses", "192.0.2.7")'))
+    project.migrate()
+    run_iop("-u")
+    wait_for(lambda: _refused(port), what="the restarted listener disconnecting 127.0.0.1")
+    assert len(store.query_headers(source="Orders", limit=0)) == 1
+    run_iop("-S")
+    wait_for(lambda: not _listening(port), timeout=15, what="the port closed by the stop")
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _refused(port: int) -> bool:
+    """A listener is there, and it hangs up on us without an answer."""
+    if not _listening(port):
+        return False
+    try:
+        httpx.post(f"http://127.0.0.1:{port}/b", content=b"y", timeout=5)
+        return False
+    except httpx.HTTPError:
+        return True
+
+
+def test_a_port_in_use_is_one_logged_line_and_listening_starts_once_it_is_free(
+        make_project: Any, store: Any, wait_for: Any) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    port = squatter.getsockname()[1]
+    try:
+        project = make_project(COMPONENTS, _production(port))
+        project.migrate()
+        project.start("Http.In")
+        logged = wait_for(lambda: [e for e in store.log_since(0) if e.item == "Orders"
+                                   and "cannot listen" in e.text], what="the listen error")
+        assert logged[0].text == (f"cannot listen: ConnectorError: HTTP listener on "
+                                  f"127.0.0.1:{port}: Address already in use")
+    finally:
+        squatter.close()
+    answer = wait_for(lambda: _listening(port) and httpx.post(
+        f"http://127.0.0.1:{port}/late", content=b"x"), what="the listener once the port is free")
+    assert answer.status_code == 201
+    orders_log = [e.text for e in store.log_since(0) if e.item == "Orders"]
+    assert len([t for t in orders_log if "cannot listen" in t]) == 1  # said once, not per try
+    assert not [t for t in orders_log if "Traceback" in t]
+
+
+def test_a_request_the_busy_job_did_not_take_in_time_is_refused_and_never_runs(
+        make_project: Any, store: Any, tmp_path: Path, wait_for: Any) -> None:
+    port = free_port()
+    project = make_project(COMPONENTS, _production(
+        port, ' \\\n    .adapter_setting("ReadTimeout", "1")'))
+    project.migrate()
+    project.start("Http.In")
+    wait_port(port)
+    url = f"http://127.0.0.1:{port}"
+    holding = tmp_path / "holding"
+    answers: list[int] = []
+    slow = threading.Thread(target=lambda: answers.append(
+        httpx.post(url + "/slow", content=str(holding).encode(), timeout=60).status_code))
+    slow.start()
+    wait_for(holding.exists, what="the job busy with the slow request")
+    refused = httpx.post(url + "/refused", content=b"late", timeout=30)
+    assert refused.status_code == 503
+    assert refused.text == "service busy, retry later: the service did not take the input " \
+                           "within 1 s\n"
+    holding.unlink()  # the job is free again
+    slow.join(timeout=30)
+    assert answers == [201]
+    assert httpx.post(url + "/after", content=b"x").status_code == 201
+    urls = [json.loads(store.get_body(h) or "{}")["HTTPHeaders"]["URL"]
+            for h in store.query_headers(source="Orders", limit=0, oldest_first=True)]
+    assert urls == ["/slow", "/after"]  # the refused one never ran

@@ -24,6 +24,21 @@ class Poster(BusinessOperation):
         response = self.adapter.post("orders", request.StringValue,
                                      headers={"X-Order": "1"}, params={"q": "a b"})
         return StringResponse(StringValue=f"{response.status_code} {response.text}")
+
+
+class Former(BusinessOperation):
+    """IRIS's method names: a form posted, a form as a GET query, JSON put, a delete."""
+
+    @classmethod
+    def get_adapter_type(cls):
+        return "EnsLib.HTTP.OutboundAdapter"
+
+    def on_message(self, request):
+        self.adapter.SendFormData("POST", "form", {"name": request.StringValue, "n": "1"})
+        self.adapter.send_form_data("GET", "/search", {"q": "a&b"})
+        self.adapter.Put("items/1", {"name": request.StringValue})
+        self.adapter.Delete("items/1")
+        return None
 '''
 
 
@@ -34,6 +49,9 @@ prod.operation("Poster", Poster) \\
     .adapter_setting("HTTPServer", "127.0.0.1").adapter_setting("HTTPPort", "{port}") \\
     .adapter_setting("URL", "/api/") \\
     .host_setting("ReplyCodeActions", "{actions}").host_setting("RetryInterval", "{retry}")
+prod.operation("Former", Former) \
+    .adapter_setting("HTTPServer", "127.0.0.1").adapter_setting("HTTPPort", "{port}") \
+    .adapter_setting("URL", "/api")
 PRODUCTIONS = [prod]
 '''
 
@@ -114,3 +132,19 @@ def test_a_restarted_server_is_reached_again_on_a_new_connection(
         run_iop("-t", "Poster", "-C", "Ens.StringRequest", "-B", '{"StringValue": "after"}')
         assert server.bodies() == ["before", "after"]
     assert store.count_by_status(target="Poster", type="request") == {"completed": 2}
+
+
+def test_forms_json_and_iris_method_names(make_project: Any, run_iop: Any,
+                                          tmp_path: Path) -> None:
+    with RecordingServer(tmp_path / "received.jsonl") as server:
+        _started(make_project, server.port)
+        run_iop("-t", "Former", "-C", "Ens.StringRequest", "-B", '{"StringValue": "Zoë"}')
+        form, search, put, delete = server.records()
+    assert (form["method"], form["path"]) == ("POST", "/api/form")
+    assert form["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert form["body"] == "name=Zo%C3%AB&n=1"
+    assert (search["method"], search["path"], search["body"]) == ("GET", "/search?q=a%26b", "")
+    assert (put["method"], put["path"]) == ("PUT", "/api/items/1")
+    assert put["headers"]["content-type"] == "application/json"
+    assert json.loads(put["body"]) == {"name": "Zoë"}
+    assert (delete["method"], delete["path"]) == ("DELETE", "/api/items/1")

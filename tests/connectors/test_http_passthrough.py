@@ -121,3 +121,21 @@ def test_remote_server_restarted_mid_stream_loses_nothing(make_project: Any, sto
                  == {"completed": total}, what="every request completed")
     finally:
         server.kill()
+
+
+def test_a_generic_message_typed_on_the_cli_goes_out_through_the_operation(
+        make_project: Any, run_iop: Any, tmp_path: Path) -> None:
+    port_in = free_port()
+    with RecordingServer(tmp_path / "received.jsonl") as server:
+        _start(make_project, _production(port_in, server.port, kind="REST", url="/v2"),
+               port_in)
+        body = {"HTTPHeaders": {"HttpRequest": "PATCH", "URL": "/items/5", "X-Key": "k"},
+                "Stream": "typed"}
+        out = run_iop("-t", "HttpOut", "-C", "EnsLib.HTTP.GenericMessage", "-B",
+                      json.dumps(body)).stdout
+        assert out.splitlines()[0] == "classname: EnsLib.HTTP.GenericMessage"
+        answer = json.loads(out.split("body:", 1)[1])
+        assert answer["HTTPHeaders"]["StatusLine"] == "HTTP/1.1 200 OK"
+        assert json.loads(answer["Stream"]) == {"received": "typed", "path": "/v2/items/5",
+                                                "method": "PATCH"}
+        assert server.records()[0]["headers"]["x-key"] == "k"

@@ -1,20 +1,22 @@
-"""HTTP services mounted on `iop --serve` (/api/services/<namespace>/<item>/...): the server
-authenticates first, needs the operator role, and runs the service in its own process."""
+"""HTTP services reached through `iop --serve` (/api/services/<namespace>/<item>/...): the
+server authenticates first, needs the operator role, and relays to the item's listener."""
 
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from remote_server import OPERATOR, VIEWER, ServedEngine, start_engine, stop_engine
+from http_support import free_port, wait_port
+from remote_server import ADMIN, OPERATOR, VIEWER, ServedEngine, start_engine, stop_engine
 
 COMPONENTS = '''
 from iop import BusinessOperation, BusinessService
-from iop.connectors.http.messages import GenericMessage
+from iop.connectors.http.generic_message import GenericMessage
 
 
 class Echo(BusinessService):
@@ -42,8 +44,11 @@ from iop import Production
 from served_http import Echo, Keeper
 
 prod = Production("Http.Served")
-prod.service("Echo", Echo).adapter_setting("EnableStandardRequests", "1")
-prod.service("Hidden", Echo)
+prod.service("Echo", Echo).adapter_setting("EnableStandardRequests", "1") \
+    .adapter_setting("Port", "{echo}").adapter_setting("LocalInterface", "127.0.0.1") \
+    .adapter_setting("CallInterval", "0.5")
+prod.service("Hidden", Echo).adapter_setting("Port", "{hidden}") \
+    .adapter_setting("LocalInterface", "127.0.0.1")
 prod.operation("Keeper", Keeper)
 PRODUCTIONS = [prod]
 '''
@@ -56,10 +61,13 @@ def served(tmp_path: Path) -> Iterator[ServedEngine]:
         project = tmp_path / "project"
         project.mkdir()
         (project / "served_http.py").write_text(textwrap.dedent(COMPONENTS))
-        (project / "settings.py").write_text(textwrap.dedent(SETTINGS))
+        echo = free_port()
+        (project / "settings.py").write_text(textwrap.dedent(SETTINGS).format(
+            echo=echo, hidden=free_port()))
         for args in (("-m", str(project / "settings.py")), ("-s", "Http.Served", "-D")):
             done = engine.iop_local(*args)
             assert done.returncode == 0, done.stderr
+        wait_port(echo)
         yield engine
     finally:
         stop_engine(engine)
@@ -93,6 +101,16 @@ def test_a_mounted_service_answers_after_storing_its_sends(served: ServedEngine)
         sent = [m for m in _messages(served) if m.get("source") == "Echo"]
         assert len(sent) == 1 and sent[0]["target"] == "Keeper"
         assert sent[0]["body_class"] == "EnsLib.HTTP.GenericMessage"
+    with served.http(None) as portal:  # the portal's message viewer shows it
+        form = portal.get("/login")
+        token = re.search(r'name="login_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        assert portal.post("/login", data={"login_token": token.group(1), "username": ADMIN[0],
+                                           "password": ADMIN[1]}).status_code == 303
+        page = portal.get(f"/ns/USER/messages/{sent[0]['id']}", params={"view": "body"})
+        assert page.status_code == 200, page.text[:300]
+        assert "HttpRequest" in page.text and "/orders/9" in page.text and "nine" in page.text
+    with served.http(user=OPERATOR) as http:
         failed = http.post("/api/services/USER/Echo/fail", content=b"")
         assert (failed.status_code, failed.text) == (500, "ValueError: refused by Echo\n")
         hidden = http.post("/api/services/USER/Hidden/orders", content=b"x")
@@ -100,3 +118,10 @@ def test_a_mounted_service_answers_after_storing_its_sends(served: ServedEngine)
         assert "EnableStandardRequests" in hidden.json()["error"]
         unknown = http.get("/api/services/USER/Nobody/x")
         assert unknown.status_code == 404
+    # What the service got: the caller's address forwarded, not the caller's credentials.
+    with served.http() as admin:
+        stored = admin.get("/api/iop/message", params={"id": sent[0]["id"]}).json()
+    headers = json.loads(stored["body"])["HTTPHeaders"] if isinstance(stored["body"], str) \
+        else stored["body"]["HTTPHeaders"]
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+    assert "authorization" not in headers and headers["URL"] == "/orders/9"

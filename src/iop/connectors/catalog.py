@@ -6,13 +6,13 @@ from __future__ import annotations
 
 CONNECTOR_CLASSES: dict[str, str] = {
     # --- HTTP and REST (iop.connectors.http) ---
-    "EnsLib.HTTP.InboundAdapter": "iop.connectors.http.inbound:HTTPInboundAdapter",
-    "EnsLib.HTTP.OutboundAdapter": "iop.connectors.http.outbound:HTTPOutboundAdapter",
-    "EnsLib.HTTP.GenericMessage": "iop.connectors.http.messages:GenericMessage",
-    "EnsLib.HTTP.GenericService": "iop.connectors.http.passthrough:GenericService",
-    "EnsLib.HTTP.GenericOperation": "iop.connectors.http.passthrough:GenericOperation",
-    "EnsLib.REST.GenericService": "iop.connectors.http.passthrough:RESTGenericService",
-    "EnsLib.REST.GenericOperation": "iop.connectors.http.passthrough:RESTGenericOperation",
+    "EnsLib.HTTP.InboundAdapter": "iop.connectors.http.http_inbound:HTTPInboundAdapter",
+    "EnsLib.HTTP.OutboundAdapter": "iop.connectors.http.http_outbound:HTTPOutboundAdapter",
+    "EnsLib.HTTP.GenericMessage": "iop.connectors.http.generic_message:GenericMessage",
+    "EnsLib.HTTP.GenericService": "iop.connectors.http.http_passthrough:GenericService",
+    "EnsLib.HTTP.GenericOperation": "iop.connectors.http.http_passthrough:GenericOperation",
+    "EnsLib.REST.GenericService": "iop.connectors.http.http_passthrough:RESTGenericService",
+    "EnsLib.REST.GenericOperation": "iop.connectors.http.http_passthrough:RESTGenericOperation",
 
     # --- SQL (iop.connectors.sql) ---
 

@@ -26,7 +26,7 @@ from typing import Any
 from iop.components.settings import Category, setting
 from iop.errors import ConnectorError
 
-__all__ = ["InputHandoff", "QueueLimit", "queue_limit_setting", "targets_of"]
+__all__ = ["InputHandoff", "InputNotTaken", "QueueLimit", "queue_limit_setting", "targets_of"]
 
 # How often a waiting drain or limit looks whether its job is asked to stop.
 _STOP_LOOK_SECONDS = 0.2
@@ -59,6 +59,11 @@ class _Input:
             return self._state == "withdrawn"
 
 
+class InputNotTaken(ConnectorError):
+    """The job did not take an input (it is stopping, or busy past the wait): the input never
+    ran, so the listener refuses it to the outside (a 503, a NACK) for a retry."""
+
+
 class InputHandoff:
     """Inputs received on listener threads, run through the service on the job's thread."""
 
@@ -69,18 +74,18 @@ class InputHandoff:
 
     def submit(self, data: Any, timeout: float | None = None) -> Any:
         """Run the service on ``data`` (from any thread but the job's) and return its
-        result once stored; raise the service's error, or ConnectorError when the job did
+        result once stored; raise the service's error, or InputNotTaken when the job did
         not take the input within ``timeout`` seconds or is stopping."""
         if self._closed:
-            raise ConnectorError("the service is stopping; input refused")
+            raise InputNotTaken("the service is stopping; input refused")
         item = _Input(data)
         self._inputs.put(item)
         deadline = None if timeout is None else time.monotonic() + timeout
         while not item.done.wait(_STOP_LOOK_SECONDS):
             if self._closed and item.withdraw():
-                raise ConnectorError("the service stopped before it took the input")
+                raise InputNotTaken("the service stopped before it took the input")
             if deadline is not None and time.monotonic() >= deadline and item.withdraw():
-                raise ConnectorError(f"the service did not take the input within {timeout:g} s")
+                raise InputNotTaken(f"the service did not take the input within {timeout:g} s")
         if item.error is not None:
             raise item.error
         return item.result
@@ -124,7 +129,7 @@ class InputHandoff:
             except queue.Empty:
                 return
             if item.withdraw():
-                item.error = ConnectorError("the service stopped before it took the input")
+                item.error = InputNotTaken("the service stopped before it took the input")
                 item.done.set()
 
 

@@ -162,7 +162,8 @@ _message_bindings = _MessageBindings()
 
 
 def _connector_message(class_name: str) -> type | None:
-    """A message class a connector provides under its IRIS name (EnsLib.HL7.Message)."""
+    """A message class a connector ships (EnsLib.HL7.Message, EnsLib.HTTP.GenericMessage...),
+    by its IRIS name: its module is imported on first use, as the connector's hosts are."""
     from iop.connectors.catalog import CONNECTOR_CLASSES
 
     if class_name not in CONNECTOR_CLASSES:
@@ -174,8 +175,10 @@ def _connector_message(class_name: str) -> type | None:
     return cls
 
 
+codec.add_class_finder(_connector_message)
+
+
 def use_message_bindings(store: Store) -> None:
     """Resolve message class names through ``store``'s message bindings from now on."""
     _message_bindings.watch(store)
-    codec.add_class_finder(_connector_message)
     codec.add_class_finder(_message_bindings)

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-from iop.connectors.http.messages import GenericMessage
+from iop.connectors.http.generic_message import GenericMessage
 
 __all__ = ["Reply", "error_reply", "reply_for"]
 

@@ -3,7 +3,8 @@ into a ``GenericMessage`` and answered with what ``respond`` returns.
 
 Every input is bounded: the request line and headers by ``http.server`` (64 KiB a line,
 100 headers), the body by ``max_body`` (a larger one is refused with 413 before it is read;
-a body without Content-Length with 411), a silent peer by ``read_timeout``. Refusals are one
+a body without Content-Length with 411), a silent peer by ``read_timeout``, the open
+connections (and so the threads) by ``MAX_CONNECTIONS``. Refusals are one
 plain-text line; a peer not in ``allowed`` is disconnected without an answer.
 """
 
@@ -17,13 +18,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from iop.connectors.http.messages import GenericMessage
-from iop.connectors.http.replies import Reply, error_reply
+from iop.connectors.http.generic_message import GenericMessage
+from iop.connectors.http.http_replies import Reply, error_reply
 from iop.errors import ConnectorError
 
 __all__ = ["HTTPListener"]
 
 Respond = Callable[[GenericMessage], Reply]
+MAX_CONNECTIONS = 100  # open connections at once; more are answered 503 and closed
+_TOO_MANY_TEXT = b"too many connections, retry later\n"
+_TOO_MANY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+             b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+             + str(len(_TOO_MANY_TEXT)).encode() + b"\r\n\r\n" + _TOO_MANY_TEXT)
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 
 
@@ -72,6 +78,28 @@ class _Server(ThreadingHTTPServer):
     allowed: set[str] = set()
     tls: ssl.SSLContext | None = None
 
+    def __init__(self, address: tuple[str, int], handler: type) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # One thread per connection, so a bound on connections bounds the threads.
+        if not self._slots.acquire(blocking=False):
+            if self.tls is None:
+                try:
+                    request.sendall(_TOO_MANY)
+                except OSError:
+                    pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
     def verify_request(self, request: Any, client_address: Any) -> bool:
         return not self.allowed or client_address[0] in self.allowed
 
@@ -86,7 +114,7 @@ class _Server(ThreadingHTTPServer):
 
 
 def _handler_class(respond: Respond, read_timeout: float, max_body: int) -> type:
-    class Handler(BaseHTTPRequestHandler):
+    class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: clients reuse their connection
         timeout = read_timeout if read_timeout > 0 else None
         server_version = "iop"
@@ -95,7 +123,7 @@ def _handler_class(respond: Respond, read_timeout: float, max_body: int) -> type
         def handle_one_request(self) -> None:
             try:
                 super().handle_one_request()
-            except (TimeoutError, socket.timeout, ConnectionError, ssl.SSLError):
+            except (TimeoutError, ConnectionError, ssl.SSLError):
                 self.close_connection = True
 
         def _serve(self) -> None:
@@ -145,8 +173,8 @@ def _handler_class(respond: Respond, read_timeout: float, max_body: int) -> type
             pass  # the production's log says what matters; no access log on stderr
 
     for method in METHODS:
-        setattr(Handler, f"do_{method}", Handler._serve)
-    return Handler
+        setattr(RequestHandler, f"do_{method}", RequestHandler._serve)
+    return RequestHandler
 
 
 def _resolve(names: list[str]) -> set[str]:

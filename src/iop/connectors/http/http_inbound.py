@@ -1,7 +1,7 @@
 """``EnsLib.HTTP.InboundAdapter``: a service listening for HTTP requests on its own port.
 
 Each request becomes an ``EnsLib.HTTP.GenericMessage`` handed to the service; what the
-service returns is the response (``iop.connectors.http.replies``). The response goes out
+service returns is the response (``iop.connectors.http.http_replies``). The response goes out
 only after the service's sends are committed (``InputHandoff``): a client that got its
 answer knows its request is stored. A service that fails answers 500 with one line; with
 QueueLimit reached, or the job too busy to take the request in ``ReadTimeout`` seconds,
@@ -15,10 +15,11 @@ from typing import Any
 
 from iop.components.adapters import InboundAdapter
 from iop.components.settings import Category, setting
-from iop.connectors.http.listener import HTTPListener
-from iop.connectors.http.messages import GenericMessage
-from iop.connectors.http.replies import Reply, error_reply, reply_for
-from iop.connectors.inbound import InputHandoff, QueueLimit, queue_limit_setting
+from iop.connectors import inbound as shared
+from iop.connectors.http.generic_message import GenericMessage
+from iop.connectors.http.http_listener import HTTPListener
+from iop.connectors.http.http_replies import Reply, error_reply, reply_for
+from iop.connectors.inbound import InputHandoff, InputNotTaken, queue_limit_setting
 from iop.errors import ConnectorError
 
 __all__ = ["HTTPInboundAdapter"]
@@ -29,9 +30,7 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 class HTTPInboundAdapter(InboundAdapter):
     """EnsLib.HTTP.InboundAdapter: listens on Port; each request is one input of the service."""
 
-    Port = setting(0, category=Category.BASIC,
-                   description="TCP port to listen on; 0: no listener (the service may still "
-                               "be reached under iop --serve, see EnableStandardRequests)")
+    Port = setting(0, category=Category.BASIC, description="TCP port to listen on; 0: none")
     LocalInterface = setting("", category=Category.CONNECTION,
                              description="IP address of the interface to listen on; empty: "
                                          "all interfaces")
@@ -46,42 +45,56 @@ class HTTPInboundAdapter(InboundAdapter):
                           description="Seconds to wait for a client's next bytes; also how "
                                       "long a request waits for the service before a 503")
     EnableStandardRequests = setting(False, category=Category.CONNECTION,
-                                     description="Also take requests through iop --serve at "
-                                                 "/api/services/<namespace>/<item>/...")
+                                     description="Also take requests that iop --serve relays "
+                                                 "from /api/services/<namespace>/<item>/...")
     MaxBodySize = setting(DEFAULT_MAX_BODY, category=Category.ADDITIONAL,
                           description="Largest request body accepted, in bytes (413 above)")
     QueueLimit = queue_limit_setting()
 
     _handoff: InputHandoff | None = None
     _listener: HTTPListener | None = None
-    _limit: QueueLimit | None = None
+    _limit: shared.QueueLimit | None = None
+    _listen_error = ""
 
     def on_task(self) -> None:
         # Listen from the first poll, not in on_init: only the job holding the polling duty
         # may own the port (a pool's other jobs stand by).
         if self._listener is None and int(self.Port or 0) > 0:
+            # The hand-off exists before the first request can arrive.
             self._handoff = InputHandoff(self)
-            self._limit = QueueLimit(self, int(self.QueueLimit or 0))
-            self._listener = HTTPListener(
-                int(self.Port), self.respond, interface=str(self.LocalInterface or ""),
-                allowed=[a for a in str(self.AllowedIPAddresses or "").split(",") if a.strip()],
-                tls=_tls(str(self.SSLConfig or "")), read_timeout=float(self.ReadTimeout or 0),
-                max_body=int(self.MaxBodySize or DEFAULT_MAX_BODY))
+            self._limit = shared.QueueLimit(self, int(self.QueueLimit or 0))
+            try:
+                self._listener = HTTPListener(
+                    int(self.Port), self.respond, interface=str(self.LocalInterface or ""),
+                    allowed=[a for a in str(self.AllowedIPAddresses or "").split(",")
+                             if a.strip()],
+                    tls=_tls(str(self.SSLConfig or "")),
+                    read_timeout=float(self.ReadTimeout or 0),
+                    max_body=int(self.MaxBodySize or DEFAULT_MAX_BODY))
+            except ConnectorError as exc:
+                # A port in use, a missing certificate: the user's to fix, said once (one
+                # line, no traceback) and tried again every CallInterval.
+                if str(exc) != self._listen_error:
+                    self._listen_error = str(exc)
+                    log_failure(self.business_host, None, exc, "cannot listen")
+                self._handoff = None
+                return
+            self._listen_error = ""
         if self._handoff is not None:
             self._handoff.drain(max(float(self.CallInterval or 1), 0.1), self._limit)
 
     def respond(self, request: GenericMessage) -> Reply:
         """On a listener's thread: run the service on ``request`` and say what to answer."""
-        assert self._handoff is not None
+        handoff = self._handoff
+        if handoff is None:
+            return self._busy("the service is not ready")
         if self._limit is not None and self._limit.full:
             return self._busy(f"a target of the service has {self._limit.limit} or more "
                               "messages queued (QueueLimit)")
         try:
-            result = self._handoff.submit(request, timeout=max(float(self.ReadTimeout or 0), 1))
-        except ConnectorError as exc:
-            if "did not take the input" in str(exc) or "stop" in str(exc):
-                return self._busy(str(exc))
-            return error_reply(500, f"{type(exc).__name__}: {exc}")
+            result = handoff.submit(request, timeout=max(float(self.ReadTimeout or 0), 1))
+        except InputNotTaken as exc:
+            return self._busy(str(exc))
         except Exception as exc:
             return error_reply(500, f"{type(exc).__name__}: {exc}")
         return reply_for(result)
@@ -107,10 +120,12 @@ class HTTPInboundAdapter(InboundAdapter):
         return error_reply(503, f"service busy, retry later: {why}", {"Retry-After": str(retry)})
 
 
-def log_failure(host: Any, request: Any, exc: BaseException) -> None:
-    """The failure of an HTTP request in the item's log; an alert too with AlertOnError."""
-    what = f"{getattr(request, 'method', '')} {getattr(request, 'url', '')}".strip()
-    text = f"HTTP request {what} failed: {type(exc).__name__}: {exc}"
+def log_failure(host: Any, request: Any, exc: BaseException, what: str = "") -> None:
+    """A failure (of a request, or of the listener) in the item's log; an alert too with
+    AlertOnError."""
+    if request is not None:
+        what = f"HTTP request {request.method} {request.url} failed"
+    text = f"{what}: {type(exc).__name__}: {exc}"
     host.log_error(text)
     if str(getattr(host, "AlertOnError", False)).lower() in ("true", "1"):
         host.log_alert(text)

@@ -152,12 +152,15 @@ class HTTPOutboundAdapter(OutboundAdapter):
                 return call(client)
             except httpx.TimeoutException as exc:
                 raise ConnectorError(f"{where}: timed out ({type(exc).__name__})") from None
-            except httpx.TransportError as exc:
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 # A kept-alive connection the server closed (it restarted) fails at first use:
                 # drop the client and try once on a new connection.
                 self.on_tear_down()
-                if attempt == 2 or isinstance(exc, httpx.UnsupportedProtocol):
+                if attempt == 2:
                     raise ConnectorError(f"{where}: {_cause(exc)}") from None
+            except httpx.TransportError as exc:  # refused, unreachable, bad TLS: no retry
+                self.on_tear_down()
+                raise ConnectorError(f"{where}: {_cause(exc)}") from None
         raise AssertionError("unreachable")
 
     def _connected(self) -> Any:

@@ -18,8 +18,8 @@ from typing import Any
 from iop.components.operation import BusinessOperation
 from iop.components.service import BusinessService
 from iop.components.settings import Category, setting, target
-from iop.connectors.http.messages import GenericMessage
-from iop.connectors.http.outbound import HTTPStatusError
+from iop.connectors.http.generic_message import GenericMessage
+from iop.connectors.http.http_outbound import HTTPStatusError
 
 __all__ = ["GenericOperation", "GenericService", "RESTGenericOperation", "RESTGenericService"]
 
