@@ -36,6 +36,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   │   └── InvalidEdit .......... iop.client.production_edit
     │   ├── InvalidProductionSettings  iop.client.production_settings
     │   ├── MessageNotFound .......... iop.client.operator
+    │   ├── BadCredentials (ValueError)  iop.connectors.credentials
     │   ├── UserError ................ iop.server.users
     │   ├── UnknownRole (ValueError) . iop.server.roles
     │   ├── UnknownNamespace ......... iop.server.namespaces
@@ -63,11 +64,14 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   └── StatusError .............. intersystems_pyprod._status (pyprod's name)
     ├── RemoteError (RuntimeError): a remote server refused or failed a client's request
     ├── ConnectorError (RuntimeError): an adapter cannot reach or use its outside system
-    │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
+    │   ├── MissingLibrary ........... iop.connectors.errors (names the pip extra)
+    │   ├── UnknownCredentials (LookupError)  iop.connectors.credentials
+    │   └── CredentialsKeyError ...... iop.connectors.credentials_key (no key, wrong key)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)
     │   ├── ModeError ................ iop.client.connection
-    │   └── PasswordError ............ iop.cli.server_commands
+    │   ├── PasswordError ............ iop.cli.server_commands
+    │   └── CredentialsPasswordError . iop.cli.credentials_commands
     └── RequestRefused: the server refuses an HTTP request
         ├── BadRequest ............... iop.server.http
         ├── UnsupportedMediaType ..... iop.server.http

@@ -29,7 +29,6 @@ from starlette.routing import BaseRoute, Route
 
 from iop.errors import IopError
 from iop.server import api, api_accounts, atelier, openapi, roles
-from iop.server.api_operator import RECORDS_CALLER
 from iop.server.auth import Authenticator, require_namespace
 from iop.server.http import (
     BadRequest,
@@ -107,7 +106,8 @@ def _api_routes(server: Server) -> list[BaseRoute]:
         require_namespace(user, namespace)
         roles.require(user, namespace, request.method, route)
         client = await run_in_threadpool(server.namespaces.client, namespace)
-        caller = [user.name if user else ""] if (request.method, route) in RECORDS_CALLER else []
+        caller = [user.name if user else ""] if (request.method, route) in api.RECORDS_CALLER \
+            else []
         result = await run_in_threadpool(handler, client, query, body, *caller)
         return JSONResponse(result)
 
