@@ -26,12 +26,12 @@ class CredentialsPasswordError(CliError):
     """No password could be read for --credentials-add, or the two typed ones differ."""
 
 
-def _who() -> str:
+def _who(command: str) -> str:
     try:
         who = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a bare container)
         who = f"uid {os.getuid()}"
-    return f"{who} (iop --credentials-add)"
+    return f"{who} (iop {command})"
 
 
 def _password(name: str) -> str:
@@ -57,7 +57,7 @@ def run(client: Client, args: Any) -> int | None:
     if args.credentials_list:
         print_json(client.credentials())
     elif args.credentials_remove:
-        client.remove_credentials(args.credentials_remove, user=_who())
+        client.remove_credentials(args.credentials_remove, user=_who("--credentials-remove"))
         print(f"Credentials {args.credentials_remove} removed from namespace "
               f"{client.namespace}")
     elif args.credentials_add:
@@ -68,7 +68,8 @@ def run(client: Client, args: Any) -> int | None:
 
         check_name(args.credentials_add)  # a bad name is said before the password prompt
         saved = client.save_credentials(args.credentials_add, args.username,
-                                        _password(args.credentials_add), user=_who())
+                                        _password(args.credentials_add),
+                                        user=_who("--credentials-add"))
         print(f"Credentials {saved['name']} saved in namespace {client.namespace} (user name "
               f"{saved['username']!r})")
     else:

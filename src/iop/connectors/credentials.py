@@ -18,6 +18,7 @@ from iop.components.settings import Category, controls, setting
 from iop.connectors.credentials_key import CredentialsKey, CredentialsKeyError
 from iop.errors import ConnectorError, EngineError
 from iop.store import records as r
+from iop.store.base import Store
 
 __all__ = ["BadCredentials", "Credential", "CredentialsKeyError", "MAX_NAME", "MAX_PASSWORD",
            "MAX_USERNAME", "UnknownCredentials", "check_name", "credentials_for",
@@ -91,7 +92,7 @@ def _check_password(password: Any) -> str:
     return password
 
 
-def save_credentials(store: Any, name: str, username: str, password: str) -> dict[str, Any]:
+def save_credentials(store: Store, name: str, username: str, password: str) -> dict[str, Any]:
     """Add credentials ``name`` or replace its user name and password; the key file is made
     on the first add when no key is configured. Returns the entry as listings show it."""
     name = check_name(name)
@@ -101,13 +102,13 @@ def save_credentials(store: Any, name: str, username: str, password: str) -> dic
     return {"name": name, "username": username, "updated": r.format_time(time.time())}
 
 
-def list_credentials(store: Any) -> list[dict[str, Any]]:
+def list_credentials(store: Store) -> list[dict[str, Any]]:
     """Every entry's name, user name and last change (UTC), by name; no password."""
     return [{"name": name, "username": username, "updated": r.format_time(updated)}
             for name, username, updated in sorted(store.list_credentials())]
 
 
-def remove_credentials(store: Any, name: str) -> dict[str, Any]:
+def remove_credentials(store: Store, name: str) -> dict[str, Any]:
     """Delete credentials ``name``; UnknownCredentials when there is none."""
     if not store.delete_credential(check_name(name)):
         raise UnknownCredentials(f"credentials {name} do not exist in namespace "
@@ -115,7 +116,7 @@ def remove_credentials(store: Any, name: str) -> dict[str, Any]:
     return {"name": name, "removed": True}
 
 
-def load_credentials(store: Any, name: str) -> Credential:
+def load_credentials(store: Store, name: str) -> Credential:
     """Credentials ``name`` with their password decrypted; UnknownCredentials or
     CredentialsKeyError (one line, naming the key's place) otherwise."""
     found = store.get_credential(check_name(name))
