@@ -36,6 +36,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   │   └── InvalidEdit .......... iop.client.production_edit
     │   ├── InvalidProductionSettings  iop.client.production_settings
     │   ├── MessageNotFound .......... iop.client.operator
+    │   ├── BadCredentials (ValueError)  iop.connectors.credentials
     │   ├── UserError ................ iop.server.users
     │   ├── UnknownRole (ValueError) . iop.server.roles
     │   ├── UnknownNamespace ......... iop.server.namespaces
@@ -70,11 +71,14 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── HL7NackError ............. iop.connectors.hl7.hl7_operations (code: the ACK's MSA-1)
     │   ├── InputNotTaken ............ iop.connectors.inbound (refused to the outside, not run)
     │   ├── HTTPStatusError .......... iop.connectors.http.http_outbound (a status not 2xx)
+    │   ├── UnknownCredentials (LookupError)  iop.connectors.credentials
+    │   ├── CredentialsKeyError ...... iop.connectors.credentials_key (no key, wrong key)
     │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)
     │   ├── ModeError ................ iop.client.connection
-    │   └── PasswordError ............ iop.cli.server_commands
+    │   ├── PasswordError ............ iop.cli.server_commands
+    │   └── CredentialsPasswordError . iop.cli.credentials_commands
     └── RequestRefused: the server refuses an HTTP request
         ├── BadRequest ............... iop.server.http
         ├── UnsupportedMediaType ..... iop.server.http

@@ -12,7 +12,13 @@ import signal
 import sys
 from typing import Any, NoReturn
 
-from iop.cli import operations_commands, production_commands, server_commands, store_commands
+from iop.cli import (
+    credentials_commands,
+    operations_commands,
+    production_commands,
+    server_commands,
+    store_commands,
+)
 from iop.cli.arguments import BadBodyArgument, print_json, read_body
 from iop.cli.mode import select_client
 from iop.cli.parser import build_parser
@@ -74,7 +80,8 @@ def _exit_code(argv: list[str] | None) -> int:
 # the engine's message filter, so it only counts as a command without --messages.
 _EXCLUSIVE = ("default", "list", "start", "stop", "kill", "restart", "status", "migrate",
               "export", "version", "log", "queue", "init", "bindings", "unbind", "test",
-              "update", "plan", "review_plan", "apply_plan", "verify_plan", "rollback_backup")
+              "update", "plan", "review_plan", "apply_plan", "verify_plan", "rollback_backup",
+              "credentials_add", "credentials_list", "credentials_remove")
 
 
 def _refuse_two_commands(parser: argparse.ArgumentParser, args: Any) -> None:
@@ -145,7 +152,7 @@ def _run_command(parser: Any, args: Any, client: Client) -> int:
                                    strict=args.strict_production_validation):
             print(line)
         return 0
-    for commands in (production_commands, operations_commands):
+    for commands in (production_commands, operations_commands, credentials_commands):
         handled = commands.run(client, args)
         if handled is not None:
             return handled
@@ -224,9 +231,11 @@ def _run_command(parser: Any, args: Any, client: Client) -> int:
 
 _PRIMARY = ("default", "start", "export", "migrate", "log", "queue", "init", "unbind", "test",
             "plan", "review_plan", "apply_plan", "verify_plan", "rollback_backup", "purge",
-            "resubmit", "discard", "resend", "queue_messages", "abort", "suspend")
+            "resubmit", "discard", "resend", "queue_messages", "abort", "suspend",
+            "credentials_add", "credentials_remove")
 _PRIMARY_FLAGS = ("list", "stop", "kill", "restart", "status", "update", "messages", "jobs",
-                  "bindings", "suspended", "recover", "version", "help", "check_store")
+                  "bindings", "suspended", "recover", "version", "help", "check_store",
+                  "credentials_list")
 
 
 def _has_command(args: Any) -> bool:

@@ -131,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--suspend", type=int, nargs="+", metavar="ID",
                      help="with --target ITEM: move waiting messages of ITEM's queue to the "
                           "suspended ones (--resubmit queues them again)")
+    creds = p.add_argument_group("credentials (the Credentials setting of adapters)")
+    creds.add_argument("--credentials-add", metavar="NAME",
+                       help="add or change credentials (with --username; the password is "
+                            "prompted for, or read from standard input or "
+                            "IOP_CREDENTIALS_PASSWORD)")
+    creds.add_argument("--username", metavar="USER",
+                       help="with --credentials-add: the user name to log in with")
+    creds.add_argument("--credentials-list", action="store_true",
+                       help="list the credentials (names and user names, never passwords)")
+    creds.add_argument("--credentials-remove", metavar="NAME", help="remove credentials")
     serve = p.add_argument_group("server arguments")
     serve.add_argument("--serve", action="store_true",
                        help="serve the remote API (/api/iop) over HTTP")

@@ -14,6 +14,7 @@ from iop.client import health
 from iop.client.event_log import StoreTail
 from iop.client.operator import OperatorViews
 from iop.components import kinds
+from iop.connectors import credentials as credentials_store
 from iop.engine import control, maintenance, registry
 from iop.engine import suspended as suspended_messages
 from iop.engine.config import parse_production
@@ -251,6 +252,29 @@ class LocalClient(OperatorViews):
         version = self.store.initialize()
         return [f"namespace {self.namespace} ready (schema version {version}) at "
                 f"{self.store.location}"]
+
+    # ------------------------------------------------------------ credentials
+    def credentials(self) -> list[dict[str, Any]]:
+        """The namespace's credentials: name, user name, last change; never a password."""
+        return credentials_store.list_credentials(self.store)
+
+    def save_credentials(self, name: str, username: str, password: str,
+                         user: str = "") -> dict[str, Any]:
+        """Add credentials or replace their user name and password (sealed with the key
+        outside the store); the event log says who did it, never the password."""
+        saved = credentials_store.save_credentials(self.store, name, username, password)
+        self._credentials_event(f"credentials {saved['name']} saved (user name "
+                                f"{saved['username']!r})", user)
+        return saved
+
+    def remove_credentials(self, name: str, user: str = "") -> dict[str, Any]:
+        removed = credentials_store.remove_credentials(self.store, name)
+        self._credentials_event(f"credentials {name} removed", user)
+        return removed
+
+    def _credentials_event(self, text: str, user: str) -> None:
+        self.store.log([r.LogEntry(type="info", text=f"{text} by {user or 'iop'}",
+                                   source_class="iop.connectors.credentials")])
 
     # ------------------------------------------------------------ event log
     def log(self, top: int | None = None, since_id: int | None = None,

@@ -225,6 +225,20 @@ class RemoteClient(RemoteOperatorViews):
         ``GET /hosts``)."""
         return self._object("GET", "hosts")  # type: ignore[no-any-return]
 
+    # ------------------------------------------------------------ credentials (engine extension)
+    def credentials(self) -> list[dict[str, Any]]:
+        data = self._call("GET", "credentials")
+        return data if isinstance(data, list) else []
+
+    def save_credentials(self, name: str, username: str, password: str,
+                         user: str = "") -> dict[str, Any]:
+        # The server records its own authenticated account, never a name sent to it.
+        return self._object("PUT", "credentials",  # type: ignore[no-any-return]
+                            {"name": name, "username": username, "password": password})
+
+    def remove_credentials(self, name: str, user: str = "") -> dict[str, Any]:
+        return self._object("DELETE", "credentials", name=name)  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------ messages (engine extension)
     def messages(self, **filters: Any) -> list[dict[str, Any]]:
         data = self._call("GET", "messages", **filters)

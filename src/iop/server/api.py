@@ -274,6 +274,13 @@ ROUTES: dict[tuple[str, str], Handler] = {
 }
 
 # The operator's views (the portal's data), for any client of the API.
+from iop.server.api_credentials import RECORDS_CALLER as _CREDENTIALS_CALLER  # noqa: E402
+from iop.server.api_credentials import ROUTES as _CREDENTIALS_ROUTES  # noqa: E402
+from iop.server.api_operator import RECORDS_CALLER as _OPERATOR_CALLER  # noqa: E402
 from iop.server.api_operator import ROUTES as _OPERATOR_ROUTES  # noqa: E402
 
 ROUTES.update(_OPERATOR_ROUTES)
+ROUTES.update(_CREDENTIALS_ROUTES)  # the credentials store (iop --credentials-*)
+
+# Routes whose handler is given the authenticated account's name as a fourth argument.
+RECORDS_CALLER = _OPERATOR_CALLER | _CREDENTIALS_CALLER

@@ -107,7 +107,8 @@ def _api_routes(server: Server) -> list[BaseRoute]:
         require_namespace(user, namespace)
         roles.require(user, namespace, request.method, route)
         client = await run_in_threadpool(server.namespaces.client, namespace)
-        caller = [user.name if user else ""] if (request.method, route) in RECORDS_CALLER else []
+        caller = [user.name if user else ""] if (request.method, route) in api.RECORDS_CALLER \
+            else []
         result = await run_in_threadpool(handler, client, query, body, *caller)
         return JSONResponse(result)
 

@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from iop.client.operator import MessageNotFound
+from iop.connectors.credentials import UnknownCredentials
+from iop.connectors.credentials_key import CredentialsKeyError
 from iop.engine.errors import (
     AlreadyRunning,
     Busy,
@@ -94,12 +96,13 @@ _STATUS: tuple[tuple[tuple[type[IopError], ...], int], ...] = (
     ((MethodNotAllowed,), 405),
     ((BadRequest, BadLength, InvalidNamespaceName), 400),
     ((NoRoute, UnknownNamespace, UnknownProduction, UnknownItem, UnknownClass, UnknownComponent,
-      MessageNotFound, UnknownAlert), 404),
+      MessageNotFound, UnknownAlert, UnknownCredentials), 404),
     ((AlreadyRunning, NotRunning, NotSuspended, NotWaiting, AlertRefused, Busy), 409),
     # The branches: what a user can fix is a 400; a store out of reach a 503; a component's
     # failure or a CLI misuse reaching the server is a bug of ours (500).
     ((EngineError, ProductionError, MessageError, RemoteError, RequestRefused), 400),
-    ((StoreError,), 503),
+    # The server's credentials key is missing or unreadable: its administrator must fix it.
+    ((StoreError, CredentialsKeyError), 503),
     ((ComponentError, CliError), 500),
 )
 

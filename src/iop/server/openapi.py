@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from iop.server.api import API_VERSION, ROUTES
+from iop.server.api_credentials import DOCS as _CREDENTIALS_DOCS
 from iop.server.api_operator import DOCS as _OPERATOR_DOCS
 from iop.server.http import MAX_JSON_DEPTH
 
@@ -127,6 +128,7 @@ _DOCS: dict[tuple[str, str], tuple[str, list[str], dict[str, Any] | None, dict[s
 }
 
 _DOCS.update(_OPERATOR_DOCS)
+_DOCS.update(_CREDENTIALS_DOCS)
 
 
 def document() -> dict[str, Any]:

@@ -5,9 +5,10 @@ spirit): ``viewer`` reads (messages, event log, status, configuration, queues, b
 ``operator`` runs productions and handles messages (start, stop, kill, update, recover,
 component start/stop, test, resend, resubmit, discard, purge); ``developer`` changes what
 runs (migrate code, init a namespace, bind/unbind classes, set the default production, save
-configuration); ``admin`` also manages accounts, which needs ``admin`` on every namespace
-(``*``). An account holds a role per namespace and/or one for all namespaces (``*``); the
-higher of the two applies. docs/security.md shows ``markdown_table()`` (a test keeps them equal).
+configuration, list the credentials' names); ``admin`` sets and removes credentials in its
+namespaces and manages accounts, which needs ``admin`` on every namespace (``*``). An
+account holds a role per namespace and/or one for all namespaces (``*``); the higher of the
+two applies. docs/security.md shows ``markdown_table()`` (a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ API: dict[tuple[str, str], Role] = {
     ("PUT", "migrate"): DEVELOPER,
     ("PUT", "item"): DEVELOPER,
     ("PUT", "production/settings"): DEVELOPER,
+    # Credentials: developers see the names (and user names) to put in Credentials settings;
+    # only an admin of the namespace sets or removes a password.
+    ("GET", "credentials"): DEVELOPER,
+    ("PUT", "credentials"): Role.ADMIN,
+    ("DELETE", "credentials"): Role.ADMIN,
 }
 
 # /api/atelier/v1/<namespace>/...: `iop -i` creates or upgrades a namespace's store.
@@ -139,6 +145,9 @@ PORTAL: dict[tuple[str, str], Role] = {
     # Adding, copying, removing items and changing connections; rolling such an edit back.
     ("POST", "/config/edit"): DEVELOPER,
     ("POST", "/config/rollback"): DEVELOPER,
+    ("GET", "/credentials"): DEVELOPER,
+    ("POST", "/credentials"): Role.ADMIN,
+    ("POST", "/credentials/remove"): Role.ADMIN,
 }
 
 
@@ -230,7 +239,7 @@ def markdown_table() -> str:
             api += ", `any /api/services/<NS>/<item>/...` (mounted HTTP services)"
         portal = ", ".join(f"`{m} {p}`" for (m, p), need in PORTAL.items() if need == role)
         if role == Role.ADMIN:
-            api = ("with admin on `*`: `GET accounts`, `POST accounts`, `PUT accounts/roles`, "
-                   "`POST accounts/unlock`, `DELETE accounts`, `GET accounts/log`")
+            api += ("; with admin on `*`: `GET accounts`, `POST accounts`, `PUT accounts/roles`, "
+                    "`POST accounts/unlock`, `DELETE accounts`, `GET accounts/log`")
         lines.append(f"| {role.label} | {api or '—'} | {portal or '—'} |")
     return "\n".join(lines) + "\n"

@@ -24,6 +24,7 @@ from iop.server.password_pool import HashPoolBusy
 from iop.server.portal import (
     pages_alerts,
     pages_config,
+    pages_credentials,
     pages_edit,
     pages_items,
     pages_messages,
@@ -186,6 +187,9 @@ def portal_routes() -> list[BaseRoute]:
         _ns("/queues/{item}", pages_queue.queue_page),
         _ns("/jobs", pages_ops.jobs),
         _ns("/bindings", pages_ops.bindings),
+        _ns("/credentials", pages_credentials.credentials_page),
+        _ns("/credentials", pages_credentials.save, post=True),
+        _ns("/credentials/remove", pages_credentials.remove, post=True),
     ]
 
 

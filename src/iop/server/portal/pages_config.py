@@ -130,9 +130,10 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
         snap = None
     health = {i["name"]: i for i in snap["items"]} if snap else None
     candidates = [(i["name"], i["kind"]) for i in items]
-    credentials = sorted({shown_value(r) for i in items for r in i["host"] + i["adapter"]
-                          if r.get("widget", {}).get("kind") == "credentials"
-                          and shown_value(r)})
+    credentials = {shown_value(r) for i in items for r in i["host"] + i["adapter"]
+                   if r.get("widget", {}).get("kind") == "credentials" and shown_value(r)}
+    if roles.may(page.user, page.namespace, roles.DEVELOPER):  # who may list the store's
+        credentials |= {entry["name"] for entry in await page.call("credentials")}
     tab = query.get("tab") or "settings"
     tab = tab if tab in pages_items.TABS else "settings"
     if submitted:
@@ -154,7 +155,7 @@ async def configuration(page: Page, submitted: dict[str, Any] | None = None,
         posted_production=(submitted or {}).get("production_values"),
         error=None if for_production else error,
         production_error=error if for_production else None,
-        candidates=candidates, credentials=credentials, charsets=CHARACTER_SETS,
+        candidates=candidates, credentials=sorted(credentials), charsets=CHARACTER_SETS,
         framings=FRAMINGS, interfaces=_interfaces(), shown_value=shown_value,
         panel=item_panel, health_of=(health or {}).get(selected_name or ""),
         edit_error=edit_error, edit_posted=(submitted or {}).get("edit") or {},

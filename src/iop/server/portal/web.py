@@ -47,7 +47,7 @@ templates = Environment(loader=FileSystemLoader(str(HERE / "templates")),
 NAV = (("productions", "Productions"), ("monitor", "Monitor"), ("alerts", "Alerts"),
        ("config", "Configuration"), ("messages", "Messages"),
        ("suspended", "Suspended"), ("log", "Event log"), ("queues", "Queues"), ("jobs", "Jobs"),
-       ("bindings", "Bindings"), ("purge", "Purge"))
+       ("bindings", "Bindings"), ("credentials", "Credentials"), ("purge", "Purge"))
 BADGE_LIMIT = 99  # the navigation counts suspended messages up to this, then shows "99+"
 
 
