@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:  # bench/ is a folder of the repository, not a pac
 
 from bench.fault_tools import PrivateCluster, free_port  # noqa: E402
 
-from iop.connectors.sql.outbound import SqlOutboundAdapter  # noqa: E402
+from iop.connectors.sql.outbound_adapter import SqlOutboundAdapter  # noqa: E402
 
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 MARIADB_DSN = "mariadb://root@127.0.0.1:3306/test"
@@ -101,8 +101,8 @@ class PrivateMariaDB:
                     return
             except OSError:
                 if self._process.poll() is not None:
-                    raise RuntimeError("mariadbd exited: " +
-                                       (self.root / "server.log").read_text()[-2000:])
+                    raise RuntimeError("mariadbd exited: " + (self.root / "server.log")
+                                       .read_text()[-2000:]) from None
                 time.sleep(0.1)
         raise RuntimeError("mariadbd did not listen within 60 s")
 

@@ -8,8 +8,8 @@ CONNECTOR_CLASSES: dict[str, str] = {
     # --- HTTP and REST (iop.connectors.http) ---
 
     # --- SQL (iop.connectors.sql) ---
-    "EnsLib.SQL.OutboundAdapter": "iop.connectors.sql.outbound:SqlOutboundAdapter",
-    "EnsLib.SQL.InboundAdapter": "iop.connectors.sql.inbound:SqlInboundAdapter",
+    "EnsLib.SQL.OutboundAdapter": "iop.connectors.sql.outbound_adapter:SqlOutboundAdapter",
+    "EnsLib.SQL.InboundAdapter": "iop.connectors.sql.inbound_adapter:SqlInboundAdapter",
     "EnsLib.SQL.Snapshot": "iop.connectors.sql.snapshot:Snapshot",
     "EnsLib.SQL.Service.GenericService": "iop.connectors.sql.generic:SqlGenericService",
     "EnsLib.SQL.Operation.GenericOperation": "iop.connectors.sql.generic:SqlGenericOperation",

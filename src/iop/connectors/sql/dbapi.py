@@ -293,10 +293,10 @@ def connect(dsn: Dsn, *, user: str = "", password: str = "", timeout: float = 10
     timeout_s = max(1, int(round(timeout))) if timeout else 10
     try:
         if dsn.kind == "sqlite":
-            raw = sqlite3.connect(dsn.path, timeout=timeout_s, isolation_level=None,
-                                  check_same_thread=False)
-            raw.isolation_level = None  # autocommit; begin() opens transactions explicitly
-            return _SqliteConnection(dsn, raw, sqlite3)
+            lite = sqlite3.connect(dsn.path, timeout=timeout_s, isolation_level=None,
+                                   check_same_thread=False)
+            # isolation_level None: autocommit; begin() opens transactions explicitly.
+            return _SqliteConnection(dsn, lite, sqlite3)
         if dsn.kind == "postgresql":
             import psycopg  # a core dependency of iop-engine
 
@@ -307,8 +307,7 @@ def connect(dsn: Dsn, *, user: str = "", password: str = "", timeout: float = 10
             if password:
                 kwargs["password"] = password
             kwargs.update(attributes)
-            raw = psycopg.connect(**kwargs)  # type: ignore[attr-defined]
-            return SqlConnection(dsn, raw, psycopg)
+            return SqlConnection(dsn, psycopg.connect(**kwargs), psycopg)
         pymysql = require("pymysql", "mysql")
         kwargs = {"host": dsn.host, "port": dsn.port, "database": dsn.database or None,
                   "connect_timeout": timeout_s, "autocommit": False, "charset": "utf8mb4"}
@@ -317,8 +316,7 @@ def connect(dsn: Dsn, *, user: str = "", password: str = "", timeout: float = 10
         if password:
             kwargs["password"] = password
         kwargs.update(attributes)
-        raw = pymysql.connect(**kwargs)  # type: ignore[attr-defined]
-        return SqlConnection(dsn, raw, pymysql)
+        return SqlConnection(dsn, pymysql.connect(**kwargs), pymysql)  # type: ignore[attr-defined]
     except ConnectorError:
         raise
     except Exception as exc:

@@ -29,7 +29,7 @@ from typing import Any
 
 from iop.components.adapters import InboundAdapter
 from iop.components.settings import setting
-from iop.connectors.inbound import QueueLimit, queue_limit_setting
+from iop.connectors import inbound as shared_inbound
 from iop.connectors.sql.connection_settings import SqlConnectionSettings
 from iop.connectors.sql.dbapi import plain_value
 from iop.connectors.sql.snapshot import Snapshot
@@ -62,11 +62,11 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
     DoNotInterruptResultSet = setting(False, category=DATA,
                                       description="Deliver every row of a poll before "
                                                   "stopping when the job is asked to stop")
-    QueueLimit = queue_limit_setting()
+    QueueLimit = shared_inbound.queue_limit_setting()
 
     _sql_failed_keys: set[str] | None = None
     _sql_reported: str = ""
-    _sql_limit: QueueLimit | None = None
+    _sql_limit: shared_inbound.QueueLimit | None = None
     _sql_last_key: Any = None
 
     # -- IRIS: %LastKey and persistent values ----------------------------------------
@@ -107,9 +107,10 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
 
     # -- the poll --------------------------------------------------------------------
     def on_task(self) -> None:
-        if self._sql_limit is None:
-            self._sql_limit = QueueLimit(self, int(self.QueueLimit or 0))
-        if not self._sql_limit.room():
+        limit = self._sql_limit
+        if limit is None:
+            limit = self._sql_limit = shared_inbound.QueueLimit(self, int(self.QueueLimit or 0))
+        if not limit.room():
             return
         try:
             query = str(self.Query or "").strip()
