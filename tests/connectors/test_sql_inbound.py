@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sql_support import MARIADB_DSN, PG_DSN, PrivateCluster, PrivateMariaDB, adapter, table
+from sql_support import MARIADB_DSN, PG_DSN, PrivateCluster, PrivateMariaDB, adapter, dsn_for, table
 
 PRODUCTION = "Sql.Production"
 
@@ -49,15 +49,17 @@ def delivered(out: Path) -> list[int]:
     return [int(line) for line in out.read_text().split()]
 
 
-def test_each_row_once_with_delete_query(make_project: Any, wait_for: Any,
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+def test_each_row_once_with_delete_query(kind: str, make_project: Any, wait_for: Any,
                                          tmp_path: Path) -> None:
     out = tmp_path / "rows.txt"
-    with table(PG_DSN) as t:
-        feed = adapter(PG_DSN)
+    dsn = dsn_for(kind, tmp_path)
+    with table(dsn) as t:
+        feed = adapter(dsn)
         for n in range(1, 21):
             feed.execute_update(f"INSERT INTO {t} VALUES (?, ?)", n, f"row {n}")
         project = make_project(COMPONENTS, production(
-            PG_DSN, out, f"SELECT id, name FROM {t} ORDER BY id",
+            dsn, out, f"SELECT id, name FROM {t} ORDER BY id",
             delete=f"DELETE FROM {t} WHERE id = ?"))
         project.migrate()
         project.start(PRODUCTION)
@@ -97,6 +99,33 @@ def test_remembered_keys_without_delete_query_survive_a_restart(
         wait_for(lambda: len(delivered(out)) >= 10, timeout=60)
         counts = Counter(delivered(out))
         assert counts == Counter({1: 1, 2: 1, 3: 2, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1, 100: 1})
+        feed.on_tear_down()
+
+
+def test_last_key_parameter_is_kept_across_a_restart(make_project: Any, run_iop: Any,
+                                                     wait_for: Any, tmp_path: Path) -> None:
+    """``WHERE id > ?`` with Parameters ``%LastKey``: after a restart the query starts from
+    the last key delivered (kept in the store), so no row comes twice."""
+    out = tmp_path / "rows.txt"
+    dsn = dsn_for("sqlite", tmp_path)
+    with table(dsn) as t:
+        feed = adapter(dsn)
+        for n in range(1, 6):
+            feed.execute_update(f"INSERT INTO {t} VALUES (?, ?)", n, "x")
+        project = make_project(COMPONENTS, production(
+            dsn, out, f"SELECT id, name FROM {t} WHERE id > ? ORDER BY id",
+            parameters="%LastKey"))
+        project.migrate()
+        project.start(PRODUCTION)
+        wait_for(lambda: len(delivered(out)) >= 5, timeout=60)
+        run_iop("-S")
+        for n in range(6, 8):
+            feed.execute_update(f"INSERT INTO {t} VALUES (?, ?)", n, "x")
+        project.start(PRODUCTION)
+        wait_for(lambda: len(delivered(out)) >= 7, timeout=60)
+        feed.execute_update(f"INSERT INTO {t} VALUES (?, ?)", 8, "x")
+        wait_for(lambda: len(delivered(out)) >= 8, timeout=60)
+        assert delivered(out) == list(range(1, 9))
         feed.on_tear_down()
 
 

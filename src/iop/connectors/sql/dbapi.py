@@ -51,8 +51,7 @@ class Dsn:
     @property
     def shown(self) -> str:
         if self.kind == "sqlite":
-            return f"sqlite:///{self.path.lstrip('/')}" if not self.path.startswith("/") \
-                else f"sqlite://{self.path}"
+            return f"sqlite://{self.path}"
         user = f"{self.user}@" if self.user else ""
         return f"{self.kind}://{user}{self.host}:{self.port}/{self.database}"
 
@@ -70,9 +69,9 @@ def parse_dsn(text: str) -> Dsn:
                              "mysql://, mariadb:// or sqlite:///path")
     url = urllib.parse.urlsplit(text)
     if kind == "sqlite":
-        path = urllib.parse.unquote(url.path)
-        if url.netloc:  # sqlite://relative/path is a mistake for sqlite:///path
-            path = url.netloc + path
+        # sqlite:///abs/file.db and sqlite:////abs/file.db both name /abs/file.db;
+        # sqlite://dir/file.db (a missing slash) is taken as /dir/file.db too.
+        path = "/" + (url.netloc + urllib.parse.unquote(url.path)).lstrip("/")
         if not path or path == "/":
             raise ConnectorError("SQL: DSN sqlite:// names no file (sqlite:///path/file.db)")
         return Dsn("sqlite", path=path)
