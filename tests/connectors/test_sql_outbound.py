@@ -5,9 +5,10 @@ the server restarted (a private PostgreSQL cluster)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sql_support import PrivateCluster, adapter, dsn_for, table
+from sql_support import PrivateCluster, PrivateMariaDB, adapter, dsn_for, table
 
 from iop.connectors.sql.dbapi import convert_parameters, parse_dsn
 from iop.errors import ConnectorError
@@ -105,25 +106,32 @@ def test_question_marks_become_the_driver_style() -> None:
     assert convert_parameters(sql, "qmark") == sql
 
 
-def test_a_restarted_server_is_reconnected_once_outside_a_transaction() -> None:
-    cluster = PrivateCluster()
-    cluster.start()
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_a_restarted_server_is_reconnected_once_outside_a_transaction(kind: str) -> None:
+    server: Any = PrivateCluster() if kind == "postgresql" else PrivateMariaDB()
+    server.start()
     try:
-        dsn = cluster.url
-        sql = adapter(dsn)
+        sql = adapter(server.url if kind == "postgresql" else server.dsn)
         sql.execute_update("CREATE TABLE r (id INTEGER PRIMARY KEY)")
         sql.execute_update("INSERT INTO r VALUES (?)", 1)
-        cluster.restart()
+        server.restart()
         # The reused connection is dead: reopened once, the statement run again.
         assert sql.execute_update("INSERT INTO r VALUES (?)", 2) == 1
         sql.begin_transaction()
         sql.execute_update("INSERT INTO r VALUES (?)", 3)
-        cluster.restart()
+        server.restart()
         # Inside a transaction its earlier statements are gone: an error, not a silent retry.
         with pytest.raises(ConnectorError, match="connection lost"):
             sql.execute_update("INSERT INTO r VALUES (?)", 4)
         assert not sql.in_transaction
-        assert [r["id"] for r in sql.execute_query("SELECT id FROM r ORDER BY id")] == [1, 2]
+        # A transaction that ran nothing yet begins again on the new connection.
+        sql.begin_transaction()
+        server.restart()
+        sql.execute_update("INSERT INTO r VALUES (?)", 5)
+        sql.execute_update("INSERT INTO r VALUES (?)", 6)
+        sql.commit()
+        assert [r["id"] for r in sql.execute_query("SELECT id FROM r ORDER BY id")] == \
+            [1, 2, 5, 6]
         sql.on_tear_down()
     finally:
-        cluster.stop()
+        server.stop()

@@ -89,19 +89,24 @@ class SqlConnectionSettings:
         return connection
 
     def _with_connection(self, work: Callable[[SqlConnection], T]) -> T:
-        """Run ``work`` on the connection. A connection found dead is reopened and ``work``
-        run once more, unless a transaction was open (its earlier statements are lost: the
-        caller must start over); then, and for any other failure, ConnectorError."""
+        """Run ``work`` on the connection. A reused connection found dead is reopened and
+        ``work`` run once more, unless a transaction had run statements on it (they are lost:
+        the caller must start over; a transaction that had run none begins again on the new
+        connection); then, and for any other failure, ConnectorError."""
         reused = self._sql_connection is not None
         connection = self._connection()
         try:
             result = work(connection)
         except ConnectionLost:
             in_transaction = connection.in_transaction
+            nothing_lost = connection.statements_in_transaction == 0
             self.Disconnect()
-            if not reused or in_transaction:
+            if not reused or (in_transaction and not nothing_lost):
                 raise
-            result = work(self._connection())
+            connection = self._connection()
+            if in_transaction:
+                connection.begin()
+            result = work(connection)
         self._sql_last_used = time.monotonic()
         if float(self.StayConnected or 0) == 0 and self._sql_connection is not None and \
                 not self._sql_connection.in_transaction:

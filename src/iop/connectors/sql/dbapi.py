@@ -166,6 +166,9 @@ class SqlConnection:
         self._raw = raw
         self._driver = driver
         self.in_transaction = False
+        # Statements run in the open transaction: none yet means nothing is lost with the
+        # connection, so the transaction can begin again on a new one.
+        self.statements_in_transaction = 0
 
     @property
     def style(self) -> str:
@@ -190,7 +193,9 @@ class SqlConnection:
                     cursor.close()
                 except Exception:  # a dead connection's cursor may fail to close
                     pass
-            if not self.in_transaction:
+            if self.in_transaction:
+                self.statements_in_transaction += 1
+            else:
                 self._raw.commit()
             return columns, rows, count
         except Exception as exc:
@@ -217,6 +222,7 @@ class SqlConnection:
         except Exception as exc:
             raise self._error(exc, "BEGIN") from None
         self.in_transaction = True
+        self.statements_in_transaction = 0
 
     def commit(self) -> None:
         try:
@@ -335,6 +341,8 @@ class _SqliteConnection(SqlConnection):
                 rows = list(cursor.fetchmany(max_rows) if max_rows > 0 else cursor.fetchall())
             count = cursor.rowcount
             cursor.close()
+            if self.in_transaction:
+                self.statements_in_transaction += 1
             return columns, rows, count
         except Exception as exc:
             raise self._error(exc, sql) from None

@@ -133,6 +133,7 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
         failed = self._sql_failed_keys if self._sql_failed_keys is not None else set()
         self._sql_failed_keys = failed
         keys = self._keys()
+        remembered = {key for key, _ in keys.keys()}
         delete = str(self.DeleteQuery or "").strip()
         present: set[str] = set()
         for row in rows:
@@ -144,7 +145,7 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
                 present.add(key)
                 if key in failed:
                     continue
-                if keys.seen(key):
+                if key in remembered:
                     if delete and not self._delete(delete, raw_key, key):
                         return  # the database is away: the next poll tries again
                     continue
@@ -161,14 +162,14 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
             # Stored: from here the row must not be delivered again.
             if key is not None:
                 keys.remember(key)
+                remembered.add(key)
                 self._sql_last_key = raw_key
                 self.set_persistent_value("%LastKey", raw_key)
             if delete and key is not None and not self._delete(delete, raw_key, key):
                 return
         if complete:
-            for key, _ in list(keys.keys()):
-                if key not in present:
-                    keys.forget(key)
+            for key in remembered - present:
+                keys.forget(key)
             failed &= present
 
     def _delete(self, statement: str, raw_key: Any, key: str) -> bool:
