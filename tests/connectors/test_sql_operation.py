@@ -84,3 +84,23 @@ def test_statements_survive_database_restarts(make_project: Any, store: Any, wai
         check.on_tear_down()
     finally:
         cluster.stop()
+
+
+def test_a_bad_dsn_fails_the_message_with_one_line(make_project: Any, store: Any,
+                                                   wait_for: Any) -> None:
+    project = make_project(COMPONENTS, production("mysql://nobody:s3cret@127.0.0.1:3306/test")
+                           .replace('"E=R"', '""'))
+    project.migrate()
+    project.start(PRODUCTION)
+    module = project.import_module()
+    Director().get_business_service("Feeder").on_process_input(module.Row(id=1, name="x"))
+
+    def failed() -> list[Any]:
+        return [h for h in store.query_headers(target="Writer", type="request", limit=5)
+                if h.status == "error"]
+
+    wait_for(failed, timeout=30)
+    assert "Access denied" in (failed()[0].error or "")
+    [line] = [e.text for e in store.log_since(0) if e.type == "error" and e.item == "Writer"]
+    assert "Access denied" in line and "Traceback" not in line and "\n" not in line
+    assert "s3cret" not in line
