@@ -218,3 +218,55 @@ def test_bad_settings_are_one_line_in_the_log(case: str, make_project: Any, stor
     assert expected in text and "\n" not in text and "Traceback" not in text
     assert "s3cret" not in text
     assert not delivered(out)
+
+
+SERVICE = '''
+
+class Picky(BusinessService):
+    """A service of the user's own on the SQL inbound adapter: IRIS's accessors on the
+    one-row snapshot; it fails on names starting with "bad"."""
+
+    OutFile = ""
+
+    @classmethod
+    def get_adapter_type(cls):
+        return "EnsLib.SQL.InboundAdapter"
+
+    def on_process_input(self, snapshot):
+        snapshot.Next()
+        if snapshot.Get("NAME").startswith("bad"):
+            raise ValueError(f"cannot take {snapshot.Get('name')}")
+        with open(self.OutFile, "a", encoding="utf-8") as out:
+            out.write(f"{snapshot.Get('id')}\\n")
+'''
+
+
+def test_a_row_the_service_fails_on_is_logged_and_kept(make_project: Any, store: Any,
+                                                       wait_for: Any, tmp_path: Path) -> None:
+    out = tmp_path / "rows.txt"
+    dsn = dsn_for("sqlite", tmp_path)
+    with table(dsn) as t:
+        feed = adapter(dsn)
+        for n, name in enumerate(["a", "bad one", "c"], start=1):
+            feed.execute_update(f"INSERT INTO {t} VALUES (?, ?)", n, name)
+        project = make_project(COMPONENTS + SERVICE, f'''
+prod = Production("{PRODUCTION}")
+prod.service("Picky", Picky).host_setting("OutFile", {str(out)!r}) \\
+    .adapter_setting("DSN", {dsn!r}).adapter_setting("CallInterval", "0.2") \\
+    .adapter_setting("Query", "SELECT id, name FROM {t} ORDER BY id") \\
+    .adapter_setting("KeyFieldName", "id") \\
+    .adapter_setting("DeleteQuery", "DELETE FROM {t} WHERE id = ?")
+PRODUCTIONS = [prod]
+''')
+        project.migrate()
+        project.start(PRODUCTION)
+        wait_for(lambda: len(delivered(out)) >= 2, timeout=60)
+        feed.execute_update(f"INSERT INTO {t} VALUES (?, ?)", 4, "d")
+        wait_for(lambda: len(delivered(out)) >= 3, timeout=60)
+        assert delivered(out) == [1, 3, 4]
+        # The failed row stays in the table (not deleted) and is reported once.
+        wait_for(lambda: feed.execute_query(f"SELECT id FROM {t}").rows == [{"id": 2}])
+        errors = [e.text for e in store.log_since(0) if e.type == "error" and e.item == "Picky"]
+        assert len(errors) == 1 and "row 2" in errors[0] and "cannot take bad one" in errors[0]
+        assert "Traceback" not in errors[0]
+        feed.on_tear_down()
