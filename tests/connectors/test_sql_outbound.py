@@ -104,6 +104,10 @@ def test_question_marks_become_the_driver_style() -> None:
     assert convert_parameters(sql, "format") == \
         "SELECT '?%%', \"a?\" FROM t WHERE a = %s AND b LIKE '50%%' -- x?\nAND c = %s"
     assert convert_parameters(sql, "qmark") == sql
+    # A backslash escapes a quote in MySQL's strings, not in standard SQL's.
+    assert convert_parameters(r"SELECT 'a\' = ?', ?", "format", backslash_escapes=True) == \
+        r"SELECT 'a\' = ?', %s"
+    assert convert_parameters(r"SELECT 'C:\', ?", "format") == r"SELECT 'C:\', %s"
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "mariadb"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from iop.components.settings import Category, controls, setting
 from iop.connectors.credentials import credentials_for, credentials_setting
@@ -122,5 +122,5 @@ class SqlConnectionSettings:
                 pass
         self.Disconnect()
 
-    def _settings_summary(self) -> Any:
+    def _dsn_shown(self) -> str:
         return parse_dsn(str(self.DSN or "")).shown

@@ -86,9 +86,11 @@ def parse_dsn(text: str) -> Dsn:
                password=urllib.parse.unquote(url.password or ""), options=options)
 
 
-def convert_parameters(sql: str, style: str) -> str:
+def convert_parameters(sql: str, style: str, backslash_escapes: bool = False) -> str:
     """``sql`` with its ``?`` parameters (outside quotes and comments) in the driver's style:
-    ``qmark`` leaves it; ``format`` writes ``%s`` and doubles every literal ``%``."""
+    ``qmark`` leaves it; ``format`` writes ``%s`` and doubles every literal ``%``.
+    ``backslash_escapes``: a backslash escapes the next character in a quoted string
+    (MySQL's default; standard SQL, as PostgreSQL has it, knows only doubled quotes)."""
     if style == "qmark":
         return sql
     out: list[str] = []
@@ -103,8 +105,8 @@ def convert_parameters(sql: str, style: str) -> str:
                         end += 2
                         continue
                     break
-                if sql[end] == "\\" and ch == "'" and end + 1 < n:
-                    end += 2  # MySQL's backslash escape; harmless elsewhere for a closing '
+                if sql[end] == "\\" and backslash_escapes and end + 1 < n:
+                    end += 2
                     continue
                 end += 1
             out.append(sql[i:end + 1].replace("%", "%%"))
@@ -178,7 +180,7 @@ class SqlConnection:
                 max_rows: int = 0) -> tuple[list[str], list[tuple[Any, ...]], int]:
         """Run ``sql`` with ``params``; (column names, rows, rows affected). Outside a
         transaction the statement is committed at once."""
-        statement = convert_parameters(sql, self.style)
+        statement = convert_parameters(sql, self.style, self.dsn.kind == "mysql")
         try:
             cursor = self._raw.cursor()
             try:

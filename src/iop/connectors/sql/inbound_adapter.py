@@ -124,7 +124,7 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
             self._report(str(exc))
             return
         if self._sql_reported:
-            self.log_info(f"SQL {self._settings_summary()}: answering again")
+            self.log_info(f"SQL {self._dsn_shown()}: answering again")
             self._sql_reported = ""
         self._deliver(columns, rows, key_index, complete=len(rows) < MAX_ROWS_PER_POLL)
 
@@ -208,7 +208,7 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
         for index, column in enumerate(columns):
             if column.lower() == name.lower():
                 return index
-        raise ConnectorError(f"SQL {self._settings_summary()}: the query returns no column "
+        raise ConnectorError(f"SQL {self._dsn_shown()}: the query returns no column "
                              f"{name} (KeyFieldName); it returns {', '.join(columns) or 'none'}")
 
     # -- reporting -------------------------------------------------------------------
