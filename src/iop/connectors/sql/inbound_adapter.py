@@ -130,6 +130,17 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
 
     def _deliver(self, columns: list[str], rows: list[tuple[Any, ...]], key_index: int | None,
                  complete: bool) -> None:
+        last_key = self._sql_last_key
+        try:
+            self._deliver_rows(columns, rows, key_index, complete)
+        finally:
+            if self._sql_last_key is not None and self._sql_last_key != last_key:
+                # Once a poll: a %LastKey that lags after a crash only makes the query
+                # return rows whose keys are remembered, which are skipped.
+                self.set_persistent_value("%LastKey", self._sql_last_key)
+
+    def _deliver_rows(self, columns: list[str], rows: list[tuple[Any, ...]],
+                      key_index: int | None, complete: bool) -> None:
         failed = self._sql_failed_keys if self._sql_failed_keys is not None else set()
         self._sql_failed_keys = failed
         keys = self._keys()
@@ -164,7 +175,6 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
                 keys.remember(key)
                 remembered.add(key)
                 self._sql_last_key = raw_key
-                self.set_persistent_value("%LastKey", raw_key)
             if delete and key is not None and not self._delete(delete, raw_key, key):
                 return
         if complete:
