@@ -4,6 +4,7 @@ the server restarted (a private PostgreSQL cluster)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,28 @@ def test_a_restarted_server_is_reconnected_once_outside_a_transaction(kind: str)
         sql.on_tear_down()
     finally:
         server.stop()
+
+
+def test_procedures_connect_attrs_and_stay_connected() -> None:
+    """ExecuteProcedure on MariaDB (CALL, rows back) and PostgreSQL ({call}); ConnectAttrs
+    reach the driver; StayConnected 0 closes the connection after each use."""
+    maria = adapter("mariadb://root@127.0.0.1:3306/test")
+    name = f"p_{uuid.uuid4().hex[:10]}"
+    maria.execute_update(f"CREATE PROCEDURE {name}(IN n INT) SELECT n * 2 AS twice")
+    try:
+        assert maria.ExecuteProcedure(f"CALL {name}(?)", 21).rows == [{"twice": 42}]
+    finally:
+        maria.execute_update(f"DROP PROCEDURE {name}")
+        maria.on_tear_down()
+    pg = adapter("postgresql://postgres@127.0.0.1:5432/test",
+                 ConnectAttrs="application_name:iop-sql-test", StayConnected=0)
+    snap = pg.execute_procedure("{?= call upper(?)}", "abc")
+    assert [list(r.values()) for r in snap] == [["ABC"]]
+    assert not pg.Connected  # StayConnected 0: closed after the call
+    named = pg.execute_query("SELECT current_setting('application_name') AS app")
+    assert named.rows == [{"app": "iop-sql-test"}]
+    pg.StayConnected = -1
+    pg.execute_query("SELECT 1")
+    assert pg.Connected
+    pg.on_tear_down()
+    assert not pg.Connected
