@@ -270,3 +270,44 @@ PRODUCTIONS = [prod]
         assert len(errors) == 1 and "row 2" in errors[0] and "cannot take bad one" in errors[0]
         assert "Traceback" not in errors[0]
         feed.on_tear_down()
+
+
+SLOW_SINK = '''
+
+class SlowSink(Sink):
+    def on_message(self, request):
+        time.sleep(0.1)
+        super().on_message(request)
+'''
+
+
+def test_queue_limit_holds_rows_back(make_project: Any, store: Any, wait_for: Any,
+                                     tmp_path: Path) -> None:
+    """QueueLimit 3: the poller stops handing rows over while the slow target has 3 queued;
+    every row still arrives, once."""
+    out = tmp_path / "rows.txt"
+    dsn = dsn_for("sqlite", tmp_path)
+    with table(dsn) as t:
+        feed = adapter(dsn)
+        for n in range(1, 31):
+            feed.execute_update(f"INSERT INTO {t} VALUES (?, ?)", n, "x")
+        source = production(dsn, out, f"SELECT id, name FROM {t} ORDER BY id",
+                            delete=f"DELETE FROM {t} WHERE id = ?")
+        source = source.replace('prod.operation("Sink", Sink)', 'prod.operation("Sink", SlowSink)')
+        source = source.replace('.adapter_setting("Parameters", \'\')',
+                                '.adapter_setting("Parameters", \'\').adapter_setting("QueueLimit", "3")')
+        assert '"QueueLimit", "3"' in source
+        project = make_project(COMPONENTS + SLOW_SINK, source)
+        project.migrate()
+        project.start(PRODUCTION)
+        deepest = 0
+
+        def all_arrived() -> bool:
+            nonlocal deepest
+            deepest = max(deepest, store.queue_counts().get("Sink", 0))
+            return len(delivered(out)) >= 30
+
+        wait_for(all_arrived, timeout=90)
+        assert sorted(delivered(out)) == list(range(1, 31))
+        assert 0 < deepest <= 3
+        feed.on_tear_down()

@@ -109,7 +109,9 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
     def on_task(self) -> None:
         limit = self._sql_limit
         if limit is None:
-            limit = self._sql_limit = shared_inbound.QueueLimit(self, int(self.QueueLimit or 0))
+            # Read afresh before each row (every=0): one poll must not overfill a queue.
+            limit = self._sql_limit = shared_inbound.QueueLimit(self, int(self.QueueLimit or 0),
+                                                                every=0)
         if not limit.room():
             return
         try:
@@ -147,9 +149,12 @@ class SqlInboundAdapter(SqlConnectionSettings, InboundAdapter):
         remembered = {key for key, _ in keys.keys()}
         delete = str(self.DeleteQuery or "").strip()
         present: set[str] = set()
+        limit = self._sql_limit
         for row in rows:
             if self._stop_asked() and not self._flag(self.DoNotInterruptResultSet):
                 return
+            if limit is not None and not limit.room():
+                return  # a target's queue is full: the rest come with a later poll
             raw_key = row[key_index] if key_index is not None else None
             key = None if raw_key is None else str(plain_value(raw_key))
             if key is not None:
