@@ -7,7 +7,7 @@ from typing import Any
 
 from iop.components.operation import BusinessOperation
 from iop.components.service import BusinessService
-from iop.components.settings import Category, setting, target
+from iop.components.settings import setting, target
 from iop.connectors.inbound import targets_of
 from iop.connectors.sql.snapshot import Snapshot
 
@@ -40,8 +40,6 @@ class SqlGenericOperation(BusinessOperation):
                          description="Values of the ? parameters, comma-separated: *Property "
                                      "(of the request), $Property (of this operation), "
                                      "%Property (of the adapter) or a literal")
-    ReplyWithRows = setting(True, category=Category.ADDITIONAL,
-                            description="Answer a query with its rows (an EnsLib.SQL.Snapshot)")
 
     @classmethod
     def get_adapter_type(cls) -> str | None:
@@ -50,9 +48,7 @@ class SqlGenericOperation(BusinessOperation):
     def on_message(self, request: Any) -> Any:
         params = self._parameter_values(request)
         snapshot: Snapshot = self.adapter.execute_query(str(self.Query or ""), *params)
-        if snapshot.Columns and str(self.ReplyWithRows).lower() in ("1", "true"):
-            return snapshot
-        return None
+        return snapshot if snapshot.Columns else None
 
     def _parameter_values(self, request: Any) -> tuple[Any, ...]:
         text = str(self.Parameters or "").strip()
