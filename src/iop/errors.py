@@ -73,6 +73,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── HTTPStatusError .......... iop.connectors.http.http_outbound (a status not 2xx)
     │   ├── UnknownCredentials (LookupError)  iop.connectors.credentials
     │   ├── CredentialsKeyError ...... iop.connectors.credentials_key (no key, wrong key)
+    │   ├── ConnectionLost ........... iop.connectors.sql.dbapi (a database connection died)
     │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)

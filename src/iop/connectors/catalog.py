@@ -15,6 +15,11 @@ CONNECTOR_CLASSES: dict[str, str] = {
     "EnsLib.REST.GenericOperation": "iop.connectors.http.http_passthrough:RESTGenericOperation",
 
     # --- SQL (iop.connectors.sql) ---
+    "EnsLib.SQL.OutboundAdapter": "iop.connectors.sql.outbound_adapter:SqlOutboundAdapter",
+    "EnsLib.SQL.InboundAdapter": "iop.connectors.sql.inbound_adapter:SqlInboundAdapter",
+    "EnsLib.SQL.Snapshot": "iop.connectors.sql.snapshot:Snapshot",
+    "EnsLib.SQL.Service.GenericService": "iop.connectors.sql.generic:SqlGenericService",
+    "EnsLib.SQL.Operation.GenericOperation": "iop.connectors.sql.generic:SqlGenericOperation",
 
     # --- TCP, HL7 v2 and MLLP (iop.connectors.tcp, iop.connectors.hl7) ---
     "EnsLib.HL7.Message": "iop.connectors.hl7.hl7_message:HL7Message",
