@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -68,6 +69,15 @@ class _Process:
 
     proc: subprocess.Popen[bytes] | None = None
     port = 0
+    root: Path
+
+    def remove(self) -> None:
+        """Stop the broker and delete its folder."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def stop(self) -> None:
+        raise NotImplementedError
 
     def _wait_gone(self) -> None:
         if self.proc is not None:
@@ -80,11 +90,17 @@ class _Process:
         wait_port(self.port, 30, up=False)
 
 
+def _own_folder(prefix: str) -> Path:
+    """A folder under /tmp a broker that drops root to its own user can reach (pytest's
+    tmp_path lies under a folder only root may enter)."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 class Mosquitto(_Process):
     """``mosquitto -c`` on a free port, persistence in a temporary folder."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self) -> None:
+        self.root = root = _own_folder("iopq-mosquitto-")
         self.port = free_port()
         root.mkdir(parents=True, exist_ok=True)
         if _has_user("mosquitto"):  # mosquitto started as root runs as this user
@@ -108,10 +124,9 @@ class Mosquitto(_Process):
 class NatsServer(_Process):
     """``nats-server -js`` on a free port, its JetStream store in a temporary folder."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self) -> None:
+        self.root = _own_folder("iopq-nats-")
         self.port = free_port()
-        root.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -130,8 +145,8 @@ class RabbitNode(_Process):
     """A RabbitMQ node of its own (unique node name, free AMQP and distribution ports, data
     and logs in a temporary folder); it takes some seconds to boot."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self) -> None:
+        self.root = root = _own_folder("iopq-rabbit-")
         self.port = free_port()
         self.dist_port = free_port()
         self.name = f"iopq{uuid.uuid4().hex[:8]}@localhost"
@@ -154,8 +169,9 @@ class RabbitNode(_Process):
                     "RABBITMQ_PID_FILE": str(root / "pid"), "HOME": str(root)}
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["rabbitmq-server"], env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.root / "log" / "console.log", "ab") as out:
+            self.proc = subprocess.Popen(["rabbitmq-server"], env=self.env, stdout=out,
+                                         stderr=subprocess.STDOUT)
         wait_port(self.port, 120)
 
     def stop(self) -> None:

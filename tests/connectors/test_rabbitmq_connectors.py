@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,9 +143,9 @@ def test_unreachable_broker_is_logged_once_as_one_line(make_project: Any, store:
 
 
 @pytest.mark.slow
-def test_broker_restart_mid_stream_loses_nothing(tmp_path: Path, make_project: Any,
+def test_broker_restart_mid_stream_loses_nothing(make_project: Any,
                                                  wait_for: Any) -> None:
-    node = RabbitNode(tmp_path / "rabbit")
+    node = RabbitNode()
     node.start()
     try:
         qin, qout = unique("iopq-in"), unique("iopq-out")
@@ -187,4 +186,4 @@ def test_broker_restart_mid_stream_loses_nothing(tmp_path: Path, make_project: A
         assert set(collector.bodies) == expected
     finally:
         stop.set()
-        node.stop()
+        node.remove()
