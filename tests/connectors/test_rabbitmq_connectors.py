@@ -4,8 +4,10 @@ restarted mid-stream (nothing lost; duplicates only as at least once allows)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +189,64 @@ def test_broker_restart_mid_stream_loses_nothing(make_project: Any,
     finally:
         stop.set()
         node.remove()
+
+
+HOLDER = '''
+class Holder(BusinessOperation):
+    """Waits for its Gate file, then writes what it received (one JSON line) to Out."""
+
+    Gate = setting("")
+    Out = setting("")
+
+    def on_message(self, request):
+        while not os.path.exists(self.Gate):
+            time.sleep(0.05)
+        with open(self.Out, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"class": type(request).__name__,
+                                 "body": request.encodedContent, "key": request.routingKey,
+                                 "headers": request.headers}) + "\\n")
+'''
+
+
+def test_queue_limit_holds_deliveries_back_in_the_broker(make_project: Any, store: Any,
+                                                         wait_for: Any, tmp_path: Path
+                                                         ) -> None:
+    """With QueueLimit 3 and a target that does not get on, the service stops taking
+    deliveries: the rest stays in RabbitMQ until the target catches up; then everything
+    arrives, decoded as EnsLib.RabbitMQ.Message by a host of the user's own."""
+    qin = unique("iopq-in")
+    _declare(SHARED_PORT, qin)
+    total = 30
+    _publish(SHARED_PORT, qin, [f"held {i}" for i in range(total)])
+    gate, out = tmp_path / "gate", tmp_path / "out.jsonl"
+    project = make_project(HOLDER, f'''
+prod = Production("{PRODUCTION}")
+svc = prod.service("BrokerIn", class_name="EnsLib.RabbitMQ.Service")
+svc.host_setting("TargetConfigNames", "Holder")
+svc.adapter_setting("QueueName", {qin!r}).adapter_setting("MQHost", "127.0.0.1")
+svc.adapter_setting("CallInterval", "0.2").adapter_setting("QueueLimit", "3")
+svc.adapter_setting("PrefetchCount", "2")
+prod.operation("Holder", Holder).host_setting("Gate", {str(gate)!r}) \\
+    .host_setting("Out", {str(out)!r})
+PRODUCTIONS = [prod]
+''')
+    project.migrate()
+    project.start(PRODUCTION)
+    wait_for(lambda: len(store.query_headers(source="BrokerIn", limit=100)) >= 3, timeout=60,
+             what="the first deliveries stored")
+    time.sleep(2)  # time enough to overshoot the limit, were it not held
+    stored = len(store.query_headers(source="BrokerIn", limit=100))
+    assert stored <= 3, stored
+    assert _queue_depth(SHARED_PORT, qin) >= total - 3 - 2 - 1  # stored, prefetched, in hand
+    gate.write_text("go", encoding="utf-8")
+
+    def received() -> list[dict[str, Any]]:
+        if not out.exists():
+            return []
+        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    wait_for(lambda: {r["body"] for r in received()} >= {f"held {i}" for i in range(total)},
+             timeout=90, what="every delivery once the target caught up")
+    first = received()[0]
+    assert first["class"] == "RabbitMQMessage" and first["key"] == qin
+    assert first["headers"] == {"origin": "test"}
+    wait_for(lambda: _queue_depth(SHARED_PORT, qin) == 0, timeout=20, what="input queue acked")
