@@ -20,7 +20,7 @@ from iop.connectors.messaging import (
     BrokerInboundAdapter,
     BrokerOperation,
     BrokerService,
-    Delivery,
+    DeliveryOutcome,
     body_text,
     connector_error,
     stable_client_id,
@@ -52,7 +52,7 @@ KafkaMessage._iop_class_name = "EnsLib.Kafka.Message"  # type: ignore[attr-defin
 register_message_class("EnsLib.Kafka.Message", KafkaMessage)
 
 
-class _Common:
+class _KafkaSettings:
     Servers = setting("localhost:9092", category=_CATEGORY,
                       description="Comma-separated bootstrap servers (host:port)")
     Credentials = credentials_setting()
@@ -103,7 +103,7 @@ def _cause(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-class KafkaInboundAdapter(_Common, BrokerInboundAdapter):
+class KafkaInboundAdapter(_KafkaSettings, BrokerInboundAdapter):
     """EnsLib.Kafka.InboundAdapter: consumes Topic in consumer group GroupID; a record's
     offset is committed only once the service's sends are stored, so after a crash or a
     broker restart consumption resumes at the first record not stored."""
@@ -140,7 +140,7 @@ class KafkaInboundAdapter(_Common, BrokerInboundAdapter):
                             key=(record.key or b"").decode("utf-8", "replace"),
                             partition=record.partition, offset=record.offset)
                         outcome = self.deliver(data, len(value))
-                        if outcome is Delivery.FAILED:
+                        if outcome is DeliveryOutcome.FAILED:
                             # Read this record again: from here, not from the next one.
                             consumer.seek(partition, record.offset)
                             if not self.stopping():
@@ -162,7 +162,7 @@ class KafkaInboundAdapter(_Common, BrokerInboundAdapter):
                 pass
 
 
-class KafkaOutboundAdapter(_Common, OutboundAdapter):
+class KafkaOutboundAdapter(_KafkaSettings, OutboundAdapter):
     """EnsLib.Kafka.OutboundAdapter: sends records to Topic (or the message's own topic)
     with acks=all; a send returns once the broker acknowledged it."""
 

@@ -32,7 +32,7 @@ __all__ = [
     "BrokerInboundAdapter",
     "BrokerOperation",
     "BrokerService",
-    "Delivery",
+    "DeliveryOutcome",
     "body_text",
     "connector_error",
     "is_on",
@@ -45,7 +45,7 @@ DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _JOIN_SECONDS = 10.0
 
 
-class Delivery(enum.Enum):
+class DeliveryOutcome(enum.Enum):
     """What became of a message handed to the service."""
 
     STORED = "stored"        # committed: acknowledge the broker
@@ -162,25 +162,25 @@ class BrokerInboundAdapter(InboundAdapter):
         """Wait, ending early when the job stops."""
         self._stopping.wait(max(seconds, 0.0))
 
-    def deliver(self, data: Any, size: int) -> Delivery:
+    def deliver(self, data: Any, size: int) -> DeliveryOutcome:
         """Hand ``data`` (a message of ``size`` bytes) to the service and wait until it is
         stored; the caller acknowledges the broker only on STORED."""
         limit = int(self.MaxMessageSize or 0)
         if limit > 0 and size > limit:
             self.note("error", f"{self.system}: a message of {size} bytes is larger than "
                                f"MaxMessageSize ({limit}); not stored")
-            return Delivery.REJECTED
+            return DeliveryOutcome.REJECTED
         try:
             self._handoff.submit(data)
         except ConnectorError as exc:
             if not self.stopping():
                 self.note("error", f"{self.system}: {exc}")
-            return Delivery.FAILED
+            return DeliveryOutcome.FAILED
         except Exception as exc:
             self.note("error", f"{self.system}: the service failed on a message, which the "
                                f"broker keeps: {type(exc).__name__}: {exc}")
-            return Delivery.FAILED
-        return Delivery.STORED
+            return DeliveryOutcome.FAILED
+        return DeliveryOutcome.STORED
 
     def _consume_forever(self) -> None:
         while not self.stopping():

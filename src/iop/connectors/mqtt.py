@@ -21,7 +21,7 @@ from iop.connectors.messaging import (
     BrokerInboundAdapter,
     BrokerOperation,
     BrokerService,
-    Delivery,
+    DeliveryOutcome,
     body_text,
     connector_error,
     is_on,
@@ -51,7 +51,7 @@ MQTTMessage._iop_class_name = "EnsLib.MQTT.Message"  # type: ignore[attr-defined
 register_message_class("EnsLib.MQTT.Message", MQTTMessage)
 
 
-class _Common:
+class _MQTTSettings:
     """The settings both adapters share (IRIS's EnsLib.MQTT.Adapter.Common)."""
 
     CleanSession = setting(True, category=_CATEGORY,
@@ -177,7 +177,7 @@ def _stop(client: Any) -> None:
         pass
 
 
-class MQTTInboundAdapter(_Common, BrokerInboundAdapter):
+class MQTTInboundAdapter(_MQTTSettings, BrokerInboundAdapter):
     """EnsLib.MQTT.Adapter.Inbound: subscribes to Topic; a QoS 1 or 2 message is
     acknowledged only once the service's sends are stored. CleanSession is off by default
     (IRIS: on), so the broker keeps what arrives while the production is stopped."""
@@ -223,7 +223,7 @@ class MQTTInboundAdapter(_Common, BrokerInboundAdapter):
                 data = MQTTMessage(Topic=message.topic,
                                    StringValue=message.payload.decode("utf-8", "replace"))
                 outcome = self.deliver(data, len(message.payload))
-                if outcome is Delivery.FAILED:
+                if outcome is DeliveryOutcome.FAILED:
                     if self.stopping():
                         return
                     # Not acknowledged: a new session gets it again from the broker.
@@ -240,7 +240,7 @@ class MQTTInboundAdapter(_Common, BrokerInboundAdapter):
             _stop(client)
 
 
-class MQTTOutboundAdapter(_Common, OutboundAdapter):
+class MQTTOutboundAdapter(_MQTTSettings, OutboundAdapter):
     """EnsLib.MQTT.Adapter.Outbound: publishes to Topic (or the message's own topic); with
     QoS 1 or 2 a send returns once the broker acknowledged it."""
 

@@ -21,7 +21,7 @@ from iop.connectors.messaging import (
     BrokerInboundAdapter,
     BrokerOperation,
     BrokerService,
-    Delivery,
+    DeliveryOutcome,
     body_text,
     connector_error,
     stable_client_id,
@@ -52,7 +52,7 @@ NATSMessage._iop_class_name = "EnsLib.NATS.Message"  # type: ignore[attr-defined
 register_message_class("EnsLib.NATS.Message", NATSMessage)
 
 
-class _Common:
+class _NATSSettings:
     Servers = setting("nats://localhost:4222", category=_CATEGORY,
                       description="Comma-separated server URLs (nats://host:port)")
     Credentials = credentials_setting()
@@ -110,7 +110,7 @@ def _cause(exc: BaseException) -> str:
     return f"{name}: {text}" if text else name
 
 
-class NATSInboundAdapter(_Common, BrokerInboundAdapter):
+class NATSInboundAdapter(_NATSSettings, BrokerInboundAdapter):
     """EnsLib.NATS.InboundAdapter: a durable JetStream pull consumer on Subject; each
     message is acknowledged once the service's sends are stored, and given back (nak) when
     they could not be."""
@@ -176,9 +176,9 @@ class NATSInboundAdapter(_Common, BrokerInboundAdapter):
         # the connection alive meanwhile.
         outcome = await loop.run_in_executor(None, self.deliver, data, len(message.data))
         try:
-            if outcome is Delivery.STORED:
+            if outcome is DeliveryOutcome.STORED:
                 await message.ack_sync(timeout=float(self.ConnectTimeout or 10))
-            elif outcome is Delivery.REJECTED:
+            elif outcome is DeliveryOutcome.REJECTED:
                 await message.term()
             else:
                 await message.nak(delay=None if self.stopping() else
@@ -221,7 +221,7 @@ class _LoopThread:
             self.loop.close()
 
 
-class NATSOutboundAdapter(_Common, OutboundAdapter):
+class NATSOutboundAdapter(_NATSSettings, OutboundAdapter):
     """EnsLib.NATS.OutboundAdapter: publishes to Subject (or the message's own subject)
     through JetStream; a send returns once the stream acknowledged the message."""
 

@@ -16,7 +16,7 @@ from iop.connectors.messaging import (
     BrokerInboundAdapter,
     BrokerOperation,
     BrokerService,
-    Delivery,
+    DeliveryOutcome,
     body_text,
     connector_error,
 )
@@ -58,7 +58,7 @@ RabbitMQMessage._iop_class_name = "EnsLib.RabbitMQ.Message"  # type: ignore[attr
 register_message_class("EnsLib.RabbitMQ.Message", RabbitMQMessage)
 
 
-class _Connection:
+class _RabbitMQSettings:
     """The connection settings both adapters share (IRIS's EnsLib.RabbitMQ.Common)."""
 
     MQHost = setting("localhost", category=_CATEGORY, description="Host of the RabbitMQ broker")
@@ -149,7 +149,7 @@ def _message_of(method: Any, props: Any, body: bytes) -> RabbitMQMessage:
         headers={str(k): str(v) for k, v in (props.headers or {}).items()})
 
 
-class RabbitMQInboundAdapter(_Connection, BrokerInboundAdapter):
+class RabbitMQInboundAdapter(_RabbitMQSettings, BrokerInboundAdapter):
     """EnsLib.RabbitMQ.InboundAdapter: consumes QueueName (declared durable, bound to
     ExchangeName with BindingKeys when given); each delivery is acknowledged only once the
     service's sends are stored, and given back to the queue when they could not be."""
@@ -187,9 +187,9 @@ class RabbitMQInboundAdapter(_Connection, BrokerInboundAdapter):
                 if method is None:
                     continue
                 outcome = self.deliver(_message_of(method, props, body), len(body))
-                if outcome is Delivery.STORED:
+                if outcome is DeliveryOutcome.STORED:
                     channel.basic_ack(method.delivery_tag)
-                elif outcome is Delivery.REJECTED:
+                elif outcome is DeliveryOutcome.REJECTED:
                     channel.basic_reject(method.delivery_tag, requeue=False)
                 else:
                     if self.stopping():
@@ -211,7 +211,7 @@ class RabbitMQInboundAdapter(_Connection, BrokerInboundAdapter):
                 pass
 
 
-class RabbitMQOutboundAdapter(_Connection, OutboundAdapter):
+class RabbitMQOutboundAdapter(_RabbitMQSettings, OutboundAdapter):
     """EnsLib.RabbitMQ.OutboundAdapter: publishes persistent messages with publisher
     confirms; a publish returns once the broker confirmed it, and raises ConnectorError when
     the broker refused it (nack, unroutable) or cannot be reached."""
