@@ -250,3 +250,26 @@ PRODUCTIONS = [prod]
     assert first["class"] == "RabbitMQMessage" and first["key"] == qin
     assert first["headers"] == {"origin": "test"}
     wait_for(lambda: _queue_depth(SHARED_PORT, qin) == 0, timeout=20, what="input queue acked")
+
+
+def _consumers(port: int, queue: str) -> int:
+    connection = _connect(port)
+    count = connection.channel().queue_declare(queue=queue, durable=True,
+                                               passive=True).method.consumer_count
+    connection.close()
+    return int(count)
+
+
+def test_stopping_the_production_closes_the_consumer_promptly(make_project: Any, run_iop: Any,
+                                                              wait_for: Any) -> None:
+    qin = unique("iopq-in")
+    _declare(SHARED_PORT, qin)
+    _run(make_project, production(
+        "EnsLib.RabbitMQ.Service", {"QueueName": qin, "MQHost": "127.0.0.1",
+                                    "CallInterval": 5},
+        "EnsLib.RabbitMQ.Operation", {"MQHost": "127.0.0.1", "RoutingKey": qin}))
+    wait_for(lambda: _consumers(SHARED_PORT, qin) == 1, timeout=30, what="the consumer")
+    started = time.monotonic()
+    run_iop("-S")
+    assert time.monotonic() - started < 15
+    wait_for(lambda: _consumers(SHARED_PORT, qin) == 0, timeout=5, what="the consumer gone")
