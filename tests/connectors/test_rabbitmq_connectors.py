@@ -273,3 +273,21 @@ def test_stopping_the_production_closes_the_consumer_promptly(make_project: Any,
     run_iop("-S")
     assert time.monotonic() - started < 15
     wait_for(lambda: _consumers(SHARED_PORT, qin) == 0, timeout=5, what="the consumer gone")
+
+
+def test_oversized_delivery_is_rejected_with_one_line(make_project: Any, store: Any,
+                                                      wait_for: Any) -> None:
+    qin, qout = unique("iopq-in"), unique("iopq-out")
+    _declare(SHARED_PORT, qin, qout)
+    _publish(SHARED_PORT, qin, ["x" * 5000, "small"])
+    _run(make_project, production(
+        "EnsLib.RabbitMQ.Service", {"QueueName": qin, "MQHost": "127.0.0.1",
+                                    "CallInterval": 0.2, "MaxMessageSize": 1000},
+        "EnsLib.RabbitMQ.Operation", {"MQHost": "127.0.0.1", "RoutingKey": qout}))
+    collector = _Collector(SHARED_PORT, qout)
+    wait_for(lambda: "small" in collector.take(), timeout=60, what="the small message")
+    wanted = "RabbitMQ: a message of 5000 bytes is larger than MaxMessageSize (1000); not stored"
+    wait_for(lambda: wanted in log_texts(store, "BrokerIn"), timeout=10, what="the error")
+    assert collector.take() == ["small"]
+    wait_for(lambda: _queue_depth(SHARED_PORT, qin) == 0, timeout=20,
+             what="the large one rejected, not requeued")
