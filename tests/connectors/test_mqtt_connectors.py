@@ -116,7 +116,6 @@ def test_unreachable_broker_is_logged_once_as_one_line(make_project: Any, store:
     assert len(logged()) == 1, logged()
 
 
-@pytest.mark.slow
 def test_broker_restart_mid_stream_loses_nothing(make_project: Any, wait_for: Any) -> None:
     broker = Mosquitto()
     broker.start()

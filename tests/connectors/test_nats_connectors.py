@@ -147,7 +147,6 @@ def test_unreachable_server_is_logged_once_as_one_line(make_project: Any, store:
     assert len(logged()) == 1, logged()
 
 
-@pytest.mark.slow
 def test_server_restart_mid_stream_loses_nothing(make_project: Any, wait_for: Any) -> None:
     server = NatsServer()
     server.start()

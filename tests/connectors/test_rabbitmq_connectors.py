@@ -291,3 +291,32 @@ def test_oversized_delivery_is_rejected_with_one_line(make_project: Any, store: 
     assert collector.take() == ["small"]
     wait_for(lambda: _queue_depth(SHARED_PORT, qin) == 0, timeout=20,
              what="the large one rejected, not requeued")
+
+
+def test_service_job_killed_mid_stream_loses_nothing(make_project: Any, store: Any,
+                                                     wait_for: Any, job_pids: Any) -> None:
+    """SIGKILL of the consuming job: what it had not acknowledged goes back to the queue and
+    the job started again takes it (stored at least once, nothing lost)."""
+    import os
+    import signal
+
+    qin, qout = unique("iopq-in"), unique("iopq-out")
+    _declare(SHARED_PORT, qin, qout)
+    total = 200
+    _publish(SHARED_PORT, qin, [f"k{i}" for i in range(total)])
+    _run(make_project, production(
+        "EnsLib.RabbitMQ.Service", {"QueueName": qin, "MQHost": "127.0.0.1",
+                                    "CallInterval": 0.2},
+        "EnsLib.RabbitMQ.Operation", {"MQHost": "127.0.0.1", "RoutingKey": qout}))
+    wait_for(lambda: len(store.query_headers(source="BrokerIn", limit=100)) >= 20, timeout=60,
+             what="a first part stored")
+    victim = job_pids(store)["BrokerIn"][0]
+    os.kill(victim, signal.SIGKILL)
+    assert len(store.query_headers(source="BrokerIn", limit=1000)) < total  # mid-stream
+    wait_for(lambda: job_pids(store).get("BrokerIn", [victim]) != [victim], timeout=60,
+             what="the service's job started again")
+    collector = _Collector(SHARED_PORT, qout)
+    expected = {f"k{i}" for i in range(total)}
+    wait_for(lambda: set(collector.take()) >= expected, timeout=120,
+             what="every message after the kill")
+    assert set(collector.bodies) == expected

@@ -1,5 +1,5 @@
 """MQTT (3.1.1) under IRIS's names: ``EnsLib.MQTT.Adapter.Inbound`` (a subscriber that
-acknowledges each QoS 1/2 message only once it is stored, in a persistent session so that
+acknowledges each QoS 1 message only once it is stored, in a persistent session so that
 what is published while it is away arrives later), ``EnsLib.MQTT.Service.Passthrough``,
 ``EnsLib.MQTT.Adapter.Outbound`` (a publisher waiting for the broker's acknowledgement),
 ``EnsLib.MQTT.Operation.Passthrough`` and the message ``EnsLib.MQTT.Message``.
@@ -178,8 +178,9 @@ def _stop(client: Any) -> None:
 
 
 class MQTTInboundAdapter(_MQTTSettings, BrokerInboundAdapter):
-    """EnsLib.MQTT.Adapter.Inbound: subscribes to Topic; a QoS 1 or 2 message is
-    acknowledged only once the service's sends are stored. CleanSession is off by default
+    """EnsLib.MQTT.Adapter.Inbound: subscribes to Topic; a QoS 1 message is acknowledged
+    only once the service's sends are stored (with QoS 2 paho answers PUBREC on receipt,
+    and the broker lets go of the message then). CleanSession is off by default
     (IRIS: on), so the broker keeps what arrives while the production is stopped."""
 
     CleanSession = setting(False, category=_CATEGORY,
