@@ -159,3 +159,36 @@ def test_broker_restart_mid_stream_loses_nothing(make_project: Any, wait_for: An
         if collector is not None:
             collector.close()
         broker.remove()
+
+
+def test_service_job_killed_mid_stream_loses_nothing(make_project: Any, store: Any,
+                                                     wait_for: Any, job_pids: Any) -> None:
+    """SIGKILL of the subscribing job: the persistent session keeps what it had not
+    acknowledged, and the job started again (same ClientID) gets it."""
+    import os
+    import signal
+
+    tin, tout = unique("iopq/in"), unique("iopq/out")
+    client_id = unique("iopq")
+    _subscribe_session(SHARED_PORT, client_id, tin)
+    collector = _Collector(SHARED_PORT, tout)
+    try:
+        total = 200
+        _publish(SHARED_PORT, tin, [f"k{i}" for i in range(total)])
+        _run(make_project, production(
+            "EnsLib.MQTT.Service.Passthrough", {"Url": "tcp://127.0.0.1:1883", "Topic": tin,
+                                                "ClientID": client_id, "CallInterval": 0.2,
+                                                "BrokerRetryInterval": 0.5},
+            "EnsLib.MQTT.Operation.Passthrough", {"Url": "tcp://127.0.0.1:1883",
+                                                  "Topic": tout}))
+        wait_for(lambda: len(store.query_headers(source="BrokerIn", limit=100)) >= 20,
+                 timeout=60, what="a first part stored")
+        victim = job_pids(store)["BrokerIn"][0]
+        os.kill(victim, signal.SIGKILL)
+        assert len(store.query_headers(source="BrokerIn", limit=1000)) < total  # mid-stream
+        expected = {f"k{i}" for i in range(total)}
+        wait_for(lambda: set(collector.texts) >= expected, timeout=120,
+                 what="every message after the kill")
+        assert set(collector.texts) == expected
+    finally:
+        collector.close()

@@ -185,3 +185,36 @@ def test_server_restart_mid_stream_loses_nothing(make_project: Any, wait_for: An
     finally:
         stop.set()
         server.remove()
+
+
+@pytest.mark.slow
+def test_service_job_killed_mid_stream_loses_nothing(make_project: Any, store: Any,
+                                                     wait_for: Any, job_pids: Any) -> None:
+    """SIGKILL of the consuming job: the durable consumer redelivers what was not
+    acknowledged (after its ack wait) to the job started again."""
+    import os
+    import signal
+
+    tag = unique("iopq").replace("-", "_")
+    sin, sout = f"IN_{tag}", f"OUT_{tag}"
+    _add_streams(SHARED_PORT, **{sin: f"{tag}.in", sout: f"{tag}.out"})
+    try:
+        total = 200
+        _publish(SHARED_PORT, f"{tag}.in", [f"k{i}" for i in range(total)])
+        _run(make_project, production(
+            "EnsLib.NATS.Service", {"Servers": "nats://127.0.0.1:4222", "Subject": f"{tag}.in",
+                                    "StreamName": sin, "CallInterval": 0.2},
+            "EnsLib.NATS.Operation", {"Servers": "nats://127.0.0.1:4222",
+                                      "Subject": f"{tag}.out"}))
+        wait_for(lambda: len(store.query_headers(source="BrokerIn", limit=100)) >= 20,
+                 timeout=60, what="a first part stored")
+        victim = job_pids(store)["BrokerIn"][0]
+        os.kill(victim, signal.SIGKILL)
+        assert len(store.query_headers(source="BrokerIn", limit=1000)) < total  # mid-stream
+        expected = {f"k{i}" for i in range(total)}
+        # The unacknowledged ones come back after the consumer's ack wait (30 s by default).
+        wait_for(lambda: set(_stream_texts(SHARED_PORT, sout)) >= expected, timeout=120,
+                 what="every message after the kill")
+        assert set(_stream_texts(SHARED_PORT, sout)) == expected
+    finally:
+        _delete_streams(SHARED_PORT, sin, sout)
