@@ -149,6 +149,21 @@ def _message_of(method: Any, props: Any, body: bytes) -> RabbitMQMessage:
         headers={str(k): str(v) for k, v in (props.headers or {}).items()})
 
 
+def _queue_channel(connection: Any, queue: str) -> Any:
+    """A channel on which ``queue`` exists: an existing queue is used as it is (whatever
+    its arguments), a missing one is declared durable."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(queue=queue, passive=True)
+        return channel
+    except Exception as exc:
+        if "NOT_FOUND" not in repr(exc) and "404" not in repr(exc):
+            raise
+    channel = connection.channel()  # the broker closed the one the passive declare used
+    channel.queue_declare(queue=queue, durable=True)
+    return channel
+
+
 class RabbitMQInboundAdapter(_RabbitMQSettings, BrokerInboundAdapter):
     """EnsLib.RabbitMQ.InboundAdapter: consumes QueueName (declared durable, bound to
     ExchangeName with BindingKeys when given); each delivery is acknowledged only once the
@@ -171,10 +186,9 @@ class RabbitMQInboundAdapter(_RabbitMQSettings, BrokerInboundAdapter):
         connection = self.open_connection()
         self._connection = connection
         try:
-            channel = connection.channel()
-            channel.basic_qos(prefetch_count=max(int(self.PrefetchCount or 1), 1))
             queue = str(self.QueueName)
-            channel.queue_declare(queue=queue, durable=True)
+            channel = _queue_channel(connection, queue)
+            channel.basic_qos(prefetch_count=max(int(self.PrefetchCount or 1), 1))
             if self.ExchangeName:
                 for key in _split_keys(str(self.BindingKeys or "")) or [queue]:
                     channel.queue_bind(queue=queue, exchange=str(self.ExchangeName),
