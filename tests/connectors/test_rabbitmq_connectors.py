@@ -124,6 +124,8 @@ def test_unroutable_publish_is_a_one_line_error(make_project: Any, store: Any,
     assert nowhere in error
     assert "\n" not in error.strip()
     assert "Traceback" not in error
+    logged = [t for t in log_texts(store, "BrokerOut") if "message unroutable" in t]
+    assert logged and all("\n" not in t and "Traceback" not in t for t in logged), logged
 
 
 def test_unreachable_broker_is_logged_once_as_one_line(make_project: Any, store: Any,
