@@ -187,7 +187,6 @@ def test_server_restart_mid_stream_loses_nothing(make_project: Any, wait_for: An
         server.remove()
 
 
-@pytest.mark.slow
 def test_service_job_killed_mid_stream_loses_nothing(make_project: Any, store: Any,
                                                      wait_for: Any, job_pids: Any) -> None:
     """SIGKILL of the consuming job: the durable consumer redelivers what was not
@@ -203,7 +202,7 @@ def test_service_job_killed_mid_stream_loses_nothing(make_project: Any, store: A
         _publish(SHARED_PORT, f"{tag}.in", [f"k{i}" for i in range(total)])
         _run(make_project, production(
             "EnsLib.NATS.Service", {"Servers": "nats://127.0.0.1:4222", "Subject": f"{tag}.in",
-                                    "StreamName": sin, "CallInterval": 0.2},
+                                    "StreamName": sin, "CallInterval": 0.2, "AckWait": 2},
             "EnsLib.NATS.Operation", {"Servers": "nats://127.0.0.1:4222",
                                       "Subject": f"{tag}.out"}))
         wait_for(lambda: len(store.query_headers(source="BrokerIn", limit=100)) >= 20,
@@ -212,7 +211,7 @@ def test_service_job_killed_mid_stream_loses_nothing(make_project: Any, store: A
         os.kill(victim, signal.SIGKILL)
         assert len(store.query_headers(source="BrokerIn", limit=1000)) < total  # mid-stream
         expected = {f"k{i}" for i in range(total)}
-        # The unacknowledged ones come back after the consumer's ack wait (30 s by default).
+        # The unacknowledged ones come back after the consumer's ack wait (AckWait).
         wait_for(lambda: set(_stream_texts(SHARED_PORT, sout)) >= expected, timeout=120,
                  what="every message after the kill")
         assert set(_stream_texts(SHARED_PORT, sout)) == expected

@@ -126,6 +126,11 @@ class NATSInboundAdapter(_NATSSettings, BrokerInboundAdapter):
                                       "name")
     FetchBatch = setting(10, category=Category.ADDITIONAL,
                          description="Most messages fetched at once")
+    AckWait = setting(30, category=Category.ADDITIONAL,
+                      description="Seconds the stream waits for an acknowledgement before it "
+                                  "delivers the message again (set when the durable consumer "
+                                  "is created)")
+    AckWait.python_type = "float"
 
     system = "NATS"
 
@@ -141,8 +146,11 @@ class NATSInboundAdapter(_NATSSettings, BrokerInboundAdapter):
             if stream is not None:
                 await self._ensure_stream(js, stream, subject)
             durable = str(self.DurableName or "").strip() or stable_client_id(self, "iop-", 40)
+            api: Any = require("nats.js.api", "nats")
+            config = api.ConsumerConfig(ack_wait=max(float(self.AckWait or 30), 1.0))
             try:
-                pull = await js.pull_subscribe(subject, durable=durable, stream=stream)
+                pull = await js.pull_subscribe(subject, durable=durable, stream=stream,
+                                               config=config)
             except Exception as exc:
                 raise connector_error("NATS", self.where(), _cause(exc)) from None
             self.connected(self.where())
