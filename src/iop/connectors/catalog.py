@@ -31,6 +31,26 @@ CONNECTOR_CLASSES: dict[str, str] = {
     "EnsLib.HL7.Operation.FileOperation": "iop.connectors.hl7.hl7_operations:FileOperation",
 
     # --- Messaging systems (iop.connectors.rabbitmq, .mqtt, .nats, .kafka) ---
+    "EnsLib.RabbitMQ.InboundAdapter": "iop.connectors.rabbitmq:RabbitMQInboundAdapter",
+    "EnsLib.RabbitMQ.OutboundAdapter": "iop.connectors.rabbitmq:RabbitMQOutboundAdapter",
+    "EnsLib.RabbitMQ.Service": "iop.connectors.rabbitmq:RabbitMQService",
+    "EnsLib.RabbitMQ.Operation": "iop.connectors.rabbitmq:RabbitMQOperation",
+    "EnsLib.RabbitMQ.Message": "iop.connectors.rabbitmq:RabbitMQMessage",
+    "EnsLib.MQTT.Adapter.Inbound": "iop.connectors.mqtt:MQTTInboundAdapter",
+    "EnsLib.MQTT.Adapter.Outbound": "iop.connectors.mqtt:MQTTOutboundAdapter",
+    "EnsLib.MQTT.Service.Passthrough": "iop.connectors.mqtt:MQTTPassthroughService",
+    "EnsLib.MQTT.Operation.Passthrough": "iop.connectors.mqtt:MQTTPassthroughOperation",
+    "EnsLib.MQTT.Message": "iop.connectors.mqtt:MQTTMessage",
+    "EnsLib.NATS.InboundAdapter": "iop.connectors.nats:NATSInboundAdapter",
+    "EnsLib.NATS.OutboundAdapter": "iop.connectors.nats:NATSOutboundAdapter",
+    "EnsLib.NATS.Service": "iop.connectors.nats:NATSService",
+    "EnsLib.NATS.Operation": "iop.connectors.nats:NATSOperation",
+    "EnsLib.NATS.Message": "iop.connectors.nats:NATSMessage",
+    "EnsLib.Kafka.InboundAdapter": "iop.connectors.kafka:KafkaInboundAdapter",
+    "EnsLib.Kafka.OutboundAdapter": "iop.connectors.kafka:KafkaOutboundAdapter",
+    "EnsLib.Kafka.Service": "iop.connectors.kafka:KafkaService",
+    "EnsLib.Kafka.Operation": "iop.connectors.kafka:KafkaOperation",
+    "EnsLib.Kafka.Message": "iop.connectors.kafka:KafkaMessage",
 
     # --- E-mail and file transfer (iop.connectors.email, iop.connectors.ftp) ---
 

@@ -119,6 +119,8 @@ class InputHandoff:
             finally:
                 item.done.set()
             handled += 1
+            if limit is not None:
+                limit.took()
 
     def close(self) -> None:
         """Refuse new input and fail what waits (the adapter is torn down)."""
@@ -149,7 +151,8 @@ class QueueLimit:
         self.limit = int(limit or 0)
         self._every = every
         self._read_at = 0.0
-        self._full = False
+        self._deepest = 0  # the longest target queue at the last read
+        self._taken = 0    # inputs taken since that read (each may have queued a message)
 
     def room(self) -> bool:
         if self.limit <= 0:
@@ -158,8 +161,16 @@ class QueueLimit:
         if now - self._read_at >= self._every:
             self._read_at = now
             counts = _store(self._adapter).queue_counts()
-            self._full = any(counts.get(t, 0) >= self.limit for t in targets_of(self._adapter))
-        return not self._full
+            self._deepest = max((counts.get(t, 0) for t in targets_of(self._adapter)),
+                                default=0)
+            self._taken = 0
+        # Between two reads, count what was taken meanwhile: a fast source would otherwise
+        # overshoot the limit by all it delivers in ``every`` seconds.
+        return self._deepest + self._taken < self.limit
+
+    def took(self) -> None:
+        """One input was handed to the service since the last read."""
+        self._taken += 1
 
     @property
     def full(self) -> bool:
