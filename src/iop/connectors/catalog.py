@@ -14,5 +14,8 @@ CONNECTOR_CLASSES: dict[str, str] = {
     # --- Messaging systems (iop.connectors.rabbitmq, .mqtt, .nats, .kafka) ---
 
     # --- E-mail and file transfer (iop.connectors.email, iop.connectors.ftp) ---
+    "EnsLib.EMail.OutboundAdapter": "iop.connectors.email.smtp:SMTPOutboundAdapter",
+    "EnsLib.EMail.InboundAdapter": "iop.connectors.email.pop3:POP3InboundAdapter",
+    "EnsLib.EMail.IMAPInboundAdapter": "iop.connectors.email.imap:IMAPInboundAdapter",
 
 }
