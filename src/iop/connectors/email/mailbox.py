@@ -102,6 +102,10 @@ class MailboxInboundAdapter(InboundAdapter):
     def server_address(self) -> tuple[str, int]:
         raise NotImplementedError
 
+    def login_credential(self) -> Credential | None:
+        """The user name and password to log in with (the Credentials setting's entry)."""
+        return credentials_for(self)
+
     def open_session(self, credential: Credential) -> MailboxSession:
         """A logged-in session; ConnectorError (one line) when that fails."""
         raise NotImplementedError
@@ -130,7 +134,7 @@ class MailboxInboundAdapter(InboundAdapter):
 
     def _poll_once(self) -> bool:
         """One session: take up to BATCH mails and commit; whether more may be waiting."""
-        credential = credentials_for(self)
+        credential = self.login_credential()
         if credential is None:
             raise ConnectorError(f"{self._where()}: the Credentials setting is empty; a "
                                  "mailbox needs a user name and password")

@@ -15,7 +15,7 @@ from typing import Any
 
 from iop.components.adapters import OutboundAdapter
 from iop.components.settings import Category, setting
-from iop.connectors.credentials import credentials_for, credentials_setting
+from iop.connectors.credentials import Credential, credentials_for, credentials_setting
 from iop.connectors.email.connection import (
     TIMEOUT_SECONDS,
     failure_text,
@@ -87,6 +87,10 @@ class SMTPOutboundAdapter(OutboundAdapter):
 
     SendMail = send_mail
 
+    def login_credential(self) -> Credential | None:
+        """The user name and password to log in with (the Credentials setting's entry)."""
+        return credentials_for(self)
+
     def on_tear_down(self) -> None:
         self._close()
 
@@ -148,7 +152,7 @@ class SMTPOutboundAdapter(OutboundAdapter):
         try:
             if mode.starttls:
                 smtp.starttls(context=mode.context())
-            credential = credentials_for(self)
+            credential = self.login_credential()
             if credential is not None:
                 try:
                     smtp.login(credential.username, credential.password)

@@ -14,7 +14,7 @@ from iop.engine.alerts import ALERT_ITEM
 from iop.engine.host_runtime import HandlerScope
 from iop.engine.hosts import LiveHost
 from iop.engine.outcomes.outcome import EMPTY, Encoded, Outcome
-from iop.errors import StoreUnavailable
+from iop.errors import ConnectorError, StoreUnavailable
 from iop.messages import codec
 from iop.store import records as r
 from iop.store.base import Store
@@ -91,7 +91,9 @@ class Handler:
 
     def _fail(self, outcome: Outcome, scope: HandlerScope, request: r.Header, text: str,
               exc: BaseException | None) -> Outcome:
-        detail = "".join(traceback.format_exception(exc)) if exc is not None else text
+        # An outside system that failed (a connector's one-line error) is no bug to trace.
+        detail = text if exc is None or isinstance(exc, ConnectorError) else \
+            "".join(traceback.format_exception(exc))
         self.runtime.logs.append(self.runtime.entry(
             "error", f"error handling message {outcome.delivery.header.id}: {detail}".rstrip(),
             "on_message", self.live.host))
