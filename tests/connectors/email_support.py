@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -111,14 +112,16 @@ class SmtpServer:
 
 
 class Dovecot:
-    """Dovecot serving IMAP and POP3 for one user (USER/PASSWORD, a maildir under
-    ``root``), run in the foreground as a child of the test."""
+    """Dovecot serving IMAP and POP3 for one user (USER/PASSWORD, a maildir in a folder of
+    its own), run in the foreground as a child of the test; ``remove()`` deletes the folder.
+    The folder is not under pytest's tmp_path, which Dovecot's own users (when the tests
+    run as root) may not enter."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         if not os.path.exists(DOVECOT):
             raise AssertionError("Dovecot is not installed: run scripts/setup-test-tools.sh "
                                  "(apt-get install dovecot-imapd dovecot-pop3d)")
-        self.root = root
+        self.root = Path(tempfile.mkdtemp(prefix="iop-test-dovecot-"))
         self.imap_port = free_port()
         self.pop3_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -149,6 +152,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 first_valid_uid = 0
 shutdown_clients = yes
 passdb {{
@@ -195,6 +199,10 @@ service pop3-login {{
         # The master's children (logins, mail sessions) end when it is gone; wait for them
         # to let go of the ports before a restart binds them again.
         wait_until(lambda: not port_open(self.imap_port) and not port_open(self.pop3_port))
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def log(self) -> str:
         path = self.root / "dovecot.log"
