@@ -184,9 +184,12 @@ service pop3-login {{
 """)
 
     def start(self) -> Dovecot:
+        # A session of its own: stop() kills the whole server (master, logins, sessions).
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
         wait_until(lambda: port_open(self.imap_port) and port_open(self.pop3_port))
+        assert self.process.poll() is None, f"dovecot exited: {self.log()[-2000:]}"
         return self
 
     def stop(self) -> None:
@@ -194,10 +197,11 @@ service pop3-login {{
         process, self.process = self.process, None
         if process is None:
             return
-        process.send_signal(signal.SIGKILL)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         process.wait(timeout=10)
-        # The master's children (logins, mail sessions) end when it is gone; wait for them
-        # to let go of the ports before a restart binds them again.
         wait_until(lambda: not port_open(self.imap_port) and not port_open(self.pop3_port))
 
     def remove(self) -> None:

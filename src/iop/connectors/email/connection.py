@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import socket
 import ssl
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ def _cause(exc: BaseException) -> str:
         return f"TLS failed: {exc.reason or exc}"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
+    if isinstance(exc, imaplib.IMAP4.abort | EOFError):
+        return f"connection lost ({_cause(Exception(*exc.args)) if exc.args else 'EOF'})"
     text = exc.args[0] if len(exc.args) == 1 else exc
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")

@@ -55,6 +55,8 @@ class IMAPInboundAdapter(MailboxInboundAdapter):
                 client.starttls(ssl_context=mode.context())
             try:
                 client.login(credential.username, credential.password)
+            except imaplib.IMAP4.abort:
+                raise  # the connection failed, not the login
             except imaplib.IMAP4.error as exc:
                 raise ConnectorError(f"IMAP server {host}:{port}: login of user "
                                      f"{credential.username} refused ({_reply(exc)})") from None
