@@ -11,7 +11,6 @@ import json
 import os
 import signal
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,7 +144,7 @@ def test_server_killed_mid_batch_loses_nothing(make_project: Any, dovecot: Dovec
     wait_for(lambda: sum(stored_subjects(store).values()) >= 8, timeout=60)
     dovecot.stop()  # mid-batch: the session in progress is cut
     assert sum(stored_subjects(store).values()) < total, "the batch ended before the kill"
-    wait_for(lambda: any(f"server 127.0.0.1:" in e.text and "connection refused" in e.text
+    wait_for(lambda: any("server 127.0.0.1:" in e.text and "connection refused" in e.text
                          for e in store.log_since(0)), timeout=30)
     dovecot.start()
     dovecot.deliver(*(mail_bytes(f"late{n}") for n in range(3)))

@@ -5,7 +5,7 @@
 * ``imap``: ``EnsLib.EMail.IMAPInboundAdapter`` (ours), takes mails from an IMAP mailbox;
 * ``mailbox``: what both inbound adapters share (the poll, Match*, delete after commit);
 * ``mail_message``: ``MailMessage``, IRIS's %Net.MailMessage fields on a stored message;
-* ``connection``: SSLConfig as a TLS mode, and a failure in one line.
+* ``mail_server``: SSLConfig as a TLS mode, and a failure in one line.
 """
 
 from iop.connectors.email.mail_message import MailAttachment, MailMessage

@@ -13,7 +13,7 @@ from typing import Any
 
 from iop.messages.base import Message
 
-__all__ = ["MailAttachment", "MailMessage", "parse_mail", "to_email_message"]
+__all__ = ["MailAttachment", "MailMessage", "address_list", "parse_mail", "to_email_message"]
 
 
 @dataclass
@@ -101,7 +101,7 @@ def to_email_message(mail: Any) -> EmailMessage:
         if value:
             built[header] = str(value)
     for header in ("To", "Cc", "Bcc"):
-        values = _as_list(getattr(mail, header, None))
+        values = address_list(getattr(mail, header, None))
         if values:
             built[header] = ", ".join(values)
     text = str(getattr(mail, "TextData", "") or "")
@@ -116,7 +116,7 @@ def to_email_message(mail: Any) -> EmailMessage:
     return built
 
 
-def _as_list(value: Any) -> list[str]:
+def address_list(value: Any) -> list[str]:
     """Addresses from a list or from one text separated by commas and/or semicolons (as
     IRIS's Recipient, Cc and Bcc settings are)."""
     if not value:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from iop.components.adapters import InboundAdapter
 from iop.components.settings import Category, setting
 from iop.connectors.credentials import Credential, credentials_for, credentials_setting
-from iop.connectors.email.connection import (
+from iop.connectors.email.mail_message import parse_mail
+from iop.connectors.email.mail_server import (
     failure_text,
     ssl_check_identity_setting,
     ssl_config_setting,
 )
-from iop.connectors.email.mail_message import parse_mail
 from iop.connectors.inbound import QueueLimit as Backpressure
 from iop.connectors.inbound import queue_limit_setting
 from iop.errors import ConnectorError, StoreUnavailable

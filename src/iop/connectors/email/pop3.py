@@ -12,7 +12,7 @@ import poplib
 
 from iop.components.settings import Category, setting
 from iop.connectors.credentials import Credential
-from iop.connectors.email.connection import TIMEOUT_SECONDS, failure_text, tls_mode
+from iop.connectors.email.mail_server import TIMEOUT_SECONDS, failure_text, tls_mode
 from iop.connectors.email.mailbox import MailboxInboundAdapter, MailboxSession, MailRef
 from iop.errors import ConnectorError
 

@@ -16,14 +16,14 @@ from typing import Any
 from iop.components.adapters import OutboundAdapter
 from iop.components.settings import Category, setting
 from iop.connectors.credentials import Credential, credentials_for, credentials_setting
-from iop.connectors.email.connection import (
+from iop.connectors.email.mail_message import address_list, to_email_message
+from iop.connectors.email.mail_server import (
     TIMEOUT_SECONDS,
     failure_text,
     ssl_check_identity_setting,
     ssl_config_setting,
     tls_mode,
 )
-from iop.connectors.email.mail_message import _as_list, to_email_message
 from iop.errors import ConnectorError
 
 __all__ = ["SMTPOutboundAdapter"]
@@ -69,13 +69,13 @@ class SMTPOutboundAdapter(OutboundAdapter):
         %Net.MailMessage fields) with the Recipient, Cc, Bcc and From settings added; return
         the recipients the server refused (when ContinueAfterBadSend lets it go on)."""
         message = self._prepared(mail)
-        recipients = _as_list(message.get_all("To", []) + message.get_all("Cc", []) +
+        recipients = address_list(message.get_all("To", []) + message.get_all("Cc", []) +
                               message.get_all("Bcc", []))
         if not recipients:
             raise ConnectorError("mail not sent: it has no recipient (To, Cc, Bcc or the "
                                  "Recipient setting)")
         del message["Bcc"]  # the envelope carries them; the header would show them to all
-        sender = _as_list(message.get("From", ""))
+        sender = address_list(message.get("From", ""))
         refused = self._deliver(message, sender[0] if sender else "", recipients)
         if refused:
             text = ", ".join(f"{address} ({code} {_text(reply)})"
@@ -101,9 +101,9 @@ class SMTPOutboundAdapter(OutboundAdapter):
         if message is mail:
             message = _copy(message)  # the caller's object is left as it was
         for header, extra in (("To", self.Recipient), ("Cc", self.Cc), ("Bcc", self.Bcc)):
-            added = _as_list(extra)
+            added = address_list(extra)
             if added:
-                present = _as_list(message.get_all(header, []))
+                present = address_list(message.get_all(header, []))
                 del message[header]
                 message[header] = ", ".join(present + added)
         if not message.get("From"):
