@@ -177,3 +177,41 @@ def test_unreachable_server_fails_in_one_line(make_project: Any, tmp_path: Path,
     assert f"SMTP server 127.0.0.1:{port}: connection refused" in (header.error or "")
     assert "\n" not in (header.error or "").strip().splitlines()[0]
 
+
+
+ALERTING = '''
+class Noisy(BusinessOperation):
+    def on_message(self, request):
+        self.log_alert(f"disk full on {os.path.basename(request.OriginalFilename)}")
+'''
+
+
+def test_alert_operation_mails_through_the_adapter(make_project: Any, tmp_path: Path,
+                                                   wait_for: Any) -> None:
+    smtp = SmtpServer().start()  # no login: the alert operation's adapter names no Credentials
+    try:
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        project = make_project(ALERTING, f'''
+prod = Production("{PRODUCTION}")
+prod.service("FileIn", class_name="EnsLib.File.PassthroughService") \\
+    .adapter_setting("FilePath", {str(inbox)!r}).adapter_setting("CallInterval", "0.2") \\
+    .host_setting("TargetConfigNames", "Noisy")
+prod.operation("Noisy", Noisy)
+prod.operation("Ens.Alert", "EnsLib.EMail.AlertOperation") \\
+    .adapter_setting("SMTPServer", "127.0.0.1").adapter_setting("SMTPPort", "{smtp.port}") \\
+    .host_setting("Recipient", "oncall@example.org")
+PRODUCTIONS = [prod]
+''')
+        project.migrate()
+        project.start(PRODUCTION)
+        drop(inbox, ["node7"])
+        wait_for(lambda: smtp.received, timeout=60)
+        mail, envelope = smtp.received[0]
+        # Recipient given the old way (a host setting) still reaches the adapter.
+        assert envelope == ["oncall@example.org"]
+        assert mail["From"] == "iop@localhost"
+        assert "disk full on node7.txt" in str(mail["Subject"])
+        assert str(mail["Subject"]).startswith("[iop alert] Noisy")
+    finally:
+        smtp.stop()

@@ -38,7 +38,7 @@ _CONNECTION_LOST = (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutErro
 class SMTPOutboundAdapter(OutboundAdapter):
     """EnsLib.EMail.OutboundAdapter: sends each mail through the SMTP server."""
 
-    SMTPServer = setting("", category=Category.BASIC, required=True,
+    SMTPServer = setting("", category=Category.BASIC,
                          description="Host name or address of the SMTP server")
     SMTPPort = setting(25, category=Category.BASIC,
                        description="Port of the SMTP server (25, 587 with STARTTLS, 465 with TLS)")
@@ -68,6 +68,8 @@ class SMTPOutboundAdapter(OutboundAdapter):
         """Send ``mail`` (an EmailMessage, a MailMessage, or an object with IRIS's
         %Net.MailMessage fields) with the Recipient, Cc, Bcc and From settings added; return
         the recipients the server refused (when ContinueAfterBadSend lets it go on)."""
+        if not str(self.SMTPServer or "").strip():
+            raise ConnectorError("mail not sent: the SMTPServer setting is empty")
         message = self._prepared(mail)
         recipients = address_list(message.get_all("To", []) + message.get_all("Cc", []) +
                               message.get_all("Bcc", []))
