@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections import Counter
 from typing import Any
 
@@ -215,3 +216,49 @@ def test_wrong_password_one_line_no_secret(make_project: Any, dovecot: Dovecot, 
     assert "Traceback" not in log
     assert wrong not in log and all(wrong not in e.text for e in store.log_since(0))
     assert dovecot.inbox_count() == 1 and stored_mails(store) == []
+
+
+GATED_KEEPER = '''
+
+class GatedKeeper(BusinessOperation):
+    """Handles nothing until the gate file exists: its queue fills up."""
+
+    def on_message(self, request):
+        while not os.path.exists({gate!r}):
+            time.sleep(0.05)
+'''
+
+
+def test_queue_limit_holds_mails_on_the_server(make_project: Any, dovecot: Dovecot,
+                                               tmp_path: Any, store: Any, wait_for: Any) -> None:
+    gate = tmp_path / "gate"
+    total = 30
+    dovecot.deliver(*(mail_bytes(f"q{n:02}") for n in range(total)))
+    project = make_project(
+        COMPONENTS.format(user=USER, password=PASSWORD, adapter="IMAPLogin", slow=0.1)
+        + GATED_KEEPER.format(gate=str(gate)),
+        f'''
+prod = Production("{PRODUCTION}")
+prod.service("MailIn", MailIn).host_setting("TargetConfigNames", "Keeper") \\
+    .adapter_setting("IMAPServer", "127.0.0.1").adapter_setting("IMAPPort", "{dovecot.imap_port}") \\
+    .adapter_setting("CallInterval", "0.2").adapter_setting("QueueLimit", "3")
+prod.operation("Keeper", GatedKeeper)
+PRODUCTIONS = [prod]
+''')
+    project.migrate()
+    project.start(PRODUCTION)
+
+    wait_for(lambda: store.queue_counts().get("Keeper", 0) >= 3, timeout=60)
+    at_limit = sum(stored_subjects(store).values())
+    # While the target's queue is full the mailbox is left alone, watched for 2 s (20 mails'
+    # worth for this service): at most the few taken before the counts are read again.
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        taken = sum(stored_subjects(store).values())
+        assert taken <= at_limit + 6, (at_limit, taken)
+        time.sleep(0.1)
+    assert dovecot.inbox_count() == total - sum(stored_subjects(store).values()) > 0
+    gate.write_text("open")
+    wait_for(lambda: set(stored_subjects(store)) == {f"q{n:02}" for n in range(total)},
+             timeout=60)
+    wait_for(lambda: dovecot.inbox_count() == 0, timeout=30)

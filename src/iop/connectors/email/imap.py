@@ -105,7 +105,7 @@ class _IMAPSession(MailboxSession):
         for part in _ok(self._client.uid("FETCH", ref.key, what)):
             if isinstance(part, tuple):
                 return bytes(part[1])
-        raise ConnectorError(f"IMAP mail {ref.uid} is gone from the mailbox")
+        raise imaplib.IMAP4.error(f"mail {ref.uid} is gone from the mailbox")
 
     def done(self, ref: MailRef) -> None:
         flag = "(\\Deleted)" if self._delete else "(\\Seen)"
@@ -123,8 +123,8 @@ class _IMAPSession(MailboxSession):
 
 def _ok(answer: tuple[str, list]) -> list:  # type: ignore[type-arg]
     status, data = answer
-    if status != "OK":
-        raise ConnectorError(f"IMAP server answered {status}: {_reply(data)}")
+    if status != "OK":  # told with the server's address by the adapter's poll
+        raise imaplib.IMAP4.error(f"the server answered {status}: {_reply(data)}")
     return data
 
 
