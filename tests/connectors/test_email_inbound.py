@@ -262,3 +262,26 @@ PRODUCTIONS = [prod]
     wait_for(lambda: set(stored_subjects(store)) == {f"q{n:02}" for n in range(total)},
              timeout=60)
     wait_for(lambda: dovecot.inbox_count() == 0, timeout=30)
+
+
+def test_kept_mails_are_not_taken_twice_across_restarts(make_project: Any, dovecot: Dovecot,
+                                                        protocol: str, store: Any,
+                                                        wait_for: Any, run_iop: Any) -> None:
+    dovecot.deliver(*(mail_bytes(f"keep{n}") for n in range(3)))
+    project = project_for(make_project, dovecot, protocol,
+                          extra='.adapter_setting("DeleteMessage", "0")')
+    project.migrate()
+    project.start(PRODUCTION)
+    wait_for(lambda: sum(stored_subjects(store).values()) >= 3, timeout=60)
+
+    run_iop("-S")  # stop, then start again: the mails are still on the server
+    dovecot.deliver(mail_bytes("keep3"))
+    project.start(PRODUCTION)
+    wait_for(lambda: sum(stored_subjects(store).values()) >= 4, timeout=60)
+    # A few more polls of the restarted job take nothing again.
+    polls = dovecot.log().count("Logged out")
+    wait_for(lambda: dovecot.log().count("Logged out") >= polls + 3, timeout=30)
+    assert stored_subjects(store) == Counter(f"keep{n}" for n in range(4))
+    assert dovecot.inbox_count() == 4
+    if protocol == "imap":
+        assert all(b"\\Seen" in line for line in dovecot.inbox())

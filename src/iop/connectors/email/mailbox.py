@@ -24,6 +24,7 @@ from iop.connectors.email.mail_server import (
 )
 from iop.connectors.inbound import QueueLimit as Backpressure
 from iop.connectors.inbound import queue_limit_setting
+from iop.connectors.state import AdapterState
 from iop.errors import ConnectorError, StoreUnavailable
 
 __all__ = ["MailRef", "MailboxInboundAdapter", "MailboxSession"]
@@ -91,7 +92,11 @@ class MailboxInboundAdapter(InboundAdapter):
     QueueLimit = queue_limit_setting()
 
     _system = "mail"
+    # Whether, with DeleteMessage off, the mails taken are remembered in the store (POP3 has
+    # no flag on the server to say so; IMAP flags them \Seen).
+    _remembers_taken = False
     _failure: str = ""
+    _taken: AdapterState | None = None
     _limit: Backpressure | None = None
     # Mails seen by this job that are not to be taken again while it runs: not matching,
     # too large, refused by the service, or (DeleteMessage off) already taken.
@@ -115,6 +120,8 @@ class MailboxInboundAdapter(InboundAdapter):
     def on_init(self) -> None:
         self._passed = set()
         self._limit = Backpressure(self, int(self.QueueLimit or 0))
+        if self._remembers_taken and not self._deletes():
+            self._taken = AdapterState(self, f"{self._system.lower()}.taken")
 
     def on_task(self) -> None:
         if not hasattr(self, "_passed"):
@@ -159,6 +166,9 @@ class MailboxInboundAdapter(InboundAdapter):
         for ref in session.pending():
             if ref.uid in self._passed:
                 continue
+            if self._taken is not None and self._taken.seen(ref.uid):
+                self._passed.add(ref.uid)
+                continue
             if taken >= BATCH or self._stopping() or not self._limit.room():
                 return taken, True
             if ref.size > MAX_MAIL_BYTES:
@@ -187,6 +197,8 @@ class MailboxInboundAdapter(InboundAdapter):
             taken += 1
             if not self._deletes():
                 self._passed.add(ref.uid)
+                if self._taken is not None:
+                    self._taken.remember(ref.uid)
         return taken, False
 
     def _matches(self, header_bytes: bytes) -> bool:

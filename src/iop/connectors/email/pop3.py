@@ -3,7 +3,8 @@
 POP3 applies deletions only when the session ends with QUIT, which the adapter sends after
 the batch's mails are stored: a session cut short (a crash, the server restarting) deletes
 nothing, and its mails are taken again: at least once. With DeleteMessage off the mails
-stay on the server and this job does not take a mail (by its UIDL) twice.
+stay on the server and the UIDL of each mail taken is remembered in the store (AdapterState),
+so that it is not taken again, even after a restart.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class POP3InboundAdapter(MailboxInboundAdapter):
                        description="Port of the POP3 server (110; 995 with TLS)")
 
     _system = "POP3"
+    _remembers_taken = True
 
     def server_address(self) -> tuple[str, int]:
         return str(self.POP3Server or "").strip(), int(self.POP3Port or 110)
