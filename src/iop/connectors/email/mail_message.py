@@ -81,11 +81,13 @@ def parse_mail(raw: bytes) -> MailMessage:
 
 
 def _part_text(part: Any) -> str:
+    """The part's text, lines ending in \\n (as sent they end in \\r\\n)."""
     try:
-        return str(part.get_content())
+        text = str(part.get_content())
     except (LookupError, ValueError):  # an unknown charset or a broken encoding
         data = part.get_payload(decode=True) or b""
-        return bytes(data).decode("utf-8", errors="replace")
+        text = bytes(data).decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n")
 
 
 def to_email_message(mail: Any) -> EmailMessage:
