@@ -54,9 +54,10 @@ class SmtpServer:
     """aiosmtpd on 127.0.0.1:port; ``received`` holds every mail it accepted (parsed) with
     its envelope recipients. With ``password`` it requires the login USER/password."""
 
-    def __init__(self, password: str | None = None) -> None:
+    def __init__(self, password: str | None = None, starttls: Any = None) -> None:
         self.port = free_port()
         self.password = password
+        self.starttls = starttls  # an ssl.SSLContext: offer STARTTLS and require it
         self.received: list[tuple[EmailMessage, list[str]]] = []
         self.connections = 0
         self._lock = threading.Lock()
@@ -94,6 +95,8 @@ class SmtpServer:
         if self.password is not None:
             kwargs = {"authenticator": authenticate, "auth_required": True,
                       "auth_require_tls": False}
+        if self.starttls is not None:
+            kwargs.update(tls_context=self.starttls, require_starttls=True)
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
         return self
@@ -106,6 +109,36 @@ class SmtpServer:
     def subjects(self) -> list[str]:
         with self._lock:
             return [str(mail["Subject"]) for mail, _ in self.received]
+
+
+def self_signed_tls(folder: Path) -> Any:
+    """A server TLS context with a fresh self-signed certificate for localhost."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context
 
 
 # ----------------------------------------------------------------------------- Dovecot

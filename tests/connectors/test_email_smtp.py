@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from email_support import PASSWORD, USER, SmtpServer, free_port
+from email_support import PASSWORD, USER, SmtpServer, free_port, self_signed_tls
 
 PRODUCTION = "Mail.Out"
 
@@ -130,6 +130,17 @@ def test_server_restart_mid_stream_loses_nothing(
                          store.query_headers(target="Mailer", type="request", limit=0)))
     assert len(requests) == 7
 
+    # Restarted between two sends: the kept connection is found dead and opened again at
+    # once, so the mail goes at its first attempt, with no error.
+    errors_before = sum(e.type == "error" for e in store.log_since(0))
+    smtp.stop()
+    smtp.start()
+    drop(inbox, ["d1"])
+    wait_for(lambda: "d1.txt" in smtp.subjects(), timeout=60)
+    wait_for(lambda: len([h for h in store.query_headers(target="Mailer", type="request",
+                                                         limit=0) if h.status == "completed"]) == 8)
+    assert sum(e.type == "error" for e in store.log_since(0)) == errors_before
+
 
 def test_wrong_password_is_one_clear_line_without_the_password(
         make_project: Any, tmp_path: Path, wait_for: Any, store: Any, run_iop: Any) -> None:
@@ -213,5 +224,41 @@ PRODUCTIONS = [prod]
         assert mail["From"] == "iop@localhost"
         assert "disk full on node7.txt" in str(mail["Subject"])
         assert str(mail["Subject"]).startswith("[iop alert] Noisy")
+    finally:
+        smtp.stop()
+
+
+def test_starttls_from_ssl_config(make_project: Any, tmp_path: Path, wait_for: Any,
+                                  store: Any, run_iop: Any) -> None:
+    """SSLConfig "name*" asks for STARTTLS: with the server's identity checked, its
+    self-signed certificate is refused in one line; unchecked, the mail goes (encrypted: the
+    server requires STARTTLS before anything is sent)."""
+    smtp = SmtpServer(starttls=self_signed_tls(tmp_path)).start()
+    try:
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        settings = production(inbox, smtp.port, retry=False) \
+            .replace('.adapter_setting("From"', '.adapter_setting("SSLConfig", "test*")'
+                     '.adapter_setting("From"')
+        project = make_project(COMPONENTS.format(user=USER, password=""), settings)
+        project.migrate()
+        project.start(PRODUCTION)
+        drop(inbox, ["t1"])
+        wait_for(lambda: any(h.status == "error" for h in
+                             store.query_headers(target="Mailer", type="request", limit=0)),
+                 timeout=60)
+        header = store.query_headers(target="Mailer", type="request", limit=1)[0]
+        assert f"SMTP server 127.0.0.1:{smtp.port}: TLS failed: CERTIFICATE_VERIFY_FAILED" \
+            in (header.error or "")
+
+        run_iop("-S")
+        project.write_settings(settings.replace(
+            '.adapter_setting("SSLConfig", "test*")',
+            '.adapter_setting("SSLConfig", "test*").adapter_setting("SSLCheckServerIdentity", "0")'))
+        project.migrate()
+        project.start(PRODUCTION)
+        drop(inbox, ["t2"])
+        wait_for(lambda: smtp.received, timeout=60)
+        assert smtp.subjects() == ["t2.txt"]
     finally:
         smtp.stop()
