@@ -285,3 +285,21 @@ def test_kept_mails_are_not_taken_twice_across_restarts(make_project: Any, dovec
     assert dovecot.inbox_count() == 4
     if protocol == "imap":
         assert all(b"\\Seen" in line for line in dovecot.inbox())
+
+
+def test_a_mail_poplib_cannot_read_does_not_block_the_others(
+        make_project: Any, dovecot: Dovecot, store: Any, wait_for: Any) -> None:
+    long_line = b"x" * 3000  # over poplib's 2048-byte line limit (and RFC 5322's 998)
+    broken = (b"From: lab@example.org\r\nTo: intake@example.org\r\nSubject: too wide\r\n\r\n"
+              + long_line + b"\r\n")
+    dovecot.deliver(mail_bytes("before"), broken, mail_bytes("after"))
+    project = project_for(make_project, dovecot, "pop3")
+    project.migrate()
+    project.start(PRODUCTION)
+
+    wait_for(lambda: {"before", "after"} <= set(stored_subjects(store)), timeout=60)
+    wait_for(lambda: dovecot.inbox_count() == 1, timeout=30)
+    assert b"too wide" in dovecot.inbox()[0]
+    errors = [e.text for e in store.log_since(0) if e.type == "error"]
+    assert len(errors) == 1 and "cannot be read (a line longer than poplib reads)" in errors[0]
+    assert "too wide" not in stored_subjects(store)

@@ -27,7 +27,7 @@ from iop.connectors.inbound import queue_limit_setting
 from iop.connectors.state import AdapterState
 from iop.errors import ConnectorError, StoreUnavailable
 
-__all__ = ["MailRef", "MailboxInboundAdapter", "MailboxSession"]
+__all__ = ["MailRef", "MailboxInboundAdapter", "MailboxSession", "UnreadableMail"]
 
 # Mails handled per session: the session then commits (POP3 applies its deletions only at
 # QUIT), so a crash redelivers at most this many.
@@ -45,6 +45,11 @@ class MailRef:
     key: str
     uid: str
     size: int = 0
+
+
+class UnreadableMail(Exception):
+    """The protocol library cannot read this mail (a line longer than it allows); the
+    session is out of step after it and is dropped."""
 
 
 class MailboxSession:
@@ -152,6 +157,8 @@ class MailboxInboundAdapter(InboundAdapter):
             session.commit()
             committed = True
             return more and taken > 0
+        except UnreadableMail:
+            return True  # dropped uncommitted (its mails come again); the next one skips it
         except (ConnectorError, StoreUnavailable):
             raise
         except Exception as exc:  # the protocol library's errors, a dropped connection
@@ -175,10 +182,14 @@ class MailboxInboundAdapter(InboundAdapter):
                 self._pass(ref, f"mail {ref.uid} is {ref.size} bytes, more than "
                                 f"{MAX_MAIL_BYTES}; left on the server")
                 continue
-            if not self._matches(session.headers(ref)):
-                self._passed.add(ref.uid)
-                continue
-            raw = session.fetch(ref)
+            try:
+                if not self._matches(session.headers(ref)):
+                    self._passed.add(ref.uid)
+                    continue
+                raw = session.fetch(ref)
+            except UnreadableMail as exc:
+                self._pass(ref, f"mail {ref.uid} cannot be read ({exc}); left on the server")
+                raise
             if len(raw) > MAX_MAIL_BYTES:
                 self._pass(ref, f"mail {ref.uid} is {len(raw)} bytes, more than "
                                 f"{MAX_MAIL_BYTES}; left on the server")

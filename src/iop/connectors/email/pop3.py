@@ -10,11 +10,17 @@ so that it is not taken again, even after a restart.
 from __future__ import annotations
 
 import poplib
+from collections.abc import Callable
 
 from iop.components.settings import Category, setting
 from iop.connectors.credentials import Credential
 from iop.connectors.email.mail_server import TIMEOUT_SECONDS, failure_text, tls_mode
-from iop.connectors.email.mailbox import MailboxInboundAdapter, MailboxSession, MailRef
+from iop.connectors.email.mailbox import (
+    MailboxInboundAdapter,
+    MailboxSession,
+    MailRef,
+    UnreadableMail,
+)
 from iop.errors import ConnectorError
 
 __all__ = ["POP3InboundAdapter"]
@@ -80,10 +86,19 @@ class _POP3Session(MailboxSession):
         return refs
 
     def headers(self, ref: MailRef) -> bytes:
-        return b"\r\n".join(self._client.top(int(ref.key), 0)[1]) + b"\r\n"
+        return self._lines(lambda: self._client.top(int(ref.key), 0)[1])
 
     def fetch(self, ref: MailRef) -> bytes:
-        return b"\r\n".join(self._client.retr(int(ref.key))[1]) + b"\r\n"
+        return self._lines(lambda: self._client.retr(int(ref.key))[1])
+
+    @staticmethod
+    def _lines(read: Callable[[], list[bytes]]) -> bytes:
+        try:
+            return b"\r\n".join(read()) + b"\r\n"
+        except poplib.error_proto as exc:
+            if "line too long" in str(exc):  # poplib's limit on a line (RFC 5322's is 998)
+                raise UnreadableMail("a line longer than poplib reads") from None
+            raise
 
     def done(self, ref: MailRef) -> None:
         if self._delete:
