@@ -63,7 +63,8 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   └── StatusError .............. intersystems_pyprod._status (pyprod's name)
     ├── RemoteError (RuntimeError): a remote server refused or failed a client's request
     ├── ConnectorError (RuntimeError): an adapter cannot reach or use its outside system
-    │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
+    │   ├── MissingLibrary ........... iop.connectors.errors (names the pip extra)
+    │   └── UnreadableMail ........... iop.connectors.email.mailbox (left on the server)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)
     │   ├── ModeError ................ iop.client.connection

@@ -47,7 +47,7 @@ class MailRef:
     size: int = 0
 
 
-class UnreadableMail(Exception):
+class UnreadableMail(ConnectorError):
     """The protocol library cannot read this mail (a line longer than it allows); the
     session is out of step after it and is dropped."""
 
