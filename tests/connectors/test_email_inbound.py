@@ -190,6 +190,7 @@ def test_service_job_killed_mid_batch_loses_nothing(make_project: Any, dovecot: 
         assert sum(counts.values()) - len(counts) <= 1, counts
 
 
+@pytest.mark.slow  # Dovecot slows each failed login of a client down by seconds
 def test_wrong_password_one_line_no_secret(make_project: Any, dovecot: Dovecot, protocol: str,
                                            store: Any, wait_for: Any, run_iop: Any) -> None:
     wrong = "not-the-pw-4711"
@@ -202,11 +203,9 @@ def test_wrong_password_one_line_no_secret(make_project: Any, dovecot: Dovecot, 
     port = dovecot.pop3_port if protocol == "pop3" else dovecot.imap_port
     line = f"{name} server 127.0.0.1:{port}: login of user {USER} refused"
     wait_for(lambda: any(line in e.text for e in store.log_since(0)), timeout=60)
-    # Several polls later, still one error line (and its alert), no traceback, no password.
-    wait_for(lambda: "Login failed" in dovecot.log() or "auth" in dovecot.log().lower(),
-             timeout=10)
-    polls_before = dovecot.log().count("Disconnected")
-    wait_for(lambda: dovecot.log().count("Disconnected") >= polls_before + 3, timeout=30)
+    # A later poll fails the same way (Dovecot slows repeated failures down, so one more is
+    # waited for): still one error line (and its alert), no traceback, no password.
+    wait_for(lambda: dovecot.log().count("auth failed") >= 2, timeout=30)
     entries = [e for e in store.log_since(0) if e.item == "MailIn"]
     errors = [e for e in entries if e.type == "error"]
     assert len(errors) == 1 and errors[0].text.startswith(line), errors
