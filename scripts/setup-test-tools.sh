@@ -34,3 +34,25 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
              "tests (tests/browser) will fail until it is installed" >&2
     fi
 fi
+
+# The e-mail connector tests (tests/connectors/test_email_inbound.py) start Debian's Dovecot
+# (IMAP and POP3) with a configuration of their own on free ports; the package's own service
+# is not started (no init system runs it here, and the tests never use it).
+if [ ! -x /usr/sbin/dovecot ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt_get="apt-get"
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        apt_get="sudo apt-get"
+    else
+        apt_get=""
+    fi
+    if [ -n "$apt_get" ]; then
+        echo "installing Debian's dovecot for the e-mail connector tests"
+        $apt_get update -qq
+        DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq dovecot-imapd dovecot-pop3d >/dev/null
+    else
+        echo "warning: dovecot is missing and apt-get is not usable here; the e-mail" \
+             "inbound tests (tests/connectors/test_email_inbound.py) will fail until it is" \
+             "installed" >&2
+    fi
+fi

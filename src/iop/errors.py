@@ -74,6 +74,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── UnknownCredentials (LookupError)  iop.connectors.credentials
     │   ├── CredentialsKeyError ...... iop.connectors.credentials_key (no key, wrong key)
     │   ├── ConnectionLost ........... iop.connectors.sql.dbapi (a database connection died)
+    │   ├── UnreadableMail ........... iop.connectors.email.mailbox (left on the server)
     │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)

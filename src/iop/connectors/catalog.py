@@ -53,5 +53,8 @@ CONNECTOR_CLASSES: dict[str, str] = {
     "EnsLib.Kafka.Message": "iop.connectors.kafka:KafkaMessage",
 
     # --- E-mail and file transfer (iop.connectors.email, iop.connectors.ftp) ---
+    "EnsLib.EMail.OutboundAdapter": "iop.connectors.email.smtp:SMTPOutboundAdapter",
+    "EnsLib.EMail.InboundAdapter": "iop.connectors.email.pop3:POP3InboundAdapter",
+    "EnsLib.EMail.IMAPInboundAdapter": "iop.connectors.email.imap:IMAPInboundAdapter",
 
 }
