@@ -1,0 +1,160 @@
+"""Real FTP and SFTP servers for the FTP connector tests, each in its own process on a free
+loopback port (so a test can stop and restart it), and the productions the tests run.
+
+FTP (pyftpdlib): an anonymous user (when asked) and ``alice`` / ``PASSWORD``, both rooted at
+the server's folder. SFTP (asyncssh): a generated host key; ``alice`` logs in with
+``PASSWORD``, the user running the tests with the generated client key.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+PASSWORD = "s3cret-Pw-7781"
+
+FTP_SCRIPT = textwrap.dedent('''
+    import sys
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer
+
+    root, port, anonymous, password = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+    authorizer = DummyAuthorizer()
+    if anonymous:
+        authorizer.add_anonymous(root, perm="elradfmwMT")
+    authorizer.add_user("alice", password, root, perm="elradfmwMT")
+    handler = FTPHandler
+    handler.authorizer = authorizer
+    handler.auth_failed_timeout = 0.1
+    server = FTPServer(("127.0.0.1", port), handler)
+    server.serve_forever()
+''')
+
+SFTP_SCRIPT = textwrap.dedent('''
+    import asyncio
+    import sys
+
+    import asyncssh
+
+    root, port, host_key, client_key, key_user, password = sys.argv[1:7]
+
+    class Server(asyncssh.SSHServer):
+        def begin_auth(self, username):
+            return True
+
+        def password_auth_supported(self):
+            return True
+
+        def validate_password(self, username, given):
+            return username == "alice" and given == password
+
+        def public_key_auth_supported(self):
+            return True
+
+        def validate_public_key(self, username, key):
+            return username == key_user and \\
+                key.export_public_key() == asyncssh.read_public_key(client_key).export_public_key()
+
+    async def main():
+        await asyncssh.listen("127.0.0.1", int(port), server_host_keys=[host_key],
+                              server_factory=Server,
+                              sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=root),
+                              allow_scp=False)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+''')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the test server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"the test server did not listen on port {port} within {timeout} s")
+
+
+class _Server:
+    """A server process that can be stopped and started again on the same port."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        _wait_listening(self.port, self._process)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class FtpServer(_Server):
+    """pyftpdlib serving ``root``."""
+
+    def __init__(self, root: Path, anonymous: bool = True) -> None:
+        super().__init__(root)
+        self.anonymous = anonymous
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-c", FTP_SCRIPT, str(self.root), str(self.port),
+                "1" if self.anonymous else "0", PASSWORD]
+
+
+class SftpServer(_Server):
+    """asyncssh serving ``root`` over SFTP; ``client_key`` logs in as the current user."""
+
+    def __init__(self, root: Path, keys: Path) -> None:
+        import asyncssh
+
+        super().__init__(root)
+        keys.mkdir(parents=True, exist_ok=True)
+        self.host_key = keys / "host_key"
+        self.client_key = keys / "client_key"
+        asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(self.host_key))
+        client = asyncssh.generate_private_key("ecdsa-sha2-nistp256")
+        client.write_private_key(str(self.client_key), format_name="openssh")
+        client.write_public_key(str(self.client_key) + ".pub")
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-c", SFTP_SCRIPT, str(self.root), str(self.port),
+                str(self.host_key), str(self.client_key) + ".pub", getpass.getuser(), PASSWORD]
+
+
+def write_slowly(path: Path, parts: list[bytes], pause: float) -> None:
+    """Write ``parts`` to ``path`` one by one, ``pause`` seconds apart (a file still being
+    written while the adapter polls)."""
+    with open(path, "wb") as fh:
+        for part in parts:
+            fh.write(part)
+            fh.flush()
+            time.sleep(pause)
