@@ -88,6 +88,9 @@ _UPSERT_META = upsert("meta", ("key", "value"), "key")
 _UPSERT_BINDING = upsert("bindings", ("class_name", "module", "classname", "classpath", "kind",
                                       "generated", "created"), "class_name")
 _UPSERT_JOB = upsert("jobs", _JOB_FIELDS, "id")
+_UPSERT_CREDENTIAL = upsert("credentials", ("name", "username", "secret", "updated"), "name")
+_UPSERT_ADAPTER_STATE = upsert("adapter_state", ("item", "scope", "key", "value", "updated"),
+                               "item, scope, key")
 _UPSERT_CONTEXT = upsert("contexts", (
     "id", "item", "request_id", "state", "response_class", "response_text", "pending",
     "replied", "failed", "owner", "owner_until", "updated"), "id")
@@ -676,6 +679,46 @@ class SQLStore(ABC, Generic[TxT]):
     def list_classpaths(self) -> list[str]:
         return [row[0] for row in self._read(
             f"SELECT path FROM classpaths ORDER BY {self.dialect.insertion_order}")]
+
+    # ------------------------------------------------------------ connectors' state
+    def put_credential(self, name: str, username: str, secret: bytes) -> None:
+        with self.transaction() as tx:
+            tx.run(_UPSERT_CREDENTIAL, (name, username, bytes(secret), tx.now))
+
+    def get_credential(self, name: str) -> tuple[str, bytes] | None:
+        rows = self._read("SELECT username, secret FROM credentials WHERE name = ?", (name,))
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+    def list_credentials(self) -> list[tuple[str, str, float]]:
+        return [(n, u, float(t)) for n, u, t in self._read(
+            "SELECT name, username, updated FROM credentials ORDER BY name")]
+
+    def delete_credential(self, name: str) -> bool:
+        with self.transaction() as tx:
+            return tx.run("DELETE FROM credentials WHERE name = ?", (name,)).rowcount == 1
+
+    def get_adapter_state(self, item: str, scope: str, key: str) -> str | None:
+        rows = self._read("SELECT value FROM adapter_state WHERE item = ? AND scope = ? "
+                          "AND key = ?", (item, scope, key))
+        return rows[0][0] if rows else None
+
+    def put_adapter_state(self, item: str, scope: str, key: str, value: str = "") -> None:
+        with self.transaction() as tx:
+            tx.run(_UPSERT_ADAPTER_STATE, (item, scope, key, value, tx.now))
+
+    def delete_adapter_state(self, item: str, scope: str, key: str | None = None) -> int:
+        with self.transaction() as tx:
+            if key is None:
+                return tx.run("DELETE FROM adapter_state WHERE item = ? AND scope = ?",
+                              (item, scope)).rowcount
+            return tx.run("DELETE FROM adapter_state WHERE item = ? AND scope = ? AND key = ?",
+                          (item, scope, key)).rowcount
+
+    def list_adapter_state(self, item: str, scope: str, *, after: str = "",
+                           limit: int = 1000) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in self._read(
+            "SELECT key, value FROM adapter_state WHERE item = ? AND scope = ? AND key > ? "
+            "ORDER BY key LIMIT ?", (item, scope, after, int(limit)))]
 
     # ------------------------------------------------------------ runtime state and jobs
     def update_runtime(self, of_host: str | None = None, **fields: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # PostgreSQL truncates identifiers past 63 bytes; longer names get a digest suffix instead.
 _MAX_IDENTIFIER = 63
@@ -191,6 +191,17 @@ MIGRATIONS: dict[int, list[str]] = {
         "DROP TRIGGER IF EXISTS log_alert_managed ON log",
         "CREATE TRIGGER log_alert_managed AFTER INSERT ON log FOR EACH ROW "
         "WHEN (NEW.type = 'alert') EXECUTE FUNCTION manage_alert()",
+    ],
+    # 6: what connectors keep, as SQLite's version 5 (iop.connectors): credentials (the
+    # secret encrypted with a key kept outside the store) and adapters' delivery memory.
+    6: [
+        """CREATE TABLE IF NOT EXISTS credentials (
+            name TEXT PRIMARY KEY, username TEXT NOT NULL, secret BYTEA NOT NULL,
+            updated DOUBLE PRECISION NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS adapter_state (
+            item TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
+            value TEXT NOT NULL DEFAULT '', updated DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (item, scope, key))""",
     ],
 }
 

@@ -6,7 +6,7 @@ shares its header's id, so the per-commit sqlite_sequence update is not needed.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # A step is a script of statements split on ";", or a list of statements (a trigger's body
 # holds ";" of its own).
@@ -154,4 +154,15 @@ CREATE INDEX IF NOT EXISTS log_session ON log (session_id) WHERE session_id IS N
                         NEW.item, NEW.session_id, NEW.text, NEW.time);
         END""",
     ],
+    # 5: what connectors keep (iop.connectors). ``credentials``: IRIS's credentials, the
+    # secret encrypted by iop.connectors.credentials with a key kept outside the store.
+    # ``adapter_state``: an inbound adapter's memory of what it delivered (IRIS keeps it in
+    # ^Ens.AppData), e.g. the keys of rows or names of files processed but not deleted.
+    5: """
+CREATE TABLE IF NOT EXISTS credentials (
+    name TEXT PRIMARY KEY, username TEXT NOT NULL, secret BLOB NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS adapter_state (
+    item TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL DEFAULT '',
+    updated REAL NOT NULL, PRIMARY KEY (item, scope, key));
+""",
 }
