@@ -158,3 +158,55 @@ def write_slowly(path: Path, parts: list[bytes], pause: float) -> None:
             fh.write(part)
             fh.flush()
             time.sleep(pause)
+
+
+PRODUCTION = "Ftp.Production"
+
+
+def _chain(settings: dict[str, object], kind: str) -> str:
+    return "".join(f" \\\n    .{kind}_setting({k!r}, {str(v)!r})" for k, v in settings.items())
+
+
+def ftp_in_production(server: _Server, outbox: Path, protocol: str = "FTP",
+                      **adapter: object) -> str:
+    """FtpIn (EnsLib.FTP.PassthroughService polling ``in`` on the server) sends each file to
+    FileOut, which writes it (named as on the server, replacing) into ``outbox``."""
+    settings: dict[str, object] = {
+        "FTPServer": "127.0.0.1", "FTPPort": server.port, "Protocol": protocol,
+        "FilePath": "in", "CallInterval": "0.2", "FileAccessTimeout": "0.3", **adapter}
+    return f'''
+prod = Production("{PRODUCTION}")
+prod.service("FtpIn", class_name="EnsLib.FTP.PassthroughService"){_chain(settings, "adapter")} \\
+    .host_setting("TargetConfigNames", "FileOut")
+prod.operation("FileOut", class_name="EnsLib.File.PassthroughOperation") \\
+    .adapter_setting("FilePath", {str(outbox)!r}).adapter_setting("Overwrite", "1") \\
+    .host_setting("Filename", "%f")
+PRODUCTIONS = [prod]
+'''
+
+
+def ftp_out_production(server: _Server, inbox: Path, protocol: str = "FTP",
+                       **adapter: object) -> str:
+    """FileIn (EnsLib.File.PassthroughService on the local ``inbox``) sends each file to
+    FtpOut (EnsLib.FTP.PassthroughOperation), which writes it to ``out`` on the server under
+    its own name, replacing; a failed write is retried every 0.3 s for up to a minute."""
+    settings: dict[str, object] = {
+        "FTPServer": "127.0.0.1", "FTPPort": server.port, "Protocol": protocol,
+        "FilePath": "out", "Overwrite": "1", **adapter}
+    return f'''
+prod = Production("{PRODUCTION}")
+prod.service("FileIn", class_name="EnsLib.File.PassthroughService") \\
+    .adapter_setting("FilePath", {str(inbox)!r}).adapter_setting("CallInterval", "0.2") \\
+    .host_setting("TargetConfigNames", "FtpOut")
+prod.operation("FtpOut", class_name="EnsLib.FTP.PassthroughOperation"){_chain(settings, "adapter")} \\
+    .host_setting("Filename", "%f").host_setting("ReplyCodeActions", "E=R") \\
+    .host_setting("RetryInterval", "0.3").host_setting("FailureTimeout", "60")
+PRODUCTIONS = [prod]
+'''
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    """Name → content of the plain files in ``folder`` (none while it does not exist)."""
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}

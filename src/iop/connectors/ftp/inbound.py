@@ -173,7 +173,7 @@ class FTPInboundAdapter(InboundAdapter, FTPCommon):
         if self._state is None:
             from iop.connectors.state import AdapterState
 
-            scope = f"{self._session.describe()}/{self.FilePath or ''}"
+            scope = f"ftp.files {self._session.describe()}/{self.FilePath or ''}"
             self._state = AdapterState(self, scope)
         return self._state
 
@@ -181,7 +181,7 @@ class FTPInboundAdapter(InboundAdapter, FTPCommon):
         """A remembered file no longer on the server is forgotten: one of that name, size
         and time coming back later is a new file."""
         state = self._remembered()
-        for key in list(state.keys()):
+        for key, _ in list(state.keys()):
             if key.split("\n", 1)[0] not in names:
                 state.forget(key)
 
