@@ -9,6 +9,7 @@ the server's folder. SFTP (asyncssh): a generated host key; ``alice`` logs in wi
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import subprocess
 import sys
@@ -103,8 +104,10 @@ class _Server:
         raise NotImplementedError
 
     def start(self) -> None:
+        # Not under the test's IOP_HOME: the server is the test's to stop, not `iop -k`'s.
+        env = {k: v for k, v in os.environ.items() if k != "IOP_HOME"}
         self._process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+                                         stderr=subprocess.DEVNULL, env=env)
         _wait_listening(self.port, self._process)
 
     def stop(self) -> None:
