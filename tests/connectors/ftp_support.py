@@ -144,8 +144,8 @@ class SftpServer(_Server):
         self.host_key = keys / "host_key"
         self.client_key = keys / "client_key"
         asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(self.host_key))
-        client = asyncssh.generate_private_key("ecdsa-sha2-nistp256")
-        client.write_private_key(str(self.client_key), format_name="openssh")
+        client = asyncssh.generate_private_key("ssh-ed25519")
+        client.write_private_key(str(self.client_key))
         client.write_public_key(str(self.client_key) + ".pub")
 
     def _command(self) -> list[str]:

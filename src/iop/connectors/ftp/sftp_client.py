@@ -31,11 +31,16 @@ class SftpFileSystem(RemoteFileSystem):
         methods = server.authentication_methods.lower()
         use_key = bool(server.private_key_file) and ("k" in methods or not methods)
         use_password = bool(server.password) and ("p" in methods or "i" in methods or not methods)
+        key = None
+        if use_key:
+            try:
+                key = paramiko.PKey.from_path(server.private_key_file, server.passphrase or None)
+            except (OSError, ValueError, paramiko.SSHException) as exc:
+                raise paramiko.AuthenticationException(
+                    f"cannot use the private key file {server.private_key_file}: {exc}") from None
         client.connect(
             server.host, server.port, username=server.username or getpass.getuser(),
-            password=server.password if use_password else None,
-            key_filename=server.private_key_file if use_key else None,
-            passphrase=server.passphrase or None,
+            password=server.password if use_password else None, pkey=key,
             timeout=server.connect_timeout, banner_timeout=server.connect_timeout,
             auth_timeout=server.connect_timeout, allow_agent=False, look_for_keys=False)
         self._sftp = client.open_sftp()
