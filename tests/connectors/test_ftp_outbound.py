@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ftp_support import PRODUCTION, FtpServer, files_in, ftp_out_production
 
-from iop.connectors.ftp.remote import UPLOAD_SUFFIX
+from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from ftp_support import PRODUCTION, SftpServer, files_in, ftp_in_production, ftp_out_production
 
-from iop.connectors.ftp.remote import UPLOAD_SUFFIX
+from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX
 
 COUNT = 30
 

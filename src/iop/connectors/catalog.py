@@ -15,8 +15,8 @@ CONNECTOR_CLASSES: dict[str, str] = {
 
     # --- E-mail and file transfer (iop.connectors.email, iop.connectors.ftp) ---
 
-    "EnsLib.FTP.InboundAdapter": "iop.connectors.ftp.inbound:FTPInboundAdapter",
-    "EnsLib.FTP.OutboundAdapter": "iop.connectors.ftp.outbound:FTPOutboundAdapter",
+    "EnsLib.FTP.InboundAdapter": "iop.connectors.ftp.inbound_adapter:FTPInboundAdapter",
+    "EnsLib.FTP.OutboundAdapter": "iop.connectors.ftp.outbound_adapter:FTPOutboundAdapter",
     "EnsLib.FTP.PassthroughService": "iop.connectors.ftp.passthrough:FTPPassthroughService",
     "EnsLib.FTP.PassthroughOperation": "iop.connectors.ftp.passthrough:FTPPassthroughOperation",
 }

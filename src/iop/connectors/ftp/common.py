@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from iop.components.settings import Category, controls, setting
 from iop.connectors.credentials import credentials_for, credentials_setting
-from iop.connectors.ftp.remote import RemoteFileSystem, RemoteServer
+from iop.connectors.ftp.remote_files import RemoteFileSystem, RemoteServer
 from iop.errors import ConnectorError
 
 __all__ = ["FTPCommon", "RemoteSession", "decode", "encode", "timestamped"]

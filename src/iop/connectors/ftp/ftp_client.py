@@ -8,13 +8,9 @@ import io
 import ssl
 import time
 
-from iop.connectors.ftp.remote import RemoteFile, RemoteFileSystem, join
+from iop.connectors.ftp.remote_files import RemoteFile, RemoteFileSystem, join
 
 __all__ = ["FtpFileSystem"]
-
-
-class _TooLong(ValueError):
-    pass
 
 
 class FtpFileSystem(RemoteFileSystem):
@@ -85,18 +81,20 @@ class FtpFileSystem(RemoteFileSystem):
     def read(self, path: str, limit: int) -> bytes:
         chunks: list[bytes] = []
         received = 0
+        too_long = ValueError(f"{path} is longer than {limit} bytes")
 
         def keep(chunk: bytes) -> None:
             nonlocal received
             received += len(chunk)
             if received > limit:
-                raise _TooLong(f"{path} is longer than {limit} bytes")
+                raise too_long
             chunks.append(chunk)
 
         try:
             self.ftp.retrbinary(f"RETR {path}", keep)
-        except _TooLong:
-            self.close()  # the transfer was cut: the control connection is out of step
+        except ValueError as exc:
+            if exc is too_long:
+                self.close()  # the transfer was cut: the control connection is out of step
             raise
         return b"".join(chunks)
 

@@ -8,7 +8,7 @@ import stat
 from typing import Any
 
 from iop.connectors.errors import require
-from iop.connectors.ftp.remote import RemoteFile, RemoteFileSystem
+from iop.connectors.ftp.remote_files import RemoteFile, RemoteFileSystem
 
 __all__ = ["SftpFileSystem"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from iop.components.adapters import OutboundAdapter
 from iop.components.settings import Category, setting
 from iop.connectors.ftp.common import FTPCommon, RemoteSession, decode, encode
-from iop.connectors.ftp.remote import UPLOAD_SUFFIX, RemoteFileSystem, join
+from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX, RemoteFileSystem, join
 from iop.errors import ConnectorError
 
 __all__ = ["FTPOutboundAdapter", "MAX_APPEND_BYTES"]

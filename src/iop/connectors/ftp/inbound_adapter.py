@@ -18,7 +18,7 @@ from typing import Any
 from iop.components.adapters import InboundAdapter
 from iop.components.settings import Category, controls, setting
 from iop.connectors.ftp.common import FTPCommon, RemoteSession, decode, timestamped
-from iop.connectors.ftp.remote import UPLOAD_SUFFIX, RemoteFile, join
+from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX, RemoteFile, join
 from iop.connectors.inbound import QueueLimit, queue_limit_setting
 from iop.errors import ConnectorError
 from iop.messages.builtin import StreamContainer
