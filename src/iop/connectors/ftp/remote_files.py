@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from iop.engine.builtins import PARTIAL_SUFFIX
+
 __all__ = ["RemoteFile", "RemoteFileSystem", "RemoteServer", "UPLOAD_SUFFIX"]
 
-# What a file being uploaded is called until it is complete (then renamed to its name); the
-# inbound adapter never picks up a name ending so.
-UPLOAD_SUFFIX = ".iop-partial"
+# What a file being uploaded is called until it is complete (then renamed to its name), as
+# the local file adapters do; the inbound adapters never pick up a name ending so.
+UPLOAD_SUFFIX = PARTIAL_SUFFIX
 
 
 @dataclass(frozen=True)
