@@ -152,10 +152,15 @@ class RemoteSession:
             authentication_methods=str(adapter.SFTPAuthenticationMethods or ""))
 
     def _cause(self, exc: BaseException) -> str:
-        text = " ".join(str(exc).split()) or type(exc).__name__
+        text = " ".join(str(exc).split()) or _SILENT_CAUSES.get(type(exc), type(exc).__name__)
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+# What an exception that carries no message means, said in words.
+_SILENT_CAUSES: dict[type, str] = {EOFError: "the server closed the connection",
+                                   TimeoutError: "no answer in time"}
 
 
 def _file_system(server: RemoteServer) -> RemoteFileSystem:
