@@ -103,16 +103,20 @@ class RemoteSession:
         if _number(self._adapter.StayConnected, -1) == 0:
             self.close()
 
+    def close_if_idle(self) -> None:
+        """Close a connection idle for longer than StayConnected seconds (when positive)."""
+        idle_limit = _number(self._adapter.StayConnected, -1)
+        if self._remote is not None and idle_limit > 0 and \
+                time.monotonic() - self._used_at > idle_limit:
+            self.close()
+
     def close(self) -> None:
         remote, self._remote = self._remote, None
         if remote is not None:
             remote.close()
 
     def _connected(self) -> RemoteFileSystem:
-        idle_limit = _number(self._adapter.StayConnected, -1)
-        if self._remote is not None and idle_limit > 0 and \
-                time.monotonic() - self._used_at > idle_limit:
-            self.close()
+        self.close_if_idle()
         if self._remote is not None:
             return self._remote
         server = self._server()

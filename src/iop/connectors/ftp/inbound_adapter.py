@@ -63,7 +63,8 @@ class FTPInboundAdapter(InboundAdapter, FTPCommon):
 
     def on_init(self) -> None:
         self._session = RemoteSession(self)
-        self._limit = QueueLimit(self, int(self.QueueLimit or 0))
+        # Counts read before every file: one poll may find many files.
+        self._limit = QueueLimit(self, int(self.QueueLimit or 0), every=0.0)
         self._sightings: dict[str, tuple[int, float, float]] = {}
         self._oversized: set[tuple[str, int]] = set()
         self._failing = ""

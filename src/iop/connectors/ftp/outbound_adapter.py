@@ -37,7 +37,7 @@ class FTPOutboundAdapter(OutboundAdapter, FTPCommon):
         self._session.close()
 
     def on_keepalive(self) -> None:
-        self._session.release()
+        self._session.close_if_idle()
 
     # -- IRIS's methods --------------------------------------------------------------
     def put_stream(self, filename: str, stream: Any) -> str:
