@@ -31,6 +31,12 @@ FTP_SCRIPT = textwrap.dedent('''
         authorizer.add_anonymous(root, perm="elradfmwMT")
     authorizer.add_user("alice", password, root, perm="elradfmwMT")
     handler = FTPHandler
+    if len(sys.argv) > 5:  # FTPS: TLS required on the control and the data connections
+        from pyftpdlib.handlers import TLS_FTPHandler
+
+        handler = TLS_FTPHandler
+        handler.certfile, handler.keyfile = sys.argv[5], sys.argv[6]
+        handler.tls_control_required = handler.tls_data_required = True
     handler.authorizer = authorizer
     handler.auth_failed_timeout = 0.1
     server = FTPServer(("127.0.0.1", port), handler)
@@ -124,13 +130,54 @@ class _Server:
 class FtpServer(_Server):
     """pyftpdlib serving ``root``."""
 
-    def __init__(self, root: Path, anonymous: bool = True) -> None:
+    def __init__(self, root: Path, anonymous: bool = True,
+                 tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(root)
         self.anonymous = anonymous
+        self.tls = tls  # (certificate file, key file): FTPS
 
     def _command(self) -> list[str]:
+        tls = [str(self.tls[0]), str(self.tls[1])] if self.tls else []
         return [sys.executable, "-c", FTP_SCRIPT, str(self.root), str(self.port),
-                "1" if self.anonymous else "0", PASSWORD]
+                "1" if self.anonymous else "0", PASSWORD, *tls]
+
+
+def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a certificate for 127.0.0.1 it signed: (CA file, certificate, key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "iop test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
 
 
 class SftpServer(_Server):
