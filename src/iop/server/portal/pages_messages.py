@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from iop.client.operator import EXPORT_ROWS, parse_time
 from iop.errors import IopError
-from iop.server.portal import exports
+from iop.server.portal import exports, hl7_view
 from iop.server.portal.diagrams import duration, trace_diagram
 from iop.server.portal.exports import utc_iso
 from iop.server.portal.web import SECURITY_HEADERS, Page, first
@@ -144,9 +144,24 @@ def _body_views(body_text: str | None) -> tuple[list[tuple[str, str]], str]:
 async def _panel_context(page: Page, message_id: int) -> dict[str, Any]:
     """What the trace's message panel shows: the header and the body, cut at PANEL_CHARS."""
     found = await page.call("message", message_id)
-    _, pretty = _body_views(found.get("body"))
-    return {"m": found["header"], "has_body": found.get("body") is not None,
+    body_text = found.get("body")
+    hl7 = _hl7_segments(found["header"], body_text, PANEL_CHARS)
+    _, pretty = _body_views(body_text)
+    return {"m": found["header"], "has_body": body_text is not None, "hl7": hl7,
             "contents": pretty[:PANEL_CHARS], "cut": len(pretty) > PANEL_CHARS}
+
+
+def _hl7_segments(header: dict[str, Any], body_text: str | None,
+                  chars: int | None = None) -> list[hl7_view.Segment] | None:
+    """An HL7 v2 body's segments for the viewer (at most ``chars`` of it), or None."""
+    if not hl7_view.is_hl7(header.get("body_class"), body_text):
+        return None
+    assert body_text is not None
+    shown, cut = hl7_view.segments(body_text[:chars] if chars else body_text)
+    if cut or (chars and len(body_text) > chars):
+        shown.append(hl7_view.Segment("…", (hl7_view.Field(
+            " ", "(cut here for display; the stored message is whole)", ""),)))
+    return shown
 
 
 async def message(page: Page) -> Response:
@@ -156,9 +171,15 @@ async def message(page: Page) -> Response:
     view = page.request.query_params.get("view", "header")
     found = await page.call("message", message_id or 0)
     body_text = found.get("body")
-    fields, pretty = _body_views(body_text)
+    hl7 = _hl7_segments(found["header"], body_text)
+    if hl7 is not None:
+        assert body_text is not None
+        fields, pretty = hl7_view.field_rows(body_text), body_text
+    else:
+        fields, pretty = _body_views(body_text)
     return page.render("message.html", active="messages", m=found["header"], view=view,
-                       fields=fields, contents=pretty, has_body=body_text is not None)
+                       fields=fields, contents=pretty, has_body=body_text is not None,
+                       hl7=hl7)
 
 
 async def resend(page: Page) -> Response:
