@@ -95,15 +95,13 @@ class FTPInboundAdapter(InboundAdapter, FTPCommon):
         for name in [n for n in self._sightings if n not in names]:
             del self._sightings[name]
         remembering = self._remembering()
-        if remembering:
-            self._forget_gone(names)
+        remembered = self._forget_gone(names) if remembering else set()
         for found in sorted((f for f in listed if self._matches(f.name)),
                             key=lambda f: (f.modified, f.name)):
             if self._stop_asked() or not self._limit.room():
                 return
-            if not self._complete(found) or self._too_big(found):
-                continue
-            if remembering and self._remembered().seen(_identity(found)):
+            if _identity(found) in remembered or not self._complete(found) or \
+                    self._too_big(found):
                 continue
             self._take(directory, found, remembering)
 
@@ -178,13 +176,17 @@ class FTPInboundAdapter(InboundAdapter, FTPCommon):
             self._state = AdapterState(self, scope)
         return self._state
 
-    def _forget_gone(self, names: set[str]) -> None:
-        """A remembered file no longer on the server is forgotten: one of that name, size
-        and time coming back later is a new file."""
+    def _forget_gone(self, names: set[str]) -> set[str]:
+        """The files remembered as processed that are still on the server; the others are
+        forgotten (one of that name, size and time coming back later is a new file)."""
         state = self._remembered()
+        kept = set()
         for key, _ in list(state.keys()):
-            if key.split("\n", 1)[0] not in names:
+            if key.split("\n", 1)[0] in names:
+                kept.add(key)
+            else:
                 state.forget(key)
+        return kept
 
     def _failed(self, text: str) -> None:
         if text == self._failing:
