@@ -35,6 +35,7 @@ def test_files_reach_the_operation_then_are_deleted_from_the_server(
         store: Any) -> None:
     inbox, outbox = ftp_server.root / "in", tmp_path / "out"
     sent = {f"order{n}.txt": f"order {n}\n".encode() * (n + 1) for n in range(5)}
+    sent["zoë.txt"] = "Zoë ✓ naïve\n".encode()  # UTF-8 passes through unchanged
     for name, data in sent.items():
         (inbox / name).write_bytes(data)
     (inbox / "notes.csv").write_bytes(b"not matched")

@@ -38,6 +38,7 @@ def test_messages_become_files_on_the_server(ftp_server: FtpServer, make_project
     inbox, outbox = tmp_path / "in", ftp_server.root / "out"
     inbox.mkdir()
     sent = {f"r{n}.txt": f"result {n}\n".encode() for n in range(5)}
+    sent["zoë.txt"] = "Zoë ✓ naïve\n".encode()  # UTF-8 passes through unchanged
     for name, data in sent.items():
         (inbox / name).write_bytes(data)
     _start(make_project, ftp_out_production(ftp_server, inbox))

@@ -48,8 +48,8 @@ class FTPCommon:
                              description="Seconds to wait for the server when connecting")
     ConnectTimeout.python_type = "float"
     Charset = setting("Binary", category=Category.ADDITIONAL, control=controls.character_set(),
-                      description="Character set of the files' text; Binary keeps every byte "
-                                  "as it is")
+                      description="Character set of the files' text; Binary: UTF-8 text "
+                                  "passes as it is, other bytes one character per byte")
     SFTPAuthenticationMethods = setting(
         "", category=SFTP_CATEGORY,
         description="SFTP: the ways to log in, in order: p (password), k (key); blank: "
@@ -208,23 +208,28 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() not in ("0", "false", "no", "off", "")
 
 
+def _binary(charset: str) -> bool:
+    name = (charset or "").strip().lstrip("*").lower()
+    return name in ("", "binary", "ascii", "native", "raw")
+
+
 def decode(data: bytes, charset: str) -> str:
-    """The text of a file's bytes; Binary (and blank) keep each byte as one character."""
-    name = (charset or "").strip().lstrip("*")
-    if not name or name.lower() in ("binary", "ascii", "native", "raw"):
-        return data.decode("latin-1")
-    return data.decode(name, errors="replace")
+    """The text of a file's bytes. Binary (and blank): UTF-8 text as it is (the local file
+    adapters read and write UTF-8, so it passes through unchanged), other bytes one
+    character per byte."""
+    if _binary(charset):
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+    return data.decode(charset.strip().lstrip("*"), errors="replace")
 
 
 def encode(text: str, charset: str) -> bytes:
-    """The bytes to write for ``text``; the inverse of ``decode``."""
-    name = (charset or "").strip().lstrip("*")
-    if not name or name.lower() in ("binary", "ascii", "native", "raw"):
-        try:
-            return text.encode("latin-1")
-        except UnicodeEncodeError:
-            return text.encode("utf-8")  # text that never was bytes read as Binary
-    return text.encode(name, errors="replace")
+    """The bytes to write for ``text``: Binary (and blank) as UTF-8."""
+    if _binary(charset):
+        return text.encode("utf-8")
+    return text.encode(charset.strip().lstrip("*"), errors="replace")
 
 
 def timestamped(spec: str, filename: str) -> str:
