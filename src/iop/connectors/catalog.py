@@ -57,4 +57,8 @@ CONNECTOR_CLASSES: dict[str, str] = {
     "EnsLib.EMail.InboundAdapter": "iop.connectors.email.pop3:POP3InboundAdapter",
     "EnsLib.EMail.IMAPInboundAdapter": "iop.connectors.email.imap:IMAPInboundAdapter",
 
+    "EnsLib.FTP.InboundAdapter": "iop.connectors.ftp.inbound_adapter:FTPInboundAdapter",
+    "EnsLib.FTP.OutboundAdapter": "iop.connectors.ftp.outbound_adapter:FTPOutboundAdapter",
+    "EnsLib.FTP.PassthroughService": "iop.connectors.ftp.passthrough:FTPPassthroughService",
+    "EnsLib.FTP.PassthroughOperation": "iop.connectors.ftp.passthrough:FTPPassthroughOperation",
 }

@@ -15,6 +15,10 @@ from iop.engine.alert_operation import AlertOperation
 from iop.engine.registry import register_builtin
 from iop.messages.builtin import BUILTIN_MESSAGES, StreamContainer
 
+# What a file being written is called until it is complete (then renamed to its name); the
+# inbound adapters never pick up a name ending so.
+PARTIAL_SUFFIX = ".iop-partial"
+
 
 class FileInboundAdapter(InboundAdapter):
     """EnsLib.File.InboundAdapter: picks up files matching FileSpec in FilePath."""
@@ -28,13 +32,21 @@ class FileInboundAdapter(InboundAdapter):
                        description="Directory to move files to while they are processed")
     Charset = setting("utf-8", category=Category.CONNECTION, control=controls.character_set(),
                       description="Character set of the files")
+    ConfirmComplete = setting(1, category=Category.ADDITIONAL,
+                              description="1 (Size): take a file only once it has not changed "
+                                          "for FileAccessTimeout seconds; 0: at once")
+    FileAccessTimeout = setting(2, category=Category.ADDITIONAL,
+                                description="Seconds a file must stay unchanged before it is "
+                                            "taken (ConfirmComplete)")
+    FileAccessTimeout.python_type = "float"
 
     def on_task(self) -> None:
         if not self.FilePath or not os.path.isdir(self.FilePath):
             return
         for name in sorted(os.listdir(self.FilePath)):
             path = os.path.join(self.FilePath, name)
-            if not os.path.isfile(path) or not fnmatch.fnmatch(name, self.FileSpec or "*"):
+            if not os.path.isfile(path) or not fnmatch.fnmatch(name, self.FileSpec or "*") \
+                    or name.endswith(PARTIAL_SUFFIX) or not self._complete(path):
                 continue
             with open(path, encoding=self.Charset or "utf-8", errors="replace") as fh:
                 content = fh.read()
@@ -44,6 +56,18 @@ class FileInboundAdapter(InboundAdapter):
                 shutil.move(path, os.path.join(self.ArchivePath, name))
             else:
                 os.remove(path)
+
+    def _complete(self, path: str) -> bool:
+        """ConfirmComplete Size: the file has not changed (its modification time, which any
+        write moves) for FileAccessTimeout seconds; a file still being written waits for a
+        later poll."""
+        if str(self.ConfirmComplete).strip().lower() in ("0", "", "false"):
+            return True
+        try:
+            unchanged_for = time.time() - os.stat(path).st_mtime
+        except FileNotFoundError:
+            return False
+        return unchanged_for >= float(self.FileAccessTimeout or 0)
 
 
 class FileOutboundAdapter(OutboundAdapter):
@@ -57,10 +81,19 @@ class FileOutboundAdapter(OutboundAdapter):
                         description="Replace an existing file instead of appending to it")
 
     def put_string(self, filename: str, text: str) -> str:
+        """Write ``text`` to ``filename`` (replacing it with Overwrite, else at its end); the
+        whole is written under a temporary name, then renamed: no one sees half a file."""
         os.makedirs(self.FilePath or ".", exist_ok=True)
         path = os.path.join(self.FilePath or ".", filename)
-        with open(path, "w" if self.Overwrite else "a", encoding=self.Charset or "utf-8") as fh:
+        partial = path + PARTIAL_SUFFIX
+        overwrite = str(self.Overwrite).strip().lower() in ("1", "true", "yes", "on")
+        if not overwrite and os.path.isfile(path):
+            shutil.copyfile(path, partial)
+        else:
+            open(partial, "wb").close()
+        with open(partial, "a", encoding=self.Charset or "utf-8") as fh:
             fh.write(text)
+        os.replace(partial, path)
         return path
 
 

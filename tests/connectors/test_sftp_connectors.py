@@ -1,0 +1,111 @@
+"""The FTP adapters with Protocol SFTP against a real SFTP server (asyncssh), in productions
+run by the real CLI: files in and out, logging in with a private key; the server restarted
+mid-stream with nothing lost; a refused key is one clear log line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ftp_support import PRODUCTION, SftpServer, files_in, ftp_in_production, ftp_out_production
+
+from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX
+
+COUNT = 30
+
+
+@pytest.fixture
+def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
+    root = tmp_path / "sftproot"
+    (root / "in").mkdir(parents=True)
+    (root / "out").mkdir(parents=True)
+    server = SftpServer(root, tmp_path / "keys")
+    server.start()
+    yield server
+    server.stop()
+
+
+def _start(make_project: Any, production: str) -> None:
+    project = make_project("", production)
+    project.migrate()
+    project.start(PRODUCTION)
+
+
+def _restart_midstream(server: SftpServer, progress: Any, wait_for: Any) -> None:
+    wait_for(lambda: progress() >= COUNT // 4, timeout=60, what="files through before the restart")
+    server.stop()
+    assert progress() < COUNT, "the stream was over before the server stopped"
+    server.start()
+
+
+def test_sftp_inbound_with_a_key_and_a_restart_midstream(
+        sftp_server: SftpServer, make_project: Any, tmp_path: Path, wait_for: Any,
+        store: Any) -> None:
+    inbox, outbox = sftp_server.root / "in", tmp_path / "out"
+    sent = {f"f{n:03}.txt": f"file {n}\n".encode() * 40 for n in range(COUNT)}
+    for name, data in sent.items():
+        (inbox / name).write_bytes(data)
+    _start(make_project, ftp_in_production(sftp_server, outbox, "SFTP", FileAccessTimeout="0",
+                                           SFTPPrivateKeyFile=sftp_server.client_key))
+
+    _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for)
+    wait_for(lambda: files_in(outbox) == sent, timeout=90, what="every file written out")
+    wait_for(lambda: files_in(inbox) == {}, timeout=30, what="every file deleted")
+    delivered = len(store.query_headers(source="FtpIn", limit=COUNT * 2))
+    assert COUNT <= delivered <= COUNT + 1
+
+
+def test_sftp_outbound_with_a_restart_midstream(
+        sftp_server: SftpServer, make_project: Any, tmp_path: Path, wait_for: Any,
+        store: Any) -> None:
+    inbox, outbox, staging = tmp_path / "in", sftp_server.root / "out", tmp_path / "staging"
+    inbox.mkdir()
+    staging.mkdir()
+    sent = {f"r{n:03}.txt": f"result {n}\n".encode() * 40 for n in range(COUNT)}
+    for name, data in sent.items():
+        (staging / name).write_bytes(data)
+        (staging / name).rename(inbox / name)
+    _start(make_project, ftp_out_production(sftp_server, inbox, "SFTP",
+                                            SFTPPrivateKeyFile=sftp_server.client_key))
+
+    _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for)
+    wait_for(lambda: files_in(outbox) == sent, timeout=90, what="every file on the server")
+    assert not [n for n in files_in(outbox) if n.endswith(UPLOAD_SUFFIX)]
+    wait_for(lambda: len([h for h in store.query_headers(source="FileIn", limit=COUNT * 2)
+                          if h.status == "completed"]) == COUNT, timeout=30,
+             what="every message completed")
+
+
+def test_sftp_remembers_processed_files_without_delete(
+        sftp_server: SftpServer, make_project: Any, tmp_path: Path, wait_for: Any,
+        store: Any) -> None:
+    inbox, outbox = sftp_server.root / "in", tmp_path / "out"
+    (inbox / "a.txt").write_bytes(b"kept on the server")
+    _start(make_project, ftp_in_production(sftp_server, outbox, "SFTP", DeleteFromServer="0",
+                                           SFTPPrivateKeyFile=sftp_server.client_key))
+    wait_for(lambda: "a.txt" in files_in(outbox), timeout=30, what="the file written out")
+    (inbox / "b.txt").write_bytes(b"later")  # polls go on: a.txt is not taken again
+    wait_for(lambda: "b.txt" in files_in(outbox), timeout=30, what="the later file")
+    assert set(files_in(inbox)) == {"a.txt", "b.txt"}
+    assert len(store.query_headers(source="FtpIn", limit=10)) == 2
+
+
+def test_a_refused_key_is_one_clear_line_in_the_log(
+        sftp_server: SftpServer, make_project: Any, tmp_path: Path, wait_for: Any,
+        store: Any) -> None:
+    import asyncssh
+
+    stranger = tmp_path / "stranger_key"
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(stranger))
+    (sftp_server.root / "in" / "a.txt").write_bytes(b"kept")
+    _start(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP",
+                                           SFTPPrivateKeyFile=stranger))
+    errors = wait_for(lambda: [e for e in store.log_since(0)
+                               if e.item == "FtpIn" and e.type == "error"], timeout=30,
+                      what="the login error in the log")
+    text = errors[0].text
+    assert text.startswith(f"SFTP 127.0.0.1:{sftp_server.port}: login as ") and "refused" in text
+    assert "\n" not in text and "Traceback" not in text
+    assert (sftp_server.root / "in" / "a.txt").read_bytes() == b"kept"
