@@ -74,7 +74,9 @@ def orders(make_project: Any) -> int:
 def test_a_request_is_stored_before_its_answer_and_answered_with_the_service_reply(
         orders: int, store: Any) -> None:
     with httpx.Client(base_url=f"http://127.0.0.1:{orders}") as client:
-        answer = client.post("/orders/7", content=b"seven", params={"id": "7"})
+        # Headers named like the request line's entries cannot pass for them.
+        answer = client.post("/orders/7", content=b"seven", params={"id": "7"},
+                             headers={"HttpRequest": "DELETE", "URL": "/evil"})
         # Asked at once, no waiting: the 201 came after the service's send was committed.
         [sent] = store.query_headers(source="Orders", target="Keeper", limit=0)
         assert (answer.status_code, answer.text) == (201, "got seven")
@@ -84,6 +86,7 @@ def test_a_request_is_stored_before_its_answer_and_answered_with_the_service_rep
         assert body["Stream"] == "seven"
         assert {k: body["HTTPHeaders"][k] for k in ("HttpRequest", "URL", "RawParams")} == \
             {"HttpRequest": "POST", "URL": "/orders/7", "RawParams": "id=7"}
+        assert not {"httprequest", "url"} & set(body["HTTPHeaders"])
         # The same connection serves a second request (keep-alive).
         assert client.post("/orders/8", content=b"eight").status_code == 201
     assert len(store.query_headers(source="Orders", target="Keeper", limit=0)) == 2

@@ -80,7 +80,8 @@ def _messages(engine: ServedEngine) -> list[dict[str, Any]]:
     return list(data if isinstance(data, list) else data.get("messages", []))
 
 
-def test_a_mounted_service_needs_credentials_and_the_operator_role(served: ServedEngine) -> None:
+@pytest.mark.slow  # an `iop --serve` with its accounts, then a production: ~25 s
+def test_a_service_through_the_server_needs_credentials_and_the_operator_role(served: ServedEngine) -> None:
     path = "/api/services/USER/Echo/orders/9"
     with served.http(user=None) as anonymous:
         refused = anonymous.post(path, content=b"x")
@@ -93,7 +94,8 @@ def test_a_mounted_service_needs_credentials_and_the_operator_role(served: Serve
     assert not _messages(served)  # nothing of it reached the production
 
 
-def test_a_mounted_service_answers_after_storing_its_sends(served: ServedEngine) -> None:
+@pytest.mark.slow
+def test_a_service_through_the_server_answers_after_storing_its_sends(served: ServedEngine) -> None:
     with served.http(user=OPERATOR) as http:
         answer = http.post("/api/services/USER/Echo/orders/9?x=1", content=b"nine")
         assert (answer.status_code, answer.text) == (201, "POST /orders/9 nine")

@@ -34,7 +34,7 @@ class GenericMessage(Message):
     @classmethod
     def request(cls, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None,
                 query: str = "") -> GenericMessage:
-        message = cls(HTTPHeaders=dict(headers or {}))
+        message = cls(HTTPHeaders=_real(headers))
         message.HTTPHeaders.update(HttpRequest=method.upper(), URL=url, RawParams=query)
         message.set_body(body, message.header("content-type"))
         return message
@@ -42,7 +42,7 @@ class GenericMessage(Message):
     @classmethod
     def response(cls, status: int, body: bytes = b"", headers: dict[str, str] | None = None
                  ) -> GenericMessage:
-        message = cls(HTTPHeaders=dict(headers or {}))
+        message = cls(HTTPHeaders=_real(headers))
         message.HTTPHeaders["StatusLine"] = _status_line(status)
         message.set_body(body, message.header("content-type"))
         return message
@@ -87,6 +87,12 @@ class GenericMessage(Message):
             self.Stream, self.Type = body.decode(_charset(content_type)), ""
         except (UnicodeDecodeError, LookupError):
             self.Stream, self.Type = base64.b64encode(body).decode("ascii"), BINARY
+
+
+def _real(headers: dict[str, str] | None) -> dict[str, str]:
+    """Headers received from outside, without any that would pass for the request or status
+    line (a client sending ``HttpRequest: DELETE`` must not change the method)."""
+    return {k: v for k, v in (headers or {}).items() if k.lower() not in PSEUDO_HEADERS}
 
 
 def _status_line(status: int) -> str:
