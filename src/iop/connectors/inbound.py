@@ -175,7 +175,7 @@ class QueueLimit:
     @property
     def full(self) -> bool:
         """What the last reading said (no store query: safe from a listener's thread)."""
-        return self.limit > 0 and self._full
+        return self.limit > 0 and self._deepest + self._taken >= self.limit
 
     def wait(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for room; whether there is room."""

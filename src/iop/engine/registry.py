@@ -66,20 +66,6 @@ def _load_builtins() -> None:
         importlib.import_module("iop.engine.builtins")
 
 
-def _connector_message(class_name: str) -> type | None:
-    """A message class a connector ships (``EnsLib.RabbitMQ.Message``, ...): its module is
-    imported when a stored message of that class is first read, so that any host, not only
-    the connector's own, can decode it."""
-    from iop.connectors.catalog import CONNECTOR_CLASSES
-
-    if class_name not in CONNECTOR_CLASSES:
-        return None
-    return builtin_class(class_name)
-
-
-codec.add_class_finder(_connector_message)
-
-
 def add_classpaths(paths: list[str]) -> None:
     """Put import roots on sys.path (first) so bound modules import."""
     for path in reversed(paths):

@@ -29,7 +29,6 @@ from starlette.routing import BaseRoute, Route
 
 from iop.errors import IopError
 from iop.server import api, api_accounts, api_services, atelier, openapi, roles
-from iop.server.api_operator import RECORDS_CALLER
 from iop.server.auth import Authenticator, require_namespace
 from iop.server.http import (
     BadRequest,
