@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:  # bench/ is a folder of the repository, not a pac
 
 from bench.fault_tools import PrivateCluster, free_port  # noqa: E402
 
-from iop.connectors.sql.outbound_adapter import SqlOutboundAdapter  # noqa: E402
+from iop.connectors.sql.sql_outbound import SqlOutboundAdapter  # noqa: E402
 
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 MARIADB_DSN = "mariadb://root@127.0.0.1:3306/test"

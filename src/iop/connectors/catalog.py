@@ -15,8 +15,8 @@ CONNECTOR_CLASSES: dict[str, str] = {
     "EnsLib.REST.GenericOperation": "iop.connectors.http.http_passthrough:RESTGenericOperation",
 
     # --- SQL (iop.connectors.sql) ---
-    "EnsLib.SQL.OutboundAdapter": "iop.connectors.sql.outbound_adapter:SqlOutboundAdapter",
-    "EnsLib.SQL.InboundAdapter": "iop.connectors.sql.inbound_adapter:SqlInboundAdapter",
+    "EnsLib.SQL.OutboundAdapter": "iop.connectors.sql.sql_outbound:SqlOutboundAdapter",
+    "EnsLib.SQL.InboundAdapter": "iop.connectors.sql.sql_inbound:SqlInboundAdapter",
     "EnsLib.SQL.Snapshot": "iop.connectors.sql.snapshot:Snapshot",
     "EnsLib.SQL.Service.GenericService": "iop.connectors.sql.generic:SqlGenericService",
     "EnsLib.SQL.Operation.GenericOperation": "iop.connectors.sql.generic:SqlGenericOperation",

@@ -4,7 +4,7 @@
 * ``dbapi``: DSNs, connections, ``?`` parameters in each driver's style, errors as one line;
 * ``connection_settings``: the settings and the reused connection both adapters share;
 * ``snapshot``: ``EnsLib.SQL.Snapshot``, a result set as a message;
-* ``outbound_adapter``: ``EnsLib.SQL.OutboundAdapter`` (queries, updates, procedures, transactions);
-* ``inbound_adapter``: ``EnsLib.SQL.InboundAdapter`` (polling, each row once);
+* ``sql_outbound``: ``EnsLib.SQL.OutboundAdapter`` (queries, updates, procedures, transactions);
+* ``sql_inbound``: ``EnsLib.SQL.InboundAdapter`` (polling, each row once);
 * ``generic``: ``EnsLib.SQL.Service.GenericService`` and ``EnsLib.SQL.Operation.GenericOperation``.
 """
