@@ -1,11 +1,11 @@
-"""Components of the HL7 example: a router that sends each HL7 v2 message on by its type,
-and the operation that posts lab results to the lab system over HTTP."""
+"""The HL7 example's own component: a router that sends each HL7 v2 message on by its type
+(the service and the operations are the engine's EnsLib.HL7 classes)."""
 
 from __future__ import annotations
 
 import fnmatch
 
-from iop import BusinessOperation, BusinessProcess, Category, setting
+from iop import BusinessProcess, Category, setting
 
 
 class HL7Router(BusinessProcess):
@@ -24,17 +24,4 @@ class HL7Router(BusinessProcess):
                 self.send_request_async(target.strip(), request)
                 return None
         self.log_warning(f"{kind} {request.GetValueAt('MSH:10')}: no route; not sent on")
-        return None
-
-
-class LabHttpOut(BusinessOperation):
-    """Posts each message's ER7 text to the lab system (EnsLib.HTTP.OutboundAdapter)."""
-
-    @classmethod
-    def get_adapter_type(cls):
-        return "EnsLib.HTTP.OutboundAdapter"
-
-    def on_message(self, request):
-        self.adapter.post("", request.OutputToString(),
-                          headers={"Content-Type": "x-application/hl7-v2+er7"})
         return None

@@ -4,12 +4,13 @@ does everything).
     MLLP :6661 -> HL7In (EnsLib.HL7.Service.TCPService, ACK once stored)
                -> HL7Router (by message type)
                     ADT_* -> ADTFileOut (EnsLib.HL7.Operation.FileOperation, one file each)
-                    ORU_* -> LabHttpOut (POST to the lab system on :6662)
+                    ORU_* -> LabHttpOut (EnsLib.HL7.Operation.HTTPOperation: POST to the
+                             lab system on :6662, whose answer is an HL7 ACK)
 """
 
 import os
 
-from hl7_components import HL7Router, LabHttpOut
+from hl7_components import HL7Router
 
 from iop import Production
 
@@ -26,7 +27,7 @@ prod.service("HL7In", class_name="EnsLib.HL7.Service.TCPService") \
 prod.process("HL7Router", HL7Router)
 prod.operation("ADTFileOut", class_name="EnsLib.HL7.Operation.FileOperation") \
     .adapter_setting("FilePath", os.path.join(OUT, "adt"))
-prod.operation("LabHttpOut", LabHttpOut) \
+prod.operation("LabHttpOut", class_name="EnsLib.HL7.Operation.HTTPOperation") \
     .host_setting("RetryInterval", "1") \
     .host_setting("FailureTimeout", "-1") \
     .adapter_setting("HTTPServer", "127.0.0.1") \

@@ -5,6 +5,7 @@ docs/connectors.md (docs/images/hl7-example-trace.png, copied from artifacts/scr
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -70,6 +71,38 @@ def test_messages_are_acked_routed_by_type_and_delivered(example: dict[str, Any]
     assert all("ADT^A01" in text and "PID|" in text for text in admissions)
     results = sorted(p.read_text() for p in _files(out / "lab"))
     assert [r.split("|")[9] for r in results] == ["LAB00001", "LAB00003"]
+    # The lab's answer is an HL7 ACK: HTTPOperation made it the request's response.
+    store = Portal(example["engine"], None, out).store()
+    try:
+        wait_for(lambda: len(store.search_messages(MessageFilter(source="LabHttpOut",
+                                                                 type="response"))) == 2)
+        answer = store.search_messages(MessageFilter(source="LabHttpOut", type="response"))[0]
+        assert answer.body_class == "EnsLib.HL7.Message"
+        assert "MSA|AA|LAB0000" in (store.get_body(answer) or "")
+    finally:
+        store.close()
+
+
+def test_a_result_the_lab_refuses_is_suspended(example: dict[str, Any], wait_for: Any) -> None:
+    """The lab answers AE for a patient it does not know: IRIS's default ReplyCodeActions
+    (:?E=S) suspend the message, once, for an operator to resubmit or discard."""
+    oru = ("MSH|^~\\&|LAB|GOODHEALTH|EHR|HOSP|20261207120000||ORU^R01^ORU_R01|LAB99999|P|2.5\r"
+           "PID|1||999^^^GOODHEALTH^MR||Unknown^Nobody\rOBX|1|NM|GLU^Glucose||5.0|mmol/L\r")
+    with socket.create_connection(("127.0.0.1", example["mllp_port"]), timeout=30) as sock:
+        sock.sendall(b"\x0b" + oru.encode() + b"\x1c\x0d")
+        ack = b""
+        while b"\x1c\x0d" not in ack:
+            ack += sock.recv(4096)
+    assert b"MSA|AA|LAB99999" in ack  # stored: our service accepted it
+    store = Portal(example["engine"], None, example["out"]).store()
+    try:
+        def suspended() -> list[Any]:
+            return store.search_messages(MessageFilter(target="LabHttpOut", status="suspended"))
+        found = wait_for(suspended, timeout=60, what="the refused result suspended")
+        assert len(found) == 1 and "AE: unknown patient" in (found[0].error or "")
+    finally:
+        store.close()
+    assert not (example["out"] / "lab" / "LAB99999.hl7").exists()
 
 
 def test_the_trace_shows_the_hl7_message_a_segment_per_line(example: dict[str, Any]) -> None:
@@ -79,7 +112,8 @@ def test_the_trace_shows_the_hl7_message_a_segment_per_line(example: dict[str, A
         store = portal.store()
         try:
             found = store.search_messages(MessageFilter(body_class="EnsLib.HL7.Message",
-                                                        target="LabHttpOut"), limit=1)
+                                                        target="LabHttpOut",
+                                                        status="completed"), limit=1)
             assert found, "no HL7 message reached LabHttpOut"
             message = found[0]
         finally:

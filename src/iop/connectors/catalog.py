@@ -29,6 +29,7 @@ CONNECTOR_CLASSES: dict[str, str] = {
     "EnsLib.HL7.Service.FileService": "iop.connectors.hl7.hl7_services:FileService",
     "EnsLib.HL7.Operation.TCPOperation": "iop.connectors.hl7.hl7_operations:TCPOperation",
     "EnsLib.HL7.Operation.FileOperation": "iop.connectors.hl7.hl7_operations:FileOperation",
+    "EnsLib.HL7.Operation.HTTPOperation": "iop.connectors.hl7.hl7_operations:HTTPOperation",
 
     # --- Messaging systems (iop.connectors.rabbitmq, .mqtt, .nats, .kafka) ---
     "EnsLib.RabbitMQ.InboundAdapter": "iop.connectors.rabbitmq:RabbitMQInboundAdapter",

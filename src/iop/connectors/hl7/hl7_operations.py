@@ -20,7 +20,7 @@ from iop.connectors.hl7.hl7_message import HL7Error, HL7Message, python_charset
 from iop.connectors.hl7.hl7_services import check_framing
 from iop.errors import ConnectorError
 
-__all__ = ["FileOperation", "HL7NackError", "TCPOperation"]
+__all__ = ["FileOperation", "HL7NackError", "HTTPOperation", "TCPOperation", "judge_reply"]
 
 # IRIS's default for HL7 operations, plus E=RF: a failure with no ACK (the peer down) is
 # retried until FailureTimeout, as IRIS retries a broken connection.
@@ -46,6 +46,30 @@ def as_hl7(request: Any) -> HL7Message:
     if not text:
         raise HL7Error(f"{type(request).__name__} carries no HL7 message")
     return HL7Message(RawContent=str(text))
+
+
+def judge_reply(host: Any, message: HL7Message, text: str, where: str) -> HL7Message:
+    """The peer's ACK for ``message`` (its response) when MSA-1 is AA or CA; otherwise
+    HL7NackError with MSA-1 as its code (``~``: no MSA, or no HL7 at all), for
+    ReplyCodeActions."""
+    try:
+        reply = HL7Message(RawContent=text)
+    except HL7Error as exc:
+        raise HL7NackError(f"HL7 peer {where} answered message {message.Identifier} with "
+                           f"something that is not an ACK: {exc}", "~") from None
+    code = ack_code(reply)
+    if code in ("AA", "CA"):
+        if reply.GetValueAt("MSA:2") != message.Identifier:
+            host.log_warning(f"HL7 peer {where}: ACK for control id "
+                             f"{reply.GetValueAt('MSA:2')!r}, expected {message.Identifier!r}")
+        return reply
+    reason = reply.GetValueAt("MSA:3") or reply.GetValueAt("ERR:8") or reply.GetValueAt("ERR:1")
+    detail = f": {reason}" if reason else ""
+    if not code:
+        raise HL7NackError(f"HL7 peer {where} answered message {message.Identifier} "
+                           "without an MSA code", "~")
+    raise HL7NackError(f"HL7 peer {where} answered message {message.Identifier} with "
+                       f"{code}{detail}", code)
 
 
 class TCPOperation(BusinessOperation):
@@ -80,25 +104,40 @@ class TCPOperation(BusinessOperation):
                 raise HL7NackError(f"HL7 peer {where} refused message {message.Identifier} "
                                    "(NAK byte)", "AR")
             return None
-        try:
-            reply = HL7Message(RawContent=raw.decode(charset, errors="replace"))
-        except HL7Error as exc:
-            raise HL7NackError(f"HL7 peer {where} answered message {message.Identifier} with "
-                               f"something that is not an ACK: {exc}", "~") from None
-        code = ack_code(reply)
-        if code in ("AA", "CA"):
-            if reply.GetValueAt("MSA:2") != message.Identifier:
-                self.log_warning(f"HL7 peer {where}: ACK for control id "
-                                 f"{reply.GetValueAt('MSA:2')!r}, expected "
-                                 f"{message.Identifier!r}")
-            return reply
-        text = reply.GetValueAt("MSA:3") or reply.GetValueAt("ERR:8") or reply.GetValueAt("ERR:1")
-        detail = f": {text}" if text else ""
-        if not code:
-            raise HL7NackError(f"HL7 peer {where} answered message {message.Identifier} "
-                               "without an MSA code", "~")
-        raise HL7NackError(f"HL7 peer {where} answered message {message.Identifier} with "
-                           f"{code}{detail}", code)
+        return judge_reply(self, message, raw.decode(charset, errors="replace"), where)
+
+
+class HTTPOperation(BusinessOperation):
+    """EnsLib.HL7.Operation.HTTPOperation: posts each HL7 message (its ER7 text) to the
+    adapter's URL. A response body that is an HL7 message is the peer's ACK, judged as
+    TCPOperation judges it; an empty one completes the message; a status that is not 2xx
+    is the adapter's HTTPStatusError (ReplyCodeActions ``E#503=R``, or the default E=RF)."""
+
+    ReplyCodeActions = setting(DEFAULT_REPLY_CODE_ACTIONS, category=Category.ADDITIONAL,
+                               description="What to do with each kind of ACK (IRIS HL7 codes: "
+                                           ":?A accept, :?E error, :?R reject, :~ no MSA, "
+                                           ":* other) or error (E)")
+    DefCharEncoding = setting("UTF-8", category=Category.ADDITIONAL,
+                              control=controls.character_set(),
+                              description="Character set messages are posted in")
+    ContentType = setting("application/hl7-v2", category=Category.ADDITIONAL,
+                          description="Content-Type of the posted message")
+
+    @classmethod
+    def get_adapter_type(cls) -> str | None:
+        return "EnsLib.HTTP.OutboundAdapter"
+
+    def on_message(self, request: Any) -> HL7Message | None:
+        message = as_hl7(request)
+        charset = python_charset(self.DefCharEncoding)
+        where = self.adapter.url_for("")
+        response = self.adapter.post("", message.OutputToString().encode(charset, "replace"),
+                                     headers={"Content-Type": f"{self.ContentType}; "
+                                                              f"charset={charset}"})
+        text = response.content.decode(charset, errors="replace").strip()
+        if not text.startswith("MSH"):
+            return None  # no ACK in the answer: the 2xx is the acknowledgement
+        return judge_reply(self, message, text, where)
 
 
 class FileOperation(BusinessOperation):
