@@ -47,8 +47,10 @@ def test_file_service_to_file_operation(make_project: Any, store: Any, wait_for:
     project.start("HL7.File.Production")
     batch = "not a message\r\n" + adt("F1").replace("\r", "\r\n") + adt("F2")
     (inbox / "batch.hl7").write_text(batch, encoding="latin-1")
-    written = wait_for(lambda: sorted(p.name for p in outbox.iterdir())[1:] and
-                       sorted(outbox.iterdir()), timeout=30, what="two files out")
+    def finished() -> list[Path]:  # a file being written has a temporary name until whole
+        return sorted(p for p in outbox.iterdir() if not p.name.endswith(".iop-partial"))
+    written = wait_for(lambda: len(finished()) >= 2 and finished(), timeout=30,
+                       what="two files out")
     texts = sorted(p.read_bytes().decode("latin-1") for p in written)
     assert texts == [adt("F1").replace("\r", "\r\n"), adt("F2").replace("\r", "\r\n")]
     assert not (inbox / "batch.hl7").exists()
