@@ -89,6 +89,22 @@ class SMTPOutboundAdapter(OutboundAdapter):
 
     SendMail = send_mail
 
+    def add_recipients(self, mail: Any, recipients: Any) -> None:
+        """Add addresses (a list, or a text separated by , or ;) to the mail's To."""
+        _add_addresses(mail, "To", recipients)
+
+    def add_cc_recipients(self, mail: Any, recipients: Any) -> None:
+        """Add addresses to the mail's Cc."""
+        _add_addresses(mail, "Cc", recipients)
+
+    def add_bcc_recipients(self, mail: Any, recipients: Any) -> None:
+        """Add addresses to the mail's Bcc (the envelope only, never a header sent)."""
+        _add_addresses(mail, "Bcc", recipients)
+
+    AddRecipients = add_recipients
+    AddCcRecipients = add_cc_recipients
+    AddBccRecipients = add_bcc_recipients
+
     def login_credential(self) -> Credential | None:
         """The user name and password to log in with (the Credentials setting's entry)."""
         return credentials_for(self)
@@ -203,6 +219,20 @@ class SMTPOutboundAdapter(OutboundAdapter):
 
     def _continue_after_bad_send(self) -> bool:
         return str(self.ContinueAfterBadSend).strip().lower() not in ("0", "false", "no", "off")
+
+
+def _add_addresses(mail: Any, field: str, recipients: Any) -> None:
+    added = address_list(recipients)
+    if isinstance(mail, EmailMessage):
+        present = address_list(mail.get_all(field, []))
+        del mail[field]
+        mail[field] = ", ".join(present + added)
+        return
+    present = getattr(mail, field, None)
+    if isinstance(present, list):
+        present.extend(added)
+    else:
+        setattr(mail, field, address_list(present) + added)
 
 
 def _bare(address: str) -> str:
