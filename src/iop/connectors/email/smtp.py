@@ -228,11 +228,11 @@ def _add_addresses(mail: Any, field: str, recipients: Any) -> None:
         del mail[field]
         mail[field] = ", ".join(present + added)
         return
-    present = getattr(mail, field, None)
-    if isinstance(present, list):
-        present.extend(added)
+    current = getattr(mail, field, None)
+    if isinstance(current, list):
+        current.extend(added)
     else:
-        setattr(mail, field, address_list(present) + added)
+        setattr(mail, field, address_list(current) + added)
 
 
 def _bare(address: str) -> str:
