@@ -280,6 +280,18 @@ service pop3-login {{
         finally:
             client.logout()
 
+    def remove_mail(self, subject: str) -> None:
+        """Delete the mails with this subject, as another mail client would."""
+        client = self._imap()
+        try:
+            client.select("INBOX")
+            status, data = client.search(None, "SUBJECT", f'"{subject}"')
+            for number in data[0].split():
+                client.store(number, "+FLAGS", "(\\Deleted)")
+            client.expunge()
+        finally:
+            client.logout()
+
     def inbox_count(self) -> int:
         client = self._imap()
         try:
