@@ -263,6 +263,7 @@ PRODUCTIONS = [prod]
     wait_for(lambda: dovecot.inbox_count() == 0, timeout=30)
 
 
+@pytest.mark.slow  # two production restarts
 def test_kept_mails_are_not_taken_twice_across_restarts(make_project: Any, dovecot: Dovecot,
                                                         protocol: str, store: Any,
                                                         wait_for: Any, run_iop: Any) -> None:
