@@ -52,7 +52,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
 
 class SmtpServer:
     """aiosmtpd on 127.0.0.1:port; ``received`` holds every mail it accepted (parsed) with
-    its envelope recipients. With ``password`` it requires the login USER/password."""
+    its envelope recipients; it refuses recipients whose address starts with ``bad``. With
+    ``password`` it requires the login USER/password."""
 
     def __init__(self, password: str | None = None, starttls: Any = None) -> None:
         self.port = free_port()
@@ -75,6 +76,13 @@ class SmtpServer:
                                           policy=policy.default)
                 with server._lock:
                     server.received.append((mail, list(envelope.rcpt_tos)))  # type: ignore[arg-type]
+                return "250 OK"
+
+            async def handle_RCPT(self, smtp: Any, session: Any, envelope: Any, address: str,
+                                  options: list[str]) -> str:
+                if address.startswith("bad"):
+                    return "550 5.1.1 no such user here"
+                envelope.rcpt_tos.append(address)
                 return "250 OK"
 
             async def handle_EHLO(self, smtp: Any, session: Any, envelope: Any, hostname: str,
@@ -269,6 +277,18 @@ service pop3-login {{
             client.select("INBOX", readonly=True)
             status, data = client.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
             return [part[0] + b" " + part[1] for part in data if isinstance(part, tuple)]
+        finally:
+            client.logout()
+
+    def remove_mail(self, subject: str) -> None:
+        """Delete the mails with this subject, as another mail client would."""
+        client = self._imap()
+        try:
+            client.select("INBOX")
+            status, data = client.search(None, "SUBJECT", f'"{subject}"')
+            for number in data[0].split():
+                client.store(number, "+FLAGS", "(\\Deleted)")
+            client.expunge()
         finally:
             client.logout()
 

@@ -263,6 +263,7 @@ PRODUCTIONS = [prod]
     wait_for(lambda: dovecot.inbox_count() == 0, timeout=30)
 
 
+@pytest.mark.slow  # two production restarts
 def test_kept_mails_are_not_taken_twice_across_restarts(make_project: Any, dovecot: Dovecot,
                                                         protocol: str, store: Any,
                                                         wait_for: Any, run_iop: Any) -> None:
@@ -284,6 +285,18 @@ def test_kept_mails_are_not_taken_twice_across_restarts(make_project: Any, dovec
     assert dovecot.inbox_count() == 4
     if protocol == "imap":
         assert all(b"\\Seen" in line for line in dovecot.inbox())
+    else:
+        def remembered() -> list[str]:
+            return [key for key, _ in store.list_adapter_state("MailIn", "pop3.taken",
+                                                                after="", limit=100)]
+
+        assert len(remembered()) == 4
+        # A mail deleted by another client is forgotten when the job starts again.
+        dovecot.remove_mail("keep0")
+        run_iop("-S")
+        project.start(PRODUCTION)
+        wait_for(lambda: len(remembered()) == 3, timeout=60)
+        assert stored_subjects(store) == Counter(f"keep{n}" for n in range(4))
 
 
 def test_a_mail_poplib_cannot_read_does_not_block_the_others(

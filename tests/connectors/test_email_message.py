@@ -60,3 +60,21 @@ def test_ssl_config_names_the_tls_mode() -> None:
     assert mode("default") == (True, False, True)
     assert mode("default*") == (False, True, True)
     assert mode("default", "0") == (True, False, False)
+
+
+def test_add_recipients_as_iris_names_them() -> None:
+    from email.message import EmailMessage
+
+    from iop.connectors.email.smtp import SMTPOutboundAdapter
+
+    adapter = SMTPOutboundAdapter.__new__(SMTPOutboundAdapter)
+    mail = MailMessage(To=["a@x.org"])
+    adapter.AddRecipients(mail, "b@x.org; c@x.org")
+    adapter.AddCcRecipients(mail, ["d@x.org"])
+    adapter.add_bcc_recipients(mail, "e@x.org")
+    assert (mail.To, mail.Cc, mail.Bcc) == (["a@x.org", "b@x.org", "c@x.org"], ["d@x.org"],
+                                            ["e@x.org"])
+    standard = EmailMessage()
+    standard["To"] = "a@x.org"
+    adapter.add_recipients(standard, ["b@x.org"])
+    assert standard["To"] == "a@x.org, b@x.org"

@@ -262,3 +262,41 @@ def test_starttls_from_ssl_config(make_project: Any, tmp_path: Path, wait_for: A
         assert smtp.subjects() == ["t2.txt"]
     finally:
         smtp.stop()
+
+
+@pytest.mark.parametrize("go_on", [True, False])
+def test_continue_after_bad_send(make_project: Any, tmp_path: Path, wait_for: Any, store: Any,
+                                 go_on: bool) -> None:
+    """IRIS's ContinueAfterBadSend: on, a mail goes to the recipients the server accepts and
+    the refused ones are logged; off, a refused recipient fails the mail before it is sent
+    to anyone."""
+    smtp = SmtpServer().start()
+    try:
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        settings = production(inbox, smtp.port, retry=False).replace(
+            '.adapter_setting("Cc", "audit@example.org")',
+            '.adapter_setting("Cc", "bad-audit@example.org")'
+            f'.adapter_setting("ContinueAfterBadSend", "{int(go_on)}")')
+        project = make_project(COMPONENTS.format(user=USER, password=""), settings)
+        project.migrate()
+        project.start(PRODUCTION)
+        drop(inbox, ["z1"])
+        wait_for(lambda: any(h.status in ("completed", "error") for h in
+                             store.query_headers(target="Mailer", type="request", limit=0)),
+                 timeout=60)
+        header = store.query_headers(target="Mailer", type="request", limit=1)[0]
+        refused = "bad-audit@example.org (550 5.1.1 no such user here)"
+        if go_on:
+            assert header.status == "completed"
+            assert len(smtp.received) == 1
+            assert sorted(smtp.received[0][1]) == ["archive@example.org", "backup@example.org",
+                                                   "lab@example.org"]
+            assert any(e.type == "warning" and refused in e.text for e in store.log_since(0))
+        else:
+            assert header.status == "error"
+            assert f"SMTP server 127.0.0.1:{smtp.port}: recipients refused: {refused}" \
+                in (header.error or "")
+            assert smtp.received == []  # stopped before DATA: a retry sends no one a copy
+    finally:
+        smtp.stop()

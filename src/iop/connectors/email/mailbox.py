@@ -102,6 +102,7 @@ class MailboxInboundAdapter(InboundAdapter):
     _remembers_taken = False
     _failure: str = ""
     _taken: AdapterState | None = None
+    _pruned = False
     _limit: Backpressure | None = None
     # Mails seen by this job that are not to be taken again while it runs: not matching,
     # too large, refused by the service, or (DeleteMessage off) already taken.
@@ -170,7 +171,10 @@ class MailboxInboundAdapter(InboundAdapter):
     def _take(self, session: MailboxSession) -> tuple[int, bool]:
         taken = 0
         assert self._limit is not None
-        for ref in session.pending():
+        pending = session.pending()
+        if self._taken is not None and not self._pruned:
+            self._forget_gone({ref.uid for ref in pending})
+        for ref in pending:
             if ref.uid in self._passed:
                 continue
             if self._taken is not None and self._taken.seen(ref.uid):
@@ -211,6 +215,15 @@ class MailboxInboundAdapter(InboundAdapter):
                 if self._taken is not None:
                     self._taken.remember(ref.uid)
         return taken, False
+
+    def _forget_gone(self, on_server: set[str]) -> None:
+        """Once a job: forget the mails remembered as taken that are no longer on the
+        server (deleted by another client), so the memory does not grow for ever."""
+        assert self._taken is not None
+        gone = [key for key, _ in self._taken.keys() if key not in on_server]
+        for key in gone:
+            self._taken.forget(key)
+        self._pruned = True
 
     def _matches(self, header_bytes: bytes) -> bool:
         headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(

@@ -8,9 +8,11 @@ one line (server, port, cause), so the operation's ReplyCodeActions and RetryInt
 
 from __future__ import annotations
 
+import email.utils
 import smtplib
 import time
 from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8
 from typing import Any
 
 from iop.components.adapters import OutboundAdapter
@@ -57,7 +59,7 @@ class SMTPOutboundAdapter(OutboundAdapter):
     ContinueAfterBadSend = setting(True, category=Category.ADDITIONAL,
                                    description="When the server refuses some recipients, send "
                                                "to the others and log the refused ones; off: "
-                                               "fail the mail")
+                                               "fail the mail, sent to no one")
 
     _smtp: smtplib.SMTP | None = None
     _used_at: float = 0.0
@@ -78,16 +80,30 @@ class SMTPOutboundAdapter(OutboundAdapter):
                                  "Recipient setting)")
         del message["Bcc"]  # the envelope carries them; the header would show them to all
         sender = address_list(message.get("From", ""))
-        refused = self._deliver(message, sender[0] if sender else "", recipients)
+        refused = self._deliver(message, _bare(sender[0]) if sender else "",
+                                [_bare(r) for r in recipients])
         if refused:
-            text = ", ".join(f"{address} ({code} {_text(reply)})"
-                             for address, (code, reply) in refused.items())
-            if not self._continue_after_bad_send():
-                raise ConnectorError(f"{self._where()}: recipients refused: {text}")
-            self.log_warning(f"mail sent, but the server refused some recipients: {text}")
+            self.log_warning(f"mail sent, but the server refused some recipients: "
+                             f"{_refused_text(refused)}")
         return list(refused)
 
     SendMail = send_mail
+
+    def add_recipients(self, mail: Any, recipients: Any) -> None:
+        """Add addresses (a list, or a text separated by , or ;) to the mail's To."""
+        _add_addresses(mail, "To", recipients)
+
+    def add_cc_recipients(self, mail: Any, recipients: Any) -> None:
+        """Add addresses to the mail's Cc."""
+        _add_addresses(mail, "Cc", recipients)
+
+    def add_bcc_recipients(self, mail: Any, recipients: Any) -> None:
+        """Add addresses to the mail's Bcc (the envelope only, never a header sent)."""
+        _add_addresses(mail, "Bcc", recipients)
+
+    AddRecipients = add_recipients
+    AddCcRecipients = add_cc_recipients
+    AddBccRecipients = add_bcc_recipients
 
     def login_credential(self) -> Credential | None:
         """The user name and password to log in with (the Credentials setting's entry)."""
@@ -123,14 +139,9 @@ class SMTPOutboundAdapter(OutboundAdapter):
         for attempt in (1, 2):
             try:
                 smtp = self._connection()
-                refused = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+                refused = self._transaction(smtp, message, sender, recipients)
                 self._used_at = time.monotonic()
-                return dict(refused)
-            except smtplib.SMTPRecipientsRefused as exc:
-                self._used_at = time.monotonic()
-                text = ", ".join(f"{address} ({code} {_text(reply)})"
-                                 for address, (code, reply) in exc.recipients.items())
-                raise ConnectorError(f"{self._where()}: every recipient refused: {text}") from None
+                return refused
             except smtplib.SMTPResponseException as exc:
                 self._close()
                 raise ConnectorError(f"{self._where()}: {_refusal(exc)}") from None
@@ -140,6 +151,32 @@ class SMTPOutboundAdapter(OutboundAdapter):
                     continue  # the server closed our idle connection (or restarted): reopen
                 raise ConnectorError(failure_text("SMTP", *self._address(), exc)) from None
         raise AssertionError("unreachable")
+
+    def _transaction(self, smtp: smtplib.SMTP, message: EmailMessage, sender: str,
+                     recipients: list[str]) -> dict[str, tuple[int, bytes]]:
+        """MAIL, RCPT for each recipient, then DATA, or RSET when a refused recipient must
+        stop the mail (ContinueAfterBadSend off) or none is accepted: a mail that failed
+        reached no one, so a retry sends it to nobody twice."""
+        smtp.ehlo_or_helo_if_needed()
+        wide = any(not a.isascii() for a in [sender, *recipients])
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if wide and smtp.has_extn("smtputf8") else []
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            smtp.rset()
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for address in recipients:
+            code, reply = smtp.rcpt(address)
+            if code not in (250, 251):
+                refused[address] = (code, reply)
+        if refused and (len(refused) == len(recipients) or not self._continue_after_bad_send()):
+            smtp.rset()
+            self._used_at = time.monotonic()
+            what = "every recipient refused" if len(refused) == len(recipients) else \
+                "recipients refused"
+            raise ConnectorError(f"{self._where()}: {what}: {_refused_text(refused)}")
+        smtp.data(message.as_bytes(policy=SMTPUTF8 if options else SMTP))
+        return refused
 
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is not None:
@@ -182,6 +219,30 @@ class SMTPOutboundAdapter(OutboundAdapter):
 
     def _continue_after_bad_send(self) -> bool:
         return str(self.ContinueAfterBadSend).strip().lower() not in ("0", "false", "no", "off")
+
+
+def _add_addresses(mail: Any, field: str, recipients: Any) -> None:
+    added = address_list(recipients)
+    if isinstance(mail, EmailMessage):
+        present = address_list(mail.get_all(field, []))
+        del mail[field]
+        mail[field] = ", ".join(present + added)
+        return
+    current = getattr(mail, field, None)
+    if isinstance(current, list):
+        current.extend(added)
+    else:
+        setattr(mail, field, address_list(current) + added)
+
+
+def _bare(address: str) -> str:
+    """The address alone, for the envelope: ``Lab <lab@x.org>`` -> ``lab@x.org``."""
+    return email.utils.parseaddr(address)[1] or address
+
+
+def _refused_text(refused: dict[str, tuple[int, bytes]]) -> str:
+    return ", ".join(f"{address} ({code} {_text(reply)})"
+                     for address, (code, reply) in refused.items())
 
 
 def _copy(message: EmailMessage) -> EmailMessage:
