@@ -50,6 +50,14 @@ def test_admin_adds_changes_and_removes_credentials(portal: Portal) -> None:
     assert _stored_password(portal, "Partner.Sftp") == PASSWORD
     portal.shot("credentials-list")
 
+    # A form without this session's token changes nothing.
+    forged = page.request.post(portal.url + "/ns/USER/credentials",
+                               form={"csrf": "not-the-token", "mode": "change",
+                                     "name": "Partner.Sftp", "username": "x", "password": "y"},
+                               headers={"Origin": portal.url})
+    assert forged.status == 403 and "This form has expired" in forged.text()
+    assert _stored_password(portal, "Partner.Sftp") == PASSWORD
+
     # The same name again is refused, and says where to change it.
     page.fill("#credentials-name", "Partner.Sftp")
     page.fill("#credentials-password", "another")

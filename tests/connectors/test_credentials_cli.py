@@ -112,3 +112,60 @@ def test_refused_input_is_one_line_and_saves_nothing(namespace: Namespace, run_i
     missing_user = run_iop("--credentials-add", "Ok", check=False)
     assert missing_user.returncode == 1 and "needs --username USER" in missing_user.stderr
     assert iop_json("--credentials-list") == []
+
+
+def _on_a_terminal(args: list[str], answers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """Run ``iop ARGS`` with a pseudo-terminal as its controlling terminal; type each answer
+    once its prompt shows. Returns the exit code and everything the terminal displayed."""
+    import select
+    import time
+
+    pid, fd = os.forkpty()
+    if pid == 0:  # the child: the terminal is its stdin, stdout, stderr and /dev/tty
+        os.execve(PYTHON, [PYTHON, "-m", "iop", *args], dict(os.environ))
+    shown = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # the child closed the terminal: it is done
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if pending and pending[0][0] in shown:
+                os.write(fd, pending.pop(0)[1])
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown
+
+
+def test_the_password_prompt_does_not_echo(namespace: Namespace, iop_json: Run) -> None:
+    code, shown = _on_a_terminal(
+        ["--credentials-add", "Tty.Entry", "--username", "tina"],
+        [(b"Password for credentials Tty.Entry: ", PASSWORD.encode() + b"\n"),
+         (b"Repeat the password: ", PASSWORD.encode() + b"\n")])
+    assert code == 0, shown
+    assert b"Credentials Tty.Entry saved" in shown
+    assert PASSWORD.encode() not in shown  # typed, never displayed
+    from iop.connectors.credentials import load_credentials
+    from iop.store import open_store
+
+    store = open_store(namespace.name)
+    try:
+        assert load_credentials(store, "Tty.Entry").password == PASSWORD
+    finally:
+        store.close()
+    # Two different passwords save nothing.
+    code, shown = _on_a_terminal(
+        ["--credentials-add", "Tty.Other", "--username", "tina"],
+        [(b"Password for credentials Tty.Other: ", b"first\n"),
+         (b"Repeat the password: ", b"second\n")])
+    assert code == 1
+    assert b"error: the two passwords differ; nothing was saved" in shown
+    assert [c["name"] for c in iop_json("--credentials-list")] == ["Tty.Entry"]
