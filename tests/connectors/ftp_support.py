@@ -1,8 +1,8 @@
 """Real FTP and SFTP servers for the FTP connector tests, each in its own process on a free
 loopback port (so a test can stop and restart it), and the productions the tests run.
 
-FTP (pyftpdlib): an anonymous user (when asked) and ``alice`` / ``PASSWORD``, both rooted at
-the server's folder. SFTP (asyncssh): a generated host key; ``alice`` logs in with
+FTP (pyftpdlib): an anonymous user (who may write, only read, or not log in) and ``alice`` /
+``PASSWORD``, both rooted at the server's folder. SFTP (asyncssh): a generated host key; ``alice`` logs in with
 ``PASSWORD``, the user running the tests with the generated client key.
 """
 
@@ -25,10 +25,10 @@ FTP_SCRIPT = textwrap.dedent('''
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
 
-    root, port, anonymous, password = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+    root, port, anonymous, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     authorizer = DummyAuthorizer()
-    if anonymous:
-        authorizer.add_anonymous(root, perm="elradfmwMT")
+    if anonymous != "none":
+        authorizer.add_anonymous(root, perm="elr" if anonymous == "read" else "elradfmwMT")
     authorizer.add_user("alice", password, root, perm="elradfmwMT")
     handler = FTPHandler
     if len(sys.argv) > 5:  # FTPS: TLS required on the control and the data connections
@@ -130,16 +130,16 @@ class _Server:
 class FtpServer(_Server):
     """pyftpdlib serving ``root``."""
 
-    def __init__(self, root: Path, anonymous: bool = True,
+    def __init__(self, root: Path, anonymous: str = "write",
                  tls: tuple[Path, Path] | None = None) -> None:
         super().__init__(root)
-        self.anonymous = anonymous
+        self.anonymous = anonymous  # what the anonymous user may do: write, read or none
         self.tls = tls  # (certificate file, key file): FTPS
 
     def _command(self) -> list[str]:
         tls = [str(self.tls[0]), str(self.tls[1])] if self.tls else []
         return [sys.executable, "-c", FTP_SCRIPT, str(self.root), str(self.port),
-                "1" if self.anonymous else "0", PASSWORD, *tls]
+                self.anonymous, PASSWORD, *tls]
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
