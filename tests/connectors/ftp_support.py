@@ -25,18 +25,21 @@ FTP_SCRIPT = textwrap.dedent('''
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
 
-    root, port, anonymous, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    root, port, anonymous, password, mlsd = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
     authorizer = DummyAuthorizer()
     if anonymous != "none":
         authorizer.add_anonymous(root, perm="elr" if anonymous == "read" else "elradfmwMT")
     authorizer.add_user("alice", password, root, perm="elradfmwMT")
     handler = FTPHandler
-    if len(sys.argv) > 5:  # FTPS: TLS required on the control and the data connections
+    if len(sys.argv) > 6:  # FTPS: TLS required on the control and the data connections
         from pyftpdlib.handlers import TLS_FTPHandler
 
         handler = TLS_FTPHandler
-        handler.certfile, handler.keyfile = sys.argv[5], sys.argv[6]
+        handler.certfile, handler.keyfile = sys.argv[6], sys.argv[7]
         handler.tls_control_required = handler.tls_data_required = True
+    if mlsd == "0":  # an older server: listings by NLST, SIZE and MDTM
+        handler.proto_cmds = {k: v for k, v in handler.proto_cmds.items()
+                              if k not in ("MLSD", "MLST")}
     handler.authorizer = authorizer
     handler.auth_failed_timeout = 0.1
     server = FTPServer(("127.0.0.1", port), handler)
@@ -131,15 +134,16 @@ class FtpServer(_Server):
     """pyftpdlib serving ``root``."""
 
     def __init__(self, root: Path, anonymous: str = "write",
-                 tls: tuple[Path, Path] | None = None) -> None:
+                 tls: tuple[Path, Path] | None = None, mlsd: bool = True) -> None:
         super().__init__(root)
         self.anonymous = anonymous  # what the anonymous user may do: write, read or none
         self.tls = tls  # (certificate file, key file): FTPS
+        self.mlsd = mlsd
 
     def _command(self) -> list[str]:
         tls = [str(self.tls[0]), str(self.tls[1])] if self.tls else []
         return [sys.executable, "-c", FTP_SCRIPT, str(self.root), str(self.port),
-                self.anonymous, PASSWORD, *tls]
+                self.anonymous, PASSWORD, "1" if self.mlsd else "0", *tls]
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:

@@ -154,3 +154,21 @@ def test_a_refused_delete_is_not_a_new_delivery(tmp_path: Path, make_project: An
         assert set(files_in(root / "in")) == {"a.txt", "b.txt"}
     finally:
         server.stop()
+
+
+def test_a_server_without_mlsd_is_listed_with_nlst(tmp_path: Path, make_project: Any,
+                                                   wait_for: Any) -> None:
+    root, outbox = tmp_path / "ftproot", tmp_path / "out"
+    (root / "in" / "sub").mkdir(parents=True)  # a directory: never taken for a file
+    (root / "in" / "a.txt").write_bytes(b"alpha")
+    server = FtpServer(root, mlsd=False)
+    server.start()
+    try:
+        _start(make_project, ftp_in_production(server, outbox, StayConnected="0"))
+        wait_for(lambda: files_in(outbox) == {"a.txt": b"alpha"}, timeout=30,
+                 what="the file written out")
+        wait_for(lambda: set(files_in(root / "in")) == set(), timeout=15,
+                 what="the file deleted")
+        assert (root / "in" / "sub").is_dir()
+    finally:
+        server.stop()
