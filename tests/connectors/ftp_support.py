@@ -115,15 +115,27 @@ class _Server:
     def start(self) -> None:
         # Not under the test's IOP_HOME: the server is the test's to stop, not `iop -k`'s.
         env = {k: v for k, v in os.environ.items() if k != "IOP_HOME"}
-        self._process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, env=env)
-        _wait_listening(self.port, self._process)
+        for attempt in range(5):
+            self._process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL, env=env)
+            try:
+                _wait_listening(self.port, self._process)
+                return
+            except AssertionError:
+                # Restarted on its port, the server may find it still taken for a moment
+                # (a client's socket of the previous run): try again shortly.
+                self.stop()
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
+        if process is None:
+            return
+        if process.poll() is None:
             process.kill()
-            process.wait(timeout=10)
+        process.wait(timeout=10)
 
     def restart(self) -> None:
         self.stop()
