@@ -11,7 +11,7 @@ ADT = ("MSH|^~\\&|LAB|HOSP|EHR|HOSP|20261207120000||ADT^A01^ADT_A01|MSG00001|P|2
        "OBX|2|NM|NA^Sodium||140|mmol/L\r")
 
 
-def _shown(segment: hl7_view.Segment) -> str:
+def _shown(segment: hl7_view.SegmentShown) -> str:
     return segment.name + "".join(f.before + f.text for f in segment.fields)
 
 
@@ -22,7 +22,7 @@ def test_each_segment_is_shown_exactly_as_stored() -> None:
 
 def test_fields_carry_their_position_and_name() -> None:
     msh, _, pid = hl7_view.segments(ADT)[0][:3]
-    assert (msh.fields[0].text, msh.fields[0].title) == ("|", "MSH-1 Field Separator")
+    assert (msh.fields[0].text, msh.fields[0].title) == ("|", "MSH-1 FieldShown Separator")
     assert msh.fields[1].text == "^~\\&" and msh.fields[8].text == "ADT^A01^ADT_A01"
     assert msh.fields[8].title == "MSH-9 Message Type"
     assert (pid.fields[4].text, pid.fields[4].title) == ("Doe^John^A", "PID-5 Patient Name")

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HL7_CLASSES", "Field", "Segment", "field_rows", "is_hl7", "segments"]
+__all__ = ["HL7_CLASSES", "FieldShown", "SegmentShown", "field_rows", "is_hl7", "segments"]
 
 HL7_CLASSES = frozenset({"EnsLib.HL7.Message"})
 MAX_SEGMENTS = 5000  # shown; a longer message is cut with a note (the Contents view has all)
 
 # Names of the fields of common segments (HL7 v2.5), for the tooltips.
 _FIELD_NAMES: dict[str, tuple[str, ...]] = {
-    "MSH": ("Field Separator", "Encoding Characters", "Sending Application",
+    "MSH": ("FieldShown Separator", "Encoding Characters", "Sending Application",
             "Sending Facility", "Receiving Application", "Receiving Facility",
             "Date/Time Of Message", "Security", "Message Type", "Message Control ID",
             "Processing ID", "Version ID", "Sequence Number", "Continuation Pointer",
@@ -68,7 +68,7 @@ _FIELD_NAMES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class Field:
+class FieldShown:
     """One field of a segment as shown: the separator before it, its text, its tooltip."""
 
     before: str
@@ -77,9 +77,9 @@ class Field:
 
 
 @dataclass(frozen=True)
-class Segment:
+class SegmentShown:
     name: str
-    fields: tuple[Field, ...]  # after the segment's name, numbered from 1
+    fields: tuple[FieldShown, ...]  # after the segment's name, numbered from 1
 
 
 def is_hl7(body_class: str | None, body_text: str | None) -> bool:
@@ -98,7 +98,7 @@ def _separator(text: str) -> str:
     return start[3] if len(start) > 3 else "|"
 
 
-def segments(text: str) -> tuple[list[Segment], bool]:
+def segments(text: str) -> tuple[list[SegmentShown], bool]:
     """The body's segments, and whether there were more than MAX_SEGMENTS (cut)."""
     separator = _separator(text)
     lines = _lines(text)
@@ -109,12 +109,12 @@ def segments(text: str) -> tuple[list[Segment], bool]:
         if name == "MSH":
             # MSH-1 is the separator itself: no separator before it nor before MSH-2.
             values = [separator, *values]
-            shown.append(Segment(name, tuple(
-                Field("" if n <= 2 else separator, value, _title(name, n))
+            shown.append(SegmentShown(name, tuple(
+                FieldShown("" if n <= 2 else separator, value, _title(name, n))
                 for n, value in enumerate(values, start=1))))
             continue
-        shown.append(Segment(name, tuple(
-            Field(separator, value, _title(name, n)) for n, value in enumerate(values, start=1))))
+        shown.append(SegmentShown(name, tuple(
+            FieldShown(separator, value, _title(name, n)) for n, value in enumerate(values, start=1))))
     return shown, len(lines) > MAX_SEGMENTS
 
 

@@ -152,14 +152,14 @@ async def _panel_context(page: Page, message_id: int) -> dict[str, Any]:
 
 
 def _hl7_segments(header: dict[str, Any], body_text: str | None,
-                  chars: int | None = None) -> list[hl7_view.Segment] | None:
+                  chars: int | None = None) -> list[hl7_view.SegmentShown] | None:
     """An HL7 v2 body's segments for the viewer (at most ``chars`` of it), or None."""
     if not hl7_view.is_hl7(header.get("body_class"), body_text):
         return None
     assert body_text is not None
     shown, cut = hl7_view.segments(body_text[:chars] if chars else body_text)
     if cut or (chars and len(body_text) > chars):
-        shown.append(hl7_view.Segment("…", (hl7_view.Field(
+        shown.append(hl7_view.SegmentShown("…", (hl7_view.FieldShown(
             " ", "(cut here for display; the stored message is whole)", ""),)))
     return shown
 
