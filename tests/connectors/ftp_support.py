@@ -1,8 +1,8 @@
 """Real FTP and SFTP servers for the FTP connector tests, each in its own process on a free
 loopback port (so a test can stop and restart it), and the productions the tests run.
 
-FTP (pyftpdlib): an anonymous user (when asked) and ``alice`` / ``PASSWORD``, both rooted at
-the server's folder. SFTP (asyncssh): a generated host key; ``alice`` logs in with
+FTP (pyftpdlib): an anonymous user (who may write, only read, or not log in) and ``alice`` /
+``PASSWORD``, both rooted at the server's folder. SFTP (asyncssh): a generated host key; ``alice`` logs in with
 ``PASSWORD``, the user running the tests with the generated client key.
 """
 
@@ -25,18 +25,21 @@ FTP_SCRIPT = textwrap.dedent('''
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
 
-    root, port, anonymous, password = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+    root, port, anonymous, password, mlsd = sys.argv[1], int(sys.argv[2]), *sys.argv[3:6]
     authorizer = DummyAuthorizer()
-    if anonymous:
-        authorizer.add_anonymous(root, perm="elradfmwMT")
+    if anonymous != "none":
+        authorizer.add_anonymous(root, perm="elr" if anonymous == "read" else "elradfmwMT")
     authorizer.add_user("alice", password, root, perm="elradfmwMT")
     handler = FTPHandler
-    if len(sys.argv) > 5:  # FTPS: TLS required on the control and the data connections
+    if len(sys.argv) > 6:  # FTPS: TLS required on the control and the data connections
         from pyftpdlib.handlers import TLS_FTPHandler
 
         handler = TLS_FTPHandler
-        handler.certfile, handler.keyfile = sys.argv[5], sys.argv[6]
+        handler.certfile, handler.keyfile = sys.argv[6], sys.argv[7]
         handler.tls_control_required = handler.tls_data_required = True
+    if mlsd == "0":  # an older server: listings by NLST, SIZE and MDTM
+        handler.proto_cmds = {k: v for k, v in handler.proto_cmds.items()
+                              if k not in ("MLSD", "MLST")}
     handler.authorizer = authorizer
     handler.auth_failed_timeout = 0.1
     server = FTPServer(("127.0.0.1", port), handler)
@@ -112,15 +115,27 @@ class _Server:
     def start(self) -> None:
         # Not under the test's IOP_HOME: the server is the test's to stop, not `iop -k`'s.
         env = {k: v for k, v in os.environ.items() if k != "IOP_HOME"}
-        self._process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, env=env)
-        _wait_listening(self.port, self._process)
+        for attempt in range(5):
+            self._process = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL, env=env)
+            try:
+                _wait_listening(self.port, self._process)
+                return
+            except AssertionError:
+                # Restarted on its port, the server may find it still taken for a moment
+                # (a client's socket of the previous run): try again shortly.
+                self.stop()
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
+        if process is None:
+            return
+        if process.poll() is None:
             process.kill()
-            process.wait(timeout=10)
+        process.wait(timeout=10)
 
     def restart(self) -> None:
         self.stop()
@@ -130,16 +145,17 @@ class _Server:
 class FtpServer(_Server):
     """pyftpdlib serving ``root``."""
 
-    def __init__(self, root: Path, anonymous: bool = True,
-                 tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(self, root: Path, anonymous: str = "write",
+                 tls: tuple[Path, Path] | None = None, mlsd: bool = True) -> None:
         super().__init__(root)
-        self.anonymous = anonymous
+        self.anonymous = anonymous  # what the anonymous user may do: write, read or none
         self.tls = tls  # (certificate file, key file): FTPS
+        self.mlsd = mlsd
 
     def _command(self) -> list[str]:
         tls = [str(self.tls[0]), str(self.tls[1])] if self.tls else []
         return [sys.executable, "-c", FTP_SCRIPT, str(self.root), str(self.port),
-                "1" if self.anonymous else "0", PASSWORD, *tls]
+                self.anonymous, PASSWORD, "1" if self.mlsd else "0", *tls]
 
 
 def make_certificates(folder: Path) -> tuple[Path, Path, Path]:

@@ -42,7 +42,7 @@ def ftp_server(tmp_path: Path) -> Iterator[FtpServer]:
     root = tmp_path / "ftproot"
     (root / "in").mkdir(parents=True)
     (root / "out").mkdir(parents=True)
-    server = FtpServer(root, anonymous=False)
+    server = FtpServer(root, anonymous="none")
     server.start()
     yield server
     server.stop()

@@ -110,7 +110,7 @@ def test_a_refused_login_is_one_clear_line_in_the_log(
     root = tmp_path / "ftproot"
     (root / "in").mkdir(parents=True)
     (root / "in" / "a.txt").write_bytes(b"kept")
-    server = FtpServer(root, anonymous=False)  # only alice may log in
+    server = FtpServer(root, anonymous="none")  # only alice may log in
     server.start()
     try:
         _start(make_project, ftp_in_production(server, tmp_path / "out"))
@@ -129,3 +129,46 @@ def test_a_refused_login_is_one_clear_line_in_the_log(
 
 def _polling(store: Any) -> bool:
     return any(j.item == "FtpIn" and j.state == "running" for j in store.list_jobs())
+
+
+def test_a_refused_delete_is_not_a_new_delivery(tmp_path: Path, make_project: Any,
+                                                 wait_for: Any, store: Any) -> None:
+    root, outbox = tmp_path / "ftproot", tmp_path / "out"
+    (root / "in").mkdir(parents=True)
+    (root / "in" / "a.txt").write_bytes(b"first")
+    server = FtpServer(root, anonymous="read")  # may download, may not delete
+    server.start()
+    try:
+        _start(make_project, ftp_in_production(server, outbox))
+        wait_for(lambda: "a.txt" in files_in(outbox), timeout=30, what="the first file out")
+        errors = wait_for(lambda: [e for e in store.log_since(0)
+                                   if e.item == "FtpIn" and e.type == "error"], timeout=30,
+                          what="the refused delete in the log")
+        assert errors[0].text.startswith(f"FTP 127.0.0.1:{server.port}: delete in/a.txt "
+                                          "failed: 550 ")
+        # Polls go on (the later file comes through after a.txt, in time order), and a.txt,
+        # stored once, is not delivered again.
+        (root / "in" / "b.txt").write_bytes(b"second")
+        wait_for(lambda: "b.txt" in files_in(outbox), timeout=30, what="the later file out")
+        assert len(store.query_headers(source="FtpIn", limit=10)) == 2
+        assert set(files_in(root / "in")) == {"a.txt", "b.txt"}
+    finally:
+        server.stop()
+
+
+def test_a_server_without_mlsd_is_listed_with_nlst(tmp_path: Path, make_project: Any,
+                                                   wait_for: Any) -> None:
+    root, outbox = tmp_path / "ftproot", tmp_path / "out"
+    (root / "in" / "sub").mkdir(parents=True)  # a directory: never taken for a file
+    (root / "in" / "a.txt").write_bytes(b"alpha")
+    server = FtpServer(root, mlsd=False)
+    server.start()
+    try:
+        _start(make_project, ftp_in_production(server, outbox, StayConnected="0"))
+        wait_for(lambda: files_in(outbox) == {"a.txt": b"alpha"}, timeout=30,
+                 what="the file written out")
+        wait_for(lambda: set(files_in(root / "in")) == set(), timeout=15,
+                 what="the file deleted")
+        assert (root / "in" / "sub").is_dir()
+    finally:
+        server.stop()

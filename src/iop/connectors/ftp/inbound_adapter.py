@@ -4,8 +4,10 @@ Each poll lists FilePath on the server; a file matching FileSpec whose size has 
 same for FileAccessTimeout seconds (ConfirmComplete) is downloaded and handed to the service
 as a StreamContainer. Only once the service has returned (what it sent is stored) is the file
 acknowledged on the server: renamed (RenameFilename), else deleted (DeleteFromServer), else
-remembered by name, size and time so it is not delivered again. A crash between the two
-delivers the file again: at least once.
+remembered by name, size and time so it is not delivered again. A rename or delete that
+fails (the server went away, or refuses) is remembered too and tried again at the next polls
+instead of delivering the file again; only a crash between the store and the acknowledgement
+delivers a file twice: at least once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ __all__ = ["FTPInboundAdapter", "MAX_FILE_BYTES"]
 # The largest file taken in (it becomes one message); a larger one is left on the server
 # with one warning in the log.
 MAX_FILE_BYTES = 64 * 1024 * 1024
+
+# The value remembered for a file stored whose rename or delete on the server failed.
+UNACKNOWLEDGED = "unacknowledged"
 
 
 class FTPInboundAdapter(InboundAdapter, FTPCommon):
@@ -94,34 +99,61 @@ class FTPInboundAdapter(InboundAdapter, FTPCommon):
         names = {f.name for f in listed}
         for name in [n for n in self._sightings if n not in names]:
             del self._sightings[name]
-        remembering = self._remembering()
-        remembered = self._forget_gone(names) if remembering else set()
+        processed = self._processed_still_there(names)
         for found in sorted((f for f in listed if self._matches(f.name)),
                             key=lambda f: (f.modified, f.name)):
             if self._stop_asked() or not self._limit.room():
                 return
-            if _identity(found) in remembered or not self._complete(found) or \
-                    self._too_big(found):
+            if _identity(found) in processed:
+                if not self._remembering():
+                    self._acknowledge_again(directory, found)
                 continue
-            self._take(directory, found, remembering)
+            if self._complete(found) and not self._too_big(found):
+                self._take(directory, found)
 
-    def _take(self, directory: str, found: RemoteFile, remembering: bool) -> None:
+    def _acknowledge_again(self, directory: str, found: RemoteFile) -> None:
+        """A file stored at an earlier poll whose rename or delete failed then (and was
+        logged): try again, quietly; the poll goes on with the other files either way."""
+        try:
+            self._acknowledge(directory, found, remembered=True)
+        except ConnectorError:
+            pass
+
+    def _take(self, directory: str, found: RemoteFile) -> None:
         path = join(directory, found.name)
         data = self._session.run(f"download {path}",
                                  lambda remote: remote.read(path, MAX_FILE_BYTES))
         self.business_host_process_input(
             StreamContainer(OriginalFilename=found.name, Stream=decode(data, self.Charset)))
         # Stored: now the file may be acknowledged.
+        self._sightings.pop(found.name, None)
         if self.ArchivePath:
             self._archive(found.name, data)
-        if str(self.RenameFilename or "").strip():
-            new = join(directory, timestamped(self.RenameFilename, found.name))
-            self._session.run(f"rename {path} to {new}", lambda remote: remote.rename(path, new))
-        elif not remembering:
-            self._session.run(f"delete {path}", lambda remote: remote.delete(path))
-        else:
-            self._remembered().remember(_identity(found))
-        self._sightings.pop(found.name, None)
+        self._acknowledge(directory, found, remembered=False)
+
+    def _acknowledge(self, directory: str, found: RemoteFile, remembered: bool) -> None:
+        """Rename, delete or remember a processed file. A rename or delete that fails is
+        remembered too, and tried again at the next polls rather than delivering the file
+        again."""
+        identity = _identity(found)
+        if self._remembering():
+            if not remembered:
+                self._remembered().remember(identity)
+            return
+        path = join(directory, found.name)
+        try:
+            if str(self.RenameFilename or "").strip():
+                new = join(directory, timestamped(self.RenameFilename, found.name))
+                self._session.run(f"rename {path} to {new}",
+                                  lambda remote: remote.rename(path, new))
+            else:
+                self._session.run(f"delete {path}", lambda remote: remote.delete(path))
+        except ConnectorError:
+            if not remembered:
+                self._remembered().remember(identity, UNACKNOWLEDGED)
+            raise
+        if remembered:
+            self._remembered().forget(identity)
 
     def _archive(self, name: str, data: bytes) -> None:
         spec = str(self.AppendTimestamp or "").strip()
@@ -176,7 +208,7 @@ class FTPInboundAdapter(InboundAdapter, FTPCommon):
             self._state = AdapterState(self, scope)
         return self._state
 
-    def _forget_gone(self, names: set[str]) -> set[str]:
+    def _processed_still_there(self, names: set[str]) -> set[str]:
         """The files remembered as processed that are still on the server; the others are
         forgotten (one of that name, size and time coming back later is a new file)."""
         state = self._remembered()
