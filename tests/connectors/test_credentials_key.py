@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON
+from remote_server import PYTHON
 
 from iop.components.widgets import widget_for
 from iop.connectors.credentials import Credential, credentials_setting

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PYTHON
 from credentials_support import BACKENDS, Namespace, in_any, namespace_on
+from remote_server import PYTHON
 
 PASSWORD = "pw-Hd52-in-production"
 NEW_PASSWORD = "pw-Rt19-changed-while-running"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PYTHON
 from ftp_support import (
     PASSWORD,
     PRODUCTION,
@@ -21,6 +20,7 @@ from ftp_support import (
     ftp_in_production,
     ftp_out_production,
 )
+from remote_server import PYTHON
 
 WRONG = "not-the-Pw-4412"
 
