@@ -21,6 +21,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from remote_server import PYTHON
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "alice", "s3cret-mailbox-pw"
 
@@ -313,3 +315,12 @@ def mail_bytes(subject: str, body: str = "hello", sender: str = "lab@example.org
         mail.add_attachment(attachment, maintype="application", subtype="octet-stream",
                             filename="result.bin")
     return mail.as_bytes(policy=policy.SMTP)
+
+
+def store_login(password: str, name: str = "mail") -> str:
+    """The mail account's login kept in the credentials store, as a user adds it
+    (``iop --credentials-add``, the password on stdin); returns the entry's name."""
+    subprocess.run([PYTHON, "-m", "iop", "--credentials-add", name, "--username", USER],
+                   input=password + "\n", env=dict(os.environ), capture_output=True, text=True,
+                   timeout=60, check=True)
+    return name

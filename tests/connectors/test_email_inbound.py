@@ -15,36 +15,19 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from email_support import PASSWORD, USER, Dovecot, mail_bytes
+from email_support import PASSWORD, USER, Dovecot, mail_bytes, store_login
 
 PRODUCTION = "Mail.In"
 
 COMPONENTS = '''
-from iop.connectors.credentials import Credential
-from iop.connectors.email.imap import IMAPInboundAdapter
-from iop.connectors.email.pop3 import POP3InboundAdapter
-
-MAIL_PASSWORD = {password!r}
 ADAPTER = {adapter!r}
 SLOW = {slow!r}
-
-
-class POP3Login(POP3InboundAdapter):
-    """The adapter with a fixed login (until the credentials store lands in the tests)."""
-
-    def login_credential(self):
-        return Credential("test", {user!r}, MAIL_PASSWORD)
-
-
-class IMAPLogin(IMAPInboundAdapter):
-    def login_credential(self):
-        return Credential("test", {user!r}, MAIL_PASSWORD)
 
 
 class MailIn(BusinessService):
     @classmethod
     def get_adapter_type(cls):
-        return __name__ + "." + ADAPTER
+        return ADAPTER
 
     def on_process_input(self, mail):
         time.sleep(SLOW)
@@ -57,8 +40,8 @@ class Keeper(BusinessOperation):
 '''
 
 PROTOCOLS = {
-    "pop3": ("POP3Login", "POP3Server", "POP3Port"),
-    "imap": ("IMAPLogin", "IMAPServer", "IMAPPort"),
+    "pop3": ("EnsLib.EMail.InboundAdapter", "POP3Server", "POP3Port"),
+    "imap": ("EnsLib.EMail.IMAPInboundAdapter", "IMAPServer", "IMAPPort"),
 }
 
 
@@ -78,13 +61,14 @@ def project_for(make_project: Any, dovecot: Dovecot, protocol: str, *,
                 password: str = PASSWORD, slow: float = 0.0, extra: str = "") -> Any:
     adapter, server_setting, port_setting = PROTOCOLS[protocol]
     port = dovecot.pop3_port if protocol == "pop3" else dovecot.imap_port
+    login = store_login(password)
     return make_project(
-        COMPONENTS.format(user=USER, password=password, adapter=adapter, slow=slow),
+        COMPONENTS.format(adapter=adapter, slow=slow),
         f'''
 prod = Production("{PRODUCTION}")
 prod.service("MailIn", MailIn).host_setting("AlertOnError", "1") \\
     .adapter_setting("{server_setting}", "127.0.0.1").adapter_setting("{port_setting}", "{port}") \\
-    .adapter_setting("CallInterval", "0.2"){extra}
+    .adapter_setting("Credentials", "{login}").adapter_setting("CallInterval", "0.2"){extra}
 prod.operation("Keeper", Keeper)
 PRODUCTIONS = [prod]
 ''')
@@ -233,13 +217,15 @@ def test_queue_limit_holds_mails_on_the_server(make_project: Any, dovecot: Dovec
     gate = tmp_path / "gate"
     total = 30
     dovecot.deliver(*(mail_bytes(f"q{n:02}") for n in range(total)))
+    login = store_login(PASSWORD)
     project = make_project(
-        COMPONENTS.format(user=USER, password=PASSWORD, adapter="IMAPLogin", slow=0.1)
+        COMPONENTS.format(adapter="EnsLib.EMail.IMAPInboundAdapter", slow=0.1)
         + GATED_KEEPER.format(gate=str(gate)),
         f'''
 prod = Production("{PRODUCTION}")
 prod.service("MailIn", MailIn).host_setting("TargetConfigNames", "Keeper") \\
     .adapter_setting("IMAPServer", "127.0.0.1").adapter_setting("IMAPPort", "{dovecot.imap_port}") \\
+    .adapter_setting("Credentials", "{login}") \\
     .adapter_setting("CallInterval", "0.2").adapter_setting("QueueLimit", "3")
 prod.operation("Keeper", GatedKeeper)
 PRODUCTIONS = [prod]

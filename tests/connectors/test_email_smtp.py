@@ -10,23 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from email_support import PASSWORD, USER, SmtpServer, free_port, self_signed_tls
+from email_support import PASSWORD, USER, SmtpServer, free_port, self_signed_tls, store_login
 
 PRODUCTION = "Mail.Out"
 
 COMPONENTS = '''
-from iop.connectors.credentials import Credential
 from iop.connectors.email import MailAttachment, MailMessage
-from iop.connectors.email.smtp import SMTPOutboundAdapter
-
-MAIL_PASSWORD = {password!r}
-
-
-class LoginAdapter(SMTPOutboundAdapter):
-    """The adapter with a fixed login (until the credentials store lands in the tests)."""
-
-    def login_credential(self):
-        return Credential("test", {user!r}, MAIL_PASSWORD) if MAIL_PASSWORD else None
 
 
 class Mailer(BusinessOperation):
@@ -34,7 +23,7 @@ class Mailer(BusinessOperation):
 
     @classmethod
     def get_adapter_type(cls):
-        return __name__ + ".LoginAdapter"
+        return "EnsLib.EMail.OutboundAdapter"
 
     def on_message(self, request):
         name = os.path.basename(request.OriginalFilename)
@@ -45,9 +34,13 @@ class Mailer(BusinessOperation):
 '''
 
 
-def production(inbox: Path, port: int, *, retry: bool = True) -> str:
+def production(inbox: Path, port: int, *, retry: bool = True, password: str = "") -> str:
+    """The production; with ``password``, the adapter logs in with a credentials store
+    entry holding it."""
     rules = ('.host_setting("ReplyCodeActions", "E=R").host_setting("RetryInterval", "0.5")'
              '.host_setting("FailureTimeout", "-1")') if retry else ""
+    if password:
+        rules += f'.adapter_setting("Credentials", "{store_login(password)}")'
     return f'''
 prod = Production("{PRODUCTION}")
 prod.service("FileIn", class_name="EnsLib.File.PassthroughService") \\
@@ -78,8 +71,8 @@ def test_mails_sent_with_settings_and_one_connection_per_burst(
         make_project: Any, smtp: SmtpServer, tmp_path: Path, wait_for: Any) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    project = make_project(COMPONENTS.format(user=USER, password=PASSWORD),
-                           production(inbox, smtp.port))
+    project = make_project(COMPONENTS,
+                           production(inbox, smtp.port, password=PASSWORD))
     project.migrate()
     project.start(PRODUCTION)
     names = [f"r{n:02}" for n in range(12)]
@@ -107,8 +100,8 @@ def test_server_restart_mid_stream_loses_nothing(
         store: Any) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    project = make_project(COMPONENTS.format(user=USER, password=PASSWORD),
-                           production(inbox, smtp.port))
+    project = make_project(COMPONENTS,
+                           production(inbox, smtp.port, password=PASSWORD))
     project.migrate()
     project.start(PRODUCTION)
     drop(inbox, ["a1", "a2", "a3"])
@@ -148,8 +141,8 @@ def test_wrong_password_is_one_clear_line_without_the_password(
     try:
         inbox = tmp_path / "inbox"
         inbox.mkdir()
-        project = make_project(COMPONENTS.format(user=USER, password=PASSWORD),
-                               production(inbox, smtp.port, retry=False))
+        project = make_project(COMPONENTS,
+                               production(inbox, smtp.port, retry=False, password=PASSWORD))
         project.migrate()
         project.start(PRODUCTION)
         drop(inbox, ["x1"])
@@ -176,7 +169,7 @@ def test_unreachable_server_fails_in_one_line(make_project: Any, tmp_path: Path,
     port = free_port()  # nothing listens there
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    project = make_project(COMPONENTS.format(user=USER, password=""),
+    project = make_project(COMPONENTS,
                            production(inbox, port, retry=False))
     project.migrate()
     project.start(PRODUCTION)
@@ -240,7 +233,7 @@ def test_starttls_from_ssl_config(make_project: Any, tmp_path: Path, wait_for: A
         settings = production(inbox, smtp.port, retry=False) \
             .replace('.adapter_setting("From"', '.adapter_setting("SSLConfig", "test*")'
                      '.adapter_setting("From"')
-        project = make_project(COMPONENTS.format(user=USER, password=""), settings)
+        project = make_project(COMPONENTS, settings)
         project.migrate()
         project.start(PRODUCTION)
         drop(inbox, ["t1"])
@@ -278,7 +271,7 @@ def test_continue_after_bad_send(make_project: Any, tmp_path: Path, wait_for: An
             '.adapter_setting("Cc", "audit@example.org")',
             '.adapter_setting("Cc", "bad-audit@example.org")'
             f'.adapter_setting("ContinueAfterBadSend", "{int(go_on)}")')
-        project = make_project(COMPONENTS.format(user=USER, password=""), settings)
+        project = make_project(COMPONENTS, settings)
         project.migrate()
         project.start(PRODUCTION)
         drop(inbox, ["z1"])

@@ -25,12 +25,6 @@ from remote_server import PYTHON
 WRONG = "not-the-Pw-4412"
 
 
-@pytest.fixture(autouse=True)
-def _needs_the_credentials_store(run_iop: Any) -> None:
-    if "--credentials-add" not in run_iop("--help").stdout:
-        pytest.skip("the credentials store (iop --credentials-add) is not on this branch")
-
-
 def _add(name: str, username: str, password: str) -> None:
     subprocess.run([PYTHON, "-m", "iop", "--credentials-add", name, "--username", username],
                    input=password + "\n", env=dict(os.environ), capture_output=True, text=True,
