@@ -75,6 +75,7 @@ IoP's names: ``ProductionValidationError`` is a ValueError there too) still does
     │   ├── CredentialsKeyError ...... iop.connectors.credentials_key (no key, wrong key)
     │   ├── ConnectionLost ........... iop.connectors.sql.dbapi (a database connection died)
     │   ├── UnreadableMail ........... iop.connectors.email.mailbox (left on the server)
+    │   ├── HostKeyRefused ........... iop.connectors.ftp.sftp_client (not the expected key)
     │   └── MissingLibrary ........... iop.connectors.errors (names the pip extra)
     ├── CliError: a command line the CLI cannot act on
     │   ├── BadBodyArgument .......... iop.cli.arguments (a usage mistake: exit code 2)

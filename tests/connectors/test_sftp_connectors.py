@@ -1,6 +1,7 @@
 """The FTP adapters with Protocol SFTP against a real SFTP server (asyncssh), in productions
 run by the real CLI: files in and out, logging in with a private key; the server restarted
-mid-stream with nothing lost; a refused key is one clear log line."""
+mid-stream with nothing lost; a refused key is one clear log line; a server showing another
+host key than the one kept is refused before any login."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from ftp_support import PRODUCTION, SftpServer, files_in, ftp_in_production, ftp_out_production
 
 from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX
+from iop.connectors.ftp.sftp_client import fingerprint
 
 COUNT = 30
 
@@ -109,3 +111,46 @@ def test_a_refused_key_is_one_clear_line_in_the_log(
     assert text.startswith(f"SFTP 127.0.0.1:{sftp_server.port}: login as ") and "refused" in text
     assert "\n" not in text and "Traceback" not in text
     assert (sftp_server.root / "in" / "a.txt").read_bytes() == b"kept"
+
+
+def _fingerprint_of(private_key: Path) -> str:
+    import base64
+
+    import asyncssh
+
+    public = asyncssh.read_private_key(str(private_key)).export_public_key().decode()
+    return fingerprint(base64.b64decode(public.split()[1]))
+
+
+def test_a_server_showing_another_host_key_is_refused_before_any_login(
+        sftp_server: SftpServer, make_project: Any, tmp_path: Path, wait_for: Any,
+        store: Any, run_iop: Any) -> None:
+    """The host key seen first is kept (trust on first use); a server answering on the same
+    address with another key (a re-keyed server, or one impersonating it) is refused in one
+    line, no file is taken from it, and setting SFTPServerKey to its fingerprint accepts it."""
+    import asyncssh
+
+    first = _fingerprint_of(sftp_server.host_key)
+    settings = dict(SFTPPrivateKeyFile=sftp_server.client_key)
+    _start(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP", **settings))
+    (sftp_server.root / "in" / "a.txt").write_bytes(b"first")
+    wait_for(lambda: "a.txt" in files_in(tmp_path / "out"), timeout=30, what="the first file")
+    assert any(f"host key {first} kept" in e.text for e in store.log_since(0))
+
+    sftp_server.stop()  # the same address now answers with another key
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(sftp_server.host_key))
+    second = _fingerprint_of(sftp_server.host_key)
+    sftp_server.start()
+    (sftp_server.root / "in" / "b.txt").write_bytes(b"second")
+    refused = wait_for(lambda: [e for e in store.log_since(0) if e.type == "error"
+                                and "host key" in e.text], timeout=30, what="the refusal")
+    assert f"the server's host key is {second}, not the expected {first}" in refused[0].text
+    assert "\n" not in refused[0].text and "Traceback" not in refused[0].text
+    assert (sftp_server.root / "in" / "b.txt").read_bytes() == b"second"  # not taken
+    assert "b.txt" not in files_in(tmp_path / "out")
+
+    run_iop("-S")
+    _start(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP",
+                                           SFTPServerKey=second, **settings))
+    wait_for(lambda: "b.txt" in files_in(tmp_path / "out"), timeout=30,
+             what="the file, once the new key is the expected one")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from iop.components.settings import Category, controls, setting
 from iop.connectors.credentials import credentials_for, credentials_setting
 from iop.connectors.ftp.remote_files import RemoteFileSystem, RemoteServer
+from iop.connectors.state import AdapterState
 from iop.errors import ConnectorError
 
 __all__ = ["FTPCommon", "RemoteSession", "decode", "encode", "timestamped"]
@@ -19,6 +20,8 @@ __all__ = ["FTPCommon", "RemoteSession", "decode", "encode", "timestamped"]
 T = TypeVar("T")
 
 PROTOCOLS = ("FTP", "FTPS", "SFTP")
+# Where an adapter keeps the SFTP host keys it trusted at first use, by host:port.
+HOST_KEY_SCOPE = "sftp.hostkeys"
 SFTP_CATEGORY = "SFTP"
 
 
@@ -62,6 +65,11 @@ class FTPCommon:
     SFTPPassphraseCredentials = setting(
         "", category=SFTP_CATEGORY, control=controls.credentials(),
         description="SFTP: credentials whose password is the private key's passphrase")
+    SFTPServerKey = setting(
+        "", category=SFTP_CATEGORY,
+        description="SFTP: fingerprint of the server's host key (SHA256:..., as ssh-keygen "
+                    "-l prints it); blank: the key shown at the first connection is kept "
+                    "and any other refused")
 
 
 class RemoteSession:
@@ -123,6 +131,10 @@ class RemoteSession:
         remote = _file_system(server)
         try:
             remote.open()
+            self._pin_host_key(server, remote)
+        except ConnectorError:
+            remote.close()
+            raise
         except Exception as exc:
             refused = remote.login_refused(exc)
             remote.close()
@@ -135,6 +147,23 @@ class RemoteSession:
         self._remote = remote
         self._used_at = time.monotonic()
         return remote
+
+    def _host_keys(self) -> AdapterState:
+        return AdapterState(self._adapter, HOST_KEY_SCOPE)
+
+    def _pin_host_key(self, server: RemoteServer, remote: RemoteFileSystem) -> None:
+        """SFTP without SFTPServerKey: keep the key the server showed first (trust on first
+        use), so that a later connection to an impostor is refused before logging in."""
+        if server.protocol != "SFTP" or not remote.host_key or \
+                str(self._adapter.SFTPServerKey or "").strip():
+            return
+        where = f"{server.host}:{server.port}"
+        if self._host_keys().value(where) != remote.host_key:
+            self._host_keys().remember(where, remote.host_key)
+            log = getattr(self._adapter, "log_info", None)
+            if callable(log):
+                log(f"{server.describe()}: host key {remote.host_key} kept; a server showing "
+                    "another key will be refused (SFTPServerKey)")
 
     def _server(self) -> RemoteServer:
         adapter = self._adapter
@@ -153,7 +182,18 @@ class RemoteSession:
             passive=_flag(adapter.UsePASV),
             private_key_file=str(adapter.SFTPPrivateKeyFile or "").strip(),
             passphrase=passphrase,
-            authentication_methods=str(adapter.SFTPAuthenticationMethods or ""))
+            authentication_methods=str(adapter.SFTPAuthenticationMethods or ""),
+            host_key=self._expected_host_key(protocol))
+
+    def _expected_host_key(self, protocol: str) -> str:
+        """SFTP: the fingerprint the server must show: SFTPServerKey, else the one kept."""
+        if protocol != "SFTP":
+            return ""
+        configured = str(self._adapter.SFTPServerKey or "").strip()
+        if configured:
+            return configured
+        host = str(self._adapter.FTPServer or "").strip()
+        return self._host_keys().value(f"{host}:{_port(self._adapter)}") or ""
 
     def _cause(self, exc: BaseException) -> str:
         text = " ".join(str(exc).split()) or _SILENT_CAUSES.get(type(exc), type(exc).__name__)

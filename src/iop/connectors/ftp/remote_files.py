@@ -34,6 +34,9 @@ class RemoteServer:
     private_key_file: str = ""
     passphrase: str = field(default="", repr=False)
     authentication_methods: str = ""
+    # SFTP: the host key fingerprint the server must show (``SHA256:...``); blank: any,
+    # and the one shown is told back through ``RemoteFileSystem.host_key``.
+    host_key: str = ""
 
     def describe(self) -> str:
         return f"{self.protocol} {self.host}:{self.port}"
@@ -54,6 +57,7 @@ class RemoteFileSystem:
 
     def __init__(self, server: RemoteServer) -> None:
         self.server = server
+        self.host_key = ""  # SFTP: the fingerprint of the key the server showed
 
     def open(self) -> None:
         """Connect and log in."""

@@ -3,14 +3,28 @@ both as the server asks."""
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
 import stat
 from typing import Any
 
 from iop.connectors.errors import require
 from iop.connectors.ftp.remote_files import RemoteFile, RemoteFileSystem
+from iop.errors import ConnectorError
 
-__all__ = ["SftpFileSystem"]
+__all__ = ["HostKeyRefused", "SftpFileSystem", "fingerprint"]
+
+
+class HostKeyRefused(ConnectorError):
+    """The SFTP server showed another host key than the one expected: it may not be the
+    server it claims to be, so nothing (no password, no key) is sent to it."""
+
+
+def fingerprint(key_bytes: bytes) -> str:
+    """A host key's fingerprint as ``ssh-keygen -l`` prints it: ``SHA256:`` and base64."""
+    digest = base64.b64encode(hashlib.sha256(key_bytes).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
 
 _CHUNK = 64 * 1024
 
@@ -25,8 +39,9 @@ class SftpFileSystem(RemoteFileSystem):
         paramiko: Any = require("paramiko", "sftp")
         server = self.server
         client = paramiko.SSHClient()
-        # IRIS checks no host key either; the connection is still encrypted.
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        # The host key is checked before any login is tried: against the one expected
+        # (SFTPServerKey, or the key pinned at the first connection), else it is taken.
+        client.set_missing_host_key_policy(self._host_key_policy(paramiko))
         self._client = client
         methods = server.authentication_methods.lower()
         use_key = bool(server.private_key_file) and ("k" in methods or not methods)
@@ -45,6 +60,22 @@ class SftpFileSystem(RemoteFileSystem):
             auth_timeout=server.connect_timeout, allow_agent=False, look_for_keys=False)
         self._sftp = client.open_sftp()
         self._sftp.get_channel().settimeout(max(server.connect_timeout, 30.0))
+
+    def _host_key_policy(self, paramiko: Any) -> Any:
+        remote = self
+
+        class CheckHostKey(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+            def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+                shown = fingerprint(key.asbytes())
+                expected = remote.server.host_key
+                if expected and shown != expected:
+                    raise HostKeyRefused(
+                        f"{remote.server.describe()}: the server's host key is {shown}, not "
+                        f"the expected {expected}; nothing was sent to it (if the server was "
+                        "given a new key, set SFTPServerKey to the new fingerprint)")
+                remote.host_key = shown
+
+        return CheckHostKey()
 
     def close(self) -> None:
         sftp, client = self._sftp, self._client
@@ -105,7 +136,7 @@ class SftpFileSystem(RemoteFileSystem):
 
     def connection_lost(self, error: BaseException) -> bool:
         paramiko: Any = require("paramiko", "sftp")
-        if isinstance(error, paramiko.AuthenticationException):
+        if isinstance(error, (paramiko.AuthenticationException, HostKeyRefused)):
             return False
         if isinstance(error, (EOFError, paramiko.SSHException, ConnectionError)):
             return True
