@@ -35,9 +35,14 @@ def _start(make_project: Any, production: str) -> None:
     project.start(PRODUCTION)
 
 
-def _restart_midstream(server: SftpServer, progress: Any, wait_for: Any) -> None:
+def _restart_midstream(server: SftpServer, progress: Any, wait_for: Any,
+                       feed_the_rest: Any) -> None:
+    """The first quarter of the stream has gone through; the server stops, the rest of the
+    stream is fed while it is down (so it must wait for the server), and the server starts
+    again. The stream is fed in two parts so that a fast run cannot finish it before the stop."""
     wait_for(lambda: progress() >= COUNT // 4, timeout=60, what="files through before the restart")
     server.stop()
+    feed_the_rest()
     assert progress() < COUNT, "the stream was over before the server stopped"
     server.start()
 
@@ -47,12 +52,18 @@ def test_sftp_inbound_with_a_key_and_a_restart_midstream(
         store: Any) -> None:
     inbox, outbox = sftp_server.root / "in", tmp_path / "out"
     sent = {f"f{n:03}.txt": f"file {n}\n".encode() * 40 for n in range(COUNT)}
-    for name, data in sent.items():
-        (inbox / name).write_bytes(data)
+    first = dict(list(sent.items())[:COUNT // 4])
+
+    def feed(part: dict[str, bytes]) -> None:
+        for name, data in part.items():
+            (inbox / name).write_bytes(data)
+
+    feed(first)
     _start(make_project, ftp_in_production(sftp_server, outbox, "SFTP", FileAccessTimeout="0",
                                            SFTPPrivateKeyFile=sftp_server.client_key))
 
-    _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for)
+    _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for,
+                       lambda: feed({k: v for k, v in sent.items() if k not in first}))
     wait_for(lambda: files_in(outbox) == sent, timeout=90, what="every file written out")
     wait_for(lambda: files_in(inbox) == {}, timeout=30, what="every file deleted")
     delivered = len(store.query_headers(source="FtpIn", limit=COUNT * 2))
@@ -66,13 +77,19 @@ def test_sftp_outbound_with_a_restart_midstream(
     inbox.mkdir()
     staging.mkdir()
     sent = {f"r{n:03}.txt": f"result {n}\n".encode() * 40 for n in range(COUNT)}
-    for name, data in sent.items():
-        (staging / name).write_bytes(data)
-        (staging / name).rename(inbox / name)
+    first = dict(list(sent.items())[:COUNT // 4])
+
+    def feed(part: dict[str, bytes]) -> None:
+        for name, data in part.items():
+            (staging / name).write_bytes(data)
+            (staging / name).rename(inbox / name)
+
+    feed(first)
     _start(make_project, ftp_out_production(sftp_server, inbox, "SFTP",
                                             SFTPPrivateKeyFile=sftp_server.client_key))
 
-    _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for)
+    _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for,
+                       lambda: feed({k: v for k, v in sent.items() if k not in first}))
     wait_for(lambda: files_in(outbox) == sent, timeout=90, what="every file on the server")
     assert not [n for n in files_in(outbox) if n.endswith(UPLOAD_SUFFIX)]
     wait_for(lambda: len([h for h in store.query_headers(source="FileIn", limit=COUNT * 2)
