@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 PASSWORD = "s3cret-Pw-7781"
 
@@ -227,6 +228,13 @@ def write_slowly(path: Path, parts: list[bytes], pause: float) -> None:
 
 
 PRODUCTION = "Ftp.Production"
+
+
+def start_production(make_project: Any, production: str) -> None:
+    """Migrate ``production`` (settings text, no components of its own) and start it."""
+    project = make_project("", production)
+    project.migrate()
+    project.start(PRODUCTION)
 
 
 def _chain(settings: dict[str, object], kind: str) -> str:

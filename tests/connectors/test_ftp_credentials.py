@@ -19,6 +19,7 @@ from ftp_support import (
     files_in,
     ftp_in_production,
     ftp_out_production,
+    start_production,
 )
 from remote_server import PYTHON
 
@@ -42,12 +43,6 @@ def ftp_server(tmp_path: Path) -> Iterator[FtpServer]:
     server.stop()
 
 
-def _start(make_project: Any, production: str) -> None:
-    project = make_project("", production)
-    project.migrate()
-    project.start(PRODUCTION)
-
-
 def _errors(store: Any, item: str) -> list[Any]:
     return [e for e in store.log_since(0) if e.item == item and e.type == "error"]
 
@@ -57,7 +52,7 @@ def test_ftp_in_logs_in_with_credentials(ftp_server: FtpServer, make_project: An
     _add("Ftp.Alice", "alice", PASSWORD)
     (ftp_server.root / "in" / "a.txt").write_bytes(b"alpha")
     outbox = tmp_path / "out"
-    _start(make_project, ftp_in_production(ftp_server, outbox, Credentials="Ftp.Alice"))
+    start_production(make_project, ftp_in_production(ftp_server, outbox, Credentials="Ftp.Alice"))
     wait_for(lambda: files_in(outbox) == {"a.txt": b"alpha"}, timeout=30,
              what="the file written out")
 
@@ -73,7 +68,7 @@ def test_a_wrong_password_is_one_line_without_it(ftp_server: FtpServer, make_pro
     production = production.replace("PRODUCTIONS = [prod]", "") + \
         ftp_out_production(ftp_server, inbox, Credentials="Ftp.Wrong").split(
             f'prod = Production("{PRODUCTION}")', 1)[1]
-    _start(make_project, production)
+    start_production(make_project, production)
     (inbox / "r.txt").write_bytes(b"result")
 
     inbound = wait_for(lambda: _errors(store, "FtpIn"), timeout=30, what="the inbound error")
@@ -102,7 +97,7 @@ def test_sftp_out_logs_in_with_a_password(make_project: Any, tmp_path: Path,
         _add("Sftp.Alice", "alice", PASSWORD)
         inbox = tmp_path / "in"
         inbox.mkdir()
-        _start(make_project, ftp_out_production(server, inbox, "SFTP", Credentials="Sftp.Alice"))
+        start_production(make_project, ftp_out_production(server, inbox, "SFTP", Credentials="Sftp.Alice"))
         (inbox / "r.txt").write_bytes(b"result")
         wait_for(lambda: files_in(root / "out") == {"r.txt": b"result"}, timeout=30,
                  what="the file on the server")

@@ -16,6 +16,7 @@ from ftp_support import (
     ftp_in_production,
     ftp_out_production,
     make_certificates,
+    start_production,
 )
 
 pytest.importorskip("OpenSSL", reason="pyftpdlib's FTPS server needs pyOpenSSL")
@@ -38,12 +39,6 @@ def ftps_server(tmp_path: Path, certificates: tuple[Path, Path, Path]) -> Iterat
     server.stop()
 
 
-def _start(make_project: Any, production: str) -> None:
-    project = make_project("", production)
-    project.migrate()
-    project.start(PRODUCTION)
-
-
 def test_ftps_in_and_out(ftps_server: FtpServer, certificates: tuple[Path, Path, Path],
                          make_project: Any, tmp_path: Path, wait_for: Any,
                          monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,7 +50,7 @@ def test_ftps_in_and_out(ftps_server: FtpServer, certificates: tuple[Path, Path,
                                                                         "")
     production += ftp_out_production(ftps_server, inbox, "FTP", SSLConfig="Bank").split(
         f'prod = Production("{PRODUCTION}")', 1)[1]
-    _start(make_project, production)
+    start_production(make_project, production)
     (inbox / "r.txt").write_bytes(b"result over TLS")
     wait_for(lambda: files_in(outbox) == {"a.txt": b"over TLS"}, timeout=30,
              what="the file from the FTPS server")
@@ -67,7 +62,7 @@ def test_an_untrusted_certificate_is_one_line(ftps_server: FtpServer, make_proje
                                               tmp_path: Path, wait_for: Any,
                                               store: Any) -> None:
     (ftps_server.root / "in" / "a.txt").write_bytes(b"kept")
-    _start(make_project, ftp_in_production(ftps_server, tmp_path / "out", "FTPS"))
+    start_production(make_project, ftp_in_production(ftps_server, tmp_path / "out", "FTPS"))
     errors = wait_for(lambda: [e for e in store.log_since(0)
                                if e.item == "FtpIn" and e.type == "error"], timeout=30,
                       what="the TLS error in the log")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ftp_support import PRODUCTION, FtpServer, files_in, ftp_out_production
+from ftp_support import FtpServer, files_in, ftp_out_production, start_production
 
 from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX
 
@@ -26,12 +26,6 @@ def ftp_server(tmp_path: Path) -> Iterator[FtpServer]:
     server.stop()
 
 
-def _start(make_project: Any, production: str) -> None:
-    project = make_project("", production)
-    project.migrate()
-    project.start(PRODUCTION)
-
-
 def test_messages_become_files_on_the_server(ftp_server: FtpServer, make_project: Any,
                                              tmp_path: Path, wait_for: Any,
                                              store: Any) -> None:
@@ -41,7 +35,7 @@ def test_messages_become_files_on_the_server(ftp_server: FtpServer, make_project
     sent["zoë.txt"] = "Zoë ✓ naïve\n".encode()  # UTF-8 passes through unchanged
     for name, data in sent.items():
         (inbox / name).write_bytes(data)
-    _start(make_project, ftp_out_production(ftp_server, inbox))
+    start_production(make_project, ftp_out_production(ftp_server, inbox))
 
     wait_for(lambda: files_in(outbox) == sent, timeout=30, what="every file on the server")
     wait_for(lambda: len([h for h in store.query_headers(source="FileIn", limit=10)
@@ -54,7 +48,7 @@ def test_without_overwrite_data_is_added_at_the_end(ftp_server: FtpServer, make_
     inbox, outbox = tmp_path / "in", ftp_server.root / "out"
     inbox.mkdir()
     (outbox / "log.txt").write_bytes(b"existing\n")
-    _start(make_project, ftp_out_production(ftp_server, inbox, Overwrite="0"))
+    start_production(make_project, ftp_out_production(ftp_server, inbox, Overwrite="0"))
     (inbox / "log.txt").write_bytes(b"one\n")
     wait_for(lambda: files_in(outbox).get("log.txt") == b"existing\none\n", timeout=30,
              what="the first message appended")
@@ -83,7 +77,7 @@ def test_a_file_is_never_seen_half_written_under_its_name(
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        _start(make_project, ftp_out_production(ftp_server, inbox))
+        start_production(make_project, ftp_out_production(ftp_server, inbox))
         (tmp_path / "big.txt").write_bytes(data)
         (tmp_path / "big.txt").rename(inbox / "big.txt")  # complete when the service sees it
         wait_for(lambda: files_in(outbox).get("big.txt") == data, timeout=60,

@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ftp_support import PRODUCTION, FtpServer, files_in, ftp_in_production, ftp_out_production
+from ftp_support import (
+    FtpServer,
+    files_in,
+    ftp_in_production,
+    ftp_out_production,
+    start_production,
+)
 
 from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX
 
@@ -24,12 +30,6 @@ def ftp_server(tmp_path: Path) -> Iterator[FtpServer]:
     server.start()
     yield server
     server.stop()
-
-
-def _start(make_project: Any, production: str) -> None:
-    project = make_project("", production)
-    project.migrate()
-    project.start(PRODUCTION)
 
 
 # The stream in three parts: the first before the production starts, the others each fed
@@ -64,7 +64,7 @@ def test_inbound_server_restarts_midstream(ftp_server: FtpServer, make_project: 
 
     first, *later = _parts(sent)
     feed(first)
-    _start(make_project, ftp_in_production(ftp_server, outbox, FileAccessTimeout="0"))
+    start_production(make_project, ftp_in_production(ftp_server, outbox, FileAccessTimeout="0"))
 
     _restart_twice_midstream(ftp_server, lambda: len(files_in(outbox)), wait_for, feed, later)
     wait_for(lambda: files_in(outbox) == sent, timeout=90, what="every file written out")
@@ -89,7 +89,7 @@ def test_outbound_server_restarts_midstream(ftp_server: FtpServer, make_project:
 
     first, *later = _parts(sent)
     feed(first)
-    _start(make_project, ftp_out_production(ftp_server, inbox))
+    start_production(make_project, ftp_out_production(ftp_server, inbox))
 
     _restart_twice_midstream(ftp_server, lambda: len(files_in(outbox)), wait_for, feed, later)
     wait_for(lambda: files_in(outbox) == sent, timeout=90, what="every file on the server")

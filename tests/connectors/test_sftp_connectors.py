@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ftp_support import PRODUCTION, SftpServer, files_in, ftp_in_production, ftp_out_production
+from ftp_support import (
+    SftpServer,
+    files_in,
+    ftp_in_production,
+    ftp_out_production,
+    start_production,
+)
 
 from iop.connectors.ftp.remote_files import UPLOAD_SUFFIX
 from iop.connectors.ftp.sftp_client import fingerprint
@@ -27,12 +33,6 @@ def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
     server.start()
     yield server
     server.stop()
-
-
-def _start(make_project: Any, production: str) -> None:
-    project = make_project("", production)
-    project.migrate()
-    project.start(PRODUCTION)
 
 
 def _restart_midstream(server: SftpServer, progress: Any, wait_for: Any,
@@ -59,7 +59,7 @@ def test_sftp_inbound_with_a_key_and_a_restart_midstream(
             (inbox / name).write_bytes(data)
 
     feed(first)
-    _start(make_project, ftp_in_production(sftp_server, outbox, "SFTP", FileAccessTimeout="0",
+    start_production(make_project, ftp_in_production(sftp_server, outbox, "SFTP", FileAccessTimeout="0",
                                            SFTPPrivateKeyFile=sftp_server.client_key))
 
     _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for,
@@ -85,7 +85,7 @@ def test_sftp_outbound_with_a_restart_midstream(
             (staging / name).rename(inbox / name)
 
     feed(first)
-    _start(make_project, ftp_out_production(sftp_server, inbox, "SFTP",
+    start_production(make_project, ftp_out_production(sftp_server, inbox, "SFTP",
                                             SFTPPrivateKeyFile=sftp_server.client_key))
 
     _restart_midstream(sftp_server, lambda: len(files_in(outbox)), wait_for,
@@ -102,7 +102,7 @@ def test_sftp_remembers_processed_files_without_delete(
         store: Any) -> None:
     inbox, outbox = sftp_server.root / "in", tmp_path / "out"
     (inbox / "a.txt").write_bytes(b"kept on the server")
-    _start(make_project, ftp_in_production(sftp_server, outbox, "SFTP", DeleteFromServer="0",
+    start_production(make_project, ftp_in_production(sftp_server, outbox, "SFTP", DeleteFromServer="0",
                                            SFTPPrivateKeyFile=sftp_server.client_key))
     wait_for(lambda: "a.txt" in files_in(outbox), timeout=30, what="the file written out")
     (inbox / "b.txt").write_bytes(b"later")  # polls go on: a.txt is not taken again
@@ -119,7 +119,7 @@ def test_a_refused_key_is_one_clear_line_in_the_log(
     stranger = tmp_path / "stranger_key"
     asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(stranger))
     (sftp_server.root / "in" / "a.txt").write_bytes(b"kept")
-    _start(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP",
+    start_production(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP",
                                            SFTPPrivateKeyFile=stranger))
     errors = wait_for(lambda: [e for e in store.log_since(0)
                                if e.item == "FtpIn" and e.type == "error"], timeout=30,
@@ -149,7 +149,7 @@ def test_a_server_showing_another_host_key_is_refused_before_any_login(
 
     first = _fingerprint_of(sftp_server.host_key)
     settings = dict(SFTPPrivateKeyFile=sftp_server.client_key)
-    _start(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP", **settings))
+    start_production(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP", **settings))
     (sftp_server.root / "in" / "a.txt").write_bytes(b"first")
     wait_for(lambda: "a.txt" in files_in(tmp_path / "out"), timeout=30, what="the first file")
     assert any(f"host key {first} kept" in e.text for e in store.log_since(0))
@@ -167,7 +167,7 @@ def test_a_server_showing_another_host_key_is_refused_before_any_login(
     assert "b.txt" not in files_in(tmp_path / "out")
 
     run_iop("-S")
-    _start(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP",
+    start_production(make_project, ftp_in_production(sftp_server, tmp_path / "out", "SFTP",
                                            SFTPServerKey=second, **settings))
     wait_for(lambda: "b.txt" in files_in(tmp_path / "out"), timeout=30,
              what="the file, once the new key is the expected one")
