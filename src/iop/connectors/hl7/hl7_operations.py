@@ -72,13 +72,19 @@ def judge_reply(host: Any, message: HL7Message, text: str, where: str) -> HL7Mes
                        f"{code}{detail}", code)
 
 
-class TCPOperation(BusinessOperation):
-    """EnsLib.HL7.Operation.TCPOperation: sends HL7 messages to a peer over MLLP."""
+class _AcknowledgedOperation(BusinessOperation):
+    """What the HL7 operations whose peer answers with an ACK share: IRIS's HL7
+    ReplyCodeActions (the ACK is judged by ``judge_reply``)."""
 
     ReplyCodeActions = setting(DEFAULT_REPLY_CODE_ACTIONS, category=Category.ADDITIONAL,
                                description="What to do with each kind of ACK (IRIS HL7 codes: "
                                            ":?A accept, :?E error, :?R reject, :~ no MSA, "
                                            ":* other) or error (E)")
+
+
+class TCPOperation(_AcknowledgedOperation):
+    """EnsLib.HL7.Operation.TCPOperation: sends HL7 messages to a peer over MLLP."""
+
     DefCharEncoding = setting("Latin1", category=Category.ADDITIONAL,
                               control=controls.character_set(),
                               description="Character set messages are sent in")
@@ -107,16 +113,12 @@ class TCPOperation(BusinessOperation):
         return judge_reply(self, message, raw.decode(charset, errors="replace"), where)
 
 
-class HTTPOperation(BusinessOperation):
+class HTTPOperation(_AcknowledgedOperation):
     """EnsLib.HL7.Operation.HTTPOperation: posts each HL7 message (its ER7 text) to the
     adapter's URL. A response body that is an HL7 message is the peer's ACK, judged as
     TCPOperation judges it; an empty one completes the message; a status that is not 2xx
     is the adapter's HTTPStatusError (ReplyCodeActions ``E#503=R``, or the default E=RF)."""
 
-    ReplyCodeActions = setting(DEFAULT_REPLY_CODE_ACTIONS, category=Category.ADDITIONAL,
-                               description="What to do with each kind of ACK (IRIS HL7 codes: "
-                                           ":?A accept, :?E error, :?R reject, :~ no MSA, "
-                                           ":* other) or error (E)")
     DefCharEncoding = setting("UTF-8", category=Category.ADDITIONAL,
                               control=controls.character_set(),
                               description="Character set messages are posted in")
