@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any
 
+from bench.fault_tools import free_port
 from bench.harness import REPO, progress
 from bench.measure import cpu_seconds, percentile
 from bench.scenarios import Budget, row
@@ -31,12 +32,6 @@ prod.service("HL7In", class_name="EnsLib.HL7.Service.TCPService") \\
 prod.operation("Sink", SinkOperation, pool_size={pool})
 PRODUCTIONS = [prod]
 '''
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _adt(n: int) -> bytes:
@@ -118,7 +113,7 @@ def hl7_mllp(budget: Budget, *, connections: int, pool: int = 1) -> dict[str, An
 
     namespace = f"HL7_MLLP_{connections}"
     name = f"Bench.{namespace}"
-    port = _free_port()
+    port = free_port()
     store = open_store(namespace)
     folder = os.path.join(os.environ["IOP_HOME"], "settings")
     os.makedirs(folder, exist_ok=True)

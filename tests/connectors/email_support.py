@@ -21,16 +21,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from remote_server import PYTHON
+from remote_server import (
+    PYTHON,
+    free_port,
+)
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER, PASSWORD = "alice", "s3cret-mailbox-pw"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_open(port: int) -> bool:

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from remote_server import free_port
+
 PASSWORD = "s3cret-Pw-7781"
 
 FTP_SCRIPT = textwrap.dedent('''
@@ -81,12 +83,6 @@ SFTP_SCRIPT = textwrap.dedent('''
 
     asyncio.run(main())
 ''')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:

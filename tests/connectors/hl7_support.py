@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from remote_server import free_port  # noqa: F401 - re-exported to the family's tests
+
 START, END = b"\x0b", b"\x1c\x0d"
 
 PRODUCTION = "HL7.Test.Production"
@@ -23,12 +25,6 @@ def adt(control_id: str, family: str = "Doe") -> str:
             "EVN|A01|20240101120000\r"
             f"PID|1||{control_id}^^^HOSP^MR~X{control_id}^^^OTHER||{family}^John^Q||19800101|M\r"
             "PV1|1|I|WARD^101^1\r")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def read_frame(sock: socket.socket, timeout: float = 10.0) -> bytes:

@@ -15,13 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from remote_server import free_port
+
 PRODUCTION = "Queues.Production"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_open(port: int) -> bool:
